@@ -1,0 +1,133 @@
+//! ANA-8: who may see and change which record.
+//!
+//! A person reaches only their own record (an organisation's also its legal representative);
+//! an intermediary only its clients', through a delega verified by the gateway (the identity
+//! then carries the delegante as subject); a sede operator the records of its sede; DG and the
+//! platform's own services every record.
+
+use occasionali_runtime::{AppError, Identity, Profile};
+
+use super::Soggetto;
+
+/// How the caller relates to a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accesso {
+    /// The subject itself (or its legal representative, or a delegato acting for it).
+    Titolare,
+    /// An INPS operator within scope.
+    Operatore,
+    /// Another context of the platform.
+    Sistema,
+}
+
+fn is_titolare(id: &Identity, cf: &str, legale_rappresentante: Option<&str>) -> bool {
+    let subject = id.subject_cf();
+    subject == cf || legale_rappresentante.is_some_and(|lr| lr == subject)
+}
+
+/// The access the caller has to `soggetto`, or PERMISSION_DENIED (ANA-8).
+pub fn accesso(id: &Identity, soggetto: &Soggetto) -> Result<Accesso, AppError> {
+    accesso_a(id, &soggetto.cf, soggetto.legale_rappresentante(), &soggetto.sede)
+}
+
+/// As [`accesso`], for a record described by its keys (registration, before it exists).
+pub fn accesso_a(
+    id: &Identity,
+    cf: &str,
+    legale_rappresentante: Option<&str>,
+    sede: &str,
+) -> Result<Accesso, AppError> {
+    match id.profile() {
+        Profile::Sistema => Ok(Accesso::Sistema),
+        Profile::OperatoreDg => Ok(Accesso::Operatore),
+        Profile::OperatoreSede => {
+            if id.operator_sede() == Some(sede) {
+                Ok(Accesso::Operatore)
+            } else {
+                Err(AppError::denied(
+                    "ANA-8",
+                    "ANA_8_OUTSIDE_SEDE",
+                    "the record belongs to another sede",
+                ))
+            }
+        }
+        _ if is_titolare(id, cf, legale_rappresentante) => Ok(Accesso::Titolare),
+        _ => Err(AppError::denied(
+            "ANA-8",
+            "ANA_8_NOT_OWN_RECORD",
+            "a person can reach only their own record (an intermediary only its clients', under a delega)",
+        )),
+    }
+}
+
+/// Whether a NOT_FOUND may be told to this caller for `cf` (others learn nothing about
+/// which codici fiscali are registered).
+pub fn puo_sapere_se_esiste(id: &Identity, cf: &str) -> bool {
+    matches!(
+        id.profile(),
+        Profile::Sistema | Profile::OperatoreDg | Profile::OperatoreSede
+    ) || id.subject_cf() == cf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use occasionali_runtime::Principal;
+
+    fn id(profile: Profile, cf: &str, sede: Option<&str>) -> Identity {
+        Identity::new(Principal {
+            cf: cf.into(),
+            profile,
+            sede: sede.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn ana_8_person_reaches_only_own_record() {
+        assert_eq!(
+            accesso_a(&id(Profile::Prestatore, "A", None), "A", None, "RM").ok(),
+            Some(Accesso::Titolare)
+        );
+        assert!(accesso_a(&id(Profile::Prestatore, "B", None), "A", None, "RM").is_err());
+        assert!(accesso_a(&id(Profile::Intermediario, "B", None), "A", None, "RM").is_err());
+    }
+
+    #[test]
+    fn ana_8_legal_representative_reaches_the_company() {
+        assert_eq!(
+            accesso_a(
+                &id(Profile::Utilizzatore, "LR", None),
+                "00743110157",
+                Some("LR"),
+                "MI"
+            )
+            .ok(),
+            Some(Accesso::Titolare)
+        );
+    }
+
+    #[test]
+    fn ana_8_sede_operator_only_its_sede() {
+        assert_eq!(
+            accesso_a(&id(Profile::OperatoreSede, "OP", Some("RM")), "A", None, "RM").ok(),
+            Some(Accesso::Operatore)
+        );
+        assert!(accesso_a(&id(Profile::OperatoreSede, "OP", Some("MI")), "A", None, "RM").is_err());
+        assert_eq!(
+            accesso_a(&id(Profile::OperatoreDg, "OP", None), "A", None, "RM").ok(),
+            Some(Accesso::Operatore)
+        );
+    }
+
+    #[test]
+    fn ana_8_delegato_acts_for_the_delegante() {
+        let mut i = id(Profile::Intermediario, "CONSULENTE", None);
+        i.on_behalf_of = Some(occasionali_runtime::identity::OnBehalf {
+            cf: "A".into(),
+            ruolo: "intermediario_utilizzatore".into(),
+            delega_id: "del_1".into(),
+        });
+        assert_eq!(accesso_a(&i, "A", None, "RM").ok(), Some(Accesso::Titolare));
+        assert!(accesso_a(&i, "B", None, "RM").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! Pure registry rules (SPEC §1): no I/O, no tonic, no sea-orm, no clock reads.
+
+pub mod accesso;
+pub mod campione;
+pub mod modifica;
+pub mod soggetto;
+
+pub use soggetto::*;

@@ -1,0 +1,634 @@
+//! Registration and correction of records (ANA-1, ANA-6, ANA-7), with the field-by-field
+//! history every change leaves behind.
+
+use chrono::{DateTime, Utc};
+use occasionali_runtime::{AppError, Identity};
+
+use super::accesso::Accesso;
+use super::*;
+
+/// A changeable field of the record, by its path in the API (`update_mask`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Campo {
+    PersonaCognome,
+    PersonaNome,
+    PersonaDataNascita,
+    PersonaSesso,
+    PersonaLuogoNascita,
+    OrganizzazioneDenominazione,
+    OrganizzazioneLegaleRappresentante,
+    Domicilio,
+    ContattiCellulare,
+    ContattiEmail,
+    Sede,
+    PrestatoreMetodoPagamento,
+    PrestatoreCategorie,
+    CpoCategoria,
+    CpoAteco,
+    CpoDipendenti,
+    IntermediarioTipo,
+    IntermediarioNumeroIscrizione,
+}
+
+impl Campo {
+    pub const ALL: [Campo; 18] = [
+        Campo::PersonaCognome,
+        Campo::PersonaNome,
+        Campo::PersonaDataNascita,
+        Campo::PersonaSesso,
+        Campo::PersonaLuogoNascita,
+        Campo::OrganizzazioneDenominazione,
+        Campo::OrganizzazioneLegaleRappresentante,
+        Campo::Domicilio,
+        Campo::ContattiCellulare,
+        Campo::ContattiEmail,
+        Campo::Sede,
+        Campo::PrestatoreMetodoPagamento,
+        Campo::PrestatoreCategorie,
+        Campo::CpoCategoria,
+        Campo::CpoAteco,
+        Campo::CpoDipendenti,
+        Campo::IntermediarioTipo,
+        Campo::IntermediarioNumeroIscrizione,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Campo::PersonaCognome => "persona.cognome",
+            Campo::PersonaNome => "persona.nome",
+            Campo::PersonaDataNascita => "persona.data_nascita",
+            Campo::PersonaSesso => "persona.sesso",
+            Campo::PersonaLuogoNascita => "persona.luogo_nascita",
+            Campo::OrganizzazioneDenominazione => "organizzazione.denominazione",
+            Campo::OrganizzazioneLegaleRappresentante => "organizzazione.legale_rappresentante_cf",
+            Campo::Domicilio => "domicilio",
+            Campo::ContattiCellulare => "contatti.cellulare",
+            Campo::ContattiEmail => "contatti.email",
+            Campo::Sede => "sede",
+            Campo::PrestatoreMetodoPagamento => "prestatore.metodo_pagamento",
+            Campo::PrestatoreCategorie => "prestatore.categorie",
+            Campo::CpoCategoria => "utilizzatore_cpo.categoria",
+            Campo::CpoAteco => "utilizzatore_cpo.ateco",
+            Campo::CpoDipendenti => "utilizzatore_cpo.dipendenti_tempo_indeterminato",
+            Campo::IntermediarioTipo => "intermediario.tipo",
+            Campo::IntermediarioNumeroIscrizione => "intermediario.numero_iscrizione",
+        }
+    }
+
+    /// Accepts the paths above, `contatti` for both contacts, and camelCase spellings (grpcurl
+    /// users type the JSON names).
+    pub fn from_path(path: &str) -> Option<Vec<Campo>> {
+        let snake = camel_to_snake(path.trim());
+        if snake == "contatti" {
+            return Some(vec![Campo::ContattiCellulare, Campo::ContattiEmail]);
+        }
+        Campo::ALL
+            .into_iter()
+            .find(|c| c.path() == snake)
+            .map(|c| vec![c])
+    }
+
+    /// Fields only an operator may correct (ANA-6): identity data, the competent sede, and
+    /// what decides which rules apply to an utilizzatore (ANA-7).
+    pub fn solo_operatore(self) -> bool {
+        !matches!(
+            self,
+            Campo::Domicilio
+                | Campo::ContattiCellulare
+                | Campo::ContattiEmail
+                | Campo::PrestatoreMetodoPagamento
+                | Campo::PrestatoreCategorie
+                | Campo::CpoDipendenti
+                | Campo::IntermediarioNumeroIscrizione
+        )
+    }
+}
+
+fn camel_to_snake(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A new value for one field.
+#[derive(Clone, Debug)]
+pub enum Valore {
+    Cognome(String),
+    Nome(String),
+    DataNascita(chrono::NaiveDate),
+    Sesso(occasionali_kernel::Sesso),
+    LuogoNascita(String),
+    Denominazione(String),
+    LegaleRappresentante(String),
+    Domicilio(Option<Domicilio>),
+    Cellulare(Option<String>),
+    Email(Option<String>),
+    Sede(String),
+    MetodoPagamento(MetodoPagamento),
+    Categorie(Vec<CategoriaDichiarata>),
+    CategoriaCpo(CategoriaUtilizzatore),
+    Ateco(String),
+    Dipendenti(u32),
+    TipoIntermediario(TipoIntermediario),
+    NumeroIscrizione(String),
+}
+
+/// One field's change, as the history shows it (ANA-6).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CampoModificato {
+    pub campo: String,
+    pub prima: String,
+    pub dopo: String,
+}
+
+/// The text of a field for the history.
+pub fn mostra(s: &Soggetto, c: Campo) -> String {
+    let persona = match &s.identita {
+        Identita::Persona(p) => Some(p),
+        Identita::Organizzazione(_) => None,
+    };
+    let org = match &s.identita {
+        Identita::Organizzazione(o) => Some(o),
+        Identita::Persona(_) => None,
+    };
+    let cpo = s.utilizzatore_cpo.as_ref();
+    let int = s.intermediario.as_ref();
+    match c {
+        Campo::PersonaCognome => persona.map(|p| p.cognome.clone()).unwrap_or_default(),
+        Campo::PersonaNome => persona.map(|p| p.nome.clone()).unwrap_or_default(),
+        Campo::PersonaDataNascita => persona.map(|p| p.data_nascita.to_string()).unwrap_or_default(),
+        Campo::PersonaSesso => persona.map(|p| format!("{:?}", p.sesso)).unwrap_or_default(),
+        Campo::PersonaLuogoNascita => persona.map(|p| p.luogo_nascita.clone()).unwrap_or_default(),
+        Campo::OrganizzazioneDenominazione => org.map(|o| o.denominazione.clone()).unwrap_or_default(),
+        Campo::OrganizzazioneLegaleRappresentante => org
+            .map(|o| o.legale_rappresentante_cf.clone())
+            .unwrap_or_default(),
+        Campo::Domicilio => match &s.domicilio {
+            None => String::new(),
+            Some(Domicilio::Italia {
+                comune_istat,
+                indirizzo,
+                cap,
+            }) => {
+                format!("{indirizzo}, {cap} {comune_istat}")
+            }
+            Some(Domicilio::Estero {
+                stato,
+                citta,
+                indirizzo,
+            }) => format!("{indirizzo}, {citta} ({stato})"),
+        },
+        Campo::ContattiCellulare => s.contatti.cellulare.clone().unwrap_or_default(),
+        Campo::ContattiEmail => s.contatti.email.clone().unwrap_or_default(),
+        Campo::Sede => s.sede.clone(),
+        Campo::PrestatoreMetodoPagamento => match s.prestatore.as_ref().map(|p| &p.metodo_pagamento) {
+            None => String::new(),
+            Some(MetodoPagamento::BonificoDomiciliato) => "bonifico domiciliato".into(),
+            Some(MetodoPagamento::ContoCorrente { iban }) => format!("conto corrente {iban}"),
+            Some(MetodoPagamento::LibrettoPostale { iban }) => format!("libretto postale {iban}"),
+            Some(MetodoPagamento::CartaPagamento { iban }) => format!("carta {iban}"),
+        },
+        Campo::PrestatoreCategorie => s
+            .prestatore
+            .as_ref()
+            .map(|p| {
+                p.categorie
+                    .iter()
+                    .map(|c| {
+                        let al = c.al.map(|d| d.to_string()).unwrap_or_default();
+                        format!("{:?} {}..{}", c.tipo, c.dal, al)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default(),
+        Campo::CpoCategoria => cpo
+            .and_then(|u| u.categoria)
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default(),
+        Campo::CpoAteco => cpo.and_then(|u| u.ateco.clone()).unwrap_or_default(),
+        Campo::CpoDipendenti => cpo.map(|u| u.dipendenti.to_string()).unwrap_or_default(),
+        Campo::IntermediarioTipo => int.map(|i| format!("{:?}", i.tipo)).unwrap_or_default(),
+        Campo::IntermediarioNumeroIscrizione => int.map(|i| i.numero_iscrizione.clone()).unwrap_or_default(),
+    }
+}
+
+/// Every field that differs between two versions of a record.
+pub fn differenze(prima: &Soggetto, dopo: &Soggetto) -> Vec<CampoModificato> {
+    Campo::ALL
+        .into_iter()
+        .filter_map(|c| {
+            let (a, b) = (mostra(prima, c), mostra(dopo, c));
+            (a != b).then(|| CampoModificato {
+                campo: c.path().into(),
+                prima: a,
+                dopo: b,
+            })
+        })
+        .collect()
+}
+
+fn non_applicabile(c: Campo, perche: &str) -> AppError {
+    AppError::invalid(
+        format!("update_mask.{}", c.path()),
+        "ANA-6",
+        "ANA_6_FIELD_NOT_APPLICABLE",
+        format!("{} does not apply: {perche}", c.path()),
+    )
+}
+
+/// Applies new values to a record (validated values, checked for applicability here).
+pub fn applica(mut s: Soggetto, valori: Vec<(Campo, Valore)>) -> Result<Soggetto, AppError> {
+    for (campo, valore) in valori {
+        match (&mut s.identita, valore) {
+            (Identita::Persona(p), Valore::Cognome(v)) => p.cognome = v,
+            (Identita::Persona(p), Valore::Nome(v)) => p.nome = v,
+            (Identita::Persona(p), Valore::DataNascita(v)) => p.data_nascita = v,
+            (Identita::Persona(p), Valore::Sesso(v)) => p.sesso = v,
+            (Identita::Persona(p), Valore::LuogoNascita(v)) => p.luogo_nascita = v,
+            (Identita::Organizzazione(o), Valore::Denominazione(v)) => o.denominazione = v,
+            (Identita::Organizzazione(o), Valore::LegaleRappresentante(v)) => o.legale_rappresentante_cf = v,
+            (
+                _,
+                Valore::Cognome(_)
+                | Valore::Nome(_)
+                | Valore::DataNascita(_)
+                | Valore::Sesso(_)
+                | Valore::LuogoNascita(_),
+            ) => return Err(non_applicabile(campo, "the subject is an organisation")),
+            (_, Valore::Denominazione(_) | Valore::LegaleRappresentante(_)) => {
+                return Err(non_applicabile(campo, "the subject is a natural person"));
+            }
+            (_, Valore::Domicilio(v)) => s.domicilio = v,
+            (_, Valore::Cellulare(v)) => s.contatti.cellulare = v,
+            (_, Valore::Email(v)) => s.contatti.email = v,
+            (_, Valore::Sede(v)) => s.sede = v,
+            (_, Valore::MetodoPagamento(v)) => match s.prestatore.as_mut() {
+                Some(p) => p.metodo_pagamento = v,
+                None => return Err(non_applicabile(campo, "the subject is not a prestatore")),
+            },
+            (_, Valore::Categorie(v)) => match s.prestatore.as_mut() {
+                Some(p) => p.categorie = v,
+                None => return Err(non_applicabile(campo, "the subject is not a prestatore")),
+            },
+            (_, Valore::CategoriaCpo(v)) => match s.utilizzatore_cpo.as_mut() {
+                Some(u) => u.categoria = Some(v),
+                None => return Err(non_applicabile(campo, "the subject is not a CPO utilizzatore")),
+            },
+            (_, Valore::Ateco(v)) => match s.utilizzatore_cpo.as_mut() {
+                Some(u) => u.ateco = Some(v),
+                None => return Err(non_applicabile(campo, "the subject is not a CPO utilizzatore")),
+            },
+            (_, Valore::Dipendenti(v)) => match s.utilizzatore_cpo.as_mut() {
+                Some(u) => u.dipendenti = v,
+                None => return Err(non_applicabile(campo, "the subject is not a CPO utilizzatore")),
+            },
+            (_, Valore::TipoIntermediario(v)) => match s.intermediario.as_mut() {
+                Some(i) => i.tipo = v,
+                None => return Err(non_applicabile(campo, "the subject is not an intermediario")),
+            },
+            (_, Valore::NumeroIscrizione(v)) => match s.intermediario.as_mut() {
+                Some(i) => i.numero_iscrizione = v,
+                None => return Err(non_applicabile(campo, "the subject is not an intermediario")),
+            },
+        }
+    }
+    Ok(s)
+}
+
+/// ANA-6: who may change which fields, and the note operators must give.
+pub fn autorizza_modifica(accesso: Accesso, campi: &[Campo], nota: &str) -> Result<(), AppError> {
+    match accesso {
+        Accesso::Titolare => {
+            if let Some(c) = campi.iter().find(|c| c.solo_operatore()) {
+                return Err(AppError::denied(
+                    "ANA-6",
+                    "ANA_6_OPERATOR_ONLY_FIELD",
+                    format!("{} can be corrected only by an INPS operator", c.path()),
+                ));
+            }
+            Ok(())
+        }
+        Accesso::Operatore | Accesso::Sistema => {
+            if nota.trim().is_empty() {
+                return Err(AppError::invalid(
+                    "nota",
+                    "ANA-6",
+                    "ANA_6_NOTE_REQUIRED",
+                    "an operator's correction needs a note saying why",
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What prestazioni says about the utilizzatore (ANA-7).
+#[derive(Clone, Debug, Default)]
+pub struct StatoPrestazioni {
+    pub has_prestazioni: bool,
+    /// (prestazione id, rule, description) that would not fit the new categoria.
+    pub incoerenti: Vec<(String, String, String)>,
+}
+
+/// ANA-7: a sede operator may change the categoria only while there are no prestazioni; once
+/// there are, only DG, and only when every prestazione fits the new categoria.
+pub fn decidi_categoria(id: &Identity, stato: &StatoPrestazioni) -> Result<(), AppError> {
+    if !stato.has_prestazioni {
+        return Ok(());
+    }
+    if id.profile() != occasionali_runtime::Profile::OperatoreDg {
+        return Err(AppError::denied(
+            "ANA-7",
+            "ANA_7_DG_ONLY_WITH_PRESTAZIONI",
+            "the utilizzatore already has prestazioni: only the Direzione Generale may change its categoria or sector",
+        ));
+    }
+    if stato.incoerenti.is_empty() {
+        return Ok(());
+    }
+    let elenco: Vec<String> = stato
+        .incoerenti
+        .iter()
+        .map(|(id, rule, d)| format!("{id} ({rule}: {d})"))
+        .collect();
+    let mut err = AppError::precondition(
+        "ANA-7",
+        "ANA_7_INCOHERENT_PRESTAZIONI",
+        format!(
+            "the new categoria does not fit {} prestazioni already inserted: {}",
+            elenco.len(),
+            elenco.join("; ")
+        ),
+    );
+    for (pid, rule, _) in &stato.incoerenti {
+        err = err.with_metadata(format!("prestazione.{pid}"), rule.clone());
+    }
+    Err(err)
+}
+
+/// ANA-1: registering a role on a new or existing subject. The identity of an existing subject
+/// must match what the request says (a correction is an operator's job, ANA-6); a domicile,
+/// contacts or sede given with the new role replace the stored ones and are recorded.
+pub fn registra(
+    esistente: Option<Soggetto>,
+    reg: Registrazione,
+    sede_esplicita: bool,
+    ora: DateTime<Utc>,
+) -> Result<Soggetto, AppError> {
+    let ruolo = reg.ruolo.ruolo();
+    let mut s = match esistente {
+        Some(s) => {
+            if s.ha_ruolo(ruolo) {
+                return Err(AppError::already_exists(
+                    "ANA-1",
+                    "ANA_1_ALREADY_REGISTERED",
+                    "this codice fiscale is already registered in that role",
+                ));
+            }
+            if s.identita != reg.identita {
+                let mut probe = s.clone();
+                probe.identita = reg.identita.clone();
+                let campi: Vec<String> = differenze(&s, &probe).into_iter().map(|c| c.campo).collect();
+                return Err(AppError::precondition(
+                    "ANA-1",
+                    "ANA_1_IDENTITY_DIFFERS",
+                    format!(
+                        "the subject is already registered with different identity data ({}): ask an operator to correct the record first",
+                        campi.join(", ")
+                    ),
+                ));
+            }
+            let mut s = s;
+            if reg.domicilio.is_some() {
+                s.domicilio = reg.domicilio.clone();
+            }
+            if reg.contatti.cellulare.is_some() {
+                s.contatti.cellulare = reg.contatti.cellulare.clone();
+            }
+            if reg.contatti.email.is_some() {
+                s.contatti.email = reg.contatti.email.clone();
+            }
+            if sede_esplicita {
+                s.sede = reg.sede.clone();
+            }
+            s
+        }
+        None => Soggetto {
+            cf: reg.cf.clone(),
+            identita: reg.identita.clone(),
+            domicilio: reg.domicilio.clone(),
+            contatti: reg.contatti.clone(),
+            sede: reg.sede.clone(),
+            prestatore: None,
+            utilizzatore_lf: None,
+            utilizzatore_cpo: None,
+            intermediario: None,
+            versione: 0,
+            aggiornato_il: ora,
+        },
+    };
+    match reg.ruolo {
+        DatiRuolo::Prestatore {
+            metodo_pagamento,
+            categorie,
+        } => {
+            s.prestatore = Some(RuoloPrestatore {
+                metodo_pagamento,
+                categorie,
+                registrato_il: ora,
+            })
+        }
+        DatiRuolo::Utilizzatore(tipo, categoria, ateco, dipendenti) => {
+            let r = RuoloUtilizzatore {
+                tipo,
+                categoria,
+                ateco,
+                dipendenti,
+                registrato_il: ora,
+            };
+            match tipo {
+                TipoUtilizzatore::LibrettoFamiglia => s.utilizzatore_lf = Some(r),
+                TipoUtilizzatore::Cpo => s.utilizzatore_cpo = Some(r),
+            }
+        }
+        DatiRuolo::Intermediario(tipo, numero_iscrizione) => {
+            s.intermediario = Some(RuoloIntermediario {
+                tipo,
+                numero_iscrizione,
+                registrato_il: ora,
+            })
+        }
+    }
+    s.versione += 1;
+    s.aggiornato_il = ora;
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use occasionali_runtime::{Principal, Profile};
+
+    fn persona() -> Identita {
+        Identita::Persona(Persona {
+            cognome: "ROSSI".into(),
+            nome: "MARIO".into(),
+            data_nascita: NaiveDate::from_ymd_opt(1985, 12, 10).unwrap_or_default(),
+            sesso: occasionali_kernel::Sesso::M,
+            luogo_nascita: "A562".into(),
+        })
+    }
+
+    fn reg(ruolo: DatiRuolo) -> Registrazione {
+        Registrazione {
+            cf: "RSSMRA85T10A562S".into(),
+            identita: persona(),
+            domicilio: None,
+            contatti: Contatti::default(),
+            sede: "RM".into(),
+            ruolo,
+        }
+    }
+
+    fn prestatore() -> DatiRuolo {
+        DatiRuolo::Prestatore {
+            metodo_pagamento: MetodoPagamento::BonificoDomiciliato,
+            categorie: vec![],
+        }
+    }
+
+    fn id(profile: Profile) -> Identity {
+        Identity::new(Principal {
+            cf: "OP".into(),
+            profile,
+            sede: Some("RM".into()),
+        })
+    }
+
+    #[test]
+    fn ana_1_one_cf_many_roles_but_each_once() {
+        let ora = Utc::now();
+        let s = registra(None, reg(prestatore()), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        let lf = DatiRuolo::Utilizzatore(TipoUtilizzatore::LibrettoFamiglia, None, None, 0);
+        let s = registra(Some(s), reg(lf), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.prestatore.is_some() && s.utilizzatore_lf.is_some());
+        assert_eq!(s.versione, 2);
+        let again = registra(Some(s), reg(prestatore()), false, ora);
+        assert!(matches!(again, Err(AppError::AlreadyExists { .. })));
+    }
+
+    #[test]
+    fn ana_1_second_role_with_other_identity_is_refused() {
+        let ora = Utc::now();
+        let s = registra(None, reg(prestatore()), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        let mut r = reg(DatiRuolo::Utilizzatore(
+            TipoUtilizzatore::LibrettoFamiglia,
+            None,
+            None,
+            0,
+        ));
+        if let Identita::Persona(p) = &mut r.identita {
+            p.nome = "MARIA".into();
+        }
+        assert!(matches!(
+            registra(Some(s), r, false, ora),
+            Err(AppError::FailedPrecondition { .. })
+        ));
+    }
+
+    #[test]
+    fn ana_6_owner_cannot_touch_identity_and_operator_needs_a_note() {
+        assert!(autorizza_modifica(Accesso::Titolare, &[Campo::ContattiEmail], "").is_ok());
+        assert!(matches!(
+            autorizza_modifica(Accesso::Titolare, &[Campo::PersonaCognome], "x"),
+            Err(AppError::PermissionDenied { .. })
+        ));
+        assert!(matches!(
+            autorizza_modifica(Accesso::Operatore, &[Campo::PersonaCognome], "  "),
+            Err(AppError::Invalid(_))
+        ));
+        assert!(autorizza_modifica(Accesso::Operatore, &[Campo::PersonaCognome], "documento").is_ok());
+    }
+
+    #[test]
+    fn ana_6_history_lists_each_changed_field() {
+        let ora = Utc::now();
+        let s = registra(None, reg(prestatore()), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        let t = applica(
+            s.clone(),
+            vec![
+                (Campo::ContattiEmail, Valore::Email(Some("a@b.it".into()))),
+                (Campo::Sede, Valore::Sede("MI".into())),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let d = differenze(&s, &t);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].campo, "contatti.email");
+        assert_eq!(d[1].prima, "RM");
+        assert_eq!(d[1].dopo, "MI");
+    }
+
+    #[test]
+    fn ana_6_fields_of_missing_roles_are_refused() {
+        let ora = Utc::now();
+        let s = registra(None, reg(prestatore()), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        assert!(applica(s.clone(), vec![(Campo::CpoDipendenti, Valore::Dipendenti(3))]).is_err());
+        assert!(
+            applica(
+                s,
+                vec![(
+                    Campo::OrganizzazioneDenominazione,
+                    Valore::Denominazione("X".into())
+                )]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn ana_7_categoria_change_rules() {
+        let none = StatoPrestazioni::default();
+        assert!(decidi_categoria(&id(Profile::OperatoreSede), &none).is_ok());
+        let some = StatoPrestazioni {
+            has_prestazioni: true,
+            incoerenti: vec![],
+        };
+        assert!(matches!(
+            decidi_categoria(&id(Profile::OperatoreSede), &some),
+            Err(AppError::PermissionDenied { .. })
+        ));
+        assert!(decidi_categoria(&id(Profile::OperatoreDg), &some).is_ok());
+        let bad = StatoPrestazioni {
+            has_prestazioni: true,
+            incoerenti: vec![("pre_1".into(), "PRE-6".into(), "not a PA purpose".into())],
+        };
+        match decidi_categoria(&id(Profile::OperatoreDg), &bad) {
+            Err(AppError::FailedPrecondition { message, .. }) => assert!(message.contains("pre_1")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mask_paths_accept_camel_case() {
+        assert_eq!(
+            Campo::from_path("contatti.email"),
+            Some(vec![Campo::ContattiEmail])
+        );
+        assert_eq!(
+            Campo::from_path("persona.dataNascita"),
+            Some(vec![Campo::PersonaDataNascita])
+        );
+        assert_eq!(Campo::from_path("contatti").map(|v| v.len()), Some(2));
+        assert_eq!(Campo::from_path("codice_fiscale"), None);
+    }
+}

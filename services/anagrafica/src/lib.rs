@@ -1,0 +1,34 @@
+//! Anagrafica: the registry of prestatori, utilizzatori and intermediari (SPEC §1).
+
+mod api;
+mod decode;
+pub mod domain;
+mod encode;
+mod events;
+mod prestazioni;
+pub mod store;
+
+use std::time::Duration;
+
+use occasionali_proto::anagrafica::anagrafica_service_server::AnagraficaServiceServer;
+use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::client::Caller;
+use occasionali_runtime::context::Context;
+use occasionali_runtime::identity::IdentityInterceptor;
+use tonic::service::Routes;
+
+pub use prestazioni::PrestazioniClient;
+pub use store::Migrator;
+
+/// The tonic routes of the context: every call must carry a verified identity.
+pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
+    let channel = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Prestazioni)?)?;
+    let caller = Caller::new(deps.tokens.clone(), "anagrafica", Duration::from_secs(10));
+    let service = api::Anagrafica {
+        db: deps.db,
+        clock: deps.clock,
+        prestazioni: PrestazioniClient::new(channel, caller),
+    };
+    let server = AnagraficaServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
+    Ok(Routes::new(server))
+}

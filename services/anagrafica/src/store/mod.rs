@@ -1,0 +1,258 @@
+//! Persistence of the registry: the subject aggregate (queryable keys in columns, the rest as a
+//! JSON document), its change history and the outbox, on SQLite or PostgreSQL.
+
+mod migrations;
+
+use chrono::{DateTime, Utc};
+use occasionali_runtime::AppError;
+use occasionali_runtime::identity::Identity;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
+
+pub use migrations::Migrator;
+
+use crate::domain::modifica::CampoModificato;
+use crate::domain::{Identita, Ruolo, Soggetto};
+
+const SOGGETTI: &str = "soggetti";
+const MODIFICHE: &str = "modifiche";
+
+fn decode(row: &QueryResult) -> Result<Soggetto, AppError> {
+    let dati: String = row.try_get("", "dati")?;
+    serde_json::from_str(&dati).map_err(|e| AppError::internal(format!("corrupt soggetto document: {e}")))
+}
+
+fn natura(s: &Soggetto) -> &'static str {
+    match s.identita {
+        Identita::Persona(_) => "persona",
+        Identita::Organizzazione(_) => "organizzazione",
+    }
+}
+
+pub async fn carica(db: &impl ConnectionTrait, cf: &str) -> Result<Option<Soggetto>, AppError> {
+    let q = Query::select()
+        .column("dati")
+        .from(SOGGETTI)
+        .and_where(Expr::col("cf").eq(cf))
+        .to_owned();
+    db.query_one(&q).await?.map(|r| decode(&r)).transpose()
+}
+
+/// Loads a record inside a write transaction, locking it on PostgreSQL so concurrent
+/// corrections queue (SQLite write transactions are already exclusive: BEGIN IMMEDIATE).
+pub async fn carica_per_modifica(txn: &impl ConnectionTrait, cf: &str) -> Result<Option<Soggetto>, AppError> {
+    let mut q = Query::select()
+        .column("dati")
+        .from(SOGGETTI)
+        .and_where(Expr::col("cf").eq(cf))
+        .to_owned();
+    if txn.get_database_backend() == DbBackend::Postgres {
+        q.lock(sea_orm::sea_query::LockType::Update);
+    }
+    txn.query_one(&q).await?.map(|r| decode(&r)).transpose()
+}
+
+fn json(s: &Soggetto) -> Result<String, AppError> {
+    serde_json::to_string(s).map_err(AppError::internal)
+}
+
+/// Inserts a new record. A concurrent registration of the same CF loses with ALREADY_EXISTS.
+pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), AppError> {
+    let q = Query::insert()
+        .into_table(SOGGETTI)
+        .columns([
+            "cf",
+            "sede",
+            "natura",
+            "nominativo",
+            "is_prestatore",
+            "is_utilizzatore_lf",
+            "is_utilizzatore_cpo",
+            "is_intermediario",
+            "versione",
+            "dati",
+            "creato_il",
+            "aggiornato_il",
+        ])
+        .values([
+            s.cf.clone().into(),
+            s.sede.clone().into(),
+            natura(s).into(),
+            s.nominativo().into(),
+            s.ha_ruolo(Ruolo::Prestatore).into(),
+            s.ha_ruolo(Ruolo::UtilizzatoreLf).into(),
+            s.ha_ruolo(Ruolo::UtilizzatoreCpo).into(),
+            s.ha_ruolo(Ruolo::Intermediario).into(),
+            s.versione.into(),
+            json(s)?.into(),
+            s.aggiornato_il.into(),
+            s.aggiornato_il.into(),
+        ])
+        .map_err(AppError::internal)?
+        .to_owned();
+    match txn.execute(&q).await {
+        Ok(_) => Ok(()),
+        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Err(AppError::already_exists(
+            "ANA-1",
+            "ANA_1_ALREADY_REGISTERED",
+            "this codice fiscale was registered concurrently; read it and retry",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes a new version of a record, only if nobody changed it since `versione_letta`
+/// (optimistic concurrency: several replicas may serve the same record).
+pub async fn aggiorna(txn: &impl ConnectionTrait, s: &Soggetto, versione_letta: i64) -> Result<(), AppError> {
+    let q = Query::update()
+        .table(SOGGETTI)
+        .values([
+            ("sede", s.sede.clone().into()),
+            ("nominativo", s.nominativo().into()),
+            ("is_prestatore", s.ha_ruolo(Ruolo::Prestatore).into()),
+            ("is_utilizzatore_lf", s.ha_ruolo(Ruolo::UtilizzatoreLf).into()),
+            ("is_utilizzatore_cpo", s.ha_ruolo(Ruolo::UtilizzatoreCpo).into()),
+            ("is_intermediario", s.ha_ruolo(Ruolo::Intermediario).into()),
+            ("versione", s.versione.into()),
+            ("dati", json(s)?.into()),
+            ("aggiornato_il", s.aggiornato_il.into()),
+        ])
+        .and_where(Expr::col("cf").eq(s.cf.clone()))
+        .and_where(Expr::col("versione").eq(versione_letta))
+        .to_owned();
+    let res = txn.execute(&q).await?;
+    if res.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(AppError::aborted(
+            "ANA-6",
+            "ANA_6_CONCURRENT_CHANGE",
+            "the record changed meanwhile; read it again and retry",
+        ))
+    }
+}
+
+/// One entry of the history, as stored.
+#[derive(Clone, Debug)]
+pub struct ModificaRegistrata {
+    pub seq: i64,
+    pub id: String,
+    pub eseguita_il: DateTime<Utc>,
+    pub autore_cf: String,
+    pub autore_profilo: String,
+    pub azione: String,
+    pub campi: Vec<CampoModificato>,
+    pub nota: String,
+}
+
+/// Appends to the history (ANA-6): who (the original client for system calls), when, what.
+pub async fn registra_modifica(
+    txn: &impl ConnectionTrait,
+    cf: &str,
+    ora: DateTime<Utc>,
+    autore: &Identity,
+    azione: &str,
+    campi: &[CampoModificato],
+    nota: &str,
+) -> Result<(), AppError> {
+    let autore = autore.author();
+    let q = Query::insert()
+        .into_table(MODIFICHE)
+        .columns([
+            "id",
+            "cf",
+            "eseguita_il",
+            "autore_cf",
+            "autore_profilo",
+            "azione",
+            "campi",
+            "nota",
+        ])
+        .values([
+            occasionali_kernel::ids::new_id("mod").into(),
+            cf.into(),
+            ora.into(),
+            autore.caller.cf.clone().into(),
+            autore.caller.profile.as_str().into(),
+            azione.into(),
+            serde_json::to_string(campi).map_err(AppError::internal)?.into(),
+            nota.into(),
+        ])
+        .map_err(AppError::internal)?
+        .to_owned();
+    txn.execute(&q).await?;
+    Ok(())
+}
+
+/// The history of a subject, newest first, after the cursor `prima_di` (a seq).
+pub async fn modifiche(
+    db: &impl ConnectionTrait,
+    cf: &str,
+    prima_di: Option<i64>,
+    limite: u64,
+) -> Result<Vec<ModificaRegistrata>, AppError> {
+    let mut q = Query::select()
+        .columns([
+            "seq",
+            "id",
+            "eseguita_il",
+            "autore_cf",
+            "autore_profilo",
+            "azione",
+            "campi",
+            "nota",
+        ])
+        .from(MODIFICHE)
+        .and_where(Expr::col("cf").eq(cf))
+        .order_by("seq", Order::Desc)
+        .limit(limite)
+        .to_owned();
+    if let Some(seq) = prima_di {
+        q.and_where(Expr::col("seq").lt(seq));
+    }
+    let rows = db.query_all(&q).await?;
+    rows.iter()
+        .map(|r| {
+            let campi: String = r.try_get("", "campi")?;
+            Ok(ModificaRegistrata {
+                seq: r.try_get("", "seq")?,
+                id: r.try_get("", "id")?,
+                eseguita_il: r.try_get("", "eseguita_il")?,
+                autore_cf: r.try_get("", "autore_cf")?,
+                autore_profilo: r.try_get("", "autore_profilo")?,
+                azione: r.try_get("", "azione")?,
+                campi: serde_json::from_str(&campi).map_err(AppError::internal)?,
+                nota: r.try_get("", "nota")?,
+            })
+        })
+        .collect()
+}
+
+/// The registered subjects among `cfs` holding `ruolo`, optionally in one sede (ANA-9).
+pub async fn soggetti_tra(
+    db: &impl ConnectionTrait,
+    cfs: &[String],
+    ruolo: Ruolo,
+    sede: Option<&str>,
+) -> Result<Vec<Soggetto>, AppError> {
+    if cfs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let flag = match ruolo {
+        Ruolo::Prestatore => "is_prestatore",
+        Ruolo::UtilizzatoreLf => "is_utilizzatore_lf",
+        Ruolo::UtilizzatoreCpo => "is_utilizzatore_cpo",
+        Ruolo::Intermediario => "is_intermediario",
+    };
+    let mut q = Query::select()
+        .column("dati")
+        .from(SOGGETTI)
+        .and_where(Expr::col("cf").is_in(cfs.iter().cloned()))
+        .and_where(Expr::col(flag).eq(true))
+        .to_owned();
+    if let Some(sede) = sede {
+        q.and_where(Expr::col("sede").eq(sede));
+    }
+    let rows = db.query_all(&q).await?;
+    rows.iter().map(decode).collect()
+}

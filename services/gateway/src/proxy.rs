@@ -1,0 +1,171 @@
+//! The byte-level proxy: request and response bodies stream through untouched; only headers
+//! change (identity in, bearer token out, deadline capped, trace context injected).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use occasionali_runtime::context::Context;
+use occasionali_runtime::identity::{ClientTokens, IDENTITY_HEADER, InternalTokens};
+use occasionali_runtime::telemetry;
+use tonic::Status;
+use tonic::body::Body;
+use tonic::transport::Channel;
+use tower::{Service, ServiceExt};
+use tracing::Instrument;
+
+use crate::auth;
+
+#[derive(Clone)]
+pub struct Proxy {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backends: HashMap<Context, Channel>,
+    client_tokens: ClientTokens,
+    internal_tokens: InternalTokens,
+    max_timeout: Duration,
+}
+
+impl Proxy {
+    pub fn new(
+        backends: HashMap<Context, Channel>,
+        client_tokens: ClientTokens,
+        internal_tokens: InternalTokens,
+        max_timeout: Duration,
+    ) -> Proxy {
+        Proxy {
+            inner: Arc::new(Inner {
+                backends,
+                client_tokens,
+                internal_tokens,
+                max_timeout,
+            }),
+        }
+    }
+}
+
+impl<B> Service<http::Request<B>> for Proxy
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            Ok(match inner.forward(request).await {
+                Ok(response) => response,
+                Err(status) => status.into_http(),
+            })
+        })
+    }
+}
+
+impl Inner {
+    async fn forward<B>(&self, request: http::Request<B>) -> Result<http::Response<Body>, Status>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<tonic::codegen::StdError>,
+    {
+        let path = request.uri().path().to_string();
+        let context = Context::from_grpc_path(&path)
+            .ok_or_else(|| Status::unimplemented(format!("unknown service for {path}")))?;
+        let channel = self
+            .backends
+            .get(&context)
+            .cloned()
+            .ok_or_else(|| Status::unavailable(format!("no backend configured for {context}")))?;
+
+        let (mut parts, body) = request.into_parts();
+        let principal = auth::authenticate(&self.client_tokens, &parts.headers)?;
+        let identity = auth::identity(principal, &parts.headers)?;
+        let token = auth::internal_token(&self.internal_tokens, &identity)?;
+        parts.headers.remove(http::header::AUTHORIZATION);
+        parts.headers.insert(IDENTITY_HEADER, token);
+
+        let deadline = client_deadline(&parts.headers).map_or(self.max_timeout, |d| d.min(self.max_timeout));
+        if let Ok(v) = http::HeaderValue::from_str(&format!("{}m", deadline.as_millis().max(1))) {
+            parts.headers.insert("grpc-timeout", v);
+        }
+
+        let span = tracing::info_span!(
+            "gateway.route",
+            otel.kind = "client",
+            rpc.method = %path,
+            context = %context,
+            profile = %identity.profile(),
+        );
+        {
+            let _entered = span.enter();
+            telemetry::inject_current(&mut parts.headers);
+        }
+        let request = http::Request::from_parts(parts, Body::new(body));
+        let call = async move {
+            let mut channel = channel;
+            let ready = channel
+                .ready()
+                .await
+                .map_err(|e| Status::unavailable(format!("{context} is unavailable: {e}")))?;
+            ready
+                .call(request)
+                .await
+                .map_err(|e| Status::unavailable(format!("{context} is unavailable: {e}")))
+        };
+        // The backend enforces the deadline too; this bounds a backend that never answers.
+        match tokio::time::timeout(deadline, call.instrument(span)).await {
+            Ok(result) => result,
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "{context} did not answer in time"
+            ))),
+        }
+    }
+}
+
+/// The client's `grpc-timeout` header (gRPC over HTTP/2 spec: up to 8 digits and a unit).
+fn client_deadline(headers: &http::HeaderMap) -> Option<Duration> {
+    let v = headers.get("grpc-timeout")?.to_str().ok()?;
+    if v.len() < 2 || v.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = v.split_at(v.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_grpc_timeout() {
+        let mut h = http::HeaderMap::new();
+        h.insert("grpc-timeout", http::HeaderValue::from_static("250m"));
+        assert_eq!(client_deadline(&h), Some(Duration::from_millis(250)));
+        h.insert("grpc-timeout", http::HeaderValue::from_static("3S"));
+        assert_eq!(client_deadline(&h), Some(Duration::from_secs(3)));
+        h.insert("grpc-timeout", http::HeaderValue::from_static("x"));
+        assert_eq!(client_deadline(&h), None);
+    }
+}

@@ -1,0 +1,358 @@
+//! Typed configuration: defaults, then a TOML file, then the environment, then flags
+//! (the binary applies flags last). Validated once at start-up.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+
+use crate::context::Context;
+use crate::env;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where SQLite files and development secrets live (`./data` by default).
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub telemetry: TelemetryConfig,
+    pub auth: AuthConfig,
+    pub gateway: GatewayConfig,
+    pub services: BTreeMap<Context, ServiceConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info,occasionali_anagrafica=debug`.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// OTLP/gRPC endpoint of an OpenTelemetry collector; traces are exported only when set.
+    pub otlp_endpoint: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 key for client bearer tokens. Default: `<data_dir>/secrets/auth.key`, created on first use.
+    pub secret_file: Option<PathBuf>,
+    /// HS256 key for the internal identity tokens. Default: `<data_dir>/secrets/internal.key`.
+    pub internal_secret_file: Option<PathBuf>,
+    /// Lifetime of development tokens printed by `occasionali token`.
+    pub token_ttl_seconds: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    /// Upper bound on any proxied call; a shorter client deadline wins.
+    pub request_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub listen: Option<SocketAddr>,
+    /// How other processes reach the context, e.g. `http://anagrafica:50061`.
+    pub endpoint: Option<String>,
+    /// `sqlite://...` or `postgres://...`; default: a SQLite file under data_dir.
+    pub database_url: Option<String>,
+    pub pool_size: Option<u32>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            log: LogConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            auth: AuthConfig::default(),
+            gateway: GatewayConfig::default(),
+            services: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            secret_file: None,
+            internal_secret_file: None,
+            token_ttl_seconds: 8 * 3600,
+        }
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (`path`, or `$OCCASIONALI_CONFIG`), then the environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let from_env = std::env::var_os(env::CONFIG).map(PathBuf::from);
+        let mut config = match path.map(Path::to_path_buf).or(from_env) {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p)
+                    .with_context(|| format!("reading config file {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
+    /// Environment overrides, with the lookup injected so tests need not touch the process env.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var(env::DATA_DIR) {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = var(env::LOG) {
+            self.log.filter = v;
+        }
+        if let Some(v) = var(env::LOG_FORMAT) {
+            self.log.format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => bail!("{}: unknown log format {other:?}", env::LOG_FORMAT),
+            };
+        }
+        if let Some(v) = var(env::OTLP_ENDPOINT).or_else(|| var(env::OTEL_EXPORTER_OTLP_ENDPOINT)) {
+            self.telemetry.otlp_endpoint = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = var(env::AUTH_SECRET_FILE) {
+            self.auth.secret_file = Some(v.into());
+        }
+        if let Some(v) = var(env::INTERNAL_SECRET_FILE) {
+            self.auth.internal_secret_file = Some(v.into());
+        }
+        if let Some(v) = var(env::GATEWAY_LISTEN) {
+            self.gateway.listen = v
+                .parse()
+                .with_context(|| format!("{}: bad address {v:?}", env::GATEWAY_LISTEN))?;
+        }
+        if let Some(v) = var(env::GATEWAY_REQUEST_TIMEOUT_MS) {
+            self.gateway.request_timeout_ms = v
+                .parse()
+                .with_context(|| format!("{}: not a number", env::GATEWAY_REQUEST_TIMEOUT_MS))?;
+        }
+        for ctx in Context::ALL {
+            let name = ctx.name();
+            let svc = self.services.entry(ctx).or_default();
+            if let Some(v) = var(&env::per_context(name, "LISTEN")) {
+                svc.listen = Some(
+                    v.parse()
+                        .with_context(|| format!("{name} listen address {v:?}"))?,
+                );
+            }
+            if let Some(v) = var(&env::per_context(name, "ENDPOINT")) {
+                svc.endpoint = Some(v);
+            }
+            if let Some(v) = var(&env::per_context(name, "DATABASE_URL")) {
+                svc.database_url = Some(v);
+            }
+            if let Some(v) = var(&env::per_context(name, "POOL_SIZE")) {
+                svc.pool_size = Some(v.parse().with_context(|| format!("{name} pool size {v:?}"))?);
+            }
+        }
+        Ok(())
+    }
+
+    fn service(&self, ctx: Context) -> ServiceConfig {
+        self.services.get(&ctx).cloned().unwrap_or_default()
+    }
+
+    pub fn listen(&self, ctx: Context) -> SocketAddr {
+        self.service(ctx)
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], ctx.default_port())))
+    }
+
+    pub fn endpoint(&self, ctx: Context) -> String {
+        self.service(ctx).endpoint.unwrap_or_else(|| {
+            let addr = self.listen(ctx);
+            let host = if addr.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                addr.ip().to_string()
+            };
+            format!("http://{host}:{}", addr.port())
+        })
+    }
+
+    pub fn database_url(&self, ctx: Context) -> String {
+        self.service(ctx).database_url.unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join(format!("{}.db", ctx.name())).display()
+            )
+        })
+    }
+
+    pub fn pool_size(&self, ctx: Context) -> u32 {
+        // Small pools: PostgreSQL throughput stops rising past ~8 connections here (STACK.md).
+        self.service(ctx).pool_size.unwrap_or(8)
+    }
+
+    pub fn secret_path(&self, which: SecretKind) -> PathBuf {
+        let configured = match which {
+            SecretKind::Auth => self.auth.secret_file.clone(),
+            SecretKind::Internal => self.auth.internal_secret_file.clone(),
+        };
+        configured.unwrap_or_else(|| self.data_dir.join("secrets").join(which.file_name()))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretKind {
+    Auth,
+    Internal,
+}
+
+impl SecretKind {
+    fn file_name(self) -> &'static str {
+        match self {
+            SecretKind::Auth => "auth.key",
+            SecretKind::Internal => "internal.key",
+        }
+    }
+}
+
+/// Key material that never prints.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Reads the key file, or creates it with 48 random bytes when it does not exist (the
+    /// embedded default: `occasionali dev` and `occasionali token` then agree on the key).
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Secret> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let trimmed: Vec<u8> = bytes.trim_ascii().to_vec();
+                if trimmed.len() < 32 {
+                    bail!("secret {} is shorter than 32 bytes", path.display());
+                }
+                Ok(Secret(trimmed))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use rand::Rng;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let mut raw = [0u8; 48];
+                rand::rng().fill(&mut raw[..]);
+                let text: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+                write_private(path, text.as_bytes())?;
+                Ok(Secret(text.into_bytes()))
+            }
+            Err(e) => Err(e).with_context(|| format!("reading secret {}", path.display())),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating secret {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "OCCASIONALI_DATA_DIR" => Some("/tmp/x".into()),
+            "OCCASIONALI_ANAGRAFICA_LISTEN" => Some("0.0.0.0:7000".into()),
+            "OCCASIONALI_PRESTAZIONI_DATABASE_URL" => Some("postgres://h/db".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen(Context::Anagrafica).port(), 7000);
+        assert_eq!(c.endpoint(Context::Anagrafica), "http://127.0.0.1:7000");
+        assert_eq!(c.database_url(Context::Prestazioni), "postgres://h/db");
+        assert_eq!(
+            c.database_url(Context::Deleghe),
+            "sqlite:///tmp/x/deleghe.db?mode=rwc"
+        );
+        assert_eq!(c.listen(Context::Notifiche).port(), 50066);
+    }
+
+    #[test]
+    fn file_is_parsed_and_unknown_keys_refused() {
+        let c: Config =
+            toml::from_str("data_dir = \"/srv\"\n[services.anagrafica]\nlisten = \"127.0.0.1:1\"\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen(Context::Anagrafica).port(), 1);
+        assert!(toml::from_str::<Config>("nonsense = 1").is_err());
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        assert_eq!(
+            format!("{:?}", Secret::new(b"abc".to_vec())),
+            "Secret(**redacted**)"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! Every environment variable the platform reads, in one place (STYLE habit 8).
+
+pub const CONFIG: &str = "OCCASIONALI_CONFIG";
+pub const DATA_DIR: &str = "OCCASIONALI_DATA_DIR";
+pub const LOG: &str = "OCCASIONALI_LOG";
+pub const LOG_FORMAT: &str = "OCCASIONALI_LOG_FORMAT";
+pub const OTLP_ENDPOINT: &str = "OCCASIONALI_OTLP_ENDPOINT";
+/// The OpenTelemetry standard name, honoured when ours is not set.
+pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+pub const AUTH_SECRET_FILE: &str = "OCCASIONALI_AUTH_SECRET_FILE";
+pub const INTERNAL_SECRET_FILE: &str = "OCCASIONALI_INTERNAL_SECRET_FILE";
+pub const GATEWAY_LISTEN: &str = "OCCASIONALI_GATEWAY_LISTEN";
+pub const GATEWAY_REQUEST_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_REQUEST_TIMEOUT_MS";
+/// Tests: when set (a PostgreSQL URL without database, or "1" for the local default),
+/// storage suites also run on PostgreSQL.
+pub const TEST_PG: &str = "OCCASIONALI_TEST_PG";
+
+/// `OCCASIONALI_<CONTEXT>_<KEY>`, e.g. `OCCASIONALI_ANAGRAFICA_DATABASE_URL`.
+pub fn per_context(context: &str, key: &str) -> String {
+    format!("OCCASIONALI_{}_{}", context.to_ascii_uppercase(), key)
+}

@@ -1,0 +1,461 @@
+//! Who is calling. The gateway authenticates the client's bearer token and forwards a short
+//! lived internal token (signed with a key clients never see) that every service verifies; a
+//! service calling another presents its own `sistema` identity and carries the original caller
+//! along (ARCHITECTURE.md, Identity). Token lifetimes use the real system time, not the
+//! platform clock, because they are about security, not about business dates.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Status};
+
+use crate::config::Secret;
+
+/// Metadata carrying the internal identity token from the gateway to the services.
+pub const IDENTITY_HEADER: &str = "x-occasionali-identity";
+/// Metadata a client sets to act on behalf of a subject (DEL-2): the delegante's CF.
+pub const ON_BEHALF_OF_HEADER: &str = "x-occasionali-on-behalf-of";
+/// Metadata naming the ruolo of the delega the client acts under (DEL-2).
+pub const RUOLO_HEADER: &str = "x-occasionali-ruolo";
+
+const ISSUER: &str = "occasionali";
+const CLIENT_AUDIENCE: &str = "occasionali-api";
+const INTERNAL_AUDIENCE: &str = "occasionali-internal";
+/// Internal tokens only need to live for one hop.
+const INTERNAL_TTL_SECONDS: u64 = 120;
+
+/// The profiles of SPEC §7 / issue 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Prestatore,
+    Utilizzatore,
+    Intermediario,
+    Azienda,
+    SoggettoAbilitato,
+    OperatoreSede,
+    OperatoreDg,
+    Sistema,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 8] = [
+        Profile::Prestatore,
+        Profile::Utilizzatore,
+        Profile::Intermediario,
+        Profile::Azienda,
+        Profile::SoggettoAbilitato,
+        Profile::OperatoreSede,
+        Profile::OperatoreDg,
+        Profile::Sistema,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Prestatore => "prestatore",
+            Profile::Utilizzatore => "utilizzatore",
+            Profile::Intermediario => "intermediario",
+            Profile::Azienda => "azienda",
+            Profile::SoggettoAbilitato => "soggetto_abilitato",
+            Profile::OperatoreSede => "operatore_sede",
+            Profile::OperatoreDg => "operatore_dg",
+            Profile::Sistema => "sistema",
+        }
+    }
+
+    pub fn is_operator(self) -> bool {
+        matches!(self, Profile::OperatoreSede | Profile::OperatoreDg)
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Profile::ALL.iter().map(|p| p.as_str()).collect();
+            format!("unknown profile {s:?} (one of: {})", names.join(", "))
+        })
+    }
+}
+
+/// An authenticated party: its codice fiscale, profile and, for sede operators, the sede.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub cf: String,
+    pub profile: Profile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sede: Option<String>,
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("cf", &mask(&self.cf))
+            .field("profile", &self.profile)
+            .field("sede", &self.sede)
+            .finish()
+    }
+}
+
+/// The subject a caller acts for under a delega verified by the gateway (DEL-2).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnBehalf {
+    pub cf: String,
+    pub ruolo: String,
+    pub delega_id: String,
+}
+
+impl fmt::Debug for OnBehalf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnBehalf")
+            .field("cf", &mask(&self.cf))
+            .field("ruolo", &self.ruolo)
+            .field("delega_id", &self.delega_id)
+            .finish()
+    }
+}
+
+/// The verified identity a service authorizes on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub caller: Principal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<OnBehalf>,
+    /// For `sistema` calls between contexts: the client whose request caused the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Box<Identity>>,
+}
+
+impl Identity {
+    pub fn new(caller: Principal) -> Identity {
+        Identity {
+            caller,
+            on_behalf_of: None,
+            origin: None,
+        }
+    }
+
+    /// The CF whose records the request is about: the delegante when acting under a delega.
+    pub fn subject_cf(&self) -> &str {
+        self.on_behalf_of
+            .as_ref()
+            .map(|o| o.cf.as_str())
+            .unwrap_or(&self.caller.cf)
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.caller.profile
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.caller.profile.is_operator()
+    }
+
+    pub fn is_system(&self) -> bool {
+        self.caller.profile == Profile::Sistema
+    }
+
+    /// The sede of a sede operator.
+    pub fn operator_sede(&self) -> Option<&str> {
+        match self.caller.profile {
+            Profile::OperatoreSede => self.caller.sede.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The identity to audit: the original client for system calls, else the caller.
+    pub fn author(&self) -> &Identity {
+        match &self.origin {
+            Some(o) => o.author(),
+            None => self,
+        }
+    }
+
+    /// The identity of a request, as placed there by [`IdentityInterceptor`].
+    pub fn of<T>(request: &Request<T>) -> Result<Identity, Status> {
+        request
+            .extensions()
+            .get::<Identity>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("missing verified identity"))
+    }
+}
+
+/// Masks a codice fiscale (or any identifier) for logs: personal data never reaches them (GW-5).
+pub fn mask(cf: &str) -> String {
+    let n = cf.chars().count();
+    if n <= 4 {
+        return "*".repeat(n);
+    }
+    let head: String = cf.chars().take(3).collect();
+    let tail: String = cf.chars().skip(n - 1).collect();
+    format!("{head}{}{tail}", "*".repeat(n - 4))
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("token is not valid: {0}")]
+    Invalid(String),
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ClientClaims {
+    sub: String,
+    profile: Profile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sede: Option<String>,
+    iss: String,
+    aud: String,
+    iat: u64,
+    exp: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct InternalClaims {
+    id: Identity,
+    iss: String,
+    aud: String,
+    iat: u64,
+    exp: u64,
+}
+
+fn validation(audience: &str) -> Validation {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_audience(&[audience]);
+    v.set_issuer(&[ISSUER]);
+    v.leeway = 5;
+    v
+}
+
+/// Signs and verifies client bearer tokens (what `occasionali token` prints).
+#[derive(Clone)]
+pub struct ClientTokens {
+    key: Secret,
+}
+
+impl ClientTokens {
+    pub fn new(key: Secret) -> ClientTokens {
+        ClientTokens { key }
+    }
+
+    pub fn mint(&self, principal: &Principal, ttl_seconds: u64) -> Result<String, TokenError> {
+        let iat = now_seconds();
+        let claims = ClientClaims {
+            sub: principal.cf.clone(),
+            profile: principal.profile,
+            sede: principal.sede.clone(),
+            iss: ISSUER.into(),
+            aud: CLIENT_AUDIENCE.into(),
+            iat,
+            exp: iat + ttl_seconds,
+        };
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(self.key.expose()),
+        )
+        .map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let data = decode::<ClientClaims>(
+            token,
+            &DecodingKey::from_secret(self.key.expose()),
+            &validation(CLIENT_AUDIENCE),
+        )
+        .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let c = data.claims;
+        validate_principal(c.sub, c.profile, c.sede)
+    }
+}
+
+fn validate_principal(cf: String, profile: Profile, sede: Option<String>) -> Result<Principal, TokenError> {
+    let cf = cf.trim().to_ascii_uppercase();
+    if cf.is_empty() {
+        return Err(TokenError::Invalid("subject is empty".into()));
+    }
+    let sede = sede.filter(|s| !s.is_empty());
+    if profile == Profile::OperatoreSede && sede.is_none() {
+        return Err(TokenError::Invalid(
+            "an operatore_sede token must name its sede".into(),
+        ));
+    }
+    Ok(Principal { cf, profile, sede })
+}
+
+/// Signs and verifies internal identity tokens (gateway → service, service → service).
+#[derive(Clone)]
+pub struct InternalTokens {
+    key: Secret,
+}
+
+impl InternalTokens {
+    pub fn new(key: Secret) -> InternalTokens {
+        InternalTokens { key }
+    }
+
+    pub fn mint(&self, identity: &Identity) -> Result<String, TokenError> {
+        let iat = now_seconds();
+        let claims = InternalClaims {
+            id: identity.clone(),
+            iss: ISSUER.into(),
+            aud: INTERNAL_AUDIENCE.into(),
+            iat,
+            exp: iat + INTERNAL_TTL_SECONDS,
+        };
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(self.key.expose()),
+        )
+        .map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
+        decode::<InternalClaims>(
+            token,
+            &DecodingKey::from_secret(self.key.expose()),
+            &validation(INTERNAL_AUDIENCE),
+        )
+        .map(|d| d.claims.id)
+        .map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+
+    /// The metadata value for a call made by `service` (profile `sistema`) because of `origin`.
+    pub fn system_call(
+        &self,
+        service: &str,
+        origin: Option<&Identity>,
+    ) -> Result<MetadataValue<tonic::metadata::Ascii>, Status> {
+        let identity = Identity {
+            caller: Principal {
+                cf: format!("SISTEMA-{}", service.to_ascii_uppercase()),
+                profile: Profile::Sistema,
+                sede: None,
+            },
+            on_behalf_of: None,
+            origin: origin.map(|o| Box::new(o.clone())),
+        };
+        let token = self
+            .mint(&identity)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        MetadataValue::try_from(token).map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+/// Verifies the internal identity on every call to a context service; no identity, no call.
+#[derive(Clone)]
+pub struct IdentityInterceptor {
+    tokens: InternalTokens,
+}
+
+impl IdentityInterceptor {
+    pub fn new(tokens: InternalTokens) -> IdentityInterceptor {
+        IdentityInterceptor { tokens }
+    }
+}
+
+impl tonic::service::Interceptor for IdentityInterceptor {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let token = request
+            .metadata()
+            .get(IDENTITY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                Status::unauthenticated("no verified identity: call through the gateway with a bearer token")
+            })?;
+        let identity = self
+            .tokens
+            .verify(token)
+            .map_err(|e| Status::unauthenticated(format!("identity rejected: {e}")))?;
+        request.extensions_mut().insert(identity);
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> Secret {
+        Secret::new(vec![b; 48])
+    }
+
+    #[test]
+    fn client_token_round_trip() {
+        let t = ClientTokens::new(key(1));
+        let p = Principal {
+            cf: "RSSMRA85T10A562S".into(),
+            profile: Profile::OperatoreSede,
+            sede: Some("RM".into()),
+        };
+        let tok = t.mint(&p, 60).unwrap_or_default();
+        assert_eq!(t.verify(&tok), Ok(p));
+        assert!(ClientTokens::new(key(2)).verify(&tok).is_err());
+        // A client token is not an internal token, even with the same key.
+        assert!(InternalTokens::new(key(1)).verify(&tok).is_err());
+    }
+
+    #[test]
+    fn operatore_sede_needs_a_sede() {
+        let t = ClientTokens::new(key(1));
+        let p = Principal {
+            cf: "X".into(),
+            profile: Profile::OperatoreSede,
+            sede: None,
+        };
+        let tok = t.mint(&p, 60).unwrap_or_default();
+        assert!(t.verify(&tok).is_err());
+    }
+
+    #[test]
+    fn internal_token_carries_origin() {
+        let t = InternalTokens::new(key(3));
+        let origin = Identity::new(Principal {
+            cf: "RSSMRA85T10A562S".into(),
+            profile: Profile::Prestatore,
+            sede: None,
+        });
+        let v = t
+            .system_call("anagrafica", Some(&origin))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let id = t
+            .verify(v.to_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(id.is_system());
+        assert_eq!(id.author().caller.cf, "RSSMRA85T10A562S");
+    }
+
+    #[test]
+    fn masks_personal_data() {
+        assert_eq!(mask("RSSMRA85T10A562S"), "RSS************S");
+        assert!(
+            !format!(
+                "{:?}",
+                Principal {
+                    cf: "RSSMRA85T10A562S".into(),
+                    profile: Profile::Prestatore,
+                    sede: None
+                }
+            )
+            .contains("MRA85")
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! What every Occasionali process does the same way: configuration, telemetry, identity,
+//! errors, serving (health, reflection, shutdown), database access and outbox events.
+
+pub mod app;
+pub mod client;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod env;
+pub mod error;
+pub mod identity;
+pub mod outbox;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+pub mod testing;
+
+pub use config::Config;
+pub use context::Context;
+pub use error::{AppError, FieldViolation, Violations};
+pub use identity::{Identity, Principal, Profile};

@@ -1,0 +1,156 @@
+//! Test support: throw-away databases on SQLite (always) and PostgreSQL (when
+//! `OCCASIONALI_TEST_PG` is set), so one storage suite runs on both engines.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+
+use crate::env;
+
+/// The engines a storage test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server URL (no database) for tests, when enabled.
+pub fn pg_server_url() -> Option<String> {
+    let v = std::env::var(env::TEST_PG).ok()?;
+    let v = v.trim();
+    if v.is_empty() || v == "0" {
+        return None;
+    }
+    if v == "1" || v == "true" {
+        return Some("postgres://postgres@127.0.0.1:5432".into());
+    }
+    Some(v.trim_end_matches('/').to_string())
+}
+
+/// A database that exists for one test and is dropped afterwards.
+pub struct TestDb {
+    pub db: DatabaseConnection,
+    pub url: String,
+    pub engine: Engine,
+    cleanup: Option<Cleanup>,
+}
+
+enum Cleanup {
+    Dir(std::path::PathBuf),
+    Pg { server: String, name: String },
+}
+
+impl TestDb {
+    /// A fresh, migrated database on `engine`; `None` when the engine is not enabled here.
+    pub async fn new<M: MigratorTrait>(engine: Engine, context: &str) -> anyhow::Result<Option<TestDb>> {
+        let (url, cleanup) = match engine {
+            Engine::Sqlite => {
+                let dir =
+                    std::env::temp_dir().join(format!("occasionali-test-{}", uuid::Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&dir)?;
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.join(format!("{context}.db")).display()
+                );
+                (url, Cleanup::Dir(dir))
+            }
+            Engine::Postgres => {
+                let Some(server) = pg_server_url() else {
+                    return Ok(None);
+                };
+                let name = format!("occ_test_{}_{}", context, uuid::Uuid::new_v4().simple());
+                let admin = crate::db::connect(&format!("{server}/postgres"), 1).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await?;
+                admin.close().await?;
+                (format!("{server}/{name}"), Cleanup::Pg { server, name })
+            }
+        };
+        let db = crate::db::connect(&url, 8).await?;
+        crate::db::migrate::<M>(&db, context).await?;
+        Ok(Some(TestDb {
+            db,
+            url,
+            engine,
+            cleanup: Some(cleanup),
+        }))
+    }
+
+    /// Closes the pool and removes the database.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        let db = self.db.clone();
+        db.close().await?;
+        if let Some(c) = self.cleanup.take() {
+            remove(c).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn remove(c: Cleanup) -> anyhow::Result<()> {
+    match c {
+        Cleanup::Dir(dir) => {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Cleanup::Pg { server, name } => {
+            let admin = crate::db::connect(&format!("{server}/postgres"), 1).await?;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await?;
+            admin.close().await?;
+        }
+    }
+    Ok(())
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // A test that panicked did not call close(): drop the database from a helper thread
+        // with its own runtime (we may be inside a runtime that is shutting down).
+        if let Some(c) = self.cleanup.take() {
+            let handle = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    let _ = rt.block_on(remove(c));
+                }
+            });
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Runs one async test body on SQLite and on PostgreSQL: `storage_suite!(migrator, "ctx", name, body_fn)`
+/// expands to `name_sqlite` and `name_postgres` tests calling `body_fn(&TestDb)`.
+#[macro_export]
+macro_rules! storage_test {
+    ($migrator:ty, $context:expr, $name:ident, $body:path) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() -> anyhow::Result<()> {
+                let t = $crate::testing::TestDb::new::<$migrator>($crate::testing::Engine::Sqlite, $context)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("sqlite always available"))?;
+                $body(&t).await?;
+                t.close().await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() -> anyhow::Result<()> {
+                match $crate::testing::TestDb::new::<$migrator>($crate::testing::Engine::Postgres, $context)
+                    .await?
+                {
+                    Some(t) => {
+                        $body(&t).await?;
+                        t.close().await
+                    }
+                    None => {
+                        eprintln!("skipped: set {} to run on PostgreSQL", $crate::env::TEST_PG);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    };
+}
