@@ -5,23 +5,14 @@
 //! - `occasionali migrate [<context>...]` migrates the databases
 //! - `occasionali token --profile P --cf CF [--sede S]` prints a development bearer token
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use occasionali_kernel::{OffsetClock, SharedClock};
-use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::{Config, Secret, SecretKind};
+use occasionali_runtime::config::Config;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{ClientTokens, InternalTokens, Principal, Profile};
-use occasionali_runtime::server::{self, ServeOptions};
-use occasionali_runtime::shutdown::{self, Shutdown};
-use occasionali_runtime::{db, telemetry};
-use tonic::service::Routes;
+use occasionali_runtime::identity::{Principal, Profile};
+use occasionali_runtime::{shutdown, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -75,161 +66,6 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-fn internal_tokens(config: &Config) -> anyhow::Result<InternalTokens> {
-    Ok(InternalTokens::new(Secret::load_or_create(
-        &config.secret_path(SecretKind::Internal),
-    )?))
-}
-
-fn client_tokens(config: &Config) -> anyhow::Result<ClientTokens> {
-    Ok(ClientTokens::new(Secret::load_or_create(
-        &config.secret_path(SecretKind::Auth),
-    )?))
-}
-
-async fn migrate(config: &Config, ctx: Context) -> anyhow::Result<()> {
-    let url = config.database_url(ctx);
-    let name = ctx.name();
-    match ctx {
-        Context::Anagrafica => db::connect_and_migrate::<occasionali_anagrafica::Migrator>(&url, name).await,
-        Context::Portafoglio => {
-            db::connect_and_migrate::<occasionali_portafoglio::Migrator>(&url, name).await
-        }
-        Context::Prestazioni => {
-            db::connect_and_migrate::<occasionali_prestazioni::Migrator>(&url, name).await
-        }
-        Context::Comunicazioni => {
-            db::connect_and_migrate::<occasionali_comunicazioni::Migrator>(&url, name).await
-        }
-        Context::Deleghe => db::connect_and_migrate::<occasionali_deleghe::Migrator>(&url, name).await,
-        Context::Notifiche => db::connect_and_migrate::<occasionali_notifiche::Migrator>(&url, name).await,
-    }
-    .with_context(|| format!("migrating {name}"))
-}
-
-fn routes(ctx: Context, deps: ContextDeps) -> anyhow::Result<Routes> {
-    match ctx {
-        Context::Anagrafica => occasionali_anagrafica::routes(deps),
-        Context::Portafoglio => occasionali_portafoglio::routes(deps),
-        Context::Prestazioni => occasionali_prestazioni::routes(deps),
-        Context::Comunicazioni => occasionali_comunicazioni::routes(deps),
-        Context::Deleghe => occasionali_deleghe::routes(deps),
-        Context::Notifiche => occasionali_notifiche::routes(deps),
-    }
-}
-
-fn endpoints(config: &Config) -> HashMap<Context, String> {
-    Context::ALL.iter().map(|c| (*c, config.endpoint(*c))).collect()
-}
-
-/// Migrates, binds and serves one context until `shutdown`.
-async fn run_context(
-    config: Arc<Config>,
-    ctx: Context,
-    clock: SharedClock,
-    tokens: InternalTokens,
-    drain: Duration,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
-    migrate(&config, ctx).await?;
-    let db = db::connect(&config.database_url(ctx), config.pool_size(ctx)).await?;
-    let deps = ContextDeps {
-        db: db.clone(),
-        clock,
-        tokens,
-        endpoints: endpoints(&config),
-    };
-    let app = routes(ctx, deps)?;
-    let listener = server::bind(config.listen(ctx)).await?;
-    let options = ServeOptions {
-        name: ctx.name().into(),
-        services: vec![ctx.service_name().into()],
-        drain,
-    };
-    server::serve(listener, options, app, shutdown).await?;
-    db.close().await?;
-    Ok(())
-}
-
-async fn run_gateway(config: Arc<Config>, drain: Duration, shutdown: Shutdown) -> anyhow::Result<()> {
-    let listener = server::bind(config.gateway.listen).await?;
-    let options = occasionali_gateway::GatewayOptions {
-        backends: endpoints(&config),
-        client_tokens: client_tokens(&config)?,
-        internal_tokens: internal_tokens(&config)?,
-        max_timeout: Duration::from_millis(config.gateway.request_timeout_ms),
-        drain,
-        health_interval: Duration::from_secs(2),
-    };
-    occasionali_gateway::serve(listener, options, shutdown).await
-}
-
-async fn dev(config: Config, clock_start: Option<DateTime<Utc>>) -> anyhow::Result<()> {
-    let config = Arc::new(config);
-    let clock: SharedClock = match clock_start {
-        Some(t) => Arc::new(OffsetClock::starting_at(t)),
-        None => occasionali_kernel::clock::system(),
-    };
-    let tokens = internal_tokens(&config)?;
-    client_tokens(&config)?;
-    let (trigger, handle) = shutdown::channel();
-    let drain = Duration::from_millis(200);
-    let mut tasks = tokio::task::JoinSet::new();
-    for ctx in Context::ALL {
-        tasks.spawn(run_context(
-            config.clone(),
-            ctx,
-            clock.clone(),
-            tokens.clone(),
-            drain,
-            handle.clone(),
-        ));
-    }
-    tasks.spawn(run_gateway(config.clone(), drain, handle.clone()));
-    tracing::info!(gateway = %config.gateway.listen, data_dir = %config.data_dir.display(), "occasionali dev: starting every context and the gateway");
-    let outcome = tokio::select! {
-        _ = shutdown::os_signal() => Ok(()),
-        Some(done) = tasks.join_next() => match done {
-            Ok(Ok(())) => Err(anyhow::anyhow!("a server stopped unexpectedly")),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(e.into()),
-        },
-    };
-    trigger.trigger();
-    while tasks.join_next().await.is_some() {}
-    outcome
-}
-
-async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
-    let config = Arc::new(config);
-    let (trigger, handle) = shutdown::channel();
-    // Kubernetes: keep answering NOT_SERVING for a few seconds so endpoints are removed first.
-    let drain = Duration::from_secs(5);
-    let task = if target == "gateway" {
-        tokio::spawn(run_gateway(config.clone(), drain, handle))
-    } else {
-        let ctx: Context = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        let tokens = internal_tokens(&config)?;
-        tokio::spawn(run_context(
-            config.clone(),
-            ctx,
-            occasionali_kernel::clock::system(),
-            tokens,
-            drain,
-            handle,
-        ))
-    };
-    tokio::pin!(task);
-    tokio::select! {
-        _ = shutdown::os_signal() => {
-            trigger.trigger();
-            task.await??;
-        }
-        done = &mut task => done??,
-    }
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -237,13 +73,18 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Dev { clock } => {
             telemetry::init(&config, "dev")?;
-            let r = dev(config, clock).await;
+            let (trigger, stop) = shutdown::channel();
+            tokio::spawn(async move {
+                shutdown::os_signal().await;
+                trigger.trigger();
+            });
+            let r = occasionali::dev(config, clock, stop).await;
             telemetry::shutdown();
             r
         }
         Command::Serve { target } => {
             telemetry::init(&config, &target)?;
-            let r = serve(config, &target).await;
+            let r = occasionali::serve(config, &target).await;
             telemetry::shutdown();
             r
         }
@@ -258,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
                     .collect::<anyhow::Result<_>>()?
             };
             for ctx in list {
-                migrate(&config, ctx).await?;
+                occasionali::migrate(&config, ctx).await?;
                 tracing::info!(context = %ctx, "migrated");
             }
             Ok(())
@@ -278,8 +119,8 @@ async fn main() -> anyhow::Result<()> {
             if profile == Profile::OperatoreSede && principal.sede.is_none() {
                 anyhow::bail!("an operatore_sede token needs --sede");
             }
-            let token =
-                client_tokens(&config)?.mint(&principal, ttl.unwrap_or(config.auth.token_ttl_seconds))?;
+            let token = occasionali::client_tokens(&config)?
+                .mint(&principal, ttl.unwrap_or(config.auth.token_ttl_seconds))?;
             println!("{token}");
             Ok(())
         }

@@ -48,12 +48,19 @@ pub async fn standard_routes(app: Routes, services: &[String]) -> anyhow::Result
     }
     reporter.set_service_status("", ServingStatus::Serving).await;
 
-    let mut v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(occasionali_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-    let mut v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(occasionali_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    // Beside our APIs: health (so grpcurl can call it) and google.rpc error details (so
+    // `grpcurl -format-error` shows field violations and rule IDs).
+    let descriptors = [
+        occasionali_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_types::pb::FILE_DESCRIPTOR_SET,
+    ];
+    let mut v1 = tonic_reflection::server::Builder::configure();
+    let mut v1alpha = tonic_reflection::server::Builder::configure();
+    for d in descriptors {
+        v1 = v1.register_encoded_file_descriptor_set(d);
+        v1alpha = v1alpha.register_encoded_file_descriptor_set(d);
+    }
     let advertised =
         services
             .iter()

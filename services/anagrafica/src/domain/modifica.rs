@@ -176,9 +176,10 @@ pub fn mostra(s: &Soggetto, c: Campo) -> String {
                 comune_istat,
                 indirizzo,
                 cap,
-            }) => {
-                format!("{indirizzo}, {cap} {comune_istat}")
-            }
+            }) => match occasionali_kernel::luoghi::comune_by_istat(comune_istat) {
+                Some(c) => format!("{indirizzo}, {cap} {} ({})", c.name, c.province),
+                None => format!("{indirizzo}, {cap} {comune_istat}"),
+            },
             Some(Domicilio::Estero {
                 stato,
                 citta,

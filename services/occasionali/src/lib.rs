@@ -1,0 +1,174 @@
+//! The platform as a library: what `occasionali dev` and `occasionali serve` run, so the
+//! end-to-end tests start exactly the same cluster.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use occasionali_kernel::{OffsetClock, SharedClock};
+use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::config::{Config, Secret, SecretKind};
+use occasionali_runtime::context::Context;
+use occasionali_runtime::db;
+use occasionali_runtime::identity::{ClientTokens, InternalTokens};
+use occasionali_runtime::server::{self, ServeOptions};
+use occasionali_runtime::shutdown::{self, Shutdown};
+use tonic::service::Routes;
+
+pub fn internal_tokens(config: &Config) -> anyhow::Result<InternalTokens> {
+    Ok(InternalTokens::new(Secret::load_or_create(
+        &config.secret_path(SecretKind::Internal),
+    )?))
+}
+
+pub fn client_tokens(config: &Config) -> anyhow::Result<ClientTokens> {
+    Ok(ClientTokens::new(Secret::load_or_create(
+        &config.secret_path(SecretKind::Auth),
+    )?))
+}
+
+pub async fn migrate(config: &Config, ctx: Context) -> anyhow::Result<()> {
+    let url = config.database_url(ctx);
+    let name = ctx.name();
+    match ctx {
+        Context::Anagrafica => db::connect_and_migrate::<occasionali_anagrafica::Migrator>(&url, name).await,
+        Context::Portafoglio => {
+            db::connect_and_migrate::<occasionali_portafoglio::Migrator>(&url, name).await
+        }
+        Context::Prestazioni => {
+            db::connect_and_migrate::<occasionali_prestazioni::Migrator>(&url, name).await
+        }
+        Context::Comunicazioni => {
+            db::connect_and_migrate::<occasionali_comunicazioni::Migrator>(&url, name).await
+        }
+        Context::Deleghe => db::connect_and_migrate::<occasionali_deleghe::Migrator>(&url, name).await,
+        Context::Notifiche => db::connect_and_migrate::<occasionali_notifiche::Migrator>(&url, name).await,
+    }
+    .with_context(|| format!("migrating {name}"))
+}
+
+fn routes(ctx: Context, deps: ContextDeps) -> anyhow::Result<Routes> {
+    match ctx {
+        Context::Anagrafica => occasionali_anagrafica::routes(deps),
+        Context::Portafoglio => occasionali_portafoglio::routes(deps),
+        Context::Prestazioni => occasionali_prestazioni::routes(deps),
+        Context::Comunicazioni => occasionali_comunicazioni::routes(deps),
+        Context::Deleghe => occasionali_deleghe::routes(deps),
+        Context::Notifiche => occasionali_notifiche::routes(deps),
+    }
+}
+
+fn endpoints(config: &Config) -> HashMap<Context, String> {
+    Context::ALL.iter().map(|c| (*c, config.endpoint(*c))).collect()
+}
+
+/// Migrates, binds and serves one context until `shutdown`.
+async fn run_context(
+    config: Arc<Config>,
+    ctx: Context,
+    clock: SharedClock,
+    tokens: InternalTokens,
+    drain: Duration,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    migrate(&config, ctx).await?;
+    let db = db::connect(&config.database_url(ctx), config.pool_size(ctx)).await?;
+    let deps = ContextDeps {
+        db: db.clone(),
+        clock,
+        tokens,
+        endpoints: endpoints(&config),
+    };
+    let app = routes(ctx, deps)?;
+    let listener = server::bind(config.listen(ctx)).await?;
+    let options = ServeOptions {
+        name: ctx.name().into(),
+        services: vec![ctx.service_name().into()],
+        drain,
+    };
+    server::serve(listener, options, app, shutdown).await?;
+    db.close().await?;
+    Ok(())
+}
+
+async fn run_gateway(config: Arc<Config>, drain: Duration, shutdown: Shutdown) -> anyhow::Result<()> {
+    let listener = server::bind(config.gateway.listen).await?;
+    let options = occasionali_gateway::GatewayOptions {
+        backends: endpoints(&config),
+        client_tokens: client_tokens(&config)?,
+        internal_tokens: internal_tokens(&config)?,
+        max_timeout: Duration::from_millis(config.gateway.request_timeout_ms),
+        drain,
+        health_interval: Duration::from_secs(2),
+    };
+    occasionali_gateway::serve(listener, options, shutdown).await
+}
+
+/// Every context and the gateway in this process until `stop` (or a server fails).
+pub async fn dev(config: Config, clock_start: Option<DateTime<Utc>>, stop: Shutdown) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let clock: SharedClock = match clock_start {
+        Some(t) => Arc::new(OffsetClock::starting_at(t)),
+        None => occasionali_kernel::clock::system(),
+    };
+    let tokens = internal_tokens(&config)?;
+    client_tokens(&config)?;
+    let (trigger, handle) = shutdown::channel();
+    let drain = Duration::from_millis(200);
+    let mut tasks = tokio::task::JoinSet::new();
+    for ctx in Context::ALL {
+        tasks.spawn(run_context(
+            config.clone(),
+            ctx,
+            clock.clone(),
+            tokens.clone(),
+            drain,
+            handle.clone(),
+        ));
+    }
+    tasks.spawn(run_gateway(config.clone(), drain, handle.clone()));
+    tracing::info!(gateway = %config.gateway.listen, data_dir = %config.data_dir.display(), "occasionali dev: starting every context and the gateway");
+    let outcome = tokio::select! {
+        _ = stop.wait() => Ok(()),
+        Some(done) = tasks.join_next() => match done {
+            Ok(Ok(())) => Err(anyhow::anyhow!("a server stopped unexpectedly")),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(e.into()),
+        },
+    };
+    trigger.trigger();
+    while tasks.join_next().await.is_some() {}
+    outcome
+}
+
+pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let (trigger, handle) = shutdown::channel();
+    // Kubernetes: keep answering NOT_SERVING for a few seconds so endpoints are removed first.
+    let drain = Duration::from_secs(5);
+    let task = if target == "gateway" {
+        tokio::spawn(run_gateway(config.clone(), drain, handle))
+    } else {
+        let ctx: Context = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        let tokens = internal_tokens(&config)?;
+        tokio::spawn(run_context(
+            config.clone(),
+            ctx,
+            occasionali_kernel::clock::system(),
+            tokens,
+            drain,
+            handle,
+        ))
+    };
+    tokio::pin!(task);
+    tokio::select! {
+        _ = shutdown::os_signal() => {
+            trigger.trigger();
+            task.await??;
+        }
+        done = &mut task => done??,
+    }
+    Ok(())
+}

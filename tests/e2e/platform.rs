@@ -1,0 +1,105 @@
+//! GW-1, GW-2: one entry point, health and reflection for everything, identity required.
+
+use occasionali_e2e::Cluster;
+use occasionali_runtime::context::Context;
+use occasionali_runtime::identity::Profile;
+use serde_json::json;
+
+const GET: &str = "occasionali.anagrafica.v1.AnagraficaService/GetSoggetto";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gw_2_grpcurl_lists_describes_calls_and_checks_health() -> anyhow::Result<()> {
+    let c = Cluster::start().await?;
+    let g = c.grpcurl();
+    let services = g.list().await?;
+    for ctx in Context::ALL {
+        assert!(
+            services.contains(&ctx.service_name().to_string()),
+            "{services:?} lacks {ctx}"
+        );
+    }
+    for s in [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(services.contains(&s.to_string()), "{services:?} lacks {s}");
+    }
+    for ctx in Context::ALL {
+        let d = g
+            .run(&[&c.gateway.to_string(), "describe", ctx.service_name()])
+            .await?;
+        assert_eq!(d.code, 0, "describe {ctx}: {}", d.stderr);
+        assert!(d.stdout.contains("rpc "), "{}", d.stdout);
+    }
+    let health = g.call(None, "grpc.health.v1.Health/Check", &json!({})).await?;
+    assert_eq!(health.json()?["status"], "SERVING");
+    for ctx in Context::ALL {
+        let h = g
+            .call(
+                None,
+                "grpc.health.v1.Health/Check",
+                &json!({"service": ctx.service_name()}),
+            )
+            .await?;
+        assert_eq!(h.json()?["status"], "SERVING", "{ctx}");
+        // Each backend answers health and reflection too.
+        let b = c.grpcurl_backend(ctx);
+        assert!(b.list().await?.contains(&ctx.service_name().to_string()));
+        let bh = b.call(None, "grpc.health.v1.Health/Check", &json!({})).await?;
+        assert_eq!(bh.json()?["status"], "SERVING", "{ctx} backend");
+    }
+    // A context whose RPCs are not built yet answers UNIMPLEMENTED (12) through the gateway.
+    let t = c.token(Profile::OperatoreDg, "DGXOPR80A01H501X", None)?;
+    let u = g
+        .call(
+            Some(&t),
+            "occasionali.deleghe.v1.DelegheService/ListDeleghe",
+            &json!({}),
+        )
+        .await?;
+    assert_eq!(u.code, 12, "{u:?}");
+    c.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gw_1_identity_is_required_and_verified() -> anyhow::Result<()> {
+    let c = Cluster::start().await?;
+    let body = json!({"codice_fiscale": "RSSMRA85T10A562S"});
+    // No token at the gateway.
+    let o = c.grpcurl().call(None, GET, &body).await?;
+    assert_eq!(o.code, 16, "{o:?}");
+    // A token signed with another key.
+    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJYIiwicHJvZmlsZSI6Im9wZXJhdG9yZV9kZyJ9.c2lnbmF0dXJl";
+    let o = c.grpcurl().call(Some(forged), GET, &body).await?;
+    assert_eq!(o.code, 16, "{o:?}");
+    // Straight to a backend, without the gateway's identity: refused.
+    let o = c
+        .grpcurl_backend(Context::Anagrafica)
+        .call(None, GET, &body)
+        .await?;
+    assert_eq!(o.code, 16, "{o:?}");
+    // A client token presented directly to a backend is not an identity either.
+    let t = c.token(Profile::OperatoreDg, "DGXOPR80A01H501X", None)?;
+    let o = c
+        .grpcurl_backend(Context::Anagrafica)
+        .call(Some(&t), GET, &body)
+        .await?;
+    assert_eq!(o.code, 16, "{o:?}");
+    let o = c
+        .grpcurl_backend(Context::Anagrafica)
+        .run(&[
+            "-H",
+            &format!("x-occasionali-identity: {t}"),
+            "-d",
+            &body.to_string(),
+            &c.backends[&Context::Anagrafica].to_string(),
+            GET,
+        ])
+        .await?;
+    assert_eq!(o.code, 16, "{o:?}");
+    // With a valid token the call reaches the service (NOT_FOUND: nobody registered yet).
+    let o = c.grpcurl().call(Some(&t), GET, &body).await?;
+    assert_eq!(o.code, 5, "{o:?}");
+    c.stop().await
+}

