@@ -47,9 +47,10 @@ impl Cluster {
     /// Starts every context and the gateway and waits until the gateway reports SERVING.
     pub async fn start() -> anyhow::Result<Cluster> {
         let dir = scratch_dir();
-        let mut config = Config::default();
-        config.data_dir = dir.clone();
-        config.log.filter = "warn".into();
+        let mut config = Config {
+            data_dir: dir.clone(),
+            ..Default::default()
+        };
         config.gateway.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let mut backends = HashMap::new();
         for ctx in Context::ALL {
