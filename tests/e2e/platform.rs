@@ -103,3 +103,43 @@ async fn gw_1_identity_is_required_and_verified() -> anyhow::Result<()> {
     assert_eq!(o.code, 5, "{o:?}");
     c.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dev_clock_starts_where_asked_and_moves_for_every_context() -> anyhow::Result<()> {
+    // The night Rome moves to summer time: 01:30 CET, one hour later it is 03:30 CEST.
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-29T01:30:00+01:00")?.to_utc();
+    let c = Cluster::start_at(Some(start)).await?;
+    let g = c.grpcurl();
+    let svc = "occasionali.gateway.v1.DevClockService";
+    let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+    let o = g.call(Some(&dg), &format!("{svc}/GetClock"), &json!({})).await?;
+    let rome = o.json()?["clock"]["rome"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(rome.starts_with("2026-03-29T01:3"), "{rome}");
+    let o = g
+        .call(
+            Some(&dg),
+            &format!("{svc}/AdvanceClock"),
+            &json!({"seconds": 3600}),
+        )
+        .await?;
+    let rome = o.json()?["clock"]["rome"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        rome.starts_with("2026-03-29T03:3") && rome.ends_with("+02:00"),
+        "{rome}"
+    );
+    // Only DG moves the clock.
+    let p = c.token(Profile::Prestatore, "RSSMRA85T10A562S", None)?;
+    let o = g
+        .call(Some(&p), &format!("{svc}/AdvanceClock"), &json!({"seconds": 60}))
+        .await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    let o = g.call(None, &format!("{svc}/GetClock"), &json!({})).await?;
+    assert_eq!(o.code, 16, "{o:?}");
+    c.stop().await
+}

@@ -46,6 +46,11 @@ fn scratch_dir() -> PathBuf {
 impl Cluster {
     /// Starts every context and the gateway and waits until the gateway reports SERVING.
     pub async fn start() -> anyhow::Result<Cluster> {
+        Cluster::start_at(None).await
+    }
+
+    /// As [`Cluster::start`], with the platform clock starting at `clock` (`--clock`).
+    pub async fn start_at(clock: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<Cluster> {
         let dir = scratch_dir();
         let mut config = Config {
             data_dir: dir.clone(),
@@ -59,7 +64,7 @@ impl Cluster {
             backends.insert(ctx, addr);
         }
         let (trigger, stop) = shutdown::channel();
-        let task = tokio::spawn(occasionali::dev(config.clone(), None, stop));
+        let task = tokio::spawn(occasionali::dev(config.clone(), clock, stop));
         let cluster = Cluster {
             gateway: config.gateway.listen,
             backends,

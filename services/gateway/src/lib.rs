@@ -4,11 +4,16 @@
 //! serves reflection for every context and reports health as the aggregate of the backends'.
 
 mod auth;
+mod dev_clock;
 mod health;
 mod proxy;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use occasionali_kernel::OffsetClock;
+use occasionali_proto::gateway::dev_clock_service_server::DevClockServiceServer;
 
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{ClientTokens, InternalTokens};
@@ -30,6 +35,8 @@ pub struct GatewayOptions {
     pub drain: Duration,
     /// How often backend health is polled.
     pub health_interval: Duration,
+    /// `occasionali dev` only: the clock every context shares, served as DevClockService.
+    pub dev_clock: Option<Arc<OffsetClock>>,
 }
 
 /// Serves the gateway on `listener` until `shutdown`.
@@ -38,13 +45,21 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
     for (ctx, endpoint) in &options.backends {
         channels.insert(*ctx, occasionali_runtime::client::lazy_channel(endpoint)?);
     }
-    let services: Vec<String> = Context::ALL
+    let mut services: Vec<String> = Context::ALL
         .iter()
         .map(|c| c.service_name().to_string())
         .collect();
-    let (standard, reporter) = server::standard_routes(Routes::builder().routes(), &services).await?;
+    let mut local = Routes::builder().routes();
+    if let Some(clock) = options.dev_clock.clone() {
+        local = local.add_service(DevClockServiceServer::with_interceptor(
+            dev_clock::DevClock { clock },
+            dev_clock::ClientAuth(options.client_tokens.clone()),
+        ));
+        services.push("occasionali.gateway.v1.DevClockService".into());
+    }
+    let (standard, reporter) = server::standard_routes(local, &services).await?;
     // Not serving until the backends say they are.
-    health::mark_all_unknown(&reporter, &services).await;
+    health::mark_all_unknown(&reporter, &services[..Context::ALL.len()]).await;
     tokio::spawn(health::watch(
         reporter.clone(),
         channels.clone(),

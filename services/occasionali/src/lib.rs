@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use occasionali_kernel::{OffsetClock, SharedClock};
+use occasionali_kernel::{Clock, OffsetClock, SharedClock};
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::{Config, Secret, SecretKind};
 use occasionali_runtime::context::Context;
@@ -93,7 +93,12 @@ async fn run_context(
     Ok(())
 }
 
-async fn run_gateway(config: Arc<Config>, drain: Duration, shutdown: Shutdown) -> anyhow::Result<()> {
+async fn run_gateway(
+    config: Arc<Config>,
+    drain: Duration,
+    dev_clock: Option<Arc<OffsetClock>>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let listener = server::bind(config.gateway.listen).await?;
     let options = occasionali_gateway::GatewayOptions {
         backends: endpoints(&config),
@@ -102,6 +107,7 @@ async fn run_gateway(config: Arc<Config>, drain: Duration, shutdown: Shutdown) -
         max_timeout: Duration::from_millis(config.gateway.request_timeout_ms),
         drain,
         health_interval: Duration::from_secs(2),
+        dev_clock,
     };
     occasionali_gateway::serve(listener, options, shutdown).await
 }
@@ -109,10 +115,12 @@ async fn run_gateway(config: Arc<Config>, drain: Duration, shutdown: Shutdown) -
 /// Every context and the gateway in this process until `stop` (or a server fails).
 pub async fn dev(config: Config, clock_start: Option<DateTime<Utc>>, stop: Shutdown) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    let clock: SharedClock = match clock_start {
-        Some(t) => Arc::new(OffsetClock::starting_at(t)),
-        None => occasionali_kernel::clock::system(),
-    };
+    // Dev always runs on an adjustable clock (DevClockService); it starts at --clock or now.
+    let dev_clock = Arc::new(match clock_start {
+        Some(t) => OffsetClock::starting_at(t),
+        None => OffsetClock::starting_at(Clock::now(&occasionali_kernel::SystemClock)),
+    });
+    let clock: SharedClock = dev_clock.clone();
     let tokens = internal_tokens(&config)?;
     client_tokens(&config)?;
     let (trigger, handle) = shutdown::channel();
@@ -128,7 +136,12 @@ pub async fn dev(config: Config, clock_start: Option<DateTime<Utc>>, stop: Shutd
             handle.clone(),
         ));
     }
-    tasks.spawn(run_gateway(config.clone(), drain, handle.clone()));
+    tasks.spawn(run_gateway(
+        config.clone(),
+        drain,
+        Some(dev_clock),
+        handle.clone(),
+    ));
     tracing::info!(gateway = %config.gateway.listen, data_dir = %config.data_dir.display(), "occasionali dev: starting every context and the gateway");
     let outcome = tokio::select! {
         _ = stop.wait() => Ok(()),
@@ -149,7 +162,7 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     // Kubernetes: keep answering NOT_SERVING for a few seconds so endpoints are removed first.
     let drain = Duration::from_secs(5);
     let task = if target == "gateway" {
-        tokio::spawn(run_gateway(config.clone(), drain, handle))
+        tokio::spawn(run_gateway(config.clone(), drain, None, handle))
     } else {
         let ctx: Context = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
         let tokens = internal_tokens(&config)?;

@@ -12,6 +12,7 @@ pub use occasionali::anagrafica::v1 as anagrafica;
 pub use occasionali::common::v1 as common;
 pub use occasionali::comunicazioni::v1 as comunicazioni;
 pub use occasionali::deleghe::v1 as deleghe;
+pub use occasionali::gateway::v1 as gateway;
 pub use occasionali::notifiche::v1 as notifiche;
 pub use occasionali::portafoglio::v1 as portafoglio;
 pub use occasionali::prestazioni::v1 as prestazioni;

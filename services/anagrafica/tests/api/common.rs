@@ -1,0 +1,736 @@
+//! The test harness: the real anagrafica service on a throw-away database (SQLite or
+//! PostgreSQL), a fake prestazioni service it calls, clients carrying the identity the gateway
+//! would forward, and small builders and assertions.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use occasionali_kernel::clock::FixedClock;
+use occasionali_kernel::{CodiceFiscale, DatiAnagrafici, Sesso, cf};
+use occasionali_proto::anagrafica as pb;
+use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
+use occasionali_proto::common::Periodo;
+use occasionali_proto::prestazioni as pp;
+use occasionali_proto::prestazioni::prestazioni_service_server::{PrestazioniService, PrestazioniServiceServer};
+use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::config::Secret;
+use occasionali_runtime::context::Context;
+use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, OnBehalf};
+use occasionali_runtime::server::{ServeOptions, bind, serve};
+use occasionali_runtime::shutdown::{self, ShutdownTrigger};
+use occasionali_runtime::testing::TestDb;
+use occasionali_runtime::{Identity, Principal, Profile};
+use prost::Message;
+use tokio::task::JoinHandle;
+use tonic::codegen::BoxStream;
+use tonic::metadata::MetadataMap;
+use tonic::service::Routes;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Response, Status, Streaming};
+use tonic_types::StatusExt;
+
+/// The platform time of every test: 2026-06-15 12:00 in Rome.
+pub fn ora() -> DateTime<Utc> {
+    "2026-06-15T10:00:00Z".parse().expect("a valid instant")
+}
+
+pub const IBAN: &str = "IT60X0542811101000000123456";
+pub const PIVA: &str = "00743110157";
+pub const ATECO: &str = "56.10.11";
+/// Operators are natural persons too.
+pub const OP_RM: &str = "VRDGPP70A01H501U";
+pub const OP_MI: &str = "BNCLRA75B41F205X";
+pub const OP_DG: &str = "NRELSN68C12H501Z";
+
+// ---------------------------------------------------------------------------------------------
+// The fake prestazioni service
+
+/// A request the fake received, with the identity its metadata carried (verified with the
+/// platform's internal key; `None` when missing or not verifiable).
+#[derive(Clone, Debug)]
+pub struct Seen<T> {
+    pub request: T,
+    pub identity: Option<Identity>,
+}
+
+/// What the fake answers, and what it was asked.
+#[derive(Default)]
+pub struct FakeState {
+    pub has_prestazioni: AtomicBool,
+    pub incoerenti: Mutex<Vec<pp::PrestazioneIncoerente>>,
+    /// (codice fiscale, numero prestazioni) streamed by StreamSoggettiAttivi, whatever the role.
+    pub attivi: Mutex<Vec<(String, i64)>>,
+    /// Stream `attivi` in reverse order (order independence of samples).
+    pub reverse: AtomicBool,
+    pub checks: Mutex<Vec<Seen<pp::CheckCategoriaChangeRequest>>>,
+    pub streams: Mutex<Vec<Seen<pp::StreamSoggettiAttiviRequest>>>,
+}
+
+impl FakeState {
+    pub fn set_has_prestazioni(&self, v: bool) {
+        self.has_prestazioni.store(v, Ordering::SeqCst);
+    }
+
+    pub fn set_incoerenti(&self, list: &[(&str, &str, &str)]) {
+        *self.incoerenti.lock().expect("lock") = list
+            .iter()
+            .map(|(id, rule, d)| pp::PrestazioneIncoerente {
+                prestazione_id: (*id).into(),
+                rule_id: (*rule).into(),
+                description: (*d).into(),
+            })
+            .collect();
+    }
+
+    pub fn set_attivi(&self, list: &[(&str, i64)]) {
+        *self.attivi.lock().expect("lock") = list.iter().map(|(cf, n)| ((*cf).to_string(), *n)).collect();
+    }
+
+    pub fn set_reverse(&self, v: bool) {
+        self.reverse.store(v, Ordering::SeqCst);
+    }
+
+    pub fn checks(&self) -> Vec<Seen<pp::CheckCategoriaChangeRequest>> {
+        self.checks.lock().expect("lock").clone()
+    }
+
+    pub fn streams(&self) -> Vec<Seen<pp::StreamSoggettiAttiviRequest>> {
+        self.streams.lock().expect("lock").clone()
+    }
+}
+
+struct FakePrestazioni {
+    state: Arc<FakeState>,
+    tokens: InternalTokens,
+}
+
+fn verified(tokens: &InternalTokens, md: &MetadataMap) -> Option<Identity> {
+    let token = md.get(IDENTITY_HEADER)?.to_str().ok()?;
+    tokens.verify(token).ok()
+}
+
+#[tonic::async_trait]
+impl PrestazioniService for FakePrestazioni {
+    async fn check_categoria_change(
+        &self,
+        request: Request<pp::CheckCategoriaChangeRequest>,
+    ) -> Result<Response<pp::CheckCategoriaChangeResponse>, Status> {
+        let identity = verified(&self.tokens, request.metadata());
+        self.state.checks.lock().expect("lock").push(Seen {
+            request: request.into_inner(),
+            identity,
+        });
+        Ok(Response::new(pp::CheckCategoriaChangeResponse {
+            has_prestazioni: self.state.has_prestazioni.load(Ordering::SeqCst),
+            incoerenti: self.state.incoerenti.lock().expect("lock").clone(),
+        }))
+    }
+
+    async fn stream_soggetti_attivi(
+        &self,
+        request: Request<pp::StreamSoggettiAttiviRequest>,
+    ) -> Result<Response<BoxStream<pp::StreamSoggettiAttiviResponse>>, Status> {
+        let identity = verified(&self.tokens, request.metadata());
+        self.state.streams.lock().expect("lock").push(Seen {
+            request: request.into_inner(),
+            identity,
+        });
+        let mut list = self.state.attivi.lock().expect("lock").clone();
+        if self.state.reverse.load(Ordering::SeqCst) {
+            list.reverse();
+        }
+        let items: Vec<Result<pp::StreamSoggettiAttiviResponse, Status>> = list
+            .into_iter()
+            .map(|(codice_fiscale, numero_prestazioni)| {
+                Ok(pp::StreamSoggettiAttiviResponse {
+                    codice_fiscale,
+                    numero_prestazioni,
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(items))))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers and the harness
+
+struct Server {
+    trigger: ShutdownTrigger,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    async fn stop(self) {
+        self.trigger.trigger();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Result<(String, Server)> {
+    let listener = bind("127.0.0.1:0".parse()?).await?;
+    let addr = listener.local_addr()?;
+    let (trigger, signal) = shutdown::channel();
+    let options = ServeOptions {
+        name: name.into(),
+        services: vec![service.into()],
+        drain: Duration::ZERO,
+    };
+    let task = tokio::spawn(serve(listener, options, routes, signal));
+    Ok((format!("http://{addr}"), Server { trigger, task }))
+}
+
+/// A running anagrafica with its fake prestazioni.
+pub struct Harness {
+    client: AnagraficaServiceClient<Channel>,
+    pub tokens: InternalTokens,
+    pub fake: Arc<FakeState>,
+    pub clock: Arc<FixedClock>,
+    pub db: sea_orm::DatabaseConnection,
+    anagrafica: Option<Server>,
+    prestazioni: Option<Server>,
+}
+
+impl Harness {
+    pub async fn start(t: &TestDb) -> anyhow::Result<Harness> {
+        let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
+        let fake = Arc::new(FakeState::default());
+        let routes = Routes::new(PrestazioniServiceServer::new(FakePrestazioni {
+            state: fake.clone(),
+            tokens: tokens.clone(),
+        }));
+        let (prestazioni_url, prestazioni) = spawn_server(
+            "prestazioni-fake",
+            "occasionali.prestazioni.v1.PrestazioniService",
+            routes,
+        )
+        .await?;
+        let clock = Arc::new(FixedClock::at(ora()));
+        let deps = ContextDeps {
+            db: t.db.clone(),
+            clock: clock.clone(),
+            tokens: tokens.clone(),
+            endpoints: HashMap::from([(Context::Prestazioni, prestazioni_url)]),
+        };
+        let (url, anagrafica) = spawn_server(
+            "anagrafica",
+            "occasionali.anagrafica.v1.AnagraficaService",
+            occasionali_anagrafica::routes(deps)?,
+        )
+        .await?;
+        let channel = Channel::from_shared(url)?.connect().await?;
+        Ok(Harness {
+            client: AnagraficaServiceClient::new(channel),
+            tokens,
+            fake,
+            clock,
+            db: t.db.clone(),
+            anagrafica: Some(anagrafica),
+            prestazioni: Some(prestazioni),
+        })
+    }
+
+    /// A client (cheap: clones share the connection).
+    pub fn c(&self) -> AnagraficaServiceClient<Channel> {
+        self.client.clone()
+    }
+
+    /// Stops the fake prestazioni service: anagrafica's calls to it then fail.
+    pub async fn stop_prestazioni(&mut self) {
+        if let Some(s) = self.prestazioni.take() {
+            s.stop().await;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.anagrafica.take() {
+            s.stop().await;
+        }
+        self.stop_prestazioni().await;
+    }
+
+    /// A caller as the gateway forwards it.
+    pub fn who(&self, profile: Profile, cf: &str, sede: Option<&str>) -> Who {
+        Who {
+            tokens: self.tokens.clone(),
+            identity: Identity::new(Principal {
+                cf: cf.into(),
+                profile,
+                sede: sede.map(str::to_string),
+            }),
+        }
+    }
+
+    pub fn prestatore(&self, cf: &str) -> Who {
+        self.who(Profile::Prestatore, cf, None)
+    }
+
+    pub fn utilizzatore(&self, cf: &str) -> Who {
+        self.who(Profile::Utilizzatore, cf, None)
+    }
+
+    pub fn op(&self, sede: &str) -> Who {
+        let cf = if sede == "MI" { OP_MI } else { OP_RM };
+        self.who(Profile::OperatoreSede, cf, Some(sede))
+    }
+
+    pub fn dg(&self) -> Who {
+        self.who(Profile::OperatoreDg, OP_DG, None)
+    }
+
+    // --- common calls ------------------------------------------------------------------------
+
+    /// Registers `p` as a prestatore, by the person itself.
+    pub async fn registra_prestatore(&self, r: pb::RegisterPrestatoreRequest) -> pb::Soggetto {
+        let cf = r.persona.as_ref().map(|p| p.codice_fiscale.clone()).unwrap_or_default();
+        let res = self.c().register_prestatore(self.prestatore(&cf).req(r)).await;
+        ok(res).soggetto.expect("soggetto")
+    }
+
+    /// Registers an utilizzatore on behalf of `by`.
+    pub async fn registra_utilizzatore(&self, by: &Who, r: pb::RegisterUtilizzatoreRequest) -> pb::Soggetto {
+        ok(self.c().register_utilizzatore(by.req(r)).await)
+            .soggetto
+            .expect("soggetto")
+    }
+
+    /// The record as DG sees it.
+    pub async fn leggi(&self, cf: &str) -> pb::Soggetto {
+        ok(self.c().get_soggetto(self.dg().req(get(cf))).await)
+            .soggetto
+            .expect("soggetto")
+    }
+
+    /// The whole history as DG sees it, newest first.
+    pub async fn storia(&self, cf: &str) -> Vec<pb::Modifica> {
+        ok(self
+            .c()
+            .list_modifiche(self.dg().req(pb::ListModificheRequest {
+                codice_fiscale: cf.into(),
+                page_size: 500,
+                page_token: String::new(),
+            }))
+            .await)
+        .modifiche
+    }
+
+    /// The outbox events about `cf`: (topic, payload).
+    pub async fn eventi(&self, cf: &str) -> Vec<(String, pb::SoggettoModificato)> {
+        occasionali_runtime::outbox::read_all(&self.db)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|e| e.aggregate_id == cf)
+            .map(|e| {
+                let any = e.payload.expect("payload");
+                assert_eq!(
+                    any.type_url,
+                    "type.googleapis.com/occasionali.anagrafica.v1.SoggettoModificato"
+                );
+                let p = pb::SoggettoModificato::decode(any.value.as_slice()).expect("payload decodes");
+                (e.topic, p)
+            })
+            .collect()
+    }
+
+    /// Version, history length and outbox length of a record: what a refused change must leave
+    /// as it was.
+    pub async fn stato(&self, cf: &str) -> (i64, usize, usize) {
+        (
+            self.leggi(cf).await.versione,
+            self.storia(cf).await.len(),
+            self.eventi(cf).await.len(),
+        )
+    }
+}
+
+/// A caller: every request gets a freshly minted internal identity token.
+#[derive(Clone)]
+pub struct Who {
+    tokens: InternalTokens,
+    pub identity: Identity,
+}
+
+impl Who {
+    pub fn req<T>(&self, message: T) -> Request<T> {
+        let mut r = Request::new(message);
+        let token = self.tokens.mint(&self.identity).expect("mint a token");
+        r.metadata_mut()
+            .insert(IDENTITY_HEADER, token.parse().expect("an ascii token"));
+        r
+    }
+
+    /// The same caller acting for `cf` under a delega verified by the gateway (DEL-2).
+    pub fn per_conto_di(mut self, cf: &str) -> Who {
+        self.identity.on_behalf_of = Some(OnBehalf {
+            cf: cf.into(),
+            ruolo: "intermediario_prestatore".into(),
+            delega_id: "del_test_1".into(),
+        });
+        self
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builders
+
+pub fn data(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
+}
+
+/// A natural person with the codice fiscale of its data.
+pub fn persona(cognome: &str, nome: &str, nascita: &str, sesso: Sesso, luogo: &str) -> pb::PersonaFisica {
+    let cf = cf::genera(&DatiAnagrafici {
+        cognome: cognome.into(),
+        nome: nome.into(),
+        data_nascita: data(nascita),
+        sesso,
+        luogo_nascita: luogo.into(),
+    });
+    pb::PersonaFisica {
+        codice_fiscale: cf.as_str().into(),
+        cognome: cognome.into(),
+        nome: nome.into(),
+        data_nascita: nascita.into(),
+        sesso: sesso_pb(sesso) as i32,
+        luogo_nascita: luogo.into(),
+        luogo_nascita_nome: String::new(),
+    }
+}
+
+pub fn sesso_pb(s: Sesso) -> pb::Sesso {
+    match s {
+        Sesso::M => pb::Sesso::M,
+        Sesso::F => pb::Sesso::F,
+    }
+}
+
+/// The `i`-th of many distinct people (distinct birth years, so distinct codici fiscali).
+pub fn persona_n(i: usize) -> pb::PersonaFisica {
+    const COGNOMI: [&str; 10] = [
+        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
+    ];
+    const NOMI: [(&str, Sesso); 6] = [
+        ("Luca", Sesso::M),
+        ("Giulia", Sesso::F),
+        ("Marco", Sesso::M),
+        ("Sara", Sesso::F),
+        ("Paolo", Sesso::M),
+        ("Elena", Sesso::F),
+    ];
+    let (nome, sesso) = NOMI[i % NOMI.len()];
+    let nascita = format!("{}-{:02}-{:02}", 1950 + i, i % 12 + 1, i % 28 + 1);
+    persona(COGNOMI[i % COGNOMI.len()], nome, &nascita, sesso, "H501")
+}
+
+/// A valid 16-character CF nobody registered.
+pub fn cf_sconosciuto() -> String {
+    persona("Sconosciuto", "Nessuno", "1977-07-07", Sesso::M, "H501").codice_fiscale
+}
+
+/// The same person's code with `n` omocodia substitutions.
+pub fn omocodico(cf: &str, n: usize) -> String {
+    CodiceFiscale::parse(cf)
+        .expect("a valid CF")
+        .with_omocodia(n)
+        .as_str()
+        .to_string()
+}
+
+/// A valid partita IVA built from its first ten digits (the check digit computed here, as in
+/// the Agenzia delle Entrate algorithm, independently of the kernel).
+pub fn piva(first10: u64) -> String {
+    let digits = format!("{first10:010}");
+    let sum: u32 = digits
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                d
+            } else if d * 2 > 9 {
+                d * 2 - 9
+            } else {
+                d * 2
+            }
+        })
+        .sum();
+    format!("{digits}{}", (10 - sum % 10) % 10)
+}
+
+pub fn domicilio(comune: &str, cap: &str) -> pb::Domicilio {
+    pb::Domicilio {
+        comune: comune.into(),
+        indirizzo: "Via Garibaldi 1".into(),
+        cap: cap.into(),
+        ..Default::default()
+    }
+}
+
+/// Roma by ISTAT code.
+pub fn roma() -> pb::Domicilio {
+    domicilio("058091", "00184")
+}
+
+/// Milano by cadastral code.
+pub fn milano() -> pb::Domicilio {
+    domicilio("F205", "20121")
+}
+
+pub fn estero() -> pb::Domicilio {
+    pb::Domicilio {
+        stato_estero: "Z404".into(),
+        citta_estera: "New York".into(),
+        indirizzo: "5th Avenue 1, NY 10001".into(),
+        ..Default::default()
+    }
+}
+
+pub fn contatti() -> pb::Contatti {
+    pb::Contatti {
+        cellulare: "+393331234567".into(),
+        email: "persona@example.it".into(),
+    }
+}
+
+pub fn conto(iban: &str) -> pb::MetodoPagamento {
+    pb::MetodoPagamento {
+        tipo: pb::TipoMetodoPagamento::ContoCorrente as i32,
+        iban: iban.into(),
+    }
+}
+
+pub fn categoria(tipo: pb::TipoCategoria, dal: &str, al: &str) -> pb::CategoriaDichiarata {
+    pb::CategoriaDichiarata {
+        tipo: tipo as i32,
+        validita: Some(periodo(dal, al)),
+        dettaglio: "autocertificazione".into(),
+    }
+}
+
+pub fn periodo(dal: &str, al: &str) -> Periodo {
+    Periodo {
+        dal: dal.into(),
+        al: al.into(),
+    }
+}
+
+/// A prestatore domiciled in Roma, paid on a current account.
+pub fn prestatore(p: pb::PersonaFisica) -> pb::RegisterPrestatoreRequest {
+    pb::RegisterPrestatoreRequest {
+        persona: Some(p),
+        domicilio: Some(roma()),
+        contatti: Some(contatti()),
+        metodo_pagamento: Some(conto(IBAN)),
+        categorie: vec![],
+        sede: String::new(),
+    }
+}
+
+/// A Libretto Famiglia utilizzatore domiciled in Roma.
+pub fn lf(p: pb::PersonaFisica) -> pb::RegisterUtilizzatoreRequest {
+    pb::RegisterUtilizzatoreRequest {
+        tipo: pb::TipoUtilizzatore::LibrettoFamiglia as i32,
+        persona: Some(p),
+        domicilio: Some(roma()),
+        contatti: Some(contatti()),
+        ..Default::default()
+    }
+}
+
+/// A CPO natural person (professionista) domiciled in Roma.
+pub fn cpo_persona(p: pb::PersonaFisica) -> pb::RegisterUtilizzatoreRequest {
+    pb::RegisterUtilizzatoreRequest {
+        tipo: pb::TipoUtilizzatore::Cpo as i32,
+        persona: Some(p),
+        domicilio: Some(roma()),
+        contatti: Some(contatti()),
+        categoria: pb::CategoriaUtilizzatore::Professionista as i32,
+        ateco: ATECO.into(),
+        dipendenti_tempo_indeterminato: 0,
+        ..Default::default()
+    }
+}
+
+/// A CPO company with its legal representative.
+pub fn cpo_org(cf: &str, legale: &str, domicilio: pb::Domicilio) -> pb::RegisterUtilizzatoreRequest {
+    pb::RegisterUtilizzatoreRequest {
+        tipo: pb::TipoUtilizzatore::Cpo as i32,
+        organizzazione: Some(pb::Organizzazione {
+            codice_fiscale: cf.into(),
+            denominazione: "Trattoria Da Mario S.r.l.".into(),
+            legale_rappresentante_cf: legale.into(),
+        }),
+        domicilio: Some(domicilio),
+        contatti: Some(contatti()),
+        categoria: pb::CategoriaUtilizzatore::Impresa as i32,
+        ateco: ATECO.into(),
+        dipendenti_tempo_indeterminato: 3,
+        ..Default::default()
+    }
+}
+
+pub fn get(cf: &str) -> pb::GetSoggettoRequest {
+    pb::GetSoggettoRequest {
+        codice_fiscale: cf.into(),
+    }
+}
+
+/// An UpdateSoggetto of the fields in `mask` to the values in `soggetto`.
+pub fn update(cf: &str, soggetto: pb::Soggetto, mask: &[&str], nota: &str) -> pb::UpdateSoggettoRequest {
+    pb::UpdateSoggettoRequest {
+        codice_fiscale: cf.into(),
+        soggetto: Some(soggetto),
+        update_mask: Some(prost_types::FieldMask {
+            paths: mask.iter().map(|p| (*p).to_string()).collect(),
+        }),
+        nota: nota.into(),
+        expected_versione: 0,
+    }
+}
+
+pub fn con_cognome(cognome: &str) -> pb::Soggetto {
+    pb::Soggetto {
+        identita: Some(pb::soggetto::Identita::Persona(pb::PersonaFisica {
+            cognome: cognome.into(),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+pub fn con_email(email: &str) -> pb::Soggetto {
+    pb::Soggetto {
+        contatti: Some(pb::Contatti {
+            email: email.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn con_categoria_cpo(c: pb::CategoriaUtilizzatore) -> pb::Soggetto {
+    pb::Soggetto {
+        utilizzatore_cpo: Some(pb::Utilizzatore {
+            categoria: c as i32,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions
+
+/// The message of a successful call.
+#[track_caller]
+pub fn ok<T>(r: Result<Response<T>, Status>) -> T {
+    match r {
+        Ok(r) => r.into_inner(),
+        Err(s) => panic!("expected success, got {:?}: {} {:?}", s.code(), s.message(), fields(&s)),
+    }
+}
+
+/// The status of a failed call, checked to carry `code`.
+#[track_caller]
+pub fn err<T: std::fmt::Debug>(r: Result<Response<T>, Status>, code: Code) -> Status {
+    match r {
+        Ok(r) => panic!("expected {code:?}, got success: {:?}", r.into_inner()),
+        Err(s) => {
+            assert_eq!(
+                s.code(),
+                code,
+                "unexpected status: {} {:?}",
+                s.message(),
+                fields(&s)
+            );
+            s
+        }
+    }
+}
+
+/// INVALID_ARGUMENT naming exactly `expected` fields (in any order) and carrying `rule`.
+#[track_caller]
+pub fn invalid<T: std::fmt::Debug>(r: Result<Response<T>, Status>, expected: &[&str], rule: &str) -> Status {
+    let s = err(r, Code::InvalidArgument);
+    let mut got = fields(&s);
+    got.sort();
+    let mut want: Vec<String> = expected.iter().map(|f| (*f).to_string()).collect();
+    want.sort();
+    assert_eq!(got, want, "field violations of: {}", s.message());
+    let rules = rule_of(&s);
+    assert!(
+        rules.split(',').any(|r| r == rule),
+        "rule {rule} not in ErrorInfo rule {rules:?}"
+    );
+    s
+}
+
+/// The BadRequest field violation paths.
+pub fn fields(s: &Status) -> Vec<String> {
+    s.get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The reason of the violation of `field`.
+pub fn reason_of_field(s: &Status, field: &str) -> String {
+    s.get_error_details()
+        .bad_request()
+        .and_then(|b| b.field_violations.iter().find(|v| v.field == field))
+        .map(|v| v.reason.clone())
+        .unwrap_or_default()
+}
+
+/// The ErrorInfo metadata "rule".
+pub fn rule_of(s: &Status) -> String {
+    s.get_error_details()
+        .error_info()
+        .and_then(|i| i.metadata.get("rule").cloned())
+        .unwrap_or_default()
+}
+
+pub fn reason_of(s: &Status) -> String {
+    s.get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default()
+}
+
+/// Every subject of an ANA-9 stream, or the first error.
+pub async fn raccogli<M>(
+    r: Result<Response<Streaming<M>>, Status>,
+    soggetto: impl Fn(M) -> Option<pb::SoggettoAttivo>,
+) -> Result<Vec<pb::SoggettoAttivo>, Status> {
+    let mut stream = r?.into_inner();
+    let mut out = Vec::new();
+    while let Some(m) = stream.message().await? {
+        out.push(soggetto(m).expect("soggetto"));
+    }
+    Ok(out)
+}
+
+/// The codici fiscali of a list, sorted.
+pub fn cfs(list: &[pb::SoggettoAttivo]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| s.codice_fiscale.clone()).collect();
+    v.sort();
+    v
+}
+
+pub fn persona_di(s: &pb::Soggetto) -> &pb::PersonaFisica {
+    match &s.identita {
+        Some(pb::soggetto::Identita::Persona(p)) => p,
+        other => panic!("not a person: {other:?}"),
+    }
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
