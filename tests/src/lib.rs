@@ -51,6 +51,16 @@ impl Cluster {
 
     /// As [`Cluster::start`], with the platform clock starting at `clock` (`--clock`).
     pub async fn start_at(clock: Option<chrono::DateTime<chrono::Utc>>) -> anyhow::Result<Cluster> {
+        Cluster::start_with(clock, |_| {}).await
+    }
+
+    /// As [`Cluster::start_at`], with the configuration adjusted by `adjust` before start. When
+    /// `adjust` makes a backend unreachable, the gateway's overall health stays NOT_SERVING, so
+    /// readiness is then judged on the anagrafica service alone.
+    pub async fn start_with(
+        clock: Option<chrono::DateTime<chrono::Utc>>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Cluster> {
         let dir = scratch_dir();
         let mut config = Config {
             data_dir: dir.clone(),
@@ -63,6 +73,9 @@ impl Cluster {
             config.services.entry(ctx).or_default().listen = Some(addr);
             backends.insert(ctx, addr);
         }
+        let defaults = format!("{:?}", config.services);
+        adjust(&mut config);
+        let degraded = defaults != format!("{:?}", config.services);
         let (trigger, stop) = shutdown::channel();
         let task = tokio::spawn(occasionali::dev(config.clone(), clock, stop));
         let cluster = Cluster {
@@ -73,11 +86,16 @@ impl Cluster {
             task,
             dir,
         };
-        cluster.wait_serving(Duration::from_secs(60)).await?;
+        let probe = if degraded {
+            Context::Anagrafica.service_name()
+        } else {
+            ""
+        };
+        cluster.wait_serving(probe, Duration::from_secs(60)).await?;
         Ok(cluster)
     }
 
-    async fn wait_serving(&self, limit: Duration) -> anyhow::Result<()> {
+    async fn wait_serving(&self, service: &str, limit: Duration) -> anyhow::Result<()> {
         use tonic_health::pb::health_check_response::ServingStatus;
         use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
         let started = Instant::now();
@@ -92,7 +110,7 @@ impl Cluster {
             {
                 let answer = HealthClient::new(channel)
                     .check(HealthCheckRequest {
-                        service: String::new(),
+                        service: service.to_string(),
                     })
                     .await;
                 if matches!(answer, Ok(r) if r.get_ref().status == ServingStatus::Serving as i32) {

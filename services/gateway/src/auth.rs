@@ -1,8 +1,14 @@
-//! Authentication of the client's bearer token and minting of the internal identity.
+//! Who is calling: the client's bearer token, and the subject it acts for under a delega (DEL-2).
 
 use http::HeaderMap;
-use occasionali_runtime::identity::{ClientTokens, Identity, InternalTokens, ON_BEHALF_OF_HEADER, Principal};
+use occasionali_proto::deleghe as dpb;
+use occasionali_runtime::AppError;
+use occasionali_runtime::identity::{
+    ClientTokens, Identity, InternalTokens, ON_BEHALF_OF_HEADER, OnBehalf, Principal, RUOLO_HEADER,
+};
 use tonic::Status;
+
+use crate::delega::{DelegaCheck, parse_ruolo, refusal};
 
 /// The caller of a request, from `authorization: Bearer <jwt>`.
 pub fn authenticate(tokens: &ClientTokens, headers: &HeaderMap) -> Result<Principal, Status> {
@@ -20,16 +26,71 @@ pub fn authenticate(tokens: &ClientTokens, headers: &HeaderMap) -> Result<Princi
         .map_err(|e| Status::unauthenticated(e.to_string()))
 }
 
-/// The verified identity the backends will see. Acting on behalf of someone (DEL-2) needs the
-/// deleghe check, which this gateway does not perform yet: such calls are refused rather than
-/// passed on unchecked.
-pub fn identity(principal: Principal, headers: &HeaderMap) -> Result<Identity, Status> {
-    if headers.contains_key(ON_BEHALF_OF_HEADER) {
-        return Err(Status::failed_precondition(
-            "[DEL-2] acting on behalf of another subject requires the deleghe check, not available in this release",
-        ));
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Authenticates callers and resolves on-behalf-of through deleghe.
+#[derive(Clone)]
+pub struct Authenticator {
+    pub client_tokens: ClientTokens,
+    pub deleghe: DelegaCheck,
+}
+
+impl Authenticator {
+    /// The verified identity the backends will see for a call to `rpc_path`.
+    pub async fn identity(&self, headers: &HeaderMap, rpc_path: &str) -> Result<Identity, Status> {
+        let principal = authenticate(&self.client_tokens, headers)?;
+        let Some(delegante) = header(headers, ON_BEHALF_OF_HEADER) else {
+            return Ok(Identity::new(principal));
+        };
+        let delegante = delegante.to_ascii_uppercase();
+        if delegante == principal.cf {
+            return Ok(Identity::new(principal));
+        }
+        let ruolo = match header(headers, RUOLO_HEADER).map(parse_ruolo) {
+            Some(Some(r)) => r,
+            Some(None) => {
+                return Err(AppError::invalid(
+                    RUOLO_HEADER,
+                    "DEL-2",
+                    "DEL_2_RUOLO_UNKNOWN",
+                    "is not a ruolo (intermediario_prestatore, intermediario_utilizzatore, consulente_lavoro, patronato, caf)",
+                )
+                .into());
+            }
+            None => {
+                return Err(AppError::invalid(
+                    RUOLO_HEADER,
+                    "DEL-2",
+                    "DEL_2_RUOLO_REQUIRED",
+                    "is required when acting on behalf of someone",
+                )
+                .into());
+            }
+        };
+        let origin = Identity::new(principal.clone());
+        let (outcome, delega_id) = self.deleghe.check(&origin, &delegante, ruolo, rpc_path).await?;
+        if outcome != dpb::CheckDelegaOutcome::Valid {
+            return Err(refusal(outcome).into());
+        }
+        Ok(Identity {
+            caller: principal,
+            on_behalf_of: Some(OnBehalf {
+                cf: delegante,
+                ruolo: ruolo
+                    .as_str_name()
+                    .trim_start_matches("RUOLO_")
+                    .to_ascii_lowercase(),
+                delega_id,
+            }),
+            origin: None,
+        })
     }
-    Ok(Identity::new(principal))
 }
 
 pub fn internal_token(tokens: &InternalTokens, identity: &Identity) -> Result<http::HeaderValue, Status> {

@@ -4,16 +4,20 @@
 //! serves reflection for every context and reports health as the aggregate of the backends'.
 
 mod auth;
+mod delega;
 mod dev_clock;
 mod health;
+mod posizione;
 mod proxy;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use occasionali_kernel::OffsetClock;
+use occasionali_kernel::{OffsetClock, SharedClock};
 use occasionali_proto::gateway::dev_clock_service_server::DevClockServiceServer;
+use occasionali_proto::gateway::posizione_service_server::PosizioneServiceServer;
+use occasionali_runtime::client::Caller;
 
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{ClientTokens, InternalTokens};
@@ -37,6 +41,12 @@ pub struct GatewayOptions {
     pub health_interval: Duration,
     /// `occasionali dev` only: the clock every context shares, served as DevClockService.
     pub dev_clock: Option<Arc<OffsetClock>>,
+    /// The platform clock (the year of a position, DEL-3).
+    pub clock: SharedClock,
+    /// How long a delega decision is reused (DEL-2); a revocation takes effect within it.
+    pub delega_cache: Duration,
+    /// Deadline of the composite position (DEL-3).
+    pub composite_deadline: Duration,
 }
 
 /// Serves the gateway on `listener` until `shutdown`.
@@ -49,7 +59,26 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         .iter()
         .map(|c| c.service_name().to_string())
         .collect();
-    let mut local = Routes::builder().routes();
+    let deleghe = channels
+        .get(&Context::Deleghe)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no deleghe backend configured"))?;
+    let auth = auth::Authenticator {
+        client_tokens: options.client_tokens.clone(),
+        deleghe: delega::DelegaCheck::new(
+            deleghe,
+            Caller::new(options.internal_tokens.clone(), "gateway", Duration::from_secs(2)),
+            options.delega_cache,
+        ),
+    };
+    let mut local = Routes::new(PosizioneServiceServer::new(posizione::Posizione {
+        auth: auth.clone(),
+        channels: channels.clone(),
+        tokens: options.internal_tokens.clone(),
+        clock: options.clock.clone(),
+        deadline: options.composite_deadline,
+    }));
+    services.push("occasionali.gateway.v1.PosizioneService".into());
     if let Some(clock) = options.dev_clock.clone() {
         local = local.add_service(DevClockServiceServer::with_interceptor(
             dev_clock::DevClock { clock },
@@ -67,12 +96,7 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         shutdown.clone(),
     ));
 
-    let proxy = Proxy::new(
-        channels,
-        options.client_tokens,
-        options.internal_tokens,
-        options.max_timeout,
-    );
+    let proxy = Proxy::new(channels, auth, options.internal_tokens, options.max_timeout);
     // Health and reflection are answered here; every other path goes to the proxy.
     let routes = Routes::from(standard.into_axum_router().fallback_service(proxy));
     server::serve_with_health(

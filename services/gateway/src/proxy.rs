@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{ClientTokens, IDENTITY_HEADER, InternalTokens};
+use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, ON_BEHALF_OF_HEADER, RUOLO_HEADER};
 use occasionali_runtime::telemetry;
 use tonic::Status;
 use tonic::body::Body;
@@ -19,7 +19,7 @@ use tonic::transport::Channel;
 use tower::{Service, ServiceExt};
 use tracing::Instrument;
 
-use crate::auth;
+use crate::auth::{self, Authenticator};
 
 #[derive(Clone)]
 pub struct Proxy {
@@ -28,7 +28,7 @@ pub struct Proxy {
 
 struct Inner {
     backends: HashMap<Context, Channel>,
-    client_tokens: ClientTokens,
+    auth: Authenticator,
     internal_tokens: InternalTokens,
     max_timeout: Duration,
 }
@@ -36,14 +36,14 @@ struct Inner {
 impl Proxy {
     pub fn new(
         backends: HashMap<Context, Channel>,
-        client_tokens: ClientTokens,
+        auth: Authenticator,
         internal_tokens: InternalTokens,
         max_timeout: Duration,
     ) -> Proxy {
         Proxy {
             inner: Arc::new(Inner {
                 backends,
-                client_tokens,
+                auth,
                 internal_tokens,
                 max_timeout,
             }),
@@ -91,10 +91,12 @@ impl Inner {
             .ok_or_else(|| Status::unavailable(format!("no backend configured for {context}")))?;
 
         let (mut parts, body) = request.into_parts();
-        let principal = auth::authenticate(&self.client_tokens, &parts.headers)?;
-        let identity = auth::identity(principal, &parts.headers)?;
+        let identity = self.auth.identity(&parts.headers, &path).await?;
         let token = auth::internal_token(&self.internal_tokens, &identity)?;
         parts.headers.remove(http::header::AUTHORIZATION);
+        // The services read the verified identity only.
+        parts.headers.remove(ON_BEHALF_OF_HEADER);
+        parts.headers.remove(RUOLO_HEADER);
         parts.headers.insert(IDENTITY_HEADER, token);
 
         let deadline = client_deadline(&parts.headers).map_or(self.max_timeout, |d| d.min(self.max_timeout));
@@ -136,7 +138,7 @@ impl Inner {
 }
 
 /// The client's `grpc-timeout` header (gRPC over HTTP/2 spec: up to 8 digits and a unit).
-fn client_deadline(headers: &http::HeaderMap) -> Option<Duration> {
+pub(crate) fn client_deadline(headers: &http::HeaderMap) -> Option<Duration> {
     let v = headers.get("grpc-timeout")?.to_str().ok()?;
     if v.len() < 2 || v.len() > 9 {
         return None;

@@ -96,6 +96,7 @@ async fn run_context(
 async fn run_gateway(
     config: Arc<Config>,
     drain: Duration,
+    clock: SharedClock,
     dev_clock: Option<Arc<OffsetClock>>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
@@ -108,6 +109,9 @@ async fn run_gateway(
         drain,
         health_interval: Duration::from_secs(2),
         dev_clock,
+        clock,
+        delega_cache: Duration::from_millis(config.gateway.delega_cache_ms),
+        composite_deadline: Duration::from_millis(config.gateway.composite_timeout_ms),
     };
     occasionali_gateway::serve(listener, options, shutdown).await
 }
@@ -139,6 +143,7 @@ pub async fn dev(config: Config, clock_start: Option<DateTime<Utc>>, stop: Shutd
     tasks.spawn(run_gateway(
         config.clone(),
         drain,
+        clock.clone(),
         Some(dev_clock),
         handle.clone(),
     ));
@@ -162,7 +167,13 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     // Kubernetes: keep answering NOT_SERVING for a few seconds so endpoints are removed first.
     let drain = Duration::from_secs(5);
     let task = if target == "gateway" {
-        tokio::spawn(run_gateway(config.clone(), drain, None, handle))
+        tokio::spawn(run_gateway(
+            config.clone(),
+            drain,
+            occasionali_kernel::clock::system(),
+            None,
+            handle,
+        ))
     } else {
         let ctx: Context = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
         let tokens = internal_tokens(&config)?;

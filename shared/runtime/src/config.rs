@@ -64,6 +64,10 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Upper bound on any proxied call; a shorter client deadline wins.
     pub request_timeout_ms: u64,
+    /// How long a delega decision is reused (DEL-2); 0 disables the cache.
+    pub delega_cache_ms: u64,
+    /// Deadline of the composite position (DEL-3).
+    pub composite_timeout_ms: u64,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -114,6 +118,8 @@ impl Default for GatewayConfig {
         GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             request_timeout_ms: 30_000,
+            delega_cache_ms: 5_000,
+            composite_timeout_ms: 3_000,
         }
     }
 }
@@ -162,6 +168,16 @@ impl Config {
             self.gateway.listen = v
                 .parse()
                 .with_context(|| format!("{}: bad address {v:?}", env::GATEWAY_LISTEN))?;
+        }
+        if let Some(v) = var(env::GATEWAY_DELEGA_CACHE_MS) {
+            self.gateway.delega_cache_ms = v
+                .parse()
+                .with_context(|| format!("{}: not a number", env::GATEWAY_DELEGA_CACHE_MS))?;
+        }
+        if let Some(v) = var(env::GATEWAY_COMPOSITE_TIMEOUT_MS) {
+            self.gateway.composite_timeout_ms = v
+                .parse()
+                .with_context(|| format!("{}: not a number", env::GATEWAY_COMPOSITE_TIMEOUT_MS))?;
         }
         if let Some(v) = var(env::GATEWAY_REQUEST_TIMEOUT_MS) {
             self.gateway.request_timeout_ms = v

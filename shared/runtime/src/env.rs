@@ -11,6 +11,8 @@ pub const AUTH_SECRET_FILE: &str = "OCCASIONALI_AUTH_SECRET_FILE";
 pub const INTERNAL_SECRET_FILE: &str = "OCCASIONALI_INTERNAL_SECRET_FILE";
 pub const GATEWAY_LISTEN: &str = "OCCASIONALI_GATEWAY_LISTEN";
 pub const GATEWAY_REQUEST_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_REQUEST_TIMEOUT_MS";
+pub const GATEWAY_DELEGA_CACHE_MS: &str = "OCCASIONALI_GATEWAY_DELEGA_CACHE_MS";
+pub const GATEWAY_COMPOSITE_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_COMPOSITE_TIMEOUT_MS";
 /// Tests: when set (a PostgreSQL URL without database, or "1" for the local default),
 /// storage suites also run on PostgreSQL.
 pub const TEST_PG: &str = "OCCASIONALI_TEST_PG";
