@@ -365,6 +365,14 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_valid() {
+        let c: Config = toml::from_str(include_str!("../../../deploy/config.example.toml"))
+            .unwrap_or_else(|e| panic!("deploy/config.example.toml: {e}"));
+        assert_eq!(c.endpoint(Context::Deleghe), "http://deleghe:50065");
+        assert_eq!(c.gateway.delega_cache_ms, 5000);
+    }
+
+    #[test]
     fn secret_debug_is_redacted() {
         assert_eq!(
             format!("{:?}", Secret::new(b"abc".to_vec())),
