@@ -43,31 +43,27 @@ impl Anagrafica {
     }
 
     /// Registers `reg` after the ANA-8 check, with its history entry and event.
-    async fn registra(
-        &self,
-        id: &Identity,
-        reg: Registrazione,
-        sede_esplicita: bool,
-    ) -> Result<pb::Soggetto, AppError> {
-        let legale = match &reg.identita {
-            Identita::Organizzazione(o) => Some(o.legale_rappresentante_cf.as_str()),
-            Identita::Persona(_) => None,
-        };
-        accesso::accesso_a(id, &reg.cf, legale, &reg.sede)?;
+    async fn registra(&self, id: &Identity, reg: Registrazione) -> Result<pb::Soggetto, AppError> {
         let ora = self.clock.now();
         let ruolo = reg.ruolo.ruolo();
         let txn = begin_write(&self.db).await?;
         let esistente = store::carica_per_modifica(&txn, &reg.cf).await?;
-        if esistente.is_none() && reg.domicilio.is_none() {
-            return Err(AppError::invalid(
-                "domicilio",
-                "ANA-4",
-                "ANA_4_DOMICILE_REQUIRED",
-                "is required for a new subject",
-            ));
+        // ANA-8 on the stored record when there is one: a request cannot move a record into the
+        // caller's scope, nor learn about a company by naming itself its representative.
+        match &esistente {
+            Some(s) => {
+                accesso::accesso(id, s)?;
+            }
+            None => {
+                let legale = match &reg.identita {
+                    Identita::Organizzazione(o) => Some(o.legale_rappresentante_cf.as_str()),
+                    Identita::Persona(_) => None,
+                };
+                accesso::accesso_a(id, &reg.cf, legale, &reg.sede_nuovo_soggetto()?)?;
+            }
         }
         let prima = esistente.clone();
-        let s = modifica::registra(esistente, reg, sede_esplicita, ora)?;
+        let s = modifica::registra(esistente, reg, ora)?;
         let campi = match &prima {
             Some(p) => {
                 store::aggiorna(&txn, &s, p.versione).await?;
@@ -130,7 +126,7 @@ fn mask(cf: &str) -> String {
 fn decode_utilizzatore(
     r: &pb::RegisterUtilizzatoreRequest,
     oggi: NaiveDate,
-) -> Result<(Registrazione, bool), AppError> {
+) -> Result<Registrazione, AppError> {
     let mut v = Violations::new();
     let tipo = match pb::TipoUtilizzatore::try_from(r.tipo) {
         Ok(pb::TipoUtilizzatore::LibrettoFamiglia) => Some(TipoUtilizzatore::LibrettoFamiglia),
@@ -174,12 +170,20 @@ fn decode_utilizzatore(
     let sede = decode::sede(&mut v, "sede", &r.sede);
     let dati = match tipo {
         Some(TipoUtilizzatore::LibrettoFamiglia) => {
-            if r.categoria != 0 || !r.ateco.trim().is_empty() || r.dipendenti_tempo_indeterminato != 0 {
+            let given = [
+                ("categoria", r.categoria != 0),
+                ("ateco", !r.ateco.trim().is_empty()),
+                (
+                    "dipendenti_tempo_indeterminato",
+                    r.dipendenti_tempo_indeterminato != 0,
+                ),
+            ];
+            for (field, _) in given.iter().filter(|(_, set)| *set) {
                 v.add(
-                    "categoria",
+                    *field,
                     "ANA-5",
                     "ANA_5_LF_NO_BUSINESS_DATA",
-                    "categoria, ateco and employees apply to CPO utilizzatori only",
+                    "applies to CPO utilizzatori only: a Libretto Famiglia utilizzatore is a family",
                 );
             }
             Some(DatiRuolo::Utilizzatore(
@@ -212,7 +216,7 @@ fn decode_utilizzatore(
     finish(v, identita, domicilio, contatti, sede, dati)
 }
 
-/// Assembles a registration once every part decoded; the sede defaults to the domicile's.
+/// Assembles a registration once every part decoded.
 fn finish(
     v: Violations,
     identita: Option<(String, Identita)>,
@@ -220,35 +224,20 @@ fn finish(
     contatti: Contatti,
     sede: Option<Option<String>>,
     dati: Option<DatiRuolo>,
-) -> Result<(Registrazione, bool), AppError> {
+) -> Result<Registrazione, AppError> {
     v.check()?;
     let (Some((cf, identita)), Some(domicilio), Some(sede), Some(ruolo)) = (identita, domicilio, sede, dati)
     else {
         return Err(AppError::internal("decoding produced no value and no violation"));
     };
-    let esplicita = sede.is_some();
-    let sede = match sede.or_else(|| decode::sede_del_domicilio(domicilio.as_ref())) {
-        Some(s) => s,
-        None => {
-            return Err(AppError::invalid(
-                "sede",
-                "ANA-5",
-                "ANA_5_SEDE_REQUIRED",
-                "is required when the domicile is abroad or not given",
-            ));
-        }
-    };
-    Ok((
-        Registrazione {
-            cf,
-            identita,
-            domicilio,
-            contatti,
-            sede,
-            ruolo,
-        },
-        esplicita,
-    ))
+    Ok(Registrazione {
+        cf,
+        identita,
+        domicilio,
+        contatti,
+        sede,
+        ruolo,
+    })
 }
 
 /// Decodes the new values of the fields named in the mask.
@@ -325,7 +314,19 @@ fn decode_valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(
                 decode::cf_persona(&mut v, &f, &org.legale_rappresentante_cf)
                     .map(|cf| Valore::LegaleRappresentante(cf.as_str().to_string()))
             }
-            Campo::Domicilio => decode::domicilio(&mut v, &f, s.domicilio.as_ref()).map(Valore::Domicilio),
+            Campo::Domicilio => match decode::domicilio(&mut v, &f, s.domicilio.as_ref()) {
+                // A registered subject always has a domicile (ANA-4): it can change, not vanish.
+                Some(None) => {
+                    v.add(
+                        &f,
+                        "ANA-4",
+                        "ANA_4_DOMICILE_REQUIRED",
+                        "is required: give the new domicile",
+                    );
+                    None
+                }
+                other => other.map(Valore::Domicilio),
+            },
             Campo::ContattiCellulare => {
                 let before = v.len();
                 let c = decode::cellulare(&mut v, &f, &contatti.cellulare);
@@ -484,6 +485,7 @@ fn soggetto_attivo(s: &Soggetto, numero: i64, e: &Estrazione) -> pb::SoggettoAtt
         categorie: s
             .prestatore
             .as_ref()
+            .filter(|_| e.ruolo == Ruolo::Prestatore)
             .map(|p| {
                 p.categorie
                     .iter()
@@ -588,8 +590,8 @@ impl AnagraficaService for Anagrafica {
             metodo_pagamento: m,
             categorie,
         });
-        let (reg, esplicita) = finish(v, persona, domicilio, contatti, sede, dati)?;
-        let soggetto = self.registra(&id, reg, esplicita).await?;
+        let reg = finish(v, persona, domicilio, contatti, sede, dati)?;
+        let soggetto = self.registra(&id, reg).await?;
         Ok(Response::new(pb::RegisterPrestatoreResponse {
             soggetto: Some(soggetto),
         }))
@@ -600,8 +602,8 @@ impl AnagraficaService for Anagrafica {
         request: Request<pb::RegisterUtilizzatoreRequest>,
     ) -> Result<Response<pb::RegisterUtilizzatoreResponse>, Status> {
         let id = Identity::of(&request)?;
-        let (reg, esplicita) = decode_utilizzatore(request.get_ref(), self.oggi())?;
-        let soggetto = self.registra(&id, reg, esplicita).await?;
+        let reg = decode_utilizzatore(request.get_ref(), self.oggi())?;
+        let soggetto = self.registra(&id, reg).await?;
         Ok(Response::new(pb::RegisterUtilizzatoreResponse {
             soggetto: Some(soggetto),
         }))
@@ -634,8 +636,8 @@ impl AnagraficaService for Anagrafica {
         let contatti = decode::contatti(&mut v, "contatti", r.contatti.as_ref());
         let sede = decode::sede(&mut v, "sede", &r.sede);
         let dati = tipo.map(|t| DatiRuolo::Intermediario(t, r.numero_iscrizione.trim().to_string()));
-        let (reg, esplicita) = finish(v, identita, domicilio, contatti, sede, dati)?;
-        let soggetto = self.registra(&id, reg, esplicita).await?;
+        let reg = finish(v, identita, domicilio, contatti, sede, dati)?;
+        let soggetto = self.registra(&id, reg).await?;
         Ok(Response::new(pb::RegisterIntermediarioResponse {
             soggetto: Some(soggetto),
         }))

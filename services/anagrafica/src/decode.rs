@@ -480,16 +480,6 @@ pub fn sede(v: &mut Violations, field: &str, value: &str) -> Option<Option<Strin
     Some(Some(s))
 }
 
-/// The sede of an Italian domicile: its province.
-pub fn sede_del_domicilio(d: Option<&Domicilio>) -> Option<String> {
-    match d {
-        Some(Domicilio::Italia { comune_istat, .. }) => {
-            luoghi::comune_by_istat(comune_istat).map(|c| c.province.clone())
-        }
-        _ => None,
-    }
-}
-
 pub fn categoria_utilizzatore(v: &mut Violations, field: &str, value: i32) -> Option<CategoriaUtilizzatore> {
     use pb::CategoriaUtilizzatore as C;
     match C::try_from(value) {

@@ -381,7 +381,6 @@ pub fn decidi_categoria(id: &Identity, stato: &StatoPrestazioni) -> Result<(), A
 pub fn registra(
     esistente: Option<Soggetto>,
     reg: Registrazione,
-    sede_esplicita: bool,
     ora: DateTime<Utc>,
 ) -> Result<Soggetto, AppError> {
     let ruolo = reg.ruolo.ruolo();
@@ -417,17 +416,27 @@ pub fn registra(
             if reg.contatti.email.is_some() {
                 s.contatti.email = reg.contatti.email.clone();
             }
-            if sede_esplicita {
-                s.sede = reg.sede.clone();
+            if let Some(sede) = &reg.sede {
+                s.sede = sede.clone();
             }
             s
         }
         None => Soggetto {
             cf: reg.cf.clone(),
             identita: reg.identita.clone(),
-            domicilio: reg.domicilio.clone(),
+            domicilio: match &reg.domicilio {
+                Some(d) => Some(d.clone()),
+                None => {
+                    return Err(AppError::invalid(
+                        "domicilio",
+                        "ANA-4",
+                        "ANA_4_DOMICILE_REQUIRED",
+                        "is required for a new subject",
+                    ));
+                }
+            },
             contatti: reg.contatti.clone(),
-            sede: reg.sede.clone(),
+            sede: reg.sede_nuovo_soggetto()?,
             prestatore: None,
             utilizzatore_lf: None,
             utilizzatore_cpo: None,
@@ -493,9 +502,13 @@ mod tests {
         Registrazione {
             cf: "RSSMRA85T10A562S".into(),
             identita: persona(),
-            domicilio: None,
+            domicilio: Some(Domicilio::Italia {
+                comune_istat: "058091".into(),
+                indirizzo: "Via Roma 1".into(),
+                cap: "00100".into(),
+            }),
             contatti: Contatti::default(),
-            sede: "RM".into(),
+            sede: Some("RM".into()),
             ruolo,
         }
     }
@@ -518,19 +531,29 @@ mod tests {
     #[test]
     fn ana_1_one_cf_many_roles_but_each_once() {
         let ora = Utc::now();
-        let s = registra(None, reg(prestatore()), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        let s = registra(None, reg(prestatore()), ora).unwrap_or_else(|e| panic!("{e}"));
         let lf = DatiRuolo::Utilizzatore(TipoUtilizzatore::LibrettoFamiglia, None, None, 0);
-        let s = registra(Some(s), reg(lf), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        let s = registra(Some(s), reg(lf), ora).unwrap_or_else(|e| panic!("{e}"));
         assert!(s.prestatore.is_some() && s.utilizzatore_lf.is_some());
         assert_eq!(s.versione, 2);
-        let again = registra(Some(s), reg(prestatore()), false, ora);
+        let again = registra(Some(s), reg(prestatore()), ora);
         assert!(matches!(again, Err(AppError::AlreadyExists { .. })));
+    }
+
+    #[test]
+    fn ana_4_new_subject_needs_a_domicile_and_gets_its_sede() {
+        let mut r = reg(prestatore());
+        r.sede = None;
+        let s = registra(None, r.clone(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.sede, "RM");
+        r.domicilio = None;
+        assert!(matches!(registra(None, r, Utc::now()), Err(AppError::Invalid(_))));
     }
 
     #[test]
     fn ana_1_second_role_with_other_identity_is_refused() {
         let ora = Utc::now();
-        let s = registra(None, reg(prestatore()), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        let s = registra(None, reg(prestatore()), ora).unwrap_or_else(|e| panic!("{e}"));
         let mut r = reg(DatiRuolo::Utilizzatore(
             TipoUtilizzatore::LibrettoFamiglia,
             None,
@@ -541,7 +564,7 @@ mod tests {
             p.nome = "MARIA".into();
         }
         assert!(matches!(
-            registra(Some(s), r, false, ora),
+            registra(Some(s), r, ora),
             Err(AppError::FailedPrecondition { .. })
         ));
     }
@@ -563,7 +586,7 @@ mod tests {
     #[test]
     fn ana_6_history_lists_each_changed_field() {
         let ora = Utc::now();
-        let s = registra(None, reg(prestatore()), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        let s = registra(None, reg(prestatore()), ora).unwrap_or_else(|e| panic!("{e}"));
         let t = applica(
             s.clone(),
             vec![
@@ -582,7 +605,7 @@ mod tests {
     #[test]
     fn ana_6_fields_of_missing_roles_are_refused() {
         let ora = Utc::now();
-        let s = registra(None, reg(prestatore()), false, ora).unwrap_or_else(|e| panic!("{e}"));
+        let s = registra(None, reg(prestatore()), ora).unwrap_or_else(|e| panic!("{e}"));
         assert!(applica(s.clone(), vec![(Campo::CpoDipendenti, Valore::Dipendenti(3))]).is_err());
         assert!(
             applica(

@@ -58,6 +58,18 @@ pub enum Domicilio {
     },
 }
 
+impl Domicilio {
+    /// The province of an Italian domicile (its INPS sede).
+    pub fn provincia(&self) -> Option<String> {
+        match self {
+            Domicilio::Italia { comune_istat, .. } => {
+                occasionali_kernel::luoghi::comune_by_istat(comune_istat).map(|c| c.province.clone())
+            }
+            Domicilio::Estero { .. } => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contatti {
     pub cellulare: Option<String>,
@@ -228,8 +240,26 @@ pub struct Registrazione {
     pub identita: Identita,
     pub domicilio: Option<Domicilio>,
     pub contatti: Contatti,
-    pub sede: String,
+    /// The sede asked for, if any; otherwise the stored one or the domicile's (ANA-5).
+    pub sede: Option<String>,
     pub ruolo: DatiRuolo,
+}
+
+impl Registrazione {
+    /// The sede of a new subject: the one asked for, else its Italian domicile's province.
+    pub fn sede_nuovo_soggetto(&self) -> Result<String, occasionali_runtime::AppError> {
+        self.sede
+            .clone()
+            .or_else(|| self.domicilio.as_ref().and_then(Domicilio::provincia))
+            .ok_or_else(|| {
+                occasionali_runtime::AppError::invalid(
+                    "sede",
+                    "ANA-5",
+                    "ANA_5_SEDE_REQUIRED",
+                    "is required when the domicile is abroad or not given",
+                )
+            })
+    }
 }
 
 #[derive(Clone, Debug)]

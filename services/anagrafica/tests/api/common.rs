@@ -14,7 +14,9 @@ use occasionali_proto::anagrafica as pb;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::common::Periodo;
 use occasionali_proto::prestazioni as pp;
-use occasionali_proto::prestazioni::prestazioni_service_server::{PrestazioniService, PrestazioniServiceServer};
+use occasionali_proto::prestazioni::prestazioni_service_server::{
+    PrestazioniService, PrestazioniServiceServer,
+};
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
@@ -285,7 +287,11 @@ impl Harness {
 
     /// Registers `p` as a prestatore, by the person itself.
     pub async fn registra_prestatore(&self, r: pb::RegisterPrestatoreRequest) -> pb::Soggetto {
-        let cf = r.persona.as_ref().map(|p| p.codice_fiscale.clone()).unwrap_or_default();
+        let cf = r
+            .persona
+            .as_ref()
+            .map(|p| p.codice_fiscale.clone())
+            .unwrap_or_default();
         let res = self.c().register_prestatore(self.prestatore(&cf).req(r)).await;
         ok(res).soggetto.expect("soggetto")
     }
@@ -630,7 +636,12 @@ pub fn con_categoria_cpo(c: pb::CategoriaUtilizzatore) -> pb::Soggetto {
 pub fn ok<T>(r: Result<Response<T>, Status>) -> T {
     match r {
         Ok(r) => r.into_inner(),
-        Err(s) => panic!("expected success, got {:?}: {} {:?}", s.code(), s.message(), fields(&s)),
+        Err(s) => panic!(
+            "expected success, got {:?}: {} {:?}",
+            s.code(),
+            s.message(),
+            fields(&s)
+        ),
     }
 }
 

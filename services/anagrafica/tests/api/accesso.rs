@@ -1,0 +1,374 @@
+//! Who reaches which record (ANA-8), and calls without a verified identity.
+
+use occasionali_kernel::Sesso;
+use occasionali_proto::anagrafica as pb;
+use occasionali_runtime::config::Secret;
+use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
+use occasionali_runtime::testing::TestDb;
+use occasionali_runtime::{Identity, Principal, Profile};
+use tonic::{Code, Request};
+
+use crate::common::*;
+
+both_engines!(
+    ana_8_a_person_reaches_only_its_own_record,
+    ana_8_operators_reach_records_within_their_scope,
+    ana_8_legal_representative_reaches_the_company,
+    ana_8_intermediary_reaches_only_clients_under_a_delega,
+    ana_8_registration_only_for_oneself,
+    ana_8_calls_without_a_verified_identity_are_unauthenticated,
+);
+
+fn storia_req(cf: &str) -> pb::ListModificheRequest {
+    pb::ListModificheRequest {
+        codice_fiscale: cf.into(),
+        page_size: 10,
+        page_token: String::new(),
+    }
+}
+
+async fn ana_8_a_person_reaches_only_its_own_record(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = persona_n(1).codice_fiscale;
+    let b = persona_n(2).codice_fiscale;
+    h.registra_prestatore(prestatore(persona_n(1))).await;
+    h.registra_prestatore(prestatore(persona_n(2))).await;
+    let me = h.prestatore(&a);
+
+    let own = ok(h.c().get_soggetto(me.req(get(&a))).await)
+        .soggetto
+        .expect("soggetto");
+    assert_eq!(own.codice_fiscale, a);
+    // Case and spaces do not matter.
+    ok(h.c()
+        .get_soggetto(me.req(get(&format!(" {} ", a.to_lowercase()))))
+        .await);
+
+    let other = err(h.c().get_soggetto(me.req(get(&b))).await, Code::PermissionDenied);
+    assert_eq!(rule_of(&other), "ANA-8");
+    // A CF that is not registered looks exactly the same: nothing leaks about who is registered.
+    let missing = err(
+        h.c().get_soggetto(me.req(get(&cf_sconosciuto()))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&missing), "ANA-8");
+    assert_eq!(reason_of(&missing), reason_of(&other));
+    assert_eq!(missing.message(), other.message());
+
+    // The same for history and changes.
+    let s = err(
+        h.c().list_modifiche(me.req(storia_req(&b))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+    let before = h.stato(&b).await;
+    let s = err(
+        h.c()
+            .update_soggetto(me.req(update(&b, con_email("mia@example.it"), &["contatti.email"], "")))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+    assert_eq!(h.stato(&b).await, before);
+    ok(h.c().list_modifiche(me.req(storia_req(&a))).await);
+
+    // Whatever the profile the person logged in with.
+    for profile in [Profile::Utilizzatore, Profile::Intermediario, Profile::Azienda] {
+        err(
+            h.c().get_soggetto(h.who(profile, &a, None).req(get(&b))).await,
+            Code::PermissionDenied,
+        );
+        ok(h.c().get_soggetto(h.who(profile, &a, None).req(get(&a))).await);
+    }
+    invalid(
+        h.c().get_soggetto(me.req(get(""))).await,
+        &["codice_fiscale"],
+        "ANA-2",
+    );
+    h.stop().await;
+    Ok(())
+}
+
+async fn ana_8_operators_reach_records_within_their_scope(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = persona_n(1).codice_fiscale;
+    h.registra_prestatore(prestatore(persona_n(1))).await; // Roma: sede RM
+    ok(h.c().get_soggetto(h.op("RM").req(get(&a))).await);
+    ok(h.c().get_soggetto(h.dg().req(get(&a))).await);
+    ok(h.c().list_modifiche(h.op("RM").req(storia_req(&a))).await);
+
+    let mi = h.op("MI");
+    let s = err(h.c().get_soggetto(mi.req(get(&a))).await, Code::PermissionDenied);
+    assert_eq!(rule_of(&s), "ANA-8");
+    err(
+        h.c().list_modifiche(mi.req(storia_req(&a))).await,
+        Code::PermissionDenied,
+    );
+    let before = h.stato(&a).await;
+    let s = err(
+        h.c()
+            .update_soggetto(mi.req(update(&a, con_email("x@example.it"), &["contatti.email"], "nota")))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+    assert_eq!(h.stato(&a).await, before);
+
+    // Operators may learn that a CF is not registered.
+    err(
+        h.c().get_soggetto(h.dg().req(get(&cf_sconosciuto()))).await,
+        Code::NotFound,
+    );
+    err(
+        h.c().get_soggetto(h.op("RM").req(get(&cf_sconosciuto()))).await,
+        Code::NotFound,
+    );
+
+    // Moving the record to another sede moves the scope with it.
+    let s = ok(h
+        .c()
+        .update_soggetto(h.dg().req(update(
+            &a,
+            pb::Soggetto {
+                sede: "MI".into(),
+                ..Default::default()
+            },
+            &["sede"],
+            "trasferimento di residenza",
+        )))
+        .await)
+    .soggetto
+    .expect("soggetto");
+    assert_eq!(s.sede, "MI");
+    ok(h.c().get_soggetto(mi.req(get(&a))).await);
+    err(
+        h.c().get_soggetto(h.op("RM").req(get(&a))).await,
+        Code::PermissionDenied,
+    );
+    h.stop().await;
+    Ok(())
+}
+
+async fn ana_8_legal_representative_reaches_the_company(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let lr = h.utilizzatore(&legale);
+    h.registra_utilizzatore(&lr, cpo_org(PIVA, &legale, milano()))
+        .await;
+
+    let s = ok(h.c().get_soggetto(lr.req(get(PIVA))).await)
+        .soggetto
+        .expect("soggetto");
+    assert_eq!(s.codice_fiscale, PIVA);
+    ok(h.c().list_modifiche(lr.req(storia_req(PIVA))).await);
+    let s = ok(h
+        .c()
+        .update_soggetto(lr.req(update(
+            PIVA,
+            con_email("amministrazione@example.it"),
+            &["contatti.email"],
+            "",
+        )))
+        .await)
+    .soggetto
+    .expect("soggetto");
+    assert_eq!(s.versione, 2);
+
+    let stranger = h.utilizzatore(&persona_n(3).codice_fiscale);
+    let s = err(
+        h.c().get_soggetto(stranger.req(get(PIVA))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+    // The company itself (its own credentials).
+    ok(h.c()
+        .get_soggetto(h.who(Profile::Azienda, PIVA, None).req(get(PIVA)))
+        .await);
+    h.stop().await;
+    Ok(())
+}
+
+async fn ana_8_intermediary_reaches_only_clients_under_a_delega(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let cliente = persona_n(1).codice_fiscale;
+    let altro = persona_n(2).codice_fiscale;
+    h.registra_prestatore(prestatore(persona_n(1))).await;
+    h.registra_prestatore(prestatore(persona_n(2))).await;
+    let consulente = persona("Gialli", "Franca", "1966-09-30", Sesso::F, "H501").codice_fiscale;
+    let senza_delega = h.who(Profile::Intermediario, &consulente, None);
+    let s = err(
+        h.c().get_soggetto(senza_delega.req(get(&cliente))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+
+    let con_delega = senza_delega.clone().per_conto_di(&cliente);
+    ok(h.c().get_soggetto(con_delega.req(get(&cliente))).await);
+    err(
+        h.c().get_soggetto(con_delega.req(get(&altro))).await,
+        Code::PermissionDenied,
+    );
+    // Acting for the client, it edits what the client could, and the history names it.
+    ok(h.c()
+        .update_soggetto(con_delega.req(update(
+            &cliente,
+            con_email("c@example.it"),
+            &["contatti.email"],
+            "",
+        )))
+        .await);
+    let m = &h.storia(&cliente).await[0];
+    assert_eq!(m.autore_cf, consulente);
+    assert_eq!(m.autore_profilo, "intermediario");
+    err(
+        h.c()
+            .update_soggetto(con_delega.req(update(&cliente, con_cognome("X"), &["persona.cognome"], "nota")))
+            .await,
+        Code::PermissionDenied,
+    );
+    h.stop().await;
+    Ok(())
+}
+
+async fn ana_8_registration_only_for_oneself(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let p = persona_n(1);
+    let cf = p.codice_fiscale.clone();
+    let other = h.prestatore(&persona_n(2).codice_fiscale);
+    let s = err(
+        h.c().register_prestatore(other.req(prestatore(p.clone()))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+    // A sede operator registers subjects of its sede only.
+    err(
+        h.c()
+            .register_prestatore(h.op("MI").req(prestatore(p.clone())))
+            .await,
+        Code::PermissionDenied,
+    );
+    err(h.c().get_soggetto(h.dg().req(get(&cf))).await, Code::NotFound);
+    let s = ok(h.c().register_prestatore(h.op("RM").req(prestatore(p))).await)
+        .soggetto
+        .expect("soggetto");
+    assert_eq!(s.sede, "RM");
+    let m = &h.storia(&cf).await[0];
+    assert_eq!(
+        (m.autore_cf.as_str(), m.autore_profilo.as_str()),
+        (OP_RM, "operatore_sede")
+    );
+    h.stop().await;
+    Ok(())
+}
+
+async fn ana_8_calls_without_a_verified_identity_are_unauthenticated(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = persona_n(1).codice_fiscale;
+    h.registra_prestatore(prestatore(persona_n(1))).await;
+
+    err(
+        h.c().get_soggetto(Request::new(get(&a))).await,
+        Code::Unauthenticated,
+    );
+    err(
+        h.c()
+            .register_prestatore(Request::new(prestatore(persona_n(2))))
+            .await,
+        Code::Unauthenticated,
+    );
+    let identity = Identity::new(Principal {
+        cf: a.clone(),
+        profile: Profile::Prestatore,
+        sede: None,
+    });
+    // Signed with another key (e.g. a client forging the internal header).
+    let forged = InternalTokens::new(Secret::new(vec![9u8; 48])).mint(&identity)?;
+    let mut r = Request::new(get(&a));
+    r.metadata_mut().insert(IDENTITY_HEADER, forged.parse()?);
+    err(h.c().get_soggetto(r).await, Code::Unauthenticated);
+    let mut r = Request::new(get(&a));
+    r.metadata_mut().insert(IDENTITY_HEADER, "not-a-token".parse()?);
+    err(h.c().get_soggetto(r).await, Code::Unauthenticated);
+    let mut r = Request::new(pb::StreamSoggettiAttiviRequest::default());
+    r.metadata_mut().insert(IDENTITY_HEADER, "not-a-token".parse()?);
+    let res = h.c().stream_soggetti_attivi(r).await;
+    assert_eq!(res.err().map(|s| s.code()), Some(Code::Unauthenticated));
+    assert_eq!(h.stato(&a).await.0, 1);
+    h.stop().await;
+    Ok(())
+}
+
+// --- Found by these tests, fixed since ---------------------------------------------------
+
+both_engines!(ana_8_sede_operator_cannot_add_a_role_to_a_record_of_another_sede);
+
+async fn ana_8_sede_operator_cannot_add_a_role_to_a_record_of_another_sede(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let mi = h.op("MI");
+    // A Milano domicile in the request makes the request's sede MI.
+    let p = persona_n(1);
+    let cf = p.codice_fiscale.clone();
+    h.registra_prestatore(prestatore(p.clone())).await; // sede RM
+    let before = h.stato(&cf).await;
+    let mut r = lf(p);
+    r.domicilio = Some(milano());
+    let s = err(
+        h.c().register_utilizzatore(mi.req(r)).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+    assert_eq!(h.stato(&cf).await, before);
+    let s = h.leggi(&cf).await;
+    assert!(s.utilizzatore_lf.is_none());
+    assert_eq!(s.domicilio.map(|d| d.comune), Some("058091".into()));
+
+    // An explicit sede MI would even move the record into the operator's scope.
+    let q = persona_n(2);
+    let cf = q.codice_fiscale.clone();
+    h.registra_prestatore(prestatore(q.clone())).await; // sede RM
+    let mut r = lf(q);
+    r.sede = "MI".into();
+    err(
+        h.c().register_utilizzatore(mi.req(r)).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(h.leggi(&cf).await.sede, "RM");
+    h.stop().await;
+    Ok(())
+}
+
+both_engines!(ana_8_only_the_stored_legal_representative_adds_roles_to_a_company);
+
+async fn ana_8_only_the_stored_legal_representative_adds_roles_to_a_company(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    h.registra_utilizzatore(&h.utilizzatore(&legale), cpo_org(PIVA, &legale, milano()))
+        .await;
+    let before = h.stato(PIVA).await;
+    let stranger = persona_n(3).codice_fiscale;
+    let r = pb::RegisterIntermediarioRequest {
+        persona: None,
+        organizzazione: Some(pb::Organizzazione {
+            codice_fiscale: PIVA.into(),
+            denominazione: "Trattoria Da Mario S.r.l.".into(),
+            legale_rappresentante_cf: stranger.clone(),
+        }),
+        tipo: pb::TipoIntermediario::AssociazioneCategoria as i32,
+        numero_iscrizione: String::new(),
+        domicilio: Some(milano()),
+        contatti: None,
+        sede: String::new(),
+    };
+    let s = err(
+        h.c()
+            .register_intermediario(h.who(Profile::Intermediario, &stranger, None).req(r))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+    assert_eq!(h.stato(PIVA).await, before);
+    h.stop().await;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Gateway latencies through the real cluster (issue: deleghe): what the DEL-2 delega check adds
+//! to a call (with the decision cache and without it), and the composite position (DEL-3).
+//! Run: `cargo bench -p occasionali-e2e --bench gateway` (SQLite, debug or release as built).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use occasionali_e2e::Cluster;
+use occasionali_proto::anagrafica as ana;
+use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
+use occasionali_proto::deleghe as del;
+use occasionali_proto::deleghe::deleghe_service_client::DelegheServiceClient;
+use occasionali_proto::gateway as gw;
+use occasionali_proto::gateway::posizione_service_client::PosizioneServiceClient;
+use occasionali_runtime::identity::Profile;
+use tonic::Request;
+use tonic::transport::Channel;
+
+const N: usize = 1000;
+
+fn with(token: &str, on_behalf: Option<&str>, msg: ana::GetSoggettoRequest) -> Request<ana::GetSoggettoRequest> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    if let Some(cf) = on_behalf {
+        r.metadata_mut().insert("x-occasionali-on-behalf-of", cf.parse().unwrap());
+        r.metadata_mut().insert("x-occasionali-ruolo", "intermediario_prestatore".parse().unwrap());
+    }
+    r
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    println!(
+        "{name:<48} n={:<5} p50={:>8.3} ms  p99={:>8.3} ms",
+        samples.len(),
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3
+    );
+}
+
+async fn measure(client: &mut AnagraficaServiceClient<Channel>, token: &str, cf: &str, on_behalf: Option<&str>) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(N);
+    for _ in 0..N {
+        let t = Instant::now();
+        client
+            .get_soggetto(with(token, on_behalf, ana::GetSoggettoRequest { codice_fiscale: cf.into() }))
+            .await
+            .unwrap();
+        out.push(t.elapsed());
+    }
+    out
+}
+
+async fn run(cache_ms: u64) -> anyhow::Result<()> {
+    let c = Cluster::start_with(None, |config| config.gateway.delega_cache_ms = cache_ms).await?;
+    let channel = Channel::from_shared(format!("http://{}", c.gateway))?.connect().await?;
+    let mut ana_client = AnagraficaServiceClient::new(channel.clone());
+    let cf = "RSSMRA85T10A562S";
+    let consulente = occasionali_kernel::cf::genera(&occasionali_kernel::DatiAnagrafici {
+        cognome: "Esposito".into(),
+        nome: "Marco".into(),
+        data_nascita: chrono::NaiveDate::from_ymd_opt(1970, 11, 20).unwrap(),
+        sesso: occasionali_kernel::Sesso::M,
+        luogo_nascita: "F839".into(),
+    });
+    let consulente = consulente.as_str();
+    let t_p = c.token(Profile::Prestatore, cf, None)?;
+    let t_c = c.token(Profile::Intermediario, consulente, None)?;
+    let mut reg = Request::new(ana::RegisterPrestatoreRequest {
+        persona: Some(ana::PersonaFisica {
+            codice_fiscale: cf.into(),
+            cognome: "Rossi".into(),
+            nome: "Mario".into(),
+            data_nascita: "1985-12-10".into(),
+            sesso: ana::Sesso::M as i32,
+            luogo_nascita: "A562".into(),
+            ..Default::default()
+        }),
+        domicilio: Some(ana::Domicilio {
+            comune: "H501".into(),
+            indirizzo: "Via Appia 1".into(),
+            cap: "00179".into(),
+            ..Default::default()
+        }),
+        metodo_pagamento: Some(ana::MetodoPagamento {
+            tipo: ana::TipoMetodoPagamento::BonificoDomiciliato as i32,
+            iban: String::new(),
+        }),
+        ..Default::default()
+    });
+    reg.metadata_mut().insert("authorization", format!("Bearer {t_p}").parse()?);
+    ana_client.register_prestatore(reg).await?;
+    let today = chrono::Utc::now().date_naive().to_string();
+    let mut create = Request::new(del::CreateDelegaRequest {
+        delegante_cf: cf.into(),
+        delegato_cf: consulente.into(),
+        ruolo: del::Ruolo::IntermediarioPrestatore as i32,
+        validita: Some(occasionali_proto::common::Periodo { dal: today, al: String::new() }),
+        ..Default::default()
+    });
+    create.metadata_mut().insert("authorization", format!("Bearer {t_p}").parse()?);
+    DelegheServiceClient::new(channel.clone()).create_delega(create).await?;
+
+    // Warm up connections and caches.
+    measure(&mut ana_client, &t_p, cf, None).await;
+    if cache_ms > 0 {
+        report("GetSoggetto direct (subject itself)", measure(&mut ana_client, &t_p, cf, None).await);
+    }
+    let label = if cache_ms > 0 {
+        format!("GetSoggetto on behalf, delega cache {cache_ms} ms")
+    } else {
+        "GetSoggetto on behalf, no cache (CheckDelega each)".to_string()
+    };
+    report(&label, measure(&mut ana_client, &t_c, cf, Some(cf)).await);
+
+    if cache_ms > 0 {
+        let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+        let mut pos = PosizioneServiceClient::new(channel);
+        let mut samples = Vec::with_capacity(200);
+        for _ in 0..200 {
+            let mut r = Request::new(gw::GetPosizioneRequest { codice_fiscale: cf.into(), anno: 0 });
+            r.metadata_mut().insert("authorization", format!("Bearer {dg}").parse()?);
+            let t = Instant::now();
+            pos.get_posizione(r).await?;
+            samples.push(t.elapsed());
+        }
+        report("GetPosizione (DEL-3 fan-out, 6 contexts)", samples);
+    }
+    c.stop().await
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    println!("gateway latency, {N} sequential calls each, loopback, SQLite");
+    run(5000).await?;
+    run(0).await?;
+    Ok(())
+}
