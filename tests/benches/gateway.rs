@@ -19,12 +19,19 @@ use tonic::transport::Channel;
 
 const N: usize = 1000;
 
-fn with(token: &str, on_behalf: Option<&str>, msg: ana::GetSoggettoRequest) -> Request<ana::GetSoggettoRequest> {
+fn with(
+    token: &str,
+    on_behalf: Option<&str>,
+    msg: ana::GetSoggettoRequest,
+) -> Request<ana::GetSoggettoRequest> {
     let mut r = Request::new(msg);
-    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     if let Some(cf) = on_behalf {
-        r.metadata_mut().insert("x-occasionali-on-behalf-of", cf.parse().unwrap());
-        r.metadata_mut().insert("x-occasionali-ruolo", "intermediario_prestatore".parse().unwrap());
+        r.metadata_mut()
+            .insert("x-occasionali-on-behalf-of", cf.parse().unwrap());
+        r.metadata_mut()
+            .insert("x-occasionali-ruolo", "intermediario_prestatore".parse().unwrap());
     }
     r
 }
@@ -40,12 +47,23 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-async fn measure(client: &mut AnagraficaServiceClient<Channel>, token: &str, cf: &str, on_behalf: Option<&str>) -> Vec<Duration> {
+async fn measure(
+    client: &mut AnagraficaServiceClient<Channel>,
+    token: &str,
+    cf: &str,
+    on_behalf: Option<&str>,
+) -> Vec<Duration> {
     let mut out = Vec::with_capacity(N);
     for _ in 0..N {
         let t = Instant::now();
         client
-            .get_soggetto(with(token, on_behalf, ana::GetSoggettoRequest { codice_fiscale: cf.into() }))
+            .get_soggetto(with(
+                token,
+                on_behalf,
+                ana::GetSoggettoRequest {
+                    codice_fiscale: cf.into(),
+                },
+            ))
             .await
             .unwrap();
         out.push(t.elapsed());
@@ -55,7 +73,9 @@ async fn measure(client: &mut AnagraficaServiceClient<Channel>, token: &str, cf:
 
 async fn run(cache_ms: u64) -> anyhow::Result<()> {
     let c = Cluster::start_with(None, |config| config.gateway.delega_cache_ms = cache_ms).await?;
-    let channel = Channel::from_shared(format!("http://{}", c.gateway))?.connect().await?;
+    let channel = Channel::from_shared(format!("http://{}", c.gateway))?
+        .connect()
+        .await?;
     let mut ana_client = AnagraficaServiceClient::new(channel.clone());
     let cf = "RSSMRA85T10A562S";
     let consulente = occasionali_kernel::cf::genera(&occasionali_kernel::DatiAnagrafici {
@@ -90,23 +110,34 @@ async fn run(cache_ms: u64) -> anyhow::Result<()> {
         }),
         ..Default::default()
     });
-    reg.metadata_mut().insert("authorization", format!("Bearer {t_p}").parse()?);
+    reg.metadata_mut()
+        .insert("authorization", format!("Bearer {t_p}").parse()?);
     ana_client.register_prestatore(reg).await?;
     let today = chrono::Utc::now().date_naive().to_string();
     let mut create = Request::new(del::CreateDelegaRequest {
         delegante_cf: cf.into(),
         delegato_cf: consulente.into(),
         ruolo: del::Ruolo::IntermediarioPrestatore as i32,
-        validita: Some(occasionali_proto::common::Periodo { dal: today, al: String::new() }),
+        validita: Some(occasionali_proto::common::Periodo {
+            dal: today,
+            al: String::new(),
+        }),
         ..Default::default()
     });
-    create.metadata_mut().insert("authorization", format!("Bearer {t_p}").parse()?);
-    DelegheServiceClient::new(channel.clone()).create_delega(create).await?;
+    create
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {t_p}").parse()?);
+    DelegheServiceClient::new(channel.clone())
+        .create_delega(create)
+        .await?;
 
     // Warm up connections and caches.
     measure(&mut ana_client, &t_p, cf, None).await;
     if cache_ms > 0 {
-        report("GetSoggetto direct (subject itself)", measure(&mut ana_client, &t_p, cf, None).await);
+        report(
+            "GetSoggetto direct (subject itself)",
+            measure(&mut ana_client, &t_p, cf, None).await,
+        );
     }
     let label = if cache_ms > 0 {
         format!("GetSoggetto on behalf, delega cache {cache_ms} ms")
@@ -120,8 +151,12 @@ async fn run(cache_ms: u64) -> anyhow::Result<()> {
         let mut pos = PosizioneServiceClient::new(channel);
         let mut samples = Vec::with_capacity(200);
         for _ in 0..200 {
-            let mut r = Request::new(gw::GetPosizioneRequest { codice_fiscale: cf.into(), anno: 0 });
-            r.metadata_mut().insert("authorization", format!("Bearer {dg}").parse()?);
+            let mut r = Request::new(gw::GetPosizioneRequest {
+                codice_fiscale: cf.into(),
+                anno: 0,
+            });
+            r.metadata_mut()
+                .insert("authorization", format!("Bearer {dg}").parse()?);
             let t = Instant::now();
             pos.get_posizione(r).await?;
             samples.push(t.elapsed());

@@ -162,12 +162,14 @@ async fn del_2_intermediary_reaches_every_context_only_with_a_valid_delega() -> 
     assert_eq!(o.code, 7, "{o:?}");
     assert_eq!(reason(&o), "DEL_2_DELEGA_REVOKED");
 
-    // A new delega ending today expires when the clock passes its end.
+    // A delega to another consultant ending today expires when the clock passes its end.
+    let patronato = persona("Ferrari", "Elena", "1968-02-14", true, "L219");
+    let t_pat = c.token(Profile::Intermediario, &patronato.cf, None)?;
     let o = g
         .call(
             Some(&t_p),
             &format!("{DEL}/CreateDelega"),
-            &json!({"delegante_cf": p.cf, "delegato_cf": consulente.cf, "ruolo": "RUOLO_INTERMEDIARIO_PRESTATORE",
+            &json!({"delegante_cf": p.cf, "delegato_cf": patronato.cf, "ruolo": "RUOLO_PATRONATO",
                     "validita": {"dal": "2026-06-15", "al": "2026-06-15"}}),
         )
         .await?;
@@ -181,10 +183,13 @@ async fn del_2_intermediary_reaches_every_context_only_with_a_valid_delega() -> 
         )
         .await?;
     assert_eq!(o.code, 0, "{o:?}");
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    let o = on_behalf(&c, &t_int, &p.cf, "intermediario_prestatore", &get_m, &get).await?;
+    let o = on_behalf(&c, &t_pat, &p.cf, "patronato", &get_m, &get).await?;
     assert_eq!(o.code, 7, "{o:?}");
     assert_eq!(reason(&o), "DEL_2_DELEGA_EXPIRED");
+    // The revoked one stays revoked whatever the date.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let o = on_behalf(&c, &t_int, &p.cf, "intermediario_prestatore", &get_m, &get).await?;
+    assert_eq!(reason(&o), "DEL_2_DELEGA_REVOKED");
 
     // DEL-4: creation, revocation, uses and denials are in the audit, for operators.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

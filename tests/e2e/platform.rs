@@ -54,7 +54,7 @@ async fn gw_2_grpcurl_lists_describes_calls_and_checks_health() -> anyhow::Resul
     let u = g
         .call(
             Some(&t),
-            "occasionali.deleghe.v1.DelegheService/ListDeleghe",
+            "occasionali.notifiche.v1.NotificheService/ListInbox",
             &json!({}),
         )
         .await?;

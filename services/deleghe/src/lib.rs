@@ -1,31 +1,29 @@
-//! Deleghe: SPEC §5, delegations (issue: Deleghe).
-//!
-//! This release starts the context (its database, health, reflection, identity check) so the
-//! whole API surface is visible through the gateway; its RPCs answer UNIMPLEMENTED until the
-//! context's own issue is worked.
+//! Deleghe: delegations of prestatori and utilizzatori to intermediaries (SPEC §5, DEL-1,
+//! DEL-2, DEL-4). The operator's whole-position view (DEL-3) is a gateway composite starting
+//! from GetDelega.
 
-use occasionali_proto::deleghe::deleghe_service_server::{DelegheService, DelegheServiceServer};
+mod api;
+mod decode;
+pub mod domain;
+mod encode;
+mod events;
+mod pagina;
+pub mod store;
+
+use occasionali_proto::deleghe::deleghe_service_server::DelegheServiceServer;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::identity::IdentityInterceptor;
-use occasionali_runtime::outbox::CreateOutbox;
-use sea_orm_migration::prelude::*;
 use tonic::service::Routes;
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox)]
-    }
-}
-
-struct Deleghe;
-
-impl DelegheService for Deleghe {}
+pub use events::{TOPIC_CREATA, TOPIC_REVOCATA};
+pub use store::Migrator;
 
 /// The tonic routes of the context: every call must carry a verified identity.
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
-    let server = DelegheServiceServer::with_interceptor(Deleghe, IdentityInterceptor::new(deps.tokens));
+    let service = api::Deleghe {
+        db: deps.db,
+        clock: deps.clock,
+    };
+    let server = DelegheServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
     Ok(Routes::new(server))
 }

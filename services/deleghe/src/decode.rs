@@ -1,0 +1,303 @@
+//! Decoding requests into domain values (parse, don't validate): every bad field becomes one
+//! field violation with its rule, and all of them are reported together.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use occasionali_kernel::CodiceFiscaleSoggetto;
+use occasionali_proto::deleghe as pb;
+use occasionali_runtime::{AppError, Violations};
+
+use crate::domain::{Azione, NuovaDelega, Ruolo, Stato, Validita};
+
+/// Longest note or reason accepted.
+const MAX_NOTA: usize = 2000;
+/// Longest client request id accepted (a UUID is 36).
+const MAX_REQUEST_ID: usize = 128;
+
+fn prefix(rule: &'static str) -> String {
+    rule.replace('-', "_")
+}
+
+/// A required codice fiscale of a person (16 characters) or organisation (11 digits), as
+/// stored: trimmed and upper case.
+pub fn cf(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        v.add(
+            field,
+            rule,
+            format!("{}_CF_REQUIRED", prefix(rule)),
+            "is required",
+        );
+        return None;
+    }
+    cf_opzionale(v, field, rule, value)
+}
+
+/// An optional codice fiscale (a filter): empty is None.
+pub fn cf_opzionale(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return None;
+    }
+    match CodiceFiscaleSoggetto::parse(value) {
+        Ok(cf) => Some(cf.as_str().to_string()),
+        Err(e) => {
+            v.add(
+                field,
+                rule,
+                format!("{}_{}", prefix(rule), e.reason()),
+                e.to_string(),
+            );
+            None
+        }
+    }
+}
+
+pub fn ruolo_di(r: pb::Ruolo) -> Option<Ruolo> {
+    match r {
+        pb::Ruolo::Unspecified => None,
+        pb::Ruolo::IntermediarioPrestatore => Some(Ruolo::IntermediarioPrestatore),
+        pb::Ruolo::IntermediarioUtilizzatore => Some(Ruolo::IntermediarioUtilizzatore),
+        pb::Ruolo::ConsulenteLavoro => Some(Ruolo::ConsulenteLavoro),
+        pb::Ruolo::Patronato => Some(Ruolo::Patronato),
+        pb::Ruolo::Caf => Some(Ruolo::Caf),
+    }
+}
+
+/// A required ruolo.
+pub fn ruolo(v: &mut Violations, field: &str, rule: &'static str, value: i32) -> Option<Ruolo> {
+    match pb::Ruolo::try_from(value).ok().and_then(ruolo_di) {
+        Some(r) => Some(r),
+        None => {
+            v.add(
+                field,
+                rule,
+                format!("{}_RUOLO_REQUIRED", prefix(rule)),
+                "is required (one of the RUOLO_* values)",
+            );
+            None
+        }
+    }
+}
+
+/// An optional ruolo (a filter): UNSPECIFIED is None, an unknown number a violation.
+pub fn ruolo_opzionale(v: &mut Violations, field: &str, rule: &'static str, value: i32) -> Option<Ruolo> {
+    if value == 0 {
+        return None;
+    }
+    let r = pb::Ruolo::try_from(value).ok().and_then(ruolo_di);
+    if r.is_none() {
+        v.add(
+            field,
+            rule,
+            format!("{}_RUOLO_UNKNOWN", prefix(rule)),
+            format!("{value} is not a ruolo"),
+        );
+    }
+    r
+}
+
+/// A Rome date, YYYY-MM-DD; `required` says whether empty is a violation.
+pub fn data(
+    v: &mut Violations,
+    field: &str,
+    rule: &'static str,
+    value: &str,
+    required: bool,
+) -> Option<NaiveDate> {
+    let value = value.trim();
+    if value.is_empty() {
+        if required {
+            v.add(
+                field,
+                rule,
+                format!("{}_DATE_REQUIRED", prefix(rule)),
+                "is required (YYYY-MM-DD)",
+            );
+        }
+        return None;
+    }
+    match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            v.add(
+                field,
+                rule,
+                format!("{}_DATE_FORMAT", prefix(rule)),
+                format!("{value:?} is not a date (YYYY-MM-DD)"),
+            );
+            None
+        }
+    }
+}
+
+/// Free text, trimmed, at most [`MAX_NOTA`] characters.
+pub fn testo(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> String {
+    let t = value.trim();
+    if t.chars().count() > MAX_NOTA {
+        v.add(
+            field,
+            rule,
+            format!("{}_TEXT_TOO_LONG", prefix(rule)),
+            format!("is longer than {MAX_NOTA} characters"),
+        );
+    }
+    t.to_string()
+}
+
+/// DEL-1: a creation request, with every violation at once. `oggi` is today's Rome date;
+/// operators must give a note.
+pub fn nuova_delega(
+    r: &pb::CreateDelegaRequest,
+    oggi: NaiveDate,
+    nota_obbligatoria: bool,
+) -> Result<NuovaDelega, AppError> {
+    let mut v = Violations::new();
+    let request_id = r.request_id.trim();
+    if request_id.chars().count() > MAX_REQUEST_ID {
+        v.add(
+            "request_id",
+            "DEL-1",
+            "DEL_1_REQUEST_ID_TOO_LONG",
+            format!("is longer than {MAX_REQUEST_ID} characters"),
+        );
+    }
+    let delegante = cf(&mut v, "delegante_cf", "DEL-1", &r.delegante_cf);
+    let delegato = cf(&mut v, "delegato_cf", "DEL-1", &r.delegato_cf);
+    if let (Some(a), Some(b)) = (&delegante, &delegato)
+        && a == b
+    {
+        v.add(
+            "delegato_cf",
+            "DEL-1",
+            "DEL_1_SAME_PARTY",
+            "the delegato must differ from the delegante",
+        );
+    }
+    let ruolo = ruolo(&mut v, "ruolo", "DEL-1", r.ruolo);
+    let periodo = r.validita.clone().unwrap_or_default();
+    let dal = data(&mut v, "validita.dal", "DEL-1", &periodo.dal, true);
+    if let Some(d) = dal
+        && d < oggi
+    {
+        v.add(
+            "validita.dal",
+            "DEL-1",
+            "DEL_1_START_IN_THE_PAST",
+            format!("must not be before today ({oggi})"),
+        );
+    }
+    let al = data(&mut v, "validita.al", "DEL-1", &periodo.al, false);
+    if let (Some(dal), Some(al)) = (dal, al)
+        && al < dal
+    {
+        v.add(
+            "validita.al",
+            "DEL-1",
+            "DEL_1_END_BEFORE_START",
+            "must not be before validita.dal (empty means open-ended)",
+        );
+    }
+    let nota = testo(&mut v, "nota", "DEL-1", &r.nota);
+    if nota_obbligatoria && nota.is_empty() {
+        v.add(
+            "nota",
+            "DEL-1",
+            "DEL_1_NOTE_REQUIRED",
+            "an operator creating a delega must say why",
+        );
+    }
+    v.check()?;
+    let (Some(delegante_cf), Some(delegato_cf), Some(ruolo), Some(dal)) = (delegante, delegato, ruolo, dal)
+    else {
+        return Err(AppError::internal("decoding produced no value and no violation"));
+    };
+    Ok(NuovaDelega {
+        delegante_cf,
+        delegato_cf,
+        ruolo,
+        validita: Validita { dal, al },
+        nota,
+        request_id: (!request_id.is_empty()).then(|| request_id.to_string()),
+    })
+}
+
+/// A required platform id.
+pub fn id(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<String> {
+    let t = value.trim();
+    if t.is_empty() {
+        v.add(
+            field,
+            rule,
+            format!("{}_ID_REQUIRED", prefix(rule)),
+            "is required",
+        );
+        None
+    } else {
+        Some(t.to_string())
+    }
+}
+
+/// An instant; None when absent.
+pub fn istante(
+    v: &mut Violations,
+    field: &str,
+    rule: &'static str,
+    ts: Option<&prost_types::Timestamp>,
+) -> Option<DateTime<Utc>> {
+    let ts = ts?;
+    let t = u32::try_from(ts.nanos)
+        .ok()
+        .and_then(|n| DateTime::from_timestamp(ts.seconds, n));
+    if t.is_none() {
+        v.add(
+            field,
+            rule,
+            format!("{}_TIMESTAMP", prefix(rule)),
+            "is not a valid instant",
+        );
+    }
+    t
+}
+
+pub fn stati(v: &mut Violations, field: &str, values: &[i32]) -> Vec<Stato> {
+    let mut out = Vec::new();
+    for n in values {
+        let s = match pb::StatoDelega::try_from(*n) {
+            Ok(pb::StatoDelega::NonAncoraValida) => Some(Stato::NonAncoraValida),
+            Ok(pb::StatoDelega::Valida) => Some(Stato::Valida),
+            Ok(pb::StatoDelega::Scaduta) => Some(Stato::Scaduta),
+            Ok(pb::StatoDelega::Revocata) => Some(Stato::Revocata),
+            Ok(pb::StatoDelega::Unspecified) | Err(_) => None,
+        };
+        match s {
+            Some(s) if !out.contains(&s) => out.push(s),
+            Some(_) => {}
+            None => v.add(
+                field,
+                "DEL-1",
+                "DEL_1_STATO_UNKNOWN",
+                format!("{n} is not a state of a delega"),
+            ),
+        }
+    }
+    out
+}
+
+/// An optional audit action (a filter).
+pub fn azione(v: &mut Violations, field: &str, value: i32) -> Option<Azione> {
+    match pb::AuditAction::try_from(value) {
+        Ok(pb::AuditAction::Unspecified) => None,
+        Ok(pb::AuditAction::Created) => Some(Azione::Creata),
+        Ok(pb::AuditAction::Revoked) => Some(Azione::Revocata),
+        Ok(pb::AuditAction::Used) => Some(Azione::Usata),
+        Ok(pb::AuditAction::Denied) => Some(Azione::Negata),
+        Err(_) => {
+            v.add(
+                field,
+                "DEL-4",
+                "DEL_4_ACTION_UNKNOWN",
+                format!("{value} is not an audit action"),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Pagination (AIP-158): page_size 0 means 50, more than 500 is capped at 500, negative is
+//! refused; the page token is opaque, names the last row returned and is bound to the filters
+//! it was issued for (a token reused with other filters is refused, not silently misapplied).
+
+use occasionali_runtime::Violations;
+
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+pub const MAX_PAGE_SIZE: u64 = 500;
+
+/// FNV-1a: stable across builds and processes, unlike the std hasher.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// One page request, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pagina {
+    pub limite: u64,
+    /// Rows strictly before this seq (newest first).
+    pub prima_di: Option<i64>,
+    impronta: u64,
+}
+
+impl Pagina {
+    /// Decodes `page_size` and `page_token` for a listing whose filters hash to `impronta`.
+    pub fn decodifica(
+        v: &mut Violations,
+        rule: &'static str,
+        page_size: i32,
+        page_token: &str,
+        impronta: u64,
+    ) -> Pagina {
+        let prefix = rule.replace('-', "_");
+        let limite = match page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            n if n < 0 => {
+                v.add(
+                    "page_size",
+                    rule,
+                    format!("{prefix}_PAGE_SIZE"),
+                    "must not be negative",
+                );
+                DEFAULT_PAGE_SIZE
+            }
+            n => u64::from(n.unsigned_abs()).min(MAX_PAGE_SIZE),
+        };
+        let token = page_token.trim();
+        let prima_di = if token.is_empty() {
+            None
+        } else {
+            match leggi(token) {
+                Some((seq, i)) if i == impronta => Some(seq),
+                Some(_) => {
+                    v.add(
+                        "page_token",
+                        rule,
+                        format!("{prefix}_PAGE_TOKEN"),
+                        "was issued for other filters: repeat the same filters or start again",
+                    );
+                    None
+                }
+                None => {
+                    v.add(
+                        "page_token",
+                        rule,
+                        format!("{prefix}_PAGE_TOKEN"),
+                        "is not a token returned by this RPC",
+                    );
+                    None
+                }
+            }
+        };
+        Pagina {
+            limite,
+            prima_di,
+            impronta,
+        }
+    }
+
+    /// How many rows to fetch: one more than the page, to know whether another follows.
+    pub fn da_leggere(&self) -> u64 {
+        self.limite + 1
+    }
+
+    /// The page out of the rows read (`(seq, item)`, newest first) and the next page token
+    /// (empty on the last page).
+    pub fn taglia<T>(&self, mut righe: Vec<(i64, T)>) -> (Vec<T>, String) {
+        let limite = usize::try_from(self.limite).unwrap_or(usize::MAX);
+        let next = if righe.len() > limite {
+            righe.truncate(limite);
+            righe
+                .last()
+                .map(|(seq, _)| scrivi(*seq, self.impronta))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        (righe.into_iter().map(|(_, t)| t).collect(), next)
+    }
+}
+
+fn scrivi(seq: i64, impronta: u64) -> String {
+    format!("{seq:x}.{impronta:016x}")
+}
+
+fn leggi(token: &str) -> Option<(i64, u64)> {
+    let (seq, impronta) = token.split_once('.')?;
+    let seq = i64::from_str_radix(seq, 16).ok().filter(|s| *s > 0)?;
+    let impronta = u64::from_str_radix(impronta, 16).ok()?;
+    Some((seq, impronta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_defaults_and_caps() {
+        let mut v = Violations::new();
+        assert_eq!(Pagina::decodifica(&mut v, "DEL-1", 0, "", 1).limite, 50);
+        assert_eq!(Pagina::decodifica(&mut v, "DEL-1", 10_000, "", 1).limite, 500);
+        assert_eq!(Pagina::decodifica(&mut v, "DEL-1", 7, "", 1).limite, 7);
+        assert!(v.is_empty());
+        Pagina::decodifica(&mut v, "DEL-1", -1, "", 1);
+        assert_eq!(v.len(), 1);
+    }
+
+    #[test]
+    fn tokens_round_trip_and_are_bound_to_filters() {
+        let mut v = Violations::new();
+        let p = Pagina::decodifica(&mut v, "DEL-4", 2, "", 42);
+        let (page, next) = p.taglia(vec![(9, 'a'), (7, 'b'), (3, 'c')]);
+        assert_eq!(page, vec!['a', 'b']);
+        let again = Pagina::decodifica(&mut v, "DEL-4", 2, &next, 42);
+        assert_eq!(again.prima_di, Some(7));
+        assert!(v.is_empty());
+        Pagina::decodifica(&mut v, "DEL-4", 2, &next, 43);
+        Pagina::decodifica(&mut v, "DEL-4", 2, "garbage", 42);
+        assert_eq!(v.len(), 2);
+        let (_, last) = p.taglia(vec![(9, 'a')]);
+        assert!(last.is_empty());
+    }
+}
