@@ -45,7 +45,8 @@ async fn ana_walkthrough_register_correct_and_read_history() -> anyhow::Result<(
     assert_eq!(s["soggetto"]["sede"], "RM");
     assert_eq!(s["soggetto"]["domicilio"]["comuneNome"], "Roma");
 
-    // A company registers as CPO utilizzatore through its legal representative.
+    // A company registers itself as CPO utilizzatore, naming its legal representative.
+    let t_azienda = c.token(Profile::Azienda, "00743110157", None)?;
     let t_anna = c.token(Profile::Utilizzatore, &anna.cf, None)?;
     let body = json!({
         "tipo": "TIPO_UTILIZZATORE_CPO",
@@ -55,7 +56,12 @@ async fn ana_walkthrough_register_correct_and_read_history() -> anyhow::Result<(
         "ateco": "56.10.11",
         "dipendenti_tempo_indeterminato": 3
     });
+    // Naming yourself legal representative of a company does not let you register it.
     let o = g.call(Some(&t_anna), &m("RegisterUtilizzatore"), &body).await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    let o = g
+        .call(Some(&t_azienda), &m("RegisterUtilizzatore"), &body)
+        .await?;
     assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     assert_eq!(o.json()?["soggetto"]["sede"], "MI");
     // ... and the legal representative reads it.

@@ -98,6 +98,29 @@ async fn gw_1_identity_is_required_and_verified() -> anyhow::Result<()> {
         ])
         .await?;
     assert_eq!(o.code, 16, "{o:?}");
+    // No client holds the platform's own `sistema` profile.
+    let sistema = c.token(Profile::Sistema, "SISTEMA-X", None)?;
+    let o = c.grpcurl().call(Some(&sistema), GET, &body).await?;
+    assert_eq!(o.code, 16, "{o:?}");
+    // A malformed on-behalf-of subject is the caller's mistake, said precisely (never INTERNAL).
+    let o = c
+        .grpcurl()
+        .run(&[
+            "-format-error",
+            "-H",
+            &format!("authorization: Bearer {t}"),
+            "-H",
+            "x-occasionali-on-behalf-of: RSSMRA85T10A562X",
+            "-H",
+            "x-occasionali-ruolo: consulente_lavoro",
+            "-d",
+            &body.to_string(),
+            &c.gateway.to_string(),
+            GET,
+        ])
+        .await?;
+    assert_eq!(o.code, 3, "{o:?}");
+    assert_eq!(o.violations(), vec!["x-occasionali-on-behalf-of".to_string()]);
     // With a valid token the call reaches the service (NOT_FOUND: nobody registered yet).
     let o = c.grpcurl().call(Some(&t), GET, &body).await?;
     assert_eq!(o.code, 5, "{o:?}");

@@ -34,6 +34,9 @@ pub struct Anagrafica {
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
+/// The largest sample by size: it is held in memory until the list ends (ANA-9).
+const MAX_CAMPIONE: i32 = 100_000;
+
 /// How many CFs from prestazioni are looked up in one registry query (ANA-9 streaming).
 const LOOKUP_BATCH: usize = 500;
 
@@ -43,25 +46,35 @@ impl Anagrafica {
     }
 
     /// Registers `reg` after the ANA-8 check, with its history entry and event.
-    async fn registra(&self, id: &Identity, reg: Registrazione) -> Result<pb::Soggetto, AppError> {
+    async fn registra(
+        &self,
+        id: &Identity,
+        reg: Registrazione,
+        nota: &str,
+    ) -> Result<pb::Soggetto, AppError> {
         let ora = self.clock.now();
         let ruolo = reg.ruolo.ruolo();
         let txn = begin_write(&self.db).await?;
         let esistente = store::carica_per_modifica(&txn, &reg.cf).await?;
         // ANA-8 on the stored record when there is one: a request cannot move a record into the
-        // caller's scope, nor learn about a company by naming itself its representative.
-        match &esistente {
+        // caller's scope, nor learn about a company by naming itself its representative. A new
+        // organisation is registered by itself or by an operator, never by whoever names
+        // itself its legal representative.
+        let accesso = match &esistente {
             Some(s) => {
-                accesso::accesso(id, s)?;
+                let a = accesso::accesso(id, s)?;
+                if a == Accesso::Titolare && reg.sede.as_ref().is_some_and(|sede| *sede != s.sede) {
+                    return Err(AppError::denied(
+                        "ANA-6",
+                        "ANA_6_OPERATOR_ONLY_FIELD",
+                        "sede can be changed only by an INPS operator",
+                    ));
+                }
+                a
             }
-            None => {
-                let legale = match &reg.identita {
-                    Identita::Organizzazione(o) => Some(o.legale_rappresentante_cf.as_str()),
-                    Identita::Persona(_) => None,
-                };
-                accesso::accesso_a(id, &reg.cf, legale, &reg.sede_nuovo_soggetto()?)?;
-            }
-        }
+            None => accesso::accesso_a(id, &reg.cf, None, &reg.sede_nuovo_soggetto()?)?,
+        };
+        modifica::autorizza_modifica(accesso, &[], nota)?;
         let prima = esistente.clone();
         let s = modifica::registra(esistente, reg, ora)?;
         let campi = match &prima {
@@ -84,7 +97,7 @@ impl Anagrafica {
             }
         };
         let azione = ruolo.azione_registrazione();
-        store::registra_modifica(&txn, &s.cf, ora, id, azione, &campi, "").await?;
+        store::registra_modifica(&txn, &s.cf, ora, id, azione, &campi, nota.trim()).await?;
         events::soggetto_modificato(&txn, &s, azione, &campi, ora).await?;
         txn.commit().await?;
         tracing::info!(azione, "registered");
@@ -591,7 +604,7 @@ impl AnagraficaService for Anagrafica {
             categorie,
         });
         let reg = finish(v, persona, domicilio, contatti, sede, dati)?;
-        let soggetto = self.registra(&id, reg).await?;
+        let soggetto = self.registra(&id, reg, &r.nota).await?;
         Ok(Response::new(pb::RegisterPrestatoreResponse {
             soggetto: Some(soggetto),
         }))
@@ -603,7 +616,7 @@ impl AnagraficaService for Anagrafica {
     ) -> Result<Response<pb::RegisterUtilizzatoreResponse>, Status> {
         let id = Identity::of(&request)?;
         let reg = decode_utilizzatore(request.get_ref(), self.oggi())?;
-        let soggetto = self.registra(&id, reg).await?;
+        let soggetto = self.registra(&id, reg, &request.get_ref().nota).await?;
         Ok(Response::new(pb::RegisterUtilizzatoreResponse {
             soggetto: Some(soggetto),
         }))
@@ -637,7 +650,7 @@ impl AnagraficaService for Anagrafica {
         let sede = decode::sede(&mut v, "sede", &r.sede);
         let dati = tipo.map(|t| DatiRuolo::Intermediario(t, r.numero_iscrizione.trim().to_string()));
         let reg = finish(v, identita, domicilio, contatti, sede, dati)?;
-        let soggetto = self.registra(&id, reg).await?;
+        let soggetto = self.registra(&id, reg, &r.nota).await?;
         Ok(Response::new(pb::RegisterIntermediarioResponse {
             soggetto: Some(soggetto),
         }))
@@ -809,7 +822,7 @@ impl AnagraficaService for Anagrafica {
         }
         let dimensione = match &r.dimensione {
             Some(pb::sample_soggetti_attivi_request::Dimensione::Numero(n))
-                if (1..=1_000_000).contains(n) =>
+                if (1..=MAX_CAMPIONE).contains(n) =>
             {
                 Some(Dimensione::Numero(*n as usize))
             }
@@ -818,7 +831,7 @@ impl AnagraficaService for Anagrafica {
                     "numero",
                     "ANA-9",
                     "ANA_9_SAMPLE_SIZE",
-                    "must be between 1 and 1,000,000",
+                    "must be between 1 and 100,000 (use percentuale for larger samples)",
                 );
                 None
             }

@@ -48,7 +48,18 @@ impl Authenticator {
         let Some(delegante) = header(headers, ON_BEHALF_OF_HEADER) else {
             return Ok(Identity::new(principal));
         };
-        let delegante = delegante.to_ascii_uppercase();
+        let delegante = match occasionali_kernel::CodiceFiscaleSoggetto::parse(delegante) {
+            Ok(cf) => cf.as_str().to_string(),
+            Err(e) => {
+                return Err(AppError::invalid(
+                    ON_BEHALF_OF_HEADER,
+                    "DEL-2",
+                    format!("DEL_2_{}", e.reason()),
+                    format!("is not a codice fiscale: {e}"),
+                )
+                .into());
+            }
+        };
         if delegante == principal.cf {
             return Ok(Identity::new(principal));
         }

@@ -16,6 +16,9 @@ use tonic::transport::Channel;
 
 /// Entries kept at most; beyond it the cache starts afresh (it only saves latency).
 const MAX_ENTRIES: usize = 50_000;
+/// Background use records in flight at most; beyond it a call records its use synchronously,
+/// so a slow deleghe slows callers instead of piling up tasks (DEL-4: every use recorded).
+const MAX_BACKGROUND: usize = 256;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Key {
@@ -37,6 +40,7 @@ pub struct DelegaCheck {
     caller: Caller,
     ttl: Duration,
     cache: Arc<Mutex<HashMap<Key, Decision>>>,
+    background: Arc<tokio::sync::Semaphore>,
 }
 
 impl DelegaCheck {
@@ -46,6 +50,7 @@ impl DelegaCheck {
             caller,
             ttl,
             cache: Arc::new(Mutex::new(HashMap::new())),
+            background: Arc::new(tokio::sync::Semaphore::new(MAX_BACKGROUND)),
         }
     }
 
@@ -109,14 +114,17 @@ impl DelegaCheck {
         };
         if let Some(d) = self.cached(&key) {
             // Record the use (and refresh the decision) without making the caller wait.
-            let this = self.clone();
-            let (origin, rpc_path) = (origin.clone(), rpc_path.to_string());
-            tokio::spawn(async move {
-                if let Err(e) = this.ask(&origin, &key, &rpc_path).await {
-                    tracing::warn!(error = %e, "recording a delega use failed");
-                }
-            });
-            return Ok((d.outcome, d.delega_id));
+            if let Ok(permit) = self.background.clone().try_acquire_owned() {
+                let this = self.clone();
+                let (origin, rpc_path) = (origin.clone(), rpc_path.to_string());
+                tokio::spawn(async move {
+                    if let Err(e) = this.ask(&origin, &key, &rpc_path).await {
+                        tracing::warn!(error = %e, "recording a delega use failed");
+                    }
+                    drop(permit);
+                });
+                return Ok((d.outcome, d.delega_id));
+            }
         }
         let d = self.ask(origin, &key, rpc_path).await?;
         Ok((d.outcome, d.delega_id))

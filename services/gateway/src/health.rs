@@ -51,7 +51,15 @@ pub async fn watch(
                 (*ctx, up)
             }
         });
-        let results = futures::future::join_all(checks).await;
+        // Stop at once on shutdown: the server then owns the statuses (NOT_SERVING while
+        // draining) and a late probe round must not set them back.
+        let results = tokio::select! {
+            r = futures::future::join_all(checks) => r,
+            _ = shutdown.clone().wait() => return,
+        };
+        if shutdown.is_triggered() {
+            return;
+        }
         let mut all = true;
         for (ctx, up) in results {
             all &= up;

@@ -50,6 +50,7 @@ impl Posizione {
         let value = tonic::metadata::MetadataValue::try_from(token.as_bytes())
             .map_err(|e| Status::internal(e.to_string()))?;
         r.metadata_mut().insert(IDENTITY_HEADER, value);
+        occasionali_runtime::client::inject_trace(r.metadata_mut());
         Ok(r)
     }
 }
@@ -151,12 +152,14 @@ impl PosizioneService for Posizione {
             }
         };
         // Without the registry the roles are unknown: ask for every part.
-        let known = soggetto.is_some();
+        let known = soggetto.is_some() || mancanti.is_empty();
         let s = soggetto.clone().unwrap_or_default();
         let prestatore = !known || s.prestatore.is_some();
         let lf = !known || s.utilizzatore_lf.is_some();
         let cpo = !known || s.utilizzatore_cpo.is_some();
-        let persona = !known || matches!(s.identita, Some(anagrafica::soggetto::Identita::Persona(_)));
+        let persona = !known
+            || matches!(s.identita, Some(anagrafica::soggetto::Identita::Persona(_)))
+            || (soggetto.is_none() && cf.len() == 16);
         let left = deadline.saturating_sub(started.elapsed());
 
         let pf = PortafoglioServiceClient::new(self.channel(Context::Portafoglio)?);

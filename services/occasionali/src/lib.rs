@@ -163,6 +163,17 @@ pub async fn dev(config: Config, clock_start: Option<DateTime<Utc>>, stop: Shutd
 
 pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    // A production process uses provisioned keys: a missing key file is a start-up error, not
+    // a fresh random key that no other replica shares.
+    let kinds: &[SecretKind] = if target == "gateway" {
+        &[SecretKind::Auth, SecretKind::Internal]
+    } else {
+        &[SecretKind::Internal]
+    };
+    for kind in kinds {
+        Secret::load(&config.secret_path(*kind))
+            .with_context(|| "configure the key files (auth.secret_file / auth.internal_secret_file)")?;
+    }
     let (trigger, handle) = shutdown::channel();
     // Kubernetes: keep answering NOT_SERVING for a few seconds so endpoints are removed first.
     let drain = Duration::from_secs(5);

@@ -116,6 +116,11 @@ async fn main() -> anyhow::Result<()> {
                 profile,
                 sede: sede.map(|s| s.trim().to_uppercase()),
             };
+            if profile == Profile::Sistema {
+                anyhow::bail!(
+                    "sistema is the platform's own identity between contexts, not a client profile"
+                );
+            }
             if profile == Profile::OperatoreSede && principal.sede.is_none() {
                 anyhow::bail!("an operatore_sede token needs --sede");
             }

@@ -50,7 +50,8 @@ impl Caller {
     }
 }
 
-fn inject_trace(metadata: &mut MetadataMap) {
+/// Writes the current span's trace context into a request's metadata (GW-1).
+pub fn inject_trace(metadata: &mut MetadataMap) {
     let mut headers = http::HeaderMap::new();
     crate::telemetry::inject_current(&mut headers);
     for (k, v) in headers.iter() {

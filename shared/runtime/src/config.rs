@@ -278,17 +278,21 @@ impl Secret {
         &self.0
     }
 
+    /// Reads an existing key file (production: keys are provisioned, never invented).
+    pub fn load(path: &Path) -> anyhow::Result<Secret> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading secret {}", path.display()))?;
+        let trimmed: Vec<u8> = bytes.trim_ascii().to_vec();
+        if trimmed.len() < 32 {
+            bail!("secret {} is shorter than 32 bytes", path.display());
+        }
+        Ok(Secret(trimmed))
+    }
+
     /// Reads the key file, or creates it with 48 random bytes when it does not exist (the
     /// embedded default: `occasionali dev` and `occasionali token` then agree on the key).
     pub fn load_or_create(path: &Path) -> anyhow::Result<Secret> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let trimmed: Vec<u8> = bytes.trim_ascii().to_vec();
-                if trimmed.len() < 32 {
-                    bail!("secret {} is shorter than 32 bytes", path.display());
-                }
-                Ok(Secret(trimmed))
-            }
+        match std::fs::metadata(path) {
+            Ok(_) => Secret::load(path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 use rand::Rng;
                 if let Some(dir) = path.parent() {

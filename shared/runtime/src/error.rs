@@ -116,6 +116,10 @@ pub enum AppError {
     /// A server fault. The message goes to the log, never to the caller.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Another context's answer about the caller's request (a bad field, a refused rule),
+    /// passed on as it came, with its details.
+    #[error("{}", .0.message())]
+    Upstream(Box<Status>),
 }
 
 fn summary(v: &[FieldViolation]) -> String {
@@ -201,6 +205,7 @@ impl AppError {
             AppError::Aborted { .. } => Code::Aborted,
             AppError::Unavailable(_) => Code::Unavailable,
             AppError::Internal(_) => Code::Internal,
+            AppError::Upstream(s) => s.code(),
         }
     }
 }
@@ -285,6 +290,7 @@ impl From<AppError> for Status {
                 tracing::error!(error = %m, "internal error");
                 Status::internal("internal error")
             }
+            AppError::Upstream(s) => *s,
         }
     }
 }
@@ -311,10 +317,20 @@ pub fn from_upstream(context: &str, status: Status) -> AppError {
         Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::Unknown | Code::Unimplemented => {
             AppError::Unavailable(format!("{context} is unavailable: {}", status.message()))
         }
-        Code::Unauthenticated | Code::PermissionDenied => AppError::Internal(format!(
+        Code::Unauthenticated => AppError::Internal(format!(
             "{context} refused our service identity: {}",
             status.message()
         )),
+        // About the request itself: the caller should see it as the context said it.
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::FailedPrecondition
+        | Code::Aborted
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::OutOfRange
+        | Code::ResourceExhausted
+        | Code::Cancelled => AppError::Upstream(Box::new(status)),
         _ => AppError::Internal(format!(
             "{context} answered {:?}: {}",
             status.code(),

@@ -291,6 +291,12 @@ fn validate_principal(cf: String, profile: Profile, sede: Option<String>) -> Res
     if cf.is_empty() {
         return Err(TokenError::Invalid("subject is empty".into()));
     }
+    // `sistema` is the platform's own identity between contexts: no client may hold it.
+    if profile == Profile::Sistema {
+        return Err(TokenError::Invalid(
+            "the sistema profile is not for clients".into(),
+        ));
+    }
     let sede = sede.filter(|s| !s.is_empty());
     if profile == Profile::OperatoreSede && sede.is_none() {
         return Err(TokenError::Invalid(
@@ -411,6 +417,18 @@ mod tests {
         assert!(ClientTokens::new(key(2)).verify(&tok).is_err());
         // A client token is not an internal token, even with the same key.
         assert!(InternalTokens::new(key(1)).verify(&tok).is_err());
+    }
+
+    #[test]
+    fn gw_1_no_client_token_carries_the_sistema_profile() {
+        let t = ClientTokens::new(key(1));
+        let p = Principal {
+            cf: "X".into(),
+            profile: Profile::Sistema,
+            sede: None,
+        };
+        let tok = t.mint(&p, 60).unwrap_or_default();
+        assert!(t.verify(&tok).is_err());
     }
 
     #[test]

@@ -92,10 +92,11 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), A
         .to_owned();
     match txn.execute(&q).await {
         Ok(_) => Ok(()),
-        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Err(AppError::already_exists(
+        // Another registration of the same CF (maybe in another role) committed first.
+        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Err(AppError::aborted(
             "ANA-1",
-            "ANA_1_ALREADY_REGISTERED",
-            "this codice fiscale was registered concurrently; read it and retry",
+            "ANA_1_CONCURRENT_REGISTRATION",
+            "this codice fiscale was registered concurrently; retry",
         )),
         Err(e) => Err(e.into()),
     }

@@ -153,8 +153,11 @@ async fn ana_8_legal_representative_reaches_the_company(t: &TestDb) -> anyhow::R
     let h = Harness::start(t).await?;
     let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     let lr = h.utilizzatore(&legale);
-    h.registra_utilizzatore(&lr, cpo_org(PIVA, &legale, milano()))
-        .await;
+    h.registra_utilizzatore(
+        &h.who(Profile::Azienda, PIVA, None),
+        cpo_org(PIVA, &legale, milano()),
+    )
+    .await;
 
     let s = ok(h.c().get_soggetto(lr.req(get(PIVA))).await)
         .soggetto
@@ -248,7 +251,17 @@ async fn ana_8_registration_only_for_oneself(t: &TestDb) -> anyhow::Result<()> {
         Code::PermissionDenied,
     );
     err(h.c().get_soggetto(h.dg().req(get(&cf))).await, Code::NotFound);
-    let s = ok(h.c().register_prestatore(h.op("RM").req(prestatore(p))).await)
+    // An operator's registration needs a note (ANA-6), which the history keeps.
+    invalid(
+        h.c()
+            .register_prestatore(h.op("RM").req(prestatore(p.clone())))
+            .await,
+        &["nota"],
+        "ANA-6",
+    );
+    let mut r = prestatore(p);
+    r.nota = "registrato allo sportello, documento verificato".into();
+    let s = ok(h.c().register_prestatore(h.op("RM").req(r)).await)
         .soggetto
         .expect("soggetto");
     assert_eq!(s.sede, "RM");
@@ -257,6 +270,7 @@ async fn ana_8_registration_only_for_oneself(t: &TestDb) -> anyhow::Result<()> {
         (m.autore_cf.as_str(), m.autore_profilo.as_str()),
         (OP_RM, "operatore_sede")
     );
+    assert_eq!(m.nota, "registrato allo sportello, documento verificato");
     h.stop().await;
     Ok(())
 }
@@ -344,11 +358,15 @@ async fn ana_8_only_the_stored_legal_representative_adds_roles_to_a_company(
 ) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
-    h.registra_utilizzatore(&h.utilizzatore(&legale), cpo_org(PIVA, &legale, milano()))
-        .await;
+    h.registra_utilizzatore(
+        &h.who(Profile::Azienda, PIVA, None),
+        cpo_org(PIVA, &legale, milano()),
+    )
+    .await;
     let before = h.stato(PIVA).await;
     let stranger = persona_n(3).codice_fiscale;
     let r = pb::RegisterIntermediarioRequest {
+        nota: String::new(),
         persona: None,
         organizzazione: Some(pb::Organizzazione {
             codice_fiscale: PIVA.into(),
@@ -369,6 +387,33 @@ async fn ana_8_only_the_stored_legal_representative_adds_roles_to_a_company(
     );
     assert_eq!(rule_of(&s), "ANA-8");
     assert_eq!(h.stato(PIVA).await, before);
+    h.stop().await;
+    Ok(())
+}
+
+both_engines!(ana_6_a_second_role_cannot_move_the_record_to_another_sede);
+
+/// The sede is an operator's field (ANA-6): registering another role must not change it.
+async fn ana_6_a_second_role_cannot_move_the_record_to_another_sede(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let p = persona_n(4);
+    let cf = p.codice_fiscale.clone();
+    h.registra_prestatore(prestatore(p.clone())).await;
+    let before = h.stato(&cf).await;
+    let mut r = lf(p.clone());
+    r.sede = "MI".into();
+    let s = err(
+        h.c()
+            .register_utilizzatore(h.utilizzatore(&cf).req(r.clone()))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-6");
+    assert_eq!(h.stato(&cf).await, before);
+    assert_eq!(h.leggi(&cf).await.sede, "RM");
+    // The same sede is fine, and so is no sede at all.
+    r.sede = "RM".into();
+    ok(h.c().register_utilizzatore(h.utilizzatore(&cf).req(r)).await);
     h.stop().await;
     Ok(())
 }

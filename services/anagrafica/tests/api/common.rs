@@ -527,6 +527,7 @@ pub fn periodo(dal: &str, al: &str) -> Periodo {
 /// A prestatore domiciled in Roma, paid on a current account.
 pub fn prestatore(p: pb::PersonaFisica) -> pb::RegisterPrestatoreRequest {
     pb::RegisterPrestatoreRequest {
+        nota: String::new(),
         persona: Some(p),
         domicilio: Some(roma()),
         contatti: Some(contatti()),

@@ -421,7 +421,7 @@ async fn ana_9_bad_sample_sizes_are_invalid(t: &TestDb) -> anyhow::Result<()> {
         );
         assert_eq!(fields(&s), vec!["percentuale".to_string()], "{p:?}");
     }
-    for n in [0, -1, 1_000_001] {
+    for n in [0, -1, 100_001] {
         let s = assert_status(
             campione(&h, &op, Dimensione::Numero(n), 1).await,
             Code::InvalidArgument,

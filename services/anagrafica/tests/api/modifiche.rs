@@ -529,8 +529,11 @@ async fn ana_6_unchanged_values_leave_no_trace(t: &TestDb) -> anyhow::Result<()>
 /// A CPO company in Roma (sede RM), categoria impresa, ATECO 56.10.11.
 async fn azienda(h: &Harness) -> (String, String) {
     let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
-    h.registra_utilizzatore(&h.utilizzatore(&legale), cpo_org(PIVA, &legale, roma()))
-        .await;
+    h.registra_utilizzatore(
+        &h.who(Profile::Azienda, PIVA, None),
+        cpo_org(PIVA, &legale, roma()),
+    )
+    .await;
     (PIVA.to_string(), legale)
 }
 

@@ -13,7 +13,7 @@ both_engines!(
     ana_1_one_cf_holds_several_roles,
     ana_1_same_role_twice_is_already_exists,
     ana_1_second_role_with_different_identity_data_is_refused,
-    ana_1_organisation_registers_as_cpo_through_its_legal_representative,
+    ana_1_organisation_registers_itself_as_cpo_naming_its_legal_representative,
     ana_1_lf_utilizzatore_cannot_be_an_organisation,
     ana_1_intermediario_is_registered,
     ana_1_registration_history_and_event,
@@ -123,13 +123,16 @@ async fn ana_1_second_role_with_different_identity_data_is_refused(t: &TestDb) -
     Ok(())
 }
 
-async fn ana_1_organisation_registers_as_cpo_through_its_legal_representative(
+async fn ana_1_organisation_registers_itself_as_cpo_naming_its_legal_representative(
     t: &TestDb,
 ) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     let s = h
-        .registra_utilizzatore(&h.utilizzatore(&legale), cpo_org(PIVA, &legale, milano()))
+        .registra_utilizzatore(
+            &h.who(Profile::Azienda, PIVA, None),
+            cpo_org(PIVA, &legale, milano()),
+        )
         .await;
     assert_eq!(s.codice_fiscale, PIVA);
     match &s.identita {
@@ -150,6 +153,18 @@ async fn ana_1_organisation_registers_as_cpo_through_its_legal_representative(
     assert_eq!((d.comune.as_str(), d.comune_nome.as_str()), ("015146", "Milano"));
     assert_eq!(d.provincia, "MI");
 
+    // Naming yourself legal representative does not let you register a company (ANA-8): the
+    // company itself (profile azienda) or an operator does.
+    let s = err(
+        h.c()
+            .register_utilizzatore(
+                h.utilizzatore(&legale)
+                    .req(cpo_org(&piva(7654321), &legale, milano())),
+            )
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
     // Someone else cannot register a company naming another legal representative.
     let other = persona("Neri", "Paolo", "1960-01-01", Sesso::M, "H501").codice_fiscale;
     let s = err(
@@ -206,6 +221,7 @@ async fn ana_1_intermediario_is_registered(t: &TestDb) -> anyhow::Result<()> {
     let cf = p.codice_fiscale.clone();
     let me = h.who(Profile::Intermediario, &cf, None);
     let r = pb::RegisterIntermediarioRequest {
+        nota: String::new(),
         persona: Some(p.clone()),
         organizzazione: None,
         tipo: pb::TipoIntermediario::ConsulenteLavoro as i32,
@@ -230,6 +246,7 @@ async fn ana_1_intermediario_is_registered(t: &TestDb) -> anyhow::Result<()> {
     // A patronato is an organisation; the type is required.
     let legale = persona("Viola", "Ugo", "1959-02-02", Sesso::M, "H501").codice_fiscale;
     let mut r = pb::RegisterIntermediarioRequest {
+        nota: String::new(),
         persona: None,
         organizzazione: Some(pb::Organizzazione {
             codice_fiscale: piva(8070000),
@@ -242,7 +259,8 @@ async fn ana_1_intermediario_is_registered(t: &TestDb) -> anyhow::Result<()> {
         contatti: None,
         sede: String::new(),
     };
-    let lr = h.who(Profile::Intermediario, &legale, None);
+    // The patronato registers itself (its own CF), not its representative.
+    let lr = h.who(Profile::Intermediario, &piva(8070000), None);
     invalid(
         h.c().register_intermediario(lr.req(r.clone())).await,
         &["tipo"],
