@@ -299,8 +299,8 @@ fn decode_valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(
     for c in campi {
         let f = format!("soggetto.{}", c.path());
         let valore = match c {
-            Campo::PersonaCognome => decode_name(&mut v, &f, &persona.cognome).map(Valore::Cognome),
-            Campo::PersonaNome => decode_name(&mut v, &f, &persona.nome).map(Valore::Nome),
+            Campo::PersonaCognome => decode::name(&mut v, &f, "ANA-3", &persona.cognome).map(Valore::Cognome),
+            Campo::PersonaNome => decode::name(&mut v, &f, "ANA-3", &persona.nome).map(Valore::Nome),
             Campo::PersonaDataNascita => decode::date(&mut v, &f, "ANA-3", &persona.data_nascita)
                 .filter(|d| {
                     let ok = *d <= oggi;
@@ -386,29 +386,6 @@ fn decode_valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(
         }
     }
     v.into_result(out)
-}
-
-fn decode_name(v: &mut Violations, field: &str, value: &str) -> Option<String> {
-    // Reuse the person decoder's rules through a one-field person would be heavier; names
-    // follow the same character rules.
-    let t = value.trim();
-    if t.is_empty() {
-        v.add(field, "ANA-3", "ANA_3_REQUIRED", "is required");
-        return None;
-    }
-    if !(t.chars().any(char::is_alphabetic)
-        && t.chars()
-            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '\'' | '-' | '.' | '’')))
-    {
-        v.add(
-            field,
-            "ANA-3",
-            "ANA_3_NAME_CHARACTERS",
-            "may contain only letters, spaces, apostrophes, hyphens and dots",
-        );
-        return None;
-    }
-    Some(t.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase())
 }
 
 /// ANA-3 and ANA-2 on the record as it would be after a correction.

@@ -11,7 +11,12 @@ use crate::domain::*;
 pub fn date(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<NaiveDate> {
     let value = value.trim();
     if value.is_empty() {
-        v.add(field, rule, "REQUIRED", "is required (YYYY-MM-DD)");
+        v.add(
+            field,
+            rule,
+            format!("{}_DATE_REQUIRED", rule.replace('-', "_")),
+            "is required (YYYY-MM-DD)",
+        );
         return None;
     }
     match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
@@ -20,7 +25,7 @@ pub fn date(v: &mut Violations, field: &str, rule: &'static str, value: &str) ->
             v.add(
                 field,
                 rule,
-                "DATE_FORMAT",
+                format!("{}_DATE_FORMAT", rule.replace('-', "_")),
                 format!("{value:?} is not a date (YYYY-MM-DD)"),
             );
             None
@@ -43,7 +48,7 @@ fn required(v: &mut Violations, field: &str, rule: &'static str, value: &str) ->
     }
 }
 
-fn name(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<String> {
+pub fn name(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<String> {
     let t = required(v, field, rule, value)?;
     let ok = t.chars().any(char::is_alphabetic)
         && t.chars()

@@ -70,7 +70,7 @@ pub struct GatewayConfig {
     pub composite_timeout_ms: u64,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceConfig {
     pub listen: Option<SocketAddr>,
@@ -79,6 +79,32 @@ pub struct ServiceConfig {
     /// `sqlite://...` or `postgres://...`; default: a SQLite file under data_dir.
     pub database_url: Option<String>,
     pub pool_size: Option<u32>,
+}
+
+/// The database URL may carry a password: it never prints.
+impl fmt::Debug for ServiceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceConfig")
+            .field("listen", &self.listen)
+            .field("endpoint", &self.endpoint)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 impl Default for Config {
@@ -137,7 +163,36 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
         Ok(config)
+    }
+
+    /// Refuses settings that would make every call fail.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.gateway.request_timeout_ms == 0 {
+            bail!("gateway.request_timeout_ms must be more than 0");
+        }
+        if self.gateway.composite_timeout_ms == 0 {
+            bail!("gateway.composite_timeout_ms must be more than 0");
+        }
+        for (ctx, svc) in &self.services {
+            if svc.pool_size == Some(0) {
+                bail!("services.{ctx}.pool_size must be more than 0");
+            }
+            if let Some(url) = &svc.database_url
+                && !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+            {
+                bail!("services.{ctx}.database_url must be sqlite:… or postgres://…");
+            }
+            if let Some(e) = &svc.endpoint
+                && !(e.starts_with("http://") || e.starts_with("https://"))
+            {
+                bail!("services.{ctx}.endpoint must be an http:// or https:// URL");
+            }
+        }
+        Ok(())
     }
 
     /// Environment overrides, with the lookup injected so tests need not touch the process env.
@@ -374,6 +429,29 @@ mod tests {
             .unwrap_or_else(|e| panic!("deploy/config.example.toml: {e}"));
         assert_eq!(c.endpoint(Context::Deleghe), "http://deleghe:50065");
         assert_eq!(c.gateway.delega_cache_ms, 5000);
+    }
+
+    #[test]
+    fn database_passwords_never_print() {
+        assert_eq!(
+            redact_url("postgres://occ:s3cret@db:5432/x"),
+            "postgres://occ:***@db:5432/x"
+        );
+        assert_eq!(redact_url("sqlite://./data/a.db"), "sqlite://./data/a.db");
+        let mut c = Config::default();
+        c.services.entry(Context::Anagrafica).or_default().database_url = Some("postgres://u:pw@h/d".into());
+        assert!(!format!("{c:?}").contains("pw@"));
+    }
+
+    #[test]
+    fn nonsense_settings_are_refused() {
+        let mut c = Config::default();
+        assert!(c.validate().is_ok());
+        c.gateway.request_timeout_ms = 0;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.services.entry(Context::Deleghe).or_default().database_url = Some("mysql://x".into());
+        assert!(c.validate().is_err());
     }
 
     #[test]
