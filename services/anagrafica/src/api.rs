@@ -104,6 +104,15 @@ impl Anagrafica {
         Ok(encode::soggetto(&s))
     }
 
+    /// GW-5: records an operator's read (the original client for system calls). Reads by the
+    /// subject itself are not operator actions and are not recorded.
+    async fn traccia(&self, id: &Identity, azione: &str, cf: &str, dettaglio: &str) -> Result<(), AppError> {
+        if !id.author().is_operator() {
+            return Ok(());
+        }
+        store::registra_accesso(&self.db, self.clock.now(), id, azione, cf, dettaglio).await
+    }
+
     /// A subject the caller may read, or the right refusal.
     async fn leggibile(&self, id: &Identity, cf: &str) -> Result<(Soggetto, Accesso), AppError> {
         let cf = cf.trim().to_uppercase();
@@ -419,6 +428,26 @@ struct Estrazione {
     sede: Option<String>,
 }
 
+impl Estrazione {
+    /// The filters, for the operators' audit (GW-5).
+    fn descrizione(&self) -> String {
+        format!(
+            "ruolo {:?} dal {} al {} sede {}",
+            self.ruolo,
+            self.dal,
+            self.al,
+            self.sede.as_deref().unwrap_or("tutte")
+        )
+    }
+}
+
+fn percentuale_testo(r: &pb::SampleSoggettiAttiviRequest) -> String {
+    match &r.dimensione {
+        Some(pb::sample_soggetti_attivi_request::Dimensione::Percentuale(p)) => p.clone(),
+        _ => String::new(),
+    }
+}
+
 fn estrazione(
     id: &Identity,
     ruolo: i32,
@@ -639,6 +668,7 @@ impl AnagraficaService for Anagrafica {
     ) -> Result<Response<pb::GetSoggettoResponse>, Status> {
         let id = Identity::of(&request)?;
         let (s, _) = self.leggibile(&id, &request.get_ref().codice_fiscale).await?;
+        self.traccia(&id, "lettura_soggetto", &s.cf, "").await?;
         Ok(Response::new(pb::GetSoggettoResponse {
             soggetto: Some(encode::soggetto(&s)),
         }))
@@ -714,6 +744,7 @@ impl AnagraficaService for Anagrafica {
         let id = Identity::of(&request)?;
         let r = request.into_inner();
         let (s, accesso) = self.leggibile(&id, &r.codice_fiscale).await?;
+        self.traccia(&id, "lettura_storia", &s.cf, "").await?;
         let limite = match r.page_size {
             n if n <= 0 => 50,
             n => n.min(500) as u64,
@@ -779,6 +810,8 @@ impl AnagraficaService for Anagrafica {
         let e = estrazione(&id, r.ruolo, r.periodo.as_ref(), &r.sede, &mut v)?;
         v.check()?;
         let e = e.ok_or_else(|| AppError::internal("extraction decoded without value"))?;
+        self.traccia(&id, "estrazione_lista", "", &e.descrizione())
+            .await?;
         let rx = attivi(self.db.clone(), self.prestazioni.clone(), id, e, |_| true);
         let out = ReceiverStream::new(rx)
             .map(|r| r.map(|s| pb::StreamSoggettiAttiviResponse { soggetto: Some(s) }));
@@ -830,6 +863,17 @@ impl AnagraficaService for Anagrafica {
             return Err(AppError::internal("sample decoded without value").into());
         };
         let seed = r.seed;
+        let misura = match &dimensione {
+            Dimensione::Numero(n) => format!("numero {n}"),
+            Dimensione::Percentuale(_) => format!("percentuale {}", percentuale_testo(&r)),
+        };
+        self.traccia(
+            &id,
+            "estrazione_campione",
+            "",
+            &format!("{} {misura} seed {seed}", e.descrizione()),
+        )
+        .await?;
         let out: Stream_<pb::SampleSoggettiAttiviResponse> = match dimensione {
             Dimensione::Percentuale(soglia) => {
                 let rx = attivi(self.db.clone(), self.prestazioni.clone(), id, e, move |cf| {
@@ -871,5 +915,60 @@ impl AnagraficaService for Anagrafica {
             }
         };
         Ok(Response::new(out))
+    }
+
+    async fn list_accessi_operatori(
+        &self,
+        request: Request<pb::ListAccessiOperatoriRequest>,
+    ) -> Result<Response<pb::ListAccessiOperatoriResponse>, Status> {
+        let id = Identity::of(&request)?;
+        if id.profile() != Profile::OperatoreDg {
+            return Err(AppError::denied(
+                "GW-5",
+                "GW_5_DG_ONLY",
+                "the audit of operators' reads is for the Direzione Generale",
+            )
+            .into());
+        }
+        let r = request.into_inner();
+        let limite = match r.page_size {
+            n if n <= 0 => 50,
+            n => n.min(500) as u64,
+        };
+        let cursore = if r.page_token.is_empty() {
+            None
+        } else {
+            Some(r.page_token.parse::<i64>().map_err(|_| {
+                AppError::invalid(
+                    "page_token",
+                    "GW-5",
+                    "GW_5_PAGE_TOKEN",
+                    "is not a token returned by this RPC",
+                )
+            })?)
+        };
+        let norm = |s: &str| Some(s.trim().to_uppercase()).filter(|s| !s.is_empty());
+        let (autore, cf) = (norm(&r.autore_cf), norm(&r.codice_fiscale));
+        let righe = store::accessi(&self.db, autore.as_deref(), cf.as_deref(), cursore, limite).await?;
+        let next = if righe.len() as u64 == limite {
+            righe.last().map(|a| a.seq.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListAccessiOperatoriResponse {
+            accessi: righe
+                .into_iter()
+                .map(|a| pb::AccessoOperatore {
+                    eseguito_il: Some(encode::timestamp(a.eseguito_il)),
+                    autore_cf: a.autore_cf,
+                    autore_profilo: a.autore_profilo,
+                    autore_sede: a.autore_sede,
+                    azione: a.azione,
+                    codice_fiscale: a.cf,
+                    dettaglio: a.dettaglio,
+                })
+                .collect(),
+            next_page_token: next,
+        }))
     }
 }

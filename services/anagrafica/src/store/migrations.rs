@@ -11,7 +11,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateRegistry)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateRegistry),
+            Box::new(CreateAccessi),
+        ]
     }
 }
 
@@ -92,6 +96,57 @@ impl MigrationTrait for CreateRegistry {
             .await?;
         manager
             .drop_table(Table::drop().table("soggetti").to_owned())
+            .await
+    }
+}
+
+/// GW-5: operators' reads of registry data.
+pub(super) struct CreateAccessi;
+
+impl MigrationName for CreateAccessi {
+    fn name(&self) -> &str {
+        "m0002_create_accessi"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAccessi {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("accessi")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(timestamp_with_time_zone("eseguito_il"))
+                    .col(string("autore_cf"))
+                    .col(string("autore_profilo"))
+                    .col(string("autore_sede"))
+                    .col(string("azione"))
+                    .col(string("cf"))
+                    .col(text("dettaglio"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, col) in [("accessi_autore", "autore_cf"), ("accessi_cf", "cf")] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table("accessi")
+                        .col(col)
+                        .col("seq")
+                        .if_not_exists()
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("accessi").to_owned())
             .await
     }
 }

@@ -257,3 +257,102 @@ pub async fn soggetti_tra(
     let rows = db.query_all(&q).await?;
     rows.iter().map(decode).collect()
 }
+
+/// One operator read (GW-5), as stored.
+#[derive(Clone, Debug)]
+pub struct AccessoRegistrato {
+    pub seq: i64,
+    pub eseguito_il: DateTime<Utc>,
+    pub autore_cf: String,
+    pub autore_profilo: String,
+    pub autore_sede: String,
+    pub azione: String,
+    pub cf: String,
+    pub dettaglio: String,
+}
+
+/// Records that an operator read registry data (GW-5). Outside any transaction: a read does
+/// not wait for, nor hold, the registry's write lock longer than this insert.
+pub async fn registra_accesso(
+    db: &impl ConnectionTrait,
+    ora: DateTime<Utc>,
+    autore: &Identity,
+    azione: &str,
+    cf: &str,
+    dettaglio: &str,
+) -> Result<(), AppError> {
+    let a = autore.author();
+    let q = Query::insert()
+        .into_table("accessi")
+        .columns([
+            "eseguito_il",
+            "autore_cf",
+            "autore_profilo",
+            "autore_sede",
+            "azione",
+            "cf",
+            "dettaglio",
+        ])
+        .values([
+            ora.into(),
+            a.caller.cf.clone().into(),
+            a.caller.profile.as_str().into(),
+            a.caller.sede.clone().unwrap_or_default().into(),
+            azione.into(),
+            cf.into(),
+            dettaglio.into(),
+        ])
+        .map_err(AppError::internal)?
+        .to_owned();
+    db.execute(&q).await?;
+    Ok(())
+}
+
+/// Operators' reads, newest first, after the cursor `prima_di`.
+pub async fn accessi(
+    db: &impl ConnectionTrait,
+    autore_cf: Option<&str>,
+    cf: Option<&str>,
+    prima_di: Option<i64>,
+    limite: u64,
+) -> Result<Vec<AccessoRegistrato>, AppError> {
+    let mut q = Query::select()
+        .columns([
+            "seq",
+            "eseguito_il",
+            "autore_cf",
+            "autore_profilo",
+            "autore_sede",
+            "azione",
+            "cf",
+            "dettaglio",
+        ])
+        .from("accessi")
+        .order_by("seq", Order::Desc)
+        .limit(limite)
+        .to_owned();
+    if let Some(a) = autore_cf {
+        q.and_where(Expr::col("autore_cf").eq(a));
+    }
+    if let Some(c) = cf {
+        q.and_where(Expr::col("cf").eq(c));
+    }
+    if let Some(seq) = prima_di {
+        q.and_where(Expr::col("seq").lt(seq));
+    }
+    let rows = db.query_all(&q).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AccessoRegistrato {
+                seq: r.try_get("", "seq")?,
+                eseguito_il: r.try_get("", "eseguito_il")?,
+                autore_cf: r.try_get("", "autore_cf")?,
+                autore_profilo: r.try_get("", "autore_profilo")?,
+                autore_sede: r.try_get("", "autore_sede")?,
+                azione: r.try_get("", "azione")?,
+                cf: r.try_get("", "cf")?,
+                dettaglio: r.try_get("", "dettaglio")?,
+            })
+        })
+        .collect()
+}

@@ -417,3 +417,43 @@ async fn ana_6_a_second_role_cannot_move_the_record_to_another_sede(t: &TestDb) 
     h.stop().await;
     Ok(())
 }
+
+both_engines!(gw_5_operators_reads_are_audited_for_dg);
+
+/// GW-5: every operator action is audited — changes in the history, reads in the audit.
+async fn gw_5_operators_reads_are_audited_for_dg(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let p = persona_n(5);
+    let cf = p.codice_fiscale.clone();
+    h.registra_prestatore(prestatore(p)).await;
+    let accessi = |autore: &str, cf: &str| pb::ListAccessiOperatoriRequest {
+        autore_cf: autore.into(),
+        codice_fiscale: cf.into(),
+        page_size: 50,
+        page_token: String::new(),
+    };
+    // The subject reading its own record is not an operator action.
+    ok(h.c().get_soggetto(h.prestatore(&cf).req(get(&cf))).await);
+    let a = ok(h.c().list_accessi_operatori(h.dg().req(accessi("", &cf))).await).accessi;
+    assert!(a.is_empty(), "{a:?}");
+    // An operator's reads are.
+    ok(h.c().get_soggetto(h.op("RM").req(get(&cf))).await);
+    ok(h.c().list_modifiche(h.op("RM").req(storia_req(&cf))).await);
+    let a = ok(h.c().list_accessi_operatori(h.dg().req(accessi(OP_RM, ""))).await).accessi;
+    let azioni: Vec<&str> = a.iter().map(|x| x.azione.as_str()).collect();
+    assert_eq!(azioni, vec!["lettura_storia", "lettura_soggetto"]);
+    assert!(
+        a.iter()
+            .all(|x| x.codice_fiscale == cf && x.autore_sede == "RM" && x.autore_profilo == "operatore_sede")
+    );
+    // Only DG reads the audit.
+    let s = err(
+        h.c()
+            .list_accessi_operatori(h.op("RM").req(accessi("", "")))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "GW-5");
+    h.stop().await;
+    Ok(())
+}
