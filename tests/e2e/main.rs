@@ -6,6 +6,7 @@
 mod anagrafica;
 mod deleghe;
 mod platform;
+mod portafoglio;
 
 use chrono::NaiveDate;
 use occasionali_kernel::{DatiAnagrafici, Sesso, cf};

@@ -81,6 +81,16 @@ async fn run_context(
         tokens,
         endpoints: endpoints(&config),
     };
+    // POR-5: the month's payout runs on the 15th (Rome) for the previous month; safe on every
+    // replica (the run table makes it idempotent).
+    let scheduler = if ctx == Context::Portafoglio {
+        Some(occasionali_portafoglio::spawn_scheduler(
+            deps.clone(),
+            shutdown.clone(),
+        )?)
+    } else {
+        None
+    };
     let app = routes(ctx, deps)?;
     let listener = server::bind(config.listen(ctx)).await?;
     let options = ServeOptions {
@@ -89,6 +99,9 @@ async fn run_context(
         drain,
     };
     server::serve(listener, options, app, shutdown).await?;
+    if let Some(s) = scheduler {
+        let _ = s.await;
+    }
     db.close().await?;
     Ok(())
 }

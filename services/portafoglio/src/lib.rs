@@ -1,34 +1,92 @@
-//! Portafoglio: SPEC §2, the wallet ledger and F24 (issue: Portafoglio and F24).
+//! Portafoglio: SPEC §2, the wallet ledger and F24 (POR-1..POR-8).
 //!
-//! This release starts the context (its database, health, reflection, identity check) so the
-//! whole API surface is visible through the gateway; its RPCs answer UNIMPLEMENTED until the
-//! context's own issue is worked.
+//! An append-only double-entry ledger (integer cents) with a cached balance per account kept in
+//! the same transaction; deposits from the F24/pagoPA feed matched through the registry
+//! (anagrafica); reservations of prestazioni's costs guarded by a conditional update; the
+//! monthly payout, run by an operator or by [`spawn_scheduler`]; refunds and operators'
+//! corrections. Every command is one transaction with its outbox event.
 
-use occasionali_proto::portafoglio::portafoglio_service_server::{
-    PortafoglioService, PortafoglioServiceServer,
-};
+mod anagrafica;
+mod api;
+mod app;
+mod decode;
+pub mod domain;
+mod encode;
+mod events;
+mod pagina;
+mod prestazioni;
+pub mod store;
+
+use std::time::Duration;
+
+use occasionali_proto::portafoglio::portafoglio_service_server::PortafoglioServiceServer;
 use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::client::Caller;
+use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::IdentityInterceptor;
-use occasionali_runtime::outbox::CreateOutbox;
-use sea_orm_migration::prelude::*;
+use occasionali_runtime::shutdown::Shutdown;
+use tokio::task::JoinHandle;
 use tonic::service::Routes;
 
-pub struct Migrator;
+pub use store::Migrator;
 
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox)]
-    }
+/// How often the payout scheduler looks at the clock (POR-5).
+pub const SCHEDULER_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The context's commands, built from what the process gives every context.
+fn portafoglio(deps: &ContextDeps) -> anyhow::Result<app::Portafoglio> {
+    let caller = Caller::new(deps.tokens.clone(), "portafoglio", Duration::from_secs(10));
+    let anagrafica = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Anagrafica)?)?;
+    // The limits of the riepilogo are optional (POR-6): without prestazioni, they are absent.
+    let prestazioni = match deps.endpoint(Context::Prestazioni) {
+        Ok(url) => Some(occasionali_runtime::client::lazy_channel(url)?),
+        Err(_) => None,
+    };
+    Ok(app::Portafoglio {
+        db: deps.db.clone(),
+        clock: deps.clock.clone(),
+        registro: anagrafica::Registro::new(anagrafica, caller.clone()),
+        limiti: prestazioni::Limiti::new(prestazioni, caller),
+        turno: Default::default(),
+    })
 }
-
-struct Portafoglio;
-
-impl PortafoglioService for Portafoglio {}
 
 /// The tonic routes of the context: every call must carry a verified identity.
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
+    let app = portafoglio(&deps)?;
     let server =
-        PortafoglioServiceServer::with_interceptor(Portafoglio, IdentityInterceptor::new(deps.tokens));
+        PortafoglioServiceServer::with_interceptor(api::Api { app }, IdentityInterceptor::new(deps.tokens));
     Ok(Routes::new(server))
+}
+
+/// POR-5: the payout scheduler. Every minute it reads the platform clock; from the 15th of a
+/// month (Rome) it pays the previous month if that month has not been paid, and resumes any run
+/// left incomplete. Safe with many replicas: a month is paid once (orders are unique per
+/// prestatore and month). Stops at `shutdown`. Call it once per process serving portafoglio.
+pub fn spawn_scheduler(deps: ContextDeps, shutdown: Shutdown) -> anyhow::Result<JoinHandle<()>> {
+    spawn_scheduler_every(deps, shutdown, SCHEDULER_INTERVAL)
+}
+
+/// [`spawn_scheduler`] with another interval (tests).
+pub fn spawn_scheduler_every(
+    deps: ContextDeps,
+    shutdown: Shutdown,
+    every: Duration,
+) -> anyhow::Result<JoinHandle<()>> {
+    let app = portafoglio(&deps)?;
+    Ok(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = app.turno_pianificato().await {
+                tracing::warn!(error = %e, "scheduled payout failed; retrying at the next tick");
+            }
+        }
+    }))
 }

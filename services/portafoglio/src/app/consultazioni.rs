@@ -1,0 +1,169 @@
+//! POR-1 / POR-6: what a wallet holds and how it got there.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use occasionali_kernel::{Euro, calendar};
+use occasionali_runtime::{AppError, Identity};
+
+use super::Portafoglio;
+use crate::domain::accesso::{self, Ambito};
+use crate::domain::riserva::Riserva;
+use crate::domain::versamento::Versamento;
+use crate::domain::{Conto, PortafoglioRef, SaldiPortafoglio, TipoConto};
+use crate::store::conti::{self, MovimentoRegistrato};
+use crate::store::{Pagina, riserve, versamenti};
+
+/// The wallet's summary of a year, before the limits are added (POR-6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatiRiepilogo {
+    pub saldi: SaldiPortafoglio,
+    pub versamenti: Vec<Versamento>,
+    /// Sums transferred in from other versamenti (POR-7): the versamento, amount and when.
+    pub trasferimenti: Vec<(Versamento, Euro, DateTime<Utc>)>,
+    pub addebiti: Vec<Riserva>,
+}
+
+/// One row of the ledger balance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RigaBilancio {
+    pub tipo: TipoConto,
+    pub portafoglio: Option<PortafoglioRef>,
+    pub saldo: Euro,
+}
+
+/// POR-1: balances and the zero-sum check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bilancio {
+    pub righe: Vec<RigaBilancio>,
+    /// Sum of every account derived from the journal.
+    pub totale: Euro,
+    /// Zero sum, and every cached balance equal to its entries.
+    pub bilanciato: bool,
+    pub numero_movimenti: i64,
+}
+
+impl Portafoglio {
+    pub async fn riepilogo(
+        &self,
+        id: &Identity,
+        w: &PortafoglioRef,
+        anno: i32,
+    ) -> Result<DatiRiepilogo, AppError> {
+        self.puo_leggere(id, &w.cf, "POR-6").await?;
+        let dal = NaiveDate::from_ymd_opt(anno, 1, 1)
+            .ok_or_else(|| AppError::invalid("anno", "POR-6", "POR_6_YEAR", "is not a valid year"))?;
+        let al = NaiveDate::from_ymd_opt(anno, 12, 31)
+            .ok_or_else(|| AppError::invalid("anno", "POR-6", "POR_6_YEAR", "is not a valid year"))?;
+        let (inizio, fine) = calendar::year_bounds(anno);
+        Ok(DatiRiepilogo {
+            saldi: conti::saldi(&self.db, w).await?,
+            versamenti: versamenti::del_portafoglio(&self.db, w, dal, al).await?,
+            trasferimenti: versamenti::trasferiti_a(&self.db, w, inizio, fine).await?,
+            addebiti: riserve::del_portafoglio(&self.db, w, dal, al).await?,
+        })
+    }
+
+    pub async fn movimenti(
+        &self,
+        id: &Identity,
+        w: &PortafoglioRef,
+        dal: Option<NaiveDate>,
+        al: Option<NaiveDate>,
+        pagina: Pagina,
+    ) -> Result<Vec<MovimentoRegistrato>, AppError> {
+        self.puo_leggere(id, &w.cf, "POR-1").await?;
+        conti::movimenti(
+            &self.db,
+            w,
+            dal.map(calendar::start_of_day),
+            al.map(calendar::end_of_day_exclusive),
+            pagina,
+        )
+        .await
+    }
+
+    /// POR-1: account balances (one row per account of `portafoglio`, or per account kind), the
+    /// ledger's total and the check that every cached balance equals its entries.
+    pub async fn bilancio(
+        &self,
+        id: &Identity,
+        tipi: &[TipoConto],
+        portafoglio: Option<&PortafoglioRef>,
+    ) -> Result<Bilancio, AppError> {
+        match (
+            accesso::operatori(id, "POR-1", "the ledger balance")?,
+            portafoglio,
+        ) {
+            (Ambito::Tutto, _) => {}
+            (Ambito::Sede(_), Some(w)) => self.puo_leggere(id, &w.cf, "POR-1").await?,
+            (Ambito::Sede(_), None) => {
+                return Err(AppError::denied(
+                    "POR-1",
+                    "POR_1_DG_ONLY",
+                    "the whole ledger is for the Direzione Generale; a sede operator asks for one wallet",
+                ));
+            }
+        }
+        let (saldi, numero_movimenti) = conti::bilancio(&self.db).await?;
+        let mut totale: i64 = 0;
+        let mut cache: i64 = 0;
+        let mut coerente = true;
+        for s in &saldi {
+            totale = totale
+                .checked_add(s.da_movimenti)
+                .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
+            cache = cache
+                .checked_add(s.in_cache)
+                .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
+            coerente &= s.da_movimenti == s.in_cache;
+        }
+        if !coerente || totale != 0 || cache != 0 {
+            tracing::error!(totale, cache, "ledger out of balance (POR-1)");
+        }
+        let scelto = |c: &Conto| tipi.is_empty() || tipi.contains(&c.tipo());
+        let mut righe: Vec<RigaBilancio> = Vec::new();
+        match portafoglio {
+            Some(w) => {
+                for t in TipoConto::PORTAFOGLIO {
+                    let c = Conto::Portafoglio(w.clone(), t);
+                    if !scelto(&c) {
+                        continue;
+                    }
+                    let saldo = saldi
+                        .iter()
+                        .find(|s| s.conto == c)
+                        .map(|s| s.da_movimenti)
+                        .unwrap_or(0);
+                    righe.push(RigaBilancio {
+                        tipo: t,
+                        portafoglio: Some(w.clone()),
+                        saldo: Euro::from_cents(saldo),
+                    });
+                }
+            }
+            None => {
+                for t in TipoConto::PIATTAFORMA.into_iter().chain(TipoConto::PORTAFOGLIO) {
+                    if !tipi.is_empty() && !tipi.contains(&t) {
+                        continue;
+                    }
+                    let mut somma: i64 = 0;
+                    for s in saldi.iter().filter(|s| s.conto.tipo() == t) {
+                        somma = somma
+                            .checked_add(s.da_movimenti)
+                            .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
+                    }
+                    righe.push(RigaBilancio {
+                        tipo: t,
+                        portafoglio: None,
+                        saldo: Euro::from_cents(somma),
+                    });
+                }
+            }
+        }
+        Ok(Bilancio {
+            righe,
+            totale: Euro::from_cents(totale),
+            bilanciato: coerente && totale == 0 && cache == 0,
+            numero_movimenti,
+        })
+    }
+}

@@ -1,0 +1,120 @@
+//! POR-7: return or transfer of a wrong F24 by an operator.
+
+use occasionali_kernel::ids::new_id;
+use occasionali_runtime::{AppError, Identity};
+
+use super::{Portafoglio, autore, rollback};
+use crate::domain::PortafoglioRef;
+use crate::domain::accesso;
+use crate::domain::storno::{self, Destinazione, RichiestaStorno, Storno};
+use crate::domain::versamento::{Modalita, StatoVersamento, Versamento};
+use crate::store::{Inserimento, conti, storni, versamenti};
+use crate::{encode, events};
+
+impl Portafoglio {
+    async fn storno_esistente(
+        &self,
+        e: Storno,
+        r: &RichiestaStorno,
+    ) -> Result<(Storno, Versamento), AppError> {
+        if !e.stesso_contenuto(r) {
+            return Err(AppError::already_exists(
+                "POR-7",
+                "POR_7_REQUEST_ID_REUSED",
+                "this request_id was used for a different storno",
+            ));
+        }
+        let v = versamenti::carica(&self.db, &e.versamento_id)
+            .await?
+            .ok_or_else(|| AppError::internal("storno of a missing versamento"))?;
+        Ok((e, v))
+    }
+
+    /// POR-7: returns a versamento (or part of it) to the payer or moves it to another wallet;
+    /// from a wallet never more than its available balance. Idempotent on the request id.
+    pub async fn storna(&self, id: &Identity, r: RichiestaStorno) -> Result<(Storno, Versamento), AppError> {
+        if !id.is_operator() {
+            return Err(AppError::denied(
+                "POR-7",
+                "POR_7_OPERATORS_ONLY",
+                "returns and transfers of versamenti are for INPS operators",
+            ));
+        }
+        let ambito = accesso::operatori(id, "POR-7", "storno")?;
+        if let Some(e) = storni::per_request(&self.db, &r.request_id).await? {
+            return self.storno_esistente(e, &r).await;
+        }
+        let v = versamenti::carica(&self.db, &r.versamento_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("versamento {}", r.versamento_id)))?;
+        if !ambito.copre(&v.sede) {
+            return Err(accesso::fuori_sede("POR-7"));
+        }
+        let destinazione = match &r.destinazione {
+            Destinazione::Trasferimento { portafoglio } => {
+                let d = self.registro.soggetto(&portafoglio.cf, Some(id)).await?;
+                if !d.is_some_and(|d| d.utilizzatore(portafoglio.tipo)) {
+                    return Err(AppError::precondition(
+                        "POR-7",
+                        "POR_7_DESTINATION_NOT_UTILIZZATORE",
+                        "the destination is not a registered utilizzatore of that wallet type",
+                    ));
+                }
+                Some(portafoglio.clone())
+            }
+            Destinazione::Restituzione { .. } => None,
+        };
+        let origine = storno::origine(&v)?;
+        let operatore = autore(id);
+        let ora = self.ora();
+        let txn = self.scrittura().await?;
+        let portafogli: Vec<PortafoglioRef> = origine.iter().chain(destinazione.iter()).cloned().collect();
+        let mut saldi = conti::blocca(&*txn, &portafogli).await?;
+        let v = versamenti::blocca(&*txn, &r.versamento_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("versamento {}", r.versamento_id)))?;
+        if storno::origine(&v)? != origine {
+            rollback(txn).await?;
+            return Err(AppError::aborted(
+                "POR-7",
+                "POR_7_CONCURRENT_CHANGE",
+                "the versamento moved meanwhile; read it again and retry",
+            ));
+        }
+        let mut saldi_origine = origine.as_ref().and_then(|w| saldi.remove(w));
+        let mut saldi_destinazione = destinazione.as_ref().and_then(|w| saldi.remove(w));
+        let (st, dopo, s) = storno::storna(
+            new_id("sto"),
+            &v,
+            &r,
+            saldi_origine.as_mut(),
+            saldi_destinazione.as_mut(),
+            &operatore,
+            ora,
+        )?;
+        if storni::inserisci(&*txn, &st).await? == Inserimento::Duplicato {
+            rollback(txn).await?;
+            let e = storni::per_request(&self.db, &r.request_id)
+                .await?
+                .ok_or_else(|| AppError::internal("duplicate storno not found"))?;
+            return self.storno_esistente(e, &r).await;
+        }
+        versamenti::aggiorna(&*txn, &v, &dopo).await?;
+        conti::registra(&*txn, &s, ora, &[]).await?;
+        events::versamento_stornato(&*txn, &st, &dopo, ora).await?;
+        if let Some(w) = &destinazione {
+            // Consumers of deposits see the transfer as a deposit to the destination wallet.
+            let mut vista = dopo.clone();
+            vista.stato = StatoVersamento::Accreditato;
+            vista.portafoglio = Some(w.clone());
+            vista.modalita = Some(Modalita::Trasferimento);
+            vista.abbinato_da_cf = operatore.clone();
+            vista.nota_abbinamento = st.nota.clone();
+            vista.abbinato_il = Some(ora);
+            events::versamento_accreditato(&*txn, encode::versamento(&vista), st.importo, ora).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(storno = %st.id, versamento = %dopo.id, tipo = st.destinazione.code(), "versamento stornato");
+        Ok((st, dopo))
+    }
+}

@@ -1,0 +1,130 @@
+//! Who may do what with wallets (SPEC §7 and the issue): a person or company reaches only its own
+//! wallets (the subject, also when an intermediary acts under a delega), a sede operator the
+//! wallets and queues of its sede, DG and the platform's own services everything.
+
+use occasionali_runtime::{AppError, Identity, Profile};
+
+/// An operator's or the platform's reach.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ambito {
+    /// DG and the platform's services (sistema).
+    Tutto,
+    /// A sede operator: its sede.
+    Sede(String),
+}
+
+impl Ambito {
+    pub fn copre(&self, sede: &str) -> bool {
+        match self {
+            Ambito::Tutto => true,
+            Ambito::Sede(s) => s == sede,
+        }
+    }
+
+    pub fn sede(&self) -> Option<&str> {
+        match self {
+            Ambito::Tutto => None,
+            Ambito::Sede(s) => Some(s),
+        }
+    }
+}
+
+/// The reach of operators and of the platform's services; `None` for everyone else.
+pub fn ambito(id: &Identity) -> Option<Ambito> {
+    match id.profile() {
+        Profile::Sistema | Profile::OperatoreDg => Some(Ambito::Tutto),
+        Profile::OperatoreSede => id.operator_sede().map(|s| Ambito::Sede(s.to_string())),
+        _ => None,
+    }
+}
+
+/// Operators and the platform's services only.
+pub fn operatori(id: &Identity, rule: &'static str, cosa: &str) -> Result<Ambito, AppError> {
+    ambito(id).ok_or_else(|| {
+        AppError::denied(
+            rule,
+            format!("{}_OPERATORS_ONLY", rule.replace('-', "_")),
+            format!("{cosa} is for INPS operators and the platform's services"),
+        )
+    })
+}
+
+/// DG and the platform's services only.
+pub fn dg_o_sistema(id: &Identity, rule: &'static str, cosa: &str) -> Result<(), AppError> {
+    match ambito(id) {
+        Some(Ambito::Tutto) => Ok(()),
+        _ => Err(AppError::denied(
+            rule,
+            format!("{}_DG_ONLY", rule.replace('-', "_")),
+            format!("{cosa} is for the Direzione Generale and the platform's services"),
+        )),
+    }
+}
+
+/// The wallet's owner, or an intermediary acting for it under a delega verified by the gateway.
+pub fn titolare(id: &Identity, cf: &str) -> bool {
+    !id.is_operator() && !id.is_system() && id.subject_cf() == cf
+}
+
+pub fn fuori_sede(rule: &'static str) -> AppError {
+    AppError::denied(
+        rule,
+        format!("{}_OUTSIDE_SEDE", rule.replace('-', "_")),
+        "the utilizzatore belongs to another sede",
+    )
+}
+
+pub fn non_titolare(rule: &'static str) -> AppError {
+    AppError::denied(
+        rule,
+        format!("{}_NOT_OWN_WALLET", rule.replace('-', "_")),
+        "a person or company reaches only its own wallets (an intermediary only its clients', under a delega)",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use occasionali_runtime::Principal;
+    use occasionali_runtime::identity::OnBehalf;
+
+    fn id(profile: Profile, cf: &str, sede: Option<&str>) -> Identity {
+        Identity::new(Principal {
+            cf: cf.into(),
+            profile,
+            sede: sede.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn scopes() {
+        assert_eq!(ambito(&id(Profile::OperatoreDg, "OP", None)), Some(Ambito::Tutto));
+        assert_eq!(
+            ambito(&id(Profile::Sistema, "SISTEMA", None)),
+            Some(Ambito::Tutto)
+        );
+        assert_eq!(
+            ambito(&id(Profile::OperatoreSede, "OP", Some("RM"))),
+            Some(Ambito::Sede("RM".into()))
+        );
+        assert_eq!(ambito(&id(Profile::Utilizzatore, "A", None)), None);
+        assert!(Ambito::Sede("RM".into()).copre("RM"));
+        assert!(!Ambito::Sede("RM".into()).copre(""));
+        assert!(operatori(&id(Profile::Prestatore, "A", None), "POR-2", "x").is_err());
+        assert!(dg_o_sistema(&id(Profile::OperatoreSede, "OP", Some("RM")), "POR-5", "x").is_err());
+    }
+
+    #[test]
+    fn owner_and_delegato() {
+        assert!(titolare(&id(Profile::Utilizzatore, "A", None), "A"));
+        assert!(!titolare(&id(Profile::Utilizzatore, "B", None), "A"));
+        let mut i = id(Profile::Intermediario, "CONSULENTE", None);
+        i.on_behalf_of = Some(OnBehalf {
+            cf: "A".into(),
+            ruolo: "intermediario_utilizzatore".into(),
+            delega_id: "del_1".into(),
+        });
+        assert!(titolare(&i, "A"));
+        assert!(!titolare(&i, "CONSULENTE"));
+    }
+}

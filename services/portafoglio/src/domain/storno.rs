@@ -1,0 +1,288 @@
+//! POR-7: an operator returns to the payer, or transfers to another wallet, a sum paid with a
+//! wrong F24 (wrong causale, wrong CF). From a wallet it never takes more than the available
+//! balance: what is reserved for prestazioni (or held for a refund) stays.
+
+use chrono::{DateTime, Utc};
+use occasionali_kernel::Euro;
+use occasionali_runtime::AppError;
+
+use super::conti::{
+    Causale, Conto, PortafoglioRef, SaldiPortafoglio, Scritture, TipoConto, accredita_disponibile,
+    differenza, somma,
+};
+use super::versamento::{Modalita, StatoVersamento, Versamento};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destinazione {
+    /// Back to the payer, on this IBAN.
+    Restituzione { iban: String },
+    /// To another wallet.
+    Trasferimento { portafoglio: PortafoglioRef },
+}
+
+impl Destinazione {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Destinazione::Restituzione { .. } => "RESTITUZIONE",
+            Destinazione::Trasferimento { .. } => "TRASFERIMENTO",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Storno {
+    pub id: String,
+    pub request_id: String,
+    pub versamento_id: String,
+    pub destinazione: Destinazione,
+    pub importo: Euro,
+    pub operatore_cf: String,
+    pub nota: String,
+    pub eseguito_il: DateTime<Utc>,
+}
+
+/// What the operator asks (decoded, valid).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RichiestaStorno {
+    pub request_id: String,
+    pub versamento_id: String,
+    pub destinazione: Destinazione,
+    /// `None`: the whole remaining amount.
+    pub importo: Option<Euro>,
+    pub nota: String,
+}
+
+impl Storno {
+    /// AIP-155: the same request id with the same content is a retry.
+    pub fn stesso_contenuto(&self, r: &RichiestaStorno) -> bool {
+        self.versamento_id == r.versamento_id
+            && self.destinazione == r.destinazione
+            && r.importo.is_none_or(|i| i == self.importo)
+    }
+}
+
+/// Where the sum is taken from: the versamento's wallet, or the unmatched queue.
+pub fn origine(v: &Versamento) -> Result<Option<PortafoglioRef>, AppError> {
+    match v.stato {
+        StatoVersamento::NonAbbinato => Ok(None),
+        StatoVersamento::Accreditato => v
+            .portafoglio
+            .clone()
+            .map(Some)
+            .ok_or_else(|| AppError::internal("credited versamento without wallet")),
+        StatoVersamento::Restituito | StatoVersamento::Trasferito => Err(AppError::precondition(
+            "POR-7",
+            "POR_7_NOTHING_LEFT",
+            "the whole versamento was already returned or transferred",
+        )),
+    }
+}
+
+/// The storno, the versamento after it, and the movements. `saldi_origine` are the source
+/// wallet's locked balances (`None` from the queue), `saldi_destinazione` the destination's.
+#[allow(clippy::too_many_arguments)]
+pub fn storna(
+    id: String,
+    v: &Versamento,
+    r: &RichiestaStorno,
+    saldi_origine: Option<&mut SaldiPortafoglio>,
+    saldi_destinazione: Option<&mut SaldiPortafoglio>,
+    operatore_cf: &str,
+    ora: DateTime<Utc>,
+) -> Result<(Storno, Versamento, Scritture), AppError> {
+    let sorgente = origine(v)?;
+    let residuo = v.residuo()?;
+    let importo = r.importo.unwrap_or(residuo);
+    if importo > residuo {
+        return Err(AppError::precondition(
+            "POR-7",
+            "POR_7_EXCEEDS_VERSAMENTO",
+            format!("only {residuo} of the versamento is left to return or transfer"),
+        )
+        .with_metadata("available", residuo.to_string())
+        .with_metadata("needed", importo.to_string()));
+    }
+    if let Destinazione::Trasferimento { portafoglio } = &r.destinazione
+        && sorgente.as_ref() == Some(portafoglio)
+    {
+        return Err(AppError::invalid(
+            "trasferimento.destinazione",
+            "POR-7",
+            "POR_7_SAME_WALLET",
+            "is the wallet the versamento is already in",
+        ));
+    }
+    let da = match (&sorgente, saldi_origine) {
+        (Some(w), Some(saldi)) => {
+            if importo > saldi.disponibile {
+                return Err(AppError::precondition(
+                    "POR-7",
+                    "POR_7_BELOW_RESERVED",
+                    format!(
+                        "the wallet's available balance ({}) does not cover it: reserved funds stay for the prestazioni",
+                        saldi.disponibile
+                    ),
+                )
+                .with_metadata("available", saldi.disponibile.to_string())
+                .with_metadata("needed", importo.to_string()));
+            }
+            saldi.disponibile = differenza(saldi.disponibile, importo)?;
+            Conto::disponibile(w)
+        }
+        (Some(_), None) => return Err(AppError::internal("storno from a wallet without its balances")),
+        (None, _) => Conto::Piattaforma(TipoConto::VersamentiNonAbbinati),
+    };
+    let mut s = Scritture::new();
+    match (&r.destinazione, saldi_destinazione) {
+        (Destinazione::Restituzione { .. }, _) => s.sposta(
+            da,
+            Conto::Piattaforma(TipoConto::Restituzioni),
+            importo,
+            Causale::Storno,
+            &id,
+        )?,
+        (Destinazione::Trasferimento { portafoglio }, Some(saldi)) => {
+            accredita_disponibile(&mut s, saldi, portafoglio, da, importo, Causale::Storno, &id)?
+        }
+        (Destinazione::Trasferimento { .. }, None) => {
+            return Err(AppError::internal("transfer without the destination's balances"));
+        }
+    }
+    let mut dopo = v.clone();
+    dopo.importo_stornato = somma(v.importo_stornato, importo)?;
+    if differenza(dopo.dati.importo, dopo.importo_stornato)?.is_zero() {
+        dopo.stato = match &r.destinazione {
+            Destinazione::Restituzione { .. } => StatoVersamento::Restituito,
+            Destinazione::Trasferimento { portafoglio } => {
+                if sorgente.is_none() {
+                    // From the queue: the transfer is what matched it to a wallet.
+                    dopo.portafoglio = Some(portafoglio.clone());
+                    dopo.modalita = Some(Modalita::Trasferimento);
+                    dopo.abbinato_da_cf = operatore_cf.to_string();
+                    dopo.nota_abbinamento = r.nota.clone();
+                    dopo.abbinato_il = Some(ora);
+                }
+                StatoVersamento::Trasferito
+            }
+        };
+    }
+    Ok((
+        Storno {
+            id,
+            request_id: r.request_id.clone(),
+            versamento_id: v.id.clone(),
+            destinazione: r.destinazione.clone(),
+            importo,
+            operatore_cf: operatore_cf.to_string(),
+            nota: r.nota.clone(),
+            eseguito_il: ora,
+        },
+        dopo,
+        s,
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::conti::TipoPortafoglio;
+    use crate::domain::versamento::{Canale, CodiceTributo, DatiVersamento, ricevi};
+    use chrono::NaiveDate;
+
+    fn ora() -> DateTime<Utc> {
+        "2026-06-15T10:00:00Z".parse().unwrap()
+    }
+
+    fn w(cf: &str) -> PortafoglioRef {
+        PortafoglioRef::new(cf, TipoPortafoglio::LibrettoFamiglia)
+    }
+
+    fn versamento(accreditato: bool) -> Versamento {
+        let mut v = ricevi(
+            "ver_1".into(),
+            DatiVersamento {
+                id_pagamento: "F24-1".into(),
+                canale: Canale::F24Elide,
+                cf_versante: "A".into(),
+                codice_tributo: Some(CodiceTributo::Lifa),
+                tipo_portafoglio: TipoPortafoglio::LibrettoFamiglia,
+                anno: Some(2026),
+                riferimento_a: String::new(),
+                riferimento_b: String::new(),
+                iuv: String::new(),
+                importo: Euro::from_cents(10_000),
+                data_versamento: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+            },
+            None,
+            ora(),
+        );
+        if accreditato {
+            v.stato = StatoVersamento::Accreditato;
+            v.portafoglio = Some(w("A"));
+        }
+        v
+    }
+
+    fn richiesta(dest: Destinazione, importo: Option<i64>) -> RichiestaStorno {
+        RichiestaStorno {
+            request_id: "r1".into(),
+            versamento_id: "ver_1".into(),
+            destinazione: dest,
+            importo: importo.map(Euro::from_cents),
+            nota: "F24 con causale errata".into(),
+        }
+    }
+
+    #[test]
+    fn por_7_never_below_reserved() {
+        let v = versamento(true);
+        let mut saldi = SaldiPortafoglio {
+            disponibile: Euro::from_cents(4000),
+            riservato: Euro::from_cents(6000),
+            ..Default::default()
+        };
+        let r = richiesta(Destinazione::Restituzione { iban: "IT".into() }, None);
+        match storna("sto_1".into(), &v, &r, Some(&mut saldi), None, "OP", ora()) {
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "POR_7_BELOW_RESERVED"),
+            other => panic!("{other:?}"),
+        }
+        let r = richiesta(Destinazione::Restituzione { iban: "IT".into() }, Some(4000));
+        let (st, dopo, s) = storna("sto_1".into(), &v, &r, Some(&mut saldi), None, "OP", ora()).unwrap();
+        assert_eq!(st.importo, Euro::from_cents(4000));
+        assert_eq!(dopo.stato, StatoVersamento::Accreditato);
+        assert_eq!(dopo.importo_stornato, Euro::from_cents(4000));
+        assert_eq!(s.movimenti.len(), 1);
+        assert!(st.stesso_contenuto(&r));
+    }
+
+    #[test]
+    fn por_7_transfer_from_the_queue_matches_it() {
+        let v = versamento(false);
+        let mut dest = SaldiPortafoglio::default();
+        let r = richiesta(Destinazione::Trasferimento { portafoglio: w("B") }, None);
+        let (_, dopo, s) = storna("sto_1".into(), &v, &r, None, Some(&mut dest), "OP", ora()).unwrap();
+        assert_eq!(dopo.stato, StatoVersamento::Trasferito);
+        assert_eq!(dopo.portafoglio, Some(w("B")));
+        assert_eq!(dopo.modalita, Some(Modalita::Trasferimento));
+        assert_eq!(dest.disponibile, Euro::from_cents(10_000));
+        assert_eq!(
+            s.movimenti[0].addebito,
+            Conto::Piattaforma(TipoConto::VersamentiNonAbbinati)
+        );
+        assert!(storna("sto_2".into(), &dopo, &r, None, Some(&mut dest), "OP", ora()).is_err());
+    }
+
+    #[test]
+    fn por_7_not_to_the_same_wallet_nor_more_than_left() {
+        let v = versamento(true);
+        let mut saldi = SaldiPortafoglio {
+            disponibile: Euro::from_cents(20_000),
+            ..Default::default()
+        };
+        let same = richiesta(Destinazione::Trasferimento { portafoglio: w("A") }, None);
+        assert!(storna("s".into(), &v, &same, Some(&mut saldi), None, "OP", ora()).is_err());
+        let too_much = richiesta(Destinazione::Restituzione { iban: "IT".into() }, Some(10_001));
+        assert!(storna("s".into(), &v, &too_much, Some(&mut saldi), None, "OP", ora()).is_err());
+    }
+}

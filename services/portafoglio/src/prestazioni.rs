@@ -1,0 +1,94 @@
+//! POR-6: the economic limits of the year come from prestazioni (PRE-8, GetHeadroom). Until
+//! prestazioni answers it, the riepilogo shows no limits: any failure (UNIMPLEMENTED, down,
+//! not configured) means "not available", never a failed riepilogo.
+
+use std::time::Duration;
+
+use occasionali_proto::portafoglio as pb;
+use occasionali_proto::prestazioni as pp;
+use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
+use occasionali_runtime::Identity;
+use occasionali_runtime::client::Caller;
+use tonic::transport::Channel;
+
+/// How long the riepilogo waits for the limits.
+const DEADLINE: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub struct Limiti {
+    client: Option<PrestazioniServiceClient<Channel>>,
+    caller: Caller,
+}
+
+impl Limiti {
+    pub fn new(channel: Option<Channel>, caller: Caller) -> Limiti {
+        Limiti {
+            client: channel.map(PrestazioniServiceClient::new),
+            caller,
+        }
+    }
+
+    /// The utilizzatore's limits of `anno`: its own first, then each pair; empty when
+    /// prestazioni cannot tell.
+    pub async fn dell_utilizzatore(
+        &self,
+        utilizzatore_cf: &str,
+        anno: i32,
+        origin: &Identity,
+    ) -> Vec<pb::LimiteEconomico> {
+        let Some(client) = &self.client else {
+            return Vec::new();
+        };
+        let request = self.caller.request(
+            pp::GetHeadroomRequest {
+                anno,
+                prestatore_cf: String::new(),
+                utilizzatore_cf: utilizzatore_cf.to_string(),
+            },
+            Some(origin),
+        );
+        let mut request = match request {
+            Ok(r) => r,
+            Err(_) => return Vec::new(),
+        };
+        request.set_timeout(DEADLINE);
+        match client.clone().get_headroom(request).await {
+            Ok(r) => limiti(r.into_inner()),
+            Err(s) => {
+                tracing::debug!(code = ?s.code(), "limits not available from prestazioni");
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn limiti(r: pp::GetHeadroomResponse) -> Vec<pb::LimiteEconomico> {
+    use pp::TipoLimite as T;
+    let mut out: Vec<(u8, pb::LimiteEconomico)> = r
+        .limiti
+        .into_iter()
+        .filter(|l| pp::UnitaLimite::try_from(l.unita) != Ok(pp::UnitaLimite::Ore))
+        .filter_map(|l| {
+            let ordine = match T::try_from(l.tipo) {
+                Ok(T::Utilizzatore) => 0,
+                Ok(T::Coppia) => 1,
+                _ => return None,
+            };
+            Some((
+                ordine,
+                pb::LimiteEconomico {
+                    limite: l.limite,
+                    utilizzato: l.utilizzato,
+                    residuo: l.residuo,
+                    prestatore_cf: if ordine == 0 {
+                        String::new()
+                    } else {
+                        l.prestatore_cf
+                    },
+                },
+            ))
+        })
+        .collect();
+    out.sort_by(|a, b| (a.0, &a.1.prestatore_cf).cmp(&(b.0, &b.1.prestatore_cf)));
+    out.into_iter().map(|(_, l)| l).collect()
+}
