@@ -16,8 +16,8 @@ use crate::domain::accesso;
 use crate::domain::{Azione, Creazione, Delega, Revoca, VoceAudit, decidi_creazione, verifica};
 use crate::encode::{self, Vista};
 use crate::events;
-use crate::pagina::Pagina;
 use crate::store::{self, FiltroAudit, FiltroDeleghe};
+use occasionali_runtime::pagina::Pagina;
 
 /// The method paths recorded in the audit trail for creations and revocations (DEL-4).
 const RPC_CREATE: &str = "/occasionali.deleghe.v1.DelegheService/CreateDelega";
@@ -222,7 +222,7 @@ impl Deleghe {
         let pagina = Pagina::decodifica(&mut v, "DEL-1", r.page_size, &r.page_token, impronta);
         v.check()?;
         let oggi = self.oggi();
-        let righe = store::lista(&self.db, &filtro, oggi, pagina.prima_di, pagina.da_leggere()).await?;
+        let righe = store::lista(&self.db, &filtro, oggi, pagina.cursore, pagina.da_leggere()).await?;
         let (deleghe, next_page_token) = pagina.taglia(righe);
         let vista = vista(id);
         Ok(pb::ListDelegheResponse {
@@ -271,7 +271,7 @@ impl Deleghe {
         let impronta = filtro.impronta();
         let pagina = Pagina::decodifica(&mut v, "DEL-4", r.page_size, &r.page_token, impronta);
         v.check()?;
-        let righe = store::audit(&self.db, &filtro, pagina.prima_di, pagina.da_leggere()).await?;
+        let righe = store::audit(&self.db, &filtro, pagina.cursore, pagina.da_leggere()).await?;
         let (voci, next_page_token) = pagina.taglia(righe);
         Ok(pb::ListAuditDelegaResponse {
             voci: voci.iter().map(encode::voce).collect(),

@@ -7,7 +7,6 @@ mod decode;
 pub mod domain;
 mod encode;
 mod events;
-mod pagina;
 pub mod store;
 
 use occasionali_proto::deleghe::deleghe_service_server::DelegheServiceServer;

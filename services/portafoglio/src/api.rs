@@ -20,7 +20,6 @@ use crate::domain::storno::{Destinazione, RichiestaStorno};
 use crate::domain::versamento::CodiceTributo;
 use crate::domain::{PortafoglioRef, TipoConto};
 use crate::encode;
-use crate::pagina;
 use crate::store::payout::FiltroOrdini;
 use crate::store::rimborsi::FiltroRimborsi;
 use crate::store::versamenti::FiltroCoda;
@@ -267,14 +266,14 @@ impl PortafoglioService for Api {
         let codice = codice_tributo(&mut v, r.codice_tributo);
         let (dal, al) = decode::periodo(&mut v, "periodo", "POR-3", r.periodo.as_ref());
         let sede_richiesta = sede(&r.sede);
-        let impronta = pagina::impronta(&[
+        let impronta = occasionali_runtime::pagina::impronta(&[
             sede_richiesta.as_deref().unwrap_or(""),
             cf.as_deref().unwrap_or(""),
             codice.map(|c| c.code()).unwrap_or(""),
             &dal.map(|d| d.to_string()).unwrap_or_default(),
             &al.map(|d| d.to_string()).unwrap_or_default(),
         ]);
-        let p = pagina::decodifica(&mut v, "POR-3", r.page_size, &r.page_token, impronta);
+        let p = crate::store::Pagina::decodifica(&mut v, "POR-3", r.page_size, &r.page_token, impronta);
         v.check()?;
         let filtro = FiltroCoda {
             sede: None,
@@ -284,7 +283,7 @@ impl PortafoglioService for Api {
             al,
         };
         let righe = self.app.coda(&id, sede_richiesta, filtro, p).await?;
-        let next = pagina::prossima(p, righe.len(), righe.last().map(|(s, _)| *s), impronta);
+        let next = p.prossima(righe.len(), righe.last().map(|(s, _)| *s));
         Ok(Response::new(pb::ListVersamentiNonAbbinatiResponse {
             versamenti: righe.iter().map(|(_, v)| encode::versamento(v)).collect(),
             next_page_token: next,
@@ -425,12 +424,12 @@ impl PortafoglioService for Api {
         let cf = (!r.prestatore_cf.trim().is_empty())
             .then(|| decode::cf_persona(&mut v, "prestatore_cf", "POR-5", &r.prestatore_cf))
             .flatten();
-        let impronta = pagina::impronta(&[
+        let impronta = occasionali_runtime::pagina::impronta(&[
             &r.anno.to_string(),
             &r.mese.to_string(),
             cf.as_deref().unwrap_or(""),
         ]);
-        let p = pagina::decodifica(&mut v, "POR-5", r.page_size, &r.page_token, impronta);
+        let p = crate::store::Pagina::decodifica(&mut v, "POR-5", r.page_size, &r.page_token, impronta);
         v.check()?;
         let filtro = FiltroOrdini {
             anno: (r.anno != 0).then_some(r.anno),
@@ -439,7 +438,7 @@ impl PortafoglioService for Api {
             sede: None,
         };
         let righe = self.app.ordini(&id, filtro, p).await?;
-        let next = pagina::prossima(p, righe.len(), righe.last().map(|(s, _)| *s), impronta);
+        let next = p.prossima(righe.len(), righe.last().map(|(s, _)| *s));
         Ok(Response::new(pb::ListPayoutOrdersResponse {
             payout_orders: righe.iter().map(|(_, o)| encode::ordine(o)).collect(),
             next_page_token: next,
@@ -514,19 +513,19 @@ impl PortafoglioService for Api {
         let mut v = Violations::new();
         let w = decode::portafoglio(&mut v, "portafoglio", "POR-1", r.portafoglio.as_ref());
         let (dal, al) = decode::periodo(&mut v, "periodo", "POR-1", r.periodo.as_ref());
-        let impronta = pagina::impronta(&[
+        let impronta = occasionali_runtime::pagina::impronta(&[
             w.as_ref().map(|w| w.cf.as_str()).unwrap_or(""),
             w.as_ref().map(|w| w.tipo.code()).unwrap_or(""),
             &dal.map(|d| d.to_string()).unwrap_or_default(),
             &al.map(|d| d.to_string()).unwrap_or_default(),
         ]);
-        let p = pagina::decodifica(&mut v, "POR-1", r.page_size, &r.page_token, impronta);
+        let p = crate::store::Pagina::decodifica(&mut v, "POR-1", r.page_size, &r.page_token, impronta);
         v.check()?;
         let Some(w) = w else {
             return Err(AppError::internal("decoding produced no value and no violation").into());
         };
         let righe = self.app.movimenti(&id, &w, dal, al, p).await?;
-        let next = pagina::prossima(p, righe.len(), righe.last().map(|m| m.seq), impronta);
+        let next = p.prossima(righe.len(), righe.last().map(|m| m.seq));
         Ok(Response::new(pb::ListMovimentiResponse {
             movimenti: righe.iter().map(encode::movimento).collect(),
             next_page_token: next,
@@ -629,12 +628,12 @@ impl PortafoglioService for Api {
             }
         };
         let sede_richiesta = sede(&r.sede);
-        let impronta = pagina::impronta(&[
+        let impronta = occasionali_runtime::pagina::impronta(&[
             cf.as_deref().unwrap_or(""),
             stato.map(|s| s.code()).unwrap_or(""),
             sede_richiesta.as_deref().unwrap_or(""),
         ]);
-        let p = pagina::decodifica(&mut v, "POR-7", r.page_size, &r.page_token, impronta);
+        let p = crate::store::Pagina::decodifica(&mut v, "POR-7", r.page_size, &r.page_token, impronta);
         v.check()?;
         let filtro = FiltroRimborsi {
             utilizzatore_cf: cf,
@@ -642,7 +641,7 @@ impl PortafoglioService for Api {
             sede: None,
         };
         let righe = self.app.rimborsi(&id, filtro, sede_richiesta, p).await?;
-        let next = pagina::prossima(p, righe.len(), righe.last().map(|(s, _)| *s), impronta);
+        let next = p.prossima(righe.len(), righe.last().map(|(s, _)| *s));
         Ok(Response::new(pb::ListRimborsiResponse {
             rimborsi: righe.iter().map(|(_, r)| encode::rimborso(r)).collect(),
             next_page_token: next,

@@ -13,7 +13,6 @@ mod decode;
 pub mod domain;
 mod encode;
 mod events;
-mod pagina;
 mod prestazioni;
 pub mod store;
 

@@ -22,6 +22,17 @@ pub fn is_id(prefix: &str, id: &str) -> bool {
         })
 }
 
+/// FNV-1a 64: a stable hash across builds and processes (the std hasher is randomised), for
+/// page-token fingerprints and advisory-lock keys. Not for secrets.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,3 +55,4 @@ mod tests {
         assert!(!is_id("prest", "prest"));
     }
 }
+

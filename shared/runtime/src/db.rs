@@ -62,13 +62,7 @@ pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection, context: &str) -
 }
 
 fn advisory_key(context: &str) -> i64 {
-    // FNV-1a: stable across builds, unlike the std hasher.
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in context.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    (h >> 1) as i64
+    (occasionali_kernel::ids::fnv1a(context.as_bytes()) >> 1) as i64
 }
 
 /// Connects with a single connection (so a session-level advisory lock holds) and migrates.

@@ -10,6 +10,7 @@ pub mod env;
 pub mod error;
 pub mod identity;
 pub mod outbox;
+pub mod pagina;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

@@ -9,12 +9,7 @@ use std::collections::BinaryHeap;
 
 /// A stable 64-bit score: FNV-1a of the CF, mixed with the seed through SplitMix64.
 pub fn punteggio(seed: u64, cf: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in cf.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    splitmix(h ^ splitmix(seed))
+    splitmix(occasionali_kernel::ids::fnv1a(cf.as_bytes()) ^ splitmix(seed))
 }
 
 fn splitmix(mut z: u64) -> u64 {

@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
 pub use migrations::Migrator;
 
 use crate::domain::{Azione, Delega, Esito, NuovaDelega, Revoca, Ruolo, Stato, Validita, VoceAudit};
-use crate::pagina::fnv1a;
+use occasionali_kernel::ids::fnv1a;
 
 const DELEGHE: &str = "deleghe";
 const AUDIT: &str = "audit_deleghe";

@@ -257,7 +257,7 @@ pub async fn movimenti(
         .order_by("seq", Order::Desc)
         .limit(pagina.limite)
         .to_owned();
-    if let Some(seq) = pagina.dopo {
+    if let Some(seq) = pagina.cursore {
         q.and_where(Expr::col("seq").lt(seq));
     }
     if let Some(dal) = dal {

@@ -62,9 +62,5 @@ pub(crate) fn corrotto(what: &str, value: &str) -> AppError {
     AppError::internal(format!("corrupt {what}: {value:?}"))
 }
 
-/// A page of rows newest or oldest first, after a cursor on `seq`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pagina {
-    pub limite: u64,
-    pub dopo: Option<i64>,
-}
+/// A page of rows newest or oldest first, after a cursor on `seq` (the one way, in runtime).
+pub use occasionali_runtime::pagina::Pagina;

@@ -168,7 +168,7 @@ pub async fn lista(
         .order_by("seq", Order::Desc)
         .limit(pagina.limite)
         .to_owned();
-    if let Some(seq) = pagina.dopo {
+    if let Some(seq) = pagina.cursore {
         q.and_where(Expr::col("seq").lt(seq));
     }
     if let Some(cf) = &f.utilizzatore_cf {

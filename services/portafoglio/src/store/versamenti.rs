@@ -239,7 +239,7 @@ pub async fn coda(
         .order_by("seq", Order::Asc)
         .limit(pagina.limite)
         .to_owned();
-    if let Some(seq) = pagina.dopo {
+    if let Some(seq) = pagina.cursore {
         q.and_where(Expr::col("seq").gt(seq));
     }
     if let Some(s) = &f.sede {

@@ -1,28 +1,31 @@
-//! Pagination (AIP-158): page_size 0 means 50, more than 500 is capped at 500, negative is
-//! refused; the page token is opaque, names the last row returned and is bound to the filters
-//! it was issued for (a token reused with other filters is refused, not silently misapplied).
+//! Pagination (AIP-158), the same in every context: page_size 0 means 50, more than 500 is
+//! capped at 500, negative is refused; the page token is opaque, names the last row returned
+//! (its sequence number) and is bound to the filters it was issued for — reused with other
+//! filters it is refused, not silently misapplied. Whether the cursor means "before" (newest
+//! first) or "after" (oldest first) is the listing's own choice.
 
-use occasionali_runtime::Violations;
+use crate::error::Violations;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 500;
 
-/// FNV-1a: stable across builds and processes, unlike the std hasher.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// A fingerprint of a listing's filters, stable across builds and processes.
+pub fn impronta(parti: &[&str]) -> u64 {
+    let mut bytes = Vec::new();
+    for p in parti {
+        bytes.extend_from_slice(p.as_bytes());
+        // A separator, so ["a", "b"] and ["ab", ""] differ.
+        bytes.push(0);
     }
-    h
+    occasionali_kernel::ids::fnv1a(&bytes)
 }
 
 /// One page request, decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pagina {
     pub limite: u64,
-    /// Rows strictly before this seq (newest first).
-    pub prima_di: Option<i64>,
+    /// The sequence number of the last row of the previous page, if any.
+    pub cursore: Option<i64>,
     impronta: u64,
 }
 
@@ -50,7 +53,7 @@ impl Pagina {
             n => u64::from(n.unsigned_abs()).min(MAX_PAGE_SIZE),
         };
         let token = page_token.trim();
-        let prima_di = if token.is_empty() {
+        let cursore = if token.is_empty() {
             None
         } else {
             match leggi(token) {
@@ -77,7 +80,7 @@ impl Pagina {
         };
         Pagina {
             limite,
-            prima_di,
+            cursore,
             impronta,
         }
     }
@@ -87,25 +90,30 @@ impl Pagina {
         self.limite + 1
     }
 
-    /// The page out of the rows read (`(seq, item)`, newest first) and the next page token
-    /// (empty on the last page).
+    /// The page out of `da_leggere()` rows read (`(seq, item)` in the listing's order) and the
+    /// next page token (empty on the last page).
     pub fn taglia<T>(&self, mut righe: Vec<(i64, T)>) -> (Vec<T>, String) {
         let limite = usize::try_from(self.limite).unwrap_or(usize::MAX);
         let next = if righe.len() > limite {
             righe.truncate(limite);
-            righe
-                .last()
-                .map(|(seq, _)| scrivi(*seq, self.impronta))
-                .unwrap_or_default()
+            righe.last().map(|(seq, _)| self.token(*seq)).unwrap_or_default()
         } else {
             String::new()
         };
         (righe.into_iter().map(|(_, t)| t).collect(), next)
     }
-}
 
-fn scrivi(seq: i64, impronta: u64) -> String {
-    format!("{seq:x}.{impronta:016x}")
+    /// For listings that read exactly `limite` rows: the next token when the page was full.
+    pub fn prossima(&self, righe: usize, ultimo_seq: Option<i64>) -> String {
+        match ultimo_seq {
+            Some(seq) if righe as u64 == self.limite => self.token(seq),
+            _ => String::new(),
+        }
+    }
+
+    fn token(&self, seq: i64) -> String {
+        format!("{seq:x}.{:016x}", self.impronta)
+    }
 }
 
 fn leggi(token: &str) -> Option<(i64, u64)> {
@@ -133,16 +141,20 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_are_bound_to_filters() {
         let mut v = Violations::new();
-        let p = Pagina::decodifica(&mut v, "DEL-4", 2, "", 42);
+        let i = impronta(&["RM", ""]);
+        let p = Pagina::decodifica(&mut v, "DEL-4", 2, "", i);
         let (page, next) = p.taglia(vec![(9, 'a'), (7, 'b'), (3, 'c')]);
         assert_eq!(page, vec!['a', 'b']);
-        let again = Pagina::decodifica(&mut v, "DEL-4", 2, &next, 42);
-        assert_eq!(again.prima_di, Some(7));
+        let again = Pagina::decodifica(&mut v, "DEL-4", 2, &next, i);
+        assert_eq!(again.cursore, Some(7));
         assert!(v.is_empty());
-        Pagina::decodifica(&mut v, "DEL-4", 2, &next, 43);
-        Pagina::decodifica(&mut v, "DEL-4", 2, "garbage", 42);
+        Pagina::decodifica(&mut v, "DEL-4", 2, &next, impronta(&["MI", ""]));
+        Pagina::decodifica(&mut v, "DEL-4", 2, "garbage", i);
         assert_eq!(v.len(), 2);
         let (_, last) = p.taglia(vec![(9, 'a')]);
         assert!(last.is_empty());
+        assert_eq!(p.prossima(2, Some(5)), p.token(5));
+        assert_eq!(p.prossima(1, Some(5)), "");
+        assert_ne!(impronta(&["a", "b"]), impronta(&["ab", ""]));
     }
 }
