@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod anagrafica;
+mod comunicazioni;
 mod deleghe;
 mod platform;
 mod portafoglio;

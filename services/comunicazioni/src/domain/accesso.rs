@@ -1,0 +1,305 @@
+//! Who may see and send what (LAO-1).
+//!
+//! - **Azienda** acts for one company (its identity's subject CF is the company's): it sees and
+//!   sends only communications whose committente is that company.
+//! - **Soggetto Abilitato** sees those it compiled; any other only by giving committente CF,
+//!   worker CF and codice comunicazione together.
+//! - **Operators** (sede and DG) see everything and send nothing.
+//! - Every other profile is refused.
+
+use occasionali_runtime::{AppError, Identity, Profile};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Profilo {
+    Azienda { cf: String },
+    SoggettoAbilitato { cf: String },
+    Operatore,
+}
+
+/// The LAO profile of a caller.
+pub fn profilo(id: &Identity) -> Result<Profilo, AppError> {
+    match id.profile() {
+        Profile::Azienda => Ok(Profilo::Azienda {
+            cf: id.subject_cf().trim().to_ascii_uppercase(),
+        }),
+        Profile::SoggettoAbilitato => Ok(Profilo::SoggettoAbilitato {
+            cf: id.caller.cf.trim().to_ascii_uppercase(),
+        }),
+        Profile::OperatoreSede | Profile::OperatoreDg => Ok(Profilo::Operatore),
+        other => Err(AppError::denied(
+            "LAO-1",
+            "LAO_1_PROFILE",
+            format!(
+                "LAO communications are for the azienda and soggetto_abilitato profiles and operators, not {other}"
+            ),
+        )),
+    }
+}
+
+/// Sending (P, V, A) is for Azienda and Soggetto Abilitato; operators only read.
+pub fn puo_inviare(p: &Profilo) -> Result<(), AppError> {
+    match p {
+        Profilo::Operatore => Err(AppError::denied(
+            "LAO-1",
+            "LAO_1_OPERATOR_READ_ONLY",
+            "operators read LAO communications; only an azienda or a soggetto abilitato sends them",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The committente CF an Azienda sends for: its own, prefilled when the request leaves it
+/// empty; another company's is refused. Other profiles send what they give.
+pub fn committente_inviabile(p: &Profilo, richiesto: &str) -> Result<String, AppError> {
+    let richiesto = richiesto.trim().to_ascii_uppercase();
+    match p {
+        Profilo::Azienda { cf } if richiesto.is_empty() || richiesto == *cf => Ok(cf.clone()),
+        Profilo::Azienda { .. } => Err(altro_committente()),
+        _ => Ok(richiesto),
+    }
+}
+
+fn altro_committente() -> AppError {
+    AppError::denied(
+        "LAO-1",
+        "LAO_1_OTHER_COMMITTENTE",
+        "an azienda sees and sends only communications of its own company",
+    )
+}
+
+/// The keys of one communication, as stored.
+#[derive(Clone, Copy, Debug)]
+pub struct Chiavi<'a> {
+    pub committente_cf: &'a str,
+    pub lavoratore_cf: &'a str,
+    pub compilatore_cf: &'a str,
+}
+
+/// The keys a caller gave to open a communication (besides its codice).
+#[derive(Clone, Debug, Default)]
+pub struct ChiaviDate {
+    pub committente_cf: Option<String>,
+    pub lavoratore_cf: Option<String>,
+}
+
+impl ChiaviDate {
+    /// Every given key matches the communication.
+    pub fn combaciano(&self, c: &Chiavi<'_>) -> bool {
+        self.committente_cf
+            .as_deref()
+            .is_none_or(|k| k == c.committente_cf)
+            && self.lavoratore_cf.as_deref().is_none_or(|k| k == c.lavoratore_cf)
+    }
+
+    /// Both CFs were given (with the codice: the three keys of LAO-1).
+    pub fn complete(&self) -> bool {
+        self.committente_cf.is_some() && self.lavoratore_cf.is_some()
+    }
+}
+
+/// May `p` open a communication with these keys, reached by its codice plus `date` (which
+/// the caller checked match)?
+pub fn puo_aprire(p: &Profilo, c: &Chiavi<'_>, date: &ChiaviDate) -> Result<(), AppError> {
+    match p {
+        Profilo::Operatore => Ok(()),
+        Profilo::Azienda { cf } if c.committente_cf == cf => Ok(()),
+        Profilo::Azienda { .. } => Err(altro_committente()),
+        Profilo::SoggettoAbilitato { cf } if c.compilatore_cf == cf || date.complete() => Ok(()),
+        Profilo::SoggettoAbilitato { .. } => Err(tre_chiavi()),
+    }
+}
+
+fn tre_chiavi() -> AppError {
+    AppError::denied(
+        "LAO-1",
+        "LAO_1_THREE_KEYS_REQUIRED",
+        "a soggetto abilitato opens a communication it did not compile only with committente CF, worker CF and codice comunicazione together",
+    )
+}
+
+/// May `p` send a V or A on the head with keys `testa`? A Soggetto Abilitato needs to have
+/// compiled a communication of the chain, or (a V carries both CFs) to know the three keys.
+pub fn puo_sostituire(
+    p: &Profilo,
+    testa: &Chiavi<'_>,
+    compilata_nella_catena: bool,
+    date: &ChiaviDate,
+) -> Result<(), AppError> {
+    match p {
+        Profilo::Operatore => puo_inviare(p),
+        Profilo::Azienda { cf } if testa.committente_cf == cf => Ok(()),
+        Profilo::Azienda { .. } => Err(altro_committente()),
+        Profilo::SoggettoAbilitato { .. } if compilata_nella_catena => Ok(()),
+        Profilo::SoggettoAbilitato { .. } if date.complete() && date.combaciano(testa) => Ok(()),
+        Profilo::SoggettoAbilitato { .. } => Err(tre_chiavi()),
+    }
+}
+
+/// The restriction a profile adds to a search (LAO-1, LAO-2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Restrizione {
+    pub committente_cf: Option<String>,
+    pub compilatore_cf: Option<String>,
+}
+
+/// What a search by `p` may return. An Azienda naming another company is refused; a Soggetto
+/// Abilitato giving all three keys may find that communication, otherwise only its own.
+pub fn restrizione_ricerca(
+    p: &Profilo,
+    committente_cf: Option<&str>,
+    tre_chiavi: bool,
+) -> Result<Restrizione, AppError> {
+    match p {
+        Profilo::Operatore => Ok(Restrizione::default()),
+        Profilo::Azienda { cf } => {
+            if committente_cf.is_some_and(|c| c != cf) {
+                return Err(altro_committente());
+            }
+            Ok(Restrizione {
+                committente_cf: Some(cf.clone()),
+                compilatore_cf: None,
+            })
+        }
+        Profilo::SoggettoAbilitato { .. } if tre_chiavi => Ok(Restrizione::default()),
+        Profilo::SoggettoAbilitato { cf } => Ok(Restrizione {
+            committente_cf: None,
+            compilatore_cf: Some(cf.clone()),
+        }),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use occasionali_runtime::Principal;
+
+    use super::*;
+
+    const AZ: &str = "00743110157";
+    const ALTRA: &str = "01234567897";
+    const SA: &str = "RSSMRA85T10A562S";
+
+    fn id(profile: Profile, cf: &str) -> Identity {
+        Identity::new(Principal {
+            cf: cf.into(),
+            profile,
+            sede: None,
+        })
+    }
+
+    fn chiavi<'a>(committente: &'a str, compilatore: &'a str) -> Chiavi<'a> {
+        Chiavi {
+            committente_cf: committente,
+            lavoratore_cf: "BNCLRA90A41H501X",
+            compilatore_cf: compilatore,
+        }
+    }
+
+    #[test]
+    fn lao_1_profiles() {
+        assert_eq!(
+            profilo(&id(Profile::Azienda, AZ)).unwrap(),
+            Profilo::Azienda { cf: AZ.into() }
+        );
+        assert_eq!(
+            profilo(&id(Profile::OperatoreDg, SA)).unwrap(),
+            Profilo::Operatore
+        );
+        for p in [
+            Profile::Prestatore,
+            Profile::Utilizzatore,
+            Profile::Intermediario,
+            Profile::Sistema,
+        ] {
+            assert!(profilo(&id(p, SA)).is_err(), "{p}");
+        }
+    }
+
+    #[test]
+    fn lao_1_azienda_prefills_and_refuses_other_companies() {
+        let az = Profilo::Azienda { cf: AZ.into() };
+        assert_eq!(committente_inviabile(&az, "").unwrap(), AZ);
+        assert_eq!(committente_inviabile(&az, AZ).unwrap(), AZ);
+        assert!(committente_inviabile(&az, ALTRA).is_err());
+        let sa = Profilo::SoggettoAbilitato { cf: SA.into() };
+        assert_eq!(committente_inviabile(&sa, ALTRA).unwrap(), ALTRA);
+    }
+
+    #[test]
+    fn lao_1_opening_table() {
+        let az = Profilo::Azienda { cf: AZ.into() };
+        let sa = Profilo::SoggettoAbilitato { cf: SA.into() };
+        let nessuna = ChiaviDate::default();
+        let tre = ChiaviDate {
+            committente_cf: Some(AZ.into()),
+            lavoratore_cf: Some("BNCLRA90A41H501X".into()),
+        };
+        let cases: [(&Profilo, Chiavi<'_>, &ChiaviDate, bool); 7] = [
+            (&Profilo::Operatore, chiavi(ALTRA, "X"), &nessuna, true),
+            (&az, chiavi(AZ, "X"), &nessuna, true),
+            (&az, chiavi(ALTRA, "X"), &tre, false),
+            (&sa, chiavi(ALTRA, SA), &nessuna, true),
+            (&sa, chiavi(AZ, "X"), &nessuna, false),
+            (&sa, chiavi(AZ, "X"), &tre, true),
+            (
+                &sa,
+                chiavi(AZ, "X"),
+                &ChiaviDate {
+                    committente_cf: Some(AZ.into()),
+                    lavoratore_cf: None,
+                },
+                false,
+            ),
+        ];
+        for (i, (p, c, d, ok)) in cases.into_iter().enumerate() {
+            assert_eq!(puo_aprire(p, &c, d).is_ok(), ok, "case {i}");
+        }
+    }
+
+    #[test]
+    fn lao_1_sending_table() {
+        let az = Profilo::Azienda { cf: AZ.into() };
+        let sa = Profilo::SoggettoAbilitato { cf: SA.into() };
+        let nessuna = ChiaviDate::default();
+        let tre = ChiaviDate {
+            committente_cf: Some(AZ.into()),
+            lavoratore_cf: Some("BNCLRA90A41H501X".into()),
+        };
+        assert!(puo_sostituire(&Profilo::Operatore, &chiavi(AZ, SA), true, &tre).is_err());
+        assert!(puo_sostituire(&az, &chiavi(AZ, SA), false, &nessuna).is_ok());
+        assert!(puo_sostituire(&az, &chiavi(ALTRA, SA), true, &tre).is_err());
+        assert!(puo_sostituire(&sa, &chiavi(AZ, "X"), true, &nessuna).is_ok());
+        assert!(puo_sostituire(&sa, &chiavi(AZ, "X"), false, &nessuna).is_err());
+        assert!(puo_sostituire(&sa, &chiavi(AZ, "X"), false, &tre).is_ok());
+        assert!(puo_sostituire(&sa, &chiavi(ALTRA, "X"), false, &tre).is_err());
+    }
+
+    #[test]
+    fn lao_2_search_restrictions() {
+        let az = Profilo::Azienda { cf: AZ.into() };
+        let sa = Profilo::SoggettoAbilitato { cf: SA.into() };
+        assert_eq!(
+            restrizione_ricerca(&az, None, false)
+                .unwrap()
+                .committente_cf
+                .as_deref(),
+            Some(AZ)
+        );
+        assert!(restrizione_ricerca(&az, Some(ALTRA), false).is_err());
+        assert_eq!(
+            restrizione_ricerca(&sa, Some(ALTRA), false)
+                .unwrap()
+                .compilatore_cf
+                .as_deref(),
+            Some(SA)
+        );
+        assert_eq!(
+            restrizione_ricerca(&sa, Some(ALTRA), true).unwrap(),
+            Restrizione::default()
+        );
+        assert_eq!(
+            restrizione_ricerca(&Profilo::Operatore, None, false).unwrap(),
+            Restrizione::default()
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! The P → V → … → A chain as a state machine (LAO-6, LAO-8, LAO-9, LAO-11).
+//!
+//! A communication is the head of its chain while nothing replaced it. A V or an A may only
+//! replace a head that is a P or a V; an A ends the chain. Whether the replacement wins a race
+//! is the store's business (a conditional update in the same transaction, LAO-11).
+
+use chrono::NaiveDate;
+use occasionali_runtime::AppError;
+
+use super::Tipo;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Azione {
+    Variazione,
+    Annullamento,
+}
+
+impl Azione {
+    fn rule(self) -> &'static str {
+        match self {
+            Azione::Variazione => "LAO-6",
+            Azione::Annullamento => "LAO-9",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Azione::Variazione => "LAO_6",
+            Azione::Annullamento => "LAO_9",
+        }
+    }
+}
+
+/// When a variation is sent, relative to the start date of the head it varies (Rome dates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fase {
+    /// Up to the start date, inclusive: everything but the two CFs may change (LAO-7).
+    FinoAllInizio,
+    /// From the day after: only document, permit and domicile may change (LAO-8).
+    DopoLInizio,
+}
+
+/// The state of the communication a V or A targets.
+#[derive(Clone, Copy, Debug)]
+pub struct Bersaglio<'a> {
+    pub tipo: Tipo,
+    /// The communication that already replaced it, if any.
+    pub successiva: Option<&'a str>,
+    /// The current head of its chain (itself when it is the head).
+    pub testa_attuale: &'a str,
+    pub data_inizio: NaiveDate,
+}
+
+/// Whether `azione` may replace `b` today, and in which phase (LAO-6, LAO-8, LAO-9).
+pub fn transizione(azione: Azione, b: &Bersaglio<'_>, oggi: NaiveDate) -> Result<Fase, AppError> {
+    if b.successiva.is_some() {
+        return Err(AppError::precondition(
+            azione.rule(),
+            format!("{}_NOT_HEAD", azione.prefix()),
+            format!(
+                "only the head of a chain can be varied or cancelled: it is now {}",
+                b.testa_attuale
+            ),
+        )
+        .with_metadata("codice_comunicazione_testa", b.testa_attuale));
+    }
+    if b.tipo == Tipo::A {
+        return Err(AppError::precondition(
+            azione.rule(),
+            format!("{}_CHAIN_CANCELLED", azione.prefix()),
+            "the chain was cancelled: a cancellation can be neither varied nor cancelled",
+        ));
+    }
+    let fase = if oggi <= b.data_inizio {
+        Fase::FinoAllInizio
+    } else {
+        Fase::DopoLInizio
+    };
+    if azione == Azione::Annullamento && fase == Fase::DopoLInizio {
+        return Err(AppError::precondition(
+            "LAO-9",
+            "LAO_9_AFTER_START",
+            format!(
+                "a communication can be cancelled only up to its start date ({}) inclusive",
+                b.data_inizio
+            ),
+        )
+        .with_metadata("data_inizio", b.data_inizio.to_string()));
+    }
+    Ok(fase)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn reason(e: &AppError) -> String {
+        match e {
+            AppError::FailedPrecondition { reason, .. } => reason.clone(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn lao_6_9_transitions() {
+        let start = d("2026-06-20");
+        let head = |tipo, successiva| Bersaglio {
+            tipo,
+            successiva,
+            testa_attuale: "HEAD",
+            data_inizio: start,
+        };
+        use Azione::*;
+        let ok = |f| Ok::<Fase, String>(f);
+        let cases: Vec<(Azione, Bersaglio<'_>, &str, Result<Fase, String>)> = vec![
+            (
+                Variazione,
+                head(Tipo::P, None),
+                "2026-06-19",
+                ok(Fase::FinoAllInizio),
+            ),
+            (
+                Variazione,
+                head(Tipo::V, None),
+                "2026-06-20",
+                ok(Fase::FinoAllInizio),
+            ),
+            (
+                Variazione,
+                head(Tipo::P, None),
+                "2026-06-21",
+                ok(Fase::DopoLInizio),
+            ),
+            (
+                Variazione,
+                head(Tipo::V, None),
+                "2027-01-01",
+                ok(Fase::DopoLInizio),
+            ),
+            (
+                Annullamento,
+                head(Tipo::P, None),
+                "2026-06-20",
+                ok(Fase::FinoAllInizio),
+            ),
+            (
+                Annullamento,
+                head(Tipo::V, None),
+                "2026-06-21",
+                Err("LAO_9_AFTER_START".into()),
+            ),
+            (
+                Variazione,
+                head(Tipo::P, Some("NEXT")),
+                "2026-06-19",
+                Err("LAO_6_NOT_HEAD".into()),
+            ),
+            (
+                Annullamento,
+                head(Tipo::V, Some("NEXT")),
+                "2026-06-19",
+                Err("LAO_9_NOT_HEAD".into()),
+            ),
+            (
+                Variazione,
+                head(Tipo::A, None),
+                "2026-06-19",
+                Err("LAO_6_CHAIN_CANCELLED".into()),
+            ),
+            (
+                Annullamento,
+                head(Tipo::A, None),
+                "2026-06-19",
+                Err("LAO_9_CHAIN_CANCELLED".into()),
+            ),
+        ];
+        for (azione, b, oggi, expected) in cases {
+            let got = transizione(azione, &b, d(oggi)).map_err(|e| reason(&e));
+            assert_eq!(got, expected, "{azione:?} on {b:?} at {oggi}");
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! Who sees and sends what (LAO-1) and searches (LAO-2).
+
+use occasionali_kernel::Sesso;
+use occasionali_proto::comunicazioni as pb;
+use occasionali_runtime::Profile;
+use occasionali_runtime::testing::TestDb;
+use tonic::Code;
+
+use crate::common::*;
+
+both_engines!(
+    lao_1_azienda_sees_and_sends_only_its_company,
+    lao_1_soggetto_abilitato_opens_others_only_with_three_keys,
+    lao_1_operators_read_everything_and_send_nothing,
+    lao_1_other_profiles_are_refused,
+    lao_2_search_needs_a_key,
+    lao_2_search_shows_every_chain_member_with_type_and_head,
+    lao_2_search_pages_through_every_match,
+);
+
+/// A soggetto abilitato (a labour consultant): a natural person.
+fn consulente(i: usize) -> String {
+    lavoratore(
+        ["Bruno", "Gallo"][i % 2],
+        "Franco",
+        "1970-02-02",
+        Sesso::M,
+        "H501",
+    )
+    .codice_fiscale
+}
+
+async fn lao_1_azienda_sees_and_sends_only_its_company(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let (a, b) = (h.azienda(PIVA), h.azienda(PIVA_B));
+    let w = lavoratore_n(1);
+    let ca = h.inserisci(&a, preventiva("", w.clone())).await;
+    let cb = h.inserisci(&b, preventiva(PIVA_B, w.clone())).await;
+    assert_eq!(ca.committente.as_ref().unwrap().codice_fiscale, PIVA);
+    // Sending for another company is refused.
+    let s = err(
+        h.c()
+            .insert_comunicazione(a.req(preventiva(PIVA_B, w.clone())))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_OTHER_COMMITTENTE");
+    // Each company sees its own, not the other's.
+    ok(h.c().get_comunicazione(a.req(get(&codice(&ca)))).await);
+    let s = err(
+        h.c().get_comunicazione(a.req(get(&codice(&cb)))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_OTHER_COMMITTENTE");
+    // Not even with all three keys: those are for soggetti abilitati.
+    err(
+        h.c()
+            .get_comunicazione(a.req(get3(&codice(&cb), PIVA_B, &w.codice_fiscale)))
+            .await,
+        Code::PermissionDenied,
+    );
+    err(
+        h.ricevuta(&a, ricevuta_di(&codice(&cb)))
+            .await
+            .map(tonic::Response::new),
+        Code::PermissionDenied,
+    );
+    // A search by worker finds only the company's own; naming another company is refused.
+    let found = ok(h
+        .c()
+        .search_comunicazioni(a.req(per_lavoratore(&w.codice_fiscale)))
+        .await)
+    .comunicazioni;
+    assert_eq!(
+        found
+            .iter()
+            .map(|s| s.codice_comunicazione.clone())
+            .collect::<Vec<_>>(),
+        [codice(&ca)]
+    );
+    let found = ok(h.c().search_comunicazioni(a.req(per_codice(&codice(&cb)))).await).comunicazioni;
+    assert!(found.is_empty());
+    err(
+        h.c().search_comunicazioni(a.req(per_committente(PIVA_B))).await,
+        Code::PermissionDenied,
+    );
+    // Nor vary or cancel it.
+    err(
+        h.c()
+            .vary_comunicazione(a.req(variazione(&codice(&cb), &ca)))
+            .await,
+        Code::PermissionDenied,
+    );
+    err(
+        h.c()
+            .cancel_comunicazione(a.req(annullamento(&codice(&cb))))
+            .await,
+        Code::PermissionDenied,
+    );
+    // Its own, yes.
+    h.annulla(&a, &codice(&ca)).await;
+    h.stop().await;
+    Ok(())
+}
+
+async fn lao_1_soggetto_abilitato_opens_others_only_with_three_keys(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let (sa1, sa2) = (h.sa(&consulente(0)), h.sa(&consulente(1)));
+    let w = lavoratore_n(2);
+    let c = h.inserisci(&sa1, preventiva(PIVA, w.clone())).await;
+    assert_eq!(invio(&c).compilatore_cf, sa1.cf());
+    let k = codice(&c);
+    // The compilatore sees it by codice alone and in its searches.
+    ok(h.c().get_comunicazione(sa1.req(get(&k))).await);
+    let mine = ok(h.c().search_comunicazioni(sa1.req(per_committente(PIVA))).await).comunicazioni;
+    assert_eq!(mine.len(), 1);
+    // Another soggetto abilitato: not by codice, not with two keys out of three.
+    for r in [get(&k), get3(&k, PIVA, ""), get3(&k, "", &w.codice_fiscale)] {
+        let s = err(h.c().get_comunicazione(sa2.req(r)).await, Code::PermissionDenied);
+        assert_eq!(reason(&s), "LAO_1_THREE_KEYS_REQUIRED");
+    }
+    // With the three keys, yes: detail, receipt and search.
+    let r = ok(h
+        .c()
+        .get_comunicazione(sa2.req(get3(&k, PIVA, &w.codice_fiscale)))
+        .await);
+    assert_eq!(r.comunicazione.map(|c| codice(&c)), Some(k.clone()));
+    let pdf = h
+        .ricevuta(
+            &sa2,
+            pb::DownloadRicevutaRequest {
+                codice_comunicazione: k.clone(),
+                committente_cf: PIVA.into(),
+                lavoratore_cf: w.codice_fiscale.clone(),
+            },
+        )
+        .await?;
+    assert!(pdf.pdf.starts_with(b"%PDF"));
+    let tre = pb::SearchComunicazioniRequest {
+        codice_comunicazione: k.clone(),
+        committente_cf: PIVA.into(),
+        lavoratore_cf: w.codice_fiscale.clone(),
+        ..Default::default()
+    };
+    assert_eq!(
+        ok(h.c().search_comunicazioni(sa2.req(tre)).await)
+            .comunicazioni
+            .len(),
+        1
+    );
+    // Its searches by committente or worker alone do not show it.
+    assert!(
+        ok(h.c().search_comunicazioni(sa2.req(per_committente(PIVA))).await)
+            .comunicazioni
+            .is_empty()
+    );
+    assert!(
+        ok(h.c()
+            .search_comunicazioni(sa2.req(per_lavoratore(&w.codice_fiscale)))
+            .await)
+        .comunicazioni
+        .is_empty()
+    );
+    // Three keys that do not belong together find nothing.
+    let altro = lavoratore_n(3).codice_fiscale;
+    err(
+        h.c().get_comunicazione(sa2.req(get3(&k, PIVA, &altro))).await,
+        Code::NotFound,
+    );
+    err(
+        h.c().get_comunicazione(sa1.req(get3(&k, PIVA_B, ""))).await,
+        Code::NotFound,
+    );
+    // Cancelling needs a communication of the chain it compiled (the request has only the codice).
+    let s = err(
+        h.c().cancel_comunicazione(sa2.req(annullamento(&k))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_THREE_KEYS_REQUIRED");
+    // A variation carries the three keys: sa2 may take the chain over, and then cancel it.
+    let mut v = variazione(&k, &c);
+    v.rapporto.as_mut().unwrap().descrizione = "Ripresa dal nuovo consulente".into();
+    let vv = h.varia(&sa2, v).await;
+    assert_eq!(invio(&vv).compilatore_cf, sa2.cf());
+    // sa1 still sees its P, but not sa2's V by codice alone...
+    err(
+        h.c().get_comunicazione(sa1.req(get(&codice(&vv)))).await,
+        Code::PermissionDenied,
+    );
+    // ...yet may still act on the chain it started.
+    let a = h.annulla(&sa1, &codice(&vv)).await;
+    assert_eq!(invio(&a).tipo, pb::TipoComunicazione::Annullamento as i32);
+    h.stop().await;
+    Ok(())
+}
+
+async fn lao_1_operators_read_everything_and_send_nothing(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = h.azienda(PIVA);
+    let w = lavoratore_n(4);
+    let c = h.inserisci(&a, preventiva("", w.clone())).await;
+    let k = codice(&c);
+    for op in [h.dg(), h.sede()] {
+        ok(h.c().get_comunicazione(op.req(get(&k))).await);
+        assert_eq!(
+            ok(h.c()
+                .search_comunicazioni(op.req(per_lavoratore(&w.codice_fiscale)))
+                .await)
+            .comunicazioni
+            .len(),
+            1
+        );
+        assert!(h.ricevuta(&op, ricevuta_di(&k)).await.is_ok());
+        for s in [
+            err(
+                h.c()
+                    .insert_comunicazione(op.req(preventiva(PIVA, w.clone())))
+                    .await,
+                Code::PermissionDenied,
+            ),
+            err(
+                h.c().vary_comunicazione(op.req(variazione(&k, &c))).await,
+                Code::PermissionDenied,
+            ),
+            err(
+                h.c().cancel_comunicazione(op.req(annullamento(&k))).await,
+                Code::PermissionDenied,
+            ),
+        ] {
+            assert_eq!(reason(&s), "LAO_1_OPERATOR_READ_ONLY");
+        }
+    }
+    h.stop().await;
+    Ok(())
+}
+
+async fn lao_1_other_profiles_are_refused(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = h.azienda(PIVA);
+    let w = lavoratore_n(5);
+    let c = h.inserisci(&a, preventiva("", w.clone())).await;
+    let k = codice(&c);
+    for p in [
+        Profile::Prestatore,
+        Profile::Utilizzatore,
+        Profile::Intermediario,
+        Profile::Sistema,
+    ] {
+        let who = h.who(p, &w.codice_fiscale);
+        for s in [
+            err(
+                h.c()
+                    .insert_comunicazione(who.req(preventiva(PIVA, w.clone())))
+                    .await,
+                Code::PermissionDenied,
+            ),
+            err(
+                h.c().get_comunicazione(who.req(get(&k))).await,
+                Code::PermissionDenied,
+            ),
+            err(
+                h.c().search_comunicazioni(who.req(per_codice(&k))).await,
+                Code::PermissionDenied,
+            ),
+            err(
+                h.c().cancel_comunicazione(who.req(annullamento(&k))).await,
+                Code::PermissionDenied,
+            ),
+        ] {
+            assert_eq!(reason(&s), "LAO_1_PROFILE", "{p}");
+        }
+    }
+    // Without a verified identity: UNAUTHENTICATED.
+    err(
+        h.c().get_comunicazione(tonic::Request::new(get(&k))).await,
+        Code::Unauthenticated,
+    );
+    h.stop().await;
+    Ok(())
+}
+
+async fn lao_2_search_needs_a_key(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let s = invalid(
+        h.c()
+            .search_comunicazioni(h.dg().req(pb::SearchComunicazioniRequest::default()))
+            .await,
+        &[
+            ("codice_comunicazione", "LAO_2_KEY_REQUIRED"),
+            ("committente_cf", "LAO_2_KEY_REQUIRED"),
+            ("lavoratore_cf", "LAO_2_KEY_REQUIRED"),
+        ],
+    );
+    assert_eq!(metadata(&s, "rule"), "LAO-2");
+    // Page size alone is no key; a malformed CF is ANA-2.
+    invalid(
+        h.c()
+            .search_comunicazioni(h.dg().req(pb::SearchComunicazioniRequest {
+                lavoratore_cf: "RSSMRA85T10A562X".into(),
+                page_size: -1,
+                ..Default::default()
+            }))
+            .await,
+        &[
+            ("lavoratore_cf", "ANA_2_CF_CHECK_CHARACTER"),
+            ("page_size", "LAO_2_PAGE_SIZE"),
+        ],
+    );
+    h.stop().await;
+    Ok(())
+}
+
+async fn lao_2_search_shows_every_chain_member_with_type_and_head(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = h.azienda(PIVA);
+    let w = lavoratore_n(6);
+    let p = h.inserisci(&a, preventiva("", w.clone())).await;
+    let mut r = variazione(&codice(&p), &p);
+    r.rapporto.as_mut().unwrap().compenso_stimato = "1800.00".into();
+    let v = h.varia(&a, r).await;
+    let an = h.annulla(&a, &codice(&v)).await;
+    let altra = h.inserisci(&a, preventiva("", w.clone())).await;
+
+    let found = h.cerca(per_lavoratore(&w.codice_fiscale)).await;
+    let rows: Vec<(String, i32, bool, String)> = found
+        .iter()
+        .map(|s| {
+            (
+                s.codice_comunicazione.clone(),
+                s.tipo,
+                s.is_head,
+                s.codice_comunicazione_precedente.clone(),
+            )
+        })
+        .collect();
+    use pb::TipoComunicazione as T;
+    assert_eq!(
+        rows,
+        vec![
+            (codice(&altra), T::Preventiva as i32, true, String::new()),
+            (codice(&an), T::Annullamento as i32, true, codice(&v)),
+            (codice(&v), T::Variazione as i32, false, codice(&p)),
+            (codice(&p), T::Preventiva as i32, false, String::new()),
+        ],
+        "newest first, every member, varied and cancelled ones included"
+    );
+    let s = &found[1];
+    assert_eq!(s.committente_cf, PIVA);
+    assert_eq!(s.committente_denominazione, "Officine Meccaniche Lombarde SpA");
+    assert_eq!(s.lavoratore_cf, w.codice_fiscale);
+    assert_eq!(s.lavoratore_nominativo, "ROMANO MARCO");
+    assert_eq!(s.data_inizio, "2026-06-20");
+    assert_eq!(s.data_invio, OGGI);
+    assert_eq!(s.durata, pb::DurataRapporto::Giorni15 as i32);
+    assert_eq!(s.compilatore_cf, PIVA);
+    // By codice: that one only, with its head flag.
+    let by_code = h.cerca(per_codice(&codice(&p))).await;
+    assert_eq!(by_code.len(), 1);
+    assert!(!by_code[0].is_head);
+    // By committente and worker together.
+    let both = h
+        .cerca(pb::SearchComunicazioniRequest {
+            committente_cf: PIVA.into(),
+            lavoratore_cf: w.codice_fiscale.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(both.len(), 4);
+    assert!(h.cerca(per_committente(PIVA_B)).await.is_empty());
+    // The detail of the P shows its successor and the whole chain.
+    let d = h.leggi(&codice(&p)).await;
+    let c = d.comunicazione.unwrap();
+    assert!(!c.is_head);
+    assert_eq!(c.codice_comunicazione_successiva, codice(&v));
+    let chain: Vec<String> = d.catena.iter().map(|s| s.codice_comunicazione.clone()).collect();
+    assert_eq!(chain, [codice(&p), codice(&v), codice(&an)]);
+    h.stop().await;
+    Ok(())
+}
+
+async fn lao_2_search_pages_through_every_match(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = h.azienda(PIVA);
+    let w = lavoratore_n(7);
+    let mut sent = Vec::new();
+    for _ in 0..7 {
+        sent.push(codice(&h.inserisci(&a, preventiva("", w.clone())).await));
+    }
+    sent.reverse();
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let r = ok(h
+            .c()
+            .search_comunicazioni(a.req(pb::SearchComunicazioniRequest {
+                lavoratore_cf: w.codice_fiscale.clone(),
+                page_size: 3,
+                page_token: token.clone(),
+                ..Default::default()
+            }))
+            .await);
+        pages += 1;
+        seen.extend(r.comunicazioni.iter().map(|s| s.codice_comunicazione.clone()));
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        // A token is bound to its search.
+        invalid(
+            h.c()
+                .search_comunicazioni(a.req(pb::SearchComunicazioniRequest {
+                    committente_cf: PIVA.into(),
+                    page_size: 3,
+                    page_token: r.next_page_token.clone(),
+                    ..Default::default()
+                }))
+                .await,
+            &[("page_token", "LAO_2_PAGE_TOKEN")],
+        );
+        token = r.next_page_token;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, sent);
+    // Default page size is 50: all seven in one page.
+    assert_eq!(
+        ok(h.c()
+            .search_comunicazioni(a.req(per_lavoratore(&w.codice_fiscale)))
+            .await)
+        .comunicazioni
+        .len(),
+        7
+    );
+    h.stop().await;
+    Ok(())
+}
