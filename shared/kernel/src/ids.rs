@@ -55,4 +55,3 @@ mod tests {
         assert!(!is_id("prest", "prest"));
     }
 }
-
