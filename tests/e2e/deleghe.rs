@@ -266,6 +266,29 @@ async fn del_3_position_is_partial_and_says_what_is_missing_when_a_context_is_do
     // A prestatore is not an utilizzatore: no wallet parts asked, none missing.
     assert!(!parti.contains(&"portafoglio_lf"), "{parti:?}");
 
+    // From a delega to its delegante's whole position, in one call.
+    let consulente = persona("Marino", "Ugo", "1966-06-06", false, "H501");
+    let t_p = c.token(Profile::Prestatore, &p.cf, None)?;
+    let o = c
+        .grpcurl()
+        .call(
+            Some(&t_p),
+            &format!("{DEL}/CreateDelega"),
+            &json!({"delegante_cf": p.cf, "delegato_cf": consulente.cf, "ruolo": "RUOLO_INTERMEDIARIO_PRESTATORE",
+                    "validita": {"dal": "2026-06-15"}}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let delega_id = o.json()?["delega"]["id"].as_str().unwrap_or_default().to_string();
+    let o = c
+        .grpcurl()
+        .call(Some(&dg), POS, &json!({"delega_id": delega_id}))
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let v = o.json()?;
+    assert_eq!(v["codiceFiscale"], p.cf.as_str(), "{v}");
+    assert_eq!(v["deleghe"]["deleghe"][0]["id"], delega_id.as_str(), "{v}");
+
     // Another person may not see this position (ANA-8 decides, through the registry).
     let other = persona("Greco", "Sara", "1990-09-09", true, "H501");
     let t = c.token(Profile::Prestatore, &other.cf, None)?;

@@ -106,11 +106,31 @@ impl PosizioneService for Posizione {
         let deadline =
             crate::proxy::client_deadline(&headers).map_or(self.deadline, |d| d.min(self.deadline));
         let r = request.into_inner();
-        let cf = r.codice_fiscale.trim().to_ascii_uppercase();
+        let mut cf = r.codice_fiscale.trim().to_ascii_uppercase();
+        if cf.is_empty() && !r.delega_id.trim().is_empty() {
+            // From a delega to its delegante's position: deleghe decides who may read the delega.
+            let delega = DelegheServiceClient::new(self.channel(Context::Deleghe)?)
+                .get_delega(self.request(
+                    &id,
+                    deleghe::GetDelegaRequest {
+                        delega_id: r.delega_id.trim().to_string(),
+                    },
+                    deadline,
+                )?)
+                .await?
+                .into_inner()
+                .delega
+                .ok_or_else(|| Status::not_found("delega not found"))?;
+            cf = delega.delegante_cf;
+        }
         if cf.is_empty() {
-            return Err(
-                AppError::invalid("codice_fiscale", "DEL-3", "DEL_3_CF_REQUIRED", "is required").into(),
-            );
+            return Err(AppError::invalid(
+                "codice_fiscale",
+                "DEL-3",
+                "DEL_3_SUBJECT_REQUIRED",
+                "give codice_fiscale or delega_id",
+            )
+            .into());
         }
         let anno = if r.anno > 0 {
             r.anno
