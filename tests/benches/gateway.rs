@@ -153,7 +153,7 @@ async fn run(cache_ms: u64) -> anyhow::Result<()> {
         for _ in 0..200 {
             let mut r = Request::new(gw::GetPosizioneRequest {
                 codice_fiscale: cf.into(),
-                anno: 0,
+                ..Default::default()
             });
             r.metadata_mut()
                 .insert("authorization", format!("Bearer {dg}").parse()?);
