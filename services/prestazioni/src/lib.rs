@@ -1,77 +1,84 @@
-//! Prestazioni: LF and CPO declarations (SPEC §3).
+//! Prestazioni: SPEC §3, LF and CPO declarations (PRE-1..PRE-20).
 //!
-//! This release answers the two questions the registry asks (ANA-7, ANA-9) from its own
-//! database, which holds no prestazioni until insertion (issue: Prestazioni LF and CPO) is
-//! built: so the answers are truthfully empty. Every other RPC answers UNIMPLEMENTED.
+//! A per-year rule table (PRE-20); insertion with every check, limits enforced by counter rows
+//! raised with conditional updates in the inserting transaction (PRE-8, PRE-9); the wallet saga
+//! with portafoglio (PENDING → ReserveFunds → ACCEPTED/REJECTED, PRE-10) resumed by
+//! [`spawn_recovery`]; idempotent request ids (PRE-18); revoca, conferma, contestazione
+//! (PRE-11..PRE-15) with outbox events (PRE-17); views and the payout feed (PRE-16, POR-5).
 
-use std::pin::Pin;
+mod anagrafica;
+mod api;
+mod app;
+mod decode;
+pub mod domain;
+mod encode;
+mod events;
+mod portafoglio;
+pub mod store;
 
-use futures::Stream;
-use occasionali_proto::prestazioni as pb;
-use occasionali_proto::prestazioni::prestazioni_service_server::{
-    PrestazioniService, PrestazioniServiceServer,
-};
+use std::time::Duration;
+
+use occasionali_proto::prestazioni::prestazioni_service_server::PrestazioniServiceServer;
 use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::client::Caller;
+use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::IdentityInterceptor;
-use occasionali_runtime::outbox::CreateOutbox;
-use occasionali_runtime::{AppError, Identity};
-use sea_orm_migration::prelude::*;
+use occasionali_runtime::shutdown::Shutdown;
+use tokio::task::JoinHandle;
 use tonic::service::Routes;
-use tonic::{Request, Response, Status};
 
-pub struct Migrator;
+pub use store::Migrator;
 
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox)]
-    }
-}
+/// How often [`spawn_recovery`] looks for PENDING prestazioni.
+pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(30);
 
-struct Prestazioni;
-
-/// Only the platform's own contexts ask these questions.
-fn solo_sistema(id: &Identity) -> Result<(), Status> {
-    if id.is_system() || id.is_operator() {
-        Ok(())
-    } else {
-        Err(AppError::denied(
-            "PRE-19",
-            "PRE_19_SYSTEM_ONLY",
-            "this query is for INPS systems and operators",
-        )
-        .into())
-    }
-}
-
-#[tonic::async_trait]
-impl PrestazioniService for Prestazioni {
-    async fn check_categoria_change(
-        &self,
-        request: Request<pb::CheckCategoriaChangeRequest>,
-    ) -> Result<Response<pb::CheckCategoriaChangeResponse>, Status> {
-        solo_sistema(&Identity::of(&request)?)?;
-        Ok(Response::new(pb::CheckCategoriaChangeResponse {
-            has_prestazioni: false,
-            incoerenti: Vec::new(),
-        }))
-    }
-
-    async fn stream_soggetti_attivi(
-        &self,
-        request: Request<pb::StreamSoggettiAttiviRequest>,
-    ) -> Result<
-        Response<Pin<Box<dyn Stream<Item = Result<pb::StreamSoggettiAttiviResponse, Status>> + Send>>>,
-        Status,
-    > {
-        solo_sistema(&Identity::of(&request)?)?;
-        Ok(Response::new(Box::pin(futures::stream::empty())))
-    }
+fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
+    let caller = Caller::new(deps.tokens.clone(), "prestazioni", Duration::from_secs(10));
+    let anagrafica = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Anagrafica)?)?;
+    let portafoglio = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Portafoglio)?)?;
+    Ok(app::App {
+        db: deps.db.clone(),
+        clock: deps.clock.clone(),
+        registro: anagrafica::Registro::new(anagrafica, caller.clone()),
+        portafoglio: portafoglio::Portafoglio::new(portafoglio, caller),
+    })
 }
 
 /// The tonic routes of the context: every call must carry a verified identity.
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
+    let app = app(&deps)?;
     let server =
-        PrestazioniServiceServer::with_interceptor(Prestazioni, IdentityInterceptor::new(deps.tokens));
+        PrestazioniServiceServer::with_interceptor(api::Api { app }, IdentityInterceptor::new(deps.tokens));
     Ok(Routes::new(server))
+}
+
+/// The saga's recovery: at start-up and then every [`RECOVERY_INTERVAL`], finishes every PENDING
+/// prestazione (a crash between its insertion and the wallet's answer) by asking portafoglio again
+/// (idempotent on the prestazione id). Safe with many replicas. Stops at `shutdown`.
+pub fn spawn_recovery(deps: ContextDeps, shutdown: Shutdown) -> anyhow::Result<JoinHandle<()>> {
+    spawn_recovery_every(deps, shutdown, RECOVERY_INTERVAL)
+}
+
+/// [`spawn_recovery`] with another interval (tests).
+pub fn spawn_recovery_every(
+    deps: ContextDeps,
+    shutdown: Shutdown,
+    every: Duration,
+) -> anyhow::Result<JoinHandle<()>> {
+    let app = app(&deps)?;
+    Ok(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = app.riprendi().await {
+                tracing::warn!(error = %e, "recovery of pending prestazioni failed; retrying at the next tick");
+            }
+        }
+    }))
 }

@@ -1,0 +1,104 @@
+//! The questions prestazioni asks the registry (anagrafica), over gRPC with our system identity
+//! carrying the original caller. Asked before any transaction is opened.
+
+use chrono::NaiveDate;
+use occasionali_proto::anagrafica as pb;
+use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
+use occasionali_runtime::client::Caller;
+use occasionali_runtime::error::from_upstream;
+use occasionali_runtime::{AppError, Identity};
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::domain::{
+    Categoria, CategoriaUtilizzatore, CategoriaValida, Prestatore, ProfiloUtilizzatore, Utilizzatore,
+};
+
+#[derive(Clone)]
+pub struct Registro {
+    client: AnagraficaServiceClient<Channel>,
+    caller: Caller,
+}
+
+impl Registro {
+    pub fn new(channel: Channel, caller: Caller) -> Registro {
+        Registro {
+            client: AnagraficaServiceClient::new(channel),
+            caller,
+        }
+    }
+
+    pub async fn soggetto(&self, cf: &str, origin: &Identity) -> Result<Option<pb::Soggetto>, AppError> {
+        let request = self.caller.request(
+            pb::GetSoggettoRequest {
+                codice_fiscale: cf.to_string(),
+            },
+            Some(origin),
+        )?;
+        match self.client.clone().get_soggetto(request).await {
+            Ok(r) => Ok(r.into_inner().soggetto),
+            Err(s) if s.code() == Code::NotFound => Ok(None),
+            Err(s) => Err(from_upstream("anagrafica", s)),
+        }
+    }
+
+    pub async fn utilizzatore(&self, cf: &str, origin: &Identity) -> Result<Option<Utilizzatore>, AppError> {
+        Ok(self.soggetto(cf, origin).await?.and_then(|s| {
+            let u = Utilizzatore {
+                lf: s.utilizzatore_lf.as_ref().map(profilo),
+                cpo: s.utilizzatore_cpo.as_ref().map(profilo),
+            };
+            (u.lf.is_some() || u.cpo.is_some()).then_some(u)
+        }))
+    }
+
+    pub async fn prestatore(&self, cf: &str, origin: &Identity) -> Result<Prestatore, AppError> {
+        Ok(
+            match self.soggetto(cf, origin).await?.and_then(|s| s.prestatore) {
+                Some(p) => Prestatore {
+                    registrato: true,
+                    categorie: p.categorie.iter().filter_map(categoria).collect(),
+                },
+                None => Prestatore::default(),
+            },
+        )
+    }
+}
+
+fn profilo(u: &pb::Utilizzatore) -> ProfiloUtilizzatore {
+    use pb::CategoriaUtilizzatore as C;
+    ProfiloUtilizzatore {
+        categoria: match C::try_from(u.categoria) {
+            Ok(C::Impresa) => Some(CategoriaUtilizzatore::Impresa),
+            Ok(C::Professionista) => Some(CategoriaUtilizzatore::Professionista),
+            Ok(C::ImpresaAgricola) => Some(CategoriaUtilizzatore::ImpresaAgricola),
+            Ok(C::PubblicaAmministrazione) => Some(CategoriaUtilizzatore::PubblicaAmministrazione),
+            Ok(C::AssociazioneEnte) => Some(CategoriaUtilizzatore::AssociazioneEnte),
+            Ok(C::Altro) => Some(CategoriaUtilizzatore::Altro),
+            _ => None,
+        },
+        ateco: u.ateco.clone(),
+        dipendenti: u.dipendenti_tempo_indeterminato,
+    }
+}
+
+fn data(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn categoria(c: &pb::CategoriaDichiarata) -> Option<CategoriaValida> {
+    use pb::TipoCategoria as T;
+    let categoria = match T::try_from(c.tipo) {
+        Ok(T::Pensionato) => Categoria::Pensionato,
+        Ok(T::Studente) => Categoria::Studente,
+        Ok(T::Disoccupato) => Categoria::Disoccupato,
+        Ok(T::PercettoreSostegnoReddito) => Categoria::SostegnoReddito,
+        Ok(T::IscrittoElenchiAgricoli) => Categoria::ElenchiAgricoli,
+        _ => return None,
+    };
+    let (dal, al) = match &c.validita {
+        Some(p) => (data(&p.dal), data(&p.al)),
+        None => (None, None),
+    };
+    Some(CategoriaValida { categoria, dal, al })
+}

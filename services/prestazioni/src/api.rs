@@ -1,0 +1,620 @@
+//! The thin tonic adapter: decode, authorize, call the app, encode, one error mapping.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+
+use chrono::{Datelike, NaiveDate};
+use futures::Stream;
+use occasionali_kernel::calendar::rome_date;
+use occasionali_proto::prestazioni as pb;
+use occasionali_proto::prestazioni::prestazioni_service_server::PrestazioniService;
+use occasionali_runtime::{AppError, Identity};
+use tonic::{Request, Response, Status};
+
+use crate::app::{App, puo_inserire};
+use crate::decode::{self, timestamp};
+use crate::domain::Stato;
+use crate::encode::{self, euro};
+use crate::store;
+
+pub struct Api {
+    pub app: App,
+}
+
+/// Only the platform's own contexts and operators ask these questions.
+fn solo_sistema(id: &Identity) -> Result<(), AppError> {
+    if id.is_system() || id.is_operator() {
+        Ok(())
+    } else {
+        Err(AppError::denied(
+            "PRE-19",
+            "PRE_19_SYSTEM_ONLY",
+            "this query is for INPS systems and operators",
+        ))
+    }
+}
+
+fn lato_prestatore(id: &Identity, prestatore_cf: &str) -> Result<(), AppError> {
+    if id.is_system() || id.is_operator() || id.subject_cf() == prestatore_cf {
+        Ok(())
+    } else {
+        Err(AppError::denied(
+            "PRE-19",
+            "PRE_19_NOT_PRESTATORE_SIDE",
+            "only the prestatore side and operators",
+        ))
+    }
+}
+
+fn mese(anno: i32, mese: i32) -> Result<(i32, u32), AppError> {
+    if !(1..=12).contains(&mese) || !(2017..=9999).contains(&anno) {
+        return Err(AppError::invalid(
+            "mese",
+            "POR-5",
+            "POR_5_MONTH",
+            "anno and mese 1-12 are required",
+        ));
+    }
+    Ok((anno, mese as u32))
+}
+
+fn pagina<T: Clone>(items: Vec<(String, T)>, page_size: i32, token: &str) -> (Vec<T>, String) {
+    let size = if page_size <= 0 {
+        100
+    } else {
+        page_size.min(1000) as usize
+    };
+    let start = if token.is_empty() {
+        0
+    } else {
+        items
+            .iter()
+            .position(|(k, _)| k == token)
+            .map(|i| i + 1)
+            .unwrap_or(items.len())
+    };
+    let page: Vec<(String, T)> = items.iter().skip(start).take(size).cloned().collect();
+    let next = if start + page.len() < items.len() {
+        page.last().map(|(k, _)| k.clone()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    (page.into_iter().map(|(_, v)| v).collect(), next)
+}
+
+type SoggettiStream = Pin<Box<dyn Stream<Item = Result<pb::StreamSoggettiAttiviResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl PrestazioniService for Api {
+    async fn insert_prestazione(
+        &self,
+        request: Request<pb::InsertPrestazioneRequest>,
+    ) -> Result<Response<pb::InsertPrestazioneResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let mut d = decode::dichiarazione(r.prestazione.as_ref());
+        if r.request_id.trim().is_empty() || r.request_id.len() > 128 {
+            let mut v = match d {
+                Err(v) => v,
+                Ok(_) => occasionali_runtime::Violations::new(),
+            };
+            v.add(
+                "request_id",
+                "PRE-18",
+                "PRE_18_REQUEST_ID_REQUIRED",
+                "a client request id (at most 128 characters) is required",
+            );
+            d = Err(v);
+        }
+        let d = d.map_err(|v| -> Status {
+            v.check()
+                .err()
+                .unwrap_or_else(|| AppError::internal("no violation"))
+                .into()
+        })?;
+        let dati = r.prestazione.unwrap_or_default();
+        let p = self.app.inserisci(&id, r.request_id.trim(), &dati, d).await?;
+        Ok(Response::new(pb::InsertPrestazioneResponse {
+            prestazione: Some(p),
+        }))
+    }
+
+    async fn check_prestazione(
+        &self,
+        request: Request<pb::CheckPrestazioneRequest>,
+    ) -> Result<Response<pb::CheckPrestazioneResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let d = decode::dichiarazione(r.prestazione.as_ref()).map_err(|v| -> Status {
+            v.check()
+                .err()
+                .unwrap_or_else(|| AppError::internal("no violation"))
+                .into()
+        })?;
+        puo_inserire(&id, &d.utilizzatore_cf)?;
+        let e = self.app.esamina(&d, &id).await?;
+        Ok(Response::new(pb::CheckPrestazioneResponse {
+            ammissibile: e.violazioni.is_empty(),
+            violazioni: e
+                .violazioni
+                .iter()
+                .map(|v| pb::ViolazioneRegola {
+                    rule_id: v.rule.to_string(),
+                    reason: v.reason.to_string(),
+                    field: v.field.to_string(),
+                    description: v.description.clone(),
+                })
+                .collect(),
+            limiti: e.limiti,
+            costo: Some(encode::costo(&e.val.costo)),
+        }))
+    }
+
+    async fn get_headroom(
+        &self,
+        request: Request<pb::GetHeadroomRequest>,
+    ) -> Result<Response<pb::GetHeadroomResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let norm = |s: &str| {
+            let t = s.trim().to_uppercase();
+            (!t.is_empty()).then_some(t)
+        };
+        let (p, u) = (norm(&r.prestatore_cf), norm(&r.utilizzatore_cf));
+        let s = id.subject_cf();
+        if !(id.is_system() || id.is_operator() || p.as_deref() == Some(s) || u.as_deref() == Some(s)) {
+            return Err(AppError::denied("PRE-19", "PRE_19_NOT_OWN_LIMITS", "only one's own limits").into());
+        }
+        let anno = if r.anno == 0 {
+            rome_date(self.app.clock.now()).year()
+        } else {
+            r.anno
+        };
+        let limiti = self.app.headroom(anno, p.as_deref(), u.as_deref(), &id).await?;
+        Ok(Response::new(pb::GetHeadroomResponse { limiti }))
+    }
+
+    async fn get_prestazione(
+        &self,
+        request: Request<pb::GetPrestazioneRequest>,
+    ) -> Result<Response<pb::GetPrestazioneResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = self.app.get(&id, request.get_ref().prestazione_id.trim()).await?;
+        Ok(Response::new(pb::GetPrestazioneResponse {
+            prestazione: Some(r.p),
+        }))
+    }
+
+    async fn list_prestazioni(
+        &self,
+        request: Request<pb::ListPrestazioniRequest>,
+    ) -> Result<Response<pb::ListPrestazioniResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let norm = |s: &str| {
+            let t = s.trim().to_uppercase();
+            (!t.is_empty()).then_some(t)
+        };
+        let (mut u, mut p) = (norm(&r.utilizzatore_cf), norm(&r.prestatore_cf));
+        if !(id.is_operator() || id.is_system()) {
+            let s = id.subject_cf().to_string();
+            if u.is_none() && p.is_none() {
+                if id.profile() == occasionali_runtime::Profile::Prestatore {
+                    p = Some(s.clone());
+                } else {
+                    u = Some(s.clone());
+                }
+            }
+            if u.as_deref() != Some(s.as_str()) && p.as_deref() != Some(s.as_str()) {
+                return Err(AppError::denied(
+                    "PRE-19",
+                    "PRE_19_NOT_OWN_PRESTAZIONI",
+                    "only one's own prestazioni",
+                )
+                .into());
+            }
+        } else if u.is_none() && p.is_none() {
+            return Err(AppError::invalid(
+                "utilizzatore_cf",
+                "PRE-16",
+                "PRE_16_SUBJECT_REQUIRED",
+                "an utilizzatore or a prestatore",
+            )
+            .into());
+        }
+        let stati: Vec<Stato> = r
+            .stati
+            .iter()
+            .filter_map(|s| pb::StatoPrestazione::try_from(*s).ok())
+            .filter_map(|s| Stato::from_code(s.as_str_name().trim_start_matches("STATO_PRESTAZIONE_")))
+            .collect();
+        let rows = store::elenca(
+            &self.app.db,
+            &store::Filtro {
+                utilizzatore_cf: u,
+                prestatore_cf: p,
+                stati,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let (dal, al) = match &r.periodo {
+            Some(per) => (
+                per.dal.clone(),
+                if per.al.is_empty() {
+                    "9999-12-31".into()
+                } else {
+                    per.al.clone()
+                },
+            ),
+            None => (String::new(), "9999-12-31".to_string()),
+        };
+        let items: Vec<(String, pb::Prestazione)> = rows
+            .into_iter()
+            .filter(|x| r.tipo == 0 || x.p.tipo == r.tipo)
+            .filter(|x| r.stato_pagamento == 0 || x.p.stato_pagamento == r.stato_pagamento)
+            .filter(|x| x.p.data_prestazione >= dal && x.p.data_prestazione <= al)
+            .map(|x| (x.id, x.p))
+            .collect();
+        let (prestazioni, next_page_token) = pagina(items, r.page_size, &r.page_token);
+        Ok(Response::new(pb::ListPrestazioniResponse {
+            prestazioni,
+            next_page_token,
+        }))
+    }
+
+    async fn revoke_prestazione(
+        &self,
+        request: Request<pb::RevokePrestazioneRequest>,
+    ) -> Result<Response<pb::RevokePrestazioneResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let p = self.app.revoca(&id, r.prestazione_id.trim(), &r.motivo).await?;
+        Ok(Response::new(pb::RevokePrestazioneResponse {
+            prestazione: Some(p),
+        }))
+    }
+
+    async fn confirm_prestazione(
+        &self,
+        request: Request<pb::ConfirmPrestazioneRequest>,
+    ) -> Result<Response<pb::ConfirmPrestazioneResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let p = self
+            .app
+            .conferma(&id, request.get_ref().prestazione_id.trim())
+            .await?;
+        Ok(Response::new(pb::ConfirmPrestazioneResponse {
+            prestazione: Some(p),
+        }))
+    }
+
+    async fn contest_revoca(
+        &self,
+        request: Request<pb::ContestRevocaRequest>,
+    ) -> Result<Response<pb::ContestRevocaResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let p = self.app.contesta(&id, r.prestazione_id.trim(), &r.nota).await?;
+        Ok(Response::new(pb::ContestRevocaResponse { prestazione: Some(p) }))
+    }
+
+    async fn get_annual_statement(
+        &self,
+        request: Request<pb::GetAnnualStatementRequest>,
+    ) -> Result<Response<pb::GetAnnualStatementResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let cf = r.prestatore_cf.trim().to_uppercase();
+        lato_prestatore(&id, &cf)?;
+        let rows = store::elenca(
+            &self.app.db,
+            &store::Filtro {
+                prestatore_cf: Some(cf.clone()),
+                anno: Some(r.anno),
+                stati: vec![Stato::Accepted, Stato::Contested, Stato::Paid],
+                crescente: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let cents = |s: &str| occasionali_kernel::Euro::parse(s).map(|e| e.cents()).unwrap_or(0);
+        let (mut n, mut comp, mut inc, mut ivs, mut inail) = (0i64, 0i64, 0i64, 0i64, 0i64);
+        let mut per_u: BTreeMap<(String, i32), (i64, i64, i64)> = BTreeMap::new();
+        let mut per_m: BTreeMap<u32, (i64, i64, i64)> = BTreeMap::new();
+        for x in &rows {
+            let c = cents(&x.p.compenso);
+            let paid = if x.stato == Stato::Paid { c } else { 0 };
+            let costo = x.p.costo.clone().unwrap_or_default();
+            n += 1;
+            comp += c;
+            inc += paid;
+            ivs += cents(&costo.contributi_ivs);
+            inail += cents(&costo.premio_inail);
+            let e = per_u.entry((x.p.utilizzatore_cf.clone(), x.p.tipo)).or_default();
+            *e = (e.0 + 1, e.1 + c, e.2 + paid);
+            let m = NaiveDate::parse_from_str(&x.p.data_prestazione, "%Y-%m-%d")
+                .map(|d| d.month())
+                .unwrap_or(0);
+            let e = per_m.entry(m).or_default();
+            *e = (e.0 + 1, e.1 + c, e.2 + paid);
+        }
+        Ok(Response::new(pb::GetAnnualStatementResponse {
+            statement: Some(pb::AnnualStatement {
+                prestatore_cf: cf,
+                anno: r.anno,
+                numero_prestazioni: n,
+                totale_compensi: euro(comp),
+                totale_incassato: euro(inc),
+                totale_da_incassare: euro(comp - inc),
+                totale_contributi_ivs: euro(ivs),
+                totale_premi_inail: euro(inail),
+                per_utilizzatore: per_u
+                    .into_iter()
+                    .map(|((u, t), (n, c, i))| pb::RigaStatementUtilizzatore {
+                        utilizzatore_cf: u,
+                        tipo: t,
+                        numero_prestazioni: n,
+                        compensi: euro(c),
+                        incassato: euro(i),
+                    })
+                    .collect(),
+                per_mese: per_m
+                    .into_iter()
+                    .map(|(m, (n, c, i))| pb::RigaStatementMese {
+                        mese: m as i32,
+                        numero_prestazioni: n,
+                        compensi: euro(c),
+                        incassato: euro(i),
+                    })
+                    .collect(),
+                generato_il: Some(timestamp(self.app.clock.now())),
+            }),
+        }))
+    }
+
+    async fn list_payments(
+        &self,
+        request: Request<pb::ListPaymentsRequest>,
+    ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let cf = r.prestatore_cf.trim().to_uppercase();
+        lato_prestatore(&id, &cf)?;
+        let all = store::pagamenti(&self.app.db, &cf, r.anno).await?;
+        let items = all.into_iter().map(|p| (p.payout_order_id.clone(), p)).collect();
+        let (pagamenti, next_page_token) = pagina(items, r.page_size, &r.page_token);
+        Ok(Response::new(pb::ListPaymentsResponse {
+            pagamenti,
+            next_page_token,
+        }))
+    }
+
+    async fn get_rule_table(
+        &self,
+        request: Request<pb::GetRuleTableRequest>,
+    ) -> Result<Response<pb::GetRuleTableResponse>, Status> {
+        Identity::of(&request)?;
+        let anno = request.get_ref().anno;
+        let anno = if anno == 0 {
+            rome_date(self.app.clock.now()).year()
+        } else {
+            anno
+        };
+        let r = store::regole(&self.app.db, anno)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("rule table of {anno}")))?;
+        Ok(Response::new(pb::GetRuleTableResponse {
+            rule_table: Some(encode::regole(&r, anno)),
+        }))
+    }
+
+    async fn list_rule_tables(
+        &self,
+        request: Request<pb::ListRuleTablesRequest>,
+    ) -> Result<Response<pb::ListRuleTablesResponse>, Status> {
+        Identity::of(&request)?;
+        let tutte = store::tutte_le_regole(&self.app.db).await?;
+        let primo = tutte.first().map(|r| r.anno).unwrap_or(2017);
+        let ultimo = tutte
+            .last()
+            .map(|r| r.anno)
+            .unwrap_or(primo)
+            .max(rome_date(self.app.clock.now()).year());
+        let rule_tables = (primo..=ultimo)
+            .filter_map(|anno| {
+                tutte
+                    .iter()
+                    .rev()
+                    .find(|r| r.anno <= anno)
+                    .map(|r| encode::regole(r, anno))
+            })
+            .collect();
+        Ok(Response::new(pb::ListRuleTablesResponse { rule_tables }))
+    }
+
+    async fn close_contestazioni(
+        &self,
+        request: Request<pb::CloseContestazioniRequest>,
+    ) -> Result<Response<pb::CloseContestazioniResponse>, Status> {
+        solo_sistema(&Identity::of(&request)?)?;
+        let (anno, m) = mese(request.get_ref().anno, request.get_ref().mese)?;
+        let (at, n) = self.app.chiudi_contestazioni(anno, m).await?;
+        Ok(Response::new(pb::CloseContestazioniResponse {
+            chiuse_il: Some(timestamp(at)),
+            numero_dovute: n,
+        }))
+    }
+
+    async fn list_due_prestazioni(
+        &self,
+        request: Request<pb::ListDuePrestazioniRequest>,
+    ) -> Result<Response<pb::ListDuePrestazioniResponse>, Status> {
+        solo_sistema(&Identity::of(&request)?)?;
+        let r = request.into_inner();
+        let (anno, m) = mese(r.anno, r.mese)?;
+        let size = if r.page_size <= 0 {
+            500
+        } else {
+            r.page_size.min(5000)
+        } as u64;
+        let rows = store::elenca(
+            &self.app.db,
+            &store::Filtro {
+                anno: Some(anno),
+                mese: Some(m),
+                stati: vec![Stato::Accepted, Stato::Contested],
+                dopo_id: (!r.page_token.is_empty()).then(|| r.page_token.clone()),
+                crescente: true,
+                limite: size + 1,
+                ..Default::default()
+            },
+        )
+        .await?;
+        let more = rows.len() as u64 > size;
+        let rows: Vec<_> = rows.into_iter().take(size as usize).collect();
+        let next_page_token = if more {
+            rows.last().map(|x| x.id.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListDuePrestazioniResponse {
+            prestazioni: rows
+                .into_iter()
+                .map(|x| pb::PrestazioneDovuta {
+                    prestazione_id: x.id,
+                    tipo: x.p.tipo,
+                    utilizzatore_cf: x.p.utilizzatore_cf,
+                    prestatore_cf: x.p.prestatore_cf,
+                    data_prestazione: x.p.data_prestazione,
+                    costo: x.p.costo,
+                    reintegrata: x.stato == Stato::Contested,
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn mark_paid(
+        &self,
+        request: Request<pb::MarkPaidRequest>,
+    ) -> Result<Response<pb::MarkPaidResponse>, Status> {
+        solo_sistema(&Identity::of(&request)?)?;
+        let Some(pag) = request.into_inner().pagamento else {
+            return Err(AppError::invalid("pagamento", "POR-5", "POR_5_REQUIRED", "is required").into());
+        };
+        if pag.payout_order_id.trim().is_empty() {
+            return Err(AppError::invalid(
+                "pagamento.payout_order_id",
+                "POR-5",
+                "POR_5_REQUIRED",
+                "is required",
+            )
+            .into());
+        }
+        let prestazioni = self.app.segna_pagate(&pag).await?;
+        Ok(Response::new(pb::MarkPaidResponse { prestazioni }))
+    }
+
+    async fn check_categoria_change(
+        &self,
+        request: Request<pb::CheckCategoriaChangeRequest>,
+    ) -> Result<Response<pb::CheckCategoriaChangeResponse>, Status> {
+        solo_sistema(&Identity::of(&request)?)?;
+        let r = request.into_inner();
+        let rows = store::elenca(
+            &self.app.db,
+            &store::Filtro {
+                utilizzatore_cf: Some(r.utilizzatore_cf.trim().to_uppercase()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let cpo: Vec<_> = rows
+            .into_iter()
+            .filter(|x| x.p.tipo == pb::TipoPrestazione::Cpo as i32)
+            .collect();
+        let categoria = r.categoria.trim().to_lowercase();
+        let mut incoerenti = Vec::new();
+        for x in cpo
+            .iter()
+            .filter(|x| matches!(x.stato, Stato::Pending | Stato::Accepted | Stato::Contested))
+        {
+            let Ok(data) = NaiveDate::parse_from_str(&x.p.data_prestazione, "%Y-%m-%d") else {
+                continue;
+            };
+            let Some(regole) = store::regole(&self.app.db, data.year()).await? else {
+                continue;
+            };
+            let finalita = match &x.p.dettaglio {
+                Some(pb::prestazione::Dettaglio::Cpo(c)) => c.finalita_pa != 0,
+                _ => false,
+            };
+            let mut add = |rule: &str, d: &str| {
+                incoerenti.push(pb::PrestazioneIncoerente {
+                    prestazione_id: x.id.clone(),
+                    rule_id: rule.into(),
+                    description: d.into(),
+                })
+            };
+            if categoria == "pubblica_amministrazione" && !finalita {
+                add(
+                    "PRE-6",
+                    "a public administration must state a purpose, this prestazione has none",
+                );
+            }
+            if categoria != "pubblica_amministrazione" && finalita {
+                add("PRE-6", "only a public administration states a purpose");
+            }
+            if !r.ateco.trim().is_empty() && regole.settore_escluso(r.ateco.trim()) {
+                add("PRE-4", "the new ATECO code is excluded from the CPO");
+            }
+            if categoria == "impresa_agricola" && !regole.agricoltura_ammessa {
+                add(
+                    "PRE-4",
+                    "agriculture is excluded from the CPO in the prestazione's year",
+                );
+            }
+        }
+        Ok(Response::new(pb::CheckCategoriaChangeResponse {
+            has_prestazioni: !cpo.is_empty(),
+            incoerenti,
+        }))
+    }
+
+    async fn stream_soggetti_attivi(
+        &self,
+        request: Request<pb::StreamSoggettiAttiviRequest>,
+    ) -> Result<Response<SoggettiStream>, Status> {
+        solo_sistema(&Identity::of(&request)?)?;
+        let r = request.into_inner();
+        let (prestatore, tipo) = match pb::RuoloSoggetto::try_from(r.ruolo) {
+            Ok(pb::RuoloSoggetto::UtilizzatoreLf) => (false, Some("LF")),
+            Ok(pb::RuoloSoggetto::UtilizzatoreCpo) => (false, Some("CPO")),
+            Ok(pb::RuoloSoggetto::Prestatore) => (true, None),
+            _ => return Err(AppError::invalid("ruolo", "ANA-9", "ANA_9_RUOLO", "a role is required").into()),
+        };
+        let per = r.periodo.unwrap_or_default();
+        let dal = if per.dal.is_empty() {
+            "0000-01-01".to_string()
+        } else {
+            per.dal
+        };
+        let al = if per.al.is_empty() {
+            "9999-12-31".to_string()
+        } else {
+            per.al
+        };
+        let rows = store::soggetti_attivi(&self.app.db, prestatore, tipo, &dal, &al).await?;
+        let items: Vec<Result<pb::StreamSoggettiAttiviResponse, Status>> = rows
+            .into_iter()
+            .map(|(cf, n)| {
+                Ok(pb::StreamSoggettiAttiviResponse {
+                    codice_fiscale: cf,
+                    numero_prestazioni: n,
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(items))))
+    }
+}

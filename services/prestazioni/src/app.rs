@@ -1,0 +1,682 @@
+//! The context's commands: registry reads first, then one transaction per step, the wallet saga
+//! between them (ARCHITECTURE.md: PENDING with the limit share taken → ReserveFunds → ACCEPTED
+//! or REJECTED with the share given back).
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use occasionali_kernel::SharedClock;
+use occasionali_kernel::calendar::end_of_nth_day_after;
+use occasionali_proto::prestazioni as pb;
+use occasionali_runtime::db::begin_write;
+use occasionali_runtime::{AppError, FieldViolation, Identity};
+use prost::Message;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::anagrafica::Registro;
+use crate::decode::timestamp;
+use crate::domain::stato::Evento;
+use crate::domain::{
+    Dichiarazione, Quota, Regole, Stato, TipoLimite, Valutazione, Violazione, id_contatore, valuta,
+};
+use crate::encode;
+use crate::events;
+use crate::portafoglio::{Esito, Portafoglio};
+use crate::store::{self, QuotaPresa};
+
+#[derive(Clone)]
+pub struct App {
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub registro: Registro,
+    pub portafoglio: Portafoglio,
+}
+
+/// The result of every check (CheckPrestazione, and the first step of InsertPrestazione).
+pub struct Esame {
+    pub val: Valutazione,
+    pub violazioni: Vec<Violazione>,
+    pub limiti: Vec<pb::StatoLimite>,
+    pub regole: Regole,
+}
+
+pub fn rifiuto(violazioni: &[Violazione], limiti: &[pb::StatoLimite]) -> AppError {
+    let Some(first) = violazioni.first() else {
+        return AppError::internal("refusal without violations");
+    };
+    let message = violazioni
+        .iter()
+        .map(|v| format!("{}: {}", v.rule, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut e = AppError::FailedPrecondition {
+        rule: first.rule,
+        reason: first.reason.to_string(),
+        message,
+        metadata: Vec::new(),
+        violations: violazioni
+            .iter()
+            .map(|v| FieldViolation {
+                field: v.field.to_string(),
+                rule: v.rule,
+                reason: v.reason.to_string(),
+                description: v.description.clone(),
+            })
+            .collect(),
+    };
+    // PRE-8: which limit, used and left (the first crossed under plain keys, each under its name).
+    let mut primo = true;
+    for l in limiti.iter().filter(|l| l.superato) {
+        let nome = pb::TipoLimite::try_from(l.tipo)
+            .map(|t| t.as_str_name().trim_start_matches("TIPO_LIMITE_").to_lowercase())
+            .unwrap_or_default();
+        if primo {
+            e = e
+                .with_metadata("limite", nome.clone())
+                .with_metadata("limite_valore", l.limite.clone())
+                .with_metadata("utilizzato", l.utilizzato.clone())
+                .with_metadata("residuo", l.residuo.clone())
+                .with_metadata("richiesto", l.richiesto.clone());
+            primo = false;
+        }
+        e = e
+            .with_metadata(format!("{nome}_utilizzato"), l.utilizzato.clone())
+            .with_metadata(format!("{nome}_residuo"), l.residuo.clone());
+    }
+    e
+}
+
+fn limite_superato(l: &pb::StatoLimite) -> Violazione {
+    let (reason, nome) = match pb::TipoLimite::try_from(l.tipo) {
+        Ok(pb::TipoLimite::Prestatore) => ("PRE_8_LIMIT_PRESTATORE", "prestatore"),
+        Ok(pb::TipoLimite::Utilizzatore) => ("PRE_8_LIMIT_UTILIZZATORE", "utilizzatore"),
+        Ok(pb::TipoLimite::Coppia) => ("PRE_8_LIMIT_COPPIA", "pair"),
+        _ => ("PRE_8_LIMIT_ORE_COPPIA", "hours per pair"),
+    };
+    Violazione {
+        rule: "PRE-8",
+        reason,
+        field: "compenso",
+        description: format!(
+            "the {nome} limit of {} for {} is {}: used {}, left {}, requested {}",
+            l.anno, l.anno, l.limite, l.utilizzato, l.residuo, l.richiesto
+        ),
+    }
+}
+
+pub fn puo_inserire(id: &Identity, utilizzatore_cf: &str) -> Result<(), AppError> {
+    if id.is_operator() || id.is_system() || id.subject_cf() == utilizzatore_cf {
+        Ok(())
+    } else {
+        Err(AppError::denied(
+            "PRE-19",
+            "PRE_19_NOT_UTILIZZATORE_SIDE",
+            "only the utilizzatore, an intermediary with a delega or an operator may declare",
+        ))
+    }
+}
+
+impl App {
+    fn adesso(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub async fn regole(&self, anno: i32) -> Result<Regole, AppError> {
+        store::regole(&self.db, anno).await?.ok_or_else(|| {
+            AppError::precondition("PRE-20", "PRE_20_NO_RULES", format!("no rule table for {anno}"))
+        })
+    }
+
+    /// Every check of PRE-1..PRE-8. Reads the registry (before any transaction) and the counters.
+    pub async fn esamina(&self, d: &Dichiarazione, origin: &Identity) -> Result<Esame, AppError> {
+        let data = crate::domain::giorno(&d.quando);
+        let regole = self.regole(data.year()).await?;
+        let (u, p) = tokio::try_join!(
+            self.registro.utilizzatore(&d.utilizzatore_cf, origin),
+            self.registro.prestatore(&d.prestatore_cf, origin)
+        )?;
+        let val = valuta(d, &regole, u.as_ref(), &p, self.adesso());
+        let ids: Vec<String> = val.quote.iter().map(|q| q.id.clone()).collect();
+        let usati = store::usati(&self.db, &ids).await?;
+        let limiti: Vec<pb::StatoLimite> = val
+            .quote
+            .iter()
+            .map(|q| encode::stato_limite(q, usati.get(&q.id).copied().unwrap_or(0), Some(q.richiesto)))
+            .collect();
+        let mut violazioni = val.violazioni.clone();
+        violazioni.extend(limiti.iter().filter(|l| l.superato).map(limite_superato));
+        Ok(Esame {
+            val,
+            violazioni,
+            limiti,
+            regole,
+        })
+    }
+
+    /// PRE-1..PRE-10, PRE-18.
+    pub async fn inserisci(
+        &self,
+        id: &Identity,
+        request_id: &str,
+        dati: &pb::DatiPrestazione,
+        d: Dichiarazione,
+    ) -> Result<pb::Prestazione, AppError> {
+        puo_inserire(id, &d.utilizzatore_cf)?;
+        let richiesta = dati.encode_to_vec();
+        if let Some(r) = store::per_request(&self.db, &d.utilizzatore_cf, request_id).await? {
+            return self.esistente(r, &richiesta, id).await;
+        }
+        let esame = self.esamina(&d, id).await?;
+        if !esame.violazioni.is_empty() {
+            return Err(rifiuto(&esame.violazioni, &esame.limiti));
+        }
+        let Esame { val, regole, .. } = esame;
+        let adesso = self.adesso();
+        let p = self.nuova(id, request_id, dati, &d, &val, &regole, adesso);
+        let mut quote: Vec<&Quota> = val.quote.iter().filter(|q| q.richiesto > 0).collect();
+        quote.sort_by(|a, b| a.id.cmp(&b.id));
+        let prese: Vec<QuotaPresa> = quote
+            .iter()
+            .map(|q| QuotaPresa {
+                id: q.id.clone(),
+                valore: q.richiesto,
+            })
+            .collect();
+        let txn = begin_write(&self.db).await?;
+        let nuova = store::Nuova {
+            p: &p,
+            richiesta: richiesta.clone(),
+            anno: val.data.year(),
+            mese: val.data.month(),
+            minuti: val.minuti,
+            compenso: val.costo.compenso.cents(),
+            totale: val.costo.totale().cents(),
+            quote: &prese,
+        };
+        if !store::inserisci(&txn, nuova).await? {
+            txn.rollback().await?;
+            return match store::per_request(&self.db, &d.utilizzatore_cf, request_id).await? {
+                Some(r) => self.esistente(r, &richiesta, id).await,
+                None => Err(AppError::internal("request id collision without a row")),
+            };
+        }
+        // PRE-9: the counters, raised only within their caps, in this transaction.
+        for q in &quote {
+            if !store::prendi(&txn, &q.id, q.richiesto, q.limite).await? {
+                txn.rollback().await?;
+                let usati = store::usati(&self.db, std::slice::from_ref(&q.id)).await?;
+                let l = encode::stato_limite(q, usati.get(&q.id).copied().unwrap_or(0), Some(q.richiesto));
+                let l = pb::StatoLimite { superato: true, ..l };
+                return Err(rifiuto(&[limite_superato(&l)], &[l]));
+            }
+        }
+        txn.commit().await?;
+        let riga = store::Riga {
+            id: p.id.clone(),
+            stato: Stato::Pending,
+            richiesta,
+            quote: prese,
+            p,
+        };
+        self.completa(riga, Some(id)).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn nuova(
+        &self,
+        id: &Identity,
+        request_id: &str,
+        dati: &pb::DatiPrestazione,
+        d: &Dichiarazione,
+        val: &Valutazione,
+        regole: &Regole,
+        adesso: DateTime<Utc>,
+    ) -> pb::Prestazione {
+        let dettaglio = dati.dettaglio.clone().map(|x| match x {
+            pb::dati_prestazione::Dettaglio::Lf(mut lf) => {
+                if let crate::domain::Quando::Lf { titoli, .. } = d.quando {
+                    lf.titoli = i32::try_from(titoli).unwrap_or(i32::MAX);
+                }
+                pb::prestazione::Dettaglio::Lf(lf)
+            }
+            pb::dati_prestazione::Dettaglio::Cpo(c) => pb::prestazione::Dettaglio::Cpo(c),
+        });
+        pb::Prestazione {
+            id: occasionali_kernel::ids::new_id("pre"),
+            tipo: dati.tipo,
+            utilizzatore_cf: d.utilizzatore_cf.clone(),
+            prestatore_cf: d.prestatore_cf.clone(),
+            luogo: dati.luogo.clone().map(|mut l| {
+                l.comune_nome = crate::decode::comune(&l.comune).unwrap_or_default();
+                l
+            }),
+            dettaglio,
+            compenso: val.costo.compenso.to_string(),
+            dichiarazioni: dati.dichiarazioni,
+            costo: Some(encode::costo(&val.costo)),
+            stato: pb::StatoPrestazione::Pending as i32,
+            stato_pagamento: pb::StatoPagamento::Due as i32,
+            confermata: false,
+            data_prestazione: val.data.format("%Y-%m-%d").to_string(),
+            durata_minuti: i32::try_from(val.minuti).unwrap_or(i32::MAX),
+            revocabile_fino_al: Some(timestamp(end_of_nth_day_after(
+                val.data,
+                regole.giorni_revoca as u32,
+            ))),
+            inserita_da_cf: id.author().caller.cf.clone(),
+            request_id: request_id.to_string(),
+            inserita_il: Some(timestamp(adesso)),
+            ..Default::default()
+        }
+    }
+
+    /// PRE-18: a retry returns the same prestazione (finishing its saga); different content is refused.
+    async fn esistente(
+        &self,
+        r: store::Riga,
+        richiesta: &[u8],
+        id: &Identity,
+    ) -> Result<pb::Prestazione, AppError> {
+        if r.richiesta != richiesta {
+            return Err(AppError::already_exists(
+                "PRE-18",
+                "PRE_18_REQUEST_ID_REUSED",
+                "this request id was used for a different prestazione",
+            ));
+        }
+        if r.stato == Stato::Pending {
+            return self.completa(r, Some(id)).await;
+        }
+        Ok(r.p)
+    }
+
+    /// The saga's second half: reserve the cost (idempotent on the prestazione id), then ACCEPTED,
+    /// or REJECTED with the limit share given back. A wallet outage leaves it PENDING for recovery.
+    pub async fn completa(
+        &self,
+        r: store::Riga,
+        origin: Option<&Identity>,
+    ) -> Result<pb::Prestazione, AppError> {
+        let esito = self.portafoglio.riserva(&r.p, false, origin).await?;
+        let txn = begin_write(&self.db).await?;
+        let Some(attuale) = store::carica(&txn, &r.id, true).await? else {
+            return Err(AppError::internal("pending prestazione vanished"));
+        };
+        if attuale.stato != Stato::Pending {
+            txn.commit().await?;
+            return match (esito, attuale.stato) {
+                (Esito::Rifiutato(e), Stato::Rejected) => Err(e),
+                _ => Ok(attuale.p),
+            };
+        }
+        let adesso = self.adesso();
+        let mut p = attuale.p;
+        match esito {
+            Esito::Riservato => {
+                let s = Stato::Pending.transition(Evento::Accetta)?;
+                p.stato = encode::stato(s) as i32;
+                p.stato_pagamento = encode::pagamento(s) as i32;
+                p.accettata_il = Some(timestamp(adesso));
+                store::aggiorna(&txn, &p, s).await?;
+                events::inserita(&txn, &p, adesso).await?;
+                txn.commit().await?;
+                Ok(p)
+            }
+            Esito::Rifiutato(e) => {
+                let s = Stato::Pending.transition(Evento::Rifiuta)?;
+                p.stato = encode::stato(s) as i32;
+                p.stato_pagamento = encode::pagamento(s) as i32;
+                p.motivo_rifiuto = format!("PRE-10: {e}");
+                store::restituisci(&txn, &attuale.quote).await?;
+                store::aggiorna(&txn, &p, s).await?;
+                txn.commit().await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Releases a revoked prestazione's reservation (idempotent) and clears the debt of it.
+    async fn rilascia(&self, prestazione_id: &str, origin: Option<&Identity>) -> Result<(), AppError> {
+        self.portafoglio.rilascia(prestazione_id, origin).await?;
+        let txn = begin_write(&self.db).await?;
+        // A contestazione may have followed: it re-reserved, so the flag only matters while REVOKED.
+        store::rilascio_pendente(&txn, prestazione_id, false).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Resumes every PENDING prestazione and every release owed by a revoca (after a crash).
+    pub async fn riprendi(&self) -> Result<usize, AppError> {
+        let mut n = 0;
+        for id in store::rilasci_pendenti(&self.db).await? {
+            match self.rilascia(&id, None).await {
+                Ok(()) => n += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, "release of a revoked prestazione failed; retrying later")
+                }
+            }
+        }
+        for r in store::pendenti(&self.db).await? {
+            match self.completa(r, None).await {
+                Ok(_) => n += 1,
+                Err(e) if e.code() == tonic::Code::FailedPrecondition => n += 1,
+                Err(e) => tracing::warn!(error = %e, "pending prestazione not resumed; retrying later"),
+            }
+        }
+        Ok(n)
+    }
+
+    pub async fn get(&self, id: &Identity, prestazione_id: &str) -> Result<store::Riga, AppError> {
+        let r = store::carica(&self.db, prestazione_id, false)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("prestazione {prestazione_id}")))?;
+        let s = id.subject_cf();
+        if id.is_operator() || id.is_system() || s == r.p.utilizzatore_cf || s == r.p.prestatore_cf {
+            Ok(r)
+        } else {
+            Err(AppError::NotFound(format!("prestazione {prestazione_id}")))
+        }
+    }
+
+    /// PRE-11, PRE-12, PRE-13.
+    pub async fn revoca(
+        &self,
+        id: &Identity,
+        prestazione_id: &str,
+        motivo: &str,
+    ) -> Result<pb::Prestazione, AppError> {
+        let r = self.get(id, prestazione_id).await?;
+        if id.subject_cf() != r.p.utilizzatore_cf {
+            return Err(AppError::denied(
+                "PRE-19",
+                "PRE_19_NOT_UTILIZZATORE_SIDE",
+                "only the utilizzatore side revokes",
+            ));
+        }
+        if r.stato == Stato::Revoked {
+            self.rilascia(&r.id, Some(id)).await?;
+            return Ok(r.p);
+        }
+        let data =
+            NaiveDate::parse_from_str(&r.p.data_prestazione, "%Y-%m-%d").map_err(AppError::internal)?;
+        let regole = self.regole(data.year()).await?;
+        let adesso = self.adesso();
+        let txn = begin_write(&self.db).await?;
+        let Some(attuale) = store::carica(&txn, prestazione_id, true).await? else {
+            return Err(AppError::NotFound(format!("prestazione {prestazione_id}")));
+        };
+        if attuale.p.confermata {
+            return Err(AppError::precondition(
+                "PRE-12",
+                "PRE_12_CONFIRMED",
+                "a confirmed prestazione cannot be revoked",
+            ));
+        }
+        if adesso >= end_of_nth_day_after(data, regole.giorni_revoca as u32) {
+            return Err(AppError::precondition(
+                "PRE-11",
+                "PRE_11_REVOCA_DEADLINE",
+                format!(
+                    "revocable until the end of the {}rd day after the prestazione",
+                    regole.giorni_revoca
+                ),
+            ));
+        }
+        let s = attuale.stato.transition(Evento::Revoca)?;
+        let mut p = attuale.p;
+        p.stato = encode::stato(s) as i32;
+        p.stato_pagamento = encode::pagamento(s) as i32;
+        p.revocata_il = Some(timestamp(adesso));
+        p.motivo_revoca = motivo.to_string();
+        store::restituisci(&txn, &attuale.quote).await?;
+        store::aggiorna(&txn, &p, s).await?;
+        store::rilascio_pendente(&txn, &p.id, true).await?;
+        events::revocata(&txn, &p, adesso).await?;
+        txn.commit().await?;
+        // The release is owed from the commit on: done now, or by the recovery task.
+        self.rilascia(&p.id, Some(id)).await?;
+        Ok(p)
+    }
+
+    /// PRE-12.
+    pub async fn conferma(&self, id: &Identity, prestazione_id: &str) -> Result<pb::Prestazione, AppError> {
+        let r = self.get(id, prestazione_id).await?;
+        if id.subject_cf() != r.p.prestatore_cf {
+            return Err(AppError::denied(
+                "PRE-19",
+                "PRE_19_NOT_PRESTATORE_SIDE",
+                "only the prestatore side confirms",
+            ));
+        }
+        let adesso = self.adesso();
+        let txn = begin_write(&self.db).await?;
+        let Some(attuale) = store::carica(&txn, prestazione_id, true).await? else {
+            return Err(AppError::NotFound(format!("prestazione {prestazione_id}")));
+        };
+        if attuale.p.confermata {
+            txn.commit().await?;
+            return Ok(attuale.p);
+        }
+        if !matches!(attuale.stato, Stato::Accepted | Stato::Contested | Stato::Paid) {
+            return Err(AppError::precondition(
+                "PRE-12",
+                "PRE_12_NOT_CONFIRMABLE",
+                format!("a prestazione {} cannot be confirmed", attuale.stato.code()),
+            ));
+        }
+        let mut p = attuale.p;
+        p.confermata = true;
+        p.confermata_il = Some(timestamp(adesso));
+        store::aggiorna(&txn, &p, attuale.stato).await?;
+        events::confermata(&txn, &p, adesso).await?;
+        txn.commit().await?;
+        Ok(p)
+    }
+
+    /// PRE-14, PRE-15: reserve again (a debt when funds are gone), then CONTESTED and due.
+    pub async fn contesta(
+        &self,
+        id: &Identity,
+        prestazione_id: &str,
+        nota: &str,
+    ) -> Result<pb::Prestazione, AppError> {
+        let r = self.get(id, prestazione_id).await?;
+        if id.subject_cf() != r.p.prestatore_cf {
+            return Err(AppError::denied(
+                "PRE-19",
+                "PRE_19_NOT_PRESTATORE_SIDE",
+                "only the prestatore side contests",
+            ));
+        }
+        if r.stato == Stato::Contested {
+            return Ok(r.p);
+        }
+        if r.stato != Stato::Revoked {
+            return Err(AppError::precondition(
+                "PRE-14",
+                "PRE_14_NOT_REVOKED",
+                "only a revoked prestazione can be contested",
+            ));
+        }
+        let data =
+            NaiveDate::parse_from_str(&r.p.data_prestazione, "%Y-%m-%d").map_err(AppError::internal)?;
+        if store::mese_chiuso(&self.db, data.year(), data.month())
+            .await?
+            .is_some()
+        {
+            return Err(AppError::precondition(
+                "PRE-14",
+                "PRE_14_PAYOUT_COMPUTED",
+                "the payout of that month is computed: the revoca can no longer be contested",
+            ));
+        }
+        // An owed release must land before the new reservation, never after it.
+        self.rilascia(&r.id, Some(id)).await?;
+        match self.portafoglio.riserva(&r.p, true, Some(id)).await? {
+            Esito::Riservato => {}
+            Esito::Rifiutato(e) => return Err(e),
+        }
+        let adesso = self.adesso();
+        let txn = begin_write(&self.db).await?;
+        let Some(attuale) = store::carica(&txn, prestazione_id, true).await? else {
+            return Err(AppError::NotFound(format!("prestazione {prestazione_id}")));
+        };
+        if attuale.stato == Stato::Contested {
+            txn.commit().await?;
+            return Ok(attuale.p);
+        }
+        let s = attuale.stato.transition(Evento::Contesta)?;
+        let mut p = attuale.p;
+        p.stato = encode::stato(s) as i32;
+        p.stato_pagamento = encode::pagamento(s) as i32;
+        p.contestata_il = Some(timestamp(adesso));
+        p.nota_contestazione = nota.to_string();
+        let mut quote = attuale.quote.clone();
+        quote.sort_by(|a, b| a.id.cmp(&b.id));
+        for q in &quote {
+            store::aggiungi(&txn, &q.id, q.valore).await?;
+        }
+        store::aggiorna(&txn, &p, s).await?;
+        events::contestata(&txn, &p, adesso).await?;
+        txn.commit().await?;
+        Ok(p)
+    }
+
+    /// PRE-8: used and left of each limit for a prestatore, an utilizzatore, or a pair.
+    pub async fn headroom(
+        &self,
+        anno: i32,
+        prestatore_cf: Option<&str>,
+        utilizzatore_cf: Option<&str>,
+        origin: &Identity,
+    ) -> Result<Vec<pb::StatoLimite>, AppError> {
+        let r = self.regole(anno).await?;
+        let ateco = match utilizzatore_cf {
+            Some(u) => self
+                .registro
+                .utilizzatore(u, origin)
+                .await?
+                .and_then(|x| x.cpo.or(x.lf))
+                .map(|p| p.ateco)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let q = |tipo, p: &str, u: &str, limite| Quota {
+            tipo,
+            id: id_contatore(tipo, anno, p, u),
+            anno,
+            prestatore_cf: p.to_string(),
+            utilizzatore_cf: u.to_string(),
+            limite,
+            richiesto: 0,
+        };
+        let mut quote = Vec::new();
+        match (prestatore_cf, utilizzatore_cf) {
+            (Some(p), None) => quote.push(q(TipoLimite::Prestatore, p, "", r.limite_prestatore)),
+            (None, Some(u)) => {
+                quote.push(q(
+                    TipoLimite::Utilizzatore,
+                    "",
+                    u,
+                    r.limite_utilizzatore_per(&ateco),
+                ));
+                for (cid, _) in store::contatori_con_prefisso(&self.db, &format!("C:{anno}:%:{u}")).await? {
+                    let p = cid.split(':').nth(2).unwrap_or_default().to_string();
+                    quote.push(q(TipoLimite::Coppia, &p, u, r.limite_coppia));
+                    quote.push(q(TipoLimite::OreCoppia, &p, u, i64::from(r.ore_coppia) * 60));
+                }
+            }
+            (Some(p), Some(u)) => {
+                quote.push(q(TipoLimite::Prestatore, p, u, r.limite_prestatore));
+                quote.push(q(
+                    TipoLimite::Utilizzatore,
+                    p,
+                    u,
+                    r.limite_utilizzatore_per(&ateco),
+                ));
+                quote.push(q(TipoLimite::Coppia, p, u, r.limite_coppia));
+                quote.push(q(TipoLimite::OreCoppia, p, u, i64::from(r.ore_coppia) * 60));
+            }
+            (None, None) => {
+                return Err(AppError::invalid(
+                    "prestatore_cf",
+                    "PRE-8",
+                    "PRE_8_SUBJECT_REQUIRED",
+                    "a prestatore, an utilizzatore or both",
+                ));
+            }
+        }
+        let ids: Vec<String> = quote.iter().map(|q| q.id.clone()).collect();
+        let usati = store::usati(&self.db, &ids).await?;
+        Ok(quote
+            .iter()
+            .map(|q| encode::stato_limite(q, usati.get(&q.id).copied().unwrap_or(0), None))
+            .collect())
+    }
+
+    /// POR-5, PRE-17: marks a payout order's prestazioni as paid; idempotent on the order id.
+    pub async fn segna_pagate(&self, pag: &pb::Pagamento) -> Result<Vec<pb::Prestazione>, AppError> {
+        let adesso = self.adesso();
+        let txn = begin_write(&self.db).await?;
+        let mut out = Vec::new();
+        let mut pag = pag.clone();
+        if pag.pagato_il.is_none() {
+            pag.pagato_il = Some(timestamp(adesso));
+        }
+        let nuovo = store::registra_pagamento(&txn, &pag).await?;
+        if !nuovo {
+            txn.rollback().await?;
+            for id in &pag.prestazione_ids {
+                if let Some(r) = store::carica(&self.db, id, false).await? {
+                    out.push(r.p);
+                }
+            }
+            return Ok(out);
+        }
+        let mut ids = pag.prestazione_ids.clone();
+        ids.sort();
+        for id in &ids {
+            let Some(r) = store::carica(&txn, id, true).await? else {
+                return Err(AppError::NotFound(format!("prestazione {id}")));
+            };
+            if r.stato == Stato::Paid {
+                out.push(r.p);
+                continue;
+            }
+            let s = r.stato.transition(Evento::Paga)?;
+            let mut p = r.p;
+            p.stato = encode::stato(s) as i32;
+            p.stato_pagamento = encode::pagamento(s) as i32;
+            p.pagata_il = pag.pagato_il;
+            p.payout_order_id = pag.payout_order_id.clone();
+            store::aggiorna(&txn, &p, s).await?;
+            events::pagata(&txn, &p, &pag.payout_order_id, adesso).await?;
+            out.push(p);
+        }
+        txn.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn chiudi_contestazioni(&self, anno: i32, mese: u32) -> Result<(DateTime<Utc>, i64), AppError> {
+        let adesso = self.adesso();
+        let txn = self.db.begin().await?;
+        store::chiudi_mese(&txn, anno, mese, adesso.timestamp_millis()).await?;
+        txn.commit().await?;
+        let ms = store::mese_chiuso(&self.db, anno, mese)
+            .await?
+            .unwrap_or(adesso.timestamp_millis());
+        let dovute = store::elenca(
+            &self.db,
+            &store::Filtro {
+                anno: Some(anno),
+                mese: Some(mese),
+                stati: vec![Stato::Accepted, Stato::Contested],
+                ..Default::default()
+            },
+        )
+        .await?
+        .len();
+        Ok((
+            DateTime::from_timestamp_millis(ms).unwrap_or(adesso),
+            dovute as i64,
+        ))
+    }
+}

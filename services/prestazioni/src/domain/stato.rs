@@ -1,0 +1,115 @@
+//! The prestazione's lifecycle (PRE-10..PRE-15) as an explicit state machine.
+
+use occasionali_runtime::AppError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stato {
+    Pending,
+    Accepted,
+    Rejected,
+    Revoked,
+    Contested,
+    Paid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evento {
+    Accetta,
+    Rifiuta,
+    Revoca,
+    Contesta,
+    Paga,
+}
+
+impl Stato {
+    pub fn code(self) -> &'static str {
+        match self {
+            Stato::Pending => "PENDING",
+            Stato::Accepted => "ACCEPTED",
+            Stato::Rejected => "REJECTED",
+            Stato::Revoked => "REVOKED",
+            Stato::Contested => "CONTESTED",
+            Stato::Paid => "PAID",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Stato> {
+        [
+            Stato::Pending,
+            Stato::Accepted,
+            Stato::Rejected,
+            Stato::Revoked,
+            Stato::Contested,
+            Stato::Paid,
+        ]
+        .into_iter()
+        .find(|st| st.code() == s)
+    }
+
+    /// Whether the prestazione counts toward the limits and is due (PRE-8: not revoked).
+    pub fn conta(self) -> bool {
+        matches!(
+            self,
+            Stato::Pending | Stato::Accepted | Stato::Contested | Stato::Paid
+        )
+    }
+
+    pub fn transition(self, e: Evento) -> Result<Stato, AppError> {
+        use Evento as E;
+        use Stato as S;
+        match (self, e) {
+            (S::Pending, E::Accetta) => Ok(S::Accepted),
+            (S::Pending, E::Rifiuta) => Ok(S::Rejected),
+            (S::Accepted, E::Revoca) => Ok(S::Revoked),
+            (S::Revoked, E::Contesta) => Ok(S::Contested),
+            (S::Accepted | S::Contested, E::Paga) => Ok(S::Paid),
+            (s, e) => Err(AppError::precondition(
+                "PRE-11",
+                "PRE_INVALID_TRANSITION",
+                format!("a prestazione {} cannot be {e:?}", s.code()),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_table() {
+        use Evento as E;
+        use Stato as S;
+        let ok = [
+            (S::Pending, E::Accetta, S::Accepted),
+            (S::Pending, E::Rifiuta, S::Rejected),
+            (S::Accepted, E::Revoca, S::Revoked),
+            (S::Revoked, E::Contesta, S::Contested),
+            (S::Contested, E::Paga, S::Paid),
+            (S::Accepted, E::Paga, S::Paid),
+        ];
+        for (s, e, t) in ok {
+            assert_eq!(s.transition(e).ok(), Some(t));
+        }
+        for (s, e) in [
+            (S::Rejected, E::Revoca),
+            (S::Paid, E::Revoca),
+            (S::Contested, E::Revoca),
+            (S::Accepted, E::Contesta),
+            (S::Revoked, E::Paga),
+        ] {
+            assert!(s.transition(e).is_err());
+        }
+        for s in [
+            S::Pending,
+            S::Accepted,
+            S::Rejected,
+            S::Revoked,
+            S::Contested,
+            S::Paid,
+        ] {
+            assert_eq!(Stato::from_code(s.code()), Some(s));
+        }
+    }
+}

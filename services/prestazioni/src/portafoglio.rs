@@ -1,0 +1,88 @@
+//! The wallet (portafoglio) calls of the saga (ARCHITECTURE.md, PRE-10, PRE-11, PRE-15): every
+//! one idempotent on the prestazione id.
+
+use occasionali_proto::portafoglio as pb;
+use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
+use occasionali_proto::prestazioni as pp;
+use occasionali_runtime::client::Caller;
+use occasionali_runtime::error::from_upstream;
+use occasionali_runtime::{AppError, Identity};
+use tonic::Code;
+use tonic::transport::Channel;
+
+#[derive(Clone)]
+pub struct Portafoglio {
+    client: PortafoglioServiceClient<Channel>,
+    caller: Caller,
+}
+
+/// The wallet's answer to a reservation.
+pub enum Esito {
+    Riservato,
+    /// Refused (no funds, POR-4): the upstream error, passed on as it came.
+    Rifiutato(AppError),
+}
+
+impl Portafoglio {
+    pub fn new(channel: Channel, caller: Caller) -> Portafoglio {
+        Portafoglio {
+            client: PortafoglioServiceClient::new(channel),
+            caller,
+        }
+    }
+
+    pub async fn riserva(
+        &self,
+        p: &pp::Prestazione,
+        reintegro: bool,
+        origin: Option<&Identity>,
+    ) -> Result<Esito, AppError> {
+        let costo = p.costo.clone().unwrap_or_default();
+        let tipo = if p.tipo == pp::TipoPrestazione::Cpo as i32 {
+            pb::TipoPortafoglio::Cpo
+        } else {
+            pb::TipoPortafoglio::LibrettoFamiglia
+        };
+        let request = self.caller.request(
+            pb::ReserveFundsRequest {
+                prestazione_id: p.id.clone(),
+                portafoglio: Some(pb::PortafoglioRef {
+                    utilizzatore_cf: p.utilizzatore_cf.clone(),
+                    tipo: tipo as i32,
+                }),
+                prestatore_cf: p.prestatore_cf.clone(),
+                data_prestazione: p.data_prestazione.clone(),
+                costo: Some(pb::CostoPrestazione {
+                    compenso: costo.compenso,
+                    contributi_ivs: costo.contributi_ivs,
+                    premio_inail: costo.premio_inail,
+                    oneri_gestione: costo.oneri_gestione,
+                    totale: costo.totale,
+                }),
+                reintegro,
+            },
+            origin,
+        )?;
+        match self.client.clone().reserve_funds(request).await {
+            Ok(_) => Ok(Esito::Riservato),
+            Err(s) if s.code() == Code::FailedPrecondition => {
+                Ok(Esito::Rifiutato(from_upstream("portafoglio", s)))
+            }
+            Err(s) => Err(from_upstream("portafoglio", s)),
+        }
+    }
+
+    pub async fn rilascia(&self, prestazione_id: &str, origin: Option<&Identity>) -> Result<(), AppError> {
+        let request = self.caller.request(
+            pb::ReleaseFundsRequest {
+                prestazione_id: prestazione_id.to_string(),
+            },
+            origin,
+        )?;
+        match self.client.clone().release_funds(request).await {
+            Ok(_) => Ok(()),
+            Err(s) if s.code() == Code::NotFound => Ok(()),
+            Err(s) => Err(from_upstream("portafoglio", s)),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Schema of the prestazioni database. Money is integer cents (BIGINT) everywhere, hours are
+//! minutes (STACK.md). Migrations are append-only.
+
+use occasionali_runtime::outbox::CreateOutbox;
+use sea_orm::ConnectionTrait;
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::{big_integer, blob, integer, string, text};
+
+use crate::domain::regole::semi;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreateOutbox), Box::new(CreatePrestazioni)]
+    }
+}
+
+struct CreatePrestazioni;
+
+impl MigrationName for CreatePrestazioni {
+    fn name(&self) -> &str {
+        "m0001_create_prestazioni"
+    }
+}
+
+fn index(name: &str, table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(table).if_not_exists();
+    for c in cols {
+        i.col(*c);
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreatePrestazioni {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // PRE-20: one row per year where a figure changes; a year uses the latest row not after it.
+        manager
+            .create_table(
+                Table::create()
+                    .table("regole")
+                    .if_not_exists()
+                    .col(integer("anno").primary_key())
+                    .col(text("dati"))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        for r in semi() {
+            let dati = serde_json::to_string(&r).map_err(|e| DbErr::Custom(e.to_string()))?;
+            let q = Query::insert()
+                .into_table("regole")
+                .columns(["anno", "dati"])
+                .values_panic([r.anno.into(), dati.into()])
+                .to_owned();
+            db.execute(&q).await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table("prestazioni")
+                    .if_not_exists()
+                    .col(string("id").primary_key())
+                    .col(string("utilizzatore_cf"))
+                    .col(string("prestatore_cf"))
+                    .col(string("request_id"))
+                    .col(blob("richiesta"))
+                    .col(string("tipo"))
+                    .col(integer("anno"))
+                    .col(integer("mese"))
+                    .col(string("data"))
+                    .col(big_integer("minuti"))
+                    .col(big_integer("compenso"))
+                    .col(big_integer("totale"))
+                    .col(string("stato"))
+                    .col(integer("confermata").default(0))
+                    .col(integer("reintegrata").default(0))
+                    .col(text("quote"))
+                    .col(string("payout_order_id").default(""))
+                    // PRE-11: the revoca is stored; the wallet's release is still to be confirmed.
+                    .col(integer("rilascio_pendente").default(0))
+                    .col(blob("dati"))
+                    .to_owned(),
+            )
+            .await?;
+        // PRE-18: a request id names one insertion per utilizzatore.
+        manager
+            .create_index(index(
+                "prestazioni_request",
+                "prestazioni",
+                &["utilizzatore_cf", "request_id"],
+                true,
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "prestazioni_prestatore",
+                "prestazioni",
+                &["prestatore_cf", "anno"],
+                false,
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "prestazioni_mese",
+                "prestazioni",
+                &["anno", "mese", "stato"],
+                false,
+            ))
+            .await?;
+        // PRE-8, PRE-9: one counter per limit, subject and year, raised by a conditional UPDATE in
+        // the inserting transaction. The CHECK is the backstop.
+        manager
+            .create_table(
+                Table::create()
+                    .table("contatori")
+                    .if_not_exists()
+                    .col(string("id").primary_key())
+                    .col(big_integer("usato").default(0))
+                    .check(Check::named("contatori_non_negativo", Expr::col("usato").gte(0)))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("pagamenti")
+                    .if_not_exists()
+                    .col(string("payout_order_id").primary_key())
+                    .col(string("prestatore_cf"))
+                    .col(integer("anno"))
+                    .col(integer("mese"))
+                    .col(blob("dati"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("mesi_chiusi")
+                    .if_not_exists()
+                    .col(string("mese").primary_key())
+                    .col(big_integer("chiuse_il_ms"))
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["mesi_chiusi", "pagamenti", "contatori", "prestazioni", "regole"] {
+            manager.drop_table(Table::drop().table(t).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,480 @@
+//! Persistence of prestazioni on SQLite or PostgreSQL: plain SQL in both dialects (`$n`
+//! placeholders, rewritten to `?n` for SQLite), money as integer cents, limits as counter rows
+//! raised by conditional updates (PRE-9), so any number of replicas stays correct.
+//!
+//! Lock order: the prestazione row first, then counters in id order (PostgreSQL never deadlocks).
+
+mod migrations;
+
+use std::collections::HashMap;
+
+use occasionali_runtime::AppError;
+use prost::Message;
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+use serde::{Deserialize, Serialize};
+
+use occasionali_proto::prestazioni as pb;
+
+use crate::domain::{Regole, Stato};
+
+pub use migrations::Migrator;
+
+/// A statement in the connection's dialect from `$n` SQL.
+pub fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
+    let backend = db.get_database_backend();
+    let text = if backend == DbBackend::Postgres {
+        text.to_string()
+    } else {
+        text.replace('$', "?")
+    };
+    Statement::from_sql_and_values(backend, text, values)
+}
+
+pub async fn regole(db: &impl ConnectionTrait, anno: i32) -> Result<Option<Regole>, AppError> {
+    let row = db
+        .query_one_raw(sql(
+            db,
+            "SELECT dati FROM regole WHERE anno <= $1 ORDER BY anno DESC LIMIT 1",
+            vec![anno.into()],
+        ))
+        .await?;
+    row.map(|r| decode_regole(&r)).transpose()
+}
+
+pub async fn tutte_le_regole(db: &impl ConnectionTrait) -> Result<Vec<Regole>, AppError> {
+    let rows = db
+        .query_all_raw(sql(db, "SELECT dati FROM regole ORDER BY anno", vec![]))
+        .await?;
+    rows.iter().map(decode_regole).collect()
+}
+
+fn decode_regole(r: &QueryResult) -> Result<Regole, AppError> {
+    let dati: String = r.try_get("", "dati")?;
+    serde_json::from_str(&dati).map_err(AppError::internal)
+}
+
+/// A quota taken from a counter, kept on the prestazione so that it can be given back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaPresa {
+    pub id: String,
+    pub valore: i64,
+}
+
+/// The stored prestazione.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Riga {
+    pub id: String,
+    pub stato: Stato,
+    pub richiesta: Vec<u8>,
+    pub quote: Vec<QuotaPresa>,
+    pub p: pb::Prestazione,
+}
+
+const COLONNE: &str = "id, stato, richiesta, quote, dati";
+
+fn riga(r: &QueryResult) -> Result<Riga, AppError> {
+    let stato: String = r.try_get("", "stato")?;
+    let quote: String = r.try_get("", "quote")?;
+    let dati: Vec<u8> = r.try_get("", "dati")?;
+    Ok(Riga {
+        id: r.try_get("", "id")?,
+        stato: Stato::from_code(&stato).ok_or_else(|| AppError::internal(format!("stato {stato:?}")))?,
+        richiesta: r.try_get("", "richiesta")?,
+        quote: serde_json::from_str(&quote).map_err(AppError::internal)?,
+        p: pb::Prestazione::decode(dati.as_slice()).map_err(AppError::internal)?,
+    })
+}
+
+pub struct Nuova<'a> {
+    pub p: &'a pb::Prestazione,
+    pub richiesta: Vec<u8>,
+    pub anno: i32,
+    pub mese: u32,
+    pub minuti: i64,
+    pub compenso: i64,
+    pub totale: i64,
+    pub quote: &'a [QuotaPresa],
+}
+
+/// Inserts; `false` when the (utilizzatore, request id) exists (on PostgreSQL the transaction is
+/// then aborted: roll it back).
+pub async fn inserisci(db: &impl ConnectionTrait, n: Nuova<'_>) -> Result<bool, AppError> {
+    let quote = serde_json::to_string(n.quote).map_err(AppError::internal)?;
+    let r = db
+        .execute_raw(sql(
+            db,
+            "INSERT INTO prestazioni (id, utilizzatore_cf, prestatore_cf, request_id, richiesta, tipo, anno, mese, data, minuti, compenso, totale, stato, confermata, reintegrata, quote, payout_order_id, dati) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14, '', $15)",
+            vec![
+                n.p.id.clone().into(),
+                n.p.utilizzatore_cf.clone().into(),
+                n.p.prestatore_cf.clone().into(),
+                n.p.request_id.clone().into(),
+                n.richiesta.into(),
+                tipo_code(n.p.tipo).into(),
+                n.anno.into(),
+                (n.mese as i32).into(),
+                n.p.data_prestazione.clone().into(),
+                n.minuti.into(),
+                n.compenso.into(),
+                n.totale.into(),
+                Stato::Pending.code().into(),
+                quote.into(),
+                n.p.encode_to_vec().into(),
+            ],
+        ))
+        .await;
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn tipo_code(t: i32) -> &'static str {
+    if t == pb::TipoPrestazione::Cpo as i32 {
+        "CPO"
+    } else {
+        "LF"
+    }
+}
+
+/// PRE-9: raises a counter by `valore` only if it stays within `limite`; `false` = refused.
+pub async fn prendi(db: &impl ConnectionTrait, id: &str, valore: i64, limite: i64) -> Result<bool, AppError> {
+    db.execute_raw(sql(
+        db,
+        "INSERT INTO contatori (id, usato) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING",
+        vec![id.into()],
+    ))
+    .await?;
+    let r = db
+        .execute_raw(sql(
+            db,
+            "UPDATE contatori SET usato = usato + $1 WHERE id = $2 AND usato + $1 <= $3",
+            vec![valore.into(), id.into(), limite.into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Raises a counter without a cap (a contested revoca reinstates work already done, PRE-15).
+pub async fn aggiungi(db: &impl ConnectionTrait, id: &str, valore: i64) -> Result<(), AppError> {
+    db.execute_raw(sql(
+        db,
+        "INSERT INTO contatori (id, usato) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING",
+        vec![id.into()],
+    ))
+    .await?;
+    db.execute_raw(sql(
+        db,
+        "UPDATE contatori SET usato = usato + $1 WHERE id = $2",
+        vec![valore.into(), id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Gives a quota back (rejection, revoca).
+pub async fn restituisci(db: &impl ConnectionTrait, quote: &[QuotaPresa]) -> Result<(), AppError> {
+    let mut q = quote.to_vec();
+    q.sort_by(|a, b| a.id.cmp(&b.id));
+    for x in q {
+        db.execute_raw(sql(
+            db,
+            "UPDATE contatori SET usato = usato - $1 WHERE id = $2",
+            vec![x.valore.into(), x.id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Used amount of each counter (missing = 0).
+pub async fn usati(db: &impl ConnectionTrait, ids: &[String]) -> Result<HashMap<String, i64>, AppError> {
+    let mut out = HashMap::new();
+    for id in ids {
+        let row = db
+            .query_one_raw(sql(
+                db,
+                "SELECT usato FROM contatori WHERE id = $1",
+                vec![id.clone().into()],
+            ))
+            .await?;
+        let v = match row {
+            Some(r) => r.try_get::<i64>("", "usato")?,
+            None => 0,
+        };
+        out.insert(id.clone(), v);
+    }
+    Ok(out)
+}
+
+/// Counters whose id starts with `prefisso` (e.g. every pair of an utilizzatore in a year).
+pub async fn contatori_con_prefisso(
+    db: &impl ConnectionTrait,
+    prefisso: &str,
+) -> Result<Vec<(String, i64)>, AppError> {
+    let rows = db
+        .query_all_raw(sql(
+            db,
+            "SELECT id, usato FROM contatori WHERE id LIKE $1 ORDER BY id",
+            vec![format!("{prefisso}%").into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "usato")?)))
+        .collect()
+}
+
+pub async fn per_request(
+    db: &impl ConnectionTrait,
+    utilizzatore_cf: &str,
+    request_id: &str,
+) -> Result<Option<Riga>, AppError> {
+    let row = db
+        .query_one_raw(sql(
+            db,
+            &format!("SELECT {COLONNE} FROM prestazioni WHERE utilizzatore_cf = $1 AND request_id = $2"),
+            vec![utilizzatore_cf.into(), request_id.into()],
+        ))
+        .await?;
+    row.as_ref().map(riga).transpose()
+}
+
+/// One prestazione; `for_update` locks it on PostgreSQL (SQLite write transactions are exclusive).
+pub async fn carica(db: &impl ConnectionTrait, id: &str, for_update: bool) -> Result<Option<Riga>, AppError> {
+    let lock = if for_update && db.get_database_backend() == DbBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = db
+        .query_one_raw(sql(
+            db,
+            &format!("SELECT {COLONNE} FROM prestazioni WHERE id = $1{lock}"),
+            vec![id.into()],
+        ))
+        .await?;
+    row.as_ref().map(riga).transpose()
+}
+
+/// Writes the new state and the updated document.
+pub async fn aggiorna(db: &impl ConnectionTrait, p: &pb::Prestazione, stato: Stato) -> Result<(), AppError> {
+    db.execute_raw(sql(
+        db,
+        "UPDATE prestazioni SET stato = $1, confermata = $2, reintegrata = $3, payout_order_id = $4, dati = $5 WHERE id = $6",
+        vec![
+            stato.code().into(),
+            i32::from(p.confermata).into(),
+            i32::from(p.stato == pb::StatoPrestazione::Contested as i32).into(),
+            p.payout_order_id.clone().into(),
+            p.encode_to_vec().into(),
+            p.id.clone().into(),
+        ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// PRE-11: marks (or clears) the wallet release still owed by a revoca.
+pub async fn rilascio_pendente(db: &impl ConnectionTrait, id: &str, pendente: bool) -> Result<(), AppError> {
+    db.execute_raw(sql(
+        db,
+        "UPDATE prestazioni SET rilascio_pendente = $1 WHERE id = $2",
+        vec![i32::from(pendente).into(), id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Revoked prestazioni whose reservation release is still owed.
+pub async fn rilasci_pendenti(db: &impl ConnectionTrait) -> Result<Vec<String>, AppError> {
+    let rows = db
+        .query_all_raw(sql(
+            db,
+            "SELECT id FROM prestazioni WHERE rilascio_pendente = 1 ORDER BY id",
+            vec![],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("", "id").map_err(AppError::from))
+        .collect()
+}
+
+pub async fn pendenti(db: &impl ConnectionTrait) -> Result<Vec<Riga>, AppError> {
+    let rows = db
+        .query_all_raw(sql(
+            db,
+            &format!("SELECT {COLONNE} FROM prestazioni WHERE stato = $1 ORDER BY id"),
+            vec![Stato::Pending.code().into()],
+        ))
+        .await?;
+    rows.iter().map(riga).collect()
+}
+
+/// Filters of a listing.
+#[derive(Clone, Debug, Default)]
+pub struct Filtro {
+    pub utilizzatore_cf: Option<String>,
+    pub prestatore_cf: Option<String>,
+    pub anno: Option<i32>,
+    pub mese: Option<u32>,
+    pub stati: Vec<Stato>,
+    pub dopo_id: Option<String>,
+    pub crescente: bool,
+    pub limite: u64,
+}
+
+pub async fn elenca(db: &impl ConnectionTrait, f: &Filtro) -> Result<Vec<Riga>, AppError> {
+    let mut cond = vec!["1 = 1".to_string()];
+    let mut vals: Vec<Value> = Vec::new();
+    let mut add = |c: &str, v: Value, cond: &mut Vec<String>| {
+        vals.push(v);
+        cond.push(format!("{c} ${}", vals.len()));
+    };
+    if let Some(u) = &f.utilizzatore_cf {
+        add("utilizzatore_cf =", u.clone().into(), &mut cond);
+    }
+    if let Some(p) = &f.prestatore_cf {
+        add("prestatore_cf =", p.clone().into(), &mut cond);
+    }
+    if let Some(a) = f.anno {
+        add("anno =", a.into(), &mut cond);
+    }
+    if let Some(m) = f.mese {
+        add("mese =", (m as i32).into(), &mut cond);
+    }
+    if let Some(d) = &f.dopo_id {
+        let op = if f.crescente { "id >" } else { "id <" };
+        add(op, d.clone().into(), &mut cond);
+    }
+    if !f.stati.is_empty() {
+        let list = f
+            .stati
+            .iter()
+            .map(|s| format!("'{}'", s.code()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        cond.push(format!("stato IN ({list})"));
+    }
+    let order = if f.crescente { "ASC" } else { "DESC" };
+    let limite = if f.limite == 0 { 1_000_000 } else { f.limite };
+    let text = format!(
+        "SELECT {COLONNE} FROM prestazioni WHERE {} ORDER BY id {order} LIMIT {limite}",
+        cond.join(" AND ")
+    );
+    let rows = db.query_all_raw(sql(db, &text, vals)).await?;
+    rows.iter().map(riga).collect()
+}
+
+pub async fn pagamento(db: &impl ConnectionTrait, id: &str) -> Result<Option<pb::Pagamento>, AppError> {
+    let row = db
+        .query_one_raw(sql(
+            db,
+            "SELECT dati FROM pagamenti WHERE payout_order_id = $1",
+            vec![id.into()],
+        ))
+        .await?;
+    row.map(|r| {
+        let dati: Vec<u8> = r.try_get("", "dati")?;
+        pb::Pagamento::decode(dati.as_slice()).map_err(AppError::internal)
+    })
+    .transpose()
+}
+
+pub async fn registra_pagamento(db: &impl ConnectionTrait, p: &pb::Pagamento) -> Result<bool, AppError> {
+    let r = db
+        .execute_raw(sql(
+            db,
+            "INSERT INTO pagamenti (payout_order_id, prestatore_cf, anno, mese, dati) VALUES ($1, $2, $3, $4, $5)",
+            vec![
+                p.payout_order_id.clone().into(),
+                p.prestatore_cf.clone().into(),
+                p.anno.into(),
+                p.mese.into(),
+                p.encode_to_vec().into(),
+            ],
+        ))
+        .await;
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn pagamenti(
+    db: &impl ConnectionTrait,
+    prestatore_cf: &str,
+    anno: i32,
+) -> Result<Vec<pb::Pagamento>, AppError> {
+    let (text, vals): (&str, Vec<Value>) = if anno == 0 {
+        (
+            "SELECT dati FROM pagamenti WHERE prestatore_cf = $1 ORDER BY anno DESC, mese DESC, payout_order_id",
+            vec![prestatore_cf.into()],
+        )
+    } else {
+        (
+            "SELECT dati FROM pagamenti WHERE prestatore_cf = $1 AND anno = $2 ORDER BY anno DESC, mese DESC, payout_order_id",
+            vec![prestatore_cf.into(), anno.into()],
+        )
+    };
+    let rows = db.query_all_raw(sql(db, text, vals)).await?;
+    rows.iter()
+        .map(|r| {
+            let dati: Vec<u8> = r.try_get("", "dati")?;
+            pb::Pagamento::decode(dati.as_slice()).map_err(AppError::internal)
+        })
+        .collect()
+}
+
+/// PRE-14: when the month was closed for contestazioni (unix ms).
+pub async fn mese_chiuso(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Result<Option<i64>, AppError> {
+    let row = db
+        .query_one_raw(sql(
+            db,
+            "SELECT chiuse_il_ms FROM mesi_chiusi WHERE mese = $1",
+            vec![format!("{anno:04}-{mese:02}").into()],
+        ))
+        .await?;
+    row.map(|r| r.try_get::<i64>("", "chiuse_il_ms").map_err(AppError::from))
+        .transpose()
+}
+
+pub async fn chiudi_mese(db: &impl ConnectionTrait, anno: i32, mese: u32, ms: i64) -> Result<(), AppError> {
+    db.execute_raw(sql(
+        db,
+        "INSERT INTO mesi_chiusi (mese, chiuse_il_ms) VALUES ($1, $2) ON CONFLICT (mese) DO NOTHING",
+        vec![format!("{anno:04}-{mese:02}").into(), ms.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// ANA-9: subjects with prestazioni (not rejected) between two days, and how many.
+pub async fn soggetti_attivi(
+    db: &impl ConnectionTrait,
+    colonna_prestatore: bool,
+    tipo: Option<&str>,
+    dal: &str,
+    al: &str,
+) -> Result<Vec<(String, i64)>, AppError> {
+    let col = if colonna_prestatore {
+        "prestatore_cf"
+    } else {
+        "utilizzatore_cf"
+    };
+    let tipo_cond = match tipo {
+        Some(t) => format!(" AND tipo = '{t}'"),
+        None => String::new(),
+    };
+    let text = format!(
+        "SELECT {col} AS cf, COUNT(*) AS n FROM prestazioni WHERE data >= $1 AND data <= $2 AND stato <> 'REJECTED'{tipo_cond} GROUP BY {col} ORDER BY {col}"
+    );
+    let rows = db
+        .query_all_raw(sql(db, &text, vec![dal.into(), al.into()]))
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("", "cf")?, r.try_get("", "n")?)))
+        .collect()
+}
