@@ -8,6 +8,7 @@ mod comunicazioni;
 mod deleghe;
 mod platform;
 mod portafoglio;
+mod prestazioni;
 
 use chrono::NaiveDate;
 use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
