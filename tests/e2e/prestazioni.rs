@@ -174,6 +174,33 @@ async fn pre_insert_revoke_confirm_through_the_gateway() -> anyhow::Result<()> {
         .await?;
     assert_eq!(o.code, 9, "{o:?}");
     assert!(o.rules().contains("PRE-12"), "{o:?}");
+    // The month's payout (POR-5) pays the confirmed prestazione: prestazioni learns it is paid.
+    let o = g
+        .call(
+            Some(&dg),
+            "occasionali.gateway.v1.DevClockService/SetClock",
+            &json!({"now": "2026-07-15T08:00:00Z"}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = g
+        .call(
+            Some(&dg),
+            &format!("{POR}/RunPayout"),
+            &json!({"anno": 2026, "mese": 6}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(o.json()?["run"]["numeroOrdini"], "1", "{o:?}");
+    let o = g
+        .call(
+            Some(&t_mario),
+            &m("GetPrestazione"),
+            &json!({"prestazione_id": id2}),
+        )
+        .await?;
+    let p2 = o.json()?["prestazione"].clone();
+    assert_eq!(p2["statoPagamento"], "STATO_PAGAMENTO_PAID", "{p2}");
     // Nobody sees another's prestazioni (PRE-19).
     let altro = persona("Neri", "Sara", "1988-02-02", true, "H501");
     let t_altro = c.token(Profile::Prestatore, &altro.cf, None)?;

@@ -92,3 +92,71 @@ fn limiti(r: pp::GetHeadroomResponse) -> Vec<pb::LimiteEconomico> {
     out.sort_by(|a, b| (a.0, &a.1.prestatore_cf).cmp(&(b.0, &b.1.prestatore_cf)));
     out.into_iter().map(|(_, l)| l).collect()
 }
+
+/// POR-5 ↔ PRE-14/PRE-16: the payout closes the month's contests before it is computed, and
+/// tells prestazioni which prestazioni each order paid.
+impl Limiti {
+    /// PRE-14: contests of the month close when its payout is computed. Without prestazioni the
+    /// payout waits (UNAVAILABLE) rather than pay a month whose contests are still open.
+    pub async fn chiudi_contestazioni(
+        &self,
+        anno: i32,
+        mese: u32,
+        origin: Option<&Identity>,
+    ) -> Result<(), occasionali_runtime::AppError> {
+        let Some(client) = &self.client else {
+            return Ok(());
+        };
+        let request = self.caller.request(
+            pp::CloseContestazioniRequest {
+                anno,
+                mese: i32::try_from(mese).unwrap_or_default(),
+            },
+            origin,
+        )?;
+        client
+            .clone()
+            .close_contestazioni(request)
+            .await
+            .map_err(|s| occasionali_runtime::error::from_upstream("prestazioni", s))?;
+        Ok(())
+    }
+
+    /// PRE-16: the prestazioni an order paid become PAID. Idempotent on the order id; a failure
+    /// is logged and repaired by running the month's payout again (it re-sends every order).
+    pub async fn segna_pagato(&self, o: &crate::domain::payout::OrdinePagamento, origin: Option<&Identity>) {
+        let Some(client) = &self.client else {
+            return;
+        };
+        let pagamento = pp::Pagamento {
+            payout_order_id: o.id.clone(),
+            prestatore_cf: o.prestatore_cf.clone(),
+            anno: o.anno,
+            mese: i32::try_from(o.mese).unwrap_or_default(),
+            data_pagamento: o.data_pagamento.to_string(),
+            importo_lordo: o.importo_lordo.to_string(),
+            commissione: o.commissione.to_string(),
+            importo_netto: o.importo_netto.to_string(),
+            prestazione_ids: o.righe.iter().map(|r| r.prestazione_id.clone()).collect(),
+            pagato_il: Some(prost_types::Timestamp {
+                seconds: o.eseguito_il.timestamp(),
+                nanos: o.eseguito_il.timestamp_subsec_nanos() as i32,
+            }),
+        };
+        let request = match self.caller.request(
+            pp::MarkPaidRequest {
+                pagamento: Some(pagamento),
+            },
+            origin,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, order = %o.id, "marking prestazioni paid failed");
+                return;
+            }
+        };
+        if let Err(s) = client.clone().mark_paid(request).await {
+            tracing::warn!(code = ?s.code(), order = %o.id, "marking prestazioni paid failed: rerun the month's payout");
+        }
+    }
+}

@@ -34,10 +34,15 @@ impl Portafoglio {
         if let Some(run) = store::run(&self.db, anno, mese).await?
             && let Some(t) = run.completato_il
         {
+            // Nothing is paid twice; the orders are told to prestazioni again (idempotent),
+            // which repairs a notification lost while prestazioni was unreachable.
+            self.risegnala(origin, anno, mese).await?;
             esito.gia_eseguito = true;
             esito.eseguito_il = Some(t);
             return Ok(esito);
         }
+        // PRE-14: the month's contests close when its payout is computed.
+        self.limiti.chiudi_contestazioni(anno, mese, origin).await?;
         let ora = self.ora();
         store::avvia(&self.db, anno, mese, ora).await?;
         for cf in riserve::prestatori_da_pagare(&self.db, anno, mese).await? {
@@ -50,6 +55,7 @@ impl Portafoglio {
             };
             if let Some(o) = self.paga(&cf, anno, mese, &metodo, &sede).await? {
                 esito.aggiungi(&o)?;
+                self.limiti.segna_pagato(&o, origin).await;
             }
         }
         if esito.non_pagati == 0 {
@@ -125,6 +131,30 @@ impl Portafoglio {
             "POR_5_CONCURRENT_CHANGE",
             "the prestatore's reservations kept changing during the payout; run it again",
         ))
+    }
+
+    /// Tells prestazioni again about every order of a month (PRE-16).
+    async fn risegnala(&self, origin: Option<&Identity>, anno: i32, mese: u32) -> Result<(), AppError> {
+        let filtro = FiltroOrdini {
+            anno: Some(anno),
+            mese: Some(mese),
+            prestatore_cf: None,
+            sede: None,
+        };
+        let mut token = String::new();
+        loop {
+            let mut v = occasionali_runtime::Violations::new();
+            let pagina = Pagina::decodifica(&mut v, "POR-5", 500, &token, 0);
+            v.check()?;
+            let righe = store::ordini(&self.db, &filtro, pagina).await?;
+            for (_, o) in &righe {
+                self.limiti.segna_pagato(o, origin).await;
+            }
+            token = pagina.prossima(righe.len(), righe.last().map(|(s, _)| *s));
+            if token.is_empty() {
+                return Ok(());
+            }
+        }
     }
 
     /// One scheduler tick: the previous month from the 15th on (Rome), and any month whose run
