@@ -127,10 +127,9 @@ impl Harness {
             db,
             clock: self.clock.clone(),
             tokens: self.tokens.clone(),
-            endpoints: HashMap::from([
-                (Context::Anagrafica, self.anagrafica_url.clone()),
-                (Context::Prestazioni, PRESTAZIONI_ASSENTE.to_string()),
-            ]),
+            // No prestazioni: the riepilogo shows no limits and the payout has no contests to
+            // close nor prestazioni to mark (the cluster e2e covers both with the real context).
+            endpoints: HashMap::from([(Context::Anagrafica, self.anagrafica_url.clone())]),
         }
     }
 
