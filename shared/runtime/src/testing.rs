@@ -154,3 +154,77 @@ macro_rules! storage_test {
         }
     };
 }
+
+/// A service serving on a free loopback port for a test.
+pub struct TestServer {
+    pub url: String,
+    trigger: crate::shutdown::ShutdownTrigger,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    /// Serves `routes` (plus health and reflection for `service`) on 127.0.0.1, port 0.
+    pub async fn spawn(
+        name: &str,
+        service: &str,
+        routes: tonic::service::Routes,
+    ) -> anyhow::Result<TestServer> {
+        let listener = crate::server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (trigger, signal) = crate::shutdown::channel();
+        let options = crate::server::ServeOptions {
+            name: name.into(),
+            services: vec![service.into()],
+            drain: std::time::Duration::ZERO,
+        };
+        let task = tokio::spawn(crate::server::serve(listener, options, routes, signal));
+        Ok(TestServer { url, trigger, task })
+    }
+
+    pub async fn stop(self) {
+        self.trigger.trigger();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.task).await;
+    }
+}
+
+/// The message of a successful call; a failure panics with its code, message and fields.
+#[track_caller]
+pub fn ok<T>(r: Result<tonic::Response<T>, tonic::Status>) -> T {
+    match r {
+        Ok(r) => r.into_inner(),
+        Err(s) => panic!(
+            "expected success, got {:?}: {} {:?}",
+            s.code(),
+            s.message(),
+            fields(&s)
+        ),
+    }
+}
+
+/// The field paths of an error's BadRequest violations.
+pub fn fields(s: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    s.get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The reason of the violation on `field`.
+pub fn reason_of_field(s: &tonic::Status, field: &str) -> String {
+    use tonic_types::StatusExt;
+    s.get_error_details()
+        .bad_request()
+        .and_then(|b| b.field_violations.iter().find(|v| v.field == field))
+        .map(|v| v.reason.clone())
+        .unwrap_or_default()
+}
+
+/// The rule IDs in an error's ErrorInfo (`metadata.rule`).
+pub fn rule_of(s: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    s.get_error_details()
+        .error_info()
+        .and_then(|i| i.metadata.get("rule").cloned())
+        .unwrap_or_default()
+}

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::clock::FixedClock;
@@ -21,12 +20,10 @@ use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, OnBehalf};
-use occasionali_runtime::server::{ServeOptions, bind, serve};
-use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use occasionali_runtime::testing::TestDb;
+pub use occasionali_runtime::testing::{fields, ok, reason_of_field, rule_of};
 use occasionali_runtime::{Identity, Principal, Profile};
 use prost::Message;
-use tokio::task::JoinHandle;
 use tonic::codegen::BoxStream;
 use tonic::metadata::MetadataMap;
 use tonic::service::Routes;
@@ -160,29 +157,11 @@ impl PrestazioniService for FakePrestazioni {
 // ---------------------------------------------------------------------------------------------
 // Servers and the harness
 
-struct Server {
-    trigger: ShutdownTrigger,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Server {
-    async fn stop(self) {
-        self.trigger.trigger();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
-    }
-}
+type Server = occasionali_runtime::testing::TestServer;
 
 async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Result<(String, Server)> {
-    let listener = bind("127.0.0.1:0".parse()?).await?;
-    let addr = listener.local_addr()?;
-    let (trigger, signal) = shutdown::channel();
-    let options = ServeOptions {
-        name: name.into(),
-        services: vec![service.into()],
-        drain: Duration::ZERO,
-    };
-    let task = tokio::spawn(serve(listener, options, routes, signal));
-    Ok((format!("http://{addr}"), Server { trigger, task }))
+    let s = Server::spawn(name, service, routes).await?;
+    Ok((s.url.clone(), s))
 }
 
 /// A running anagrafica with its fake prestazioni.
@@ -632,20 +611,6 @@ pub fn con_categoria_cpo(c: pb::CategoriaUtilizzatore) -> pb::Soggetto {
 // ---------------------------------------------------------------------------------------------
 // Assertions
 
-/// The message of a successful call.
-#[track_caller]
-pub fn ok<T>(r: Result<Response<T>, Status>) -> T {
-    match r {
-        Ok(r) => r.into_inner(),
-        Err(s) => panic!(
-            "expected success, got {:?}: {} {:?}",
-            s.code(),
-            s.message(),
-            fields(&s)
-        ),
-    }
-}
-
 /// The status of a failed call, checked to carry `code`.
 #[track_caller]
 pub fn err<T: std::fmt::Debug>(r: Result<Response<T>, Status>, code: Code) -> Status {
@@ -679,31 +644,6 @@ pub fn invalid<T: std::fmt::Debug>(r: Result<Response<T>, Status>, expected: &[&
         "rule {rule} not in ErrorInfo rule {rules:?}"
     );
     s
-}
-
-/// The BadRequest field violation paths.
-pub fn fields(s: &Status) -> Vec<String> {
-    s.get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-/// The reason of the violation of `field`.
-pub fn reason_of_field(s: &Status, field: &str) -> String {
-    s.get_error_details()
-        .bad_request()
-        .and_then(|b| b.field_violations.iter().find(|v| v.field == field))
-        .map(|v| v.reason.clone())
-        .unwrap_or_default()
-}
-
-/// The ErrorInfo metadata "rule".
-pub fn rule_of(s: &Status) -> String {
-    s.get_error_details()
-        .error_info()
-        .and_then(|i| i.metadata.get("rule").cloned())
-        .unwrap_or_default()
 }
 
 pub fn reason_of(s: &Status) -> String {

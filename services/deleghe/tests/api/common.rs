@@ -18,6 +18,7 @@ use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, OnBehalf};
 use occasionali_runtime::server::{ServeOptions, bind, serve};
 use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use occasionali_runtime::testing::TestDb;
+pub use occasionali_runtime::testing::{fields, ok, reason_of_field, rule_of};
 use occasionali_runtime::{Identity, Principal, Profile};
 use prost::Message;
 use tokio::task::JoinHandle;
@@ -379,20 +380,6 @@ pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
 // ---------------------------------------------------------------------------------------------
 // Assertions
 
-/// The message of a successful call.
-#[track_caller]
-pub fn ok<T>(r: Result<Response<T>, Status>) -> T {
-    match r {
-        Ok(r) => r.into_inner(),
-        Err(s) => panic!(
-            "expected success, got {:?}: {} {:?}",
-            s.code(),
-            s.message(),
-            fields(&s)
-        ),
-    }
-}
-
 /// The status of a failed call, checked to carry `code`.
 #[track_caller]
 pub fn err<T: std::fmt::Debug>(r: Result<Response<T>, Status>, code: Code) -> Status {
@@ -440,31 +427,6 @@ pub fn refused<T: std::fmt::Debug>(
     assert_eq!(rule_of(&s), rule, "{}", s.message());
     assert_eq!(reason_of(&s), reason, "{}", s.message());
     s
-}
-
-/// The BadRequest field violation paths.
-pub fn fields(s: &Status) -> Vec<String> {
-    s.get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-/// The reason of the violation of `field`.
-pub fn reason_of_field(s: &Status, field: &str) -> String {
-    s.get_error_details()
-        .bad_request()
-        .and_then(|b| b.field_violations.iter().find(|v| v.field == field))
-        .map(|v| v.reason.clone())
-        .unwrap_or_default()
-}
-
-/// The ErrorInfo metadata "rule".
-pub fn rule_of(s: &Status) -> String {
-    s.get_error_details()
-        .error_info()
-        .and_then(|i| i.metadata.get("rule").cloned())
-        .unwrap_or_default()
 }
 
 pub fn reason_of(s: &Status) -> String {

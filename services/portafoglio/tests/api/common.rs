@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::clock::FixedClock;
@@ -17,13 +16,11 @@ use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, OnBehalf};
-use occasionali_runtime::server::{ServeOptions, bind, serve};
-use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use occasionali_runtime::testing::TestDb;
+pub use occasionali_runtime::testing::{fields, ok, rule_of};
 use occasionali_runtime::{Identity, Principal, Profile};
 use prost::Message;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use tokio::task::JoinHandle;
 use tonic::service::Routes;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
@@ -46,29 +43,11 @@ const PRESTAZIONI_ASSENTE: &str = "http://127.0.0.1:9";
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-struct Server {
-    trigger: ShutdownTrigger,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Server {
-    async fn stop(self) {
-        self.trigger.trigger();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
-    }
-}
+type Server = occasionali_runtime::testing::TestServer;
 
 async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Result<(String, Server)> {
-    let listener = bind("127.0.0.1:0".parse()?).await?;
-    let addr = listener.local_addr()?;
-    let (trigger, signal) = shutdown::channel();
-    let options = ServeOptions {
-        name: name.into(),
-        services: vec![service.into()],
-        drain: Duration::ZERO,
-    };
-    let task = tokio::spawn(serve(listener, options, routes, signal));
-    Ok((format!("http://{addr}"), Server { trigger, task }))
+    let s = Server::spawn(name, service, routes).await?;
+    Ok((s.url.clone(), s))
 }
 
 /// A running portafoglio (one or more instances on the same database) with a real anagrafica.
@@ -648,20 +627,6 @@ pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
 // ---------------------------------------------------------------------------------------------
 // Assertions
 
-/// The message of a successful call.
-#[track_caller]
-pub fn ok<T>(r: Result<Response<T>, Status>) -> T {
-    match r {
-        Ok(r) => r.into_inner(),
-        Err(s) => panic!(
-            "expected success, got {:?}: {} {:?}",
-            s.code(),
-            s.message(),
-            fields(&s)
-        ),
-    }
-}
-
 /// The status of a failed call, checked to carry `code` and the rule (every error names it).
 #[track_caller]
 pub fn err<T: std::fmt::Debug>(r: Result<T, Status>, code: Code, rule: &str) -> Status {
@@ -696,20 +661,6 @@ pub fn invalid<T: std::fmt::Debug>(r: Result<T, Status>, expected: &[&str], rule
     want.sort();
     assert_eq!(got, want, "field violations of: {}", s.message());
     s
-}
-
-pub fn fields(s: &Status) -> Vec<String> {
-    s.get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-pub fn rule_of(s: &Status) -> String {
-    s.get_error_details()
-        .error_info()
-        .and_then(|i| i.metadata.get("rule").cloned())
-        .unwrap_or_default()
 }
 
 pub fn reason_of(s: &Status) -> String {
