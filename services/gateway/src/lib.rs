@@ -9,6 +9,7 @@ mod dev_clock;
 mod health;
 mod posizione;
 mod proxy;
+mod relay;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use occasionali_kernel::{OffsetClock, SharedClock};
 use occasionali_proto::gateway::dev_clock_service_server::DevClockServiceServer;
 use occasionali_proto::gateway::posizione_service_server::PosizioneServiceServer;
+use occasionali_proto::gateway::relay_service_server::RelayServiceServer;
 use occasionali_runtime::client::Caller;
 
 use occasionali_runtime::context::Context;
@@ -79,6 +81,13 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         deadline: options.composite_deadline,
     }));
     services.push("occasionali.gateway.v1.PosizioneService".into());
+    local = local.add_service(RelayServiceServer::new(relay::Relay {
+        auth: auth.clone(),
+        channels: channels.clone(),
+        tokens: options.internal_tokens.clone(),
+        deadline: options.composite_deadline,
+    }));
+    services.push("occasionali.gateway.v1.RelayService".into());
     if let Some(clock) = options.dev_clock.clone() {
         local = local.add_service(DevClockServiceServer::with_interceptor(
             dev_clock::DevClock { clock },

@@ -1,31 +1,36 @@
 //! Notifiche: SPEC §6, proactive notifications.
 //!
-//! This release starts the context (its database, health, reflection, identity check) so the
-//! whole API surface is visible through the gateway; its RPCs answer UNIMPLEMENTED until the
-//! context's own issue is worked.
+//! What stands: the context's internal ingest (NotificheInternalService.IngestEvent), where the
+//! relay of every other context delivers its events at least once; each event is kept once,
+//! deduplicated by its id, for the notices to be built from (NOT-2). The public RPCs (consents,
+//! inbox, campaigns) answer UNIMPLEMENTED until the context's own issue is worked.
 
+mod api;
+mod store;
+
+use occasionali_proto::notifiche::notifiche_internal_service_server::NotificheInternalServiceServer;
 use occasionali_proto::notifiche::notifiche_service_server::{NotificheService, NotificheServiceServer};
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::identity::IdentityInterceptor;
-use occasionali_runtime::outbox::CreateOutbox;
-use sea_orm_migration::prelude::*;
 use tonic::service::Routes;
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox)]
-    }
-}
+pub use store::Migrator;
+pub use store::eventi_ricevuti;
 
 struct Notifiche;
 
 impl NotificheService for Notifiche {}
 
-/// The tonic routes of the context: every call must carry a verified identity.
+/// The tonic routes of the context: every call must carry a verified identity; the internal
+/// service only the platform's.
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
-    let server = NotificheServiceServer::with_interceptor(Notifiche, IdentityInterceptor::new(deps.tokens));
-    Ok(Routes::new(server))
+    let public = NotificheServiceServer::with_interceptor(Notifiche, IdentityInterceptor::new(deps.tokens.clone()));
+    let internal = NotificheInternalServiceServer::with_interceptor(
+        api::Interno {
+            db: deps.db.clone(),
+            clock: deps.clock.clone(),
+        },
+        IdentityInterceptor::new(deps.tokens),
+    );
+    Ok(Routes::new(public).add_service(internal))
 }

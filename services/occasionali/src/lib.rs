@@ -13,6 +13,7 @@ use occasionali_runtime::config::{Config, Secret, SecretKind};
 use occasionali_runtime::context::Context;
 use occasionali_runtime::db;
 use occasionali_runtime::identity::{ClientTokens, InternalTokens};
+use occasionali_runtime::relay::{self, Relay, RelayOptions};
 use occasionali_runtime::server::{self, ServeOptions};
 use occasionali_runtime::shutdown::{self, Shutdown};
 use tonic::service::Routes;
@@ -91,7 +92,25 @@ async fn run_context(
     } else {
         None
     };
-    let app = routes(ctx, deps)?;
+    // PRE-10: PENDING prestazioni (a crash, a wallet outage) are finished by the platform.
+    let recovery = if ctx == Context::Prestazioni {
+        Some(occasionali_prestazioni::spawn_recovery(
+            deps.clone(),
+            shutdown.clone(),
+        )?)
+    } else {
+        None
+    };
+    // Every context's outbox is relayed by every process that serves it (issue 9).
+    let relay = Relay::new(
+        db.clone(),
+        ctx,
+        &deps.endpoints,
+        deps.tokens.clone(),
+        RelayOptions::default(),
+    )?
+    .spawn(shutdown.clone());
+    let app = routes(ctx, deps.clone())?.add_service(relay::admin_service(db.clone(), ctx, deps.tokens));
     let listener = server::bind(config.listen(ctx)).await?;
     let options = ServeOptions {
         name: ctx.name().into(),
@@ -99,8 +118,8 @@ async fn run_context(
         drain,
     };
     server::serve(listener, options, app, shutdown).await?;
-    if let Some(s) = scheduler {
-        let _ = s.await;
+    for task in [scheduler, recovery, Some(relay)].into_iter().flatten() {
+        let _ = task.await;
     }
     db.close().await?;
     Ok(())

@@ -120,3 +120,30 @@ pub async fn debito_creato(
     .await?;
     Ok(())
 }
+
+/// The key of the command telling prestazioni an order was paid.
+pub fn chiave_pagato(o: &OrdinePagamento) -> String {
+    format!("segna-pagato:{}", o.id)
+}
+
+/// PRE-16: prestazioni marks the order's prestazioni PAID — a durable command written with the
+/// order (never a best-effort call), idempotent on the order id at both ends.
+pub async fn segna_pagato(db: &impl ConnectionTrait, o: &OrdinePagamento, at: DateTime<Utc>) -> Result<(), AppError> {
+    let request = crate::prestazioni::pagamento(o);
+    outbox::append_command(
+        db,
+        at,
+        outbox::Comando {
+            key: chiave_pagato(o),
+            destination: occasionali_runtime::Context::Prestazioni,
+            method: "/occasionali.prestazioni.v1.PrestazioniInternalService/MarkPaid",
+            topic: "prestazioni.mark_paid",
+            aggregate_id: &o.id,
+            type_name: "occasionali.prestazioni.v1.MarkPaidRequest",
+            request: &request,
+            origin: None,
+        },
+    )
+    .await?;
+    Ok(())
+}

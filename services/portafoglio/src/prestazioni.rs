@@ -121,14 +121,12 @@ impl Limiti {
             .map_err(|s| occasionali_runtime::error::from_upstream("prestazioni", s))?;
         Ok(())
     }
+}
 
-    /// PRE-16: the prestazioni an order paid become PAID. Idempotent on the order id; a failure
-    /// is logged and repaired by running the month's payout again (it re-sends every order).
-    pub async fn segna_pagato(&self, o: &crate::domain::payout::OrdinePagamento, origin: Option<&Identity>) {
-        let Some(client) = &self.client else {
-            return;
-        };
-        let pagamento = pp::Pagamento {
+/// PRE-16: what prestazioni is told of an order (MarkPaid, idempotent on the order id).
+pub fn pagamento(o: &crate::domain::payout::OrdinePagamento) -> pp::MarkPaidRequest {
+    pp::MarkPaidRequest {
+        pagamento: Some(pp::Pagamento {
             payout_order_id: o.id.clone(),
             prestatore_cf: o.prestatore_cf.clone(),
             anno: o.anno,
@@ -142,21 +140,6 @@ impl Limiti {
                 seconds: o.eseguito_il.timestamp(),
                 nanos: o.eseguito_il.timestamp_subsec_nanos() as i32,
             }),
-        };
-        let request = match self.caller.request(
-            pp::MarkPaidRequest {
-                pagamento: Some(pagamento),
-            },
-            origin,
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, order = %o.id, "marking prestazioni paid failed");
-                return;
-            }
-        };
-        if let Err(s) = client.clone().mark_paid(request).await {
-            tracing::warn!(code = ?s.code(), order = %o.id, "marking prestazioni paid failed: rerun the month's payout");
-        }
+        }),
     }
 }

@@ -9,7 +9,7 @@ use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::db::begin_write;
 use occasionali_runtime::{AppError, FieldViolation, Identity};
 use prost::Message;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::anagrafica::Registro;
 use crate::decode::timestamp;
@@ -21,6 +21,7 @@ use crate::encode;
 use crate::events;
 use crate::portafoglio::{Esito, Portafoglio};
 use crate::store::{self, QuotaPresa};
+use occasionali_runtime::relay::Relay;
 
 #[derive(Clone)]
 pub struct App {
@@ -28,6 +29,9 @@ pub struct App {
     pub clock: SharedClock,
     pub registro: Registro,
     pub portafoglio: Portafoglio,
+    /// Delivers the saga's commands at once after their commit (the relay task finishes them
+    /// whatever happens).
+    pub relay: Relay,
 }
 
 /// The result of every check (CheckPrestazione, and the first step of InsertPrestazione).
@@ -301,7 +305,17 @@ impl App {
             return Err(AppError::internal("pending prestazione vanished"));
         };
         if attuale.stato != Stato::Pending {
+            // A reservation that arrived after the prestazione was refused would be paid by the
+            // payout: undone by a durable release (idempotent).
+            let annullo = matches!((&esito, attuale.stato), (Esito::Riservato, Stato::Rejected));
+            if annullo {
+                events::rilascio(&txn, events::chiave_annullo(&r.id), &attuale.p, None, self.adesso()).await?;
+            }
             txn.commit().await?;
+            if annullo {
+                tracing::warn!(prestazione = %r.id, "late reservation of a refused prestazione: released");
+                self.relay.deliver_now(&events::chiave_annullo(&r.id)).await;
+            }
             return match (esito, attuale.stato) {
                 (Esito::Rifiutato(e), Stato::Rejected) => Err(e),
                 _ => Ok(attuale.p),
@@ -333,26 +347,18 @@ impl App {
         }
     }
 
-    /// Releases a revoked prestazione's reservation (idempotent) and clears the debt of it.
-    async fn rilascia(&self, prestazione_id: &str, origin: Option<&Identity>) -> Result<(), AppError> {
-        self.portafoglio.rilascia(prestazione_id, origin).await?;
-        let txn = begin_write(&self.db).await?;
-        // A contestazione may have followed: it re-reserved, so the flag only matters while REVOKED.
-        store::rilascio_pendente(&txn, prestazione_id, false).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Resumes every PENDING prestazione and every release owed by a revoca (after a crash).
+    /// Resumes every PENDING prestazione (after a crash or a wallet outage), and turns the
+    /// releases owed by revocations stored before the relay existed into commands.
     pub async fn riprendi(&self) -> Result<usize, AppError> {
         let mut n = 0;
         for id in store::rilasci_pendenti(&self.db).await? {
-            match self.rilascia(&id, None).await {
-                Ok(()) => n += 1,
-                Err(e) => {
-                    tracing::warn!(error = %e, "release of a revoked prestazione failed; retrying later")
-                }
+            let txn = begin_write(&self.db).await?;
+            if let Some(r) = store::carica(&txn, &id, true).await? {
+                events::rilascio(&txn, events::chiave_rilascio(&id), &r.p, None, self.adesso()).await?;
             }
+            store::rilascio_pendente(&txn, &id, false).await?;
+            txn.commit().await?;
+            n += 1;
         }
         for r in store::pendenti(&self.db).await? {
             match self.completa(r, None).await {
@@ -392,7 +398,7 @@ impl App {
             ));
         }
         if r.stato == Stato::Revoked {
-            self.rilascia(&r.id, Some(id)).await?;
+            // A retry: the release is the relay's (a durable command since the revocation).
             return Ok(r.p);
         }
         let data =
@@ -428,11 +434,13 @@ impl App {
         p.motivo_revoca = motivo.to_string();
         store::restituisci(&txn, &attuale.quote).await?;
         store::aggiorna(&txn, &p, s).await?;
-        store::rilascio_pendente(&txn, &p.id, true).await?;
+        let chiave = events::chiave_rilascio(&p.id);
+        events::rilascio(&txn, chiave.clone(), &p, Some(id), adesso).await?;
         events::revocata(&txn, &p, adesso).await?;
         txn.commit().await?;
-        // The release is owed from the commit on: done now, or by the recovery task.
-        self.rilascia(&p.id, Some(id)).await?;
+        // PRE-11: the revocation holds from its commit; the release is a durable command, usually
+        // delivered before this answer, else by the relay.
+        self.relay.deliver_now(&chiave).await;
         Ok(p)
     }
 
@@ -498,7 +506,11 @@ impl App {
         }
         let data =
             NaiveDate::parse_from_str(&r.p.data_prestazione, "%Y-%m-%d").map_err(AppError::internal)?;
-        if store::mese_chiuso(&self.db, data.year(), data.month())
+        let adesso = self.adesso();
+        let txn = begin_write(&self.db).await?;
+        // PRE-14: decided under the month's lock, so the payout's closing cannot slip between.
+        store::blocca_mese(&txn, data.year(), data.month()).await?;
+        if store::mese_chiuso(&txn, data.year(), data.month())
             .await?
             .is_some()
         {
@@ -508,14 +520,6 @@ impl App {
                 "the payout of that month is computed: the revoca can no longer be contested",
             ));
         }
-        // An owed release must land before the new reservation, never after it.
-        self.rilascia(&r.id, Some(id)).await?;
-        match self.portafoglio.riserva(&r.p, true, Some(id)).await? {
-            Esito::Riservato => {}
-            Esito::Rifiutato(e) => return Err(e),
-        }
-        let adesso = self.adesso();
-        let txn = begin_write(&self.db).await?;
         let Some(attuale) = store::carica(&txn, prestazione_id, true).await? else {
             return Err(AppError::NotFound(format!("prestazione {prestazione_id}")));
         };
@@ -536,7 +540,11 @@ impl App {
         }
         store::aggiorna(&txn, &p, s).await?;
         events::contestata(&txn, &p, adesso).await?;
+        // PRE-15: the wallet reserves again (a debt where funds are gone), after the release the
+        // revocation owed: the relay never lets the two cross.
+        events::reintegro(&txn, &p, Some(id), adesso).await?;
         txn.commit().await?;
+        self.relay.deliver_now(&events::chiave_reintegro(&p.id)).await;
         Ok(p)
     }
 
@@ -657,9 +665,27 @@ impl App {
 
     pub async fn chiudi_contestazioni(&self, anno: i32, mese: u32) -> Result<(DateTime<Utc>, i64), AppError> {
         let adesso = self.adesso();
-        let txn = self.db.begin().await?;
+        let txn = begin_write(&self.db).await?;
+        store::blocca_mese(&txn, anno, mese).await?;
         store::chiudi_mese(&txn, anno, mese, adesso.timestamp_millis()).await?;
         txn.commit().await?;
+        // The wallet must hold exactly the month's due prestazioni before it pays them: the
+        // releases and reinstatements still on their way are awaited (briefly), else the payout
+        // is told to come back.
+        let mut attese = 0;
+        loop {
+            let n = store::comandi_in_sospeso(&self.db, anno, mese).await?;
+            if n == 0 {
+                break;
+            }
+            if attese >= 30 {
+                return Err(AppError::Unavailable(format!(
+                    "{n} wallet steps of {anno}-{mese:02} are still being delivered: the payout waits for them"
+                )));
+            }
+            attese += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         let ms = store::mese_chiuso(&self.db, anno, mese)
             .await?
             .unwrap_or(adesso.timestamp_millis());

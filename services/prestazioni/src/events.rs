@@ -1,8 +1,11 @@
 //! PRE-17: every state change is an outbox event, written in the transaction of the change.
 
 use chrono::{DateTime, Utc};
+use occasionali_proto::portafoglio as pp;
 use occasionali_proto::prestazioni as pb;
-use occasionali_runtime::{AppError, outbox};
+use occasionali_runtime::context::Context;
+use occasionali_runtime::outbox::Comando;
+use occasionali_runtime::{AppError, Identity, outbox};
 use sea_orm::ConnectionTrait;
 
 pub async fn inserita(
@@ -103,6 +106,82 @@ pub async fn pagata(
         at,
         "occasionali.prestazioni.v1.PrestazionePagata",
         &e,
+    )
+    .await?;
+    Ok(())
+}
+
+// ---- The saga's later steps (ARCHITECTURE.md): durable commands for portafoglio's internal
+// service, written in the transaction of the change they follow, delivered by the relay. ----
+
+const RILASCIO: &str = "/occasionali.portafoglio.v1.PortafoglioInternalService/ReleaseFunds";
+const RISERVA: &str = "/occasionali.portafoglio.v1.PortafoglioInternalService/ReserveFunds";
+
+/// The key of the release owed by a revocation (PRE-11).
+pub fn chiave_rilascio(id: &str) -> String {
+    format!("rilascio-revoca:{id}")
+}
+
+/// The key of the reinstatement owed by a contest (PRE-15).
+pub fn chiave_reintegro(id: &str) -> String {
+    format!("reintegro:{id}")
+}
+
+/// The key of the release undoing a reservation that arrived after the prestazione was refused.
+pub fn chiave_annullo(id: &str) -> String {
+    format!("annullo-riserva:{id}")
+}
+
+/// A release of the prestazione's reservation (idempotent on the prestazione id).
+pub async fn rilascio(
+    db: &impl ConnectionTrait,
+    key: String,
+    p: &pb::Prestazione,
+    origin: Option<&Identity>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let request = pp::ReleaseFundsRequest {
+        prestazione_id: p.id.clone(),
+    };
+    outbox::append_command(
+        db,
+        at,
+        Comando {
+            key,
+            destination: Context::Portafoglio,
+            method: RILASCIO,
+            topic: "portafoglio.release_funds",
+            aggregate_id: &p.id,
+            type_name: "occasionali.portafoglio.v1.ReleaseFundsRequest",
+            request: &request,
+            origin,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// PRE-15: the contested prestazione's cost reserved again, as a debt where funds are gone.
+pub async fn reintegro(
+    db: &impl ConnectionTrait,
+    p: &pb::Prestazione,
+    origin: Option<&Identity>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let request = crate::portafoglio::richiesta_riserva(p, true);
+    outbox::append_command(
+        db,
+        at,
+        Comando {
+            key: chiave_reintegro(&p.id),
+            destination: Context::Portafoglio,
+            method: RISERVA,
+            topic: "portafoglio.reserve_funds",
+            aggregate_id: &p.id,
+            type_name: "occasionali.portafoglio.v1.ReserveFundsRequest",
+            request: &request,
+            origin,
+        },
     )
     .await?;
     Ok(())

@@ -30,7 +30,7 @@ use tonic::service::Routes;
 pub use store::Migrator;
 
 /// How often [`spawn_recovery`] looks for PENDING prestazioni.
-pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(30);
+pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
 
 fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
     let caller = Caller::new(deps.tokens.clone(), "prestazioni", Duration::from_secs(10));
@@ -41,6 +41,13 @@ fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
         clock: deps.clock.clone(),
         registro: anagrafica::Registro::new(anagrafica, caller.clone()),
         portafoglio: portafoglio::Portafoglio::new(portafoglio, caller),
+        relay: occasionali_runtime::relay::Relay::new(
+            deps.db.clone(),
+            Context::Prestazioni,
+            &deps.endpoints,
+            deps.tokens.clone(),
+            occasionali_runtime::relay::RelayOptions::default(),
+        )?,
     })
 }
 

@@ -37,32 +37,7 @@ impl Portafoglio {
         reintegro: bool,
         origin: Option<&Identity>,
     ) -> Result<Esito, AppError> {
-        let costo = p.costo.clone().unwrap_or_default();
-        let tipo = if p.tipo == pp::TipoPrestazione::Cpo as i32 {
-            pb::TipoPortafoglio::Cpo
-        } else {
-            pb::TipoPortafoglio::LibrettoFamiglia
-        };
-        let request = self.caller.request(
-            pb::ReserveFundsRequest {
-                prestazione_id: p.id.clone(),
-                portafoglio: Some(pb::PortafoglioRef {
-                    utilizzatore_cf: p.utilizzatore_cf.clone(),
-                    tipo: tipo as i32,
-                }),
-                prestatore_cf: p.prestatore_cf.clone(),
-                data_prestazione: p.data_prestazione.clone(),
-                costo: Some(pb::CostoPrestazione {
-                    compenso: costo.compenso,
-                    contributi_ivs: costo.contributi_ivs,
-                    premio_inail: costo.premio_inail,
-                    oneri_gestione: costo.oneri_gestione,
-                    totale: costo.totale,
-                }),
-                reintegro,
-            },
-            origin,
-        )?;
+        let request = self.caller.request(richiesta_riserva(p, reintegro), origin)?;
         match self.client.clone().reserve_funds(request).await {
             Ok(_) => Ok(Esito::Riservato),
             Err(s) if s.code() == Code::FailedPrecondition => {
@@ -71,18 +46,31 @@ impl Portafoglio {
             Err(s) => Err(from_upstream("portafoglio", s)),
         }
     }
+}
 
-    pub async fn rilascia(&self, prestazione_id: &str, origin: Option<&Identity>) -> Result<(), AppError> {
-        let request = self.caller.request(
-            pb::ReleaseFundsRequest {
-                prestazione_id: prestazione_id.to_string(),
-            },
-            origin,
-        )?;
-        match self.client.clone().release_funds(request).await {
-            Ok(_) => Ok(()),
-            Err(s) if s.code() == Code::NotFound => Ok(()),
-            Err(s) => Err(from_upstream("portafoglio", s)),
-        }
+/// The wallet's request for a prestazione's cost (idempotent on its id).
+pub fn richiesta_riserva(p: &pp::Prestazione, reintegro: bool) -> pb::ReserveFundsRequest {
+    let costo = p.costo.clone().unwrap_or_default();
+    let tipo = if p.tipo == pp::TipoPrestazione::Cpo as i32 {
+        pb::TipoPortafoglio::Cpo
+    } else {
+        pb::TipoPortafoglio::LibrettoFamiglia
+    };
+    pb::ReserveFundsRequest {
+        prestazione_id: p.id.clone(),
+        portafoglio: Some(pb::PortafoglioRef {
+            utilizzatore_cf: p.utilizzatore_cf.clone(),
+            tipo: tipo as i32,
+        }),
+        prestatore_cf: p.prestatore_cf.clone(),
+        data_prestazione: p.data_prestazione.clone(),
+        costo: Some(pb::CostoPrestazione {
+            compenso: costo.compenso,
+            contributi_ivs: costo.contributi_ivs,
+            premio_inail: costo.premio_inail,
+            oneri_gestione: costo.oneri_gestione,
+            totale: costo.totale,
+        }),
+        reintegro,
     }
 }

@@ -73,6 +73,15 @@ impl Context {
         }
     }
 
+    /// The RPC through which the context ingests other contexts' events (the relay delivers
+    /// them there), if it subscribes to any.
+    pub fn ingest_method(self) -> Option<&'static str> {
+        match self {
+            Context::Notifiche => Some("/occasionali.notifiche.v1.NotificheInternalService/IngestEvent"),
+            _ => None,
+        }
+    }
+
     /// The context owning a gRPC path such as `/occasionali.anagrafica.v1.AnagraficaService/GetSoggetto`.
     /// Routing by package means a new RPC or service in a context needs no gateway change.
     pub fn from_grpc_path(path: &str) -> Option<Context> {

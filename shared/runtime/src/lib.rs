@@ -12,7 +12,9 @@ pub mod identity;
 pub mod outbox;
 pub mod pagina;
 pub mod server;
+pub mod relay;
 pub mod shutdown;
+pub mod sql;
 pub mod telemetry;
 pub mod testing;
 

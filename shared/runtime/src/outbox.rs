@@ -11,7 +11,9 @@ use sea_orm_migration::schema::{
 
 use occasionali_proto::common::Event;
 
+use crate::context::Context;
 use crate::error::AppError;
+use crate::identity::Identity;
 
 /// The outbox table, the same in every context. Include it in the context's migrator.
 pub struct CreateOutbox;
@@ -59,19 +61,95 @@ impl MigrationTrait for CreateOutbox {
     }
 }
 
-/// Appends an event inside the caller's transaction. `type_name` is the payload's fully
-/// qualified proto name (e.g. `occasionali.anagrafica.v1.SoggettoModificato`).
-pub async fn append(
-    txn: &impl ConnectionTrait,
+/// The relay's bookkeeping (issue 9): what a row is and where it goes, its attempts, its lease,
+/// its last error and its final failed state. Added columns have defaults, so rows written
+/// before this migration are events for their subscribers, queued from the start.
+pub struct AlterOutboxRelay;
+
+impl MigrationName for AlterOutboxRelay {
+    fn name(&self) -> &str {
+        "m0001_outbox_relay"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AlterOutboxRelay {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite adds one column per ALTER TABLE.
+        let columns = [
+            ColumnDef::new("kind").string().not_null().default("event").to_owned(),
+            ColumnDef::new("destination")
+                .string()
+                .not_null()
+                .default(Context::Notifiche.name())
+                .to_owned(),
+            ColumnDef::new("method").string().not_null().default("").to_owned(),
+            ColumnDef::new("origin").text().null().to_owned(),
+            ColumnDef::new("attempts").integer().not_null().default(0).to_owned(),
+            ColumnDef::new("next_attempt_ms").big_integer().not_null().default(0).to_owned(),
+            ColumnDef::new("claimed_until_ms").big_integer().null().to_owned(),
+            ColumnDef::new("last_error").text().null().to_owned(),
+            ColumnDef::new("failed_at_ms").big_integer().null().to_owned(),
+            ColumnDef::new("created_at_ms").big_integer().not_null().default(0).to_owned(),
+        ];
+        for mut c in columns {
+            manager
+                .alter_table(Table::alter().table("outbox").add_column(&mut c).to_owned())
+                .await?;
+        }
+        let db = manager.get_connection();
+        // Rows queued before the relay existed: their age counts from now.
+        db.execute_unprepared(&format!(
+            "UPDATE outbox SET created_at_ms = {} WHERE created_at_ms = 0",
+            now_ms()
+        ))
+        .await?;
+        // The relay scans only what waits (both engines support partial indexes).
+        db.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) \
+             WHERE delivered_at_ms IS NULL AND failed_at_ms IS NULL",
+        )
+        .await?;
+        db.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS outbox_pending_by_destination ON outbox (destination, id) \
+             WHERE delivered_at_ms IS NULL AND failed_at_ms IS NULL",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+/// The outbox migrations, in order: every context's migrator starts with these.
+pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+    vec![Box::new(CreateOutbox), Box::new(AlterOutboxRelay)]
+}
+
+/// Wall-clock milliseconds: the relay's scheduling is about delivery, not business dates, so it
+/// never follows the platform clock (which `occasionali dev` can move).
+pub fn now_ms() -> i64 {
+    occasionali_kernel::Clock::now(&occasionali_kernel::SystemClock).timestamp_millis()
+}
+
+/// Who receives the events of a topic: the contexts whose internal service ingests them.
+/// Notifiche ingests every event (NOT-2: it decides what is worth a notice).
+pub fn subscribers(_topic: &str) -> &'static [Context] {
+    &[Context::Notifiche]
+}
+
+fn envelope(
+    event_id: &str,
     topic: &str,
     aggregate_id: &str,
     occurred_at: DateTime<Utc>,
     type_name: &str,
     payload: &impl Message,
-) -> Result<String, AppError> {
-    let event_id = uuid::Uuid::now_v7().to_string();
-    let event = Event {
-        event_id: event_id.clone(),
+) -> Event {
+    Event {
+        event_id: event_id.to_string(),
         topic: topic.to_string(),
         aggregate_id: aggregate_id.to_string(),
         occurred_at: Some(prost_types::Timestamp {
@@ -82,27 +160,158 @@ pub async fn append(
             type_url: format!("type.googleapis.com/{type_name}"),
             value: payload.encode_to_vec(),
         }),
-    };
+    }
+}
+
+/// One row of the outbox as written.
+struct Row<'a> {
+    key: &'a str,
+    kind: &'static str,
+    destination: &'a str,
+    method: &'a str,
+    origin: Option<String>,
+    event: &'a Event,
+    occurred: DateTime<Utc>,
+    delivered: bool,
+}
+
+async fn insert(txn: &impl ConnectionTrait, row: Row<'_>) -> Result<bool, AppError> {
+    let sql = "INSERT INTO outbox (event_id, topic, aggregate_id, occurred_at, event, kind, destination, \
+               method, origin, created_at_ms, next_attempt_ms, delivered_at_ms) \
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING";
+    let now = now_ms();
+    let occurred = row.occurred;
     let stmt = crate::db::stmt(
         txn,
-        match txn.get_database_backend() {
-            sea_orm::DbBackend::Postgres => {
-                "INSERT INTO outbox (event_id, topic, aggregate_id, occurred_at, event) VALUES ($1, $2, $3, $4, $5)"
-            }
-            _ => {
-                "INSERT INTO outbox (event_id, topic, aggregate_id, occurred_at, event) VALUES (?, ?, ?, ?, ?)"
-            }
-        },
+        &crate::sql::dialect(txn, sql),
         vec![
-            event_id.clone().into(),
-            topic.into(),
-            aggregate_id.into(),
-            occurred_at.into(),
-            event.encode_to_vec().into(),
+            row.key.into(),
+            row.event.topic.clone().into(),
+            row.event.aggregate_id.clone().into(),
+            occurred.into(),
+            row.event.encode_to_vec().into(),
+            row.kind.into(),
+            row.destination.into(),
+            row.method.into(),
+            row.origin.into(),
+            now.into(),
+            now.into(),
+            row.delivered.then_some(now).into(),
         ],
     );
-    txn.execute_raw(stmt).await?;
+    Ok(txn.execute_raw(stmt).await?.rows_affected() > 0)
+}
+
+/// Appends an event inside the caller's transaction, once for each subscriber of its topic
+/// (the relay delivers each copy to its subscriber's ingest RPC). `type_name` is the payload's
+/// fully qualified proto name (e.g. `occasionali.anagrafica.v1.SoggettoModificato`).
+pub async fn append(
+    txn: &impl ConnectionTrait,
+    topic: &str,
+    aggregate_id: &str,
+    occurred_at: DateTime<Utc>,
+    type_name: &str,
+    payload: &impl Message,
+) -> Result<String, AppError> {
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let event = envelope(&event_id, topic, aggregate_id, occurred_at, type_name, payload);
+    let subs = subscribers(topic);
+    if subs.is_empty() {
+        // Kept as the context's record of what happened; nobody to deliver it to.
+        insert(
+            txn,
+            Row {
+                key: &event_id,
+                kind: KIND_EVENT,
+                destination: "",
+                method: "",
+                origin: None,
+                event: &event,
+                occurred: occurred_at,
+                delivered: true,
+            },
+        )
+        .await?;
+    }
+    for (i, ctx) in subs.iter().enumerate() {
+        // One row per subscriber; the event inside keeps its one id (consumers dedupe on it).
+        let key = if i == 0 {
+            event_id.clone()
+        } else {
+            format!("{event_id}>{}", ctx.name())
+        };
+        insert(
+            txn,
+            Row {
+                key: &key,
+                kind: KIND_EVENT,
+                destination: ctx.name(),
+                method: ctx.ingest_method().unwrap_or_default(),
+                origin: None,
+                event: &event,
+                occurred: occurred_at,
+                delivered: false,
+            },
+        )
+        .await?;
+    }
     Ok(event_id)
+}
+
+pub const KIND_EVENT: &str = "event";
+pub const KIND_COMMAND: &str = "command";
+
+/// A saga step for another context (ARCHITECTURE.md: release after a revocation, reinstatement,
+/// marking paid): the request message of one of its internal RPCs, delivered at least once by
+/// the relay until it answers OK. The destination must be idempotent on the request's own key.
+pub struct Comando<'a, M: Message> {
+    /// Idempotency key of the command itself: appending the same key twice writes one row.
+    pub key: String,
+    pub destination: Context,
+    /// The full gRPC path, e.g. `/occasionali.portafoglio.v1.PortafoglioInternalService/ReleaseFunds`.
+    pub method: &'static str,
+    /// A short name for operators, e.g. `portafoglio.release_funds`.
+    pub topic: &'static str,
+    pub aggregate_id: &'a str,
+    /// The request's fully qualified proto name.
+    pub type_name: &'static str,
+    pub request: &'a M,
+    /// The person whose request caused the step: its scope travels with the call.
+    pub origin: Option<&'a Identity>,
+}
+
+/// Appends a command inside the caller's transaction; `false` when its key was already there.
+pub async fn append_command<M: Message>(
+    txn: &impl ConnectionTrait,
+    occurred_at: DateTime<Utc>,
+    c: Comando<'_, M>,
+) -> Result<bool, AppError> {
+    let event = envelope(
+        &c.key,
+        c.topic,
+        c.aggregate_id,
+        occurred_at,
+        c.type_name,
+        c.request,
+    );
+    let origin = match c.origin {
+        Some(o) => Some(serde_json::to_string(o).map_err(AppError::internal)?),
+        None => None,
+    };
+    insert(
+        txn,
+        Row {
+            key: &c.key,
+            kind: KIND_COMMAND,
+            destination: c.destination.name(),
+            method: c.method,
+            origin,
+            event: &event,
+            occurred: occurred_at,
+            delivered: false,
+        },
+    )
+    .await
 }
 
 /// Reads events in order (tests, the relay).
@@ -110,7 +319,7 @@ pub async fn read_all(db: &impl ConnectionTrait) -> Result<Vec<Event>, AppError>
     let rows = db
         .query_all_raw(crate::db::stmt(
             db,
-            "SELECT event FROM outbox ORDER BY id",
+            "SELECT event FROM outbox WHERE kind = 'event' ORDER BY id",
             vec![],
         ))
         .await?;

@@ -1,6 +1,6 @@
 //! Schema of the comunicazioni database. Migrations are append-only: a change is a new one.
 
-use occasionali_runtime::outbox::CreateOutbox;
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer, big_pk_auto, date, integer, string, string_null, string_uniq, text, timestamp_with_time_zone,
@@ -11,7 +11,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateComunicazioni)]
+        vec![Box::new(CreateOutbox), Box::new(CreateComunicazioni), Box::new(AlterOutboxRelay)]
     }
 }
 

@@ -1,6 +1,6 @@
 //! Schema of the deleghe database. Migrations are append-only: a change is a new one.
 
-use occasionali_runtime::outbox::CreateOutbox;
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_pk_auto, date, date_null, string, string_null, string_uniq, text, text_null,
@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateDeleghe)]
+        vec![Box::new(CreateOutbox), Box::new(CreateDeleghe), Box::new(AlterOutboxRelay)]
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Portafoglio {
     pub clock: SharedClock,
     pub registro: Registro,
     pub limiti: Limiti,
+    /// Delivers the commands of a committed change at once (the relay task finishes them).
+    pub relay: occasionali_runtime::relay::Relay,
     /// SQLite's writers of this process queue here (see [`Scrittura`]).
     pub turno: Arc<Mutex<()>>,
 }

@@ -36,7 +36,7 @@ impl Portafoglio {
         {
             // Nothing is paid twice; the orders are told to prestazioni again (idempotent),
             // which repairs a notification lost while prestazioni was unreachable.
-            self.risegnala(origin, anno, mese).await?;
+            self.risegnala(anno, mese).await?;
             esito.gia_eseguito = true;
             esito.eseguito_il = Some(t);
             return Ok(esito);
@@ -55,7 +55,7 @@ impl Portafoglio {
             };
             if let Some(o) = self.paga(&cf, anno, mese, &metodo, &sede).await? {
                 esito.aggiungi(&o)?;
-                self.limiti.segna_pagato(&o, origin).await;
+                self.relay.deliver_now(&events::chiave_pagato(&o)).await;
             }
         }
         if esito.non_pagati == 0 {
@@ -123,6 +123,7 @@ impl Portafoglio {
             }
             conti::registra(&*txn, &s, ora, &[]).await?;
             events::pagamento_eseguito(&*txn, &ordine, ora).await?;
+            events::segna_pagato(&*txn, &ordine, ora).await?;
             txn.commit().await?;
             return Ok(Some(ordine));
         }
@@ -133,8 +134,9 @@ impl Portafoglio {
         ))
     }
 
-    /// Tells prestazioni again about every order of a month (PRE-16).
-    async fn risegnala(&self, origin: Option<&Identity>, anno: i32, mese: u32) -> Result<(), AppError> {
+    /// Makes sure prestazioni is told of every order of a month (PRE-16): the commands are
+    /// idempotent on their key, so only orders paid before the relay existed get one now.
+    async fn risegnala(&self, anno: i32, mese: u32) -> Result<(), AppError> {
         let filtro = FiltroOrdini {
             anno: Some(anno),
             mese: Some(mese),
@@ -147,9 +149,11 @@ impl Portafoglio {
             let pagina = Pagina::decodifica(&mut v, "POR-5", 500, &token, 0);
             v.check()?;
             let righe = store::ordini(&self.db, &filtro, pagina).await?;
+            let txn = self.scrittura().await?;
             for (_, o) in &righe {
-                self.limiti.segna_pagato(o, origin).await;
+                events::segna_pagato(&*txn, o, self.ora()).await?;
             }
+            txn.commit().await?;
             token = pagina.prossima(righe.len(), righe.last().map(|(s, _)| *s));
             if token.is_empty() {
                 return Ok(());

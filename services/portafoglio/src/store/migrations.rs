@@ -2,7 +2,7 @@
 //! no float path, the same arithmetic on SQLite and PostgreSQL). Migrations are append-only: a
 //! change is a new one.
 
-use occasionali_runtime::outbox::CreateOutbox;
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
@@ -17,7 +17,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateLedger)]
+        vec![Box::new(CreateOutbox), Box::new(CreateLedger), Box::new(AlterOutboxRelay)]
     }
 }
 

@@ -1,7 +1,7 @@
 //! Schema of the prestazioni database. Money is integer cents (BIGINT) everywhere, hours are
 //! minutes (STACK.md). Migrations are append-only.
 
-use occasionali_runtime::outbox::CreateOutbox;
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, blob, integer, string, text};
@@ -13,7 +13,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreatePrestazioni)]
+        vec![Box::new(CreateOutbox), Box::new(CreatePrestazioni), Box::new(AlterOutboxRelay)]
     }
 }
 

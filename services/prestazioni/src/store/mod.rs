@@ -441,6 +441,35 @@ pub async fn mese_chiuso(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Res
         .transpose()
 }
 
+/// Serialises the contests of a month with its closing (PRE-14): both take this lock in their
+/// transaction, so a contest either commits before the month closes (and its reinstatement is
+/// counted by the closing) or sees the month closed. SQLite has one writer at a time already.
+pub async fn blocca_mese(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Result<(), AppError> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let key = (occasionali_kernel::ids::fnv1a(format!("prestazioni-mese-{anno:04}-{mese:02}").as_bytes()) >> 1) as i64;
+        db.execute_raw(sql(db, "SELECT pg_advisory_xact_lock($1)", vec![key.into()]))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Saga commands about the month's prestazioni not yet delivered (or failed): the payout of the
+/// month waits for them, so the wallet and prestazioni agree on what it pays.
+pub async fn comandi_in_sospeso(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Result<i64, AppError> {
+    let row = db
+        .query_one_raw(sql(
+            db,
+            "SELECT COUNT(*) AS n FROM outbox o JOIN prestazioni p ON p.id = o.aggregate_id \
+             WHERE o.kind = 'command' AND o.delivered_at_ms IS NULL AND p.anno = $1 AND p.mese = $2",
+            vec![anno.into(), (mese as i32).into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    })
+}
+
 pub async fn chiudi_mese(db: &impl ConnectionTrait, anno: i32, mese: u32, ms: i64) -> Result<(), AppError> {
     db.execute_raw(sql(
         db,

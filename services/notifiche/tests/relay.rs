@@ -1,0 +1,280 @@
+//! Issue 9: the relay delivers every context's events at least once to their subscriber's
+//! ingest RPC (notifiche's, the real one here), which keeps each event once; it waits for a
+//! subscriber that is not there yet, backs off, fails a row after its bounded attempts for an
+//! operator to retry, and shares the work between replicas. SQLite always, PostgreSQL with
+//! OCCASIONALI_TEST_PG.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use occasionali_kernel::SharedClock;
+use occasionali_kernel::clock::FixedClock;
+use sea_orm::ConnectionTrait;
+use occasionali_notifiche::{Migrator, eventi_ricevuti};
+use occasionali_proto::common as cpb;
+use occasionali_proto::notifiche as pb;
+use occasionali_proto::notifiche::notifiche_internal_service_client::NotificheInternalServiceClient;
+use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::config::Secret;
+use occasionali_runtime::context::Context;
+use occasionali_runtime::identity::{IDENTITY_HEADER, Identity, InternalTokens, Principal, Profile};
+use occasionali_runtime::relay::{self, Relay, RelayOptions};
+use occasionali_runtime::testing::{Engine, TestDb, TestServer};
+use occasionali_runtime::{db, outbox, storage_test};
+use tonic::Code;
+
+fn tokens() -> InternalTokens {
+    InternalTokens::new(Secret::new(vec![9u8; 48]))
+}
+
+fn options() -> RelayOptions {
+    RelayOptions {
+        poll: Duration::from_millis(20),
+        base_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        max_attempts: 3,
+        ..RelayOptions::default()
+    }
+}
+
+/// A notifiche server on its own fresh database.
+async fn notifiche(engine: Engine) -> anyhow::Result<(TestServer, TestDb)> {
+    let t = TestDb::new::<Migrator>(engine, "notifiche")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("engine available"))?;
+    let clock: SharedClock = Arc::new(FixedClock::at("2026-06-01T10:00:00Z".parse()?));
+    let deps = ContextDeps {
+        db: t.db.clone(),
+        clock,
+        tokens: tokens(),
+        endpoints: HashMap::new(),
+    };
+    let s = TestServer::spawn(
+        "notifiche",
+        "occasionali.notifiche.v1.NotificheInternalService",
+        occasionali_notifiche::routes(deps)?,
+    )
+    .await?;
+    Ok((s, t))
+}
+
+fn relay_to(source: &TestDb, url: &str) -> anyhow::Result<Relay> {
+    Relay::new(
+        source.db.clone(),
+        Context::Anagrafica,
+        &HashMap::from([(Context::Notifiche, url.to_string())]),
+        tokens(),
+        options(),
+    )
+}
+
+async fn emit(source: &TestDb, aggregate: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    let txn = db::begin_write(&source.db).await?;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(
+            outbox::append(
+                &txn,
+                "anagrafica.soggetto.modificato",
+                aggregate,
+                "2026-06-01T10:00:00Z".parse()?,
+                "google.protobuf.Duration",
+                &prost_types::Duration {
+                    seconds: i as i64,
+                    nanos: 0,
+                },
+            )
+            .await?,
+        );
+    }
+    txn.commit().await?;
+    Ok(ids)
+}
+
+async fn drain(r: &Relay, source: &TestDb, rounds: usize) -> anyhow::Result<cpb::GetOutboxStatusResponse> {
+    for _ in 0..rounds {
+        r.step().await?;
+        let s = relay::status(&source.db).await?;
+        if s.in_attesa == 0 {
+            return Ok(s);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Ok(relay::status(&source.db).await?)
+}
+
+storage_test!(Migrator, "source", relay_delivers_each_event_and_the_subscriber_keeps_it_once, delivers_once);
+
+async fn delivers_once(t: &TestDb) -> anyhow::Result<()> {
+    let (server, sub) = notifiche(t.engine).await?;
+    let ids = emit(t, "RSSMRA85T10A562S", 5).await?;
+    let r = relay_to(t, &server.url)?;
+    let s = drain(&r, t, 50).await?;
+    assert_eq!((s.in_attesa, s.falliti, s.recapitati), (0, 0, 5));
+    let got: Vec<String> = eventi_ricevuti(&sub.db).await?.into_iter().map(|e| e.event_id).collect();
+    assert_eq!(got, ids, "every event, in order");
+    // At least once: a redelivery (a lost answer, a replica's expired lease) changes nothing.
+    t.db.execute_unprepared("UPDATE outbox SET delivered_at_ms = NULL").await?;
+    let s = drain(&r, t, 50).await?;
+    assert_eq!(s.recapitati, 5);
+    assert_eq!(eventi_ricevuti(&sub.db).await?.len(), 5, "deduplicated by event id");
+    server.stop().await;
+    sub.close().await
+}
+
+storage_test!(Migrator, "source", relay_backs_off_then_fails_for_an_operator_who_retries, fails_and_retries);
+
+async fn fails_and_retries(t: &TestDb) -> anyhow::Result<()> {
+    // Nobody listens: UNAVAILABLE, counted, with growing waits, until the bounded attempts.
+    let down = relay_to(t, "http://127.0.0.1:9")?;
+    emit(t, "A", 1).await?;
+    let mut steps = 0;
+    while relay::status(&t.db).await?.falliti == 0 && steps < 200 {
+        down.step().await?;
+        steps += 1;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (rows, _) = relay::list(
+        &t.db,
+        cpb::StatoRecapito::Fallito,
+        occasionali_runtime::pagina::Pagina::decodifica(
+            &mut occasionali_runtime::Violations::new(),
+            "GW-5",
+            10,
+            "",
+            0,
+        ),
+    )
+    .await?;
+    assert_eq!(rows.len(), 1, "failed after its attempts");
+    assert_eq!(rows[0].tentativi, 3);
+    assert!(rows[0].ultimo_errore.contains("Unavailable"), "{}", rows[0].ultimo_errore);
+    // Failed rows wait for an operator: the relay leaves them alone.
+    down.step().await?;
+    assert_eq!(relay::status(&t.db).await?.falliti, 1);
+    // The operator retries once notifiche is back: delivered.
+    let (server, sub) = notifiche(t.engine).await?;
+    assert_eq!(relay::retry(&t.db, &[rows[0].id], false).await?, 1);
+    let s = drain(&relay_to(t, &server.url)?, t, 50).await?;
+    assert_eq!((s.falliti, s.recapitati), (0, 1));
+    assert_eq!(eventi_ricevuti(&sub.db).await?.len(), 1);
+    server.stop().await;
+    sub.close().await
+}
+
+storage_test!(Migrator, "source", relay_waits_for_a_subscriber_not_yet_deployed, waits_in_order);
+
+async fn waits_in_order(t: &TestDb) -> anyhow::Result<()> {
+    // A server without notifiche's internal service answers UNIMPLEMENTED: the events wait,
+    // without spending attempts, and nothing overtakes the first.
+    let empty = TestServer::spawn(
+        "empty",
+        "occasionali.notifiche.v1.NotificheService",
+        tonic::service::Routes::new(tonic_health::server::health_reporter().1),
+    )
+    .await?;
+    let ids = emit(t, "B", 3).await?;
+    let waiting = relay_to(t, &empty.url)?;
+    for _ in 0..10 {
+        waiting.step().await?;
+    }
+    let s = relay::status(&t.db).await?;
+    assert_eq!((s.in_attesa, s.falliti), (3, 0), "waiting, not failed");
+    assert!(s.ritardo_ms >= 0 && s.piu_vecchio_in_attesa.is_some());
+    empty.stop().await;
+    // Notifiche arrives: every event delivered, in order (after the waiting one's pause).
+    let (server, sub) = notifiche(t.engine).await?;
+    let r = relay_to(t, &server.url)?;
+    let mut s = relay::status(&t.db).await?;
+    for _ in 0..100 {
+        r.step().await?;
+        s = relay::status(&t.db).await?;
+        if s.in_attesa == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.recapitati, 3);
+    let got: Vec<String> = eventi_ricevuti(&sub.db).await?.into_iter().map(|e| e.event_id).collect();
+    assert_eq!(got, ids);
+    server.stop().await;
+    sub.close().await
+}
+
+storage_test!(Migrator, "source", relay_replicas_share_the_work_and_deliver_everything, replicas);
+
+async fn replicas(t: &TestDb) -> anyhow::Result<()> {
+    let (server, sub) = notifiche(t.engine).await?;
+    for i in 0..20 {
+        emit(t, &format!("S{i}"), 10).await?;
+    }
+    // Two relays on two pools of the same database, stepping at once.
+    let other = db::connect(&t.url, 4).await?;
+    let a = relay_to(t, &server.url)?;
+    let b = Relay::new(
+        other.clone(),
+        Context::Anagrafica,
+        &HashMap::from([(Context::Notifiche, server.url.clone())]),
+        tokens(),
+        options(),
+    )?;
+    for _ in 0..100 {
+        let (x, y) = tokio::join!(a.step(), b.step());
+        x?;
+        y?;
+        if relay::status(&t.db).await?.in_attesa == 0 {
+            break;
+        }
+    }
+    let s = relay::status(&t.db).await?;
+    assert_eq!((s.in_attesa, s.falliti, s.recapitati), (0, 0, 200));
+    assert_eq!(eventi_ricevuti(&sub.db).await?.len(), 200);
+    other.close().await?;
+    server.stop().await;
+    sub.close().await
+}
+
+storage_test!(Migrator, "notifiche", gw_ingest_is_for_the_platform_only, ingest_fenced);
+
+async fn ingest_fenced(t: &TestDb) -> anyhow::Result<()> {
+    let deps = ContextDeps {
+        db: t.db.clone(),
+        clock: Arc::new(FixedClock::at("2026-06-01T10:00:00Z".parse()?)),
+        tokens: tokens(),
+        endpoints: HashMap::new(),
+    };
+    let server = TestServer::spawn("notifiche", "x", occasionali_notifiche::routes(deps)?).await?;
+    let mut c = NotificheInternalServiceClient::connect(server.url.clone()).await?;
+    let event = cpb::Event {
+        event_id: "e-1".into(),
+        topic: "t".into(),
+        ..Default::default()
+    };
+    let call = |who: Identity| {
+        let mut r = tonic::Request::new(pb::IngestEventRequest {
+            event: Some(event.clone()),
+        });
+        let token = tokens().mint(&who).unwrap_or_default();
+        r.metadata_mut()
+            .insert(IDENTITY_HEADER, token.parse().expect("ascii token"));
+        r
+    };
+    let dg = Identity::new(Principal {
+        cf: "RSSMRA85T10A562S".into(),
+        profile: Profile::OperatoreDg,
+        sede: None,
+    });
+    let e = c.ingest_event(call(dg)).await.expect_err("refused");
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let sistema = Identity::new(Principal {
+        cf: "SISTEMA-PRESTAZIONI".into(),
+        profile: Profile::Sistema,
+        sede: None,
+    });
+    let first = c.ingest_event(call(sistema.clone())).await?.into_inner();
+    let again = c.ingest_event(call(sistema)).await?.into_inner();
+    assert!(!first.duplicato && again.duplicato, "deduplicated by event id");
+    server.stop().await;
+    Ok(())
+}
