@@ -1,5 +1,6 @@
 //! POR-4: reserve, release and consume a prestazione's cost, idempotent on its id.
 
+use chrono::Datelike;
 use occasionali_runtime::{AppError, Identity};
 
 use super::{Portafoglio, rollback};
@@ -61,6 +62,18 @@ impl Portafoglio {
         {
             rollback(txn).await?;
             return Ok(e.clone());
+        }
+        // PRE-14 / POR-5: a month whose payout has started takes no reinstatement (prestazioni
+        // closes the month's contests and waits for their reinstatements before the run starts;
+        // this is the wallet's own guard against a late one).
+        let (anno, mese) = (r.data_prestazione.year(), r.data_prestazione.month());
+        if crate::store::payout::run(&*txn, anno, mese).await?.is_some() {
+            rollback(txn).await?;
+            return Err(AppError::precondition(
+                "POR-5",
+                "POR_5_MONTH_ALREADY_PAID",
+                format!("the payout of {anno}-{mese:02} has started: no reinstatement into it"),
+            ));
         }
         let prima = esistente.as_ref().map(|e| e.stato);
         let (nuova, s) = riserva::reintegra(&r, esistente, &mut saldi, ora)?;
