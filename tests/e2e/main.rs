@@ -9,6 +9,7 @@ mod deleghe;
 mod platform;
 mod portafoglio;
 mod prestazioni;
+mod relay;
 
 use chrono::NaiveDate;
 use occasionali_kernel::{DatiAnagrafici, Sesso, cf};

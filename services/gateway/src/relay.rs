@@ -61,9 +61,9 @@ impl Relay {
 }
 
 fn contesto(nome: &str) -> Result<Context, Status> {
-    nome.trim().parse::<Context>().map_err(|e| {
-        AppError::invalid("contesto", "GW-5", "GW_5_UNKNOWN_CONTEXT", e).into()
-    })
+    nome.trim()
+        .parse::<Context>()
+        .map_err(|e| AppError::invalid("contesto", "GW-5", "GW_5_UNKNOWN_CONTEXT", e).into())
 }
 
 #[tonic::async_trait]

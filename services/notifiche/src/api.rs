@@ -20,7 +20,12 @@ fn solo_sistema<T>(request: &Request<T>) -> Result<Identity, Status> {
     if id.is_system() {
         Ok(id)
     } else {
-        Err(AppError::denied("GW-1", "GW_INTERNAL_ONLY", "only the platform may call this service").into())
+        Err(AppError::denied(
+            "GW-1",
+            "GW_INTERNAL_ONLY",
+            "only the platform may call this service",
+        )
+        .into())
     }
 }
 
@@ -32,13 +37,18 @@ impl NotificheInternalService for Interno {
     ) -> Result<Response<pb::IngestEventResponse>, Status> {
         solo_sistema(&request)?;
         let Some(event) = request.into_inner().event else {
-            return Err(AppError::invalid("event", "NOT-2", "NOT_2_EVENT_REQUIRED", "the event is required").into());
+            return Err(
+                AppError::invalid("event", "NOT-2", "NOT_2_EVENT_REQUIRED", "the event is required").into(),
+            );
         };
         if event.event_id.trim().is_empty() {
-            return Err(
-                AppError::invalid("event.event_id", "NOT-2", "NOT_2_EVENT_ID_REQUIRED", "the event id is required")
-                    .into(),
-            );
+            return Err(AppError::invalid(
+                "event.event_id",
+                "NOT-2",
+                "NOT_2_EVENT_ID_REQUIRED",
+                "the event id is required",
+            )
+            .into());
         }
         let nuovo = store::ricevi(&self.db, &event, self.clock.now()).await?;
         Ok(Response::new(pb::IngestEventResponse {

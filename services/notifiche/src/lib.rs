@@ -24,7 +24,8 @@ impl NotificheService for Notifiche {}
 /// The tonic routes of the context: every call must carry a verified identity; the internal
 /// service only the platform's.
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
-    let public = NotificheServiceServer::with_interceptor(Notifiche, IdentityInterceptor::new(deps.tokens.clone()));
+    let public =
+        NotificheServiceServer::with_interceptor(Notifiche, IdentityInterceptor::new(deps.tokens.clone()));
     let internal = NotificheInternalServiceServer::with_interceptor(
         api::Interno {
             db: deps.db.clone(),

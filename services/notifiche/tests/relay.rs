@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use occasionali_kernel::SharedClock;
 use occasionali_kernel::clock::FixedClock;
-use sea_orm::ConnectionTrait;
 use occasionali_notifiche::{Migrator, eventi_ricevuti};
 use occasionali_proto::common as cpb;
 use occasionali_proto::notifiche as pb;
@@ -22,6 +21,7 @@ use occasionali_runtime::identity::{IDENTITY_HEADER, Identity, InternalTokens, P
 use occasionali_runtime::relay::{self, Relay, RelayOptions};
 use occasionali_runtime::testing::{Engine, TestDb, TestServer};
 use occasionali_runtime::{db, outbox, storage_test};
+use sea_orm::ConnectionTrait;
 use tonic::Code;
 
 fn tokens() -> InternalTokens {
@@ -104,7 +104,12 @@ async fn drain(r: &Relay, source: &TestDb, rounds: usize) -> anyhow::Result<cpb:
     Ok(relay::status(&source.db).await?)
 }
 
-storage_test!(Migrator, "source", relay_delivers_each_event_and_the_subscriber_keeps_it_once, delivers_once);
+storage_test!(
+    Migrator,
+    "source",
+    relay_delivers_each_event_and_the_subscriber_keeps_it_once,
+    delivers_once
+);
 
 async fn delivers_once(t: &TestDb) -> anyhow::Result<()> {
     let (server, sub) = notifiche(t.engine).await?;
@@ -112,18 +117,32 @@ async fn delivers_once(t: &TestDb) -> anyhow::Result<()> {
     let r = relay_to(t, &server.url)?;
     let s = drain(&r, t, 50).await?;
     assert_eq!((s.in_attesa, s.falliti, s.recapitati), (0, 0, 5));
-    let got: Vec<String> = eventi_ricevuti(&sub.db).await?.into_iter().map(|e| e.event_id).collect();
+    let got: Vec<String> = eventi_ricevuti(&sub.db)
+        .await?
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
     assert_eq!(got, ids, "every event, in order");
     // At least once: a redelivery (a lost answer, a replica's expired lease) changes nothing.
-    t.db.execute_unprepared("UPDATE outbox SET delivered_at_ms = NULL").await?;
+    t.db.execute_unprepared("UPDATE outbox SET delivered_at_ms = NULL")
+        .await?;
     let s = drain(&r, t, 50).await?;
     assert_eq!(s.recapitati, 5);
-    assert_eq!(eventi_ricevuti(&sub.db).await?.len(), 5, "deduplicated by event id");
+    assert_eq!(
+        eventi_ricevuti(&sub.db).await?.len(),
+        5,
+        "deduplicated by event id"
+    );
     server.stop().await;
     sub.close().await
 }
 
-storage_test!(Migrator, "source", relay_backs_off_then_fails_for_an_operator_who_retries, fails_and_retries);
+storage_test!(
+    Migrator,
+    "source",
+    relay_backs_off_then_fails_for_an_operator_who_retries,
+    fails_and_retries
+);
 
 async fn fails_and_retries(t: &TestDb) -> anyhow::Result<()> {
     // Nobody listens: UNAVAILABLE, counted, with growing waits, until the bounded attempts.
@@ -149,7 +168,11 @@ async fn fails_and_retries(t: &TestDb) -> anyhow::Result<()> {
     .await?;
     assert_eq!(rows.len(), 1, "failed after its attempts");
     assert_eq!(rows[0].tentativi, 3);
-    assert!(rows[0].ultimo_errore.contains("Unavailable"), "{}", rows[0].ultimo_errore);
+    assert!(
+        rows[0].ultimo_errore.contains("Unavailable"),
+        "{}",
+        rows[0].ultimo_errore
+    );
     // Failed rows wait for an operator: the relay leaves them alone.
     down.step().await?;
     assert_eq!(relay::status(&t.db).await?.falliti, 1);
@@ -163,7 +186,12 @@ async fn fails_and_retries(t: &TestDb) -> anyhow::Result<()> {
     sub.close().await
 }
 
-storage_test!(Migrator, "source", relay_waits_for_a_subscriber_not_yet_deployed, waits_in_order);
+storage_test!(
+    Migrator,
+    "source",
+    relay_waits_for_a_subscriber_not_yet_deployed,
+    waits_in_order
+);
 
 async fn waits_in_order(t: &TestDb) -> anyhow::Result<()> {
     // A server without notifiche's internal service answers UNIMPLEMENTED: the events wait,
@@ -196,13 +224,22 @@ async fn waits_in_order(t: &TestDb) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(s.recapitati, 3);
-    let got: Vec<String> = eventi_ricevuti(&sub.db).await?.into_iter().map(|e| e.event_id).collect();
+    let got: Vec<String> = eventi_ricevuti(&sub.db)
+        .await?
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
     assert_eq!(got, ids);
     server.stop().await;
     sub.close().await
 }
 
-storage_test!(Migrator, "source", relay_replicas_share_the_work_and_deliver_everything, replicas);
+storage_test!(
+    Migrator,
+    "source",
+    relay_replicas_share_the_work_and_deliver_everything,
+    replicas
+);
 
 async fn replicas(t: &TestDb) -> anyhow::Result<()> {
     let (server, sub) = notifiche(t.engine).await?;
@@ -235,7 +272,12 @@ async fn replicas(t: &TestDb) -> anyhow::Result<()> {
     sub.close().await
 }
 
-storage_test!(Migrator, "notifiche", gw_ingest_is_for_the_platform_only, ingest_fenced);
+storage_test!(
+    Migrator,
+    "notifiche",
+    gw_ingest_is_for_the_platform_only,
+    ingest_fenced
+);
 
 async fn ingest_fenced(t: &TestDb) -> anyhow::Result<()> {
     let deps = ContextDeps {

@@ -128,7 +128,11 @@ pub fn chiave_pagato(o: &OrdinePagamento) -> String {
 
 /// PRE-16: prestazioni marks the order's prestazioni PAID — a durable command written with the
 /// order (never a best-effort call), idempotent on the order id at both ends.
-pub async fn segna_pagato(db: &impl ConnectionTrait, o: &OrdinePagamento, at: DateTime<Utc>) -> Result<(), AppError> {
+pub async fn segna_pagato(
+    db: &impl ConnectionTrait,
+    o: &OrdinePagamento,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
     let request = crate::prestazioni::pagamento(o);
     outbox::append_command(
         db,

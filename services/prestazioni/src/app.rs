@@ -309,7 +309,14 @@ impl App {
             // payout: undone by a durable release (idempotent).
             let annullo = matches!((&esito, attuale.stato), (Esito::Riservato, Stato::Rejected));
             if annullo {
-                events::rilascio(&txn, events::chiave_annullo(&r.id), &attuale.p, None, self.adesso()).await?;
+                events::rilascio(
+                    &txn,
+                    events::chiave_annullo(&r.id),
+                    &attuale.p,
+                    None,
+                    self.adesso(),
+                )
+                .await?;
             }
             txn.commit().await?;
             if annullo {

@@ -77,20 +77,40 @@ impl MigrationTrait for AlterOutboxRelay {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite adds one column per ALTER TABLE.
         let columns = [
-            ColumnDef::new("kind").string().not_null().default("event").to_owned(),
+            ColumnDef::new("kind")
+                .string()
+                .not_null()
+                .default("event")
+                .to_owned(),
             ColumnDef::new("destination")
                 .string()
                 .not_null()
                 .default(Context::Notifiche.name())
                 .to_owned(),
-            ColumnDef::new("method").string().not_null().default("").to_owned(),
+            ColumnDef::new("method")
+                .string()
+                .not_null()
+                .default("")
+                .to_owned(),
             ColumnDef::new("origin").text().null().to_owned(),
-            ColumnDef::new("attempts").integer().not_null().default(0).to_owned(),
-            ColumnDef::new("next_attempt_ms").big_integer().not_null().default(0).to_owned(),
+            ColumnDef::new("attempts")
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+            ColumnDef::new("next_attempt_ms")
+                .big_integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
             ColumnDef::new("claimed_until_ms").big_integer().null().to_owned(),
             ColumnDef::new("last_error").text().null().to_owned(),
             ColumnDef::new("failed_at_ms").big_integer().null().to_owned(),
-            ColumnDef::new("created_at_ms").big_integer().not_null().default(0).to_owned(),
+            ColumnDef::new("created_at_ms")
+                .big_integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
         ];
         for mut c in columns {
             manager

@@ -159,11 +159,7 @@ impl Relay {
                         tracing::warn!(context = %self.context, error = %e, "relay purge failed");
                     }
                 }
-                let pause = if busy {
-                    Duration::ZERO
-                } else {
-                    self.options.poll
-                };
+                let pause = if busy { Duration::ZERO } else { self.options.poll };
                 tokio::select! {
                     _ = &mut stop => break,
                     _ = tokio::time::sleep(pause) => {}
@@ -188,8 +184,7 @@ impl Relay {
                 None => groups.push((r.destination.clone(), vec![r])),
             }
         }
-        let results =
-            futures::future::join_all(groups.into_iter().map(|(_, g)| self.deliver_group(g))).await;
+        let results = futures::future::join_all(groups.into_iter().map(|(_, g)| self.deliver_group(g))).await;
         for r in results {
             r?;
         }
@@ -697,8 +692,14 @@ pub fn admin_service(
     db: DatabaseConnection,
     context: Context,
     tokens: InternalTokens,
-) -> tonic::service::interceptor::InterceptedService<OutboxInternalServiceServer<OutboxAdmin>, IdentityInterceptor> {
-    OutboxInternalServiceServer::with_interceptor(OutboxAdmin { db, context }, IdentityInterceptor::new(tokens))
+) -> tonic::service::interceptor::InterceptedService<
+    OutboxInternalServiceServer<OutboxAdmin>,
+    IdentityInterceptor,
+> {
+    OutboxInternalServiceServer::with_interceptor(
+        OutboxAdmin { db, context },
+        IdentityInterceptor::new(tokens),
+    )
 }
 
 /// The fully qualified name of the admin service (reflection, health).
@@ -706,7 +707,11 @@ pub const ADMIN_SERVICE: &str = "occasionali.common.v1.OutboxInternalService";
 
 fn autorizza<T>(request: &Request<T>) -> Result<Identity, Status> {
     let id = Identity::of(request)?;
-    let ok = id.is_system() && id.origin.as_deref().is_none_or(|o| o.author().profile() == Profile::OperatoreDg);
+    let ok = id.is_system()
+        && id
+            .origin
+            .as_deref()
+            .is_none_or(|o| o.author().profile() == Profile::OperatoreDg);
     if ok {
         Ok(id)
     } else {

@@ -11,7 +11,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateComunicazioni), Box::new(AlterOutboxRelay)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateComunicazioni),
+            Box::new(AlterOutboxRelay),
+        ]
     }
 }
 

@@ -12,7 +12,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateDeleghe), Box::new(AlterOutboxRelay)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateDeleghe),
+            Box::new(AlterOutboxRelay),
+        ]
     }
 }
 

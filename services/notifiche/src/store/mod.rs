@@ -39,7 +39,13 @@ impl MigrationTrait for CreateEventiRicevuti {
                 Table::create()
                     .table("eventi_ricevuti")
                     .if_not_exists()
-                    .col(ColumnDef::new("seq").big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new("seq")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(string_uniq("event_id"))
                     .col(string("topic"))
                     .col(string("aggregate_id"))

@@ -17,7 +17,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateLedger), Box::new(AlterOutboxRelay)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateLedger),
+            Box::new(AlterOutboxRelay),
+        ]
     }
 }
 

@@ -13,7 +13,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreatePrestazioni), Box::new(AlterOutboxRelay)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreatePrestazioni),
+            Box::new(AlterOutboxRelay),
+        ]
     }
 }
 

@@ -446,7 +446,8 @@ pub async fn mese_chiuso(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Res
 /// counted by the closing) or sees the month closed. SQLite has one writer at a time already.
 pub async fn blocca_mese(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Result<(), AppError> {
     if db.get_database_backend() == DbBackend::Postgres {
-        let key = (occasionali_kernel::ids::fnv1a(format!("prestazioni-mese-{anno:04}-{mese:02}").as_bytes()) >> 1) as i64;
+        let key = (occasionali_kernel::ids::fnv1a(format!("prestazioni-mese-{anno:04}-{mese:02}").as_bytes())
+            >> 1) as i64;
         db.execute_raw(sql(db, "SELECT pg_advisory_xact_lock($1)", vec![key.into()]))
             .await?;
     }
