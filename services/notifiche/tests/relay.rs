@@ -320,3 +320,47 @@ async fn ingest_fenced(t: &TestDb) -> anyhow::Result<()> {
     server.stop().await;
     Ok(())
 }
+
+storage_test!(
+    Migrator,
+    "source",
+    relay_never_lets_a_later_message_overtake_a_failed_one_of_its_aggregate,
+    failed_blocks_its_aggregate
+);
+
+async fn failed_blocks_its_aggregate(t: &TestDb) -> anyhow::Result<()> {
+    let (server, sub) = notifiche(t.engine).await?;
+    let a = emit(t, "PRE-A", 2).await?;
+    let b = emit(t, "PRE-B", 1).await?;
+    // The first message about A failed (an operator has not looked yet).
+    t.db.execute_unprepared(
+        "UPDATE outbox SET failed_at_ms = 1, attempts = 3 WHERE id = (SELECT MIN(id) FROM outbox)",
+    )
+    .await?;
+    let r = relay_to(t, &server.url)?;
+    for _ in 0..5 {
+        r.step().await?;
+    }
+    let got: Vec<String> = eventi_ricevuti(&sub.db)
+        .await?
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    assert_eq!(
+        got, b,
+        "B goes on; A's second message waits behind the failed first"
+    );
+    let s = relay::status(&t.db).await?;
+    assert_eq!((s.in_attesa, s.falliti), (1, 1));
+    // Retried by an operator: A's messages arrive in their order.
+    assert_eq!(relay::retry(&t.db, &[], true).await?, 1);
+    drain(&r, t, 50).await?;
+    let got: Vec<String> = eventi_ricevuti(&sub.db)
+        .await?
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    assert_eq!(got, [b.clone(), a.clone()].concat());
+    server.stop().await;
+    sub.close().await
+}

@@ -135,6 +135,11 @@ impl MigrationTrait for AlterOutboxRelay {
              WHERE delivered_at_ms IS NULL AND failed_at_ms IS NULL",
         )
         .await?;
+        db.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS outbox_undelivered_by_aggregate ON outbox (destination, aggregate_id, id) \
+             WHERE delivered_at_ms IS NULL",
+        )
+        .await?;
         Ok(())
     }
 

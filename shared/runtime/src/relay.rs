@@ -75,12 +75,12 @@ impl Default for RelayOptions {
 }
 
 /// A row `o` waits while an earlier row of its destination waits for its backoff (no
-/// overtaking), or while any earlier row about the same aggregate is undelivered, wherever it is
-/// claimed: a release and a later reinstatement of one prestazione never cross, even on two
-/// replicas. One placeholder: the current instant.
+/// overtaking), or while any earlier row about the same aggregate is undelivered — claimed
+/// elsewhere, or failed and waiting for an operator: a release and a later reinstatement of one
+/// prestazione never cross, even on two replicas. One placeholder: the current instant.
 const BLOCKED: &str = "SELECT 1 FROM outbox w WHERE w.destination = o.destination AND w.id < o.id \
-     AND w.delivered_at_ms IS NULL AND w.failed_at_ms IS NULL \
-     AND (w.next_attempt_ms > ? OR w.aggregate_id = o.aggregate_id)";
+     AND w.delivered_at_ms IS NULL \
+     AND ((w.failed_at_ms IS NULL AND w.next_attempt_ms > ?) OR w.aggregate_id = o.aggregate_id)";
 
 /// One context's relay.
 #[derive(Clone)]
