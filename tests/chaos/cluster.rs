@@ -336,6 +336,10 @@ impl Platform {
         }
     }
 
+    pub async fn gateway_serving(&self) -> bool {
+        serving(&format!("http://{}", self.gateway), "").await
+    }
+
     /// The last `n` lines of every process's log.
     pub fn tails(&self, n: usize) -> String {
         let mut names: Vec<String> = Context::ALL.iter().map(|c| c.name().to_string()).collect();

@@ -53,6 +53,16 @@ pub enum Tipo {
     Lf,
 }
 
+impl Tipo {
+    /// The wallet type as portafoglio and prestazioni store it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Tipo::Cpo => "CPO",
+            Tipo::Lf => "LF",
+        }
+    }
+}
+
 pub struct Utilizzatore {
     pub cf: String,
     pub tipo: Tipo,
