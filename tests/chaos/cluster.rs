@@ -1,0 +1,452 @@
+//! The platform as production runs it: one OS process per context plus the gateway, each the
+//! real binary (`occasionali serve <target>`), on fresh PostgreSQL databases, with provisioned
+//! key files and a TOML configuration file. [`Platform`] is also the clean-up guard: dropping it
+//! kills every process and drops every database, on success and on failure alike.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use occasionali_runtime::config::Secret;
+use occasionali_runtime::context::Context;
+use sea_orm::ConnectionTrait;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+pub const GATEWAY: &str = "gateway";
+
+/// How many times a restarted process is started again when it cannot come up (e.g. its old
+/// port is briefly taken by someone else).
+const START_ATTEMPTS: u32 = 5;
+
+/// The `occasionali` binary of this build, built (or found up to date) with the test's own
+/// profile and target directory: `cargo test -p occasionali-e2e` does not build another
+/// package's binary, and `CARGO_BIN_EXE_*` only exists for the package's own binaries.
+pub fn binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // <target>/<profile>/deps/chaos-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("test executable outside a cargo target directory")?;
+    let target_dir = profile_dir.parent().context("no target directory")?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("no workspace")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace)
+        .args(["build", "--quiet", "-p", "occasionali", "--bin", "occasionali"])
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(other) => {
+            cmd.args(["--profile", other]);
+        }
+        None => bail!("unknown profile directory {}", profile_dir.display()),
+    }
+    // Without the variables `cargo test` sets for this test (some build scripts track them,
+    // e.g. CARGO_MANIFEST_DIR): with them, this build and the next plain one would each
+    // rebuild half the dependency graph.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("CARGO_PKG_")
+            || k.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&k.as_ref())
+        {
+            cmd.env_remove(k.as_ref());
+        }
+    }
+    let out = cmd.output().context("running cargo build -p occasionali")?;
+    if !out.status.success() {
+        bail!(
+            "cargo build -p occasionali failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let bin = profile_dir.join(format!("occasionali{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(bin.exists(), "{} not built", bin.display());
+    Ok(bin)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A TOML basic string (JSON string escapes are valid TOML escapes).
+fn toml_str(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+struct Node {
+    child: Option<Child>,
+    starts: u32,
+}
+
+pub struct Platform {
+    pub bin: PathBuf,
+    pub dir: PathBuf,
+    config: PathBuf,
+    pub gateway: SocketAddr,
+    pub backends: BTreeMap<Context, SocketAddr>,
+    pub auth_key: PathBuf,
+    pg_server: String,
+    /// Databases created so far (dropped by [`Drop`]).
+    databases: Mutex<BTreeMap<Context, String>>,
+    nodes: Mutex<BTreeMap<String, Node>>,
+    started: Instant,
+    keep_dir: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Platform {
+    /// Databases, keys, configuration, every process; returns when the gateway reports the
+    /// whole platform SERVING.
+    pub async fn start(bin: PathBuf, pg_server: &str) -> anyhow::Result<Platform> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_micros();
+        let dir = std::env::temp_dir().join(format!("occasionali-chaos-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(dir.join("secrets"))?;
+        let mut backends = BTreeMap::new();
+        for ctx in Context::ALL {
+            backends.insert(ctx, SocketAddr::from(([127, 0, 0, 1], free_port()?)));
+        }
+        let platform = Platform {
+            bin,
+            config: dir.join("occasionali.toml"),
+            gateway: SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+            backends,
+            auth_key: dir.join("secrets").join("auth.key"),
+            pg_server: pg_server.to_string(),
+            databases: Mutex::new(BTreeMap::new()),
+            nodes: Mutex::new(BTreeMap::new()),
+            started: Instant::now(),
+            keep_dir: AtomicBool::new(false),
+            dir,
+        };
+        // Provisioned keys: `serve` refuses to invent them.
+        Secret::load_or_create(&platform.auth_key)?;
+        Secret::load_or_create(&platform.dir.join("secrets").join("internal.key"))?;
+        platform.create_databases(nanos).await?;
+        platform.write_config()?;
+        for ctx in Context::ALL {
+            platform.spawn(ctx.name())?;
+        }
+        platform.spawn(GATEWAY)?;
+        platform.wait_gateway_serving(Duration::from_secs(60)).await?;
+        Ok(platform)
+    }
+
+    async fn create_databases(&self, stamp: u128) -> anyhow::Result<()> {
+        let admin = occasionali_runtime::db::connect(&format!("{}/postgres", self.pg_server), 1).await?;
+        for ctx in Context::ALL {
+            let name = format!("occ_chaos_{}_{}_{stamp}", ctx.name(), std::process::id());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await?;
+            lock(&self.databases).insert(ctx, name);
+        }
+        admin.close().await?;
+        Ok(())
+    }
+
+    pub fn database_url(&self, ctx: Context) -> String {
+        let name = lock(&self.databases).get(&ctx).cloned().unwrap_or_default();
+        format!("{}/{name}", self.pg_server)
+    }
+
+    fn write_config(&self) -> anyhow::Result<()> {
+        let secrets = self.dir.join("secrets");
+        let mut t = String::new();
+        t.push_str(&format!(
+            "data_dir = {}\n\n[log]\nfilter = \"info\"\nformat = \"text\"\n\n",
+            toml_str(&self.dir.join("data").display().to_string())
+        ));
+        t.push_str(&format!(
+            "[auth]\nsecret_file = {}\ninternal_secret_file = {}\ntoken_ttl_seconds = 3600\n\n",
+            toml_str(&self.auth_key.display().to_string()),
+            toml_str(&secrets.join("internal.key").display().to_string())
+        ));
+        t.push_str(&format!("[gateway]\nlisten = \"{}\"\n\n", self.gateway));
+        for (ctx, addr) in &self.backends {
+            t.push_str(&format!(
+                "[services.{}]\nlisten = \"{addr}\"\nendpoint = \"http://{addr}\"\ndatabase_url = {}\npool_size = 5\n\n",
+                ctx.name(),
+                toml_str(&self.database_url(*ctx))
+            ));
+        }
+        std::fs::write(&self.config, t)?;
+        Ok(())
+    }
+
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.log"))
+    }
+
+    /// Starts `occasionali serve <name>`, stdout and stderr appended to `<name>.log`.
+    fn spawn(&self, name: &str) -> anyhow::Result<()> {
+        let mut nodes = lock(&self.nodes);
+        let node = nodes.entry(name.to_string()).or_insert(Node {
+            child: None,
+            starts: 0,
+        });
+        node.starts += 1;
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(name))?;
+        writeln!(
+            log,
+            "===== chaos: start #{} of `occasionali serve {name}` at {} (+{:.1} s) =====",
+            node.starts,
+            chrono::Utc::now().format("%H:%M:%S%.3f"),
+            self.started.elapsed().as_secs_f64()
+        )?;
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .args(["serve", name])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .env("NO_COLOR", "1");
+        // The configuration file is the whole truth: no override from this environment.
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if k.starts_with("OCCASIONALI_") || k.starts_with("OTEL_") || k == "RUST_LOG" {
+                cmd.env_remove(k.as_ref());
+            }
+        }
+        node.child = Some(
+            cmd.spawn()
+                .with_context(|| format!("starting {}", self.bin.display()))?,
+        );
+        Ok(())
+    }
+
+    /// SIGKILL (what `Child::kill` sends on unix), then reaps the process.
+    pub fn kill(&self, name: &str) -> anyhow::Result<()> {
+        let mut nodes = lock(&self.nodes);
+        let node = nodes.get_mut(name).context("no such process")?;
+        if let Some(mut child) = node.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        drop(nodes);
+        let mut log = OpenOptions::new().append(true).open(self.log_path(name))?;
+        writeln!(
+            log,
+            "===== chaos: SIGKILL at {} (+{:.1} s) =====",
+            chrono::Utc::now().format("%H:%M:%S%.3f"),
+            self.started.elapsed().as_secs_f64()
+        )?;
+        Ok(())
+    }
+
+    /// The exit status of `name` if it is not running.
+    fn exited(&self, name: &str) -> Option<String> {
+        let mut nodes = lock(&self.nodes);
+        match nodes.get_mut(name) {
+            Some(Node { child: Some(c), .. }) => match c.try_wait() {
+                Ok(Some(status)) => Some(describe(status)),
+                Ok(None) => None,
+                Err(e) => Some(format!("unknown ({e})")),
+            },
+            _ => Some("not running".into()),
+        }
+    }
+
+    /// Every process that is not running, with how it ended.
+    pub fn dead(&self) -> Vec<(String, String)> {
+        let names: Vec<String> = lock(&self.nodes).keys().cloned().collect();
+        names
+            .into_iter()
+            .filter_map(|n| self.exited(&n).map(|s| (n, s)))
+            .collect()
+    }
+
+    pub fn starts(&self, name: &str) -> u32 {
+        lock(&self.nodes).get(name).map_or(0, |n| n.starts)
+    }
+
+    /// Starts a killed context again on the same port with the same configuration and waits for
+    /// it to answer SERVING; a start that exits (port briefly taken) is retried. Returns the
+    /// number of attempts.
+    pub async fn restart(&self, ctx: Context) -> anyhow::Result<u32> {
+        let name = ctx.name();
+        for attempt in 1..=START_ATTEMPTS {
+            self.spawn(name)?;
+            let limit = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Some(status) = self.exited(name) {
+                    eprintln!("chaos: restart {attempt} of {name} ended ({status}); retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    break;
+                }
+                if serving(&format!("http://{}", self.backends[&ctx]), "").await {
+                    return Ok(attempt);
+                }
+                if Instant::now() > limit {
+                    bail!("{name} not SERVING 20 s after restart {attempt}");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        bail!("{name} did not come back after {START_ATTEMPTS} attempts")
+    }
+
+    pub async fn wait_gateway_serving(&self, limit: Duration) -> anyhow::Result<Duration> {
+        let t = Instant::now();
+        loop {
+            let dead = self.dead();
+            if !dead.is_empty() {
+                bail!("processes exited while starting: {dead:?}\n{}", self.tails(30));
+            }
+            if serving(&format!("http://{}", self.gateway), "").await {
+                return Ok(t.elapsed());
+            }
+            if t.elapsed() > limit {
+                bail!("gateway not SERVING after {limit:?}\n{}", self.tails(30));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn gateway_serving(&self) -> bool {
+        serving(&format!("http://{}", self.gateway), "").await
+    }
+
+    /// The last `n` lines of every process's log.
+    pub fn tails(&self, n: usize) -> String {
+        let mut names: Vec<String> = Context::ALL.iter().map(|c| c.name().to_string()).collect();
+        names.push(GATEWAY.into());
+        let mut out = String::new();
+        for name in names {
+            let path = self.log_path(&name);
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let from = lines.len().saturating_sub(n);
+            out.push_str(&format!(
+                "----- {} (last {} of {} lines) -----\n",
+                path.display(),
+                lines.len() - from,
+                lines.len()
+            ));
+            for l in &lines[from..] {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Keep the temporary directory (logs, configuration) after the test.
+    pub fn keep_dir(&self) {
+        self.keep_dir.store(true, Ordering::Relaxed);
+    }
+}
+
+fn describe(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return format!("killed by signal {sig}");
+        }
+    }
+    format!("{status}")
+}
+
+/// Whether `url` answers the gRPC health check of `service` with SERVING within a second.
+pub async fn serving(url: &str, service: &str) -> bool {
+    let Ok(endpoint) = tonic::transport::Endpoint::from_shared(url.to_string()) else {
+        return false;
+    };
+    let check = async {
+        let channel = endpoint
+            .connect_timeout(Duration::from_millis(500))
+            .connect()
+            .await
+            .ok()?;
+        let r = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.to_string(),
+            })
+            .await
+            .ok()?;
+        Some(r.get_ref().status == ServingStatus::Serving as i32)
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), check).await,
+        Ok(Some(true))
+    )
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        for node in lock(&self.nodes).values_mut() {
+            if let Some(mut c) = node.child.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        let databases: Vec<String> = std::mem::take(&mut *lock(&self.databases))
+            .into_values()
+            .collect();
+        if !databases.is_empty() {
+            // We may be inside a runtime (even one shutting down): a helper thread with its own.
+            let server = self.pg_server.clone();
+            let handle = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    return;
+                };
+                rt.block_on(async move {
+                    let Ok(admin) = occasionali_runtime::db::connect(&format!("{server}/postgres"), 1).await
+                    else {
+                        eprintln!("chaos: cannot connect to drop the databases {databases:?}");
+                        return;
+                    };
+                    for name in &databases {
+                        if let Err(e) = admin
+                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .await
+                        {
+                            eprintln!("chaos: dropping {name}: {e}");
+                        }
+                    }
+                    let _ = admin.close().await;
+                });
+            });
+            let _ = handle.join();
+        }
+        if self.keep_dir.load(Ordering::Relaxed) {
+            eprintln!("chaos: logs and configuration kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
