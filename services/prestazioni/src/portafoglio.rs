@@ -1,8 +1,9 @@
-//! The wallet (portafoglio) calls of the saga (ARCHITECTURE.md, PRE-10, PRE-11, PRE-15): every
-//! one idempotent on the prestazione id.
+//! The wallet (portafoglio) calls of the saga (ARCHITECTURE.md, PRE-10, PRE-11, PRE-15), on its
+//! internal service (GW-6) with our `sistema` identity and the client as origin: every one
+//! idempotent on the prestazione id.
 
 use occasionali_proto::portafoglio as pb;
-use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
+use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
 use occasionali_proto::prestazioni as pp;
 use occasionali_runtime::client::Caller;
 use occasionali_runtime::error::from_upstream;
@@ -12,7 +13,7 @@ use tonic::transport::Channel;
 
 #[derive(Clone)]
 pub struct Portafoglio {
-    client: PortafoglioServiceClient<Channel>,
+    client: PortafoglioInternalServiceClient<Channel>,
     caller: Caller,
 }
 
@@ -26,7 +27,7 @@ pub enum Esito {
 impl Portafoglio {
     pub fn new(channel: Channel, caller: Caller) -> Portafoglio {
         Portafoglio {
-            client: PortafoglioServiceClient::new(channel),
+            client: PortafoglioInternalServiceClient::new(channel),
             caller,
         }
     }

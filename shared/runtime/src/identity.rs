@@ -396,6 +396,42 @@ impl tonic::service::Interceptor for IdentityInterceptor {
     }
 }
 
+/// Guards an internal service (GW-6): verifies the identity as [`IdentityInterceptor`] does,
+/// then refuses anyone but the platform's own `sistema` identity with PERMISSION_DENIED
+/// (`GW_6_INTERNAL_ONLY`). The gateway never routes internal services, so a client meets this
+/// only by reaching a backend with a stolen identity token.
+#[derive(Clone)]
+pub struct SystemOnlyInterceptor {
+    identity: IdentityInterceptor,
+}
+
+impl SystemOnlyInterceptor {
+    pub fn new(tokens: InternalTokens) -> SystemOnlyInterceptor {
+        SystemOnlyInterceptor {
+            identity: IdentityInterceptor::new(tokens),
+        }
+    }
+}
+
+impl tonic::service::Interceptor for SystemOnlyInterceptor {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        let request = self.identity.call(request)?;
+        match request.extensions().get::<Identity>() {
+            Some(id) if id.is_system() => Ok(request),
+            Some(id) => {
+                tracing::warn!(profile = %id.profile(), caller = %mask(&id.caller.cf), "internal service refused to a non-system identity");
+                Err(crate::error::AppError::denied(
+                    "GW-6",
+                    "GW_6_INTERNAL_ONLY",
+                    "this is an internal service: only the platform's own services may call it",
+                )
+                .into())
+            }
+            None => Err(Status::unauthenticated("missing verified identity")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,6 +477,49 @@ mod tests {
         };
         let tok = t.mint(&p, 60).unwrap_or_default();
         assert!(t.verify(&tok).is_err());
+    }
+
+    #[test]
+    fn gw_6_internal_services_admit_only_sistema() {
+        use tonic::service::Interceptor;
+        let tokens = InternalTokens::new(key(4));
+        let call = |identity: &Identity| {
+            let mut r = Request::new(());
+            let v = tokens.mint(identity).unwrap_or_default();
+            if let Ok(v) = MetadataValue::try_from(v) {
+                r.metadata_mut().insert(IDENTITY_HEADER, v);
+            }
+            SystemOnlyInterceptor::new(tokens.clone()).call(r)
+        };
+        for profile in Profile::ALL {
+            let id = Identity::new(Principal {
+                cf: "RSSMRA85T10A562S".into(),
+                profile,
+                sede: Some("RM".into()),
+            });
+            let r = call(&id);
+            if profile == Profile::Sistema {
+                assert!(r.is_ok(), "{profile}");
+            } else {
+                let code = r.err().map(|s| s.code());
+                assert_eq!(code, Some(tonic::Code::PermissionDenied), "{profile}");
+            }
+        }
+        // A system call made for an operator is still the platform's.
+        let origin = Identity::new(Principal {
+            cf: "OP".into(),
+            profile: Profile::OperatoreDg,
+            sede: None,
+        });
+        let v = tokens
+            .system_call("prestazioni", Some(&origin))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut r = Request::new(());
+        r.metadata_mut().insert(IDENTITY_HEADER, v);
+        assert!(SystemOnlyInterceptor::new(tokens.clone()).call(r).is_ok());
+        // No identity at all stays UNAUTHENTICATED.
+        let r = SystemOnlyInterceptor::new(tokens.clone()).call(Request::new(()));
+        assert_eq!(r.err().map(|s| s.code()), Some(tonic::Code::Unauthenticated));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as pb;
+use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
@@ -54,6 +55,7 @@ async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Resu
 pub struct Harness {
     pub url: String,
     client: PortafoglioServiceClient<Channel>,
+    interno: PortafoglioInternalServiceClient<Channel>,
     anagrafica_client: AnagraficaServiceClient<Channel>,
     pub tokens: InternalTokens,
     pub clock: Arc<FixedClock>,
@@ -85,6 +87,9 @@ impl Harness {
         let mut h = Harness {
             url: String::new(),
             client: PortafoglioServiceClient::new(Channel::from_static("http://127.0.0.1:9").connect_lazy()),
+            interno: PortafoglioInternalServiceClient::new(
+                Channel::from_static("http://127.0.0.1:9").connect_lazy(),
+            ),
             anagrafica_client: AnagraficaServiceClient::new(
                 Channel::from_shared(anagrafica_url.clone())?.connect().await?,
             ),
@@ -97,7 +102,9 @@ impl Harness {
             extra_dbs: Vec::new(),
         };
         h.url = h.add_instance(t.db.clone()).await?;
-        h.client = PortafoglioServiceClient::new(Channel::from_shared(h.url.clone())?.connect().await?);
+        let channel = Channel::from_shared(h.url.clone())?.connect().await?;
+        h.client = PortafoglioServiceClient::new(channel.clone());
+        h.interno = PortafoglioInternalServiceClient::new(channel);
         Ok(h)
     }
 
@@ -139,6 +146,22 @@ impl Harness {
     /// A client on its own new connection.
     pub async fn c_nuovo(&self, url: &str) -> PortafoglioServiceClient<Channel> {
         PortafoglioServiceClient::new(
+            Channel::from_shared(url.to_string())
+                .expect("url")
+                .connect()
+                .await
+                .expect("connect"),
+        )
+    }
+
+    /// The internal service (GW-6: the saga's steps, `sistema` only), on the same connection.
+    pub fn i(&self) -> PortafoglioInternalServiceClient<Channel> {
+        self.interno.clone()
+    }
+
+    /// The internal service on its own new connection.
+    pub async fn i_nuovo(&self, url: &str) -> PortafoglioInternalServiceClient<Channel> {
+        PortafoglioInternalServiceClient::new(
             Channel::from_shared(url.to_string())
                 .expect("url")
                 .connect()
@@ -289,7 +312,7 @@ impl Harness {
     }
 
     pub async fn riserva(&self, r: pb::ReserveFundsRequest) -> Result<pb::Reservation, Status> {
-        self.c()
+        self.i()
             .reserve_funds(self.sistema().req(r))
             .await
             .map(|r| r.into_inner().reservation.expect("reservation"))

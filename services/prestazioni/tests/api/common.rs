@@ -13,6 +13,7 @@ use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceC
 use occasionali_proto::portafoglio as por;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_proto::prestazioni as pb;
+use occasionali_proto::prestazioni::prestazioni_internal_service_client::PrestazioniInternalServiceClient;
 use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
@@ -60,6 +61,7 @@ async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Resu
 pub struct Harness {
     pub url: String,
     client: PrestazioniServiceClient<Channel>,
+    interno: PrestazioniInternalServiceClient<Channel>,
     pub anagrafica: AnagraficaServiceClient<Channel>,
     pub portafoglio: PortafoglioServiceClient<Channel>,
     pub tokens: InternalTokens,
@@ -124,8 +126,10 @@ impl Harness {
             signal,
         ));
         let pre = Server { trigger, task };
+        let channel = Channel::from_shared(pre_url.clone())?.connect().await?;
         Ok(Harness {
-            client: PrestazioniServiceClient::new(Channel::from_shared(pre_url.clone())?.connect().await?),
+            client: PrestazioniServiceClient::new(channel.clone()),
+            interno: PrestazioniInternalServiceClient::new(channel),
             url: pre_url,
             anagrafica: AnagraficaServiceClient::new(Channel::from_shared(ana_url)?.connect().await?),
             portafoglio: PortafoglioServiceClient::new(Channel::from_shared(por_url)?.connect().await?),
@@ -179,6 +183,11 @@ impl Harness {
 
     pub fn c(&self) -> PrestazioniServiceClient<Channel> {
         self.client.clone()
+    }
+
+    /// The internal service (GW-6), on the same connection.
+    pub fn interno(&self) -> PrestazioniInternalServiceClient<Channel> {
+        self.interno.clone()
     }
 
     pub async fn c_nuovo(&self, url: &str) -> PrestazioniServiceClient<Channel> {
