@@ -230,6 +230,7 @@ async fn gw_6_internal_services_are_not_routed() -> anyhow::Result<()> {
         Some(c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?),
         Some(c.token(Profile::OperatoreSede, "OPRRMA70A01H501Z", Some("RM"))?),
         Some(c.token(Profile::Prestatore, "RSSMRA85T10A562S", None)?),
+        Some(c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?),
         None,
     ];
     for rpc in internal_rpcs(&c).await? {
@@ -249,6 +250,7 @@ async fn gw_6_backends_serve_internal_services_only_to_sistema() -> anyhow::Resu
         identity(Profile::OperatoreDg, "DGXOPR70A01H501Z", None),
         identity(Profile::OperatoreSede, "OPRRMA70A01H501Z", Some("RM")),
         identity(Profile::Prestatore, "RSSMRA85T10A562S", None),
+        identity(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None),
     ];
     let call = |ctx: Context, id: &Identity, rpc: &str, body: serde_json::Value| {
         let header = c.identity_token(id).map(|t| format!("{IDENTITY_HEADER}: {t}"));

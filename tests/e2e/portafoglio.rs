@@ -1,6 +1,6 @@
-//! SPEC §2 through the gateway with grpcurl: deposits credited and deduplicated (POR-2), manual
-//! match accepted and refused (POR-3), prestazioni charged and refused beyond the balance (POR-4,
-//! through prestazioni's saga), the month's
+//! SPEC §2 through the gateway with grpcurl: deposits from the payments feed (never an operator)
+//! credited and deduplicated (POR-2), manual match accepted and refused (POR-3), prestazioni
+//! charged and refused beyond the balance (POR-4, through prestazioni's saga), the month's
 //! payout run twice paying once (POR-5), a refund beyond the available refused (POR-7), and the
 //! ledger summing to zero (POR-1).
 
@@ -43,6 +43,8 @@ async fn por_wallet_through_the_gateway() -> anyhow::Result<()> {
     let g = c.grpcurl();
     let gw = c.gateway.to_string();
     let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+    // POR-2: payments come from the payments feed's service identity.
+    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
 
     // The registry: a company (its legal representative Anna), a family, a worker.
     let anna = persona("Bianchi", "Anna", "1975-08-30", true, "F205");
@@ -93,7 +95,14 @@ async fn por_wallet_through_the_gateway() -> anyhow::Result<()> {
     .map(Value::to_string)
     .collect::<Vec<_>>()
     .join("\n");
+    // Not from an operator, not even DG (POR-2): nothing is imported.
     let auth = format!("authorization: Bearer {dg}");
+    let o = g
+        .run(&["-format-error", "-H", &auth, "-d", &stream, &gw, &m("ImportF24")])
+        .await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    assert!(o.rules().contains("POR-2"), "{o:?}");
+    let auth = format!("authorization: Bearer {flusso}");
     let o = g
         .run(&["-format-error", "-H", &auth, "-d", &stream, &gw, &m("ImportF24")])
         .await?;
@@ -112,9 +121,12 @@ async fn por_wallet_through_the_gateway() -> anyhow::Result<()> {
     // pagoPA: the same payment id twice is one deposit.
     let pagopa = json!({"id_pagamento": "PPA-1", "iuv": "01000000000000001", "codice_fiscale_versante": luca.cf,
                         "tipo_portafoglio": "TIPO_PORTAFOGLIO_LIBRETTO_FAMIGLIA", "importo": "20.00", "pagato_il": "2026-06-10T08:00:00Z"});
-    let first = g.call(Some(&dg), &m("NotifyPagoPa"), &pagopa).await?;
+    let o = g.call(Some(&dg), &m("NotifyPagoPa"), &pagopa).await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    assert!(o.rules().contains("POR-2"), "{o:?}");
+    let first = g.call(Some(&flusso), &m("NotifyPagoPa"), &pagopa).await?;
     assert_eq!(first.code, 0, "{first:?}");
-    let again = g.call(Some(&dg), &m("NotifyPagoPa"), &pagopa).await?;
+    let again = g.call(Some(&flusso), &m("NotifyPagoPa"), &pagopa).await?;
     assert_eq!(again.json()?["duplicato"], true, "{again:?}");
     let lf = json!({"portafoglio": {"utilizzatore_cf": luca.cf, "tipo": "TIPO_PORTAFOGLIO_LIBRETTO_FAMIGLIA"}, "anno": 2026});
     let o = g.call(Some(&t_luca), &m("GetRiepilogo"), &lf).await?;

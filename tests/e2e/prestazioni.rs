@@ -56,7 +56,8 @@ async fn pre_insert_revoke_confirm_through_the_gateway() -> anyhow::Result<()> {
     assert_eq!(o.code, 0, "{o:?}");
     let f24 = json!({"record": {"id_pagamento": "F24-PRE-1", "modello": "MODELLO_F24_ELIDE", "codice_fiscale_versante": "00743110157",
         "tipo": "I", "codice_tributo": "CODICE_TRIBUTO_CLOC", "anno": 2026, "importo": "500.00", "data_versamento": "2026-06-09"}});
-    let o = g.call(Some(&dg), &format!("{POR}/ImportF24"), &f24).await?;
+    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
+    let o = g.call(Some(&flusso), &format!("{POR}/ImportF24"), &f24).await?;
     assert_eq!(o.code, 0, "{o:?}");
     let wallet = json!({"portafoglio": {"utilizzatore_cf": "00743110157", "tipo": "TIPO_PORTAFOGLIO_CPO"}, "anno": 2026});
     let disponibile = |o: &occasionali_e2e::Outcome| {

@@ -123,7 +123,7 @@ impl PortafoglioService for Api {
         request: Request<Streaming<pb::ImportF24Request>>,
     ) -> Result<Response<pb::ImportF24Response>, Status> {
         let id = Identity::of(&request)?;
-        accesso::operatori(&id, "POR-2", "importing payments")?;
+        accesso::flusso_pagamenti(&id, "F24 payments")?;
         let mut stream = request.into_inner();
         let mut out = pb::ImportF24Response::default();
         let mut cache = app::versamenti_cache();
@@ -178,7 +178,7 @@ impl PortafoglioService for Api {
         request: Request<pb::NotifyPagoPaRequest>,
     ) -> Result<Response<pb::NotifyPagoPaResponse>, Status> {
         let id = Identity::of(&request)?;
-        accesso::operatori(&id, "POR-2", "pagoPA receipts")?;
+        accesso::flusso_pagamenti(&id, "pagoPA receipts")?;
         let r = request.into_inner();
         let ora = self.app.ora();
         let pagato_il = match &r.pagato_il {

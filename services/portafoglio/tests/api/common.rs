@@ -38,6 +38,8 @@ pub const ATECO: &str = "56.10.11";
 pub const OP_RM: &str = "VRDGPP70A01H501U";
 pub const OP_MI: &str = "BNCLRA75B41F205X";
 pub const OP_DG: &str = "NRELSN68C12H501Z";
+/// The payments feed's id (profile flusso_pagamenti, POR-2).
+pub const FLUSSO: &str = "AGENZIA-ENTRATE";
 /// Nobody listens here: prestazioni is not part of these tests (its limits are absent).
 const PRESTAZIONI_ASSENTE: &str = "http://127.0.0.1:9";
 
@@ -218,9 +220,14 @@ impl Harness {
         self.who(Profile::OperatoreDg, OP_DG, None)
     }
 
-    /// The payments feed / prestazioni: a platform service.
+    /// Prestazioni (the saga's calls), or any platform service: `sistema` without an origin.
     pub fn sistema(&self) -> Who {
         self.who(Profile::Sistema, "SISTEMA-PRESTAZIONI", None)
+    }
+
+    /// The payments feed (POR-2): a service identity named by its id, never a person.
+    pub fn flusso(&self) -> Who {
+        self.who(Profile::FlussoPagamenti, FLUSSO, None)
     }
 
     // --- registry ----------------------------------------------------------------------------
@@ -287,13 +294,13 @@ impl Harness {
     ) -> pb::NotifyPagoPaResponse {
         ok(self
             .c()
-            .notify_pago_pa(self.sistema().req(pagopa(id_pagamento, cf, tipo, importo)))
+            .notify_pago_pa(self.flusso().req(pagopa(id_pagamento, cf, tipo, importo)))
             .await)
     }
 
     /// Imports F24 records as the payments feed.
     pub async fn importa(&self, records: Vec<pb::RecordF24>) -> Result<pb::ImportF24Response, Status> {
-        self.importa_come(&self.sistema(), records).await
+        self.importa_come(&self.flusso(), records).await
     }
 
     pub async fn importa_come(

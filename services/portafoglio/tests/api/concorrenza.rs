@@ -152,7 +152,7 @@ async fn por_2_concurrent_deliveries_of_one_payment_credit_once(t: &TestDb) -> a
         clients.push(h.c_nuovo(&h.url).await);
     }
     let calls = clients.into_iter().map(|mut c| {
-        let req = h.sistema().req(pagopa("PPA-SAME", cf, LF, "33.33"));
+        let req = h.flusso().req(pagopa("PPA-SAME", cf, LF, "33.33"));
         async move { c.notify_pago_pa(req).await }
     });
     let results: Vec<pb::NotifyPagoPaResponse> = join_all(calls).await.into_iter().map(ok).collect();

@@ -297,13 +297,14 @@ async fn gw_6_reservations_only_by_the_platform(t: &TestDb) -> anyhow::Result<()
         payout_order_id: "pay_1".into(),
     };
     // The internal service admits the platform only: not the wallet's owner, not an operator
-    // of its sede, not DG (GW-6).
+    // of its sede, not DG, not the payments feed (GW-6).
     let estranei = [
         h.utilizzatore(cf),
         h.prestatore(&p),
         h.op("RM"),
         h.op("MI"),
         h.dg(),
+        h.flusso(),
     ];
     for who in &estranei {
         let s = err(

@@ -38,6 +38,8 @@ pub fn ora() -> DateTime<Utc> {
 
 pub const PIVA: &str = "00743110157";
 pub const OP_DG: &str = "NRELSN68C12H501Z";
+/// The payments feed's id (profile flusso_pagamenti, POR-2).
+pub const FLUSSO: &str = "AGENZIA-ENTRATE";
 pub const IBAN: &str = "IT60X0542811101000000123456";
 
 struct Server {
@@ -230,6 +232,11 @@ impl Harness {
         }
     }
 
+    /// The payments feed (POR-2): the only client that imports F24s.
+    pub fn flusso(&self) -> Who {
+        self.who(Profile::FlussoPagamenti, FLUSSO)
+    }
+
     pub fn utilizzatore(&self, cf: &str) -> Who {
         self.who(Profile::Utilizzatore, cf)
     }
@@ -315,7 +322,7 @@ impl Harness {
             .await);
     }
 
-    /// Funds a wallet by an F24 imported by a DG operator.
+    /// Funds a wallet by an F24 imported by the payments feed.
     pub async fn finanzia(&self, id: &str, cf: &str, codice: por::CodiceTributo, importo: &str) {
         let rec = por::RecordF24 {
             id_pagamento: id.into(),
@@ -333,7 +340,7 @@ impl Harness {
         ok(self
             .portafoglio
             .clone()
-            .import_f24(self.dg().req(tokio_stream::iter(msgs)))
+            .import_f24(self.flusso().req(tokio_stream::iter(msgs)))
             .await);
     }
 
