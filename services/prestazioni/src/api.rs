@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 use crate::app::{App, puo_inserire};
 use crate::decode::{self, timestamp};
 use crate::domain::Stato;
+use crate::domain::accesso;
 use crate::encode::{self, euro};
 use crate::store;
 
@@ -21,6 +22,16 @@ pub mod interno;
 /// The public service: what clients call through the gateway.
 pub struct Api {
     pub app: App,
+}
+
+/// PRE-19: a sede operator (also through the platform) reads a subject's aggregates only when one
+/// of the named subjects belongs to its sede (the registry says which); others pass untouched.
+async fn soggetti_in_sede(app: &App, id: &Identity, cfs: &[&str]) -> Result<(), AppError> {
+    if accesso::sede_limite(id).is_none() {
+        return Ok(());
+    }
+    let sedi = futures::future::try_join_all(cfs.iter().map(|cf| app.registro.sede(cf, id))).await?;
+    accesso::vede_soggetti(id, &sedi)
 }
 
 fn lato_prestatore(id: &Identity, prestatore_cf: &str) -> Result<(), AppError> {
@@ -108,6 +119,7 @@ impl PrestazioniService for Api {
         })?;
         puo_inserire(&id, &d.utilizzatore_cf)?;
         let e = self.app.esamina(&d, &id).await?;
+        accesso::dichiara_per(&id, e.sedi.utilizzatore.as_deref())?;
         Ok(Response::new(pb::CheckPrestazioneResponse {
             ammissibile: e.violazioni.is_empty(),
             violazioni: e
@@ -140,6 +152,8 @@ impl PrestazioniService for Api {
         if !(id.is_system() || id.is_operator() || p.as_deref() == Some(s) || u.as_deref() == Some(s)) {
             return Err(AppError::denied("PRE-19", "PRE_19_NOT_OWN_LIMITS", "only one's own limits").into());
         }
+        let nominati: Vec<&str> = p.iter().chain(u.iter()).map(String::as_str).collect();
+        soggetti_in_sede(&self.app, &id, &nominati).await?;
         let anno = if r.anno == 0 {
             rome_date(self.app.clock.now()).year()
         } else {
@@ -209,6 +223,8 @@ impl PrestazioniService for Api {
                 utilizzatore_cf: u,
                 prestatore_cf: p,
                 stati,
+                // PRE-19: a sede operator lists only prestazioni with a party of its sede.
+                sede: accesso::sede_limite(&id).map(str::to_string),
                 ..Default::default()
             },
         )
@@ -282,6 +298,7 @@ impl PrestazioniService for Api {
         let r = request.into_inner();
         let cf = r.prestatore_cf.trim().to_uppercase();
         lato_prestatore(&id, &cf)?;
+        soggetti_in_sede(&self.app, &id, &[&cf]).await?;
         let rows = store::elenca(
             &self.app.db,
             &store::Filtro {
@@ -356,6 +373,7 @@ impl PrestazioniService for Api {
         let r = request.into_inner();
         let cf = r.prestatore_cf.trim().to_uppercase();
         lato_prestatore(&id, &cf)?;
+        soggetti_in_sede(&self.app, &id, &[&cf]).await?;
         let all = store::pagamenti(&self.app.db, &cf, r.anno).await?;
         let items = all.into_iter().map(|p| (p.payout_order_id.clone(), p)).collect();
         let (pagamenti, next_page_token) = pagina(items, r.page_size, &r.page_token);

@@ -20,7 +20,9 @@ pub struct Portafoglio {
 /// The wallet's answer to a reservation.
 pub enum Esito {
     Riservato,
-    /// Refused (no funds, POR-4): the upstream error, passed on as it came.
+    /// Refused for good (no funds, POR-4; a wallet outside the origin operator's sede, GW-6):
+    /// the upstream error, passed on as it came. Never left PENDING: the recovery, which calls
+    /// without an origin, must not charge what the origin's scope forbade.
     Rifiutato(AppError),
 }
 
@@ -66,7 +68,7 @@ impl Portafoglio {
         )?;
         match self.client.clone().reserve_funds(request).await {
             Ok(_) => Ok(Esito::Riservato),
-            Err(s) if s.code() == Code::FailedPrecondition => {
+            Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::PermissionDenied) => {
                 Ok(Esito::Rifiutato(from_upstream("portafoglio", s)))
             }
             Err(s) => Err(from_upstream("portafoglio", s)),

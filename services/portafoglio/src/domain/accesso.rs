@@ -32,10 +32,19 @@ impl Ambito {
     }
 }
 
-/// The reach of operators and of the platform's services; `None` for everyone else.
+/// The reach of operators and of the platform's services; `None` for everyone else. A
+/// `sistema` call carrying a sede operator as origin reaches that sede only (GW-6: the scope
+/// travels with the saga); one without origin (recovery, relay, scheduler) or made for anyone
+/// else is the platform itself, whose calling context has authorized the client.
 pub fn ambito(id: &Identity) -> Option<Ambito> {
     match id.profile() {
-        Profile::Sistema | Profile::OperatoreDg => Some(Ambito::Tutto),
+        Profile::Sistema => match id.author() {
+            a if a.profile() == Profile::OperatoreSede => {
+                a.operator_sede().map(|s| Ambito::Sede(s.to_string()))
+            }
+            _ => Some(Ambito::Tutto),
+        },
+        Profile::OperatoreDg => Some(Ambito::Tutto),
         Profile::OperatoreSede => id.operator_sede().map(|s| Ambito::Sede(s.to_string())),
         _ => None,
     }
@@ -137,6 +146,30 @@ mod tests {
             ambito(&id(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)),
             None
         );
+    }
+
+    fn per(origin: Identity) -> Identity {
+        let mut s = id(Profile::Sistema, "SISTEMA-PRESTAZIONI", None);
+        s.origin = Some(Box::new(origin));
+        s
+    }
+
+    #[test]
+    fn gw_6_a_system_call_keeps_its_operator_origin_sede() {
+        let rm = id(Profile::OperatoreSede, "OP", Some("RM"));
+        assert_eq!(ambito(&per(rm.clone())), Some(Ambito::Sede("RM".into())));
+        // Nested: prestazioni called for the operator, then portafoglio called for that.
+        assert_eq!(ambito(&per(per(rm))), Some(Ambito::Sede("RM".into())));
+        assert_eq!(
+            ambito(&per(id(Profile::OperatoreDg, "OP", None))),
+            Some(Ambito::Tutto)
+        );
+        // A client (checked by the calling context) or no origin: the platform itself.
+        assert_eq!(
+            ambito(&per(id(Profile::Utilizzatore, "A", None))),
+            Some(Ambito::Tutto)
+        );
+        assert!(dg_o_sistema(&per(id(Profile::OperatoreSede, "OP", Some("RM"))), "POR-5", "x").is_err());
     }
 
     #[test]

@@ -225,6 +225,13 @@ impl Harness {
         self.who(Profile::Sistema, "SISTEMA-PRESTAZIONI", None)
     }
 
+    /// A `sistema` call made for `origin`, as prestazioni makes it for its client (GW-6).
+    pub fn sistema_per(&self, origin: &Who) -> Who {
+        let mut w = self.sistema();
+        w.identity.origin = Some(Box::new(origin.identity.clone()));
+        w
+    }
+
     /// The payments feed (POR-2): a service identity named by its id, never a person.
     pub fn flusso(&self) -> Who {
         self.who(Profile::FlussoPagamenti, FLUSSO, None)

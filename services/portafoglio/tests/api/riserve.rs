@@ -12,7 +12,7 @@ both_engines!(
     por_4_reserve_release_consume_are_idempotent,
     por_4_bad_requests_report_every_field,
     por_8_debt_from_reinstatement_blocks_until_a_deposit_covers_it,
-    gw_6_reservations_only_by_the_platform,
+    gw_6_reservations_only_by_the_platform_within_the_origin_sede,
 );
 
 async fn por_4_reservation_beyond_the_balance_is_refused_with_available_and_needed(
@@ -281,7 +281,7 @@ async fn por_8_debt_from_reinstatement_blocks_until_a_deposit_covers_it(t: &Test
     Ok(())
 }
 
-async fn gw_6_reservations_only_by_the_platform(t: &TestDb) -> anyhow::Result<()> {
+async fn gw_6_reservations_only_by_the_platform_within_the_origin_sede(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     let u = persona_n(9);
     let p = persona_n(10).codice_fiscale;
@@ -325,11 +325,36 @@ async fn gw_6_reservations_only_by_the_platform(t: &TestDb) -> anyhow::Result<()
         );
     }
     assert_eq!(h.saldi(cf, LF).await.1, "0.00", "nothing reserved");
-    // The platform reserves and releases (whoever its client was, checked by prestazioni).
-    ok(h.i().reserve_funds(h.sistema().req(req("prest_1"))).await);
-    ok(h.i().reserve_funds(h.sistema().req(req("prest_2"))).await);
+    // The platform acting for an operator of another sede keeps that operator's scope (GW-6):
+    // the wallet of a Rome family is not charged for a Milan operator.
+    let s = err(
+        h.i()
+            .reserve_funds(h.sistema_per(&h.op("MI")).req(req("prest_1")))
+            .await,
+        Code::PermissionDenied,
+        "POR-4",
+    );
+    assert_eq!(reason_of(&s), "POR_4_OUTSIDE_SEDE");
+    assert_eq!(h.saldi(cf, LF).await.0, "30.00", "nothing reserved");
+    // For an operator of the sede, for DG, and on its own (recovery): reserved.
+    ok(h.i()
+        .reserve_funds(h.sistema_per(&h.op("RM")).req(req("prest_1")))
+        .await);
+    ok(h.i()
+        .reserve_funds(h.sistema_per(&h.dg()).req(req("prest_2")))
+        .await);
+    ok(h.i().reserve_funds(h.sistema().req(req("prest_3"))).await);
+    assert_eq!(h.saldi(cf, LF).await.0, "0.00");
+    // Releasing for the Milan operator is refused too; the platform on its own releases.
+    err(
+        h.i()
+            .release_funds(h.sistema_per(&h.op("MI")).req(rel("prest_1")))
+            .await,
+        Code::PermissionDenied,
+        "POR-4",
+    );
     ok(h.i().release_funds(h.sistema().req(rel("prest_1"))).await);
-    assert_eq!(h.saldi(cf, LF).await.0, "20.00");
+    assert_eq!(h.saldi(cf, LF).await.0, "10.00");
     h.fine().await;
     Ok(())
 }

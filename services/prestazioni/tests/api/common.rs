@@ -38,6 +38,8 @@ pub fn ora() -> DateTime<Utc> {
 
 pub const PIVA: &str = "00743110157";
 pub const OP_DG: &str = "NRELSN68C12H501Z";
+pub const OP_RM: &str = "VRDGPP70A01H501U";
+pub const OP_MI: &str = "BNCLRA75B41F205X";
 /// The payments feed's id (profile flusso_pagamenti, POR-2).
 pub const FLUSSO: &str = "AGENZIA-ENTRATE";
 pub const IBAN: &str = "IT60X0542811101000000123456";
@@ -232,9 +234,24 @@ impl Harness {
         }
     }
 
+    /// A sede operator (RM or MI).
+    pub fn op(&self, sede: &str) -> Who {
+        let cf = if sede == "MI" { OP_MI } else { OP_RM };
+        let mut w = self.who(Profile::OperatoreSede, cf);
+        w.identity.caller.sede = Some(sede.to_string());
+        w
+    }
+
     /// The payments feed (POR-2): the only client that imports F24s.
     pub fn flusso(&self) -> Who {
         self.who(Profile::FlussoPagamenti, FLUSSO)
+    }
+
+    /// A call of the platform's `sistema` identity made for `origin` (the saga's calls).
+    pub fn sistema_per(&self, origin: &Who) -> Who {
+        let mut w = self.sistema();
+        w.identity.origin = Some(Box::new(origin.identity.clone()));
+        w
     }
 
     pub fn utilizzatore(&self, cf: &str) -> Who {
@@ -283,12 +300,17 @@ impl Harness {
             .await);
     }
 
-    /// A Libretto Famiglia utilizzatore (a person).
+    /// A Libretto Famiglia utilizzatore (a person) living in Rome (sede RM).
     pub async fn famiglia(&self, p: &ana::PersonaFisica) {
+        self.famiglia_a(p, roma()).await
+    }
+
+    /// A Libretto Famiglia utilizzatore living at `domicilio` (its sede follows it).
+    pub async fn famiglia_a(&self, p: &ana::PersonaFisica, domicilio: ana::Domicilio) {
         let r = ana::RegisterUtilizzatoreRequest {
             tipo: ana::TipoUtilizzatore::LibrettoFamiglia as i32,
             persona: Some(p.clone()),
-            domicilio: Some(roma()),
+            domicilio: Some(domicilio),
             contatti: Some(contatti()),
             ..Default::default()
         };
@@ -497,6 +519,16 @@ pub fn roma() -> ana::Domicilio {
         comune: "058091".into(),
         indirizzo: "Via Garibaldi 1".into(),
         cap: "00184".into(),
+        ..Default::default()
+    }
+}
+
+/// A domicile in Milan (sede MI).
+pub fn milano() -> ana::Domicilio {
+    ana::Domicilio {
+        comune: "F205".into(),
+        indirizzo: "Corso Como 1".into(),
+        cap: "20154".into(),
         ..Default::default()
     }
 }
