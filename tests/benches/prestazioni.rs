@@ -297,7 +297,8 @@ async fn setup(c: &Cluster, url: &str) -> anyhow::Result<Fixture> {
             .await?;
         prestatori.push(cf);
     }
-    let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+    // The payments feed funds the wallets (POR-2: never a person).
+    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
     let records: Vec<_> = aziende
         .iter()
         .enumerate()
@@ -317,7 +318,7 @@ async fn setup(c: &Cluster, url: &str) -> anyhow::Result<Fixture> {
         })
         .collect();
     let r = PortafoglioServiceClient::new(channel)
-        .import_f24(with(&dg, tonic::codegen::tokio_stream::iter(records)))
+        .import_f24(with(&flusso, tonic::codegen::tokio_stream::iter(records)))
         .await?
         .into_inner();
     anyhow::ensure!(

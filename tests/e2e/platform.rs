@@ -1,8 +1,10 @@
 //! GW-1, GW-2: one entry point, health and reflection for everything, identity required.
+//! GW-6: internal services are neither routed nor advertised by the gateway, and a backend serves
+//! them only to the platform's own identity.
 
 use occasionali_e2e::Cluster;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::Profile;
+use occasionali_runtime::identity::{IDENTITY_HEADER, Identity, Principal, Profile};
 use serde_json::json;
 
 const GET: &str = "occasionali.anagrafica.v1.AnagraficaService/GetSoggetto";
@@ -164,5 +166,130 @@ async fn dev_clock_starts_where_asked_and_moves_for_every_context() -> anyhow::R
     assert_eq!(o.code, 7, "{o:?}");
     let o = g.call(None, &format!("{svc}/GetClock"), &json!({})).await?;
     assert_eq!(o.code, 16, "{o:?}");
+    c.stop().await
+}
+
+/// Every internal service with its RPCs, as the backends' reflection describes them; checked
+/// against the ones the platform is known to have, so the list is never silently empty.
+async fn internal_rpcs(c: &Cluster) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for ctx in Context::ALL {
+        let Some(service) = ctx.internal_service_name() else {
+            continue;
+        };
+        let b = c.grpcurl_backend(ctx);
+        assert!(
+            b.list().await?.contains(&service.to_string()),
+            "{ctx} backend does not advertise {service}"
+        );
+        let d = b
+            .run(&[&c.backends[&ctx].to_string(), "describe", service])
+            .await?;
+        assert_eq!(d.code, 0, "{d:?}");
+        for line in d.stdout.lines() {
+            if let Some(rest) = line.trim().strip_prefix("rpc ") {
+                let name = rest.split('(').next().unwrap_or_default().trim();
+                out.push(format!("{service}/{name}"));
+            }
+        }
+    }
+    for known in [
+        "occasionali.portafoglio.v1.PortafoglioInternalService/ReserveFunds",
+        "occasionali.portafoglio.v1.PortafoglioInternalService/ReleaseFunds",
+        "occasionali.portafoglio.v1.PortafoglioInternalService/ConsumeFunds",
+        "occasionali.prestazioni.v1.PrestazioniInternalService/CloseContestazioni",
+        "occasionali.prestazioni.v1.PrestazioniInternalService/ListDuePrestazioni",
+        "occasionali.prestazioni.v1.PrestazioniInternalService/MarkPaid",
+        "occasionali.prestazioni.v1.PrestazioniInternalService/CheckCategoriaChange",
+        "occasionali.prestazioni.v1.PrestazioniInternalService/StreamSoggettiAttivi",
+    ] {
+        assert!(out.contains(&known.to_string()), "{known} missing from {out:?}");
+    }
+    Ok(out)
+}
+
+fn identity(profile: Profile, cf: &str, sede: Option<&str>) -> Identity {
+    Identity::new(Principal {
+        cf: cf.into(),
+        profile,
+        sede: sede.map(str::to_string),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gw_6_internal_services_are_not_routed() -> anyhow::Result<()> {
+    let c = Cluster::start().await?;
+    let g = c.grpcurl();
+    // Not advertised by the gateway.
+    let services = g.list().await?;
+    assert!(
+        !services.iter().any(|s| s.ends_with("InternalService")),
+        "{services:?}"
+    );
+    let tokens = [
+        Some(c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?),
+        Some(c.token(Profile::OperatoreSede, "OPRRMA70A01H501Z", Some("RM"))?),
+        Some(c.token(Profile::Prestatore, "RSSMRA85T10A562S", None)?),
+        Some(c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?),
+        None,
+    ];
+    for rpc in internal_rpcs(&c).await? {
+        for t in &tokens {
+            let o = g.call(t.as_deref(), &rpc, &json!({})).await?;
+            assert_eq!(o.code, 12, "{rpc}: {o:?}");
+            assert!(o.stderr.contains("not a public service"), "{rpc}: {o:?}");
+        }
+    }
+    c.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gw_6_backends_serve_internal_services_only_to_sistema() -> anyhow::Result<()> {
+    let c = Cluster::start().await?;
+    let estranei = [
+        identity(Profile::OperatoreDg, "DGXOPR70A01H501Z", None),
+        identity(Profile::OperatoreSede, "OPRRMA70A01H501Z", Some("RM")),
+        identity(Profile::Prestatore, "RSSMRA85T10A562S", None),
+        identity(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None),
+    ];
+    let call = |ctx: Context, id: &Identity, rpc: &str, body: serde_json::Value| {
+        let header = c.identity_token(id).map(|t| format!("{IDENTITY_HEADER}: {t}"));
+        let target = c.backends[&ctx].to_string();
+        let rpc = rpc.to_string();
+        let b = c.grpcurl_backend(ctx);
+        async move {
+            let header = header?;
+            let data = body.to_string();
+            b.run(&["-format-error", "-H", &header, "-d", &data, &target, &rpc])
+                .await
+        }
+    };
+    for rpc in internal_rpcs(&c).await? {
+        let ctx = Context::from_grpc_path(&format!("/{rpc}")).expect("a context's service");
+        for id in &estranei {
+            let o = call(ctx, id, &rpc, json!({})).await?;
+            assert_eq!(o.code, 7, "{rpc} for {:?}: {o:?}", id.profile());
+            assert!(o.stderr.contains("GW_6_INTERNAL_ONLY"), "{rpc}: {o:?}");
+        }
+    }
+    // The platform's own identity passes the fence (and reaches the RPC).
+    let sistema = identity(Profile::Sistema, "SISTEMA-PORTAFOGLIO", None);
+    let o = call(
+        Context::Prestazioni,
+        &sistema,
+        "occasionali.prestazioni.v1.PrestazioniInternalService/ListDuePrestazioni",
+        json!({"anno": 2026, "mese": 6}),
+    )
+    .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let sistema = identity(Profile::Sistema, "SISTEMA-PRESTAZIONI", None);
+    let o = call(
+        Context::Portafoglio,
+        &sistema,
+        "occasionali.portafoglio.v1.PortafoglioInternalService/ReleaseFunds",
+        json!({"prestazione_id": "pre_none"}),
+    )
+    .await?;
+    assert_eq!(o.code, 5, "no such reservation, yet past the fence: {o:?}");
     c.stop().await
 }

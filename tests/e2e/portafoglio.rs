@@ -1,5 +1,6 @@
-//! SPEC §2 through the gateway with grpcurl: deposits credited and deduplicated, manual match
-//! accepted and refused (POR-3), reservations refused beyond the balance (POR-4), the month's
+//! SPEC §2 through the gateway with grpcurl: deposits from the payments feed (never an operator)
+//! credited and deduplicated (POR-2), manual match accepted and refused (POR-3), prestazioni
+//! charged and refused beyond the balance (POR-4, through prestazioni's saga), the month's
 //! payout run twice paying once (POR-5), a refund beyond the available refused (POR-7), and the
 //! ledger summing to zero (POR-1).
 
@@ -11,6 +12,7 @@ use crate::persona;
 
 const ANA: &str = "occasionali.anagrafica.v1.AnagraficaService";
 const POR: &str = "occasionali.portafoglio.v1.PortafoglioService";
+const PRE: &str = "occasionali.prestazioni.v1.PrestazioniService";
 
 fn m(rpc: &str) -> String {
     format!("{POR}/{rpc}")
@@ -41,6 +43,8 @@ async fn por_wallet_through_the_gateway() -> anyhow::Result<()> {
     let g = c.grpcurl();
     let gw = c.gateway.to_string();
     let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+    // POR-2: payments come from the payments feed's service identity.
+    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
 
     // The registry: a company (its legal representative Anna), a family, a worker.
     let anna = persona("Bianchi", "Anna", "1975-08-30", true, "F205");
@@ -91,7 +95,14 @@ async fn por_wallet_through_the_gateway() -> anyhow::Result<()> {
     .map(Value::to_string)
     .collect::<Vec<_>>()
     .join("\n");
+    // Not from an operator, not even DG (POR-2): nothing is imported.
     let auth = format!("authorization: Bearer {dg}");
+    let o = g
+        .run(&["-format-error", "-H", &auth, "-d", &stream, &gw, &m("ImportF24")])
+        .await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    assert!(o.rules().contains("POR-2"), "{o:?}");
+    let auth = format!("authorization: Bearer {flusso}");
     let o = g
         .run(&["-format-error", "-H", &auth, "-d", &stream, &gw, &m("ImportF24")])
         .await?;
@@ -110,9 +121,12 @@ async fn por_wallet_through_the_gateway() -> anyhow::Result<()> {
     // pagoPA: the same payment id twice is one deposit.
     let pagopa = json!({"id_pagamento": "PPA-1", "iuv": "01000000000000001", "codice_fiscale_versante": luca.cf,
                         "tipo_portafoglio": "TIPO_PORTAFOGLIO_LIBRETTO_FAMIGLIA", "importo": "20.00", "pagato_il": "2026-06-10T08:00:00Z"});
-    let first = g.call(Some(&dg), &m("NotifyPagoPa"), &pagopa).await?;
+    let o = g.call(Some(&dg), &m("NotifyPagoPa"), &pagopa).await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    assert!(o.rules().contains("POR-2"), "{o:?}");
+    let first = g.call(Some(&flusso), &m("NotifyPagoPa"), &pagopa).await?;
     assert_eq!(first.code, 0, "{first:?}");
-    let again = g.call(Some(&dg), &m("NotifyPagoPa"), &pagopa).await?;
+    let again = g.call(Some(&flusso), &m("NotifyPagoPa"), &pagopa).await?;
     assert_eq!(again.json()?["duplicato"], true, "{again:?}");
     let lf = json!({"portafoglio": {"utilizzatore_cf": luca.cf, "tipo": "TIPO_PORTAFOGLIO_LIBRETTO_FAMIGLIA"}, "anno": 2026});
     let o = g.call(Some(&t_luca), &m("GetRiepilogo"), &lf).await?;
@@ -154,29 +168,35 @@ async fn por_wallet_through_the_gateway() -> anyhow::Result<()> {
         .await?;
     assert_eq!(o.json()?["riepilogo"]["disponibile"], "130.00", "{o:?}");
 
-    // POR-4: a reservation within the balance, then one beyond it.
-    let costo = json!({"compenso": "36.00", "contributi_ivs": "11.88", "premio_inail": "1.26", "oneri_gestione": "0.49", "totale": "49.63"});
+    // POR-4: the company declares a prestazione within the balance (prestazioni reserves its
+    // cost), then one beyond it (refused with the wallet's amounts).
+    let prestazione = |inizio: &str, fine: &str, compenso: &str| {
+        json!({"tipo": "TIPO_PRESTAZIONE_CPO", "utilizzatore_cf": "00743110157", "prestatore_cf": mario.cf,
+               "luogo": {"comune": "F205", "indirizzo": "Corso Como 1"},
+               "cpo": {"descrizione": "servizio ai tavoli", "inizio": inizio, "fine": fine},
+               "compenso": compenso, "dichiarazioni": {"appalto": false, "rapporto_lavoro_recente": false}})
+    };
     let o = g
         .call(
-            Some(&dg),
-            &m("ReserveFunds"),
-            &json!({"prestazione_id": "pre_e2e_1", "portafoglio": cpo, "prestatore_cf": mario.cf,
-                                                    "data_prestazione": "2026-06-11", "costo": costo}),
+            Some(&azienda),
+            &format!("{PRE}/InsertPrestazione"),
+            &json!({"request_id": "por-e2e-1", "prestazione":
+                prestazione("2026-06-11T07:00:00Z", "2026-06-11T11:00:00Z", "36.00")}),
         )
         .await?;
     assert_eq!(o.code, 0, "{o:?}");
-    let big = json!({"compenso": "200.00", "contributi_ivs": "66.00", "premio_inail": "7.00", "oneri_gestione": "2.73", "totale": "275.73"});
+    assert_eq!(o.json()?["prestazione"]["costo"]["totale"], "49.63", "{o:?}");
     let o = g
         .call(
-            Some(&dg),
-            &m("ReserveFunds"),
-            &json!({"prestazione_id": "pre_e2e_2", "portafoglio": cpo, "prestatore_cf": mario.cf,
-                                                    "data_prestazione": "2026-06-11", "costo": big}),
+            Some(&azienda),
+            &format!("{PRE}/InsertPrestazione"),
+            &json!({"request_id": "por-e2e-2", "prestazione":
+                prestazione("2026-06-12T07:00:00Z", "2026-06-12T11:00:00Z", "200.00")}),
         )
         .await?;
     assert_eq!(o.code, 9, "{o:?}");
+    assert!(o.rules().contains("POR-4"), "{o:?}");
     assert_eq!(metadata(&o, "available"), "80.37", "{o:?}");
-    assert_eq!(metadata(&o, "needed"), "275.73", "{o:?}");
 
     // POR-7: a refund beyond what is available is refused.
     let o = g

@@ -1,6 +1,7 @@
 //! SPEC §3 through the gateway with grpcurl: what-if, a refusal naming every rule, the
 //! 60-minute notice, idempotent insertion charged once (PRE-18), headroom, revocation releasing
-//! the wallet (PRE-11) and confirmation blocking it (PRE-12).
+//! the wallet (PRE-11) and confirmation blocking it (PRE-12), sede operators kept to their sede
+//! (PRE-19, GW-6).
 
 use occasionali_e2e::Cluster;
 use occasionali_runtime::identity::Profile;
@@ -56,7 +57,8 @@ async fn pre_insert_revoke_confirm_through_the_gateway() -> anyhow::Result<()> {
     assert_eq!(o.code, 0, "{o:?}");
     let f24 = json!({"record": {"id_pagamento": "F24-PRE-1", "modello": "MODELLO_F24_ELIDE", "codice_fiscale_versante": "00743110157",
         "tipo": "I", "codice_tributo": "CODICE_TRIBUTO_CLOC", "anno": 2026, "importo": "500.00", "data_versamento": "2026-06-09"}});
-    let o = g.call(Some(&dg), &format!("{POR}/ImportF24"), &f24).await?;
+    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
+    let o = g.call(Some(&flusso), &format!("{POR}/ImportF24"), &f24).await?;
     assert_eq!(o.code, 0, "{o:?}");
     let wallet = json!({"portafoglio": {"utilizzatore_cf": "00743110157", "tipo": "TIPO_PORTAFOGLIO_CPO"}, "anno": 2026});
     let disponibile = |o: &occasionali_e2e::Outcome| {
@@ -103,6 +105,37 @@ async fn pre_insert_revoke_confirm_through_the_gateway() -> anyhow::Result<()> {
     assert_eq!(p1["stato"], "STATO_PRESTAZIONE_ACCEPTED", "{p1}");
     let o = g.call(Some(&azienda), &m("InsertPrestazione"), &req).await?;
     assert_eq!(o.json()?["prestazione"]["id"], p1["id"], "{o:?}");
+    // GW-6/PRE-19: a Rome operator cannot charge the Milan company (nothing is reserved: the
+    // balance below is unchanged), a Turin operator cannot read its prestazioni.
+    let op_rm = c.token(Profile::OperatoreSede, "OPRRMA70A01H501Z", Some("RM"))?;
+    let altra = cpo(&mario.cf, "2026-06-15T07:00:00Z", "2026-06-15T11:00:00Z", "36.00");
+    let o = g
+        .call(
+            Some(&op_rm),
+            &m("InsertPrestazione"),
+            &json!({"request_id": "op-rm-1", "prestazione": altra}),
+        )
+        .await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    assert!(o.rules().contains("PRE-19"), "{o:?}");
+    let op_to = c.token(Profile::OperatoreSede, "OPRTOA70A01L219Z", Some("TO"))?;
+    let o = g
+        .call(
+            Some(&op_to),
+            &m("GetPrestazione"),
+            &json!({"prestazione_id": p1["id"]}),
+        )
+        .await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    let op_mi = c.token(Profile::OperatoreSede, "OPRMIA70A01F205Z", Some("MI"))?;
+    let o = g
+        .call(
+            Some(&op_mi),
+            &m("GetPrestazione"),
+            &json!({"prestazione_id": p1["id"]}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
     let o = g
         .call(Some(&azienda), &format!("{POR}/GetRiepilogo"), &wallet)
         .await?;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use occasionali_runtime::config::Config;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{Principal, Profile};
+use occasionali_runtime::identity::{Identity, Principal, Profile};
 use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -132,6 +132,12 @@ impl Cluster {
             sede: sede.map(str::to_string),
         };
         Ok(occasionali::client_tokens(&self.config)?.mint(&principal, 600)?)
+    }
+
+    /// An internal identity token as the gateway or a context would forward it (tests that
+    /// reach a backend directly, as only the platform should).
+    pub fn identity_token(&self, identity: &Identity) -> anyhow::Result<String> {
+        Ok(occasionali::internal_tokens(&self.config)?.mint(identity)?)
     }
 
     pub fn grpcurl(&self) -> Grpcurl {

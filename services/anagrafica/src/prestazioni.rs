@@ -1,10 +1,11 @@
-//! The questions anagrafica asks the prestazioni context, over gRPC with our system identity.
+//! The questions anagrafica asks the prestazioni context, on its internal service (GW-6) with our
+//! system identity.
 
 use chrono::NaiveDate;
 use futures::Stream;
 use occasionali_proto::common::Periodo;
 use occasionali_proto::prestazioni as pb;
-use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
+use occasionali_proto::prestazioni::prestazioni_internal_service_client::PrestazioniInternalServiceClient;
 use occasionali_runtime::client::Caller;
 use occasionali_runtime::error::from_upstream;
 use occasionali_runtime::{AppError, Identity};
@@ -16,14 +17,14 @@ use crate::domain::{CategoriaUtilizzatore, Ruolo};
 
 #[derive(Clone)]
 pub struct PrestazioniClient {
-    client: PrestazioniServiceClient<Channel>,
+    client: PrestazioniInternalServiceClient<Channel>,
     caller: Caller,
 }
 
 impl PrestazioniClient {
     pub fn new(channel: Channel, caller: Caller) -> PrestazioniClient {
         PrestazioniClient {
-            client: PrestazioniServiceClient::new(channel),
+            client: PrestazioniInternalServiceClient::new(channel),
             caller,
         }
     }

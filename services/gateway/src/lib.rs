@@ -2,6 +2,8 @@
 //! gRPC call by its package to the owning context as a byte-level HTTP/2 proxy (messages are
 //! never decoded, so a new RPC needs no change here), propagates deadlines and trace context,
 //! serves reflection for every context and reports health as the aggregate of the backends'.
+//! Internal services (`<Context>InternalService`, GW-6) are the platform's own: never routed
+//! (UNIMPLEMENTED) and never advertised.
 
 mod auth;
 mod delega;
@@ -57,6 +59,7 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
     for (ctx, endpoint) in &options.backends {
         channels.insert(*ctx, occasionali_runtime::client::lazy_channel(endpoint)?);
     }
+    // Only the public services: internal ones (GW-6) are neither advertised nor routed here.
     let mut services: Vec<String> = Context::ALL
         .iter()
         .map(|c| c.service_name().to_string())

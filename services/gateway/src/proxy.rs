@@ -10,7 +10,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use occasionali_runtime::context::Context;
+use occasionali_runtime::context::{Context, is_internal_path};
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, ON_BEHALF_OF_HEADER, RUOLO_HEADER};
 use occasionali_runtime::telemetry;
 use tonic::Status;
@@ -82,6 +82,14 @@ impl Inner {
         B::Error: Into<tonic::codegen::StdError>,
     {
         let path = request.uri().path().to_string();
+        // GW-6: internal services are the platform's own; no client reaches them through here,
+        // whoever it is, and no backend is touched.
+        if is_internal_path(&path) {
+            return Err(Status::unimplemented(format!(
+                "{} is not a public service",
+                path.trim_start_matches('/').split('/').next().unwrap_or_default()
+            )));
+        }
         let context = Context::from_grpc_path(&path)
             .ok_or_else(|| Status::unimplemented(format!("unknown service for {path}")))?;
         let channel = self

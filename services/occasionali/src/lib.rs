@@ -114,7 +114,12 @@ async fn run_context(
     let listener = server::bind(config.listen(ctx)).await?;
     let options = ServeOptions {
         name: ctx.name().into(),
-        services: vec![ctx.service_name().into()],
+        // Reflection on the backend lists the internal service too (the gateway lists only the
+        // public ones and never routes the internal ones, GW-6).
+        services: std::iter::once(ctx.service_name())
+            .chain(ctx.internal_service_name())
+            .map(String::from)
+            .collect(),
         drain,
     };
     server::serve(listener, options, app, shutdown).await?;

@@ -3,7 +3,8 @@
 //! - `occasionali dev [--clock RFC3339]` runs every context and the gateway on SQLite under ./data
 //! - `occasionali serve <context|gateway>` runs one process (production: one per pod)
 //! - `occasionali migrate [<context>...]` migrates the databases
-//! - `occasionali token --profile P --cf CF [--sede S]` prints a development bearer token
+//! - `occasionali token --profile P --cf CF [--sede S]` prints a development bearer token (for
+//!   `flusso_pagamenti`, `--cf` is the feed's id, e.g. AGENZIA-ENTRATE)
 
 use std::path::PathBuf;
 
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use occasionali_runtime::config::Config;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{Principal, Profile};
+use occasionali_runtime::identity::{Profile, client_principal};
 use occasionali_runtime::{shutdown, telemetry};
 
 #[derive(Parser)]
@@ -47,6 +48,7 @@ enum Command {
     Token {
         #[arg(long)]
         profile: String,
+        /// The subject's codice fiscale (for flusso_pagamenti: the feed's id, e.g. AGENZIA-ENTRATE).
         #[arg(long)]
         cf: String,
         /// The sede of an operatore_sede (a province abbreviation such as RM).
@@ -111,19 +113,16 @@ async fn main() -> anyhow::Result<()> {
             ttl,
         } => {
             let profile: Profile = profile.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            let principal = Principal {
-                cf: cf.trim().to_uppercase(),
-                profile,
-                sede: sede.map(|s| s.trim().to_uppercase()),
-            };
             if profile == Profile::Sistema {
                 anyhow::bail!(
                     "sistema is the platform's own identity between contexts, not a client profile"
                 );
             }
-            if profile == Profile::OperatoreSede && principal.sede.is_none() {
+            if profile == Profile::OperatoreSede && sede.is_none() {
                 anyhow::bail!("an operatore_sede token needs --sede");
             }
+            // The gateway's own rules (a payments feed is named by its id, e.g. AGENZIA-ENTRATE).
+            let principal = client_principal(&cf, profile, sede.as_deref())?;
             let token = occasionali::client_tokens(&config)?
                 .mint(&principal, ttl.unwrap_or(config.auth.token_ttl_seconds))?;
             println!("{token}");

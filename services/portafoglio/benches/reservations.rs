@@ -15,6 +15,7 @@ use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::anagrafica::anagrafica_service_server::{AnagraficaService, AnagraficaServiceServer};
 use occasionali_proto::portafoglio as pb;
+use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
@@ -117,7 +118,7 @@ async fn scenario(
     let inizio = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clienti {
-        let mut client = PortafoglioServiceClient::new(
+        let mut client = PortafoglioInternalServiceClient::new(
             Channel::from_shared(url.to_string())
                 .unwrap()
                 .connect()

@@ -1,6 +1,6 @@
 //! The gRPC adapter: decode the request into domain values, call the context, encode the answer.
-//! One error mapping (runtime's `AppError` → `Status`), plus the FondiInsufficienti detail of
-//! POR-4 refusals.
+//! One error mapping (runtime's `AppError` → `Status`). The public service is here; the internal
+//! one (the saga's reserve/release/consume, `sistema` only) is in [`interno`].
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use futures::StreamExt;
@@ -8,14 +8,12 @@ use occasionali_kernel::calendar;
 use occasionali_proto::portafoglio as pb;
 use occasionali_proto::portafoglio::portafoglio_service_server::PortafoglioService;
 use occasionali_runtime::{AppError, Identity, Violations};
-use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::app::{self, EsitoDeposito, Portafoglio};
 use crate::decode;
 use crate::domain::accesso;
 use crate::domain::rimborso::{Decisione, RichiestaRimborso, StatoRimborso};
-use crate::domain::riserva::RichiestaRiserva;
 use crate::domain::storno::{Destinazione, RichiestaStorno};
 use crate::domain::versamento::CodiceTributo;
 use crate::domain::{PortafoglioRef, TipoConto};
@@ -24,51 +22,15 @@ use crate::store::payout::FiltroOrdini;
 use crate::store::rimborsi::FiltroRimborsi;
 use crate::store::versamenti::FiltroCoda;
 
+pub mod interno;
+
+/// The public service: what clients call through the gateway.
 pub struct Api {
     pub app: Portafoglio,
 }
 
 /// How far in the future a pagoPA receipt time may be (clock skew between systems).
 const TOLLERANZA_OROLOGIO: Duration = Duration::minutes(5);
-
-/// POR-4: a refusal for lack of funds also carries the FondiInsufficienti detail.
-fn status_riserva(e: AppError, w: &PortafoglioRef) -> Status {
-    let dettaglio = match &e {
-        AppError::FailedPrecondition { reason, metadata, .. }
-            if reason == "POR_4_INSUFFICIENT_FUNDS" || reason == "POR_8_WALLET_IN_DEBT" =>
-        {
-            let get = |k: &str| {
-                metadata
-                    .iter()
-                    .find(|(kk, _)| kk == k)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
-            Some(pb::FondiInsufficienti {
-                portafoglio: Some(encode::portafoglio(w)),
-                disponibile: get("available"),
-                necessario: get("needed"),
-                debito: get("debt"),
-            })
-        }
-        _ => None,
-    };
-    let status = Status::from(e);
-    let Some(dettaglio) = dettaglio else {
-        return status;
-    };
-    let mut rpc =
-        tonic_types::pb::Status::decode(status.details()).unwrap_or_else(|_| tonic_types::pb::Status {
-            code: status.code() as i32,
-            message: status.message().to_string(),
-            details: Vec::new(),
-        });
-    rpc.details.push(prost_types::Any {
-        type_url: "type.googleapis.com/occasionali.portafoglio.v1.FondiInsufficienti".into(),
-        value: dettaglio.encode_to_vec(),
-    });
-    Status::with_details(status.code(), status.message(), rpc.encode_to_vec().into())
-}
 
 fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
@@ -161,7 +123,7 @@ impl PortafoglioService for Api {
         request: Request<Streaming<pb::ImportF24Request>>,
     ) -> Result<Response<pb::ImportF24Response>, Status> {
         let id = Identity::of(&request)?;
-        accesso::operatori(&id, "POR-2", "importing payments")?;
+        accesso::flusso_pagamenti(&id, "F24 payments")?;
         let mut stream = request.into_inner();
         let mut out = pb::ImportF24Response::default();
         let mut cache = app::versamenti_cache();
@@ -216,7 +178,7 @@ impl PortafoglioService for Api {
         request: Request<pb::NotifyPagoPaRequest>,
     ) -> Result<Response<pb::NotifyPagoPaResponse>, Status> {
         let id = Identity::of(&request)?;
-        accesso::operatori(&id, "POR-2", "pagoPA receipts")?;
+        accesso::flusso_pagamenti(&id, "pagoPA receipts")?;
         let r = request.into_inner();
         let ora = self.app.ora();
         let pagato_il = match &r.pagato_il {
@@ -307,77 +269,6 @@ impl PortafoglioService for Api {
         let dopo = self.app.abbina(&id, &versamento_id, &cf, &nota).await?;
         Ok(Response::new(pb::AbbinaVersamentoResponse {
             versamento: Some(encode::versamento(&dopo)),
-        }))
-    }
-
-    async fn reserve_funds(
-        &self,
-        request: Request<pb::ReserveFundsRequest>,
-    ) -> Result<Response<pb::ReserveFundsResponse>, Status> {
-        let id = Identity::of(&request)?;
-        let r = request.into_inner();
-        let mut v = Violations::new();
-        let prestazione_id = decode::id(&mut v, "prestazione_id", "POR-4", &r.prestazione_id);
-        let w = decode::portafoglio(&mut v, "portafoglio", "POR-4", r.portafoglio.as_ref());
-        let prestatore = decode::cf_persona(&mut v, "prestatore_cf", "POR-4", &r.prestatore_cf);
-        let data = decode::data(&mut v, "data_prestazione", "POR-4", &r.data_prestazione);
-        let costo = decode::costo(&mut v, "costo", r.costo.as_ref());
-        v.check()?;
-        let (Some(prestazione_id), Some(w), Some(prestatore_cf), Some(data_prestazione), Some(costo)) =
-            (prestazione_id, w, prestatore, data, costo)
-        else {
-            return Err(AppError::internal("decoding produced no value and no violation").into());
-        };
-        let richiesta = RichiestaRiserva {
-            prestazione_id,
-            portafoglio: w.clone(),
-            prestatore_cf,
-            data_prestazione,
-            costo,
-            reintegro: r.reintegro,
-        };
-        let riserva = self
-            .app
-            .riserva(&id, richiesta)
-            .await
-            .map_err(|e| status_riserva(e, &w))?;
-        Ok(Response::new(pb::ReserveFundsResponse {
-            reservation: Some(encode::riserva(&riserva)),
-        }))
-    }
-
-    async fn release_funds(
-        &self,
-        request: Request<pb::ReleaseFundsRequest>,
-    ) -> Result<Response<pb::ReleaseFundsResponse>, Status> {
-        let id = Identity::of(&request)?;
-        let r = request.into_inner();
-        let mut v = Violations::new();
-        let pid = decode::id(&mut v, "prestazione_id", "POR-4", &r.prestazione_id);
-        v.check()?;
-        let pid = pid.unwrap_or_default();
-        let riserva = self.app.rilascia(&id, &pid).await?;
-        Ok(Response::new(pb::ReleaseFundsResponse {
-            reservation: Some(encode::riserva(&riserva)),
-        }))
-    }
-
-    async fn consume_funds(
-        &self,
-        request: Request<pb::ConsumeFundsRequest>,
-    ) -> Result<Response<pb::ConsumeFundsResponse>, Status> {
-        let id = Identity::of(&request)?;
-        let r = request.into_inner();
-        let mut v = Violations::new();
-        let pid = decode::id(&mut v, "prestazione_id", "POR-4", &r.prestazione_id);
-        let ordine = decode::id(&mut v, "payout_order_id", "POR-4", &r.payout_order_id);
-        v.check()?;
-        let riserva = self
-            .app
-            .consuma(&id, &pid.unwrap_or_default(), &ordine.unwrap_or_default())
-            .await?;
-        Ok(Response::new(pb::ConsumeFundsResponse {
-            reservation: Some(encode::riserva(&riserva)),
         }))
     }
 

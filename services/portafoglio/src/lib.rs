@@ -18,11 +18,12 @@ pub mod store;
 
 use std::time::Duration;
 
+use occasionali_proto::portafoglio::portafoglio_internal_service_server::PortafoglioInternalServiceServer;
 use occasionali_proto::portafoglio::portafoglio_service_server::PortafoglioServiceServer;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::client::Caller;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::IdentityInterceptor;
+use occasionali_runtime::identity::{IdentityInterceptor, SystemOnlyInterceptor};
 use occasionali_runtime::shutdown::Shutdown;
 use tokio::task::JoinHandle;
 use tonic::service::Routes;
@@ -57,12 +58,19 @@ fn portafoglio(deps: &ContextDeps) -> anyhow::Result<app::Portafoglio> {
     })
 }
 
-/// The tonic routes of the context: every call must carry a verified identity.
+/// The tonic routes of the context: every call must carry a verified identity; the internal
+/// service (the saga's steps) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
     let app = portafoglio(&deps)?;
-    let server =
-        PortafoglioServiceServer::with_interceptor(api::Api { app }, IdentityInterceptor::new(deps.tokens));
-    Ok(Routes::new(server))
+    let public = PortafoglioServiceServer::with_interceptor(
+        api::Api { app: app.clone() },
+        IdentityInterceptor::new(deps.tokens.clone()),
+    );
+    let internal = PortafoglioInternalServiceServer::with_interceptor(
+        api::interno::Interno { app },
+        SystemOnlyInterceptor::new(deps.tokens),
+    );
+    Ok(Routes::new(public).add_service(internal))
 }
 
 /// POR-5: the payout scheduler. Every minute it reads the platform clock; from the 15th of a

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use occasionali_proto::portafoglio as pb;
 use occasionali_proto::prestazioni as pp;
+use occasionali_proto::prestazioni::prestazioni_internal_service_client::PrestazioniInternalServiceClient;
 use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
 use occasionali_runtime::Identity;
 use occasionali_runtime::client::Caller;
@@ -16,14 +17,18 @@ const DEADLINE: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct Limiti {
+    /// The public service (GetHeadroom, on behalf of the riepilogo's reader).
     client: Option<PrestazioniServiceClient<Channel>>,
+    /// The internal service (the payout's steps, GW-6), on the same channel.
+    interno: Option<PrestazioniInternalServiceClient<Channel>>,
     caller: Caller,
 }
 
 impl Limiti {
     pub fn new(channel: Option<Channel>, caller: Caller) -> Limiti {
         Limiti {
-            client: channel.map(PrestazioniServiceClient::new),
+            client: channel.clone().map(PrestazioniServiceClient::new),
+            interno: channel.map(PrestazioniInternalServiceClient::new),
             caller,
         }
     }
@@ -104,7 +109,7 @@ impl Limiti {
         mese: u32,
         origin: Option<&Identity>,
     ) -> Result<(), occasionali_runtime::AppError> {
-        let Some(client) = &self.client else {
+        let Some(client) = &self.interno else {
             return Ok(());
         };
         let request = self.caller.request(

@@ -42,27 +42,57 @@ impl Registro {
         }
     }
 
-    pub async fn utilizzatore(&self, cf: &str, origin: &Identity) -> Result<Option<Utilizzatore>, AppError> {
-        Ok(self.soggetto(cf, origin).await?.and_then(|s| {
-            let u = Utilizzatore {
-                lf: s.utilizzatore_lf.as_ref().map(profilo),
-                cpo: s.utilizzatore_cpo.as_ref().map(profilo),
-            };
-            (u.lf.is_some() || u.cpo.is_some()).then_some(u)
-        }))
+    /// The competent sede of a subject; `None` when it is not registered.
+    pub async fn sede(&self, cf: &str, origin: &Identity) -> Result<Option<String>, AppError> {
+        Ok(self.soggetto(cf, origin).await?.as_ref().and_then(sede))
     }
 
-    pub async fn prestatore(&self, cf: &str, origin: &Identity) -> Result<Prestatore, AppError> {
-        Ok(
-            match self.soggetto(cf, origin).await?.and_then(|s| s.prestatore) {
-                Some(p) => Prestatore {
-                    registrato: true,
-                    categorie: p.categorie.iter().filter_map(categoria).collect(),
-                },
-                None => Prestatore::default(),
-            },
-        )
+    pub async fn utilizzatore(&self, cf: &str, origin: &Identity) -> Result<Option<Utilizzatore>, AppError> {
+        Ok(self.utilizzatore_e_sede(cf, origin).await?.0)
     }
+
+    /// The utilizzatore's profiles, and the subject's sede (GW-6: a sede operator's scope).
+    pub async fn utilizzatore_e_sede(
+        &self,
+        cf: &str,
+        origin: &Identity,
+    ) -> Result<(Option<Utilizzatore>, Option<String>), AppError> {
+        let s = self.soggetto(cf, origin).await?;
+        let sede = s.as_ref().and_then(sede);
+        Ok((
+            s.and_then(|s| {
+                let u = Utilizzatore {
+                    lf: s.utilizzatore_lf.as_ref().map(profilo),
+                    cpo: s.utilizzatore_cpo.as_ref().map(profilo),
+                };
+                (u.lf.is_some() || u.cpo.is_some()).then_some(u)
+            }),
+            sede,
+        ))
+    }
+
+    /// The prestatore's role, and the subject's sede (GW-6: a sede operator's scope).
+    pub async fn prestatore_e_sede(
+        &self,
+        cf: &str,
+        origin: &Identity,
+    ) -> Result<(Prestatore, Option<String>), AppError> {
+        let s = self.soggetto(cf, origin).await?;
+        let sede = s.as_ref().and_then(sede);
+        let p = match s.and_then(|s| s.prestatore) {
+            Some(p) => Prestatore {
+                registrato: true,
+                categorie: p.categorie.iter().filter_map(categoria).collect(),
+            },
+            None => Prestatore::default(),
+        };
+        Ok((p, sede))
+    }
+}
+
+fn sede(s: &pb::Soggetto) -> Option<String> {
+    let t = s.sede.trim();
+    (!t.is_empty()).then(|| t.to_string())
 }
 
 fn profilo(u: &pb::Utilizzatore) -> ProfiloUtilizzatore {

@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::anagrafica::Registro;
 use crate::decode::timestamp;
+use crate::domain::accesso::{self, Sedi};
 use crate::domain::stato::Evento;
 use crate::domain::{
     Dichiarazione, Quota, Regole, Stato, TipoLimite, Valutazione, Violazione, id_contatore, valuta,
@@ -40,6 +41,8 @@ pub struct Esame {
     pub violazioni: Vec<Violazione>,
     pub limiti: Vec<pb::StatoLimite>,
     pub regole: Regole,
+    /// The parties' sedi per the registry (PRE-19: a sede operator's scope).
+    pub sedi: Sedi,
 }
 
 pub fn rifiuto(violazioni: &[Violazione], limiti: &[pb::StatoLimite]) -> AppError {
@@ -133,9 +136,9 @@ impl App {
     pub async fn esamina(&self, d: &Dichiarazione, origin: &Identity) -> Result<Esame, AppError> {
         let data = crate::domain::giorno(&d.quando);
         let regole = self.regole(data.year()).await?;
-        let (u, p) = tokio::try_join!(
-            self.registro.utilizzatore(&d.utilizzatore_cf, origin),
-            self.registro.prestatore(&d.prestatore_cf, origin)
+        let ((u, sede_u), (p, sede_p)) = tokio::try_join!(
+            self.registro.utilizzatore_e_sede(&d.utilizzatore_cf, origin),
+            self.registro.prestatore_e_sede(&d.prestatore_cf, origin)
         )?;
         let val = valuta(d, &regole, u.as_ref(), &p, self.adesso());
         let ids: Vec<String> = val.quote.iter().map(|q| q.id.clone()).collect();
@@ -152,6 +155,10 @@ impl App {
             violazioni,
             limiti,
             regole,
+            sedi: Sedi {
+                utilizzatore: sede_u,
+                prestatore: sede_p,
+            },
         })
     }
 
@@ -166,13 +173,18 @@ impl App {
         puo_inserire(id, &d.utilizzatore_cf)?;
         let richiesta = dati.encode_to_vec();
         if let Some(r) = store::per_request(&self.db, &d.utilizzatore_cf, request_id).await? {
+            accesso::dichiara_per(id, r.sedi.utilizzatore.as_deref())?;
             return self.esistente(r, &richiesta, id).await;
         }
         let esame = self.esamina(&d, id).await?;
+        // A sede operator declares only for an utilizzatore of its sede (before anything is held).
+        accesso::dichiara_per(id, esame.sedi.utilizzatore.as_deref())?;
         if !esame.violazioni.is_empty() {
             return Err(rifiuto(&esame.violazioni, &esame.limiti));
         }
-        let Esame { val, regole, .. } = esame;
+        let Esame {
+            val, regole, sedi, ..
+        } = esame;
         let adesso = self.adesso();
         let p = self.nuova(id, request_id, dati, &d, &val, &regole, adesso);
         let mut quote: Vec<&Quota> = val.quote.iter().filter(|q| q.richiesto > 0).collect();
@@ -194,6 +206,7 @@ impl App {
             compenso: val.costo.compenso.cents(),
             totale: val.costo.totale().cents(),
             quote: &prese,
+            sedi: &sedi,
         };
         if !store::inserisci(&txn, nuova).await? {
             txn.rollback().await?;
@@ -219,6 +232,7 @@ impl App {
             richiesta,
             quote: prese,
             p,
+            sedi,
         };
         self.completa(riga, Some(id)).await
     }
@@ -383,6 +397,7 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("prestazione {prestazione_id}")))?;
         let s = id.subject_cf();
         if id.is_operator() || id.is_system() || s == r.p.utilizzatore_cf || s == r.p.prestatore_cf {
+            accesso::vede(id, &r.sedi)?;
             Ok(r)
         } else {
             Err(AppError::NotFound(format!("prestazione {prestazione_id}")))

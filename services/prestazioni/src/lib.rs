@@ -18,11 +18,12 @@ pub mod store;
 
 use std::time::Duration;
 
+use occasionali_proto::prestazioni::prestazioni_internal_service_server::PrestazioniInternalServiceServer;
 use occasionali_proto::prestazioni::prestazioni_service_server::PrestazioniServiceServer;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::client::Caller;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::IdentityInterceptor;
+use occasionali_runtime::identity::{IdentityInterceptor, SystemOnlyInterceptor};
 use occasionali_runtime::shutdown::Shutdown;
 use tokio::task::JoinHandle;
 use tonic::service::Routes;
@@ -51,12 +52,19 @@ fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
     })
 }
 
-/// The tonic routes of the context: every call must carry a verified identity.
+/// The tonic routes of the context: every call must carry a verified identity; the internal
+/// service (payout steps, registry questions) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
     let app = app(&deps)?;
-    let server =
-        PrestazioniServiceServer::with_interceptor(api::Api { app }, IdentityInterceptor::new(deps.tokens));
-    Ok(Routes::new(server))
+    let public = PrestazioniServiceServer::with_interceptor(
+        api::Api { app: app.clone() },
+        IdentityInterceptor::new(deps.tokens.clone()),
+    );
+    let internal = PrestazioniInternalServiceServer::with_interceptor(
+        api::interno::Interno { app },
+        SystemOnlyInterceptor::new(deps.tokens),
+    );
+    Ok(Routes::new(public).add_service(internal))
 }
 
 /// The saga's recovery: at start-up and then every [`RECOVERY_INTERVAL`], finishes every PENDING

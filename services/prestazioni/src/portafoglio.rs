@@ -1,8 +1,9 @@
-//! The wallet (portafoglio) calls of the saga (ARCHITECTURE.md, PRE-10, PRE-11, PRE-15): every
-//! one idempotent on the prestazione id.
+//! The wallet (portafoglio) calls of the saga (ARCHITECTURE.md, PRE-10, PRE-11, PRE-15), on its
+//! internal service (GW-6) with our `sistema` identity and the client as origin: every one
+//! idempotent on the prestazione id.
 
 use occasionali_proto::portafoglio as pb;
-use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
+use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
 use occasionali_proto::prestazioni as pp;
 use occasionali_runtime::client::Caller;
 use occasionali_runtime::error::from_upstream;
@@ -12,21 +13,23 @@ use tonic::transport::Channel;
 
 #[derive(Clone)]
 pub struct Portafoglio {
-    client: PortafoglioServiceClient<Channel>,
+    client: PortafoglioInternalServiceClient<Channel>,
     caller: Caller,
 }
 
 /// The wallet's answer to a reservation.
 pub enum Esito {
     Riservato,
-    /// Refused (no funds, POR-4): the upstream error, passed on as it came.
+    /// Refused for good (no funds, POR-4; a wallet outside the origin operator's sede, GW-6):
+    /// the upstream error, passed on as it came. Never left PENDING: the recovery, which calls
+    /// without an origin, must not charge what the origin's scope forbade.
     Rifiutato(AppError),
 }
 
 impl Portafoglio {
     pub fn new(channel: Channel, caller: Caller) -> Portafoglio {
         Portafoglio {
-            client: PortafoglioServiceClient::new(channel),
+            client: PortafoglioInternalServiceClient::new(channel),
             caller,
         }
     }
@@ -40,7 +43,7 @@ impl Portafoglio {
         let request = self.caller.request(richiesta_riserva(p, reintegro), origin)?;
         match self.client.clone().reserve_funds(request).await {
             Ok(_) => Ok(Esito::Riservato),
-            Err(s) if s.code() == Code::FailedPrecondition => {
+            Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::PermissionDenied) => {
                 Ok(Esito::Rifiutato(from_upstream("portafoglio", s)))
             }
             Err(s) => Err(from_upstream("portafoglio", s)),

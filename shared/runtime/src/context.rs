@@ -82,6 +82,18 @@ impl Context {
         }
     }
 
+    /// The fully qualified name of the context's internal service (GW-6): what only the
+    /// platform's `sistema` identity may call and the gateway never routes. Its process
+    /// advertises it in reflection beside the public service.
+    pub fn internal_service_name(self) -> Option<&'static str> {
+        match self {
+            Context::Portafoglio => Some("occasionali.portafoglio.v1.PortafoglioInternalService"),
+            Context::Prestazioni => Some("occasionali.prestazioni.v1.PrestazioniInternalService"),
+            Context::Notifiche => Some("occasionali.notifiche.v1.NotificheInternalService"),
+            Context::Anagrafica | Context::Comunicazioni | Context::Deleghe => None,
+        }
+    }
+
     /// The context owning a gRPC path such as `/occasionali.anagrafica.v1.AnagraficaService/GetSoggetto`.
     /// Routing by package means a new RPC or service in a context needs no gateway change.
     pub fn from_grpc_path(path: &str) -> Option<Context> {
@@ -92,6 +104,16 @@ impl Context {
                 .is_some_and(|rest| rest.starts_with('.'))
         })
     }
+}
+
+/// Whether a gRPC path such as `/occasionali.portafoglio.v1.PortafoglioInternalService/ReserveFunds`
+/// names an internal service: by convention (ARCHITECTURE.md) its name ends with
+/// `InternalService`. The gateway never routes one (GW-6), whatever the context.
+pub fn is_internal_path(path: &str) -> bool {
+    path.strip_prefix('/')
+        .and_then(|p| p.split('/').next())
+        .and_then(|service| service.rsplit('.').next())
+        .is_some_and(|name| name.ends_with("InternalService"))
 }
 
 impl fmt::Display for Context {
@@ -126,5 +148,24 @@ mod tests {
         );
         assert_eq!(Context::from_grpc_path("/grpc.health.v1.Health/Check"), None);
         assert_eq!(Context::from_grpc_path("/occasionali.anagrafica.v10.X/Y"), None);
+    }
+
+    #[test]
+    fn gw_6_internal_services_are_recognised_by_name() {
+        for ctx in Context::ALL {
+            assert!(!is_internal_path(&format!("/{}/X", ctx.service_name())));
+            if let Some(internal) = ctx.internal_service_name() {
+                assert!(internal.starts_with(ctx.package()));
+                assert!(is_internal_path(&format!("/{internal}/X")));
+                // Still the context's package: only the gateway's rule keeps it out.
+                assert_eq!(Context::from_grpc_path(&format!("/{internal}/X")), Some(ctx));
+            }
+        }
+        assert!(is_internal_path(
+            "/occasionali.notifiche.v1.NotificheInternalService/IngestEvent"
+        ));
+        assert!(!is_internal_path("/grpc.health.v1.Health/Check"));
+        assert!(!is_internal_path("/occasionali.x.v1.InternalServiceHelper/Y"));
+        assert!(!is_internal_path(""));
     }
 }

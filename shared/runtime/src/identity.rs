@@ -39,11 +39,14 @@ pub enum Profile {
     SoggettoAbilitato,
     OperatoreSede,
     OperatoreDg,
+    /// A payments feed (Agenzia delle Entrate's F24, pagoPA): a service identity, never a person;
+    /// its subject is the feed's id (e.g. `AGENZIA-ENTRATE`), not a codice fiscale (POR-2).
+    FlussoPagamenti,
     Sistema,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 8] = [
+    pub const ALL: [Profile; 9] = [
         Profile::Prestatore,
         Profile::Utilizzatore,
         Profile::Intermediario,
@@ -51,6 +54,7 @@ impl Profile {
         Profile::SoggettoAbilitato,
         Profile::OperatoreSede,
         Profile::OperatoreDg,
+        Profile::FlussoPagamenti,
         Profile::Sistema,
     ];
 
@@ -63,6 +67,7 @@ impl Profile {
             Profile::SoggettoAbilitato => "soggetto_abilitato",
             Profile::OperatoreSede => "operatore_sede",
             Profile::OperatoreDg => "operatore_dg",
+            Profile::FlussoPagamenti => "flusso_pagamenti",
             Profile::Sistema => "sistema",
         }
     }
@@ -163,6 +168,11 @@ impl Identity {
 
     pub fn is_system(&self) -> bool {
         self.caller.profile == Profile::Sistema
+    }
+
+    /// A payments feed (POR-2).
+    pub fn is_flusso_pagamenti(&self) -> bool {
+        self.caller.profile == Profile::FlussoPagamenti
     }
 
     /// The sede of a sede operator.
@@ -286,10 +296,42 @@ impl ClientTokens {
     }
 }
 
+/// The longest payments feed id (`flusso_pagamenti` subject).
+const FEED_ID_MAX: usize = 40;
+
+/// The principal a client token may carry, or why not: what the gateway accepts and what
+/// `occasionali token` will mint. Subjects are upper-cased.
+pub fn client_principal(cf: &str, profile: Profile, sede: Option<&str>) -> Result<Principal, TokenError> {
+    validate_principal(
+        cf.to_string(),
+        profile,
+        sede.map(|s| s.trim().to_ascii_uppercase()),
+    )
+}
+
 fn validate_principal(cf: String, profile: Profile, sede: Option<String>) -> Result<Principal, TokenError> {
     let cf = cf.trim().to_ascii_uppercase();
     if cf.is_empty() {
         return Err(TokenError::Invalid("subject is empty".into()));
+    }
+    let sede = sede.filter(|s| !s.is_empty());
+    // A payments feed is a service identity named by a short id, not a person with a CF.
+    if profile == Profile::FlussoPagamenti {
+        let valid = cf.len() <= FEED_ID_MAX
+            && cf.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && cf
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(TokenError::Invalid(format!(
+                "a flusso_pagamenti subject is the feed's id: letters, digits, '-' or '_', at most {FEED_ID_MAX} characters"
+            )));
+        }
+        if sede.is_some() {
+            return Err(TokenError::Invalid(
+                "a flusso_pagamenti token names no sede".into(),
+            ));
+        }
     }
     // `sistema` is the platform's own identity between contexts: no client may hold it.
     if profile == Profile::Sistema {
@@ -297,7 +339,6 @@ fn validate_principal(cf: String, profile: Profile, sede: Option<String>) -> Res
             "the sistema profile is not for clients".into(),
         ));
     }
-    let sede = sede.filter(|s| !s.is_empty());
     if profile == Profile::OperatoreSede && sede.is_none() {
         return Err(TokenError::Invalid(
             "an operatore_sede token must name its sede".into(),
@@ -396,6 +437,42 @@ impl tonic::service::Interceptor for IdentityInterceptor {
     }
 }
 
+/// Guards an internal service (GW-6): verifies the identity as [`IdentityInterceptor`] does,
+/// then refuses anyone but the platform's own `sistema` identity with PERMISSION_DENIED
+/// (`GW_6_INTERNAL_ONLY`). The gateway never routes internal services, so a client meets this
+/// only by reaching a backend with a stolen identity token.
+#[derive(Clone)]
+pub struct SystemOnlyInterceptor {
+    identity: IdentityInterceptor,
+}
+
+impl SystemOnlyInterceptor {
+    pub fn new(tokens: InternalTokens) -> SystemOnlyInterceptor {
+        SystemOnlyInterceptor {
+            identity: IdentityInterceptor::new(tokens),
+        }
+    }
+}
+
+impl tonic::service::Interceptor for SystemOnlyInterceptor {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        let request = self.identity.call(request)?;
+        match request.extensions().get::<Identity>() {
+            Some(id) if id.is_system() => Ok(request),
+            Some(id) => {
+                tracing::warn!(profile = %id.profile(), caller = %mask(&id.caller.cf), "internal service refused to a non-system identity");
+                Err(crate::error::AppError::denied(
+                    "GW-6",
+                    "GW_6_INTERNAL_ONLY",
+                    "this is an internal service: only the platform's own services may call it",
+                )
+                .into())
+            }
+            None => Err(Status::unauthenticated("missing verified identity")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,6 +518,78 @@ mod tests {
         };
         let tok = t.mint(&p, 60).unwrap_or_default();
         assert!(t.verify(&tok).is_err());
+    }
+
+    #[test]
+    fn por_2_a_payments_feed_is_named_by_its_id_not_a_cf() {
+        let t = ClientTokens::new(key(1));
+        let feed = |cf: &str, sede: Option<&str>| {
+            let p = Principal {
+                cf: cf.into(),
+                profile: Profile::FlussoPagamenti,
+                sede: sede.map(str::to_string),
+            };
+            t.verify(&t.mint(&p, 60).unwrap_or_default())
+        };
+        assert_eq!(
+            feed("agenzia-entrate", None).map(|p| p.cf),
+            Ok("AGENZIA-ENTRATE".to_string())
+        );
+        assert!(feed("PAGOPA_NODO", None).is_ok());
+        assert!(feed("", None).is_err());
+        assert!(feed("AGENZIA ENTRATE", None).is_err());
+        assert!(feed("-X", None).is_err());
+        assert!(feed(&"X".repeat(41), None).is_err());
+        assert!(feed("AGENZIA-ENTRATE", Some("RM")).is_err());
+        assert_eq!(
+            "flusso_pagamenti".parse::<Profile>(),
+            Ok(Profile::FlussoPagamenti)
+        );
+        assert!(client_principal("pagopa", Profile::FlussoPagamenti, None).is_ok());
+        assert!(client_principal("X", Profile::Sistema, None).is_err());
+    }
+
+    #[test]
+    fn gw_6_internal_services_admit_only_sistema() {
+        use tonic::service::Interceptor;
+        let tokens = InternalTokens::new(key(4));
+        let call = |identity: &Identity| {
+            let mut r = Request::new(());
+            let v = tokens.mint(identity).unwrap_or_default();
+            if let Ok(v) = MetadataValue::try_from(v) {
+                r.metadata_mut().insert(IDENTITY_HEADER, v);
+            }
+            SystemOnlyInterceptor::new(tokens.clone()).call(r)
+        };
+        for profile in Profile::ALL {
+            let id = Identity::new(Principal {
+                cf: "RSSMRA85T10A562S".into(),
+                profile,
+                sede: Some("RM".into()),
+            });
+            let r = call(&id);
+            if profile == Profile::Sistema {
+                assert!(r.is_ok(), "{profile}");
+            } else {
+                let code = r.err().map(|s| s.code());
+                assert_eq!(code, Some(tonic::Code::PermissionDenied), "{profile}");
+            }
+        }
+        // A system call made for an operator is still the platform's.
+        let origin = Identity::new(Principal {
+            cf: "OP".into(),
+            profile: Profile::OperatoreDg,
+            sede: None,
+        });
+        let v = tokens
+            .system_call("prestazioni", Some(&origin))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut r = Request::new(());
+        r.metadata_mut().insert(IDENTITY_HEADER, v);
+        assert!(SystemOnlyInterceptor::new(tokens.clone()).call(r).is_ok());
+        // No identity at all stays UNAUTHENTICATED.
+        let r = SystemOnlyInterceptor::new(tokens.clone()).call(Request::new(()));
+        assert_eq!(r.err().map(|s| s.code()), Some(tonic::Code::Unauthenticated));
     }
 
     #[test]

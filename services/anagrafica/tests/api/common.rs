@@ -13,8 +13,8 @@ use occasionali_proto::anagrafica as pb;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::common::Periodo;
 use occasionali_proto::prestazioni as pp;
-use occasionali_proto::prestazioni::prestazioni_service_server::{
-    PrestazioniService, PrestazioniServiceServer,
+use occasionali_proto::prestazioni::prestazioni_internal_service_server::{
+    PrestazioniInternalService, PrestazioniInternalServiceServer,
 };
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
@@ -112,7 +112,7 @@ fn verified(tokens: &InternalTokens, md: &MetadataMap) -> Option<Identity> {
 }
 
 #[tonic::async_trait]
-impl PrestazioniService for FakePrestazioni {
+impl PrestazioniInternalService for FakePrestazioni {
     async fn check_categoria_change(
         &self,
         request: Request<pp::CheckCategoriaChangeRequest>,
@@ -179,13 +179,14 @@ impl Harness {
     pub async fn start(t: &TestDb) -> anyhow::Result<Harness> {
         let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
         let fake = Arc::new(FakeState::default());
-        let routes = Routes::new(PrestazioniServiceServer::new(FakePrestazioni {
+        // What anagrafica calls is prestazioni's internal service (GW-6).
+        let routes = Routes::new(PrestazioniInternalServiceServer::new(FakePrestazioni {
             state: fake.clone(),
             tokens: tokens.clone(),
         }));
         let (prestazioni_url, prestazioni) = spawn_server(
             "prestazioni-fake",
-            "occasionali.prestazioni.v1.PrestazioniService",
+            "occasionali.prestazioni.v1.PrestazioniInternalService",
             routes,
         )
         .await?;

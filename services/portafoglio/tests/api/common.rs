@@ -11,6 +11,7 @@ use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as pb;
+use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
@@ -37,6 +38,8 @@ pub const ATECO: &str = "56.10.11";
 pub const OP_RM: &str = "VRDGPP70A01H501U";
 pub const OP_MI: &str = "BNCLRA75B41F205X";
 pub const OP_DG: &str = "NRELSN68C12H501Z";
+/// The payments feed's id (profile flusso_pagamenti, POR-2).
+pub const FLUSSO: &str = "AGENZIA-ENTRATE";
 /// Nobody listens here: prestazioni is not part of these tests (its limits are absent).
 const PRESTAZIONI_ASSENTE: &str = "http://127.0.0.1:9";
 
@@ -54,6 +57,7 @@ async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Resu
 pub struct Harness {
     pub url: String,
     client: PortafoglioServiceClient<Channel>,
+    interno: PortafoglioInternalServiceClient<Channel>,
     anagrafica_client: AnagraficaServiceClient<Channel>,
     pub tokens: InternalTokens,
     pub clock: Arc<FixedClock>,
@@ -85,6 +89,9 @@ impl Harness {
         let mut h = Harness {
             url: String::new(),
             client: PortafoglioServiceClient::new(Channel::from_static("http://127.0.0.1:9").connect_lazy()),
+            interno: PortafoglioInternalServiceClient::new(
+                Channel::from_static("http://127.0.0.1:9").connect_lazy(),
+            ),
             anagrafica_client: AnagraficaServiceClient::new(
                 Channel::from_shared(anagrafica_url.clone())?.connect().await?,
             ),
@@ -97,7 +104,9 @@ impl Harness {
             extra_dbs: Vec::new(),
         };
         h.url = h.add_instance(t.db.clone()).await?;
-        h.client = PortafoglioServiceClient::new(Channel::from_shared(h.url.clone())?.connect().await?);
+        let channel = Channel::from_shared(h.url.clone())?.connect().await?;
+        h.client = PortafoglioServiceClient::new(channel.clone());
+        h.interno = PortafoglioInternalServiceClient::new(channel);
         Ok(h)
     }
 
@@ -139,6 +148,22 @@ impl Harness {
     /// A client on its own new connection.
     pub async fn c_nuovo(&self, url: &str) -> PortafoglioServiceClient<Channel> {
         PortafoglioServiceClient::new(
+            Channel::from_shared(url.to_string())
+                .expect("url")
+                .connect()
+                .await
+                .expect("connect"),
+        )
+    }
+
+    /// The internal service (GW-6: the saga's steps, `sistema` only), on the same connection.
+    pub fn i(&self) -> PortafoglioInternalServiceClient<Channel> {
+        self.interno.clone()
+    }
+
+    /// The internal service on its own new connection.
+    pub async fn i_nuovo(&self, url: &str) -> PortafoglioInternalServiceClient<Channel> {
+        PortafoglioInternalServiceClient::new(
             Channel::from_shared(url.to_string())
                 .expect("url")
                 .connect()
@@ -195,9 +220,21 @@ impl Harness {
         self.who(Profile::OperatoreDg, OP_DG, None)
     }
 
-    /// The payments feed / prestazioni: a platform service.
+    /// Prestazioni (the saga's calls), or any platform service: `sistema` without an origin.
     pub fn sistema(&self) -> Who {
         self.who(Profile::Sistema, "SISTEMA-PRESTAZIONI", None)
+    }
+
+    /// A `sistema` call made for `origin`, as prestazioni makes it for its client (GW-6).
+    pub fn sistema_per(&self, origin: &Who) -> Who {
+        let mut w = self.sistema();
+        w.identity.origin = Some(Box::new(origin.identity.clone()));
+        w
+    }
+
+    /// The payments feed (POR-2): a service identity named by its id, never a person.
+    pub fn flusso(&self) -> Who {
+        self.who(Profile::FlussoPagamenti, FLUSSO, None)
     }
 
     // --- registry ----------------------------------------------------------------------------
@@ -264,13 +301,13 @@ impl Harness {
     ) -> pb::NotifyPagoPaResponse {
         ok(self
             .c()
-            .notify_pago_pa(self.sistema().req(pagopa(id_pagamento, cf, tipo, importo)))
+            .notify_pago_pa(self.flusso().req(pagopa(id_pagamento, cf, tipo, importo)))
             .await)
     }
 
     /// Imports F24 records as the payments feed.
     pub async fn importa(&self, records: Vec<pb::RecordF24>) -> Result<pb::ImportF24Response, Status> {
-        self.importa_come(&self.sistema(), records).await
+        self.importa_come(&self.flusso(), records).await
     }
 
     pub async fn importa_come(
@@ -289,7 +326,7 @@ impl Harness {
     }
 
     pub async fn riserva(&self, r: pb::ReserveFundsRequest) -> Result<pb::Reservation, Status> {
-        self.c()
+        self.i()
             .reserve_funds(self.sistema().req(r))
             .await
             .map(|r| r.into_inner().reservation.expect("reservation"))

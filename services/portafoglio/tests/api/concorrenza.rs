@@ -24,7 +24,7 @@ const COPERTE: usize = 13;
 async fn raffica(h: &Harness, urls: &[String], cf: &str, prestatore: &str) -> (usize, usize) {
     let mut clients = Vec::new();
     for i in 0..RICHIESTE {
-        clients.push(h.c_nuovo(&urls[i % urls.len()]).await);
+        clients.push(h.i_nuovo(&urls[i % urls.len()]).await);
     }
     let calls = clients.into_iter().enumerate().map(|(i, mut c)| {
         let req = h.sistema().req(riserva(
@@ -93,7 +93,7 @@ async fn por_8_two_instances_share_the_load_and_never_overdraw(t: &TestDb) -> an
     verifica(&h, &cf, ok_, refused).await;
     // Deposits and releases racing with reservations on both instances keep the books.
     let mut c1 = h.c_nuovo(&urls[0]).await;
-    let mut c2 = h.c_nuovo(&urls[1]).await;
+    let mut c2 = h.i_nuovo(&urls[1]).await;
     let sis = h.sistema();
     let (a, b, c) = tokio::join!(
         c1.notify_pago_pa(sis.req(pagopa("PPA-2", &cf, CPO, "12.41"))),
@@ -101,7 +101,7 @@ async fn por_8_two_instances_share_the_load_and_never_overdraw(t: &TestDb) -> an
             prestazione_id: "prest_000".into(),
         })),
         async {
-            let mut c3 = h.c_nuovo(&urls[1]).await;
+            let mut c3 = h.i_nuovo(&urls[1]).await;
             c3.reserve_funds(sis.req(riserva("prest_x", &cf, CPO, &p, "2026-06-10", costo_ora_cpo())))
                 .await
         },
@@ -122,7 +122,7 @@ async fn por_4_concurrent_retries_of_one_reservation_post_once(t: &TestDb) -> an
     let (cf, p) = wallet(&h).await;
     let mut clients = Vec::new();
     for _ in 0..16 {
-        clients.push(h.c_nuovo(&h.url).await);
+        clients.push(h.i_nuovo(&h.url).await);
     }
     let calls = clients.into_iter().map(|mut c| {
         let req = h
@@ -152,7 +152,7 @@ async fn por_2_concurrent_deliveries_of_one_payment_credit_once(t: &TestDb) -> a
         clients.push(h.c_nuovo(&h.url).await);
     }
     let calls = clients.into_iter().map(|mut c| {
-        let req = h.sistema().req(pagopa("PPA-SAME", cf, LF, "33.33"));
+        let req = h.flusso().req(pagopa("PPA-SAME", cf, LF, "33.33"));
         async move { c.notify_pago_pa(req).await }
     });
     let results: Vec<pb::NotifyPagoPaResponse> = join_all(calls).await.into_iter().map(ok).collect();

@@ -66,7 +66,7 @@ async fn scenario(h: &Harness) -> anyhow::Result<Scenario> {
         .await?;
     h.riserva(riserva("prest_b2", &f, LF, &b, "2026-06-21", costo_lf()))
         .await?;
-    ok(h.c()
+    ok(h.i()
         .release_funds(h.sistema().req(pb::ReleaseFundsRequest {
             prestazione_id: "prest_b2".into(),
         }))
@@ -148,7 +148,7 @@ async fn por_5_payout_pays_each_prestatore_once_summing_its_prestazioni(t: &Test
     );
     assert_eq!(h.riepilogo(PIVA, CPO).await.riservato, "0.00");
     err(
-        h.c()
+        h.i()
             .release_funds(h.sistema().req(pb::ReleaseFundsRequest {
                 prestazione_id: "prest_a1".into(),
             }))

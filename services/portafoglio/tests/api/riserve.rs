@@ -12,7 +12,7 @@ both_engines!(
     por_4_reserve_release_consume_are_idempotent,
     por_4_bad_requests_report_every_field,
     por_8_debt_from_reinstatement_blocks_until_a_deposit_covers_it,
-    por_4_only_the_platform_and_operators_of_the_sede_reserve,
+    gw_6_reservations_only_by_the_platform_within_the_origin_sede,
 );
 
 async fn por_4_reservation_beyond_the_balance_is_refused_with_available_and_needed(
@@ -93,12 +93,12 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
     let rel = |pid: &str| pb::ReleaseFundsRequest {
         prestazione_id: pid.into(),
     };
-    let r1 = ok(h.c().release_funds(h.sistema().req(rel("prest_1"))).await)
+    let r1 = ok(h.i().release_funds(h.sistema().req(rel("prest_1"))).await)
         .reservation
         .expect("reservation");
     assert_eq!(r1.stato, pb::ReservationState::Released as i32);
     assert!(r1.rilasciata_il.is_some());
-    let r2 = ok(h.c().release_funds(h.sistema().req(rel("prest_1"))).await)
+    let r2 = ok(h.i().release_funds(h.sistema().req(rel("prest_1"))).await)
         .reservation
         .expect("reservation");
     assert_eq!(r1, r2);
@@ -113,7 +113,7 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
         payout_order_id: ordine.into(),
     };
     err(
-        h.c()
+        h.i()
             .consume_funds(h.sistema().req(cons("prest_1", "pay_x")))
             .await,
         Code::FailedPrecondition,
@@ -123,7 +123,7 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
     h.riserva(riserva("prest_2", cf, LF, &p, "2026-06-12", costo_lf()))
         .await?;
     let c1 = ok(h
-        .c()
+        .i()
         .consume_funds(h.sistema().req(cons("prest_2", "pay_1")))
         .await)
     .reservation
@@ -131,21 +131,21 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
     assert_eq!(c1.stato, pb::ReservationState::Consumed as i32);
     assert_eq!(c1.payout_order_id, "pay_1");
     let c2 = ok(h
-        .c()
+        .i()
         .consume_funds(h.sistema().req(cons("prest_2", "pay_1")))
         .await)
     .reservation
     .expect("reservation");
     assert_eq!(c1, c2);
     err(
-        h.c()
+        h.i()
             .consume_funds(h.sistema().req(cons("prest_2", "pay_2")))
             .await,
         Code::FailedPrecondition,
         "POR-4",
     );
     err(
-        h.c().release_funds(h.sistema().req(rel("prest_2"))).await,
+        h.i().release_funds(h.sistema().req(rel("prest_2"))).await,
         Code::FailedPrecondition,
         "POR-4",
     );
@@ -157,7 +157,7 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
     assert_eq!(h.saldo_conto(pb::TipoConto::GestioneSeparata).await, "1.65");
     assert_eq!(h.saldo_conto(pb::TipoConto::Inail).await, "0.25");
     assert_eq!(h.saldo_conto(pb::TipoConto::OneriGestione).await, "0.10");
-    let missing = h.c().release_funds(h.sistema().req(rel("prest_none"))).await;
+    let missing = h.i().release_funds(h.sistema().req(rel("prest_none"))).await;
     assert_eq!(missing.err().map(|s| s.code()), Some(Code::NotFound));
     h.fine().await;
     Ok(())
@@ -218,7 +218,7 @@ async fn por_8_debt_from_reinstatement_blocks_until_a_deposit_covers_it(t: &Test
     let p1 = riserva("prest_1", cf, LF, &p, "2026-06-10", costo_lf());
     h.riserva(p1.clone()).await?;
     // PRE-11 revoca: released.
-    ok(h.c()
+    ok(h.i()
         .release_funds(h.sistema().req(pb::ReleaseFundsRequest {
             prestazione_id: "prest_1".into(),
         }))
@@ -281,7 +281,7 @@ async fn por_8_debt_from_reinstatement_blocks_until_a_deposit_covers_it(t: &Test
     Ok(())
 }
 
-async fn por_4_only_the_platform_and_operators_of_the_sede_reserve(t: &TestDb) -> anyhow::Result<()> {
+async fn gw_6_reservations_only_by_the_platform_within_the_origin_sede(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     let u = persona_n(9);
     let p = persona_n(10).codice_fiscale;
@@ -289,27 +289,71 @@ async fn por_4_only_the_platform_and_operators_of_the_sede_reserve(t: &TestDb) -
     let cf = &u.codice_fiscale;
     h.paga("PPA-1", cf, LF, "30.00").await;
     let req = |pid: &str| riserva(pid, cf, LF, &p, "2026-06-10", costo_lf());
-    err(
-        h.c().reserve_funds(h.utilizzatore(cf).req(req("prest_1"))).await,
-        Code::PermissionDenied,
-        "POR-4",
-    );
-    err(
-        h.c().reserve_funds(h.op("MI").req(req("prest_1"))).await,
-        Code::PermissionDenied,
-        "POR-4",
-    );
-    ok(h.c().reserve_funds(h.op("RM").req(req("prest_1"))).await);
-    ok(h.c().reserve_funds(h.dg().req(req("prest_2"))).await);
-    err(
-        h.c()
-            .release_funds(h.prestatore(&p).req(pb::ReleaseFundsRequest {
-                prestazione_id: "prest_1".into(),
-            }))
+    let rel = |pid: &str| pb::ReleaseFundsRequest {
+        prestazione_id: pid.into(),
+    };
+    let cons = |pid: &str| pb::ConsumeFundsRequest {
+        prestazione_id: pid.into(),
+        payout_order_id: "pay_1".into(),
+    };
+    // The internal service admits the platform only: not the wallet's owner, not an operator
+    // of its sede, not DG, not the payments feed (GW-6).
+    let estranei = [
+        h.utilizzatore(cf),
+        h.prestatore(&p),
+        h.op("RM"),
+        h.op("MI"),
+        h.dg(),
+        h.flusso(),
+    ];
+    for who in &estranei {
+        let s = err(
+            h.i().reserve_funds(who.req(req("prest_x"))).await,
+            Code::PermissionDenied,
+            "GW-6",
+        );
+        assert_eq!(reason_of(&s), "GW_6_INTERNAL_ONLY");
+        err(
+            h.i().release_funds(who.req(rel("prest_x"))).await,
+            Code::PermissionDenied,
+            "GW-6",
+        );
+        err(
+            h.i().consume_funds(who.req(cons("prest_x"))).await,
+            Code::PermissionDenied,
+            "GW-6",
+        );
+    }
+    assert_eq!(h.saldi(cf, LF).await.1, "0.00", "nothing reserved");
+    // The platform acting for an operator of another sede keeps that operator's scope (GW-6):
+    // the wallet of a Rome family is not charged for a Milan operator.
+    let s = err(
+        h.i()
+            .reserve_funds(h.sistema_per(&h.op("MI")).req(req("prest_1")))
             .await,
         Code::PermissionDenied,
         "POR-4",
     );
+    assert_eq!(reason_of(&s), "POR_4_OUTSIDE_SEDE");
+    assert_eq!(h.saldi(cf, LF).await.0, "30.00", "nothing reserved");
+    // For an operator of the sede, for DG, and on its own (recovery): reserved.
+    ok(h.i()
+        .reserve_funds(h.sistema_per(&h.op("RM")).req(req("prest_1")))
+        .await);
+    ok(h.i()
+        .reserve_funds(h.sistema_per(&h.dg()).req(req("prest_2")))
+        .await);
+    ok(h.i().reserve_funds(h.sistema().req(req("prest_3"))).await);
+    assert_eq!(h.saldi(cf, LF).await.0, "0.00");
+    // Releasing for the Milan operator is refused too; the platform on its own releases.
+    err(
+        h.i()
+            .release_funds(h.sistema_per(&h.op("MI")).req(rel("prest_1")))
+            .await,
+        Code::PermissionDenied,
+        "POR-4",
+    );
+    ok(h.i().release_funds(h.sistema().req(rel("prest_1"))).await);
     assert_eq!(h.saldi(cf, LF).await.0, "10.00");
     h.fine().await;
     Ok(())

@@ -125,7 +125,7 @@ async fn por_7_storno_return_never_below_reserved(t: &TestDb) -> anyhow::Result<
     );
     assert_eq!(h.saldo_conto(pb::TipoConto::Restituzioni).await, "30.00");
     // Once the prestazione is revoked the rest can go back too; then nothing is left.
-    ok(h.c()
+    ok(h.i()
         .release_funds(h.sistema().req(pb::ReleaseFundsRequest {
             prestazione_id: "prest_1".into(),
         }))

@@ -11,7 +11,7 @@ use crate::common::*;
 both_engines!(
     por_2_f24_credited_automatically_queued_or_discarded,
     por_2_pagopa_same_id_is_one_deposit,
-    por_2_only_the_feed_and_operators_import,
+    por_2_payments_come_only_from_the_feed,
     por_2_bad_pagopa_reports_every_field,
     por_3_queue_with_reason_and_sede_scope,
     por_3_manual_match_only_for_the_legal_representative,
@@ -132,34 +132,44 @@ async fn por_2_pagopa_same_id_is_one_deposit(t: &TestDb) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn por_2_only_the_feed_and_operators_import(t: &TestDb) -> anyhow::Result<()> {
+async fn por_2_payments_come_only_from_the_feed(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     let u = persona_n(3);
     h.registra_lf(&u, roma()).await;
     let cf = &u.codice_fiscale;
-    let me = h.utilizzatore(cf);
-    err(
-        h.c()
-            .notify_pago_pa(me.req(pagopa("PPA-X", cf, LF, "10.00")))
-            .await,
-        Code::PermissionDenied,
-        "POR-2",
-    );
-    err(
-        h.importa_come(&me, vec![f24("F24-X", cf, pb::CodiceTributo::Lifa, "10.00")])
-            .await,
-        Code::PermissionDenied,
-        "POR-2",
-    );
-    // An operator may import (e.g. a manual re-feed).
+    // Never from a person: not the utilizzatore, not an operator of its sede, not DG.
+    for who in [h.utilizzatore(cf), h.op("RM"), h.dg()] {
+        let s = err(
+            h.c()
+                .notify_pago_pa(who.req(pagopa("PPA-X", cf, LF, "10.00")))
+                .await,
+            Code::PermissionDenied,
+            "POR-2",
+        );
+        assert_eq!(reason_of(&s), "POR_2_FEED_ONLY");
+        err(
+            h.importa_come(&who, vec![f24("F24-X", cf, pb::CodiceTributo::Lifa, "10.00")])
+                .await,
+            Code::PermissionDenied,
+            "POR-2",
+        );
+    }
+    assert_eq!(h.movimenti(cf, LF).await.len(), 0);
+    // The feed's own identity imports and notifies; so may the platform.
     let esito = h
         .importa_come(
-            &h.op("RM"),
+            &h.flusso(),
             vec![f24("F24-Y", cf, pb::CodiceTributo::Lifa, "10.00")],
         )
         .await?;
     assert_eq!(esito.numero_accreditati, 1);
-    assert_eq!(h.saldi(cf, LF).await.0, "10.00");
+    ok(h.c()
+        .notify_pago_pa(h.flusso().req(pagopa("PPA-Y", cf, LF, "5.00")))
+        .await);
+    ok(h.c()
+        .notify_pago_pa(h.sistema().req(pagopa("PPA-Z", cf, LF, "5.00")))
+        .await);
+    assert_eq!(h.saldi(cf, LF).await.0, "20.00");
     h.fine().await;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The pure rules of a prestazione (PRE-1..PRE-8): no tonic, no database, no clock reads.
 
+pub mod accesso;
 pub mod regole;
 pub mod stato;
 pub mod verifiche;

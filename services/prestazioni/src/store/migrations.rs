@@ -4,7 +4,7 @@
 use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{big_integer, blob, integer, string, text};
+use sea_orm_migration::schema::{big_integer, blob, integer, string, string_null, text};
 
 use crate::domain::regole::semi;
 
@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(CreateOutbox),
             Box::new(CreatePrestazioni),
+            Box::new(SediDelleParti),
             Box::new(AlterOutboxRelay),
         ]
     }
@@ -160,6 +161,44 @@ impl MigrationTrait for CreatePrestazioni {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for t in ["mesi_chiusi", "pagamenti", "contatori", "prestazioni", "regole"] {
             manager.drop_table(Table::drop().table(t).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// GW-6 / PRE-19: the competent sede of each party at insertion (anagrafica's answer), so that a
+/// sede operator's reads are filtered in the query. Nullable: rows inserted before it have no
+/// sede and are seen by DG only; a party unknown to the registry has none either.
+struct SediDelleParti;
+
+impl MigrationName for SediDelleParti {
+    fn name(&self) -> &str {
+        "m0002_sedi_delle_parti"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SediDelleParti {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one thing at a time.
+        for c in ["sede_utilizzatore", "sede_prestatore"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("prestazioni")
+                        .add_column(string_null(c))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for c in ["sede_utilizzatore", "sede_prestatore"] {
+            manager
+                .alter_table(Table::alter().table("prestazioni").drop_column(c).to_owned())
+                .await?;
         }
         Ok(())
     }

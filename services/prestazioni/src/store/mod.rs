@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use occasionali_proto::prestazioni as pb;
 
+use crate::domain::accesso::Sedi;
 use crate::domain::{Regole, Stato};
 
 pub use migrations::Migrator;
@@ -68,9 +69,11 @@ pub struct Riga {
     pub richiesta: Vec<u8>,
     pub quote: Vec<QuotaPresa>,
     pub p: pb::Prestazione,
+    /// The parties' sedi at insertion (a sede operator's scope, PRE-19).
+    pub sedi: Sedi,
 }
 
-const COLONNE: &str = "id, stato, richiesta, quote, dati";
+const COLONNE: &str = "id, stato, richiesta, quote, dati, sede_utilizzatore, sede_prestatore";
 
 fn riga(r: &QueryResult) -> Result<Riga, AppError> {
     let stato: String = r.try_get("", "stato")?;
@@ -82,6 +85,10 @@ fn riga(r: &QueryResult) -> Result<Riga, AppError> {
         richiesta: r.try_get("", "richiesta")?,
         quote: serde_json::from_str(&quote).map_err(AppError::internal)?,
         p: pb::Prestazione::decode(dati.as_slice()).map_err(AppError::internal)?,
+        sedi: Sedi {
+            utilizzatore: r.try_get("", "sede_utilizzatore")?,
+            prestatore: r.try_get("", "sede_prestatore")?,
+        },
     })
 }
 
@@ -94,6 +101,7 @@ pub struct Nuova<'a> {
     pub compenso: i64,
     pub totale: i64,
     pub quote: &'a [QuotaPresa],
+    pub sedi: &'a Sedi,
 }
 
 /// Inserts; `false` when the (utilizzatore, request id) exists (on PostgreSQL the transaction is
@@ -103,8 +111,8 @@ pub async fn inserisci(db: &impl ConnectionTrait, n: Nuova<'_>) -> Result<bool, 
     let r = db
         .execute_raw(sql(
             db,
-            "INSERT INTO prestazioni (id, utilizzatore_cf, prestatore_cf, request_id, richiesta, tipo, anno, mese, data, minuti, compenso, totale, stato, confermata, reintegrata, quote, payout_order_id, dati) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14, '', $15)",
+            "INSERT INTO prestazioni (id, utilizzatore_cf, prestatore_cf, request_id, richiesta, tipo, anno, mese, data, minuti, compenso, totale, stato, confermata, reintegrata, quote, payout_order_id, dati, sede_utilizzatore, sede_prestatore) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14, '', $15, $16, $17)",
             vec![
                 n.p.id.clone().into(),
                 n.p.utilizzatore_cf.clone().into(),
@@ -121,6 +129,8 @@ pub async fn inserisci(db: &impl ConnectionTrait, n: Nuova<'_>) -> Result<bool, 
                 Stato::Pending.code().into(),
                 quote.into(),
                 n.p.encode_to_vec().into(),
+                n.sedi.utilizzatore.clone().into(),
+                n.sedi.prestatore.clone().into(),
             ],
         ))
         .await;
@@ -320,6 +330,8 @@ pub struct Filtro {
     pub anno: Option<i32>,
     pub mese: Option<u32>,
     pub stati: Vec<Stato>,
+    /// A sede operator's scope: prestazioni with a party of this sede (PRE-19).
+    pub sede: Option<String>,
     pub dopo_id: Option<String>,
     pub crescente: bool,
     pub limite: u64,
@@ -347,6 +359,11 @@ pub async fn elenca(db: &impl ConnectionTrait, f: &Filtro) -> Result<Vec<Riga>, 
     if let Some(d) = &f.dopo_id {
         let op = if f.crescente { "id >" } else { "id <" };
         add(op, d.clone().into(), &mut cond);
+    }
+    if let Some(s) = &f.sede {
+        vals.push(s.clone().into());
+        let n = vals.len();
+        cond.push(format!("(sede_utilizzatore = ${n} OR sede_prestatore = ${n})"));
     }
     if !f.stati.is_empty() {
         let list = f

@@ -197,7 +197,7 @@ async fn pre_14_contest_reinstates_until_payout_closed(t: &TestDb) -> anyhow::Re
     );
     // The payout closes June: no more contestazioni.
     let chiuso = ok(h
-        .c()
+        .interno()
         .close_contestazioni(
             h.sistema()
                 .req(pb::CloseContestazioniRequest { anno: 2026, mese: 6 }),
@@ -230,7 +230,7 @@ async fn pre_16_payout_feed_and_statement(t: &TestDb) -> anyhow::Result<()> {
         .await
         .unwrap();
     let due = ok(h
-        .c()
+        .interno()
         .list_due_prestazioni(h.sistema().req(pb::ListDuePrestazioniRequest {
             anno: 2026,
             mese: 6,
@@ -241,7 +241,7 @@ async fn pre_16_payout_feed_and_statement(t: &TestDb) -> anyhow::Result<()> {
     assert_eq!(due.prestazioni.len(), 1);
     assert!(!due.next_page_token.is_empty());
     let due2 = ok(h
-        .c()
+        .interno()
         .list_due_prestazioni(h.sistema().req(pb::ListDuePrestazioniRequest {
             anno: 2026,
             mese: 6,
@@ -265,7 +265,7 @@ async fn pre_16_payout_feed_and_statement(t: &TestDb) -> anyhow::Result<()> {
     };
     for _ in 0..2 {
         let r = ok(h
-            .c()
+            .interno()
             .mark_paid(h.sistema().req(pb::MarkPaidRequest {
                 pagamento: Some(pag.clone()),
             }))
@@ -347,7 +347,7 @@ async fn pre_19_other_sides_are_refused(t: &TestDb) -> anyhow::Result<()> {
         .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
     let e = h
-        .c()
+        .interno()
         .list_due_prestazioni(h.azienda().req(pb::ListDuePrestazioniRequest {
             anno: 2026,
             mese: 6,
@@ -379,7 +379,7 @@ async fn ana_9_soggetti_attivi_and_ana_7_categoria_change(t: &TestDb) -> anyhow:
     .await
     .unwrap();
     let mut s = ok(h
-        .c()
+        .interno()
         .stream_soggetti_attivi(h.sistema().req(pb::StreamSoggettiAttiviRequest {
             ruolo: pb::RuoloSoggetto::UtilizzatoreCpo as i32,
             periodo: Some(occasionali_proto::common::Periodo {
@@ -398,7 +398,7 @@ async fn ana_9_soggetti_attivi_and_ana_7_categoria_change(t: &TestDb) -> anyhow:
         (PIVA, 2)
     );
     let r = ok(h
-        .c()
+        .interno()
         .check_categoria_change(h.sistema().req(pb::CheckCategoriaChangeRequest {
             utilizzatore_cf: PIVA.into(),
             categoria: "pubblica_amministrazione".into(),

@@ -13,6 +13,7 @@ use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceC
 use occasionali_proto::portafoglio as por;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_proto::prestazioni as pb;
+use occasionali_proto::prestazioni::prestazioni_internal_service_client::PrestazioniInternalServiceClient;
 use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
@@ -37,6 +38,10 @@ pub fn ora() -> DateTime<Utc> {
 
 pub const PIVA: &str = "00743110157";
 pub const OP_DG: &str = "NRELSN68C12H501Z";
+pub const OP_RM: &str = "VRDGPP70A01H501U";
+pub const OP_MI: &str = "BNCLRA75B41F205X";
+/// The payments feed's id (profile flusso_pagamenti, POR-2).
+pub const FLUSSO: &str = "AGENZIA-ENTRATE";
 pub const IBAN: &str = "IT60X0542811101000000123456";
 
 struct Server {
@@ -60,6 +65,7 @@ async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Resu
 pub struct Harness {
     pub url: String,
     client: PrestazioniServiceClient<Channel>,
+    interno: PrestazioniInternalServiceClient<Channel>,
     pub anagrafica: AnagraficaServiceClient<Channel>,
     pub portafoglio: PortafoglioServiceClient<Channel>,
     pub tokens: InternalTokens,
@@ -124,8 +130,10 @@ impl Harness {
             signal,
         ));
         let pre = Server { trigger, task };
+        let channel = Channel::from_shared(pre_url.clone())?.connect().await?;
         Ok(Harness {
-            client: PrestazioniServiceClient::new(Channel::from_shared(pre_url.clone())?.connect().await?),
+            client: PrestazioniServiceClient::new(channel.clone()),
+            interno: PrestazioniInternalServiceClient::new(channel),
             url: pre_url,
             anagrafica: AnagraficaServiceClient::new(Channel::from_shared(ana_url)?.connect().await?),
             portafoglio: PortafoglioServiceClient::new(Channel::from_shared(por_url)?.connect().await?),
@@ -181,6 +189,11 @@ impl Harness {
         self.client.clone()
     }
 
+    /// The internal service (GW-6), on the same connection.
+    pub fn interno(&self) -> PrestazioniInternalServiceClient<Channel> {
+        self.interno.clone()
+    }
+
     pub async fn c_nuovo(&self, url: &str) -> PrestazioniServiceClient<Channel> {
         PrestazioniServiceClient::new(
             Channel::from_shared(url.to_string())
@@ -219,6 +232,26 @@ impl Harness {
                 sede: None,
             }),
         }
+    }
+
+    /// A sede operator (RM or MI).
+    pub fn op(&self, sede: &str) -> Who {
+        let cf = if sede == "MI" { OP_MI } else { OP_RM };
+        let mut w = self.who(Profile::OperatoreSede, cf);
+        w.identity.caller.sede = Some(sede.to_string());
+        w
+    }
+
+    /// The payments feed (POR-2): the only client that imports F24s.
+    pub fn flusso(&self) -> Who {
+        self.who(Profile::FlussoPagamenti, FLUSSO)
+    }
+
+    /// A call of the platform's `sistema` identity made for `origin` (the saga's calls).
+    pub fn sistema_per(&self, origin: &Who) -> Who {
+        let mut w = self.sistema();
+        w.identity.origin = Some(Box::new(origin.identity.clone()));
+        w
     }
 
     pub fn utilizzatore(&self, cf: &str) -> Who {
@@ -267,12 +300,17 @@ impl Harness {
             .await);
     }
 
-    /// A Libretto Famiglia utilizzatore (a person).
+    /// A Libretto Famiglia utilizzatore (a person) living in Rome (sede RM).
     pub async fn famiglia(&self, p: &ana::PersonaFisica) {
+        self.famiglia_a(p, roma()).await
+    }
+
+    /// A Libretto Famiglia utilizzatore living at `domicilio` (its sede follows it).
+    pub async fn famiglia_a(&self, p: &ana::PersonaFisica, domicilio: ana::Domicilio) {
         let r = ana::RegisterUtilizzatoreRequest {
             tipo: ana::TipoUtilizzatore::LibrettoFamiglia as i32,
             persona: Some(p.clone()),
-            domicilio: Some(roma()),
+            domicilio: Some(domicilio),
             contatti: Some(contatti()),
             ..Default::default()
         };
@@ -306,7 +344,7 @@ impl Harness {
             .await);
     }
 
-    /// Funds a wallet by an F24 imported by a DG operator.
+    /// Funds a wallet by an F24 imported by the payments feed.
     pub async fn finanzia(&self, id: &str, cf: &str, codice: por::CodiceTributo, importo: &str) {
         let rec = por::RecordF24 {
             id_pagamento: id.into(),
@@ -324,7 +362,7 @@ impl Harness {
         ok(self
             .portafoglio
             .clone()
-            .import_f24(self.dg().req(tokio_stream::iter(msgs)))
+            .import_f24(self.flusso().req(tokio_stream::iter(msgs)))
             .await);
     }
 
@@ -481,6 +519,16 @@ pub fn roma() -> ana::Domicilio {
         comune: "058091".into(),
         indirizzo: "Via Garibaldi 1".into(),
         cap: "00184".into(),
+        ..Default::default()
+    }
+}
+
+/// A domicile in Milan (sede MI).
+pub fn milano() -> ana::Domicilio {
+    ana::Domicilio {
+        comune: "F205".into(),
+        indirizzo: "Corso Como 1".into(),
+        cap: "20154".into(),
         ..Default::default()
     }
 }

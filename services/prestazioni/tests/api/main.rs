@@ -12,6 +12,7 @@ macro_rules! both_engines {
 
 mod common;
 
+mod accesso;
 mod ciclo;
 mod concorrenza;
 mod inserimento;
