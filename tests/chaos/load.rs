@@ -20,9 +20,8 @@ use tonic::transport::Channel;
 
 use crate::cluster::Platform;
 
-/// Who feeds deposits (POR-2: ImportF24, NotifyPagoPa). Today operators do; when the feed moves
-/// to its own client profile this becomes `(Profile::FlussoPagamenti, ...)`.
-const FLUSSO_PAGAMENTI: (Profile, &str) = (Profile::OperatoreDg, "DGXOPR70A01H501Z");
+/// Who feeds deposits (POR-2: ImportF24, NotifyPagoPa): the payments feed's own identity.
+const FLUSSO_PAGAMENTI: (Profile, &str) = (Profile::FlussoPagamenti, "AGENZIA-ENTRATE");
 
 /// CPO companies funded (cents) well beyond what the load can spend.
 const AZIENDE: usize = 10;

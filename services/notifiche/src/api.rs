@@ -3,7 +3,7 @@
 use occasionali_kernel::SharedClock;
 use occasionali_proto::notifiche as pb;
 use occasionali_proto::notifiche::notifiche_internal_service_server::NotificheInternalService;
-use occasionali_runtime::{AppError, Identity};
+use occasionali_runtime::AppError;
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
@@ -14,28 +14,12 @@ pub struct Interno {
     pub clock: SharedClock,
 }
 
-/// Only the platform delivers events (the gateway never routes this service).
-fn solo_sistema<T>(request: &Request<T>) -> Result<Identity, Status> {
-    let id = Identity::of(request)?;
-    if id.is_system() {
-        Ok(id)
-    } else {
-        Err(AppError::denied(
-            "GW-1",
-            "GW_INTERNAL_ONLY",
-            "only the platform may call this service",
-        )
-        .into())
-    }
-}
-
 #[tonic::async_trait]
 impl NotificheInternalService for Interno {
     async fn ingest_event(
         &self,
         request: Request<pb::IngestEventRequest>,
     ) -> Result<Response<pb::IngestEventResponse>, Status> {
-        solo_sistema(&request)?;
         let Some(event) = request.into_inner().event else {
             return Err(
                 AppError::invalid("event", "NOT-2", "NOT_2_EVENT_REQUIRED", "the event is required").into(),

@@ -11,7 +11,7 @@ mod store;
 use occasionali_proto::notifiche::notifiche_internal_service_server::NotificheInternalServiceServer;
 use occasionali_proto::notifiche::notifiche_service_server::{NotificheService, NotificheServiceServer};
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::identity::IdentityInterceptor;
+use occasionali_runtime::identity::{IdentityInterceptor, SystemOnlyInterceptor};
 use tonic::service::Routes;
 
 pub use store::Migrator;
@@ -31,7 +31,7 @@ pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
             db: deps.db.clone(),
             clock: deps.clock.clone(),
         },
-        IdentityInterceptor::new(deps.tokens),
+        SystemOnlyInterceptor::new(deps.tokens),
     );
     Ok(Routes::new(public).add_service(internal))
 }

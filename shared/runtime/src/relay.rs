@@ -31,7 +31,7 @@ use occasionali_proto::common::{self as pb, Event};
 
 use crate::context::Context;
 use crate::error::AppError;
-use crate::identity::{IDENTITY_HEADER, Identity, IdentityInterceptor, InternalTokens, Profile};
+use crate::identity::{IDENTITY_HEADER, Identity, InternalTokens, Profile, SystemOnlyInterceptor};
 use crate::outbox::{KIND_COMMAND, KIND_EVENT, now_ms};
 use crate::pagina::{Pagina, impronta};
 use crate::shutdown::Shutdown;
@@ -716,8 +716,8 @@ fn autorizza<T>(request: &Request<T>) -> Result<Identity, Status> {
         Ok(id)
     } else {
         Err(AppError::denied(
-            "GW-5",
-            "GW_INTERNAL_ONLY",
+            "GW-6",
+            "GW_6_INTERNAL_ONLY",
             "the relay's bookkeeping is for the platform and operatore_dg only",
         )
         .into())
