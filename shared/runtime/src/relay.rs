@@ -694,11 +694,11 @@ pub fn admin_service(
     tokens: InternalTokens,
 ) -> tonic::service::interceptor::InterceptedService<
     OutboxInternalServiceServer<OutboxAdmin>,
-    IdentityInterceptor,
+    SystemOnlyInterceptor,
 > {
     OutboxInternalServiceServer::with_interceptor(
         OutboxAdmin { db, context },
-        IdentityInterceptor::new(tokens),
+        SystemOnlyInterceptor::new(tokens),
     )
 }
 

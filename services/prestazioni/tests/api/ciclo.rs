@@ -562,6 +562,29 @@ async fn pre_11_revoca_answers_once_committed_and_the_relay_releases(t: &TestDb)
     let owed = occasionali_runtime::relay::status(&h.db).await?;
     assert!(owed.in_attesa >= 1, "the release waits in the outbox");
     // The relay of any process serving prestazioni delivers it.
+    let (trigger, task) = relay(&h)?;
+    let mut fatto = false;
+    for _ in 0..200 {
+        if h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await.riservato == "0.00" {
+            fatto = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    trigger.trigger();
+    let _ = task.await;
+    assert!(fatto, "the owed release was made");
+    h.fine().await;
+    Ok(())
+}
+
+/// A relay for the harness's prestazioni database (what every process serving prestazioni runs).
+fn relay(
+    h: &Harness,
+) -> anyhow::Result<(
+    occasionali_runtime::shutdown::ShutdownTrigger,
+    tokio::task::JoinHandle<()>,
+)> {
     let (trigger, signal) = occasionali_runtime::shutdown::channel();
     let task = occasionali_runtime::relay::Relay::new(
         h.db.clone(),
@@ -574,17 +597,88 @@ async fn pre_11_revoca_answers_once_committed_and_the_relay_releases(t: &TestDb)
         },
     )?
     .spawn(signal);
-    let mut fatto = false;
-    for _ in 0..200 {
-        if h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await.riservato == "0.00" {
-            fatto = true;
+    Ok((trigger, task))
+}
+
+both_engines!(pre_14_the_payout_waits_for_the_months_reinstatements_and_closes_contests);
+
+async fn pre_14_the_payout_waits_for_the_months_reinstatements_and_closes_contests(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    let mut h = Harness::start(t).await?;
+    let p = scenario_cpo(&h, "1000.00", 1).await;
+    let mut ids = Vec::new();
+    for (r, giorno) in [("a", "16"), ("b", "17")] {
+        let x = h
+            .inserisci(
+                &h.azienda(),
+                r,
+                cpo(
+                    &p[0],
+                    &format!("2026-06-{giorno}T07:00:00Z"),
+                    &format!("2026-06-{giorno}T11:00:00Z"),
+                    "36.00",
+                ),
+            )
+            .await
+            .unwrap();
+        revoca(&h, &h.azienda(), &x.id).await.unwrap();
+        ids.push(x.id);
+    }
+    assert_eq!(
+        h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await.riservato,
+        "0.00"
+    );
+    // The contest is committed by an instance that cannot reach the wallet: CONTESTED, and the
+    // reinstatement owed as a durable command.
+    let rotto = h.add_instance_senza_portafoglio().await?;
+    let c = ok(h
+        .c_nuovo(&rotto)
+        .await
+        .contest_revoca(h.prestatore(&p[0]).req(pb::ContestRevocaRequest {
+            prestazione_id: ids[0].clone(),
+            nota: "ho lavorato".into(),
+        }))
+        .await);
+    assert_eq!(
+        c.prestazione.unwrap().stato,
+        pb::StatoPrestazione::Contested as i32
+    );
+    assert_eq!(
+        h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await.riservato,
+        "0.00"
+    );
+    // The payout cannot start while the wallet does not hold the month's due prestazioni.
+    let chiudi = || {
+        let mut c = h.interno();
+        let r = h
+            .sistema()
+            .req(pb::CloseContestazioniRequest { anno: 2026, mese: 6 });
+        async move { c.close_contestazioni(r).await }
+    };
+    let e = chiudi().await.unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    // The month is closed all the same: no contest slips in after it.
+    let e = contesta(&h, &h.prestatore(&p[0]), &ids[1]).await.unwrap_err();
+    assert_eq!(errore(&e).1, "PRE_14_PAYOUT_COMPUTED");
+    // The relay delivers the reinstatement; then the closing answers and the payout may start.
+    let (trigger, task) = relay(&h)?;
+    let mut chiuso = None;
+    for _ in 0..100 {
+        if let Ok(r) = chiudi().await {
+            chiuso = Some(r.into_inner());
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     trigger.trigger();
     let _ = task.await;
-    assert!(fatto, "the owed release was made");
+    let chiuso = chiuso.expect("closed once the reinstatement was delivered");
+    assert_eq!(chiuso.numero_dovute, 1, "the contested one is due");
+    assert_eq!(
+        h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await.riservato,
+        "49.63"
+    );
     h.fine().await;
     Ok(())
 }
