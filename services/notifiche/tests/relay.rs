@@ -4,6 +4,8 @@
 //! operator to retry, and shares the work between replicas. SQLite always, PostgreSQL with
 //! OCCASIONALI_TEST_PG.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
