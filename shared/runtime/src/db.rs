@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, IsolationLevel, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -82,6 +82,28 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// Begins a read-only transaction whose statements all see one snapshot of the database, for
+/// reads that must agree with each other (sums checked against balances, POR-1). PostgreSQL:
+/// `REPEATABLE READ, READ ONLY` (the snapshot is taken at the first statement; a read-only
+/// transaction never fails to serialize). SQLite: a deferred `BEGIN`: in WAL mode the first
+/// read fixes the snapshot until the end of the transaction and writers are not blocked.
+/// End it with `commit` (or drop it).
+pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = match db.get_database_backend() {
+        DbBackend::Postgres => TransactionOptions {
+            isolation_level: Some(IsolationLevel::RepeatableRead),
+            access_mode: Some(AccessMode::ReadOnly),
+            ..Default::default()
+        },
+        // sea-orm only warns about isolation and access modes on SQLite: leave them out.
+        _ => TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Deferred),
+            ..Default::default()
+        },
+    };
+    db.begin_with_options(options).await
 }
 
 /// A statement in the connection's dialect.
