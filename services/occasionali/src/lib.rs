@@ -75,7 +75,7 @@ async fn run_context(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     migrate(&config, ctx).await?;
-    let db = db::connect(&config.database_url(ctx), config.pool_size(ctx)).await?;
+    let db = db::connect_with(&config.database_url(ctx), &config.pool_settings(ctx)).await?;
     let deps = ContextDeps {
         db: db.clone(),
         clock,
