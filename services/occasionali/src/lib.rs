@@ -122,7 +122,8 @@ async fn run_context(
             .collect(),
         drain,
     };
-    server::serve(listener, options, app, shutdown).await?;
+    // Health follows the database too: NOT_SERVING while it does not answer.
+    server::serve_context(listener, options, app, db.clone(), shutdown).await?;
     for task in [scheduler, recovery, Some(relay)].into_iter().flatten() {
         let _ = task.await;
     }
