@@ -90,3 +90,102 @@ pub async fn watch(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use occasionali_runtime::shutdown;
+    use tokio_stream::wrappers::TcpListenerStream;
+    use tonic_health::pb::health_client::HealthClient;
+
+    use super::*;
+
+    /// A health endpoint on a free loopback port: its reporter, URL, and what stops it.
+    async fn health_server() -> anyhow::Result<(HealthReporter, String, shutdown::ShutdownTrigger)> {
+        let (reporter, service) = tonic_health::server::health_reporter();
+        reporter.set_service_status("", ServingStatus::Serving).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (trigger, stop) = shutdown::channel();
+        tokio::spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop.wait())
+                .await;
+        });
+        Ok((reporter, url, trigger))
+    }
+
+    async fn status(client: &HealthClient<Channel>, service: &str) -> Option<i32> {
+        let request = HealthCheckRequest {
+            service: service.into(),
+        };
+        client
+            .clone()
+            .check(request)
+            .await
+            .ok()
+            .map(|r| r.get_ref().status)
+    }
+
+    async fn wait_for(client: &HealthClient<Channel>, service: &str, want: Wire) -> Duration {
+        let started = Instant::now();
+        loop {
+            if status(client, service).await == Some(want as i32) {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "gateway health of {service:?} not {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The aggregate follows a backend going NOT_SERVING (its database gone) and back, and a
+    /// backend that stops answering at all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_aggregate_follows_a_backend_down_and_back() -> anyhow::Result<()> {
+        let (anagrafica, anagrafica_url, anagrafica_stop) = health_server().await?;
+        let (_others, others_url, _others_task) = health_server().await?;
+        let mut channels = HashMap::new();
+        for ctx in Context::ALL {
+            let url = if ctx == Context::Anagrafica {
+                &anagrafica_url
+            } else {
+                &others_url
+            };
+            channels.insert(ctx, occasionali_runtime::client::lazy_channel(url)?);
+        }
+        let (gateway, gateway_url, _gateway_task) = health_server().await?;
+        let services: Vec<String> = Context::ALL
+            .iter()
+            .map(|c| c.service_name().to_string())
+            .collect();
+        mark_all_unknown(&gateway, &services).await;
+        let (trigger, stop) = shutdown::channel();
+        let watcher = tokio::spawn(watch(gateway, channels, Duration::from_millis(100), stop));
+        let client = HealthClient::new(occasionali_runtime::client::lazy_channel(&gateway_url)?);
+        wait_for(&client, "", Wire::Serving).await;
+
+        anagrafica.set_service_status("", ServingStatus::NotServing).await;
+        wait_for(&client, "", Wire::NotServing).await;
+        wait_for(&client, Context::Anagrafica.service_name(), Wire::NotServing).await;
+        assert_eq!(
+            status(&client, Context::Portafoglio.service_name()).await,
+            Some(Wire::Serving as i32)
+        );
+        anagrafica.set_service_status("", ServingStatus::Serving).await;
+        wait_for(&client, "", Wire::Serving).await;
+        wait_for(&client, Context::Anagrafica.service_name(), Wire::Serving).await;
+
+        // A backend that does not answer at all counts as down.
+        anagrafica_stop.trigger();
+        wait_for(&client, "", Wire::NotServing).await;
+
+        trigger.trigger();
+        tokio::time::timeout(Duration::from_secs(2), watcher).await??;
+        Ok(())
+    }
+}

@@ -75,7 +75,7 @@ async fn run_context(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     migrate(&config, ctx).await?;
-    let db = db::connect(&config.database_url(ctx), config.pool_size(ctx)).await?;
+    let db = db::connect_with(&config.database_url(ctx), &config.pool_settings(ctx)).await?;
     let deps = ContextDeps {
         db: db.clone(),
         clock,
@@ -122,7 +122,8 @@ async fn run_context(
             .collect(),
         drain,
     };
-    server::serve(listener, options, app, shutdown).await?;
+    // Health follows the database too: NOT_SERVING while it does not answer.
+    server::serve_context(listener, options, app, db.clone(), shutdown).await?;
     for task in [scheduler, recovery, Some(relay)].into_iter().flatten() {
         let _ = task.await;
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
@@ -79,6 +80,12 @@ pub struct ServiceConfig {
     /// `sqlite://...` or `postgres://...`; default: a SQLite file under data_dir.
     pub database_url: Option<String>,
     pub pool_size: Option<u32>,
+    /// How long a call waits for a database connection before it fails UNAVAILABLE
+    /// (default 1500).
+    pub acquire_timeout_ms: Option<u64>,
+    /// PostgreSQL `statement_timeout` of the context's connections (default 5000; 0 keeps the
+    /// server's).
+    pub statement_timeout_ms: Option<u64>,
 }
 
 /// The database URL may carry a password: it never prints.
@@ -89,6 +96,8 @@ impl fmt::Debug for ServiceConfig {
             .field("endpoint", &self.endpoint)
             .field("database_url", &self.database_url.as_deref().map(redact_url))
             .field("pool_size", &self.pool_size)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
             .finish()
     }
 }
@@ -179,6 +188,9 @@ impl Config {
             if svc.pool_size == Some(0) {
                 bail!("services.{ctx}.pool_size must be more than 0");
             }
+            if svc.acquire_timeout_ms == Some(0) {
+                bail!("services.{ctx}.acquire_timeout_ms must be more than 0");
+            }
             if let Some(url) = &svc.database_url
                 && !(url.starts_with("sqlite:")
                     || url.starts_with("postgres://")
@@ -257,6 +269,18 @@ impl Config {
             if let Some(v) = var(&env::per_context(name, "POOL_SIZE")) {
                 svc.pool_size = Some(v.parse().with_context(|| format!("{name} pool size {v:?}"))?);
             }
+            if let Some(v) = var(&env::per_context(name, "ACQUIRE_TIMEOUT_MS")) {
+                svc.acquire_timeout_ms = Some(
+                    v.parse()
+                        .with_context(|| format!("{name} acquire timeout {v:?}"))?,
+                );
+            }
+            if let Some(v) = var(&env::per_context(name, "STATEMENT_TIMEOUT_MS")) {
+                svc.statement_timeout_ms = Some(
+                    v.parse()
+                        .with_context(|| format!("{name} statement timeout {v:?}"))?,
+                );
+            }
         }
         Ok(())
     }
@@ -295,6 +319,21 @@ impl Config {
     pub fn pool_size(&self, ctx: Context) -> u32 {
         // Small pools: PostgreSQL throughput stops rising past ~8 connections here (STACK.md).
         self.service(ctx).pool_size.unwrap_or(8)
+    }
+
+    /// The context's pool: its size and how it behaves when the database is slow or gone.
+    pub fn pool_settings(&self, ctx: Context) -> crate::db::PoolSettings {
+        let svc = self.service(ctx);
+        let mut settings = crate::db::PoolSettings::new(self.pool_size(ctx));
+        if let Some(ms) = svc.acquire_timeout_ms {
+            settings.acquire_timeout = Duration::from_millis(ms);
+        }
+        match svc.statement_timeout_ms {
+            Some(0) => settings.statement_timeout = None,
+            Some(ms) => settings.statement_timeout = Some(Duration::from_millis(ms)),
+            None => {}
+        }
+        settings
     }
 
     pub fn secret_path(&self, which: SecretKind) -> PathBuf {
@@ -441,6 +480,32 @@ mod tests {
         let mut c = Config::default();
         c.services.entry(Context::Anagrafica).or_default().database_url = Some("postgres://u:pw@h/d".into());
         assert!(!format!("{c:?}").contains("pw@"));
+    }
+
+    #[test]
+    fn pool_timeouts_default_and_are_configurable() {
+        use crate::db::{DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT};
+        let mut c = Config::default();
+        let p = c.pool_settings(Context::Portafoglio);
+        assert_eq!(p.acquire_timeout, DEFAULT_ACQUIRE_TIMEOUT);
+        assert_eq!(p.acquire_timeout, Duration::from_millis(1500));
+        assert_eq!(p.statement_timeout, Some(DEFAULT_STATEMENT_TIMEOUT));
+        c.apply_env(|k| match k {
+            "OCCASIONALI_PORTAFOGLIO_ACQUIRE_TIMEOUT_MS" => Some("800".into()),
+            "OCCASIONALI_PORTAFOGLIO_STATEMENT_TIMEOUT_MS" => Some("0".into()),
+            "OCCASIONALI_ANAGRAFICA_STATEMENT_TIMEOUT_MS" => Some("9000".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let p = c.pool_settings(Context::Portafoglio);
+        assert_eq!(p.acquire_timeout, Duration::from_millis(800));
+        assert_eq!(p.statement_timeout, None, "0 keeps the server's");
+        assert_eq!(
+            c.pool_settings(Context::Anagrafica).statement_timeout,
+            Some(Duration::from_secs(9))
+        );
+        c.services.entry(Context::Deleghe).or_default().acquire_timeout_ms = Some(0);
+        assert!(c.validate().is_err());
     }
 
     #[test]

@@ -5,14 +5,64 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, IsolationLevel, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
-/// Opens a pool. SQLite files get WAL with `synchronous=FULL` (money is written: every
-/// acknowledged commit must survive a crash, POR-8), a busy timeout and foreign keys.
+/// How long a call waits for a database connection (a free one from the pool, or a new one
+/// opened) before it fails UNAVAILABLE: long beside a healthy wait (milliseconds), short beside
+/// a client's patience (docs/decisions.md, "Database outages").
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// PostgreSQL `statement_timeout`: a statement (lock waits included) running longer is cancelled
+/// by the server. Every statement of a request, saga step or payout is milliseconds under load.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a pool behaves when its database is slow or gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Most connections the pool opens.
+    pub size: u32,
+    /// Longest wait for a connection, opening one included (sqlx bounds the connect by the same
+    /// deadline, so this is the connect timeout too).
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` of every connection; `None` keeps the server's.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl PoolSettings {
+    /// The serving defaults for a pool of `size` connections.
+    pub fn new(size: u32) -> PoolSettings {
+        PoolSettings {
+            size,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
+        }
+    }
+
+    /// Migrations: one connection, patient while the server starts, and no statement timeout
+    /// (DDL on a big table, or waiting for another replica's migration on the advisory lock).
+    pub fn migrations() -> PoolSettings {
+        PoolSettings {
+            size: 1,
+            acquire_timeout: Duration::from_secs(30),
+            statement_timeout: None,
+        }
+    }
+}
+
+/// Opens a pool with the serving defaults ([`PoolSettings::new`]).
 pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, &PoolSettings::new(pool_size)).await
+}
+
+/// Opens a pool. Every checkout pings the connection within the acquire timeout, so a
+/// connection to a server that went away is dropped instead of hanging a call. PostgreSQL
+/// connections carry the statement timeout and server-side TCP keepalives (the server notices a
+/// vanished client in ~25 s and releases its locks) as startup options: no extra round trip.
+/// SQLite files get WAL with `synchronous=FULL` (money is written: every acknowledged commit
+/// must survive a crash, POR-8), a busy timeout and foreign keys.
+pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_path(url)
         && let Some(dir) = std::path::Path::new(&path).parent()
         && !dir.as_os_str().is_empty()
@@ -21,11 +71,19 @@ pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnec
     }
     let mut options = ConnectOptions::new(url.to_string());
     options
-        .max_connections(pool_size.max(1))
+        .max_connections(settings.size.max(1))
         .min_connections(0)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire(true)
         .sqlx_logging(false)
+        .map_sqlx_postgres_opts(|o| {
+            o.options([
+                ("tcp_keepalives_idle", "10"),
+                ("tcp_keepalives_interval", "5"),
+                ("tcp_keepalives_count", "3"),
+            ])
+        })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -33,6 +91,9 @@ pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnec
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
+    if let Some(t) = settings.statement_timeout {
+        options.statement_timeout(t);
+    }
     Ok(Database::connect(options).await?)
 }
 
@@ -67,7 +128,7 @@ fn advisory_key(context: &str) -> i64 {
 
 /// Connects with a single connection (so a session-level advisory lock holds) and migrates.
 pub async fn connect_and_migrate<M: MigratorTrait>(url: &str, context: &str) -> anyhow::Result<()> {
-    let db = connect(url, 1).await?;
+    let db = connect_with(url, &PoolSettings::migrations()).await?;
     migrate::<M>(&db, context).await?;
     db.close().await?;
     Ok(())
@@ -84,6 +145,28 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// Begins a read-only transaction whose statements all see one snapshot of the database, for
+/// reads that must agree with each other (sums checked against balances, POR-1). PostgreSQL:
+/// `REPEATABLE READ, READ ONLY` (the snapshot is taken at the first statement; a read-only
+/// transaction never fails to serialize). SQLite: a deferred `BEGIN`: in WAL mode the first
+/// read fixes the snapshot until the end of the transaction and writers are not blocked.
+/// End it with `commit` (or drop it).
+pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = match db.get_database_backend() {
+        DbBackend::Postgres => TransactionOptions {
+            isolation_level: Some(IsolationLevel::RepeatableRead),
+            access_mode: Some(AccessMode::ReadOnly),
+            ..Default::default()
+        },
+        // sea-orm only warns about isolation and access modes on SQLite: leave them out.
+        _ => TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Deferred),
+            ..Default::default()
+        },
+    };
+    db.begin_with_options(options).await
+}
+
 /// A statement in the connection's dialect.
 pub fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
     Statement::from_sql_and_values(db.get_database_backend(), sql, values)
@@ -92,6 +175,71 @@ pub fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -
 /// Is this a unique-constraint violation (on either engine)?
 pub fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Does this error say that the database cannot be reached or cannot serve now, rather than
+/// that the statement or the data is wrong? Such errors are answered UNAVAILABLE (retry later),
+/// never INTERNAL: no connection within the acquire timeout (pool exhausted, server unreachable
+/// or not answering), connection refused, reset or closed, I/O and TLS errors, and on
+/// PostgreSQL the statement timeout, the server shutting down or starting up ("cannot connect
+/// now"), too many connections, out of resources, the connection-exception class; on SQLite a
+/// database still locked after the busy timeout, I/O errors, a full disk, a file that cannot be
+/// opened.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(x))
+        | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(x))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(x)) => x,
+        _ => return false,
+    };
+    match &**sqlx {
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            if d.try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                pg_unavailable(&code)
+            } else {
+                code.parse::<i32>().is_ok_and(sqlite_unavailable)
+            }
+        }
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs of a server that cannot serve now.
+fn pg_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") // connection exception
+        || sqlstate.starts_with("53") // insufficient resources (too many connections, disk full)
+        || matches!(
+            sqlstate,
+            "57014" // query_canceled: our statement_timeout
+            | "57P01" // admin_shutdown
+            | "57P02" // crash_shutdown
+            | "57P03" // cannot_connect_now (starting up, recovering)
+            | "57P05" // idle_session_timeout
+        )
+}
+
+/// SQLite (extended) result codes of a database that cannot serve now.
+fn sqlite_unavailable(code: i32) -> bool {
+    const BUSY: i32 = 5;
+    const IOERR: i32 = 10;
+    const FULL: i32 = 13;
+    const CANTOPEN: i32 = 14;
+    matches!(code & 0xff, BUSY | IOERR | FULL | CANTOPEN)
+}
+
+/// Is the database answering? `SELECT 1` through the pool, within `limit`.
+pub async fn ping(db: &DatabaseConnection, limit: Duration) -> Result<(), String> {
+    match tokio::time::timeout(limit, db.execute_unprepared("SELECT 1")).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} ms", limit.as_millis())),
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +255,34 @@ mod tests {
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://h/db"), None);
         assert_ne!(advisory_key("anagrafica"), advisory_key("prestazioni"));
+    }
+
+    #[test]
+    fn outages_are_told_apart_from_bad_statements() {
+        use sea_orm::{ConnAcquireErr, RuntimeErr};
+        use std::sync::Arc;
+        assert!(is_unavailable(&DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)));
+        let io = sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(is_unavailable(&DbErr::Conn(RuntimeErr::SqlxError(Arc::new(io)))));
+        let timed_out = sea_orm::sqlx::Error::PoolTimedOut;
+        assert!(is_unavailable(&DbErr::Query(RuntimeErr::SqlxError(Arc::new(
+            timed_out
+        )))));
+        let not_found = sea_orm::sqlx::Error::RowNotFound;
+        assert!(!is_unavailable(&DbErr::Query(RuntimeErr::SqlxError(Arc::new(
+            not_found
+        )))));
+        assert!(!is_unavailable(&DbErr::RecordNotFound("x".into())));
+        assert!(!is_unavailable(&DbErr::Custom("bad".into())));
+        for code in ["08006", "08001", "57014", "57P01", "57P03", "53300"] {
+            assert!(pg_unavailable(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "22003"] {
+            assert!(!pg_unavailable(code), "{code}");
+        }
+        // SQLITE_BUSY, SQLITE_BUSY_TIMEOUT (5 | 3 << 8), SQLITE_IOERR_WRITE (10 | 3 << 8).
+        assert!(sqlite_unavailable(5) && sqlite_unavailable(773) && sqlite_unavailable(778));
+        // SQLITE_CONSTRAINT_UNIQUE (2067), SQLITE_ERROR (1).
+        assert!(!sqlite_unavailable(2067) && !sqlite_unavailable(1));
     }
 }

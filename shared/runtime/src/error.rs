@@ -10,6 +10,17 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// Domain of every ErrorInfo we emit.
 pub const ERROR_DOMAIN: &str = "occasionali.inps.it";
 
+/// ErrorInfo reason of a call that failed because the context's database is unreachable or
+/// cannot serve now (UNAVAILABLE, retryable).
+pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
+
+/// The client-facing message of [`DATABASE_UNAVAILABLE`]; the cause goes to the log.
+const DATABASE_UNAVAILABLE_MESSAGE: &str = "database unavailable, retry later";
+
+/// How long the RetryInfo of a database outage suggests waiting (the health watcher checks the
+/// database every second).
+const DATABASE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One bad field: its path in the request (`persona.codice_fiscale`), the rule it breaks
 /// (`ANA-2`), a stable reason (`ANA_2_CF_CHECK_CHARACTER`) and a readable description.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,6 +124,10 @@ pub enum AppError {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// The context's database cannot be reached or cannot serve now ([`crate::db::is_unavailable`]).
+    /// The cause goes to the log; the caller gets UNAVAILABLE with a short message.
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(String),
     /// A server fault. The message goes to the log, never to the caller.
     #[error("internal error: {0}")]
     Internal(String),
@@ -203,7 +218,7 @@ impl AppError {
             AppError::NotFound(_) => Code::NotFound,
             AppError::AlreadyExists { .. } => Code::AlreadyExists,
             AppError::Aborted { .. } => Code::Aborted,
-            AppError::Unavailable(_) => Code::Unavailable,
+            AppError::Unavailable(_) | AppError::DatabaseUnavailable(_) => Code::Unavailable,
             AppError::Internal(_) => Code::Internal,
             AppError::Upstream(s) => s.code(),
         }
@@ -286,6 +301,12 @@ impl From<AppError> for Status {
             AppError::Unauthenticated(m) => Status::unauthenticated(m),
             AppError::NotFound(what) => Status::not_found(format!("{what} not found")),
             AppError::Unavailable(m) => Status::unavailable(m),
+            AppError::DatabaseUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                let mut details = info(DATABASE_UNAVAILABLE, "", &[]);
+                details.set_retry_info(Some(DATABASE_RETRY_DELAY));
+                Status::with_error_details(code, DATABASE_UNAVAILABLE_MESSAGE, details)
+            }
             AppError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 Status::internal("internal error")
@@ -295,9 +316,15 @@ impl From<AppError> for Status {
     }
 }
 
+/// A database error is UNAVAILABLE when the database is out of reach ([`crate::db::is_unavailable`]),
+/// else a server fault (a statement or data the code did not expect).
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> AppError {
-        AppError::Internal(format!("database: {e}"))
+        if crate::db::is_unavailable(&e) {
+            AppError::DatabaseUnavailable(e.to_string())
+        } else {
+            AppError::Internal(format!("database: {e}"))
+        }
     }
 }
 
@@ -311,10 +338,17 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
 }
 
 /// A `Status` from another context, passed on to our caller. Server faults elsewhere become
-/// UNAVAILABLE here (the dependency failed, not the request).
+/// UNAVAILABLE here (the dependency failed, not the request), and so does a call to it that ran
+/// out of time: DEADLINE_EXCEEDED, or CANCELLED, which tonic answers when a server-side deadline
+/// expires.
 pub fn from_upstream(context: &str, status: Status) -> AppError {
     match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::Unknown | Code::Unimplemented => {
+        Code::Unavailable
+        | Code::DeadlineExceeded
+        | Code::Cancelled
+        | Code::Internal
+        | Code::Unknown
+        | Code::Unimplemented => {
             AppError::Unavailable(format!("{context} is unavailable: {}", status.message()))
         }
         Code::Unauthenticated => AppError::Internal(format!(
@@ -329,8 +363,7 @@ pub fn from_upstream(context: &str, status: Status) -> AppError {
         | Code::AlreadyExists
         | Code::PermissionDenied
         | Code::OutOfRange
-        | Code::ResourceExhausted
-        | Code::Cancelled => AppError::Upstream(Box::new(status)),
+        | Code::ResourceExhausted => AppError::Upstream(Box::new(status)),
         _ => AppError::Internal(format!(
             "{context} answered {:?}: {}",
             status.code(),
@@ -384,6 +417,47 @@ mod tests {
         let status = Status::from(AppError::internal("connection refused to 10.0.0.1"));
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn a_database_outage_is_unavailable_with_a_short_message() {
+        let refused = sea_orm::sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused to 10.0.0.1:5432",
+        ));
+        let e = AppError::from(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(
+            std::sync::Arc::new(refused),
+        )));
+        let status = Status::from(e);
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(status.message(), "database unavailable, retry later");
+        let details = status.get_error_details();
+        assert_eq!(
+            details.error_info().map(|i| i.reason.clone()).as_deref(),
+            Some(DATABASE_UNAVAILABLE)
+        );
+        assert!(details.retry_info().is_some());
+        let pool = AppError::from(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::ConnAcquireErr::Timeout,
+        ));
+        assert_eq!(pool.code(), Code::Unavailable);
+        // A statement the code did not expect stays a server fault.
+        let bad = AppError::from(sea_orm::DbErr::Custom("no such column".into()));
+        assert_eq!(bad.code(), Code::Internal);
+    }
+
+    #[test]
+    fn an_upstream_out_of_time_is_unavailable() {
+        for status in [
+            Status::deadline_exceeded("deadline"),
+            Status::cancelled("Timeout expired"),
+            Status::unavailable("database unavailable, retry later"),
+        ] {
+            let e = from_upstream("portafoglio", status);
+            assert_eq!(e.code(), Code::Unavailable, "{e}");
+        }
+        let refused = from_upstream("portafoglio", Status::failed_precondition("no funds"));
+        assert_eq!(refused.code(), Code::FailedPrecondition);
     }
 
     #[test]

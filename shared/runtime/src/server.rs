@@ -1,11 +1,14 @@
 //! Serving a process: the given routes plus gRPC health and server reflection (v1 and v1alpha,
 //! so grpcurl 1.8 works, GW-2), a server span per request, and a graceful shutdown that first
-//! reports NOT_SERVING so load balancers stop sending work, then drains.
+//! reports NOT_SERVING so load balancers stop sending work, then drains. A context's health
+//! also follows its database: NOT_SERVING while the database does not answer.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
@@ -19,6 +22,13 @@ use crate::telemetry;
 pub const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 pub const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
 pub const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
+
+/// How often a context checks that its database answers.
+pub const DATABASE_CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How long a database check may take before the database counts as unreachable. The pool's
+/// acquire timeout (1.5 s by default) usually fails the check first; this bounds a check stuck
+/// on a connection that stopped answering.
+pub const DATABASE_CHECK_LIMIT: Duration = Duration::from_secs(2);
 
 /// What to serve.
 pub struct ServeOptions {
@@ -86,7 +96,28 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let (routes, reporter) = standard_routes(app, &options.services).await?;
-    serve_with_health(listener, options, routes, reporter, shutdown).await
+    serve_inner(listener, options, routes, reporter, None, shutdown).await
+}
+
+/// As [`serve`], for a context: its health also follows `database` ([`watch_database`]), so
+/// load balancers and the gateway stop sending it calls it could only refuse.
+pub async fn serve_context(
+    listener: TcpListener,
+    options: ServeOptions,
+    app: Routes,
+    database: DatabaseConnection,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let (routes, reporter) = standard_routes(app, &options.services).await?;
+    let watcher = tokio::spawn(watch_database(
+        reporter.clone(),
+        database,
+        options.services.clone(),
+        DATABASE_CHECK_EVERY,
+        DATABASE_CHECK_LIMIT,
+        shutdown.clone(),
+    ));
+    serve_inner(listener, options, routes, reporter, Some(watcher), shutdown).await
 }
 
 /// As [`serve`], for callers that built the standard routes themselves (the gateway, whose
@@ -98,13 +129,49 @@ pub async fn serve_with_health(
     reporter: HealthReporter,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    serve_inner(listener, options, routes, reporter, None, shutdown).await
+}
+
+/// Aborts a background task when dropped (the server stopped, maybe on an error).
+struct AbortOnDrop(Option<JoinHandle<()>>);
+
+impl AbortOnDrop {
+    /// Stops the task and waits until it has stopped: it writes nothing afterwards.
+    async fn stop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn serve_inner(
+    listener: TcpListener,
+    options: ServeOptions,
+    routes: Routes,
+    reporter: HealthReporter,
+    watcher: Option<JoinHandle<()>>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(process = %options.name, %addr, "serving");
     let services = options.services.clone();
     let drain = options.drain;
     let name = options.name.clone();
+    let mut watcher = AbortOnDrop(watcher);
     let signal = async move {
         shutdown.wait().await;
+        // Shutdown wins: the database watcher is stopped before NOT_SERVING is written, so it
+        // cannot set SERVING again while the process drains.
+        watcher.stop().await;
         for s in &services {
             reporter
                 .set_service_status(s.as_str(), ServingStatus::NotServing)
@@ -128,4 +195,51 @@ pub async fn serve_with_health(
         .await?;
     tracing::info!(process = %options.name, "stopped");
     Ok(())
+}
+
+/// Keeps a context's health in step with its database: every `every`, `SELECT 1` through the
+/// pool within `limit`; NOT_SERVING (for `services` and "") while it fails, SERVING again once
+/// it answers. Returns at shutdown, after which it never writes a status (the server owns them
+/// while draining).
+pub async fn watch_database(
+    reporter: HealthReporter,
+    db: DatabaseConnection,
+    services: Vec<String>,
+    every: Duration,
+    limit: Duration,
+    shutdown: Shutdown,
+) {
+    let mut up = true;
+    loop {
+        let check = tokio::select! {
+            r = crate::db::ping(&db, limit) => r,
+            _ = shutdown.clone().wait() => return,
+        };
+        if shutdown.is_triggered() {
+            return;
+        }
+        match (&check, up) {
+            (Err(error), true) => {
+                tracing::warn!(?services, %error, "database unreachable: health NOT_SERVING");
+            }
+            (Ok(()), false) => tracing::info!(?services, "database reachable again: health SERVING"),
+            _ => {}
+        }
+        let now_up = check.is_ok();
+        if now_up != up {
+            up = now_up;
+            let status = if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            for s in services.iter().map(String::as_str).chain([""]) {
+                reporter.set_service_status(s, status).await;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.clone().wait() => return,
+        }
+    }
 }

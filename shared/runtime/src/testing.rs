@@ -1,6 +1,8 @@
 //! Test support: throw-away databases on SQLite (always) and PostgreSQL (when
 //! `OCCASIONALI_TEST_PG` is set), so one storage suite runs on both engines.
 
+pub mod proxy;
+
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
@@ -42,6 +44,16 @@ enum Cleanup {
 impl TestDb {
     /// A fresh, migrated database on `engine`; `None` when the engine is not enabled here.
     pub async fn new<M: MigratorTrait>(engine: Engine, context: &str) -> anyhow::Result<Option<TestDb>> {
+        let Some(t) = TestDb::empty(engine, context).await? else {
+            return Ok(None);
+        };
+        crate::db::migrate::<M>(&t.db, context).await?;
+        Ok(Some(t))
+    }
+
+    /// A fresh database on `engine` with nothing in it (the test migrates it, or a process it
+    /// starts does); `None` when the engine is not enabled here.
+    pub async fn empty(engine: Engine, context: &str) -> anyhow::Result<Option<TestDb>> {
         let (url, cleanup) = match engine {
             Engine::Sqlite => {
                 let dir =
@@ -67,7 +79,6 @@ impl TestDb {
             }
         };
         let db = crate::db::connect(&url, 8).await?;
-        crate::db::migrate::<M>(&db, context).await?;
         Ok(Some(TestDb {
             db,
             url,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::{Euro, calendar};
+use occasionali_runtime::db::begin_snapshot;
 use occasionali_runtime::{AppError, Identity};
 
 use super::Portafoglio;
@@ -103,7 +104,11 @@ impl Portafoglio {
                 ));
             }
         }
-        let (saldi, numero_movimenti) = conti::bilancio(&self.db).await?;
+        // One snapshot for the three reads: under load, separate statements would see
+        // movements committed between them and report a ledger out of balance that is not.
+        let lettura = begin_snapshot(&self.db).await?;
+        let (saldi, numero_movimenti) = conti::bilancio(&lettura).await?;
+        lettura.commit().await?;
         let mut totale: i64 = 0;
         let mut cache: i64 = 0;
         let mut coerente = true;

@@ -294,7 +294,8 @@ pub struct SaldoConto {
 }
 
 /// Every account's balance derived from the journal, beside its cached balance, and the number
-/// of movements.
+/// of movements. Several statements: run it in one snapshot (`db::begin_snapshot`), or a
+/// movement committed between them makes a balanced ledger look unbalanced.
 pub async fn bilancio(db: &impl ConnectionTrait) -> Result<(Vec<SaldoConto>, i64), AppError> {
     let mut derivati: HashMap<String, i64> = HashMap::new();
     for (col, segno) in [("conto_accredito", 1i64), ("conto_addebito", -1i64)] {

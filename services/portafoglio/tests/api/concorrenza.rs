@@ -1,6 +1,9 @@
 //! POR-8: under any concurrency a wallet never goes below zero, on SQLite and PostgreSQL, with
 //! one service instance or two on the same database.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use futures::future::join_all;
 use occasionali_proto::portafoglio as pb;
 use occasionali_runtime::testing::TestDb;
@@ -13,6 +16,7 @@ both_engines!(
     por_8_two_instances_share_the_load_and_never_overdraw,
     por_4_concurrent_retries_of_one_reservation_post_once,
     por_2_concurrent_deliveries_of_one_payment_credit_once,
+    por_1_ledger_balance_reads_one_snapshot_under_load,
 );
 
 /// How many concurrent reservations are fired, and how many the wallet covers.
@@ -164,6 +168,94 @@ async fn por_2_concurrent_deliveries_of_one_payment_credit_once(t: &TestDb) -> a
             .all(|r| r.versamento.as_ref().map(|v| v.id.as_str()) == Some(id.as_str()))
     );
     assert_eq!(h.saldi(cf, LF).await.0, "33.33");
+    h.fine().await;
+    Ok(())
+}
+
+/// Writers moving money while the balance is read, the least number of balance reads, and of
+/// writer rounds (a reservation, every other one released, a deposit) made meanwhile.
+const SCRITTORI: usize = 4;
+const LETTURE: usize = 40;
+const ROUNDS: usize = 40;
+
+/// POR-1 under load: while writers keep moving money (deposits, reservations, releases, each a
+/// movement and two cached balances), every GetLedgerBalance sees one consistent state, so it
+/// always reports the ledger balanced with a zero total. Its reads used to be separate
+/// statements: a movement committed between them made it report `bilanciato = false`.
+async fn por_1_ledger_balance_reads_one_snapshot_under_load(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let (cf, p) = wallet(&h).await;
+    h.paga("PPA-FONDO", &cf, CPO, "100000.00").await;
+    let (stop, fermati) = tokio::sync::watch::channel(false);
+    let scritture = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for w in 0..SCRITTORI {
+        // The saga's steps on the internal service (GW-6), deposits as the payments feed.
+        let mut interno = h.i_nuovo(&h.url).await;
+        let mut c = h.c_nuovo(&h.url).await;
+        let sis = h.sistema();
+        let flusso = h.flusso();
+        let (cf, p) = (cf.clone(), p.clone());
+        let fermati = fermati.clone();
+        let scritture = scritture.clone();
+        writers.push(tokio::spawn(async move {
+            let mut i = 0usize;
+            while !*fermati.borrow() {
+                let pid = format!("carico_{w}_{i}");
+                ok(interno
+                    .reserve_funds(sis.req(riserva(&pid, &cf, CPO, &p, "2026-06-10", costo_ora_cpo())))
+                    .await);
+                if i.is_multiple_of(2) {
+                    ok(interno
+                        .release_funds(sis.req(pb::ReleaseFundsRequest {
+                            prestazione_id: pid.clone(),
+                        }))
+                        .await);
+                }
+                ok(
+                    c.notify_pago_pa(flusso.req(pagopa(&format!("PPA-{w}-{i}"), &cf, CPO, "1.00")))
+                        .await,
+                );
+                scritture.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    // Let the writers get going, then read while they write.
+    while scritture.load(Ordering::Relaxed) < SCRITTORI {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let prima = scritture.load(Ordering::Relaxed);
+    let durante = || scritture.load(Ordering::Relaxed) - prima;
+    let inizio = std::time::Instant::now();
+    let mut c = h.c_nuovo(&h.url).await;
+    let mut letture = 0;
+    let mut sbilanciate = Vec::new();
+    // At least LETTURE reads, and as many as it takes for the writers to write ROUNDS rounds
+    // meanwhile (SQLite writes fsync: slower than the reads).
+    while letture < LETTURE || (durante() < ROUNDS && inizio.elapsed() < std::time::Duration::from_secs(60)) {
+        let b = ok(c
+            .get_ledger_balance(h.dg().req(pb::GetLedgerBalanceRequest::default()))
+            .await);
+        if !b.bilanciato || b.totale != "0.00" {
+            sbilanciate.push((letture, b.totale.clone()));
+        }
+        letture += 1;
+    }
+    let durante = durante();
+    let _ = stop.send(true);
+    for w in writers {
+        w.await?;
+    }
+    assert!(
+        sbilanciate.is_empty(),
+        "{} of {letture} balance reads saw the ledger out of balance (read, total): {sbilanciate:?}",
+        sbilanciate.len()
+    );
+    assert!(
+        durante >= ROUNDS,
+        "the writers must keep writing while the balance is read (only {durante} rounds)"
+    );
     h.fine().await;
     Ok(())
 }
