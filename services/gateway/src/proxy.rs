@@ -133,6 +133,7 @@ impl Inner {
             ready
                 .call(request)
                 .await
+                .map(|r| r.map(|b| Body::new(Interrotta::new(b, context))))
                 .map_err(|e| Status::unavailable(format!("{context} is unavailable: {e}")))
         };
         // The backend enforces the deadline too; this bounds a backend that never answers.
@@ -142,6 +143,64 @@ impl Inner {
                 "{context} did not answer in time"
             ))),
         }
+    }
+}
+
+/// A backend's answer as it streams through. If the backend goes away mid-answer (a crash, a
+/// reset connection), the client gets the gRPC status UNAVAILABLE in trailers — retryable with
+/// the same request id — instead of a reset stream, which clients read as INTERNAL.
+struct Interrotta {
+    inner: Body,
+    context: Context,
+    finita: bool,
+}
+
+impl Interrotta {
+    fn new(inner: Body, context: Context) -> Interrotta {
+        Interrotta {
+            inner,
+            context,
+            finita: false,
+        }
+    }
+}
+
+impl http_body::Body for Interrotta {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
+        let this = self.get_mut();
+        if this.finita {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                this.finita = true;
+                tracing::warn!(context = %this.context, error = %e, "backend stopped mid-answer");
+                let mut trailers = http::HeaderMap::new();
+                trailers.insert("grpc-status", http::HeaderValue::from_static("14"));
+                if let Ok(v) = http::HeaderValue::from_str(&format!(
+                    "{} stopped answering; retry with the same request id",
+                    this.context
+                )) {
+                    trailers.insert("grpc-message", v);
+                }
+                Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers))))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.finita || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -167,6 +226,41 @@ pub(crate) fn client_deadline(headers: &http::HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body that sends one frame and then fails, as a backend killed mid-answer does.
+    struct Rotta(bool);
+
+    impl http_body::Body for Rotta {
+        type Data = Bytes;
+        type Error = Status;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut TaskContext<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
+            if self.0 {
+                Poll::Ready(Some(Err(Status::internal("connection reset"))))
+            } else {
+                self.0 = true;
+                Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(b"x")))))
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_backend_gone_mid_answer_is_unavailable_not_internal() {
+        use http_body_util::BodyExt;
+        let body = Interrotta::new(Body::new(Rotta(false)), Context::Prestazioni);
+        let collected = body.collect().await.map_err(|e| e.to_string());
+        let trailers = collected.ok().and_then(|c| c.trailers().cloned());
+        assert_eq!(
+            trailers
+                .as_ref()
+                .and_then(|t| t.get("grpc-status"))
+                .map(|v| v.as_bytes()),
+            Some(&b"14"[..])
+        );
+    }
 
     #[test]
     fn parses_grpc_timeout() {
