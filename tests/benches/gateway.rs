@@ -1,5 +1,6 @@
 //! Gateway latencies through the real cluster (issue: deleghe): what the DEL-2 delega check adds
-//! to a call (with the decision cache and without it), and the composite position (DEL-3).
+//! to a call (CheckDelega, which records the use, on every on-behalf call) and the composite
+//! position (DEL-3).
 //! Run: `cargo bench -p occasionali-e2e --bench gateway` (SQLite, debug or release as built).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -71,8 +72,8 @@ async fn measure(
     out
 }
 
-async fn run(cache_ms: u64) -> anyhow::Result<()> {
-    let c = Cluster::start_with(None, |config| config.gateway.delega_cache_ms = cache_ms).await?;
+async fn run() -> anyhow::Result<()> {
+    let c = Cluster::start().await?;
     let channel = Channel::from_shared(format!("http://{}", c.gateway))?
         .connect()
         .await?;
@@ -133,20 +134,16 @@ async fn run(cache_ms: u64) -> anyhow::Result<()> {
 
     // Warm up connections and caches.
     measure(&mut ana_client, &t_p, cf, None).await;
-    if cache_ms > 0 {
-        report(
-            "GetSoggetto direct (subject itself)",
-            measure(&mut ana_client, &t_p, cf, None).await,
-        );
-    }
-    let label = if cache_ms > 0 {
-        format!("GetSoggetto on behalf, delega cache {cache_ms} ms")
-    } else {
-        "GetSoggetto on behalf, no cache (CheckDelega each)".to_string()
-    };
-    report(&label, measure(&mut ana_client, &t_c, cf, Some(cf)).await);
+    report(
+        "GetSoggetto direct (subject itself)",
+        measure(&mut ana_client, &t_p, cf, None).await,
+    );
+    report(
+        "GetSoggetto on behalf (CheckDelega each)",
+        measure(&mut ana_client, &t_c, cf, Some(cf)).await,
+    );
 
-    if cache_ms > 0 {
+    {
         let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
         let mut pos = PosizioneServiceClient::new(channel);
         let mut samples = Vec::with_capacity(200);
@@ -169,7 +166,6 @@ async fn run(cache_ms: u64) -> anyhow::Result<()> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     println!("gateway latency, {N} sequential calls each, loopback, SQLite");
-    run(5000).await?;
-    run(0).await?;
+    run().await?;
     Ok(())
 }

@@ -82,7 +82,7 @@ async fn register_prestatore(c: &Cluster, p: &crate::Persona) -> anyhow::Result<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn del_2_intermediary_reaches_every_context_only_with_a_valid_delega() -> anyhow::Result<()> {
-    let c = Cluster::start_with(Some(start()), |config| config.gateway.delega_cache_ms = 300).await?;
+    let c = Cluster::start_at(Some(start())).await?;
     let g = c.grpcurl();
     let p = persona("Russo", "Giulia", "1992-03-08", true, "H501");
     register_prestatore(&c, &p).await?;
@@ -148,7 +148,7 @@ async fn del_2_intermediary_reaches_every_context_only_with_a_valid_delega() -> 
         assert_eq!(reason(&without), "DEL_2_DELEGA_MISSING", "{ctx}");
     }
 
-    // Revocation takes effect within the cache time.
+    // Revocation takes effect for the very next call.
     let o = g
         .call(
             Some(&t_p),
@@ -157,7 +157,6 @@ async fn del_2_intermediary_reaches_every_context_only_with_a_valid_delega() -> 
         )
         .await?;
     assert_eq!(o.code, 0, "{o:?}");
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let o = on_behalf(&c, &t_int, &p.cf, "intermediario_prestatore", &get_m, &get).await?;
     assert_eq!(o.code, 7, "{o:?}");
     assert_eq!(reason(&o), "DEL_2_DELEGA_REVOKED");
@@ -187,12 +186,10 @@ async fn del_2_intermediary_reaches_every_context_only_with_a_valid_delega() -> 
     assert_eq!(o.code, 7, "{o:?}");
     assert_eq!(reason(&o), "DEL_2_DELEGA_EXPIRED");
     // The revoked one stays revoked whatever the date.
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let o = on_behalf(&c, &t_int, &p.cf, "intermediario_prestatore", &get_m, &get).await?;
     assert_eq!(reason(&o), "DEL_2_DELEGA_REVOKED");
 
     // DEL-4: creation, revocation, uses and denials are in the audit, for operators.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let o = g
         .call(
             Some(&dg),
@@ -224,6 +221,110 @@ async fn del_2_intermediary_reaches_every_context_only_with_a_valid_delega() -> 
         )
         .await?;
     assert_eq!(o.code, 7, "audit is for operators: {o:?}");
+    c.stop().await
+}
+
+/// The audit entries of uses and denials (not creations or revocations) for `delegante`, oldest
+/// first, as (action, outcome).
+async fn uses(c: &Cluster, delegante: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+    let o = c
+        .grpcurl()
+        .call(
+            Some(&dg),
+            &format!("{DEL}/ListAuditDelega"),
+            &json!({"delegante_cf": delegante, "page_size": 500}),
+        )
+        .await?;
+    anyhow::ensure!(o.code == 0, "audit: {o:?}");
+    let mut voci = o.json()?["voci"].as_array().cloned().unwrap_or_default();
+    voci.retain(|v| v["action"] == "AUDIT_ACTION_USED" || v["action"] == "AUDIT_ACTION_DENIED");
+    // Listed newest first.
+    voci.reverse();
+    Ok(voci
+        .iter()
+        .map(|v| {
+            (
+                v["action"].as_str().unwrap_or_default().to_string(),
+                v["outcome"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect())
+}
+
+/// DEL-2/DEL-4 with the gateway's default configuration: a delega just created lets the very next
+/// call through and one just revoked refuses it, and the audit records for every call what that
+/// caller got (no decision reused from an earlier call, no use recorded from another decision).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn del_2_del_4_creation_and_revocation_hold_for_the_next_call_and_the_audit_says_what_the_caller_got()
+-> anyhow::Result<()> {
+    let c = Cluster::start_at(Some(start())).await?;
+    let g = c.grpcurl();
+    let p = persona("Conti", "Sara", "1994-07-21", true, "H501");
+    register_prestatore(&c, &p).await?;
+    let consulente = persona("Marino", "Luca", "1975-01-30", false, "F205");
+    let t_int = c.token(Profile::Intermediario, &consulente.cf, None)?;
+    let t_p = c.token(Profile::Prestatore, &p.cf, None)?;
+    let get = json!({"codice_fiscale": p.cf});
+    let get_m = format!("{ANA}/GetSoggetto");
+    let call = || on_behalf(&c, &t_int, &p.cf, "intermediario_prestatore", &get_m, &get);
+    let denied_missing = (
+        "AUDIT_ACTION_DENIED".to_string(),
+        "CHECK_DELEGA_OUTCOME_MISSING".to_string(),
+    );
+    let used = (
+        "AUDIT_ACTION_USED".to_string(),
+        "CHECK_DELEGA_OUTCOME_VALID".to_string(),
+    );
+    let denied_revoked = (
+        "AUDIT_ACTION_DENIED".to_string(),
+        "CHECK_DELEGA_OUTCOME_REVOKED".to_string(),
+    );
+
+    // Refused without a delega (a refusal a cache would keep serving).
+    let o = call().await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    assert_eq!(reason(&o), "DEL_2_DELEGA_MISSING");
+    assert_eq!(uses(&c, &p.cf).await?, vec![denied_missing.clone()]);
+
+    // Created: the very next call goes through, and the audit says USED.
+    let o = g
+        .call(
+            Some(&t_p),
+            &format!("{DEL}/CreateDelega"),
+            &json!({"delegante_cf": p.cf, "delegato_cf": consulente.cf, "ruolo": "RUOLO_INTERMEDIARIO_PRESTATORE",
+                    "validita": {"dal": "2026-06-15", "al": "2026-12-31"}}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let delega_id = o.json()?["delega"]["id"].as_str().unwrap_or_default().to_string();
+    let o = call().await?;
+    assert_eq!(o.code, 0, "just after creation: {o:?}");
+    let o = call().await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(
+        uses(&c, &p.cf).await?,
+        vec![denied_missing.clone(), used.clone(), used.clone()]
+    );
+
+    // Revoked: the very next call is refused as revoked, and the audit says DENIED/REVOKED.
+    let o = g
+        .call(
+            Some(&t_p),
+            &format!("{DEL}/RevokeDelega"),
+            &json!({"delega_id": delega_id, "motivo": "cambio consulente"}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = call().await?;
+    assert_eq!(o.code, 7, "just after revocation: {o:?}");
+    assert_eq!(reason(&o), "DEL_2_DELEGA_REVOKED");
+    // Nothing more is recorded later (no background record of another decision).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        uses(&c, &p.cf).await?,
+        vec![denied_missing, used.clone(), used, denied_revoked]
+    );
     c.stop().await
 }
 

@@ -1,11 +1,10 @@
 //! DEL-2 at the gateway: a caller acting on behalf of a subject must hold a delega valid now.
-//! Decisions are cached for a short, configurable time (a revocation takes effect within it);
-//! every use is still sent to deleghe, in the background on a cache hit, so the audit (DEL-4)
-//! sees each call.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+//!
+//! Every on-behalf call asks deleghe's CheckDelega and waits for the answer; nothing is cached.
+//! CheckDelega decides and records the use (DEL-4) in the same request, so the audit holds exactly
+//! the outcome this call returns, and a creation or revocation holds for the very next call.
+//! (A decision cache served stale outcomes while the background check recorded fresh ones: the
+//! audit said USED to a refused caller and DENIED to a served one; see docs/decisions.md.)
 
 use occasionali_proto::deleghe as pb;
 use occasionali_proto::deleghe::deleghe_service_client::DelegheServiceClient;
@@ -14,52 +13,35 @@ use occasionali_runtime::error::from_upstream;
 use occasionali_runtime::{AppError, Identity};
 use tonic::transport::Channel;
 
-/// Entries kept at most; beyond it the cache starts afresh (it only saves latency).
-const MAX_ENTRIES: usize = 50_000;
-/// Background use records in flight at most; beyond it a call records its use synchronously,
-/// so a slow deleghe slows callers instead of piling up tasks (DEL-4: every use recorded).
-const MAX_BACKGROUND: usize = 256;
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    delegato: String,
-    delegante: String,
-    ruolo: i32,
-}
-
-#[derive(Clone, Debug)]
-struct Decision {
-    at: Instant,
-    outcome: pb::CheckDelegaOutcome,
-    delega_id: String,
-}
-
 #[derive(Clone)]
 pub struct DelegaCheck {
     client: DelegheServiceClient<Channel>,
     caller: Caller,
-    ttl: Duration,
-    cache: Arc<Mutex<HashMap<Key, Decision>>>,
-    background: Arc<tokio::sync::Semaphore>,
 }
 
 impl DelegaCheck {
-    pub fn new(channel: Channel, caller: Caller, ttl: Duration) -> DelegaCheck {
+    pub fn new(channel: Channel, caller: Caller) -> DelegaCheck {
         DelegaCheck {
             client: DelegheServiceClient::new(channel),
             caller,
-            ttl,
-            cache: Arc::new(Mutex::new(HashMap::new())),
-            background: Arc::new(tokio::sync::Semaphore::new(MAX_BACKGROUND)),
         }
     }
 
-    async fn ask(&self, origin: &Identity, key: &Key, rpc_path: &str) -> Result<Decision, AppError> {
+    /// The outcome for `origin` acting for `delegante` in `ruolo`, and the delega deciding it.
+    /// The use is recorded by deleghe with this same outcome before it answers (DEL-4); if
+    /// deleghe cannot be asked the call is refused (fail closed).
+    pub async fn check(
+        &self,
+        origin: &Identity,
+        delegante: &str,
+        ruolo: pb::Ruolo,
+        rpc_path: &str,
+    ) -> Result<(pb::CheckDelegaOutcome, String), AppError> {
         let request = self.caller.request(
             pb::CheckDelegaRequest {
-                delegato_cf: key.delegato.clone(),
-                delegante_cf: key.delegante.clone(),
-                ruolo: key.ruolo,
+                delegato_cf: origin.caller.cf.clone(),
+                delegante_cf: delegante.to_string(),
+                ruolo: ruolo as i32,
                 at: None,
                 rpc_path: rpc_path.to_string(),
             },
@@ -72,62 +54,10 @@ impl DelegaCheck {
             .await
             .map_err(|s| from_upstream("deleghe", s))?
             .into_inner();
-        let decision = Decision {
-            at: Instant::now(),
-            outcome: pb::CheckDelegaOutcome::try_from(answer.outcome)
-                .unwrap_or(pb::CheckDelegaOutcome::Missing),
-            delega_id: answer.delega_id,
-        };
-        self.remember(key.clone(), decision.clone());
-        Ok(decision)
-    }
-
-    fn remember(&self, key: Key, decision: Decision) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= MAX_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(key, decision);
-        }
-    }
-
-    fn cached(&self, key: &Key) -> Option<Decision> {
-        let cache = self.cache.lock().ok()?;
-        cache.get(key).filter(|d| d.at.elapsed() < self.ttl).cloned()
-    }
-
-    /// The outcome for `origin` acting for `delegante` in `ruolo`, and the delega deciding it.
-    pub async fn check(
-        &self,
-        origin: &Identity,
-        delegante: &str,
-        ruolo: pb::Ruolo,
-        rpc_path: &str,
-    ) -> Result<(pb::CheckDelegaOutcome, String), AppError> {
-        let key = Key {
-            delegato: origin.caller.cf.clone(),
-            delegante: delegante.to_string(),
-            ruolo: ruolo as i32,
-        };
-        if let Some(d) = self.cached(&key) {
-            // Record the use (and refresh the decision) without making the caller wait.
-            if let Ok(permit) = self.background.clone().try_acquire_owned() {
-                let this = self.clone();
-                let (origin, rpc_path) = (origin.clone(), rpc_path.to_string());
-                tokio::spawn(async move {
-                    if let Err(e) = this.ask(&origin, &key, &rpc_path).await {
-                        tracing::warn!(error = %e, "recording a delega use failed");
-                    }
-                    drop(permit);
-                });
-                return Ok((d.outcome, d.delega_id));
-            }
-        }
-        let d = self.ask(origin, &key, rpc_path).await?;
-        Ok((d.outcome, d.delega_id))
+        // An outcome this gateway does not know is a refusal, never a pass.
+        let outcome =
+            pb::CheckDelegaOutcome::try_from(answer.outcome).unwrap_or(pb::CheckDelegaOutcome::Unspecified);
+        Ok((outcome, answer.delega_id))
     }
 }
 

@@ -47,8 +47,6 @@ pub struct GatewayOptions {
     pub dev_clock: Option<Arc<OffsetClock>>,
     /// The platform clock (the year of a position, DEL-3).
     pub clock: SharedClock,
-    /// How long a delega decision is reused (DEL-2); a revocation takes effect within it.
-    pub delega_cache: Duration,
     /// Deadline of the composite position (DEL-3).
     pub composite_deadline: Duration,
 }
@@ -73,7 +71,6 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         deleghe: delega::DelegaCheck::new(
             deleghe,
             Caller::new(options.internal_tokens.clone(), "gateway", Duration::from_secs(2)),
-            options.delega_cache,
         ),
     };
     let mut local = Routes::new(PosizioneServiceServer::new(posizione::Posizione {

@@ -148,7 +148,6 @@ async fn run_gateway(
         health_interval: Duration::from_secs(2),
         dev_clock,
         clock,
-        delega_cache: Duration::from_millis(config.gateway.delega_cache_ms),
         composite_deadline: Duration::from_millis(config.gateway.composite_timeout_ms),
     };
     occasionali_gateway::serve(listener, options, shutdown).await

@@ -65,8 +65,6 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Upper bound on any proxied call; a shorter client deadline wins.
     pub request_timeout_ms: u64,
-    /// How long a delega decision is reused (DEL-2); 0 disables the cache.
-    pub delega_cache_ms: u64,
     /// Deadline of the composite position (DEL-3).
     pub composite_timeout_ms: u64,
 }
@@ -153,7 +151,6 @@ impl Default for GatewayConfig {
         GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             request_timeout_ms: 30_000,
-            delega_cache_ms: 5_000,
             composite_timeout_ms: 3_000,
         }
     }
@@ -235,11 +232,6 @@ impl Config {
             self.gateway.listen = v
                 .parse()
                 .with_context(|| format!("{}: bad address {v:?}", env::GATEWAY_LISTEN))?;
-        }
-        if let Some(v) = var(env::GATEWAY_DELEGA_CACHE_MS) {
-            self.gateway.delega_cache_ms = v
-                .parse()
-                .with_context(|| format!("{}: not a number", env::GATEWAY_DELEGA_CACHE_MS))?;
         }
         if let Some(v) = var(env::GATEWAY_COMPOSITE_TIMEOUT_MS) {
             self.gateway.composite_timeout_ms = v
@@ -467,7 +459,6 @@ mod tests {
         let c: Config = toml::from_str(include_str!("../../../deploy/config.example.toml"))
             .unwrap_or_else(|e| panic!("deploy/config.example.toml: {e}"));
         assert_eq!(c.endpoint(Context::Deleghe), "http://deleghe:50065");
-        assert_eq!(c.gateway.delega_cache_ms, 5000);
     }
 
     #[test]
