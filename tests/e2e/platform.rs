@@ -164,8 +164,47 @@ async fn dev_clock_starts_where_asked_and_moves_for_every_context() -> anyhow::R
         .call(Some(&p), &format!("{svc}/AdvanceClock"), &json!({"seconds": 60}))
         .await?;
     assert_eq!(o.code, 7, "{o:?}");
+    let o = g
+        .call(
+            Some(&p),
+            &format!("{svc}/SetClock"),
+            &json!({"now": "2026-01-01T00:00:00Z"}),
+        )
+        .await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    // Anyone authenticated reads it (README); without a token, UNAUTHENTICATED.
     let o = g.call(None, &format!("{svc}/GetClock"), &json!({})).await?;
     assert_eq!(o.code, 16, "{o:?}");
+    c.stop().await
+}
+
+/// README: GetClock is for every authenticated client, whatever the profile; SetClock and
+/// AdvanceClock stay operatore_dg's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dev_clock_is_readable_by_every_authenticated_client() -> anyhow::Result<()> {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-05-04T10:00:00+02:00")?.to_utc();
+    let c = Cluster::start_at(Some(start)).await?;
+    let g = c.grpcurl();
+    let svc = "occasionali.gateway.v1.DevClockService";
+    for (profile, cf, sede) in [
+        (Profile::Prestatore, "RSSMRA85T10A562S", None),
+        (Profile::Utilizzatore, "RSSMRA85T10A562S", None),
+        (Profile::Intermediario, "RSSMRA85T10A562S", None),
+        (Profile::OperatoreSede, "OPRRMA70A01H501Z", Some("RM")),
+        (Profile::Azienda, "RSSMRA85T10A562S", None),
+        (Profile::SoggettoAbilitato, "RSSMRA85T10A562S", None),
+        (Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None),
+        (Profile::OperatoreDg, "DGXOPR70A01H501Z", None),
+    ] {
+        let t = c.token(profile, cf, sede)?;
+        let o = g.call(Some(&t), &format!("{svc}/GetClock"), &json!({})).await?;
+        assert_eq!(o.code, 0, "{profile:?}: {o:?}");
+        let rome = o.json()?["clock"]["rome"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(rome.starts_with("2026-05-04T10:0"), "{profile:?}: {rome}");
+    }
     c.stop().await
 }
 
