@@ -91,7 +91,167 @@ pub fn refusal(outcome: pb::CheckDelegaOutcome) -> AppError {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use http::HeaderMap;
+    use occasionali_proto::deleghe::deleghe_service_server::{DelegheService, DelegheServiceServer};
+    use occasionali_runtime::config::Secret;
+    use occasionali_runtime::identity::{ClientTokens, InternalTokens, Principal, Profile};
+    use occasionali_runtime::shutdown;
+    use tokio_stream::wrappers::TcpListenerStream;
+    use tonic::{Request, Response, Status};
+
     use super::*;
+    use crate::auth::Authenticator;
+
+    /// Deleghe as the gateway sees it: answers CheckDelega with `answer` and records each
+    /// answer it gave, as the real one writes its audit entry (DEL-4).
+    #[derive(Clone, Default)]
+    struct FakeDeleghe {
+        answer: Arc<Mutex<i32>>,
+        audit: Arc<Mutex<Vec<i32>>>,
+    }
+
+    #[tonic::async_trait]
+    impl DelegheService for FakeDeleghe {
+        async fn check_delega(
+            &self,
+            _request: Request<pb::CheckDelegaRequest>,
+        ) -> Result<Response<pb::CheckDelegaResponse>, Status> {
+            let outcome = *self.answer.lock().map_err(|_| Status::internal("lock"))?;
+            self.audit
+                .lock()
+                .map_err(|_| Status::internal("lock"))?
+                .push(outcome);
+            Ok(Response::new(pb::CheckDelegaResponse {
+                outcome,
+                delega_id: "del_1".into(),
+            }))
+        }
+    }
+
+    const DELEGANTE: &str = "RSSMRA85T10A562S";
+
+    async fn authenticator(
+        fake: FakeDeleghe,
+    ) -> anyhow::Result<(Authenticator, HeaderMap, shutdown::ShutdownTrigger)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (trigger, stop) = shutdown::channel();
+        tokio::spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_service(DelegheServiceServer::new(fake))
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop.wait())
+                .await;
+        });
+        let client_tokens = ClientTokens::new(Secret::new(vec![3u8; 48]));
+        let internal = InternalTokens::new(Secret::new(vec![7u8; 48]));
+        let auth = Authenticator {
+            client_tokens: client_tokens.clone(),
+            deleghe: DelegaCheck::new(
+                tonic::transport::Channel::from_shared(url)?.connect_lazy(),
+                Caller::new(internal, "gateway", Duration::from_secs(2)),
+            ),
+        };
+        let token = client_tokens.mint(
+            &Principal {
+                cf: "BNCNNA75M70F205S".into(),
+                profile: Profile::Intermediario,
+                sede: None,
+            },
+            600,
+        )?;
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+        headers.insert("x-occasionali-on-behalf-of", DELEGANTE.parse()?);
+        headers.insert("x-occasionali-ruolo", "intermediario_prestatore".parse()?);
+        Ok((auth, headers, trigger))
+    }
+
+    fn reason(status: &Status) -> String {
+        use tonic_types::StatusExt;
+        status
+            .get_details_error_info()
+            .map(|i| i.reason)
+            .unwrap_or_default()
+    }
+
+    /// DEL-2/DEL-4: each on-behalf call is decided by deleghe when it arrives, so a delega just
+    /// created lets the next call through and one just revoked refuses it; deleghe is asked
+    /// exactly once per call (no use recorded in the background from another decision), so its
+    /// audit holds exactly the outcomes the callers got.
+    #[tokio::test]
+    async fn del_2_del_4_every_call_gets_and_records_deleghes_current_answer() -> anyhow::Result<()> {
+        use pb::CheckDelegaOutcome as O;
+        let fake = FakeDeleghe::default();
+        let (auth, headers, _stop) = authenticator(fake.clone()).await?;
+        let path = "/occasionali.anagrafica.v1.AnagraficaService/GetSoggetto";
+        let set = |o: O| -> anyhow::Result<()> {
+            *fake.answer.lock().map_err(|_| anyhow::anyhow!("lock"))? = o as i32;
+            Ok(())
+        };
+        let mut got = Vec::new();
+        for answer in [O::Missing, O::Valid, O::Valid, O::Revoked, O::Valid, O::Expired] {
+            set(answer)?;
+            match auth.identity(&headers, path).await {
+                Ok(id) => {
+                    assert_eq!(answer, O::Valid);
+                    let obo = id
+                        .on_behalf_of
+                        .ok_or_else(|| anyhow::anyhow!("no on_behalf_of"))?;
+                    assert_eq!(obo.cf, DELEGANTE);
+                    assert_eq!(obo.delega_id, "del_1");
+                    got.push(O::Valid as i32);
+                }
+                Err(status) => {
+                    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+                    let expected = match answer {
+                        O::Missing => "DEL_2_DELEGA_MISSING",
+                        O::Revoked => "DEL_2_DELEGA_REVOKED",
+                        O::Expired => "DEL_2_DELEGA_EXPIRED",
+                        other => panic!("{other:?} refused: {status:?}"),
+                    };
+                    assert_eq!(reason(&status), expected);
+                    got.push(answer as i32);
+                }
+            }
+        }
+        // Nothing recorded later, in the background.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let audit = fake.audit.lock().map_err(|_| anyhow::anyhow!("lock"))?.clone();
+        assert_eq!(audit, got);
+        Ok(())
+    }
+
+    /// Deleghe unreachable: the call is refused (fail closed), never let through.
+    #[tokio::test]
+    async fn del_2_deleghe_unreachable_refuses() -> anyhow::Result<()> {
+        let fake = FakeDeleghe::default();
+        let (auth, headers, stop) = authenticator(fake).await?;
+        drop(stop);
+        let auth = Authenticator {
+            deleghe: DelegaCheck::new(
+                tonic::transport::Channel::from_static("http://127.0.0.1:1").connect_lazy(),
+                Caller::new(
+                    InternalTokens::new(Secret::new(vec![7u8; 48])),
+                    "gateway",
+                    Duration::from_secs(2),
+                ),
+            ),
+            ..auth
+        };
+        let status = auth
+            .identity(
+                &headers,
+                "/occasionali.anagrafica.v1.AnagraficaService/GetSoggetto",
+            )
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("let through without deleghe"))?;
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        Ok(())
+    }
 
     #[test]
     fn ruolo_spellings() {
