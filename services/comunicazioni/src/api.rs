@@ -106,7 +106,7 @@ impl Comunicazioni {
             .await?
             .ok_or_else(|| non_trovata(&codice))?;
         let avvisi = self.avvisi(&self.db, &r.com).await?;
-        Ok(Some(encode::registrata(&r, avvisi)))
+        Ok(Some(encode::registrata(&r, self.adesso().1, avvisi)))
     }
 
     /// The Gestione Separata warning for the worker and year of `c`.
@@ -233,7 +233,7 @@ impl Comunicazioni {
             let avvisi = self
                 .scrivi(txn, &com, com.codice(), None, &profilo, richiesta.as_ref())
                 .await?;
-            Ok::<_, AppError>(encode::comunicazione(&com, None, avvisi))
+            Ok::<_, AppError>(encode::comunicazione(&com, None, oggi, avvisi))
         }
         .await;
         match result {
@@ -255,6 +255,11 @@ impl Comunicazioni {
         let testa = store::carica(txn, codice.as_str())
             .await?
             .ok_or_else(|| non_trovata(codice.as_str()))?;
+        // An A's keys are looked up as a search's (LAO-1, LAO-2): keys that do not match answer
+        // NOT_FOUND, as an unknown codice does. A V's CFs are its new sections, checked by LAO-7.
+        if azione == Azione::Annullamento && !date.combaciano(&chiavi(&testa)) {
+            return Err(non_trovata(codice.as_str()));
+        }
         let compilata = match profilo {
             Profilo::SoggettoAbilitato { cf } => {
                 store::compilata_nella_catena(txn, &testa.origine, cf).await?
@@ -378,7 +383,7 @@ impl Comunicazioni {
                     richiesta.as_ref(),
                 )
                 .await?;
-            Ok::<_, AppError>(encode::comunicazione(&com, None, avvisi))
+            Ok::<_, AppError>(encode::comunicazione(&com, None, oggi, avvisi))
         }
         .await;
         match result {
@@ -397,6 +402,11 @@ impl Comunicazioni {
         let mut v = Violations::new();
         let codice = decode::codice(&mut v, "codice_comunicazione", &r.codice_comunicazione);
         let email = decode::email(&mut v, "compilatore_email", "LAO-5", &r.compilatore_email);
+        // The other two of the three keys, as GetComunicazione and a search take them (LAO-1).
+        let date = ChiaviDate {
+            committente_cf: decode::cf_chiave(&mut v, "committente_cf", &r.committente_cf),
+            lavoratore_cf: decode::cf_chiave(&mut v, "lavoratore_cf", &r.lavoratore_cf),
+        };
         let (codice, email) = completo(v, codice.zip(email))?;
         let richiesta = Self::richiesta(id, "CancelComunicazione", &r.request_id, &r)?;
         if let Some(q) = &richiesta
@@ -408,14 +418,7 @@ impl Comunicazioni {
         let result = async {
             let txn = begin_write(&self.db).await?;
             let (testa, _) = self
-                .bersaglio(
-                    &txn,
-                    &profilo,
-                    &codice,
-                    &ChiaviDate::default(),
-                    Azione::Annullamento,
-                    oggi,
-                )
+                .bersaglio(&txn, &profilo, &codice, &date, Azione::Annullamento, oggi)
                 .await?;
             let codice = Self::nuovo_codice(&txn).await?;
             let invio = Invio {
@@ -438,7 +441,7 @@ impl Comunicazioni {
                     richiesta.as_ref(),
                 )
                 .await?;
-            Ok::<_, AppError>(encode::comunicazione(&com, None, avvisi))
+            Ok::<_, AppError>(encode::comunicazione(&com, None, oggi, avvisi))
         }
         .await;
         match result {
@@ -514,9 +517,10 @@ impl Comunicazioni {
             lavoratore_cf: lavoratore,
             compilatore_cf: restrizione.compilatore_cf,
         };
+        let (_, oggi) = self.adesso();
         let righe = store::cerca(&self.db, &filtro, pagina.cursore, pagina.da_leggere()).await?;
         let (comunicazioni, next_page_token) =
-            pagina.taglia(righe.iter().map(|s| (s.seq, encode::sintesi(s))).collect());
+            pagina.taglia(righe.iter().map(|s| (s.seq, encode::sintesi(s, oggi))).collect());
         Ok(pb::SearchComunicazioniResponse {
             comunicazioni,
             next_page_token,
@@ -605,9 +609,10 @@ impl ComunicazioniService for Comunicazioni {
             .apribile(&id, &r.codice_comunicazione, &r.committente_cf, &r.lavoratore_cf)
             .await?;
         let catena = store::catena(&self.db, &c.origine).await.map_err(Status::from)?;
+        let (_, oggi) = self.adesso();
         Ok(Response::new(pb::GetComunicazioneResponse {
-            comunicazione: Some(encode::registrata(&c, Vec::new())),
-            catena: catena.iter().map(encode::sintesi).collect(),
+            comunicazione: Some(encode::registrata(&c, oggi, Vec::new())),
+            catena: catena.iter().map(|s| encode::sintesi(s, oggi)).collect(),
         }))
     }
 

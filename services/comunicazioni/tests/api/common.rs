@@ -398,6 +398,7 @@ pub fn annullamento(codice: &str) -> pb::CancelComunicazioneRequest {
         request_id: String::new(),
         codice_comunicazione: codice.into(),
         compilatore_email: "compilatore@example.it".into(),
+        ..Default::default()
     }
 }
 
