@@ -28,6 +28,7 @@ use occasionali_runtime::pagina::{Pagina, impronta};
 pub struct Comunicazioni {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
+    pub registro: crate::anagrafica::Registro,
 }
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -57,6 +58,23 @@ fn non_trovata(codice: &str) -> AppError {
 }
 
 impl Comunicazioni {
+    /// Section 1 as sent: for an Azienda, its company's record in the registry, whatever the
+    /// request says (LAO-1, LAO-7), the same for a P and a V; for others, the request's.
+    async fn sezione_committente(
+        &self,
+        id: &Identity,
+        profilo: &Profilo,
+        richiesto: Option<&pb::Committente>,
+    ) -> Result<Option<pb::Committente>, AppError> {
+        match profilo {
+            Profilo::Azienda { cf } => {
+                let email = richiesto.map(|c| c.email.as_str()).unwrap_or_default();
+                Ok(Some(self.registro.committente(cf, email, id).await?))
+            }
+            _ => Ok(richiesto.cloned()),
+        }
+    }
+
     fn adesso(&self) -> (DateTime<Utc>, NaiveDate) {
         let ora = self.clock.now();
         (ora, calendar::rome_date(ora))
@@ -207,11 +225,14 @@ impl Comunicazioni {
         {
             return Ok(c);
         }
+        let committente = self
+            .sezione_committente(id, &profilo, r.committente.as_ref())
+            .await?;
         let (ora, oggi) = self.adesso();
         let mut v = Violations::new();
         let contenuto = decode::contenuto(
             &mut v,
-            r.committente.as_ref(),
+            committente.as_ref(),
             &committente_cf,
             r.lavoratore.as_ref(),
             r.rapporto.as_ref(),
@@ -321,6 +342,13 @@ impl Comunicazioni {
             ),
         };
         v.check()?;
+        let dal_registro = match profilo {
+            Profilo::Azienda { .. } => {
+                self.sezione_committente(id, &profilo, r.committente.as_ref())
+                    .await?
+            }
+            _ => None,
+        };
         let (ora, oggi) = self.adesso();
         let result = async {
             let txn = begin_write(&self.db).await?;
@@ -330,9 +358,10 @@ impl Comunicazioni {
             // A section left out is unchanged; section 1 given without its CF keeps the
             // head's (it never changes).
             let attuale = &testa.com.contenuto;
-            let committente = match &r.committente {
-                None => encode::committente(&attuale.committente),
-                Some(c) => c.clone(),
+            let committente = match (&dal_registro, &r.committente) {
+                (Some(c), _) => c.clone(),
+                (None, None) => encode::committente(&attuale.committente),
+                (None, Some(c)) => c.clone(),
             };
             let lavoratore = match &r.lavoratore {
                 None => encode::lavoratore(&attuale.lavoratore),
@@ -363,7 +392,9 @@ impl Comunicazioni {
             );
             let email = decode::email(&mut v, "compilatore_email", "LAO-5", &r.compilatore_email);
             let (nuovo, email) = completo(v, nuovo.zip(email))?;
-            let vincolato = store::vincolato(&txn, &attuale.committente.cf).await?;
+            // An Azienda's section 1 is the registry's, not the caller's: nothing to refuse.
+            // Others may not change a bound committente's data (LAO-7).
+            let vincolato = dal_registro.is_none() && store::vincolato(&txn, &attuale.committente.cf).await?;
             variazione::controlla(attuale, &nuovo, fase, vincolato)?;
             let codice = Self::nuovo_codice(&txn).await?;
             let invio = Invio {
