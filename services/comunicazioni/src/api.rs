@@ -58,6 +58,73 @@ fn non_trovata(codice: &str) -> AppError {
 }
 
 impl Comunicazioni {
+    /// The caller's LAO profile (LAO-1). A natural person using the azienda profile (not under
+    /// a delega) acts for a company it legally represents in the registry (ANA-8), named as the
+    /// request's committente CF (`field`); it stays the compilatore of what it sends.
+    async fn profilo(&self, id: &Identity, field: &str, committente: &str) -> Result<Profilo, AppError> {
+        let profilo = accesso::profilo(id)?;
+        let Profilo::Azienda { cf: persona } = &profilo else {
+            return Ok(profilo);
+        };
+        if id.on_behalf_of.is_some() || persona.len() != 16 {
+            return Ok(profilo);
+        }
+        let azienda = committente.trim().to_ascii_uppercase();
+        if azienda.is_empty() {
+            return Err(AppError::invalid(
+                field,
+                "LAO-1",
+                "LAO_1_COMPANY_REQUIRED",
+                "a person with the azienda profile names the company it acts for (see ListProfiliOperativi)",
+            ));
+        }
+        if !self.registro.rappresenta(persona, &azienda, id).await? {
+            return Err(AppError::denied(
+                "LAO-1",
+                "LAO_1_NOT_LEGAL_REPRESENTATIVE",
+                format!("the registry does not hold the caller as legal representative of {azienda}"),
+            ));
+        }
+        Ok(Profilo::Azienda { cf: azienda })
+    }
+
+    /// "Scegli per chi intendi operare" (LAO-1): the caller itself, as soggetto abilitato when
+    /// its token has that profile, and each company it legally represents (ANA-8). A company's
+    /// own token: its azienda profile only.
+    async fn profili(&self, id: &Identity) -> Result<Vec<pb::ProfiloOperativo>, AppError> {
+        use pb::TipoProfiloOperativo as T;
+        if id.is_operator() || matches!(id.profile(), Profile::Sistema | Profile::FlussoPagamenti) {
+            return Err(AppError::denied(
+                "LAO-1",
+                "LAO_1_PROFILE",
+                format!("{} does not choose whom to act for", id.profile()),
+            ));
+        }
+        let cf = id.caller.cf.trim().to_ascii_uppercase();
+        let profilo = |tipo: T, cf: &str, denominazione: &str, p: Profile| pb::ProfiloOperativo {
+            tipo: tipo as i32,
+            codice_fiscale: cf.to_string(),
+            denominazione: denominazione.to_string(),
+            profilo: p.as_str().to_string(),
+        };
+        if cf.len() != 16 {
+            return Ok(vec![profilo(T::Azienda, &cf, &cf, Profile::Azienda)]);
+        }
+        let mut out = vec![profilo(T::Cittadino, &cf, &cf, Profile::Prestatore)];
+        if id.profile() == Profile::SoggettoAbilitato {
+            out.push(profilo(
+                T::SoggettoAbilitato,
+                &cf,
+                &cf,
+                Profile::SoggettoAbilitato,
+            ));
+        }
+        for (azienda, denominazione) in self.registro.rappresentate(&cf, id).await? {
+            out.push(profilo(T::Azienda, &azienda, &denominazione, Profile::Azienda));
+        }
+        Ok(out)
+    }
+
     /// Section 1 as sent: for an Azienda, its company's record in the registry, whatever the
     /// request says (LAO-1, LAO-7), the same for a P and a V; for others, the request's.
     async fn sezione_committente(
@@ -211,13 +278,13 @@ impl Comunicazioni {
         id: &Identity,
         r: pb::InsertComunicazioneRequest,
     ) -> Result<pb::Comunicazione, AppError> {
-        let profilo = accesso::profilo(id)?;
-        accesso::puo_inviare(&profilo)?;
         let richiesto = r
             .committente
             .as_ref()
             .map(|c| c.codice_fiscale.as_str())
             .unwrap_or_default();
+        let profilo = self.profilo(id, "committente.codice_fiscale", richiesto).await?;
+        accesso::puo_inviare(&profilo)?;
         let committente_cf = accesso::committente_inviabile(&profilo, richiesto)?;
         let richiesta = Self::richiesta(id, "InsertComunicazione", &r.request_id, &r)?;
         if let Some(q) = &richiesta
@@ -310,7 +377,16 @@ impl Comunicazioni {
         id: &Identity,
         r: pb::VaryComunicazioneRequest,
     ) -> Result<pb::Comunicazione, AppError> {
-        let profilo = accesso::profilo(id)?;
+        let profilo = self
+            .profilo(
+                id,
+                "committente.codice_fiscale",
+                r.committente
+                    .as_ref()
+                    .map(|c| c.codice_fiscale.as_str())
+                    .unwrap_or_default(),
+            )
+            .await?;
         accesso::puo_inviare(&profilo)?;
         let mut v = Violations::new();
         let codice = decode::codice(&mut v, "codice_comunicazione", &r.codice_comunicazione);
@@ -428,7 +504,7 @@ impl Comunicazioni {
         id: &Identity,
         r: pb::CancelComunicazioneRequest,
     ) -> Result<pb::Comunicazione, AppError> {
-        let profilo = accesso::profilo(id)?;
+        let profilo = self.profilo(id, "committente_cf", &r.committente_cf).await?;
         accesso::puo_inviare(&profilo)?;
         let mut v = Violations::new();
         let codice = decode::codice(&mut v, "codice_comunicazione", &r.codice_comunicazione);
@@ -497,7 +573,7 @@ impl Comunicazioni {
             lavoratore_cf: decode::cf_chiave(&mut v, "lavoratore_cf", lavoratore_cf),
         };
         let codice = completo(v, codice)?;
-        let profilo = accesso::profilo(id)?;
+        let profilo = self.profilo(id, "committente_cf", committente_cf).await?;
         let r = store::carica(&self.db, codice.as_str())
             .await?
             .ok_or_else(|| non_trovata(codice.as_str()))?;
@@ -539,7 +615,7 @@ impl Comunicazioni {
         ]);
         let pagina = Pagina::decodifica(&mut v, "LAO-2", r.page_size, &r.page_token, impronta);
         v.check()?;
-        let profilo = accesso::profilo(id)?;
+        let profilo = self.profilo(id, "committente_cf", &r.committente_cf).await?;
         let tre_chiavi = codice.is_some() && committente.is_some() && lavoratore.is_some();
         let restrizione = accesso::restrizione_ricerca(&profilo, committente.as_deref(), tre_chiavi)?;
         let filtro = store::Filtro {
@@ -584,7 +660,7 @@ impl Comunicazioni {
         let visibile = if id.profile() == Profile::Prestatore {
             id.subject_cf().eq_ignore_ascii_case(&cf)
         } else {
-            match accesso::profilo(id)? {
+            match self.profilo(id, "", "").await? {
                 Profilo::Operatore => true,
                 Profilo::Azienda { cf: az } => {
                     store::lavoratore_visibile(&self.db, &cf, Some(&az), None).await?
@@ -712,6 +788,16 @@ impl ComunicazioniService for Comunicazioni {
             })
             .collect();
         Ok(Response::new(Box::pin(tokio_stream::iter(messages))))
+    }
+
+    async fn list_profili_operativi(
+        &self,
+        request: Request<pb::ListProfiliOperativiRequest>,
+    ) -> Result<Response<pb::ListProfiliOperativiResponse>, Status> {
+        let id = Identity::of(&request)?;
+        Ok(Response::new(pb::ListProfiliOperativiResponse {
+            profili: self.profili(&id).await?,
+        }))
     }
 
     async fn get_lavoratore_summary(

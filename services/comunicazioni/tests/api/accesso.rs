@@ -18,6 +18,8 @@ both_engines!(
     lao_2_search_pages_through_every_match,
     lao_1_soggetto_abilitato_cancels_with_the_three_keys,
     lao_2_search_says_which_actions_each_row_allows,
+    lao_1_list_profili_operativi,
+    lao_1_legal_representative_acts_for_the_company_and_is_the_compilatore,
 );
 
 /// A soggetto abilitato (a labour consultant): a natural person.
@@ -541,6 +543,164 @@ async fn lao_2_search_says_which_actions_each_row_allows(t: &TestDb) -> anyhow::
         rows(h.cerca(per_codice(&codice(&altra))).await),
         vec![(codice(&altra), true, true, false)]
     );
+    h.stop().await;
+    Ok(())
+}
+
+/// "Scegli per chi intendi operare": the caller itself, as soggetto abilitato when its token
+/// says so, and each company it legally represents in the registry (LAO-1, ANA-8).
+async fn lao_1_list_profili_operativi(t: &TestDb) -> anyhow::Result<()> {
+    use pb::TipoProfiloOperativo as T;
+    let h = Harness::start(t).await?;
+    let profili = |r: pb::ListProfiliOperativiResponse| -> Vec<(i32, String, String, String)> {
+        r.profili
+            .into_iter()
+            .map(|p| (p.tipo, p.codice_fiscale, p.denominazione, p.profilo))
+            .collect()
+    };
+    let azienda = |cf: &str| {
+        (
+            T::Azienda as i32,
+            cf.to_string(),
+            "Officine Meccaniche Lombarde SpA".to_string(),
+            "azienda".to_string(),
+        )
+    };
+    let se = |tipo: T, profilo: &str| {
+        (
+            tipo as i32,
+            LEGALE.to_string(),
+            LEGALE.to_string(),
+            profilo.to_string(),
+        )
+    };
+    // The legal representative of PIVA and PIVA_B, as a consultant and as a citizen.
+    let r = ok(h
+        .c()
+        .list_profili_operativi(h.sa(LEGALE).req(pb::ListProfiliOperativiRequest {}))
+        .await);
+    assert_eq!(
+        profili(r),
+        vec![
+            se(T::Cittadino, "prestatore"),
+            se(T::SoggettoAbilitato, "soggetto_abilitato"),
+            azienda(PIVA),
+            azienda(PIVA_B),
+        ]
+    );
+    let r = ok(h
+        .c()
+        .list_profili_operativi(
+            h.who(Profile::Prestatore, LEGALE)
+                .req(pb::ListProfiliOperativiRequest {}),
+        )
+        .await);
+    assert_eq!(
+        profili(r),
+        vec![se(T::Cittadino, "prestatore"), azienda(PIVA), azienda(PIVA_B)]
+    );
+    // Someone representing no company: itself only.
+    let nessuno = consulente(0);
+    let r = ok(h
+        .c()
+        .list_profili_operativi(
+            h.who(Profile::Utilizzatore, &nessuno)
+                .req(pb::ListProfiliOperativiRequest {}),
+        )
+        .await);
+    assert_eq!(
+        profili(r),
+        vec![(
+            T::Cittadino as i32,
+            nessuno.clone(),
+            nessuno.clone(),
+            "prestatore".to_string()
+        )]
+    );
+    // A company's own token: its azienda profile.
+    let r = ok(h
+        .c()
+        .list_profili_operativi(h.azienda(PIVA).req(pb::ListProfiliOperativiRequest {}))
+        .await);
+    assert_eq!(
+        profili(r),
+        vec![(
+            T::Azienda as i32,
+            PIVA.to_string(),
+            PIVA.to_string(),
+            "azienda".to_string()
+        )]
+    );
+    // Operators do not choose.
+    let s = err(
+        h.c()
+            .list_profili_operativi(h.dg().req(pb::ListProfiliOperativiRequest {}))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_PROFILE");
+    h.stop().await;
+    Ok(())
+}
+
+/// A person with the azienda profile acts for a company it legally represents, named as the
+/// committente CF: the company is the committente, the person the compilatore (LAO-1, LAO-5).
+async fn lao_1_legal_representative_acts_for_the_company_and_is_the_compilatore(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let lr = h.who(Profile::Azienda, LEGALE);
+    let w = lavoratore_n(8);
+    let p = h.inserisci(&lr, preventiva(PIVA, w.clone())).await;
+    assert_eq!(invio(&p).compilatore_cf, LEGALE);
+    assert_eq!(p.committente.as_ref().unwrap().codice_fiscale, PIVA);
+    // It finds, opens, varies and cancels the company's communications naming the company.
+    let found = ok(h.c().search_comunicazioni(lr.req(per_committente(PIVA))).await).comunicazioni;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].compilatore_cf, LEGALE);
+    ok(h.c().get_comunicazione(lr.req(get3(&codice(&p), PIVA, ""))).await);
+    let mut r = variazione(&codice(&p), &p);
+    r.rapporto.as_mut().unwrap().compenso_stimato = "700.00".into();
+    let v = h.varia(&lr, r).await;
+    assert_eq!(invio(&v).compilatore_cf, LEGALE);
+    let a = ok(h
+        .c()
+        .cancel_comunicazione(lr.req(pb::CancelComunicazioneRequest {
+            committente_cf: PIVA.into(),
+            ..annullamento(&codice(&v))
+        }))
+        .await)
+    .comunicazione
+    .unwrap();
+    assert_eq!(invio(&a).compilatore_cf, LEGALE);
+    // The company sending with its own token sees them too, compiled by its representative.
+    let own = ok(h
+        .c()
+        .search_comunicazioni(h.azienda(PIVA).req(per_lavoratore(&w.codice_fiscale)))
+        .await)
+    .comunicazioni;
+    assert_eq!(own.len(), 3);
+    // Without naming the company: INVALID_ARGUMENT; a company it does not represent: refused.
+    let s = err(
+        h.c()
+            .insert_comunicazione(lr.req(preventiva("", w.clone())))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(reason(&s), "LAO_1_COMPANY_REQUIRED");
+    let altro = h.who(Profile::Azienda, &consulente(1));
+    let s = err(
+        h.c()
+            .insert_comunicazione(altro.req(preventiva(PIVA, w.clone())))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_NOT_LEGAL_REPRESENTATIVE");
+    let s = err(
+        h.c().search_comunicazioni(altro.req(per_committente(PIVA))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_NOT_LEGAL_REPRESENTATIVE");
     h.stop().await;
     Ok(())
 }
