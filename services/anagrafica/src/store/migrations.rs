@@ -173,7 +173,7 @@ impl MigrationTrait for AddLegaleRappresentante {
                 Table::alter()
                     .table("soggetti")
                     .add_column(
-                        &mut ColumnDef::new("legale_rappresentante_cf")
+                        ColumnDef::new("legale_rappresentante_cf")
                             .string()
                             .null()
                             .to_owned(),

@@ -503,7 +503,7 @@ async fn ana_8_organisations_listed_by_legal_representative_for_the_platform_onl
         cfs(ok(interno
             .list_organizzazioni_rappresentate(sistema.req(lista(&altro)))
             .await)),
-        [piva_c.clone()]
+        vec![piva_c.clone()]
     );
     // A new legal representative takes the company over.
     let s = pb::Soggetto {
