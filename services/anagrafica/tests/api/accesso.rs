@@ -18,6 +18,7 @@ both_engines!(
     ana_8_registration_only_for_oneself,
     ana_8_calls_without_a_verified_identity_are_unauthenticated,
     ana_8_organisations_listed_by_legal_representative_for_the_platform_only,
+    ana_8_legal_representatives_of_organisations_registered_before_the_column,
 );
 
 fn storia_req(cf: &str) -> pb::ListModificheRequest {
@@ -550,6 +551,53 @@ async fn ana_8_organisations_listed_by_legal_representative_for_the_platform_onl
         Code::PermissionDenied,
     );
     assert_eq!(reason_of(&s), "GW_6_INTERNAL_ONLY");
+    h.stop().await;
+    Ok(())
+}
+
+/// Migration m0003 fills the legal representative of organisations registered before it, from
+/// their document: undone on a registered company, then run again.
+async fn ana_8_legal_representatives_of_organisations_registered_before_the_column(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    use occasionali_proto::anagrafica::anagrafica_internal_service_client::AnagraficaInternalServiceClient;
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+    let h = Harness::start(t).await?;
+    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    h.registra_utilizzatore(
+        &h.who(Profile::Azienda, PIVA, None),
+        cpo_org(PIVA, &legale, milano()),
+    )
+    .await;
+    // The schema as before m0003.
+    for sql in [
+        "DROP INDEX soggetti_legale_rappresentante",
+        "ALTER TABLE soggetti DROP COLUMN legale_rappresentante_cf",
+        "DELETE FROM seaql_migrations WHERE version = 'm0003_add_legale_rappresentante'",
+    ] {
+        h.db.execute_unprepared(sql).await?;
+    }
+    occasionali_anagrafica::Migrator::up(&h.db, None).await?;
+    let mut interno = AnagraficaInternalServiceClient::new(
+        tonic::transport::Channel::from_shared(h.url.clone())?
+            .connect()
+            .await?,
+    );
+    let r = ok(interno
+        .list_organizzazioni_rappresentate(h.who(Profile::Sistema, "comunicazioni", None).req(
+            pb::ListOrganizzazioniRappresentateRequest {
+                legale_rappresentante_cf: legale.clone(),
+            },
+        ))
+        .await);
+    assert_eq!(
+        r.organizzazioni
+            .into_iter()
+            .map(|o| o.codice_fiscale)
+            .collect::<Vec<_>>(),
+        vec![PIVA.to_string()]
+    );
     h.stop().await;
     Ok(())
 }
