@@ -34,6 +34,34 @@ async fn lao_chain_through_the_gateway() -> anyhow::Result<()> {
         "luoghi_lavoro": [{"comune": "F205", "indirizzo": "Corso Como 1", "cap": "20154"}]})
     };
 
+    // The company is in the registry: an azienda profile's committente data come from there
+    // (LAO-1), and its legal representative may act for it (ListProfiliOperativi).
+    let anna = persona("Bianchi", "Anna", "1975-08-30", true, "F205");
+    let o = g
+        .call(
+            Some(&azienda),
+            "occasionali.anagrafica.v1.AnagraficaService/RegisterUtilizzatore",
+            &json!({"tipo": "TIPO_UTILIZZATORE_CPO",
+                "organizzazione": {"codice_fiscale": "00743110157", "denominazione": "Trattoria da Anna srl", "legale_rappresentante_cf": anna.cf},
+                "domicilio": {"comune": "F205", "indirizzo": "Corso Como 1", "cap": "20154"},
+                "contatti": {"email": "amministrazione@example.it"},
+                "categoria": "CATEGORIA_UTILIZZATORE_IMPRESA", "ateco": "56.10.11", "dipendenti_tempo_indeterminato": 3}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let t_anna = c.token(Profile::Utilizzatore, &anna.cf, None)?;
+    let o = g
+        .call(Some(&t_anna), &m("ListProfiliOperativi"), &json!({}))
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let profili = o.json()?["profili"].as_array().cloned().unwrap_or_default();
+    assert!(
+        profili
+            .iter()
+            .any(|p| p["codiceFiscale"] == "00743110157" && p["tipo"] == "TIPO_PROFILO_OPERATIVO_AZIENDA"),
+        "{profili:?}"
+    );
+
     // LAO-3: a bad insert reports every violation at once.
     let o = g
         .call(Some(&azienda), &m("InsertComunicazione"), &json!({"compilatore_email": "ufficio.personale@example.it", "committente": committente, "lavoratore": lavoratore,

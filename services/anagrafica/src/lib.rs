@@ -5,23 +5,30 @@ mod decode;
 pub mod domain;
 mod encode;
 mod events;
+mod interno;
 mod prestazioni;
 pub mod store;
 
 use std::time::Duration;
 
+use occasionali_proto::anagrafica::anagrafica_internal_service_server::AnagraficaInternalServiceServer;
 use occasionali_proto::anagrafica::anagrafica_service_server::AnagraficaServiceServer;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::client::Caller;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::IdentityInterceptor;
+use occasionali_runtime::identity::{IdentityInterceptor, SystemOnlyInterceptor};
 use tonic::service::Routes;
 
 pub use prestazioni::PrestazioniClient;
 pub use store::Migrator;
 
-/// The tonic routes of the context: every call must carry a verified identity.
+/// The tonic routes of the context: every call must carry a verified identity; the internal
+/// service (queries for other contexts) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
+    let internal = AnagraficaInternalServiceServer::with_interceptor(
+        interno::Interno { db: deps.db.clone() },
+        SystemOnlyInterceptor::new(deps.tokens.clone()),
+    );
     let channel = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Prestazioni)?)?;
     let caller = Caller::new(deps.tokens.clone(), "anagrafica", Duration::from_secs(10));
     let service = api::Anagrafica {
@@ -30,5 +37,5 @@ pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
         prestazioni: PrestazioniClient::new(channel, caller),
     };
     let server = AnagraficaServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
-    Ok(Routes::new(server))
+    Ok(Routes::new(server).add_service(internal))
 }

@@ -9,6 +9,9 @@
 //! - searches: `LAO_BENCH_SEARCHES` SearchComunicazioni calls per key (default 1,000) by
 //!   committente CF and by worker CF over the large table, latency p50/p99.
 //!
+//! Sends come from a soggetto abilitato naming the company (an azienda profile would read its
+//! committente from the registry, which the bench does not start).
+//!
 //! Runs on SQLite, and on PostgreSQL too when `OCCASIONALI_TEST_PG` is set.
 //! `cargo bench -p occasionali-comunicazioni`; `LAO_BENCH_ROWS=100000` for a quick run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -248,11 +251,11 @@ fn identity(profile: Profile, cf: &str) -> Identity {
     })
 }
 
-fn insert_request(w: &Persona) -> pb::InsertComunicazioneRequest {
+fn insert_request(w: &Persona, company: &str) -> pb::InsertComunicazioneRequest {
     pb::InsertComunicazioneRequest {
         request_id: String::new(),
         committente: Some(pb::Committente {
-            codice_fiscale: String::new(),
+            codice_fiscale: company.to_string(),
             denominazione: "Officine Meccaniche Lombarde SpA".into(),
             comune: "F205".into(),
             indirizzo: "Via Torino 10".into(),
@@ -323,9 +326,9 @@ async fn sends(
             for _ in 0..count {
                 let w = &workers[rng.random_range(0..workers.len())];
                 let company = &companies[rng.random_range(0..companies.len())];
-                let id = identity(Profile::Azienda, company);
+                let id = identity(Profile::SoggettoAbilitato, "BRNFNC70B02H501C");
                 client
-                    .insert_comunicazione(request(&tokens, &id, insert_request(w)))
+                    .insert_comunicazione(request(&tokens, &id, insert_request(w, company)))
                     .await
                     .unwrap();
             }
@@ -437,7 +440,11 @@ async fn run(engine: Engine, rows: usize, inserts: usize, n_searches: usize) {
         db: t.db.clone(),
         clock: Arc::new(FixedClock::at(ora())),
         tokens: tokens.clone(),
-        endpoints: HashMap::new(),
+        // Nobody listens there: only an azienda profile asks the registry.
+        endpoints: HashMap::from([(
+            occasionali_runtime::context::Context::Anagrafica,
+            "http://127.0.0.1:9".to_string(),
+        )]),
     };
     let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -28,6 +28,7 @@ use occasionali_runtime::pagina::{Pagina, impronta};
 pub struct Comunicazioni {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
+    pub registro: crate::anagrafica::Registro,
 }
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -57,6 +58,90 @@ fn non_trovata(codice: &str) -> AppError {
 }
 
 impl Comunicazioni {
+    /// The caller's LAO profile (LAO-1). A natural person using the azienda profile (not under
+    /// a delega) acts for a company it legally represents in the registry (ANA-8), named as the
+    /// request's committente CF (`field`); it stays the compilatore of what it sends.
+    async fn profilo(&self, id: &Identity, field: &str, committente: &str) -> Result<Profilo, AppError> {
+        let profilo = accesso::profilo(id)?;
+        let Profilo::Azienda { cf: persona } = &profilo else {
+            return Ok(profilo);
+        };
+        if id.on_behalf_of.is_some() || persona.len() != 16 {
+            return Ok(profilo);
+        }
+        let azienda = committente.trim().to_ascii_uppercase();
+        if azienda.is_empty() {
+            return Err(AppError::invalid(
+                field,
+                "LAO-1",
+                "LAO_1_COMPANY_REQUIRED",
+                "a person with the azienda profile names the company it acts for (see ListProfiliOperativi)",
+            ));
+        }
+        if !self.registro.rappresenta(persona, &azienda, id).await? {
+            return Err(AppError::denied(
+                "LAO-1",
+                "LAO_1_NOT_LEGAL_REPRESENTATIVE",
+                format!("the registry does not hold the caller as legal representative of {azienda}"),
+            ));
+        }
+        Ok(Profilo::Azienda { cf: azienda })
+    }
+
+    /// "Scegli per chi intendi operare" (LAO-1): the caller itself, as soggetto abilitato when
+    /// its token has that profile, and each company it legally represents (ANA-8). A company's
+    /// own token: its azienda profile only.
+    async fn profili(&self, id: &Identity) -> Result<Vec<pb::ProfiloOperativo>, AppError> {
+        use pb::TipoProfiloOperativo as T;
+        if id.is_operator() || matches!(id.profile(), Profile::Sistema | Profile::FlussoPagamenti) {
+            return Err(AppError::denied(
+                "LAO-1",
+                "LAO_1_PROFILE",
+                format!("{} does not choose whom to act for", id.profile()),
+            ));
+        }
+        let cf = id.caller.cf.trim().to_ascii_uppercase();
+        let profilo = |tipo: T, cf: &str, denominazione: &str, p: Profile| pb::ProfiloOperativo {
+            tipo: tipo as i32,
+            codice_fiscale: cf.to_string(),
+            denominazione: denominazione.to_string(),
+            profilo: p.as_str().to_string(),
+        };
+        if cf.len() != 16 {
+            return Ok(vec![profilo(T::Azienda, &cf, &cf, Profile::Azienda)]);
+        }
+        let mut out = vec![profilo(T::Cittadino, &cf, &cf, Profile::Prestatore)];
+        if id.profile() == Profile::SoggettoAbilitato {
+            out.push(profilo(
+                T::SoggettoAbilitato,
+                &cf,
+                &cf,
+                Profile::SoggettoAbilitato,
+            ));
+        }
+        for (azienda, denominazione) in self.registro.rappresentate(&cf, id).await? {
+            out.push(profilo(T::Azienda, &azienda, &denominazione, Profile::Azienda));
+        }
+        Ok(out)
+    }
+
+    /// Section 1 as sent: for an Azienda, its company's record in the registry, whatever the
+    /// request says (LAO-1, LAO-7), the same for a P and a V; for others, the request's.
+    async fn sezione_committente(
+        &self,
+        id: &Identity,
+        profilo: &Profilo,
+        richiesto: Option<&pb::Committente>,
+    ) -> Result<Option<pb::Committente>, AppError> {
+        match profilo {
+            Profilo::Azienda { cf } => {
+                let email = richiesto.map(|c| c.email.as_str()).unwrap_or_default();
+                Ok(Some(self.registro.committente(cf, email, id).await?))
+            }
+            _ => Ok(richiesto.cloned()),
+        }
+    }
+
     fn adesso(&self) -> (DateTime<Utc>, NaiveDate) {
         let ora = self.clock.now();
         (ora, calendar::rome_date(ora))
@@ -106,7 +191,7 @@ impl Comunicazioni {
             .await?
             .ok_or_else(|| non_trovata(&codice))?;
         let avvisi = self.avvisi(&self.db, &r.com).await?;
-        Ok(Some(encode::registrata(&r, avvisi)))
+        Ok(Some(encode::registrata(&r, self.adesso().1, avvisi)))
     }
 
     /// The Gestione Separata warning for the worker and year of `c`.
@@ -193,13 +278,13 @@ impl Comunicazioni {
         id: &Identity,
         r: pb::InsertComunicazioneRequest,
     ) -> Result<pb::Comunicazione, AppError> {
-        let profilo = accesso::profilo(id)?;
-        accesso::puo_inviare(&profilo)?;
         let richiesto = r
             .committente
             .as_ref()
             .map(|c| c.codice_fiscale.as_str())
             .unwrap_or_default();
+        let profilo = self.profilo(id, "committente.codice_fiscale", richiesto).await?;
+        accesso::puo_inviare(&profilo)?;
         let committente_cf = accesso::committente_inviabile(&profilo, richiesto)?;
         let richiesta = Self::richiesta(id, "InsertComunicazione", &r.request_id, &r)?;
         if let Some(q) = &richiesta
@@ -207,11 +292,14 @@ impl Comunicazioni {
         {
             return Ok(c);
         }
+        let committente = self
+            .sezione_committente(id, &profilo, r.committente.as_ref())
+            .await?;
         let (ora, oggi) = self.adesso();
         let mut v = Violations::new();
         let contenuto = decode::contenuto(
             &mut v,
-            r.committente.as_ref(),
+            committente.as_ref(),
             &committente_cf,
             r.lavoratore.as_ref(),
             r.rapporto.as_ref(),
@@ -233,7 +321,7 @@ impl Comunicazioni {
             let avvisi = self
                 .scrivi(txn, &com, com.codice(), None, &profilo, richiesta.as_ref())
                 .await?;
-            Ok::<_, AppError>(encode::comunicazione(&com, None, avvisi))
+            Ok::<_, AppError>(encode::comunicazione(&com, None, oggi, avvisi))
         }
         .await;
         match result {
@@ -255,6 +343,11 @@ impl Comunicazioni {
         let testa = store::carica(txn, codice.as_str())
             .await?
             .ok_or_else(|| non_trovata(codice.as_str()))?;
+        // An A's keys are looked up as a search's (LAO-1, LAO-2): keys that do not match answer
+        // NOT_FOUND, as an unknown codice does. A V's CFs are its new sections, checked by LAO-7.
+        if azione == Azione::Annullamento && !date.combaciano(&chiavi(&testa)) {
+            return Err(non_trovata(codice.as_str()));
+        }
         let compilata = match profilo {
             Profilo::SoggettoAbilitato { cf } => {
                 store::compilata_nella_catena(txn, &testa.origine, cf).await?
@@ -284,7 +377,16 @@ impl Comunicazioni {
         id: &Identity,
         r: pb::VaryComunicazioneRequest,
     ) -> Result<pb::Comunicazione, AppError> {
-        let profilo = accesso::profilo(id)?;
+        let profilo = self
+            .profilo(
+                id,
+                "committente.codice_fiscale",
+                r.committente
+                    .as_ref()
+                    .map(|c| c.codice_fiscale.as_str())
+                    .unwrap_or_default(),
+            )
+            .await?;
         accesso::puo_inviare(&profilo)?;
         let mut v = Violations::new();
         let codice = decode::codice(&mut v, "codice_comunicazione", &r.codice_comunicazione);
@@ -316,6 +418,13 @@ impl Comunicazioni {
             ),
         };
         v.check()?;
+        let dal_registro = match profilo {
+            Profilo::Azienda { .. } => {
+                self.sezione_committente(id, &profilo, r.committente.as_ref())
+                    .await?
+            }
+            _ => None,
+        };
         let (ora, oggi) = self.adesso();
         let result = async {
             let txn = begin_write(&self.db).await?;
@@ -325,9 +434,10 @@ impl Comunicazioni {
             // A section left out is unchanged; section 1 given without its CF keeps the
             // head's (it never changes).
             let attuale = &testa.com.contenuto;
-            let committente = match &r.committente {
-                None => encode::committente(&attuale.committente),
-                Some(c) => c.clone(),
+            let committente = match (&dal_registro, &r.committente) {
+                (Some(c), _) => c.clone(),
+                (None, None) => encode::committente(&attuale.committente),
+                (None, Some(c)) => c.clone(),
             };
             let lavoratore = match &r.lavoratore {
                 None => encode::lavoratore(&attuale.lavoratore),
@@ -358,7 +468,9 @@ impl Comunicazioni {
             );
             let email = decode::email(&mut v, "compilatore_email", "LAO-5", &r.compilatore_email);
             let (nuovo, email) = completo(v, nuovo.zip(email))?;
-            let vincolato = store::vincolato(&txn, &attuale.committente.cf).await?;
+            // An Azienda's section 1 is the registry's, not the caller's: nothing to refuse.
+            // Others may not change a bound committente's data (LAO-7).
+            let vincolato = dal_registro.is_none() && store::vincolato(&txn, &attuale.committente.cf).await?;
             variazione::controlla(attuale, &nuovo, fase, vincolato)?;
             let codice = Self::nuovo_codice(&txn).await?;
             let invio = Invio {
@@ -378,7 +490,7 @@ impl Comunicazioni {
                     richiesta.as_ref(),
                 )
                 .await?;
-            Ok::<_, AppError>(encode::comunicazione(&com, None, avvisi))
+            Ok::<_, AppError>(encode::comunicazione(&com, None, oggi, avvisi))
         }
         .await;
         match result {
@@ -392,11 +504,16 @@ impl Comunicazioni {
         id: &Identity,
         r: pb::CancelComunicazioneRequest,
     ) -> Result<pb::Comunicazione, AppError> {
-        let profilo = accesso::profilo(id)?;
+        let profilo = self.profilo(id, "committente_cf", &r.committente_cf).await?;
         accesso::puo_inviare(&profilo)?;
         let mut v = Violations::new();
         let codice = decode::codice(&mut v, "codice_comunicazione", &r.codice_comunicazione);
         let email = decode::email(&mut v, "compilatore_email", "LAO-5", &r.compilatore_email);
+        // The other two of the three keys, as GetComunicazione and a search take them (LAO-1).
+        let date = ChiaviDate {
+            committente_cf: decode::cf_chiave(&mut v, "committente_cf", &r.committente_cf),
+            lavoratore_cf: decode::cf_chiave(&mut v, "lavoratore_cf", &r.lavoratore_cf),
+        };
         let (codice, email) = completo(v, codice.zip(email))?;
         let richiesta = Self::richiesta(id, "CancelComunicazione", &r.request_id, &r)?;
         if let Some(q) = &richiesta
@@ -408,14 +525,7 @@ impl Comunicazioni {
         let result = async {
             let txn = begin_write(&self.db).await?;
             let (testa, _) = self
-                .bersaglio(
-                    &txn,
-                    &profilo,
-                    &codice,
-                    &ChiaviDate::default(),
-                    Azione::Annullamento,
-                    oggi,
-                )
+                .bersaglio(&txn, &profilo, &codice, &date, Azione::Annullamento, oggi)
                 .await?;
             let codice = Self::nuovo_codice(&txn).await?;
             let invio = Invio {
@@ -438,7 +548,7 @@ impl Comunicazioni {
                     richiesta.as_ref(),
                 )
                 .await?;
-            Ok::<_, AppError>(encode::comunicazione(&com, None, avvisi))
+            Ok::<_, AppError>(encode::comunicazione(&com, None, oggi, avvisi))
         }
         .await;
         match result {
@@ -463,7 +573,7 @@ impl Comunicazioni {
             lavoratore_cf: decode::cf_chiave(&mut v, "lavoratore_cf", lavoratore_cf),
         };
         let codice = completo(v, codice)?;
-        let profilo = accesso::profilo(id)?;
+        let profilo = self.profilo(id, "committente_cf", committente_cf).await?;
         let r = store::carica(&self.db, codice.as_str())
             .await?
             .ok_or_else(|| non_trovata(codice.as_str()))?;
@@ -505,7 +615,7 @@ impl Comunicazioni {
         ]);
         let pagina = Pagina::decodifica(&mut v, "LAO-2", r.page_size, &r.page_token, impronta);
         v.check()?;
-        let profilo = accesso::profilo(id)?;
+        let profilo = self.profilo(id, "committente_cf", &r.committente_cf).await?;
         let tre_chiavi = codice.is_some() && committente.is_some() && lavoratore.is_some();
         let restrizione = accesso::restrizione_ricerca(&profilo, committente.as_deref(), tre_chiavi)?;
         let filtro = store::Filtro {
@@ -514,9 +624,10 @@ impl Comunicazioni {
             lavoratore_cf: lavoratore,
             compilatore_cf: restrizione.compilatore_cf,
         };
+        let (_, oggi) = self.adesso();
         let righe = store::cerca(&self.db, &filtro, pagina.cursore, pagina.da_leggere()).await?;
         let (comunicazioni, next_page_token) =
-            pagina.taglia(righe.iter().map(|s| (s.seq, encode::sintesi(s))).collect());
+            pagina.taglia(righe.iter().map(|s| (s.seq, encode::sintesi(s, oggi))).collect());
         Ok(pb::SearchComunicazioniResponse {
             comunicazioni,
             next_page_token,
@@ -549,7 +660,7 @@ impl Comunicazioni {
         let visibile = if id.profile() == Profile::Prestatore {
             id.subject_cf().eq_ignore_ascii_case(&cf)
         } else {
-            match accesso::profilo(id)? {
+            match self.profilo(id, "", "").await? {
                 Profilo::Operatore => true,
                 Profilo::Azienda { cf: az } => {
                     store::lavoratore_visibile(&self.db, &cf, Some(&az), None).await?
@@ -605,9 +716,10 @@ impl ComunicazioniService for Comunicazioni {
             .apribile(&id, &r.codice_comunicazione, &r.committente_cf, &r.lavoratore_cf)
             .await?;
         let catena = store::catena(&self.db, &c.origine).await.map_err(Status::from)?;
+        let (_, oggi) = self.adesso();
         Ok(Response::new(pb::GetComunicazioneResponse {
-            comunicazione: Some(encode::registrata(&c, Vec::new())),
-            catena: catena.iter().map(encode::sintesi).collect(),
+            comunicazione: Some(encode::registrata(&c, oggi, Vec::new())),
+            catena: catena.iter().map(|s| encode::sintesi(s, oggi)).collect(),
         }))
     }
 
@@ -676,6 +788,16 @@ impl ComunicazioniService for Comunicazioni {
             })
             .collect();
         Ok(Response::new(Box::pin(tokio_stream::iter(messages))))
+    }
+
+    async fn list_profili_operativi(
+        &self,
+        request: Request<pb::ListProfiliOperativiRequest>,
+    ) -> Result<Response<pb::ListProfiliOperativiResponse>, Status> {
+        let id = Identity::of(&request)?;
+        Ok(Response::new(pb::ListProfiliOperativiResponse {
+            profili: self.profili(&id).await?,
+        }))
     }
 
     async fn get_lavoratore_summary(

@@ -1,9 +1,10 @@
 //! Domain → wire.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::Sesso;
 use occasionali_proto::comunicazioni as pb;
 
+use crate::domain::catena;
 use crate::domain::soglia::{Avviso, TotaleAnno};
 use crate::domain::*;
 use crate::store::{Registrata, Sintesi};
@@ -131,9 +132,16 @@ pub fn avviso(a: Avviso) -> pb::Avviso {
     }
 }
 
-/// A communication as sent, with where it stands in its chain and any warnings.
-pub fn comunicazione(c: &Comunicazione, successiva: Option<&str>, avvisi: Vec<Avviso>) -> pb::Comunicazione {
+/// A communication as sent, with where it stands in its chain, the actions it allows on `oggi`
+/// and any warnings.
+pub fn comunicazione(
+    c: &Comunicazione,
+    successiva: Option<&str>,
+    oggi: NaiveDate,
+    avvisi: Vec<Avviso>,
+) -> pb::Comunicazione {
     let i = &c.invio;
+    let azioni = catena::consentite(i.tipo, successiva, c.contenuto.rapporto.data_inizio, oggi);
     pb::Comunicazione {
         dati_invio: Some(pb::DatiInvio {
             compilatore_cf: i.compilatore_cf.clone(),
@@ -150,14 +158,18 @@ pub fn comunicazione(c: &Comunicazione, successiva: Option<&str>, avvisi: Vec<Av
         is_head: successiva.is_none(),
         codice_comunicazione_successiva: successiva.unwrap_or_default().to_string(),
         avvisi: avvisi.into_iter().map(avviso).collect(),
+        variabile: azioni.variabile,
+        annullabile: azioni.annullabile,
     }
 }
 
-pub fn registrata(r: &Registrata, avvisi: Vec<Avviso>) -> pb::Comunicazione {
-    comunicazione(&r.com, r.successiva.as_deref(), avvisi)
+pub fn registrata(r: &Registrata, oggi: NaiveDate, avvisi: Vec<Avviso>) -> pb::Comunicazione {
+    comunicazione(&r.com, r.successiva.as_deref(), oggi, avvisi)
 }
 
-pub fn sintesi(s: &Sintesi) -> pb::SintesiComunicazione {
+/// A search or chain row, with the actions it allows on `oggi`.
+pub fn sintesi(s: &Sintesi, oggi: NaiveDate) -> pb::SintesiComunicazione {
+    let azioni = catena::consentite(s.tipo, s.successiva.as_deref(), s.data_inizio, oggi);
     pb::SintesiComunicazione {
         codice_comunicazione: s.codice.clone(),
         tipo: tipo(s.tipo) as i32,
@@ -171,6 +183,8 @@ pub fn sintesi(s: &Sintesi) -> pb::SintesiComunicazione {
         data_inizio: s.data_inizio.to_string(),
         durata: durata(s.durata) as i32,
         compilatore_cf: s.compilatore_cf.clone(),
+        variabile: azioni.variabile,
+        annullabile: azioni.annullabile,
     }
 }
 

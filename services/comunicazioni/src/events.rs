@@ -14,7 +14,12 @@ pub const TYPE_INVIATA: &str = "occasionali.comunicazioni.v1.ComunicazioneInviat
 /// communication as sent: it is a new head (a V or A also names the one it replaced).
 pub async fn inviata(txn: &impl ConnectionTrait, c: &Comunicazione) -> Result<(), AppError> {
     let payload = pb::ComunicazioneInviata {
-        comunicazione: Some(crate::encode::comunicazione(c, None, Vec::new())),
+        comunicazione: Some(crate::encode::comunicazione(
+            c,
+            None,
+            c.invio.data_invio,
+            Vec::new(),
+        )),
     };
     outbox::append(
         txn,

@@ -1,6 +1,7 @@
 //! Comunicazioni: SPEC §4, the Ministry of Labour's preventive communications of lavoro
 //! autonomo occasionale (LAO) and their P → V → A chains.
 
+mod anagrafica;
 mod api;
 mod decode;
 pub mod domain;
@@ -10,18 +11,26 @@ mod ricevuta;
 pub mod store;
 
 use occasionali_proto::comunicazioni::comunicazioni_service_server::ComunicazioniServiceServer;
+use std::time::Duration;
+
 use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::client::Caller;
+use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::IdentityInterceptor;
 use tonic::service::Routes;
 
 /// The context's migrations, the outbox first.
 pub use store::Migrator;
 
-/// The tonic routes of the context: every call must carry a verified identity.
+/// The tonic routes of the context: every call must carry a verified identity. An Azienda's
+/// committente data come from the registry (anagrafica).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
+    let caller = Caller::new(deps.tokens.clone(), "comunicazioni", Duration::from_secs(10));
+    let anagrafica = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Anagrafica)?)?;
     let service = api::Comunicazioni {
         db: deps.db,
         clock: deps.clock,
+        registro: anagrafica::Registro::new(anagrafica, caller),
     };
     let server = ComunicazioniServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
     Ok(Routes::new(server))

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateAccessi),
             // The relay's columns (issue 9), after every migration already applied.
             Box::new(AlterOutboxRelay),
+            Box::new(AddLegaleRappresentante),
         ]
     }
 }
@@ -150,5 +151,69 @@ impl MigrationTrait for CreateAccessi {
         manager
             .drop_table(Table::drop().table("accessi").to_owned())
             .await
+    }
+}
+
+/// ANA-8 / LAO-1 (issue 13): an organisation's legal representative as a queryable column, so
+/// the organisations a person represents are found by index; existing rows filled from their
+/// document.
+pub(super) struct AddLegaleRappresentante;
+
+impl MigrationName for AddLegaleRappresentante {
+    fn name(&self) -> &str {
+        "m0003_add_legale_rappresentante"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddLegaleRappresentante {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("soggetti")
+                    .add_column(
+                        ColumnDef::new("legale_rappresentante_cf")
+                            .string()
+                            .null()
+                            .to_owned(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("soggetti_legale_rappresentante")
+                    .table("soggetti")
+                    .col("legale_rappresentante_cf")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        let q = Query::select()
+            .columns(["cf", "dati"])
+            .from("soggetti")
+            .and_where(Expr::col("natura").eq("organizzazione"))
+            .to_owned();
+        for row in db.query_all(&q).await? {
+            let cf: String = row.try_get("", "cf")?;
+            let s = super::decode(&row).map_err(|e| DbErr::Custom(e.to_string()))?;
+            let u = Query::update()
+                .table("soggetti")
+                .value(
+                    "legale_rappresentante_cf",
+                    s.legale_rappresentante().map(str::to_string),
+                )
+                .and_where(Expr::col("cf").eq(cf))
+                .to_owned();
+            db.execute(&u).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
     }
 }

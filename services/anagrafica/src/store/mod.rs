@@ -52,6 +52,17 @@ pub async fn carica_per_modifica(txn: &impl ConnectionTrait, cf: &str) -> Result
     txn.query_one(&q).await?.map(|r| decode(&r)).transpose()
 }
 
+/// The organisations whose legal representative is `cf` (ANA-8), by codice fiscale.
+pub async fn rappresentate(db: &impl ConnectionTrait, cf: &str) -> Result<Vec<Soggetto>, AppError> {
+    let q = Query::select()
+        .column("dati")
+        .from(SOGGETTI)
+        .and_where(Expr::col("legale_rappresentante_cf").eq(cf))
+        .order_by("cf", Order::Asc)
+        .to_owned();
+    db.query_all(&q).await?.iter().map(decode).collect()
+}
+
 fn json(s: &Soggetto) -> Result<String, AppError> {
     serde_json::to_string(s).map_err(AppError::internal)
 }
@@ -64,6 +75,7 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), A
             "cf",
             "sede",
             "natura",
+            "legale_rappresentante_cf",
             "nominativo",
             "is_prestatore",
             "is_utilizzatore_lf",
@@ -78,6 +90,7 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), A
             s.cf.clone().into(),
             s.sede.clone().into(),
             natura(s).into(),
+            s.legale_rappresentante().map(str::to_string).into(),
             s.nominativo().into(),
             s.ha_ruolo(Ruolo::Prestatore).into(),
             s.ha_ruolo(Ruolo::UtilizzatoreLf).into(),
@@ -109,6 +122,10 @@ pub async fn aggiorna(txn: &impl ConnectionTrait, s: &Soggetto, versione_letta: 
         .table(SOGGETTI)
         .values([
             ("sede", s.sede.clone().into()),
+            (
+                "legale_rappresentante_cf",
+                s.legale_rappresentante().map(str::to_string).into(),
+            ),
             ("nominativo", s.nominativo().into()),
             ("is_prestatore", s.ha_ruolo(Ruolo::Prestatore).into()),
             ("is_utilizzatore_lf", s.ha_ruolo(Ruolo::UtilizzatoreLf).into()),

@@ -17,6 +17,8 @@ both_engines!(
     ana_8_intermediary_reaches_only_clients_under_a_delega,
     ana_8_registration_only_for_oneself,
     ana_8_calls_without_a_verified_identity_are_unauthenticated,
+    ana_8_organisations_listed_by_legal_representative_for_the_platform_only,
+    ana_8_legal_representatives_of_organisations_registered_before_the_column,
 );
 
 fn storia_req(cf: &str) -> pb::ListModificheRequest {
@@ -454,6 +456,148 @@ async fn gw_5_operators_reads_are_audited_for_dg(t: &TestDb) -> anyhow::Result<(
         Code::PermissionDenied,
     );
     assert_eq!(rule_of(&s), "GW-5");
+    h.stop().await;
+    Ok(())
+}
+
+/// The internal query behind comunicazioni's "Scegli per chi intendi operare" (LAO-1): the
+/// organisations a person legally represents, following changes of representative; only the
+/// platform's `sistema` identity may ask.
+async fn ana_8_organisations_listed_by_legal_representative_for_the_platform_only(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    use occasionali_proto::anagrafica::anagrafica_internal_service_client::AnagraficaInternalServiceClient;
+    let h = Harness::start(t).await?;
+    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let altro = persona_n(4).codice_fiscale;
+    let piva_b = piva(1_234_567_890);
+    let piva_c = piva(1_111_111_111);
+    for (cf, lr) in [
+        (PIVA, &legale),
+        (piva_b.as_str(), &legale),
+        (piva_c.as_str(), &altro),
+    ] {
+        h.registra_utilizzatore(&h.who(Profile::Azienda, cf, None), cpo_org(cf, lr, milano()))
+            .await;
+    }
+    let mut interno = AnagraficaInternalServiceClient::new(
+        tonic::transport::Channel::from_shared(h.url.clone())?
+            .connect()
+            .await?,
+    );
+    let sistema = h.who(Profile::Sistema, "comunicazioni", None);
+    let lista = |cf: &str| pb::ListOrganizzazioniRappresentateRequest {
+        legale_rappresentante_cf: cf.into(),
+    };
+    let cfs = |r: pb::ListOrganizzazioniRappresentateResponse| -> Vec<String> {
+        r.organizzazioni.into_iter().map(|o| o.codice_fiscale).collect()
+    };
+    let mut attese = vec![PIVA.to_string(), piva_b.clone()];
+    attese.sort();
+    assert_eq!(
+        cfs(ok(interno
+            .list_organizzazioni_rappresentate(sistema.req(lista(&legale)))
+            .await)),
+        attese
+    );
+    assert_eq!(
+        cfs(ok(interno
+            .list_organizzazioni_rappresentate(sistema.req(lista(&altro)))
+            .await)),
+        vec![piva_c.clone()]
+    );
+    // A new legal representative takes the company over.
+    let s = pb::Soggetto {
+        identita: Some(pb::soggetto::Identita::Organizzazione(pb::Organizzazione {
+            codice_fiscale: piva_b.clone(),
+            denominazione: String::new(),
+            legale_rappresentante_cf: altro.clone(),
+        })),
+        ..Default::default()
+    };
+    ok(h.c()
+        .update_soggetto(h.dg().req(update(
+            &piva_b,
+            s,
+            &["organizzazione.legale_rappresentante_cf"],
+            "nuovo legale rappresentante",
+        )))
+        .await);
+    assert_eq!(
+        cfs(ok(interno
+            .list_organizzazioni_rappresentate(sistema.req(lista(&legale)))
+            .await)),
+        [PIVA.to_string()]
+    );
+    let mut attese = vec![piva_b.clone(), piva_c.clone()];
+    attese.sort();
+    assert_eq!(
+        cfs(ok(interno
+            .list_organizzazioni_rappresentate(sistema.req(lista(&altro)))
+            .await)),
+        attese
+    );
+    // A malformed CF is INVALID_ARGUMENT; a client, even the person itself, is refused.
+    err(
+        interno
+            .list_organizzazioni_rappresentate(sistema.req(lista("XYZ")))
+            .await,
+        Code::InvalidArgument,
+    );
+    let s = err(
+        interno
+            .list_organizzazioni_rappresentate(h.utilizzatore(&legale).req(lista(&legale)))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason_of(&s), "GW_6_INTERNAL_ONLY");
+    h.stop().await;
+    Ok(())
+}
+
+/// Migration m0003 fills the legal representative of organisations registered before it, from
+/// their document: undone on a registered company, then run again.
+async fn ana_8_legal_representatives_of_organisations_registered_before_the_column(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    use occasionali_proto::anagrafica::anagrafica_internal_service_client::AnagraficaInternalServiceClient;
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+    let h = Harness::start(t).await?;
+    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    h.registra_utilizzatore(
+        &h.who(Profile::Azienda, PIVA, None),
+        cpo_org(PIVA, &legale, milano()),
+    )
+    .await;
+    // The schema as before m0003.
+    for sql in [
+        "DROP INDEX soggetti_legale_rappresentante",
+        "ALTER TABLE soggetti DROP COLUMN legale_rappresentante_cf",
+        "DELETE FROM seaql_migrations WHERE version = 'm0003_add_legale_rappresentante'",
+    ] {
+        h.db.execute_unprepared(sql).await?;
+    }
+    occasionali_anagrafica::Migrator::up(&h.db, None).await?;
+    let mut interno = AnagraficaInternalServiceClient::new(
+        tonic::transport::Channel::from_shared(h.url.clone())?
+            .connect()
+            .await?,
+    );
+    let r = ok(interno
+        .list_organizzazioni_rappresentate(h.who(Profile::Sistema, "comunicazioni", None).req(
+            pb::ListOrganizzazioniRappresentateRequest {
+                legale_rappresentante_cf: legale.clone(),
+            },
+        ))
+        .await);
+    assert_eq!(
+        r.organizzazioni
+            .into_iter()
+            .map(|o| o.codice_fiscale)
+            .collect::<Vec<_>>(),
+        vec![PIVA.to_string()]
+    );
     h.stop().await;
     Ok(())
 }

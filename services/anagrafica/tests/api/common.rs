@@ -167,6 +167,8 @@ async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Resu
 /// A running anagrafica with its fake prestazioni.
 pub struct Harness {
     client: AnagraficaServiceClient<Channel>,
+    /// Where anagrafica listens (its internal service too).
+    pub url: String,
     pub tokens: InternalTokens,
     pub fake: Arc<FakeState>,
     pub clock: Arc<FixedClock>,
@@ -203,9 +205,10 @@ impl Harness {
             occasionali_anagrafica::routes(deps)?,
         )
         .await?;
-        let channel = Channel::from_shared(url)?.connect().await?;
+        let channel = Channel::from_shared(url.clone())?.connect().await?;
         Ok(Harness {
             client: AnagraficaServiceClient::new(channel),
+            url,
             tokens,
             fake,
             clock,

@@ -90,6 +90,34 @@ pub fn transizione(azione: Azione, b: &Bersaglio<'_>, oggi: NaiveDate) -> Result
     Ok(fase)
 }
 
+/// The actions a communication allows today, from its chain state only (the caller's right to
+/// act is LAO-1's business): the same answer [`transizione`] would give.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Consentite {
+    pub variabile: bool,
+    pub annullabile: bool,
+}
+
+/// What a V or an A on a communication of type `tipo`, replaced by `successiva` (if any), with
+/// start date `data_inizio`, would meet today (LAO-6, LAO-9). An A is never either.
+pub fn consentite(
+    tipo: Tipo,
+    successiva: Option<&str>,
+    data_inizio: NaiveDate,
+    oggi: NaiveDate,
+) -> Consentite {
+    let b = Bersaglio {
+        tipo,
+        successiva,
+        testa_attuale: "",
+        data_inizio,
+    };
+    Consentite {
+        variabile: transizione(Azione::Variazione, &b, oggi).is_ok(),
+        annullabile: transizione(Azione::Annullamento, &b, oggi).is_ok(),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -182,6 +210,39 @@ mod tests {
         for (azione, b, oggi, expected) in cases {
             let got = transizione(azione, &b, d(oggi)).map_err(|e| reason(&e));
             assert_eq!(got, expected, "{azione:?} on {b:?} at {oggi}");
+        }
+    }
+
+    #[test]
+    fn lao_2_azioni_consentite() {
+        let start = d("2026-06-20");
+        let both = Consentite {
+            variabile: true,
+            annullabile: true,
+        };
+        let none = Consentite::default();
+        let cases = [
+            (Tipo::P, None, "2026-06-20", both),
+            (Tipo::V, None, "2026-06-19", both),
+            (
+                Tipo::V,
+                None,
+                "2026-06-21",
+                Consentite {
+                    variabile: true,
+                    annullabile: false,
+                },
+            ),
+            (Tipo::P, Some("NEXT"), "2026-06-19", none),
+            // An A is the head of the chain it ends, yet allows nothing.
+            (Tipo::A, None, "2026-06-19", none),
+        ];
+        for (tipo, successiva, oggi, expected) in cases {
+            assert_eq!(
+                consentite(tipo, successiva, start, d(oggi)),
+                expected,
+                "{tipo:?} {successiva:?} {oggi}"
+            );
         }
     }
 }

@@ -16,6 +16,10 @@ both_engines!(
     lao_2_search_needs_a_key,
     lao_2_search_shows_every_chain_member_with_type_and_head,
     lao_2_search_pages_through_every_match,
+    lao_1_soggetto_abilitato_cancels_with_the_three_keys,
+    lao_2_search_says_which_actions_each_row_allows,
+    lao_1_list_profili_operativi,
+    lao_1_legal_representative_acts_for_the_company_and_is_the_compilatore,
 );
 
 /// A soggetto abilitato (a labour consultant): a natural person.
@@ -171,7 +175,7 @@ async fn lao_1_soggetto_abilitato_opens_others_only_with_three_keys(t: &TestDb) 
         h.c().get_comunicazione(sa1.req(get3(&k, PIVA_B, ""))).await,
         Code::NotFound,
     );
-    // Cancelling needs a communication of the chain it compiled (the request has only the codice).
+    // Cancelling by codice alone needs a communication of the chain it compiled.
     let s = err(
         h.c().cancel_comunicazione(sa2.req(annullamento(&k))).await,
         Code::PermissionDenied,
@@ -430,6 +434,273 @@ async fn lao_2_search_pages_through_every_match(t: &TestDb) -> anyhow::Result<()
         .len(),
         7
     );
+    h.stop().await;
+    Ok(())
+}
+
+/// The manual's flow: search with the three keys, then Annulla (LAO-1, LAO-9).
+async fn lao_1_soggetto_abilitato_cancels_with_the_three_keys(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let (sa1, sa2) = (h.sa(&consulente(0)), h.sa(&consulente(1)));
+    let w = lavoratore_n(5);
+    let c = h.inserisci(&sa1, preventiva(PIVA, w.clone())).await;
+    let k = codice(&c);
+    let tre = pb::SearchComunicazioniRequest {
+        codice_comunicazione: k.clone(),
+        committente_cf: PIVA.into(),
+        lavoratore_cf: w.codice_fiscale.clone(),
+        ..Default::default()
+    };
+    let found = ok(h.c().search_comunicazioni(sa2.req(tre)).await).comunicazioni;
+    assert_eq!(found.len(), 1);
+    assert!(found[0].annullabile);
+    let annulla3 = |committente: &str, lavoratore: &str| pb::CancelComunicazioneRequest {
+        committente_cf: committente.into(),
+        lavoratore_cf: lavoratore.into(),
+        ..annullamento(&k)
+    };
+    // Two keys out of three: refused as a search or a detail would be.
+    for r in [
+        annulla3(PIVA, ""),
+        annulla3("", &w.codice_fiscale),
+        annullamento(&k),
+    ] {
+        let s = err(
+            h.c().cancel_comunicazione(sa2.req(r)).await,
+            Code::PermissionDenied,
+        );
+        assert_eq!(reason(&s), "LAO_1_THREE_KEYS_REQUIRED");
+    }
+    // Keys that do not belong together: NOT_FOUND, as an unknown codice (even for the compilatore).
+    let altro = lavoratore_n(6).codice_fiscale;
+    err(
+        h.c().cancel_comunicazione(sa2.req(annulla3(PIVA, &altro))).await,
+        Code::NotFound,
+    );
+    err(
+        h.c().cancel_comunicazione(sa1.req(annulla3(PIVA_B, ""))).await,
+        Code::NotFound,
+    );
+    // The three keys: cancelled, compiled by sa2, nothing else changed.
+    let a = ok(h
+        .c()
+        .cancel_comunicazione(sa2.req(annulla3(PIVA, &w.codice_fiscale)))
+        .await)
+    .comunicazione
+    .expect("comunicazione");
+    assert_eq!(invio(&a).tipo, pb::TipoComunicazione::Annullamento as i32);
+    assert_eq!(invio(&a).compilatore_cf, sa2.cf());
+    assert_eq!(invio(&a).codice_comunicazione_precedente, k);
+    assert_eq!(a.committente, c.committente);
+    assert_eq!(a.lavoratore, c.lavoratore);
+    assert!(a.is_head && !a.variabile && !a.annullabile);
+    h.stop().await;
+    Ok(())
+}
+
+/// Each row says whether it may be varied or cancelled today; an A is the head of the chain it
+/// ends, yet allows neither (LAO-2, LAO-6, LAO-9).
+async fn lao_2_search_says_which_actions_each_row_allows(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = h.azienda(PIVA);
+    let w = lavoratore_n(7);
+    let p = h.inserisci(&a, preventiva("", w.clone())).await;
+    assert!(p.is_head && p.variabile && p.annullabile);
+    let mut r = variazione(&codice(&p), &p);
+    r.rapporto.as_mut().unwrap().compenso_stimato = "1800.00".into();
+    let v = h.varia(&a, r).await;
+    let an = h.annulla(&a, &codice(&v)).await;
+    let altra = h.inserisci(&a, preventiva("", w.clone())).await;
+    let rows = |found: Vec<pb::SintesiComunicazione>| -> Vec<(String, bool, bool, bool)> {
+        found
+            .into_iter()
+            .map(|s| (s.codice_comunicazione, s.is_head, s.variabile, s.annullabile))
+            .collect()
+    };
+    assert_eq!(
+        rows(h.cerca(per_lavoratore(&w.codice_fiscale)).await),
+        vec![
+            (codice(&altra), true, true, true),
+            (codice(&an), true, false, false),
+            (codice(&v), false, false, false),
+            (codice(&p), false, false, false),
+        ]
+    );
+    // The chain in a detail says the same; the A itself too.
+    let d = h.leggi(&codice(&an)).await;
+    let c = d.comunicazione.unwrap();
+    assert!(c.is_head && !c.variabile && !c.annullabile);
+    assert_eq!(
+        d.catena
+            .iter()
+            .map(|s| (s.variabile, s.annullabile))
+            .collect::<Vec<_>>(),
+        [(false, false), (false, false), (false, false)]
+    );
+    // From the day after the start date: still variabile (LAO-8), no longer annullabile (LAO-9).
+    h.alle("2026-06-21 08:00");
+    assert_eq!(
+        rows(h.cerca(per_codice(&codice(&altra))).await),
+        vec![(codice(&altra), true, true, false)]
+    );
+    h.stop().await;
+    Ok(())
+}
+
+/// "Scegli per chi intendi operare": the caller itself, as soggetto abilitato when its token
+/// says so, and each company it legally represents in the registry (LAO-1, ANA-8).
+async fn lao_1_list_profili_operativi(t: &TestDb) -> anyhow::Result<()> {
+    use pb::TipoProfiloOperativo as T;
+    let h = Harness::start(t).await?;
+    let profili = |r: pb::ListProfiliOperativiResponse| -> Vec<(i32, String, String, String)> {
+        r.profili
+            .into_iter()
+            .map(|p| (p.tipo, p.codice_fiscale, p.denominazione, p.profilo))
+            .collect()
+    };
+    let azienda = |cf: &str| {
+        (
+            T::Azienda as i32,
+            cf.to_string(),
+            "Officine Meccaniche Lombarde SpA".to_string(),
+            "azienda".to_string(),
+        )
+    };
+    let se = |tipo: T, profilo: &str| {
+        (
+            tipo as i32,
+            LEGALE.to_string(),
+            LEGALE.to_string(),
+            profilo.to_string(),
+        )
+    };
+    // The legal representative of PIVA and PIVA_B, as a consultant and as a citizen.
+    let r = ok(h
+        .c()
+        .list_profili_operativi(h.sa(LEGALE).req(pb::ListProfiliOperativiRequest {}))
+        .await);
+    assert_eq!(
+        profili(r),
+        vec![
+            se(T::Cittadino, "prestatore"),
+            se(T::SoggettoAbilitato, "soggetto_abilitato"),
+            azienda(PIVA),
+            azienda(PIVA_B),
+        ]
+    );
+    let r = ok(h
+        .c()
+        .list_profili_operativi(
+            h.who(Profile::Prestatore, LEGALE)
+                .req(pb::ListProfiliOperativiRequest {}),
+        )
+        .await);
+    assert_eq!(
+        profili(r),
+        vec![se(T::Cittadino, "prestatore"), azienda(PIVA), azienda(PIVA_B)]
+    );
+    // Someone representing no company: itself only.
+    let nessuno = consulente(0);
+    let r = ok(h
+        .c()
+        .list_profili_operativi(
+            h.who(Profile::Utilizzatore, &nessuno)
+                .req(pb::ListProfiliOperativiRequest {}),
+        )
+        .await);
+    assert_eq!(
+        profili(r),
+        vec![(
+            T::Cittadino as i32,
+            nessuno.clone(),
+            nessuno.clone(),
+            "prestatore".to_string()
+        )]
+    );
+    // A company's own token: its azienda profile.
+    let r = ok(h
+        .c()
+        .list_profili_operativi(h.azienda(PIVA).req(pb::ListProfiliOperativiRequest {}))
+        .await);
+    assert_eq!(
+        profili(r),
+        vec![(
+            T::Azienda as i32,
+            PIVA.to_string(),
+            PIVA.to_string(),
+            "azienda".to_string()
+        )]
+    );
+    // Operators do not choose.
+    let s = err(
+        h.c()
+            .list_profili_operativi(h.dg().req(pb::ListProfiliOperativiRequest {}))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_PROFILE");
+    h.stop().await;
+    Ok(())
+}
+
+/// A person with the azienda profile acts for a company it legally represents, named as the
+/// committente CF: the company is the committente, the person the compilatore (LAO-1, LAO-5).
+async fn lao_1_legal_representative_acts_for_the_company_and_is_the_compilatore(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let lr = h.who(Profile::Azienda, LEGALE);
+    let w = lavoratore_n(8);
+    let p = h.inserisci(&lr, preventiva(PIVA, w.clone())).await;
+    assert_eq!(invio(&p).compilatore_cf, LEGALE);
+    assert_eq!(p.committente.as_ref().unwrap().codice_fiscale, PIVA);
+    // It finds, opens, varies and cancels the company's communications naming the company.
+    let found = ok(h.c().search_comunicazioni(lr.req(per_committente(PIVA))).await).comunicazioni;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].compilatore_cf, LEGALE);
+    ok(h.c().get_comunicazione(lr.req(get3(&codice(&p), PIVA, ""))).await);
+    let mut r = variazione(&codice(&p), &p);
+    r.rapporto.as_mut().unwrap().compenso_stimato = "700.00".into();
+    let v = h.varia(&lr, r).await;
+    assert_eq!(invio(&v).compilatore_cf, LEGALE);
+    let a = ok(h
+        .c()
+        .cancel_comunicazione(lr.req(pb::CancelComunicazioneRequest {
+            committente_cf: PIVA.into(),
+            ..annullamento(&codice(&v))
+        }))
+        .await)
+    .comunicazione
+    .unwrap();
+    assert_eq!(invio(&a).compilatore_cf, LEGALE);
+    // The company sending with its own token sees them too, compiled by its representative.
+    let own = ok(h
+        .c()
+        .search_comunicazioni(h.azienda(PIVA).req(per_lavoratore(&w.codice_fiscale)))
+        .await)
+    .comunicazioni;
+    assert_eq!(own.len(), 3);
+    // Without naming the company: INVALID_ARGUMENT; a company it does not represent: refused.
+    let s = err(
+        h.c()
+            .insert_comunicazione(lr.req(preventiva("", w.clone())))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(reason(&s), "LAO_1_COMPANY_REQUIRED");
+    let altro = h.who(Profile::Azienda, &consulente(1));
+    let s = err(
+        h.c()
+            .insert_comunicazione(altro.req(preventiva(PIVA, w.clone())))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_NOT_LEGAL_REPRESENTATIVE");
+    let s = err(
+        h.c().search_comunicazioni(altro.req(per_committente(PIVA))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "LAO_1_NOT_LEGAL_REPRESENTATIVE");
     h.stop().await;
     Ok(())
 }

@@ -13,6 +13,7 @@ both_engines!(
     lao_6_only_the_head_can_be_varied_or_cancelled,
     lao_7_up_to_the_start_date_everything_but_the_cfs_may_change,
     lao_7_a_bound_committente_keeps_its_data,
+    lao_7_azienda_committente_comes_from_the_registry,
     lao_8_after_the_start_date_only_document_permit_and_domicile,
     lao_8_9_the_start_date_ends_at_rome_midnight,
     lao_9_a_cancellation_copies_the_sections_and_ends_the_chain,
@@ -218,14 +219,12 @@ async fn lao_7_a_bound_committente_keeps_its_data(t: &TestDb) -> anyhow::Result<
     r.committente = None;
     let v2 = h.varia(&sa, r).await;
     assert_eq!(v2.rapporto.as_ref().unwrap().compenso_stimato, "10.00");
-    // The azienda itself cannot change them either: they come from its profile.
+    // The azienda itself cannot change them either: they come from the registry (what it sends
+    // is ignored), which also brings back the registered address.
     let mut r = variazione(&codice(&v2), &v2);
     r.committente.as_mut().unwrap().denominazione = "Nuovo nome".into();
-    let s = err(
-        h.c().vary_comunicazione(h.azienda(PIVA).req(r)).await,
-        Code::FailedPrecondition,
-    );
-    assert_eq!(reason(&s), "LAO_7_COMMITTENTE_BOUND");
+    let v3 = h.varia(&h.azienda(PIVA), r).await;
+    assert_eq!(v3.committente, Some(committente_registrato(PIVA)));
     h.stop().await;
     Ok(())
 }
@@ -367,6 +366,81 @@ async fn lao_9_a_cancellation_copies_the_sections_and_ends_the_chain(t: &TestDb)
         h.c().cancel_comunicazione(a.req(r)).await,
         &[("compilatore_email", "LAO_5_REQUIRED")],
     );
+    h.stop().await;
+    Ok(())
+}
+
+/// PIVA's section 1 as the registry gives it back (comune as ISTAT code).
+fn committente_registrato(cf: &str) -> pb::Committente {
+    pb::Committente {
+        comune: "015146".into(),
+        ..committente(cf)
+    }
+}
+
+/// An Azienda's section 1 is its company's record in the registry, the same for a P and a V
+/// (LAO-1, LAO-7): what the request says is ignored, a second P cannot send other data and a V
+/// is never refused for data the caller did not choose.
+async fn lao_7_azienda_committente_comes_from_the_registry(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let a = h.azienda(PIVA);
+    let registrato = committente_registrato(PIVA);
+    let p1 = h.inserisci(&a, preventiva("", lavoratore_n(1))).await;
+    assert_eq!(p1.committente, Some(registrato.clone()));
+    // A second P with another name and address: the registry's data all the same.
+    let mut r = preventiva(PIVA, lavoratore_n(2));
+    let c = r.committente.as_mut().unwrap();
+    c.denominazione = "Altra Ragione Sociale srl".into();
+    c.indirizzo = "Via Altrove 99".into();
+    c.comune = "H501".into();
+    let p2 = h.inserisci(&a, r).await;
+    assert_eq!(p2.committente, Some(registrato.clone()));
+    // A V of the first, sending the data of the second P or none at all: accepted, registry's data.
+    let mut r = variazione(&codice(&p1), &p1);
+    r.committente = p2.committente.clone();
+    r.rapporto.as_mut().unwrap().compenso_stimato = "900.00".into();
+    let v = h.varia(&a, r).await;
+    assert_eq!(v.committente, Some(registrato.clone()));
+    let mut r = variazione(&codice(&v), &v);
+    r.committente = None;
+    r.rapporto.as_mut().unwrap().compenso_stimato = "950.00".into();
+    let v = h.varia(&a, r).await;
+    assert_eq!(v.committente, Some(registrato.clone()));
+    // The company changes its name in the registry: the next V carries it.
+    h.rinomina_azienda(PIVA, "Officine Meccaniche Lombarde SpA in liquidazione")
+        .await;
+    let mut r = variazione(&codice(&v), &v);
+    r.rapporto.as_mut().unwrap().compenso_stimato = "990.00".into();
+    let v = h.varia(&a, r).await;
+    assert_eq!(
+        v.committente.as_ref().unwrap().denominazione,
+        "Officine Meccaniche Lombarde SpA in liquidazione"
+    );
+    // A soggetto abilitato still cannot change a bound committente's data (LAO-7).
+    let sa = h.sa(OP_RM);
+    let mut r = variazione(&codice(&v), &v);
+    r.rapporto.as_mut().unwrap().compenso_stimato = "1000.00".into();
+    let r = pb::VaryComunicazioneRequest {
+        committente: Some(pb::Committente {
+            denominazione: "Nome a piacere".into(),
+            ..registrato.clone()
+        }),
+        ..r
+    };
+    let s = err(
+        h.c().vary_comunicazione(sa.req(r)).await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(reason(&s), "LAO_7_COMMITTENTE_BOUND");
+    // A company the registry does not know cannot send through an azienda profile.
+    let ignota = "12345678903";
+    let s = err(
+        h.c()
+            .insert_comunicazione(h.azienda(ignota).req(preventiva("", lavoratore_n(3))))
+            .await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(reason(&s), "LAO_1_COMMITTENTE_NOT_REGISTERED");
     h.stop().await;
     Ok(())
 }

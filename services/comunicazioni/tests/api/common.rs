@@ -9,10 +9,13 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::clock::FixedClock;
 use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
+use occasionali_proto::anagrafica as ana;
+use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::comunicazioni as pb;
 use occasionali_proto::comunicazioni::comunicazioni_service_client::ComunicazioniServiceClient;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
+use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
 use occasionali_runtime::server::{ServeOptions, bind, serve};
 use occasionali_runtime::shutdown::{self, ShutdownTrigger};
@@ -42,9 +45,16 @@ pub const OP_RM: &str = "VRDGPP70A01H501U";
 
 pub const SERVICE: &str = "occasionali.comunicazioni.v1.ComunicazioniService";
 
-/// A running comunicazioni.
+/// The legal representative of PIVA in the registry.
+pub const LEGALE: &str = "BNCNNA75M70F205S";
+
+/// A running comunicazioni, with a real anagrafica (the registry) on its own database where PIVA
+/// and PIVA_B are registered with the data of [`committente`].
 pub struct Harness {
     client: Client,
+    anagrafica: AnagraficaServiceClient<Channel>,
+    anagrafica_server: occasionali_runtime::testing::TestServer,
+    _anagrafica_db: TestDb,
     pub url: String,
     pub tokens: InternalTokens,
     pub clock: Arc<FixedClock>,
@@ -57,11 +67,26 @@ impl Harness {
     pub async fn start(t: &TestDb) -> anyhow::Result<Harness> {
         let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
         let clock = Arc::new(FixedClock::at(ora()));
+        let anagrafica_db = TestDb::new::<occasionali_anagrafica::Migrator>(t.engine, "anagrafica")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the engine of the test is available"))?;
+        let anagrafica_server = occasionali_runtime::testing::TestServer::spawn(
+            "anagrafica",
+            "occasionali.anagrafica.v1.AnagraficaService",
+            occasionali_anagrafica::routes(ContextDeps {
+                db: anagrafica_db.db.clone(),
+                clock: clock.clone(),
+                tokens: tokens.clone(),
+                // Nobody listens there: the registry asks prestazioni nothing in these tests.
+                endpoints: HashMap::from([(Context::Prestazioni, "http://127.0.0.1:9".to_string())]),
+            })?,
+        )
+        .await?;
         let deps = ContextDeps {
             db: t.db.clone(),
             clock: clock.clone(),
             tokens: tokens.clone(),
-            endpoints: HashMap::new(),
+            endpoints: HashMap::from([(Context::Anagrafica, anagrafica_server.url.clone())]),
         };
         let listener = bind("127.0.0.1:0".parse()?).await?;
         let addr = listener.local_addr()?;
@@ -79,15 +104,80 @@ impl Harness {
         ));
         let url = format!("http://{addr}");
         let channel = Channel::from_shared(url.clone())?.connect().await?;
-        Ok(Harness {
+        let anagrafica = AnagraficaServiceClient::new(
+            Channel::from_shared(anagrafica_server.url.clone())?
+                .connect()
+                .await?,
+        );
+        let h = Harness {
             client: ComunicazioniServiceClient::new(channel),
+            anagrafica,
+            anagrafica_server,
+            _anagrafica_db: anagrafica_db,
             url,
             tokens,
             clock,
             db: t.db.clone(),
             trigger,
             task,
-        })
+        };
+        for piva in [PIVA, PIVA_B] {
+            h.registra_azienda(&committente(piva)).await;
+        }
+        Ok(h)
+    }
+
+    /// Registers a company in the registry with the data of `c` (by DG).
+    pub async fn registra_azienda(&self, c: &pb::Committente) {
+        let r = ana::RegisterUtilizzatoreRequest {
+            tipo: ana::TipoUtilizzatore::Cpo as i32,
+            organizzazione: Some(ana::Organizzazione {
+                codice_fiscale: c.codice_fiscale.clone(),
+                denominazione: c.denominazione.clone(),
+                legale_rappresentante_cf: LEGALE.into(),
+            }),
+            domicilio: Some(ana::Domicilio {
+                comune: c.comune.clone(),
+                indirizzo: c.indirizzo.clone(),
+                cap: c.cap.clone(),
+                ..Default::default()
+            }),
+            contatti: Some(ana::Contatti {
+                cellulare: "+393331234567".into(),
+                email: c.email.clone(),
+            }),
+            categoria: ana::CategoriaUtilizzatore::Impresa as i32,
+            ateco: "56.10.11".into(),
+            dipendenti_tempo_indeterminato: 3,
+            nota: "registrazione d'ufficio per il test".into(),
+            ..Default::default()
+        };
+        ok(self
+            .anagrafica
+            .clone()
+            .register_utilizzatore(self.dg().req(r))
+            .await);
+    }
+
+    /// Changes a company's name in the registry (by DG).
+    pub async fn rinomina_azienda(&self, cf: &str, denominazione: &str) {
+        let r = ana::UpdateSoggettoRequest {
+            codice_fiscale: cf.into(),
+            soggetto: Some(ana::Soggetto {
+                identita: Some(ana::soggetto::Identita::Organizzazione(ana::Organizzazione {
+                    codice_fiscale: cf.into(),
+                    denominazione: denominazione.into(),
+                    legale_rappresentante_cf: LEGALE.into(),
+                })),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["organizzazione.denominazione".into()],
+            }),
+            nota: "cambio di ragione sociale".into(),
+            ..Default::default()
+        };
+        ok(self.anagrafica.clone().update_soggetto(self.dg().req(r)).await);
     }
 
     /// A client sharing the harness connection (cheap).
@@ -108,6 +198,7 @@ impl Harness {
     pub async fn stop(self) {
         self.trigger.trigger();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        self.anagrafica_server.stop().await;
     }
 
     /// Moves the platform clock to a Rome local time, e.g. "2026-06-20 23:30".
@@ -398,6 +489,7 @@ pub fn annullamento(codice: &str) -> pb::CancelComunicazioneRequest {
         request_id: String::new(),
         codice_comunicazione: codice.into(),
         compilatore_email: "compilatore@example.it".into(),
+        ..Default::default()
     }
 }
 

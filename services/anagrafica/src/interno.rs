@@ -1,0 +1,53 @@
+//! The internal service: registry queries for the platform's own contexts, served only to the
+//! `sistema` identity (GW-6).
+
+use occasionali_proto::anagrafica as pb;
+use occasionali_proto::anagrafica::anagrafica_internal_service_server::AnagraficaInternalService;
+use occasionali_runtime::{AppError, Violations};
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status};
+
+use crate::decode;
+use crate::domain::Identita;
+use crate::store;
+
+pub struct Interno {
+    pub db: DatabaseConnection,
+}
+
+impl Interno {
+    async fn rappresentate(
+        &self,
+        r: pb::ListOrganizzazioniRappresentateRequest,
+    ) -> Result<pb::ListOrganizzazioniRappresentateResponse, AppError> {
+        let mut v = Violations::new();
+        let cf = decode::cf_persona(&mut v, "legale_rappresentante_cf", &r.legale_rappresentante_cf);
+        v.check()?;
+        let Some(cf) = cf else {
+            return Ok(pb::ListOrganizzazioniRappresentateResponse::default());
+        };
+        let organizzazioni = store::rappresentate(&self.db, cf.as_str())
+            .await?
+            .into_iter()
+            .filter_map(|s| match s.identita {
+                Identita::Organizzazione(o) => Some(pb::Organizzazione {
+                    codice_fiscale: s.cf,
+                    denominazione: o.denominazione,
+                    legale_rappresentante_cf: o.legale_rappresentante_cf,
+                }),
+                Identita::Persona(_) => None,
+            })
+            .collect();
+        Ok(pb::ListOrganizzazioniRappresentateResponse { organizzazioni })
+    }
+}
+
+#[tonic::async_trait]
+impl AnagraficaInternalService for Interno {
+    async fn list_organizzazioni_rappresentate(
+        &self,
+        request: Request<pb::ListOrganizzazioniRappresentateRequest>,
+    ) -> Result<Response<pb::ListOrganizzazioniRappresentateResponse>, Status> {
+        Ok(Response::new(self.rappresentate(request.into_inner()).await?))
+    }
+}
