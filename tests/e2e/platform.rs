@@ -241,6 +241,8 @@ async fn internal_rpcs(c: &Cluster) -> anyhow::Result<Vec<String>> {
         "occasionali.prestazioni.v1.PrestazioniInternalService/MarkPaid",
         "occasionali.prestazioni.v1.PrestazioniInternalService/CheckCategoriaChange",
         "occasionali.prestazioni.v1.PrestazioniInternalService/StreamSoggettiAttivi",
+        "occasionali.anagrafica.v1.AnagraficaInternalService/ListOrganizzazioniRappresentate",
+        "occasionali.notifiche.v1.NotificheInternalService/IngestEvent",
     ] {
         assert!(out.contains(&known.to_string()), "{known} missing from {out:?}");
     }

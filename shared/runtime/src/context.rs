@@ -90,7 +90,8 @@ impl Context {
             Context::Portafoglio => Some("occasionali.portafoglio.v1.PortafoglioInternalService"),
             Context::Prestazioni => Some("occasionali.prestazioni.v1.PrestazioniInternalService"),
             Context::Notifiche => Some("occasionali.notifiche.v1.NotificheInternalService"),
-            Context::Anagrafica | Context::Comunicazioni | Context::Deleghe => None,
+            Context::Anagrafica => Some("occasionali.anagrafica.v1.AnagraficaInternalService"),
+            Context::Comunicazioni | Context::Deleghe => None,
         }
     }
 
