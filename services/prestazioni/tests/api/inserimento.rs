@@ -20,6 +20,7 @@ both_engines!(
     pre_10_without_funds_rejected_and_limits_given_back,
     pre_18_retry_returns_same_prestazione_and_charges_once,
     pre_8_yearly_limits_reset_on_1_january_rome,
+    pre_4_ateco_2025_event_company_may_have_25_employees,
 );
 
 const INIZIO: &str = "2026-06-16T07:00:00Z"; // 09:00 Rome
@@ -213,6 +214,31 @@ async fn pre_4_excluded_sector_and_employees_are_refused(t: &TestDb) -> anyhow::
     let reasons: Vec<&str> = v.violazioni.iter().map(|v| v.reason.as_str()).collect();
     assert!(reasons.contains(&"PRE_4_EXCLUDED_SECTOR"), "{reasons:?}");
     assert!(reasons.contains(&"PRE_4_TOO_MANY_EMPLOYEES"), "{reasons:?}");
+    h.fine().await;
+    Ok(())
+}
+
+/// PRE-4/PRE-8: a company registered under the ATECO 2025 successor of a special sector
+/// (82.30.09 continues 82.30.00) has the 25 employees and the 15,000 € of DL 48/2023.
+async fn pre_4_ateco_2025_event_company_may_have_25_employees(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    h.azienda_cpo(ana::CategoriaUtilizzatore::Impresa, "82.30.09", 20)
+        .await;
+    h.finanzia("F24-1", PIVA, por::CodiceTributo::Cloc, "1000.00")
+        .await;
+    let p = persona_n(1);
+    h.registra_prestatore(&p, Vec::new()).await;
+    let a = h
+        .inserisci(&h.azienda(), "a", cpo(&p.codice_fiscale, INIZIO, FINE4, "36.00"))
+        .await
+        .unwrap();
+    assert_eq!(a.stato, pb::StatoPrestazione::Accepted as i32);
+    let l = h.headroom(2026, &p.codice_fiscale, PIVA).await;
+    let u = l
+        .iter()
+        .find(|x| x.tipo == pb::TipoLimite::Utilizzatore as i32)
+        .unwrap();
+    assert_eq!(u.limite, "15000.00");
     h.fine().await;
     Ok(())
 }
