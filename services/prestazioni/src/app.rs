@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use occasionali_kernel::SharedClock;
-use occasionali_kernel::calendar::end_of_nth_day_after;
+use occasionali_kernel::calendar::{end_of_day_exclusive, end_of_nth_day_after};
 use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::db::begin_write;
 use occasionali_runtime::{AppError, FieldViolation, Identity};
@@ -107,6 +107,21 @@ fn limite_superato(l: &pb::StatoLimite) -> Violazione {
             l.anno, l.anno, l.limite, l.utilizzato, l.residuo, l.richiesto
         ),
     }
+}
+
+/// When the work of a prestazione is over (Rome): a CPO's `fine`; the end of the last day of an
+/// agricultural window; the end of an LF's day (LF declares a day and a duration, no times).
+pub fn fine_lavoro(p: &pb::Prestazione) -> Result<DateTime<Utc>, AppError> {
+    let giorno = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(AppError::internal);
+    if let Some(pb::prestazione::Dettaglio::Cpo(c)) = &p.dettaglio {
+        if let Some(fine) = c.fine.as_ref().and_then(crate::decode::istante) {
+            return Ok(fine);
+        }
+        if let Some(per) = c.finestra_agricola.as_ref().and_then(|f| f.periodo.as_ref()) {
+            return Ok(end_of_day_exclusive(giorno(&per.al)?));
+        }
+    }
+    Ok(end_of_day_exclusive(giorno(&p.data_prestazione)?))
 }
 
 pub fn puo_inserire(id: &Identity, utilizzatore_cf: &str) -> Result<(), AppError> {
@@ -490,6 +505,18 @@ impl App {
                 "PRE-12",
                 "PRE_12_NOT_CONFIRMABLE",
                 format!("a prestazione {} cannot be confirmed", attuale.stato.code()),
+            ));
+        }
+        // PRE-12: the prestatore confirms that the work took place, so not before it is over.
+        let fine = fine_lavoro(&attuale.p)?;
+        if adesso < fine {
+            return Err(AppError::precondition(
+                "PRE-12",
+                "PRE_12_NOT_YET_TAKEN_PLACE",
+                format!(
+                    "a prestazione can be confirmed once it has taken place: from {} (Rome)",
+                    occasionali_kernel::calendar::rome_datetime(fine).format("%Y-%m-%d %H:%M")
+                ),
             ));
         }
         let mut p = attuale.p;
