@@ -5,6 +5,7 @@ use occasionali_proto::portafoglio as por;
 use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::testing::TestDb;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::common::*;
 
@@ -556,7 +557,94 @@ async fn pre_7_agriculture_only_up_to_2022_with_special_prestatori(t: &TestDb) -
     Ok(())
 }
 
-both_engines!(pre_19_intermediary_with_delega_inserts_for_the_utilizzatore);
+both_engines!(
+    pre_19_intermediary_with_delega_inserts_for_the_utilizzatore,
+    pre_3_agricultural_window_duration_fits_the_window,
+);
+
+/// PRE-3: the hours declared in an agricultural window fit in it: a one-day window holds at most
+/// 24 hours (50 hours are refused), a three-day window 72.
+async fn pre_3_agricultural_window_duration_fits_the_window(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    h.set_ora("2022-06-15T10:00:00Z");
+    h.azienda_cpo(ana::CategoriaUtilizzatore::ImpresaAgricola, "01.11.00", 2)
+        .await;
+    h.finanzia("F24-1", PIVA, por::CodiceTributo::Cloc, "2000.00")
+        .await;
+    let pensionato = persona_n(2);
+    h.registra_prestatore(
+        &pensionato,
+        vec![ana::CategoriaDichiarata {
+            tipo: ana::TipoCategoria::Pensionato as i32,
+            validita: Some(occasionali_proto::common::Periodo {
+                dal: "2022-01-01".into(),
+                al: String::new(),
+            }),
+            dettaglio: String::new(),
+        }],
+    )
+    .await;
+    let con_durata = |dal: &str, al: &str, minuti: i32, compenso: &str| {
+        let mut d = finestra(&pensionato.codice_fiscale, dal, al, compenso);
+        if let Some(pb::dati_prestazione::Dettaglio::Cpo(c)) = &mut d.dettaglio {
+            if let Some(f) = &mut c.finestra_agricola {
+                f.durata_minuti = minuti;
+            }
+        }
+        d
+    };
+    let e = h
+        .inserisci(
+            &h.azienda(),
+            "a",
+            con_durata("2022-06-20", "2022-06-20", 3000, "400.00"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let fields: Vec<(String, String)> = e
+        .get_error_details()
+        .bad_request()
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|f| (f.field.clone(), f.reason.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        fields,
+        vec![(
+            "prestazione.cpo.finestra_agricola.durata_minuti".to_string(),
+            "PRE_3_DURATION_BEYOND_WINDOW".to_string()
+        )]
+    );
+    let e = h
+        .c()
+        .check_prestazione(h.azienda().req(pb::CheckPrestazioneRequest {
+            prestazione: Some(con_durata("2022-06-20", "2022-06-22", 72 * 60 + 1, "500.00")),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    // The whole window is possible.
+    let v = h
+        .verifica(
+            &h.azienda(),
+            con_durata("2022-06-20", "2022-06-20", 24 * 60, "160.00"),
+        )
+        .await;
+    assert!(v.ammissibile, "{:?}", v.violazioni);
+    let v = h
+        .verifica(
+            &h.azienda(),
+            con_durata("2022-06-20", "2022-06-22", 72 * 60, "480.00"),
+        )
+        .await;
+    assert!(v.ammissibile, "{:?}", v.violazioni);
+    h.fine().await;
+    Ok(())
+}
 
 async fn pre_19_intermediary_with_delega_inserts_for_the_utilizzatore(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
