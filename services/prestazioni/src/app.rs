@@ -124,6 +124,47 @@ pub fn fine_lavoro(p: &pb::Prestazione) -> Result<DateTime<Utc>, AppError> {
     Ok(end_of_day_exclusive(giorno(&p.data_prestazione)?))
 }
 
+/// A REJECTED insertion's answer as it was sent: the gRPC code and message and the status
+/// details (`grpc-status-details-bin`, an encoded google.rpc.Status), stored with the row and
+/// answered again to a retry of its request id (PRE-18).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RifiutoSalvato {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+    #[prost(bytes = "vec", tag = "3")]
+    pub details: Vec<u8>,
+}
+
+impl RifiutoSalvato {
+    pub fn da(s: &tonic::Status) -> RifiutoSalvato {
+        RifiutoSalvato {
+            code: s.code() as i32,
+            message: s.message().to_string(),
+            details: s.details().to_vec(),
+        }
+    }
+
+    pub fn status(&self) -> tonic::Status {
+        tonic::Status::with_details(
+            tonic::Code::from(self.code),
+            self.message.clone(),
+            self.details.clone().into(),
+        )
+    }
+}
+
+/// The refusal a REJECTED prestazione answered (PRE-18). Rows refused before the refusal was kept
+/// answer FAILED_PRECONDITION PRE_10_REJECTED with their `motivo_rifiuto`.
+fn rifiuto_salvato(r: &store::Riga) -> AppError {
+    match r.rifiuto.as_deref().map(RifiutoSalvato::decode) {
+        Some(Ok(salvato)) => AppError::Upstream(Box::new(salvato.status())),
+        Some(Err(e)) => AppError::internal(format!("stored refusal of {}: {e}", r.id)),
+        None => AppError::precondition("PRE-10", "PRE_10_REJECTED", r.p.motivo_rifiuto.clone()),
+    }
+}
+
 pub fn puo_inserire(id: &Identity, utilizzatore_cf: &str) -> Result<(), AppError> {
     if id.is_operator() || id.is_system() || id.subject_cf() == utilizzatore_cf {
         Ok(())
@@ -248,6 +289,7 @@ impl App {
             quote: prese,
             p,
             sedi,
+            rifiuto: None,
         };
         self.completa(riga, Some(id)).await
     }
@@ -315,10 +357,12 @@ impl App {
                 "this request id was used for a different prestazione",
             ));
         }
-        if r.stato == Stato::Pending {
-            return self.completa(r, Some(id)).await;
+        match r.stato {
+            Stato::Pending => self.completa(r, Some(id)).await,
+            // PRE-18: the first answer again, code and details included.
+            Stato::Rejected => Err(rifiuto_salvato(&r)),
+            _ => Ok(r.p),
         }
-        Ok(r.p)
     }
 
     /// The saga's second half: reserve the cost (idempotent on the prestazione id), then ACCEPTED,
@@ -352,8 +396,9 @@ impl App {
                 tracing::warn!(prestazione = %r.id, "late reservation of a refused prestazione: released");
                 self.relay.deliver_now(&events::chiave_annullo(&r.id)).await;
             }
-            return match (esito, attuale.stato) {
-                (Esito::Rifiutato(e), Stato::Rejected) => Err(e),
+            // PRE-18: a REJECTED prestazione answers its first refusal, whatever the wallet says now.
+            return match attuale.stato {
+                Stato::Rejected => Err(rifiuto_salvato(&attuale)),
                 _ => Ok(attuale.p),
             };
         }
@@ -375,10 +420,13 @@ impl App {
                 p.stato = encode::stato(s) as i32;
                 p.stato_pagamento = encode::pagamento(s) as i32;
                 p.motivo_rifiuto = format!("PRE-10: {e}");
+                // The answer is kept as sent (code, message, details) for a retry (PRE-18).
+                let status = tonic::Status::from(e);
                 store::restituisci(&txn, &attuale.quote).await?;
                 store::aggiorna(&txn, &p, s).await?;
+                store::salva_rifiuto(&txn, &p.id, RifiutoSalvato::da(&status).encode_to_vec()).await?;
                 txn.commit().await?;
-                Err(e)
+                Err(AppError::Upstream(Box::new(status)))
             }
         }
     }

@@ -22,6 +22,7 @@ both_engines!(
     pre_18_retry_returns_same_prestazione_and_charges_once,
     pre_8_yearly_limits_reset_on_1_january_rome,
     pre_4_ateco_2025_event_company_may_have_25_employees,
+    pre_18_retry_of_a_rejected_insertion_answers_the_same_refusal,
 );
 
 const INIZIO: &str = "2026-06-16T07:00:00Z"; // 09:00 Rome
@@ -410,6 +411,46 @@ async fn pre_18_retry_returns_same_prestazione_and_charges_once(t: &TestDb) -> a
         .find(|l| l.tipo == pb::TipoLimite::Coppia as i32)
         .unwrap();
     assert_eq!(coppia.utilizzato, "36.00");
+    h.fine().await;
+    Ok(())
+}
+
+/// PRE-18: a retry gives back the first answer: a REJECTED insertion (no funds, PRE-10) is
+/// refused again with the same code, message and details, never OK with `stato: REJECTED`, and
+/// nothing is charged or counted.
+async fn pre_18_retry_of_a_rejected_insertion_answers_the_same_refusal(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let p = scenario_cpo(&h, "49.62", 1).await;
+    let prima = h
+        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .await
+        .unwrap_err();
+    assert_eq!(prima.code(), Code::FailedPrecondition);
+    for _ in 0..2 {
+        let di_nuovo = h
+            .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+            .await
+            .unwrap_err();
+        assert_eq!(di_nuovo.code(), prima.code());
+        assert_eq!(di_nuovo.message(), prima.message());
+        assert_eq!(di_nuovo.details(), prima.details());
+        assert_eq!(errore(&di_nuovo), errore(&prima));
+    }
+    // Funds arriving later do not turn the refused request into an accepted one.
+    h.finanzia("F24-CPO-2", PIVA, por::CodiceTributo::Cloc, "100.00")
+        .await;
+    let e = h
+        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .await
+        .unwrap_err();
+    assert_eq!(errore(&e), errore(&prima));
+    let r = h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await;
+    assert!(r.riservato == "0.00" || r.riservato.is_empty(), "{r:?}");
+    let l = h.headroom(2026, &p[0], PIVA).await;
+    assert!(
+        l.iter().all(|x| x.utilizzato == "0.00" || x.utilizzato == "0"),
+        "{l:?}"
+    );
     h.fine().await;
     Ok(())
 }
