@@ -49,11 +49,17 @@ pub fn rifiuto(violazioni: &[Violazione], limiti: &[pb::StatoLimite]) -> AppErro
     let Some(first) = violazioni.first() else {
         return AppError::internal("refusal without violations");
     };
-    let message = violazioni
-        .iter()
-        .map(|v| format!("{}: {}", v.rule, v.description))
-        .collect::<Vec<_>>()
-        .join("; ");
+    // The status text opens with the first rule ("[PRE-8] ..."): one violation reads as its
+    // description, several each with its rule.
+    let message = if violazioni.len() == 1 {
+        first.description.clone()
+    } else {
+        violazioni
+            .iter()
+            .map(|v| format!("{}: {}", v.rule, v.description))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     let mut e = AppError::FailedPrecondition {
         rule: first.rule,
         reason: first.reason.to_string(),
@@ -88,25 +94,69 @@ pub fn rifiuto(violazioni: &[Violazione], limiti: &[pb::StatoLimite]) -> AppErro
             .with_metadata(format!("{nome}_utilizzato"), l.utilizzato.clone())
             .with_metadata(format!("{nome}_residuo"), l.residuo.clone());
     }
-    e
+    let superati: Vec<&pb::StatoLimite> = limiti.iter().filter(|l| l.superato).collect();
+    con_stati_limite(e, &superati)
 }
 
 fn limite_superato(l: &pb::StatoLimite) -> Violazione {
-    let (reason, nome) = match pb::TipoLimite::try_from(l.tipo) {
-        Ok(pb::TipoLimite::Prestatore) => ("PRE_8_LIMIT_PRESTATORE", "prestatore"),
-        Ok(pb::TipoLimite::Utilizzatore) => ("PRE_8_LIMIT_UTILIZZATORE", "utilizzatore"),
-        Ok(pb::TipoLimite::Coppia) => ("PRE_8_LIMIT_COPPIA", "pair"),
-        _ => ("PRE_8_LIMIT_ORE_COPPIA", "hours per pair"),
+    let ore = l.unita == pb::UnitaLimite::Ore as i32;
+    let (reason, nome, field) = match pb::TipoLimite::try_from(l.tipo) {
+        Ok(pb::TipoLimite::Prestatore) => (
+            "PRE_8_LIMIT_PRESTATORE",
+            "prestatore's limit (all utilizzatori)",
+            "prestazione.compenso",
+        ),
+        Ok(pb::TipoLimite::Utilizzatore) => (
+            "PRE_8_LIMIT_UTILIZZATORE",
+            "utilizzatore's limit (all prestatori)",
+            "prestazione.compenso",
+        ),
+        Ok(pb::TipoLimite::Coppia) => (
+            "PRE_8_LIMIT_COPPIA",
+            "prestatore–utilizzatore pair limit",
+            "prestazione.compenso",
+        ),
+        _ => (
+            "PRE_8_LIMIT_ORE_COPPIA",
+            "hours limit of the prestatore–utilizzatore pair",
+            "prestazione.cpo",
+        ),
     };
+    let unita = if ore { " hours" } else { " €" };
     Violazione {
         rule: "PRE-8",
         reason,
-        field: "compenso",
+        field,
         description: format!(
-            "the {nome} limit of {} for {} is {}: used {}, left {}, requested {}",
-            l.anno, l.anno, l.limite, l.utilizzato, l.residuo, l.richiesto
+            "the {nome} for {} is {}{unita}: used {}{unita}, left {}{unita}, requested {}{unita}",
+            l.anno, l.limite, l.utilizzato, l.residuo, l.richiesto
         ),
     }
+}
+
+/// The type URL of a StatoLimite in google.rpc.Status.details.
+pub const STATO_LIMITE_TYPE_URL: &str = "type.googleapis.com/occasionali.prestazioni.v1.StatoLimite";
+
+/// PRE-8: the refusal's status with one StatoLimite per crossed limit added to its details, as
+/// InsertPrestazione promises (next to the ErrorInfo, PreconditionFailure and BadRequest the
+/// runtime builds).
+fn con_stati_limite(e: AppError, superati: &[&pb::StatoLimite]) -> AppError {
+    let status = tonic::Status::from(e);
+    if superati.is_empty() {
+        return AppError::Upstream(Box::new(status));
+    }
+    let mut rpc = tonic_types::pb::Status::decode(status.details()).unwrap_or_default();
+    rpc.code = status.code() as i32;
+    rpc.message = status.message().to_string();
+    rpc.details.extend(superati.iter().map(|l| prost_types::Any {
+        type_url: STATO_LIMITE_TYPE_URL.to_string(),
+        value: l.encode_to_vec(),
+    }));
+    AppError::Upstream(Box::new(tonic::Status::with_details(
+        status.code(),
+        status.message(),
+        rpc.encode_to_vec().into(),
+    )))
 }
 
 /// When the work of a prestazione is over (Rome): a CPO's `fine`; the end of the last day of an

@@ -23,6 +23,7 @@ both_engines!(
     pre_8_yearly_limits_reset_on_1_january_rome,
     pre_4_ateco_2025_event_company_may_have_25_employees,
     pre_18_retry_of_a_rejected_insertion_answers_the_same_refusal,
+    pre_8_limit_refusal_carries_stato_limite_and_request_field_paths,
 );
 
 const INIZIO: &str = "2026-06-16T07:00:00Z"; // 09:00 Rome
@@ -330,6 +331,77 @@ async fn pre_8_pair_limit_refusal_says_used_and_left(t: &TestDb) -> anyhow::Resu
     Ok(())
 }
 
+/// PRE-8: a limit refusal carries the StatoLimite of the crossed limit in its details (as the
+/// proto promises), reads well, and names fields by their path in the request
+/// (`prestazione.compenso`), like every other refusal of the context.
+async fn pre_8_limit_refusal_carries_stato_limite_and_request_field_paths(t: &TestDb) -> anyhow::Result<()> {
+    use prost::Message;
+    let h = Harness::start(t).await?;
+    let p = scenario_cpo(&h, "5000.00", 1).await;
+    h.inserisci(&h.azienda(), "a", cpo(&p[0], INIZIO, FINE4, "2400.00"))
+        .await
+        .unwrap();
+    let d = cpo(&p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "100.01");
+    let e = h.inserisci(&h.azienda(), "b", d.clone()).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(
+        e.message(),
+        "[PRE-8] the prestatore–utilizzatore pair limit for 2026 is 2500.00 €: used 2400.00 €, \
+         left 100.00 €, requested 100.01 €"
+    );
+    let rpc = tonic_types::pb::Status::decode(e.details()).unwrap();
+    let stati: Vec<pb::StatoLimite> = rpc
+        .details
+        .iter()
+        .filter(|a| a.type_url == "type.googleapis.com/occasionali.prestazioni.v1.StatoLimite")
+        .map(|a| pb::StatoLimite::decode(a.value.as_slice()).unwrap())
+        .collect();
+    assert_eq!(stati.len(), 1, "{rpc:?}");
+    let s = &stati[0];
+    assert_eq!(s.tipo, pb::TipoLimite::Coppia as i32);
+    assert_eq!(
+        (
+            s.anno,
+            s.limite.as_str(),
+            s.utilizzato.as_str(),
+            s.residuo.as_str()
+        ),
+        (2026, "2500.00", "2400.00", "100.00")
+    );
+    assert_eq!((s.richiesto.as_str(), s.superato), ("100.01", true));
+    assert_eq!(s.prestatore_cf, p[0]);
+    // The standard details are still there.
+    let det = e.get_error_details();
+    assert_eq!(
+        det.error_info().map(|i| i.reason.as_str()),
+        Some("PRE_8_LIMIT_COPPIA")
+    );
+    let campi = |e: &tonic::Status| -> Vec<String> {
+        e.get_error_details()
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    // A rule refusal and the what-if name the same path as decoding does.
+    let d = cpo(&p[0], "2026-06-18T07:00:00Z", "2026-06-18T08:00:00Z", "9.00");
+    let e = h.inserisci(&h.azienda(), "c", d.clone()).await.unwrap_err();
+    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    assert_eq!(
+        e.message(),
+        "[PRE-3] at least 36.00 per day for prestazioni of at most 4 hours"
+    );
+    let v = h.verifica(&h.azienda(), d).await;
+    let fields: Vec<&str> = v.violazioni.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, vec!["prestazione.compenso"]);
+    let mut bad = cpo(&p[0], INIZIO, FINE4, "x");
+    bad.compenso = "abc".into();
+    let e = h.inserisci(&h.azienda(), "d", bad).await.unwrap_err();
+    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    h.fine().await;
+    Ok(())
+}
+
 async fn pre_8_special_categories_count_75_percent_for_utilizzatore_only(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     h.azienda_cpo(ana::CategoriaUtilizzatore::Impresa, "56.10.11", 3)
@@ -627,10 +699,10 @@ async fn pre_3_agricultural_window_duration_fits_the_window(t: &TestDb) -> anyho
     .await;
     let con_durata = |dal: &str, al: &str, minuti: i32, compenso: &str| {
         let mut d = finestra(&pensionato.codice_fiscale, dal, al, compenso);
-        if let Some(pb::dati_prestazione::Dettaglio::Cpo(c)) = &mut d.dettaglio {
-            if let Some(f) = &mut c.finestra_agricola {
-                f.durata_minuti = minuti;
-            }
+        if let Some(pb::dati_prestazione::Dettaglio::Cpo(c)) = &mut d.dettaglio
+            && let Some(f) = &mut c.finestra_agricola
+        {
+            f.durata_minuti = minuti;
         }
         d
     };
