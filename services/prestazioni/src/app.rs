@@ -141,10 +141,10 @@ pub const STATO_LIMITE_TYPE_URL: &str = "type.googleapis.com/occasionali.prestaz
 /// InsertPrestazione promises (next to the ErrorInfo, PreconditionFailure and BadRequest the
 /// runtime builds).
 fn con_stati_limite(e: AppError, superati: &[&pb::StatoLimite]) -> AppError {
-    let status = tonic::Status::from(e);
     if superati.is_empty() {
-        return AppError::Upstream(Box::new(status));
+        return e;
     }
+    let status = tonic::Status::from(e);
     let mut rpc = tonic_types::pb::Status::decode(status.details()).unwrap_or_default();
     rpc.code = status.code() as i32;
     rpc.message = status.message().to_string();
