@@ -853,3 +853,52 @@ impl App {
         ))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pre_12_work_ends_at_cpo_fine_or_at_the_end_of_the_rome_day() {
+        let fine: DateTime<Utc> = "2026-06-16T11:00:00Z".parse().unwrap();
+        let cpo = pb::Prestazione {
+            data_prestazione: "2026-06-16".into(),
+            dettaglio: Some(pb::prestazione::Dettaglio::Cpo(pb::DettaglioCpo {
+                fine: Some(timestamp(fine)),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert_eq!(fine_lavoro(&cpo).unwrap(), fine);
+        // LF: a day and a duration; the work is over at midnight Rome (22:00 UTC in summer).
+        let lf = pb::Prestazione {
+            data_prestazione: "2026-06-16".into(),
+            dettaglio: Some(pb::prestazione::Dettaglio::Lf(pb::DettaglioLf::default())),
+            ..Default::default()
+        };
+        assert_eq!(
+            fine_lavoro(&lf).unwrap(),
+            "2026-06-16T22:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        // Agricultural window: the end of its last day (winter: 23:00 UTC).
+        let finestra = pb::Prestazione {
+            data_prestazione: "2022-01-10".into(),
+            dettaglio: Some(pb::prestazione::Dettaglio::Cpo(pb::DettaglioCpo {
+                finestra_agricola: Some(pb::FinestraAgricola {
+                    periodo: Some(occasionali_proto::common::Periodo {
+                        dal: "2022-01-10".into(),
+                        al: "2022-01-12".into(),
+                    }),
+                    durata_minuti: 480,
+                }),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            fine_lavoro(&finestra).unwrap(),
+            "2022-01-12T23:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+}
