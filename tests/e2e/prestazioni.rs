@@ -190,6 +190,24 @@ async fn pre_insert_revoke_confirm_through_the_gateway() -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // Not before the work is over (13:00 Rome on 13 June).
+    let o = g
+        .call(
+            Some(&t_mario),
+            &m("ConfirmPrestazione"),
+            &json!({"prestazione_id": id2}),
+        )
+        .await?;
+    assert_eq!(o.code, 9, "{o:?}");
+    assert!(o.rules().contains("PRE-12"), "{o:?}");
+    let o = g
+        .call(
+            Some(&dg),
+            "occasionali.gateway.v1.DevClockService/SetClock",
+            &json!({"now": "2026-06-13T12:00:00Z"}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
     let o = g
         .call(
             Some(&t_mario),

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use occasionali_kernel::SharedClock;
-use occasionali_kernel::calendar::end_of_nth_day_after;
+use occasionali_kernel::calendar::{end_of_day_exclusive, end_of_nth_day_after};
 use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::db::begin_write;
 use occasionali_runtime::{AppError, FieldViolation, Identity};
@@ -49,11 +49,17 @@ pub fn rifiuto(violazioni: &[Violazione], limiti: &[pb::StatoLimite]) -> AppErro
     let Some(first) = violazioni.first() else {
         return AppError::internal("refusal without violations");
     };
-    let message = violazioni
-        .iter()
-        .map(|v| format!("{}: {}", v.rule, v.description))
-        .collect::<Vec<_>>()
-        .join("; ");
+    // The status text opens with the first rule ("[PRE-8] ..."): one violation reads as its
+    // description, several each with its rule.
+    let message = if violazioni.len() == 1 {
+        first.description.clone()
+    } else {
+        violazioni
+            .iter()
+            .map(|v| format!("{}: {}", v.rule, v.description))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     let mut e = AppError::FailedPrecondition {
         rule: first.rule,
         reason: first.reason.to_string(),
@@ -88,24 +94,124 @@ pub fn rifiuto(violazioni: &[Violazione], limiti: &[pb::StatoLimite]) -> AppErro
             .with_metadata(format!("{nome}_utilizzato"), l.utilizzato.clone())
             .with_metadata(format!("{nome}_residuo"), l.residuo.clone());
     }
-    e
+    let superati: Vec<&pb::StatoLimite> = limiti.iter().filter(|l| l.superato).collect();
+    con_stati_limite(e, &superati)
 }
 
 fn limite_superato(l: &pb::StatoLimite) -> Violazione {
-    let (reason, nome) = match pb::TipoLimite::try_from(l.tipo) {
-        Ok(pb::TipoLimite::Prestatore) => ("PRE_8_LIMIT_PRESTATORE", "prestatore"),
-        Ok(pb::TipoLimite::Utilizzatore) => ("PRE_8_LIMIT_UTILIZZATORE", "utilizzatore"),
-        Ok(pb::TipoLimite::Coppia) => ("PRE_8_LIMIT_COPPIA", "pair"),
-        _ => ("PRE_8_LIMIT_ORE_COPPIA", "hours per pair"),
+    let ore = l.unita == pb::UnitaLimite::Ore as i32;
+    let (reason, nome, field) = match pb::TipoLimite::try_from(l.tipo) {
+        Ok(pb::TipoLimite::Prestatore) => (
+            "PRE_8_LIMIT_PRESTATORE",
+            "prestatore's limit (all utilizzatori)",
+            "prestazione.compenso",
+        ),
+        Ok(pb::TipoLimite::Utilizzatore) => (
+            "PRE_8_LIMIT_UTILIZZATORE",
+            "utilizzatore's limit (all prestatori)",
+            "prestazione.compenso",
+        ),
+        Ok(pb::TipoLimite::Coppia) => (
+            "PRE_8_LIMIT_COPPIA",
+            "prestatore–utilizzatore pair limit",
+            "prestazione.compenso",
+        ),
+        _ => (
+            "PRE_8_LIMIT_ORE_COPPIA",
+            "hours limit of the prestatore–utilizzatore pair",
+            "prestazione.cpo",
+        ),
     };
+    let unita = if ore { " hours" } else { " €" };
     Violazione {
         rule: "PRE-8",
         reason,
-        field: "compenso",
+        field,
         description: format!(
-            "the {nome} limit of {} for {} is {}: used {}, left {}, requested {}",
-            l.anno, l.anno, l.limite, l.utilizzato, l.residuo, l.richiesto
+            "the {nome} for {} is {}{unita}: used {}{unita}, left {}{unita}, requested {}{unita}",
+            l.anno, l.limite, l.utilizzato, l.residuo, l.richiesto
         ),
+    }
+}
+
+/// The type URL of a StatoLimite in google.rpc.Status.details.
+pub const STATO_LIMITE_TYPE_URL: &str = "type.googleapis.com/occasionali.prestazioni.v1.StatoLimite";
+
+/// PRE-8: the refusal's status with one StatoLimite per crossed limit added to its details, as
+/// InsertPrestazione promises (next to the ErrorInfo, PreconditionFailure and BadRequest the
+/// runtime builds).
+fn con_stati_limite(e: AppError, superati: &[&pb::StatoLimite]) -> AppError {
+    if superati.is_empty() {
+        return e;
+    }
+    let status = tonic::Status::from(e);
+    let mut rpc = tonic_types::pb::Status::decode(status.details()).unwrap_or_default();
+    rpc.code = status.code() as i32;
+    rpc.message = status.message().to_string();
+    rpc.details.extend(superati.iter().map(|l| prost_types::Any {
+        type_url: STATO_LIMITE_TYPE_URL.to_string(),
+        value: l.encode_to_vec(),
+    }));
+    AppError::Upstream(Box::new(tonic::Status::with_details(
+        status.code(),
+        status.message(),
+        rpc.encode_to_vec().into(),
+    )))
+}
+
+/// When the work of a prestazione is over (Rome): a CPO's `fine`; the end of the last day of an
+/// agricultural window; the end of an LF's day (LF declares a day and a duration, no times).
+pub fn fine_lavoro(p: &pb::Prestazione) -> Result<DateTime<Utc>, AppError> {
+    let giorno = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(AppError::internal);
+    if let Some(pb::prestazione::Dettaglio::Cpo(c)) = &p.dettaglio {
+        if let Some(fine) = c.fine.as_ref().and_then(crate::decode::istante) {
+            return Ok(fine);
+        }
+        if let Some(per) = c.finestra_agricola.as_ref().and_then(|f| f.periodo.as_ref()) {
+            return Ok(end_of_day_exclusive(giorno(&per.al)?));
+        }
+    }
+    Ok(end_of_day_exclusive(giorno(&p.data_prestazione)?))
+}
+
+/// A REJECTED insertion's answer as it was sent: the gRPC code and message and the status
+/// details (`grpc-status-details-bin`, an encoded google.rpc.Status), stored with the row and
+/// answered again to a retry of its request id (PRE-18).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RifiutoSalvato {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+    #[prost(bytes = "vec", tag = "3")]
+    pub details: Vec<u8>,
+}
+
+impl RifiutoSalvato {
+    pub fn da(s: &tonic::Status) -> RifiutoSalvato {
+        RifiutoSalvato {
+            code: s.code() as i32,
+            message: s.message().to_string(),
+            details: s.details().to_vec(),
+        }
+    }
+
+    pub fn status(&self) -> tonic::Status {
+        tonic::Status::with_details(
+            tonic::Code::from(self.code),
+            self.message.clone(),
+            self.details.clone().into(),
+        )
+    }
+}
+
+/// The refusal a REJECTED prestazione answered (PRE-18). Rows refused before the refusal was kept
+/// answer FAILED_PRECONDITION PRE_10_REJECTED with their `motivo_rifiuto`.
+fn rifiuto_salvato(r: &store::Riga) -> AppError {
+    match r.rifiuto.as_deref().map(RifiutoSalvato::decode) {
+        Some(Ok(salvato)) => AppError::Upstream(Box::new(salvato.status())),
+        Some(Err(e)) => AppError::internal(format!("stored refusal of {}: {e}", r.id)),
+        None => AppError::precondition("PRE-10", "PRE_10_REJECTED", r.p.motivo_rifiuto.clone()),
     }
 }
 
@@ -233,6 +339,7 @@ impl App {
             quote: prese,
             p,
             sedi,
+            rifiuto: None,
         };
         self.completa(riga, Some(id)).await
     }
@@ -300,10 +407,12 @@ impl App {
                 "this request id was used for a different prestazione",
             ));
         }
-        if r.stato == Stato::Pending {
-            return self.completa(r, Some(id)).await;
+        match r.stato {
+            Stato::Pending => self.completa(r, Some(id)).await,
+            // PRE-18: the first answer again, code and details included.
+            Stato::Rejected => Err(rifiuto_salvato(&r)),
+            _ => Ok(r.p),
         }
-        Ok(r.p)
     }
 
     /// The saga's second half: reserve the cost (idempotent on the prestazione id), then ACCEPTED,
@@ -337,8 +446,9 @@ impl App {
                 tracing::warn!(prestazione = %r.id, "late reservation of a refused prestazione: released");
                 self.relay.deliver_now(&events::chiave_annullo(&r.id)).await;
             }
-            return match (esito, attuale.stato) {
-                (Esito::Rifiutato(e), Stato::Rejected) => Err(e),
+            // PRE-18: a REJECTED prestazione answers its first refusal, whatever the wallet says now.
+            return match attuale.stato {
+                Stato::Rejected => Err(rifiuto_salvato(&attuale)),
                 _ => Ok(attuale.p),
             };
         }
@@ -360,10 +470,13 @@ impl App {
                 p.stato = encode::stato(s) as i32;
                 p.stato_pagamento = encode::pagamento(s) as i32;
                 p.motivo_rifiuto = format!("PRE-10: {e}");
+                // The answer is kept as sent (code, message, details) for a retry (PRE-18).
+                let status = tonic::Status::from(e);
                 store::restituisci(&txn, &attuale.quote).await?;
                 store::aggiorna(&txn, &p, s).await?;
+                store::salva_rifiuto(&txn, &p.id, RifiutoSalvato::da(&status).encode_to_vec()).await?;
                 txn.commit().await?;
-                Err(e)
+                Err(AppError::Upstream(Box::new(status)))
             }
         }
     }
@@ -490,6 +603,18 @@ impl App {
                 "PRE-12",
                 "PRE_12_NOT_CONFIRMABLE",
                 format!("a prestazione {} cannot be confirmed", attuale.stato.code()),
+            ));
+        }
+        // PRE-12: the prestatore confirms that the work took place, so not before it is over.
+        let fine = fine_lavoro(&attuale.p)?;
+        if adesso < fine {
+            return Err(AppError::precondition(
+                "PRE-12",
+                "PRE_12_NOT_YET_TAKEN_PLACE",
+                format!(
+                    "a prestazione can be confirmed once it has taken place: from {} (Rome)",
+                    occasionali_kernel::calendar::rome_datetime(fine).format("%Y-%m-%d %H:%M")
+                ),
             ));
         }
         let mut p = attuale.p;
@@ -726,5 +851,54 @@ impl App {
             DateTime::from_timestamp_millis(ms).unwrap_or(adesso),
             dovute as i64,
         ))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pre_12_work_ends_at_cpo_fine_or_at_the_end_of_the_rome_day() {
+        let fine: DateTime<Utc> = "2026-06-16T11:00:00Z".parse().unwrap();
+        let cpo = pb::Prestazione {
+            data_prestazione: "2026-06-16".into(),
+            dettaglio: Some(pb::prestazione::Dettaglio::Cpo(pb::DettaglioCpo {
+                fine: Some(timestamp(fine)),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert_eq!(fine_lavoro(&cpo).unwrap(), fine);
+        // LF: a day and a duration; the work is over at midnight Rome (22:00 UTC in summer).
+        let lf = pb::Prestazione {
+            data_prestazione: "2026-06-16".into(),
+            dettaglio: Some(pb::prestazione::Dettaglio::Lf(pb::DettaglioLf::default())),
+            ..Default::default()
+        };
+        assert_eq!(
+            fine_lavoro(&lf).unwrap(),
+            "2026-06-16T22:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        // Agricultural window: the end of its last day (winter: 23:00 UTC).
+        let finestra = pb::Prestazione {
+            data_prestazione: "2022-01-10".into(),
+            dettaglio: Some(pb::prestazione::Dettaglio::Cpo(pb::DettaglioCpo {
+                finestra_agricola: Some(pb::FinestraAgricola {
+                    periodo: Some(occasionali_proto::common::Periodo {
+                        dal: "2022-01-10".into(),
+                        al: "2022-01-12".into(),
+                    }),
+                    durata_minuti: 480,
+                }),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            fine_lavoro(&finestra).unwrap(),
+            "2022-01-12T23:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Requests decoded once into domain types, collecting every field violation (STYLE habit 1).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use occasionali_kernel::calendar::{end_of_day_exclusive, start_of_day};
 use occasionali_kernel::{CodiceFiscale, CodiceFiscaleSoggetto, Euro};
 use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::Violations;
@@ -189,11 +190,28 @@ pub fn dichiarazione(d: Option<&pb::DatiPrestazione>) -> Result<Dichiarazione, V
                     );
                 }
                 match (dal, al) {
-                    (Some(dal), Some(al)) if al >= dal => Some(Quando::Finestra {
-                        dal,
-                        al,
-                        minuti: i64::from(f.durata_minuti),
-                    }),
+                    (Some(dal), Some(al)) if al >= dal => {
+                        // PRE-3: the hours declared lie within the window (Rome days, 23 or 25
+                        // hours on the DST changes).
+                        let contenuti = (end_of_day_exclusive(al) - start_of_day(dal)).num_minutes();
+                        if i64::from(f.durata_minuti) > contenuti {
+                            v.add(
+                                "prestazione.cpo.finestra_agricola.durata_minuti",
+                                "PRE-3",
+                                "PRE_3_DURATION_BEYOND_WINDOW",
+                                format!(
+                                    "{} minutes do not fit in a window of {} day(s) ({contenuti} minutes)",
+                                    f.durata_minuti,
+                                    (al - dal).num_days() + 1
+                                ),
+                            );
+                        }
+                        Some(Quando::Finestra {
+                            dal,
+                            al,
+                            minuti: i64::from(f.durata_minuti),
+                        })
+                    }
                     (Some(_), Some(_)) => {
                         v.add(
                             "prestazione.cpo.finestra_agricola.periodo",

@@ -7,6 +7,11 @@ use std::sync::LazyLock;
 
 const ATECO_2025: &str = include_str!("../data/ateco-2025.csv");
 const ATECO_2022: &str = include_str!("../data/ateco-2022.csv");
+/// `code_2022,code_2025,basis`: which ATECO 2025 subcategories continue an ATECO 2022 one. ISTAT's
+/// correspondence table is not among our reference data: the rows are derived by code and
+/// description from the two editions, for the codes the rule table names (the special sectors
+/// of DL 48/2023); a 2022 code with no row here has no known successor.
+const CORRISPONDENZE: &str = include_str!("../data/ateco-2022-2025.csv");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Edizione {
@@ -95,6 +100,45 @@ fn con_punti(code: &str) -> Option<String> {
     None
 }
 
+/// (2022 code, 2025 code) pairs of [`CORRISPONDENZE`].
+static CORRISPONDENZA: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
+    CORRISPONDENZE
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ',');
+            Some((parts.next()?.trim().to_string(), parts.next()?.trim().to_string()))
+        })
+        .collect()
+});
+
+/// The ATECO 2022 subcategories an ATECO 2025 subcategory continues (empty when unknown).
+pub fn predecessori(code_2025: &str) -> Vec<&'static str> {
+    let code = code_2025.trim();
+    CORRISPONDENZA
+        .iter()
+        .filter(|(_, nuovo)| nuovo == code)
+        .map(|(vecchio, _)| vecchio.as_str())
+        .collect()
+}
+
+/// The ATECO 2025 subcategories continuing an ATECO 2022 subcategory (empty when unknown).
+pub fn successori(code_2022: &str) -> Vec<&'static str> {
+    let code = code_2022.trim();
+    CORRISPONDENZA
+        .iter()
+        .filter(|(vecchio, _)| vecchio == code)
+        .map(|(_, nuovo)| nuovo.as_str())
+        .collect()
+}
+
+/// [`appartiene`] in either edition: `code` falls under `prefix` itself, or continues (ATECO
+/// 2025) a 2022 subcategory that does. How a rule naming 2022 codes reaches the codes registered
+/// since ATECO 2025.
+pub fn appartiene_in_ogni_edizione(code: &str, prefix: &str) -> bool {
+    appartiene(code, prefix) || predecessori(code).into_iter().any(|v| appartiene(v, prefix))
+}
+
 /// The entry of a code in one edition.
 pub fn voce(edizione: Edizione, code: &str) -> Option<&'static Voce> {
     VOCI.get(&(edizione, code.trim().to_string()))
@@ -160,5 +204,35 @@ mod tests {
         assert!(!appartiene("43.12.01", "43.2"));
         assert!(!appartiene("410.00", "41"));
         assert!(appartiene("96.04.20", "96.04.20"));
+    }
+
+    #[test]
+    fn correspondence_rows_name_subcategories_of_their_editions() {
+        assert!(CORRISPONDENZA.len() >= 8);
+        for (vecchio, nuovo) in CORRISPONDENZA.iter() {
+            assert_eq!(
+                voce(Edizione::Ateco2022, vecchio).map(|v| v.level.as_str()),
+                Some("subcategory"),
+                "{vecchio}"
+            );
+            assert_eq!(
+                voce(Edizione::Ateco2025, nuovo).map(|v| v.level.as_str()),
+                Some("subcategory"),
+                "{nuovo}"
+            );
+        }
+    }
+
+    #[test]
+    fn special_sectors_continue_in_ateco_2025() {
+        assert_eq!(successori("82.30.00").len(), 5);
+        assert_eq!(predecessori("93.21.00"), vec!["93.21.01"]);
+        assert!(appartiene_in_ogni_edizione("82.30.09", "82.30.00"));
+        assert!(appartiene_in_ogni_edizione("96.23.10", "96.04.20"));
+        assert!(appartiene_in_ogni_edizione("96.99.93", "96.09.05"));
+        assert!(appartiene_in_ogni_edizione("96.09.05", "96.09.05"));
+        // Travelling shows (2022: 93.21.02) are not amusement parks; wellness centres are not spas.
+        assert!(!appartiene_in_ogni_edizione("93.29.91", "93.21.01"));
+        assert!(!appartiene_in_ogni_edizione("96.23.99", "96.04.20"));
     }
 }

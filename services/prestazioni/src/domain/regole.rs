@@ -107,10 +107,12 @@ impl Regole {
     }
 
     /// Whether the ATECO code is in the event/spa/amusement sectors (higher limits, PRE-4/PRE-8).
+    /// The law names ATECO 2007/2022 codes; a company registered under ATECO 2025 counts when its
+    /// code continues one of them (82.30.01–09, 93.21.00, 96.23.10, 96.99.93).
     pub fn settore_speciale(&self, ateco: &str) -> bool {
         self.ateco_speciali
             .iter()
-            .any(|p| occasionali_kernel::ateco::appartiene(ateco, p))
+            .any(|p| occasionali_kernel::ateco::appartiene_in_ogni_edizione(ateco, p))
     }
 
     /// PRE-4: excluded sector, by ATECO code or prefix.
@@ -272,5 +274,19 @@ mod tests {
         assert!(r(2022).agricoltura_ammessa && !r(2023).agricoltura_ammessa);
         assert!(r(2026).settore_escluso("43.21.01") && r(2026).settore_escluso("08.11.00"));
         assert!(!r(2026).settore_escluso("56.10.11"));
+    }
+
+    #[test]
+    fn pre_4_ateco_2025_successors_of_the_special_sectors_get_the_higher_limits() {
+        for code in [
+            "82.30.01", "82.30.02", "82.30.03", "82.30.04", "82.30.09", "93.21.00", "96.23.10", "96.99.93",
+        ] {
+            assert_eq!(r(2026).dipendenti_max_per(code), 25, "{code}");
+            assert_eq!(r(2026).limite_utilizzatore_per(code), 1_500_000, "{code}");
+        }
+        for code in ["93.29.91", "96.23.99", "96.99.99", "56.10.11"] {
+            assert_eq!(r(2026).dipendenti_max_per(code), 10, "{code}");
+        }
+        assert_eq!(r(2022).dipendenti_max_per("82.30.09"), 5);
     }
 }

@@ -142,6 +142,8 @@ fn sotto_25(cf: &str, d: NaiveDate) -> bool {
 pub struct Violazione {
     pub rule: &'static str,
     pub reason: &'static str,
+    /// The field's path in the request (InsertPrestazioneRequest and CheckPrestazioneRequest both
+    /// nest the declaration under `prestazione`): `prestazione.compenso`, as decoding names it.
     pub field: &'static str,
     pub description: String,
 }
@@ -225,7 +227,7 @@ pub fn valuta(
         out.push(viol(
             "PRE-1",
             "PRE_1_UTILIZZATORE_NOT_REGISTERED",
-            "utilizzatore_cf",
+            "prestazione.utilizzatore_cf",
             "the utilizzatore is not registered",
         ));
     }
@@ -233,7 +235,7 @@ pub fn valuta(
         out.push(viol(
             "PRE-1",
             "PRE_1_PRESTATORE_NOT_REGISTERED",
-            "prestatore_cf",
+            "prestazione.prestatore_cf",
             "the prestatore is not registered",
         ));
     }
@@ -244,7 +246,7 @@ pub fn valuta(
                 out.push(viol(
                     "PRE-2",
                     "PRE_2_NOT_LF_UTILIZZATORE",
-                    "utilizzatore_cf",
+                    "prestazione.utilizzatore_cf",
                     "the utilizzatore is not registered for the Libretto Famiglia",
                 ));
             }
@@ -253,7 +255,7 @@ pub fn valuta(
                 out.push(viol(
                     "PRE-1",
                     "PRE_1_LF_TITOLI",
-                    "lf.titoli",
+                    "prestazione.lf.titoli",
                     format!("{minuti} minutes need at least {necessari} titoli (one per hour or fraction)"),
                 ));
             }
@@ -264,7 +266,7 @@ pub fn valuta(
                 out.push(viol(
                     "PRE-1",
                     "PRE_1_LF_COMPENSO",
-                    "compenso",
+                    "prestazione.compenso",
                     format!("must be {} ({titoli} titoli)", costo.compenso),
                 ));
             }
@@ -273,7 +275,7 @@ pub fn valuta(
                 out.push(viol(
                     "PRE-2",
                     "PRE_2_LF_DEADLINE",
-                    "lf.data",
+                    "prestazione.lf.data",
                     format!(
                         "an LF prestazione must be declared by day {} of the following month",
                         r.giorno_scadenza_lf
@@ -288,7 +290,7 @@ pub fn valuta(
                 out.push(viol(
                     "PRE-3",
                     "PRE_3_NOT_CPO_UTILIZZATORE",
-                    "utilizzatore_cf",
+                    "prestazione.utilizzatore_cf",
                     "the utilizzatore is not registered for the CPO",
                 ));
             }
@@ -301,7 +303,7 @@ pub fn valuta(
                         out.push(viol(
                             "PRE-3",
                             "PRE_3_CPO_NOTICE",
-                            "cpo.inizio",
+                            "prestazione.cpo.inizio",
                             format!(
                                 "a CPO must be declared at least {} minutes before the start",
                                 r.preavviso_cpo_minuti
@@ -312,12 +314,12 @@ pub fn valuta(
                 }
                 Quando::Finestra { dal, al, minuti } => {
                     if !(r.agricoltura_ammessa && agricolo) {
-                        out.push(viol("PRE-3", "PRE_3_AGRICULTURAL_WINDOW_NOT_ALLOWED", "cpo.finestra_agricola", "a time window is only for agricultural utilizzatori in years allowing agriculture"));
+                        out.push(viol("PRE-3", "PRE_3_AGRICULTURAL_WINDOW_NOT_ALLOWED", "prestazione.cpo.finestra_agricola", "a time window is only for agricultural utilizzatori in years allowing agriculture"));
                     } else if (*al - *dal).num_days() + 1 > i64::from(r.giorni_finestra_agricola) {
                         out.push(viol(
                             "PRE-3",
                             "PRE_3_AGRICULTURAL_WINDOW_TOO_LONG",
-                            "cpo.finestra_agricola.periodo",
+                            "prestazione.cpo.finestra_agricola.periodo",
                             format!("the window is at most {} days", r.giorni_finestra_agricola),
                         ));
                     }
@@ -328,7 +330,7 @@ pub fn valuta(
                         out.push(viol(
                             "PRE-3",
                             "PRE_3_CPO_NOTICE",
-                            "cpo.finestra_agricola.periodo",
+                            "prestazione.cpo.finestra_agricola.periodo",
                             format!(
                                 "a CPO must be declared at least {} minutes before the start",
                                 r.preavviso_cpo_minuti
@@ -351,7 +353,7 @@ pub fn valuta(
                 out.push(viol(
                     "PRE-3",
                     "PRE_3_CPO_HOURLY_MINIMUM",
-                    "compenso",
+                    "prestazione.compenso",
                     format!(
                         "at least {} for {minuti} minutes ({} per hour)",
                         euro(minimo_orario),
@@ -366,7 +368,7 @@ pub fn valuta(
                 out.push(viol(
                     "PRE-3",
                     "PRE_3_CPO_DAILY_MINIMUM",
-                    "compenso",
+                    "prestazione.compenso",
                     format!(
                         "at least {} per day for prestazioni of at most {} hours",
                         euro(r.giornaliero_minimo),
@@ -379,7 +381,7 @@ pub fn valuta(
                     out.push(viol(
                         "PRE-4",
                         "PRE_4_EXCLUDED_SECTOR",
-                        "utilizzatore_cf",
+                        "prestazione.utilizzatore_cf",
                         format!("ATECO {} is excluded from the CPO in {anno}", pr.ateco),
                     ));
                 }
@@ -387,7 +389,7 @@ pub fn valuta(
                     out.push(viol(
                         "PRE-4",
                         "PRE_4_AGRICULTURE_EXCLUDED",
-                        "utilizzatore_cf",
+                        "prestazione.utilizzatore_cf",
                         format!("agriculture is excluded from the CPO in {anno} (L. 197/2022)"),
                     ));
                 }
@@ -396,7 +398,7 @@ pub fn valuta(
                     out.push(viol(
                         "PRE-4",
                         "PRE_4_TOO_MANY_EMPLOYEES",
-                        "utilizzatore_cf",
+                        "prestazione.utilizzatore_cf",
                         format!("{} open-ended employees, at most {max}", pr.dipendenti),
                     ));
                 }
@@ -405,7 +407,7 @@ pub fn valuta(
                     out.push(viol(
                         "PRE-6",
                         "PRE_6_PA_PURPOSE_REQUIRED",
-                        "cpo.finalita_pa",
+                        "prestazione.cpo.finalita_pa",
                         "a public administration must state one of the four purposes",
                     ));
                 }
@@ -413,7 +415,7 @@ pub fn valuta(
                     out.push(viol(
                         "PRE-6",
                         "PRE_6_PURPOSE_ONLY_FOR_PA",
-                        "cpo.finalita_pa",
+                        "prestazione.cpo.finalita_pa",
                         "only a public administration states a purpose",
                     ));
                 }
@@ -433,7 +435,7 @@ pub fn valuta(
                         .iter()
                         .any(|c| c.categoria == Categoria::ElenchiAgricoli && c.interseca_anno(anno - 1));
                     if !ammesso || elenchi {
-                        out.push(viol("PRE-7", "PRE_7_AGRICULTURAL_PRESTATORE", "prestatore_cf", "an agricultural utilizzatore may only use pensioners, students under 25, unemployed or income-support recipients not in last year's agricultural lists"));
+                        out.push(viol("PRE-7", "PRE_7_AGRICULTURAL_PRESTATORE", "prestazione.prestatore_cf", "an agricultural utilizzatore may only use pensioners, students under 25, unemployed or income-support recipients not in last year's agricultural lists"));
                     }
                 }
             }
@@ -441,7 +443,7 @@ pub fn valuta(
                 out.push(viol(
                     "PRE-4",
                     "PRE_4_APPALTO",
-                    "dichiarazioni.appalto",
+                    "prestazione.dichiarazioni.appalto",
                     "a CPO cannot be used inside an appalto",
                 ));
             }
@@ -452,7 +454,7 @@ pub fn valuta(
         out.push(viol(
             "PRE-5",
             "PRE_5_RECENT_EMPLOYMENT",
-            "dichiarazioni.rapporto_lavoro_recente",
+            "prestazione.dichiarazioni.rapporto_lavoro_recente",
             format!(
                 "the prestatore had an employment relationship with the utilizzatore less than {} months ago",
                 r.mesi_rapporto_recente

@@ -4,7 +4,7 @@
 use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{big_integer, blob, integer, string, string_null, text};
+use sea_orm_migration::schema::{big_integer, blob, blob_null, integer, string, string_null, text};
 
 use crate::domain::regole::semi;
 
@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreatePrestazioni),
             Box::new(SediDelleParti),
             Box::new(AlterOutboxRelay),
+            Box::new(RifiutoDellaPrestazione),
         ]
     }
 }
@@ -201,5 +202,41 @@ impl MigrationTrait for SediDelleParti {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// PRE-18: the answer a REJECTED insertion gave (gRPC code, message and status details, see
+/// `app::RifiutoSalvato`), answered again to a retry of its request id. Nullable: rows refused
+/// before it have only their `motivo_rifiuto`.
+struct RifiutoDellaPrestazione;
+
+impl MigrationName for RifiutoDellaPrestazione {
+    fn name(&self) -> &str {
+        "m0003_rifiuto_della_prestazione"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RifiutoDellaPrestazione {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("prestazioni")
+                    .add_column(blob_null("rifiuto"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("prestazioni")
+                    .drop_column("rifiuto")
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -71,9 +71,11 @@ pub struct Riga {
     pub p: pb::Prestazione,
     /// The parties' sedi at insertion (a sede operator's scope, PRE-19).
     pub sedi: Sedi,
+    /// REJECTED: the refusal as first answered (PRE-18), encoded by `app::RifiutoSalvato`.
+    pub rifiuto: Option<Vec<u8>>,
 }
 
-const COLONNE: &str = "id, stato, richiesta, quote, dati, sede_utilizzatore, sede_prestatore";
+const COLONNE: &str = "id, stato, richiesta, quote, dati, sede_utilizzatore, sede_prestatore, rifiuto";
 
 fn riga(r: &QueryResult) -> Result<Riga, AppError> {
     let stato: String = r.try_get("", "stato")?;
@@ -89,6 +91,7 @@ fn riga(r: &QueryResult) -> Result<Riga, AppError> {
             utilizzatore: r.try_get("", "sede_utilizzatore")?,
             prestatore: r.try_get("", "sede_prestatore")?,
         },
+        rifiuto: r.try_get("", "rifiuto")?,
     })
 }
 
@@ -281,6 +284,17 @@ pub async fn aggiorna(db: &impl ConnectionTrait, p: &pb::Prestazione, stato: Sta
             p.encode_to_vec().into(),
             p.id.clone().into(),
         ],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// PRE-18: keeps the refusal of a REJECTED prestazione, answered again on a retry.
+pub async fn salva_rifiuto(db: &impl ConnectionTrait, id: &str, rifiuto: Vec<u8>) -> Result<(), AppError> {
+    db.execute_raw(sql(
+        db,
+        "UPDATE prestazioni SET rifiuto = $1 WHERE id = $2",
+        vec![rifiuto.into(), id.to_string().into()],
     ))
     .await?;
     Ok(())

@@ -11,6 +11,7 @@ both_engines!(
     pre_11_revoca_until_end_of_3rd_day_rome_releases_funds,
     pre_11_revoca_deadline_on_dst_day_25_october,
     pre_12_confirmed_cannot_be_revoked,
+    pre_12_confirmation_only_once_the_prestazione_took_place,
     pre_14_contest_reinstates_until_payout_closed,
     pre_16_payout_feed_and_statement,
     pre_19_other_sides_are_refused,
@@ -123,6 +124,8 @@ async fn pre_12_confirmed_cannot_be_revoked(t: &TestDb) -> anyhow::Result<()> {
         )
         .await
         .unwrap();
+    // After the work (13:00 Rome), within the revocation window.
+    h.set_ora("2026-06-16T12:00:00Z");
     let c = ok(h
         .c()
         .confirm_prestazione(h.prestatore(&p[0]).req(pb::ConfirmPrestazioneRequest {
@@ -136,6 +139,46 @@ async fn pre_12_confirmed_cannot_be_revoked(t: &TestDb) -> anyhow::Result<()> {
     assert_eq!(errore(&e).1, "PRE_12_CONFIRMED");
     let ev: Vec<pb::PrestazioneConfermata> = h.eventi("prestazioni.prestazione.confermata").await;
     assert_eq!(ev.len(), 1);
+    h.fine().await;
+    Ok(())
+}
+
+/// PRE-12: the prestatore confirms that the work took place: not before the CPO's end (Rome),
+/// and until then the utilizzatore may still revoke.
+async fn pre_12_confirmation_only_once_the_prestazione_took_place(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let p = scenario_cpo(&h, "1000.00", 1).await;
+    // 16 June 09:00–13:00 Rome; the clock is at 15 June 12:00.
+    let a = h
+        .inserisci(
+            &h.azienda(),
+            "a",
+            cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
+        )
+        .await
+        .unwrap();
+    let conferma = |id: String| {
+        let mut c = h.c();
+        let req = h
+            .prestatore(&p[0])
+            .req(pb::ConfirmPrestazioneRequest { prestazione_id: id });
+        async move { c.confirm_prestazione(req).await }
+    };
+    for ora in ["2026-06-15T10:00:00Z", "2026-06-16T10:59:59Z"] {
+        h.set_ora(ora);
+        let e = conferma(a.id.clone()).await.unwrap_err();
+        let (code, reason, md, _) = errore(&e);
+        assert_eq!(
+            (code, reason.as_str()),
+            (Code::FailedPrecondition, "PRE_12_NOT_YET_TAKEN_PLACE"),
+            "{ora}"
+        );
+        assert_eq!(md.get("rule").map(String::as_str), Some("PRE-12"));
+        assert!(e.message().contains("2026-06-16 13:00"), "{}", e.message());
+    }
+    h.set_ora("2026-06-16T11:00:00Z");
+    let c = ok(conferma(a.id.clone()).await).prestazione.unwrap();
+    assert!(c.confermata);
     h.fine().await;
     Ok(())
 }

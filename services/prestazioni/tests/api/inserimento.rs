@@ -5,6 +5,7 @@ use occasionali_proto::portafoglio as por;
 use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::testing::TestDb;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::common::*;
 
@@ -20,6 +21,9 @@ both_engines!(
     pre_10_without_funds_rejected_and_limits_given_back,
     pre_18_retry_returns_same_prestazione_and_charges_once,
     pre_8_yearly_limits_reset_on_1_january_rome,
+    pre_4_ateco_2025_event_company_may_have_25_employees,
+    pre_18_retry_of_a_rejected_insertion_answers_the_same_refusal,
+    pre_8_limit_refusal_carries_stato_limite_and_request_field_paths,
 );
 
 const INIZIO: &str = "2026-06-16T07:00:00Z"; // 09:00 Rome
@@ -217,6 +221,31 @@ async fn pre_4_excluded_sector_and_employees_are_refused(t: &TestDb) -> anyhow::
     Ok(())
 }
 
+/// PRE-4/PRE-8: a company registered under the ATECO 2025 successor of a special sector
+/// (82.30.09 continues 82.30.00) has the 25 employees and the 15,000 € of DL 48/2023.
+async fn pre_4_ateco_2025_event_company_may_have_25_employees(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    h.azienda_cpo(ana::CategoriaUtilizzatore::Impresa, "82.30.09", 20)
+        .await;
+    h.finanzia("F24-1", PIVA, por::CodiceTributo::Cloc, "1000.00")
+        .await;
+    let p = persona_n(1);
+    h.registra_prestatore(&p, Vec::new()).await;
+    let a = h
+        .inserisci(&h.azienda(), "a", cpo(&p.codice_fiscale, INIZIO, FINE4, "36.00"))
+        .await
+        .unwrap();
+    assert_eq!(a.stato, pb::StatoPrestazione::Accepted as i32);
+    let l = h.headroom(2026, &p.codice_fiscale, PIVA).await;
+    let u = l
+        .iter()
+        .find(|x| x.tipo == pb::TipoLimite::Utilizzatore as i32)
+        .unwrap();
+    assert_eq!(u.limite, "15000.00");
+    h.fine().await;
+    Ok(())
+}
+
 async fn pre_2_lf_deadline_is_the_3rd_of_next_month_rome(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     let fam = persona_n(20);
@@ -302,6 +331,77 @@ async fn pre_8_pair_limit_refusal_says_used_and_left(t: &TestDb) -> anyhow::Resu
     Ok(())
 }
 
+/// PRE-8: a limit refusal carries the StatoLimite of the crossed limit in its details (as the
+/// proto promises), reads well, and names fields by their path in the request
+/// (`prestazione.compenso`), like every other refusal of the context.
+async fn pre_8_limit_refusal_carries_stato_limite_and_request_field_paths(t: &TestDb) -> anyhow::Result<()> {
+    use prost::Message;
+    let h = Harness::start(t).await?;
+    let p = scenario_cpo(&h, "5000.00", 1).await;
+    h.inserisci(&h.azienda(), "a", cpo(&p[0], INIZIO, FINE4, "2400.00"))
+        .await
+        .unwrap();
+    let d = cpo(&p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "100.01");
+    let e = h.inserisci(&h.azienda(), "b", d.clone()).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(
+        e.message(),
+        "[PRE-8] the prestatore–utilizzatore pair limit for 2026 is 2500.00 €: used 2400.00 €, \
+         left 100.00 €, requested 100.01 €"
+    );
+    let rpc = tonic_types::pb::Status::decode(e.details()).unwrap();
+    let stati: Vec<pb::StatoLimite> = rpc
+        .details
+        .iter()
+        .filter(|a| a.type_url == "type.googleapis.com/occasionali.prestazioni.v1.StatoLimite")
+        .map(|a| pb::StatoLimite::decode(a.value.as_slice()).unwrap())
+        .collect();
+    assert_eq!(stati.len(), 1, "{rpc:?}");
+    let s = &stati[0];
+    assert_eq!(s.tipo, pb::TipoLimite::Coppia as i32);
+    assert_eq!(
+        (
+            s.anno,
+            s.limite.as_str(),
+            s.utilizzato.as_str(),
+            s.residuo.as_str()
+        ),
+        (2026, "2500.00", "2400.00", "100.00")
+    );
+    assert_eq!((s.richiesto.as_str(), s.superato), ("100.01", true));
+    assert_eq!(s.prestatore_cf, p[0]);
+    // The standard details are still there.
+    let det = e.get_error_details();
+    assert_eq!(
+        det.error_info().map(|i| i.reason.as_str()),
+        Some("PRE_8_LIMIT_COPPIA")
+    );
+    let campi = |e: &tonic::Status| -> Vec<String> {
+        e.get_error_details()
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    // A rule refusal and the what-if name the same path as decoding does.
+    let d = cpo(&p[0], "2026-06-18T07:00:00Z", "2026-06-18T08:00:00Z", "9.00");
+    let e = h.inserisci(&h.azienda(), "c", d.clone()).await.unwrap_err();
+    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    assert_eq!(
+        e.message(),
+        "[PRE-3] at least 36.00 per day for prestazioni of at most 4 hours"
+    );
+    let v = h.verifica(&h.azienda(), d).await;
+    let fields: Vec<&str> = v.violazioni.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields, vec!["prestazione.compenso"]);
+    let mut bad = cpo(&p[0], INIZIO, FINE4, "x");
+    bad.compenso = "abc".into();
+    let e = h.inserisci(&h.azienda(), "d", bad).await.unwrap_err();
+    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    h.fine().await;
+    Ok(())
+}
+
 async fn pre_8_special_categories_count_75_percent_for_utilizzatore_only(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     h.azienda_cpo(ana::CategoriaUtilizzatore::Impresa, "56.10.11", 3)
@@ -383,6 +483,46 @@ async fn pre_18_retry_returns_same_prestazione_and_charges_once(t: &TestDb) -> a
         .find(|l| l.tipo == pb::TipoLimite::Coppia as i32)
         .unwrap();
     assert_eq!(coppia.utilizzato, "36.00");
+    h.fine().await;
+    Ok(())
+}
+
+/// PRE-18: a retry gives back the first answer: a REJECTED insertion (no funds, PRE-10) is
+/// refused again with the same code, message and details, never OK with `stato: REJECTED`, and
+/// nothing is charged or counted.
+async fn pre_18_retry_of_a_rejected_insertion_answers_the_same_refusal(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let p = scenario_cpo(&h, "49.62", 1).await;
+    let prima = h
+        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .await
+        .unwrap_err();
+    assert_eq!(prima.code(), Code::FailedPrecondition);
+    for _ in 0..2 {
+        let di_nuovo = h
+            .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+            .await
+            .unwrap_err();
+        assert_eq!(di_nuovo.code(), prima.code());
+        assert_eq!(di_nuovo.message(), prima.message());
+        assert_eq!(di_nuovo.details(), prima.details());
+        assert_eq!(errore(&di_nuovo), errore(&prima));
+    }
+    // Funds arriving later do not turn the refused request into an accepted one.
+    h.finanzia("F24-CPO-2", PIVA, por::CodiceTributo::Cloc, "100.00")
+        .await;
+    let e = h
+        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .await
+        .unwrap_err();
+    assert_eq!(errore(&e), errore(&prima));
+    let r = h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await;
+    assert!(r.riservato == "0.00" || r.riservato.is_empty(), "{r:?}");
+    let l = h.headroom(2026, &p[0], PIVA).await;
+    assert!(
+        l.iter().all(|x| x.utilizzato == "0.00" || x.utilizzato == "0"),
+        "{l:?}"
+    );
     h.fine().await;
     Ok(())
 }
@@ -530,7 +670,94 @@ async fn pre_7_agriculture_only_up_to_2022_with_special_prestatori(t: &TestDb) -
     Ok(())
 }
 
-both_engines!(pre_19_intermediary_with_delega_inserts_for_the_utilizzatore);
+both_engines!(
+    pre_19_intermediary_with_delega_inserts_for_the_utilizzatore,
+    pre_3_agricultural_window_duration_fits_the_window,
+);
+
+/// PRE-3: the hours declared in an agricultural window fit in it: a one-day window holds at most
+/// 24 hours (50 hours are refused), a three-day window 72.
+async fn pre_3_agricultural_window_duration_fits_the_window(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    h.set_ora("2022-06-15T10:00:00Z");
+    h.azienda_cpo(ana::CategoriaUtilizzatore::ImpresaAgricola, "01.11.00", 2)
+        .await;
+    h.finanzia("F24-1", PIVA, por::CodiceTributo::Cloc, "2000.00")
+        .await;
+    let pensionato = persona_n(2);
+    h.registra_prestatore(
+        &pensionato,
+        vec![ana::CategoriaDichiarata {
+            tipo: ana::TipoCategoria::Pensionato as i32,
+            validita: Some(occasionali_proto::common::Periodo {
+                dal: "2022-01-01".into(),
+                al: String::new(),
+            }),
+            dettaglio: String::new(),
+        }],
+    )
+    .await;
+    let con_durata = |dal: &str, al: &str, minuti: i32, compenso: &str| {
+        let mut d = finestra(&pensionato.codice_fiscale, dal, al, compenso);
+        if let Some(pb::dati_prestazione::Dettaglio::Cpo(c)) = &mut d.dettaglio
+            && let Some(f) = &mut c.finestra_agricola
+        {
+            f.durata_minuti = minuti;
+        }
+        d
+    };
+    let e = h
+        .inserisci(
+            &h.azienda(),
+            "a",
+            con_durata("2022-06-20", "2022-06-20", 3000, "400.00"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let fields: Vec<(String, String)> = e
+        .get_error_details()
+        .bad_request()
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|f| (f.field.clone(), f.reason.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        fields,
+        vec![(
+            "prestazione.cpo.finestra_agricola.durata_minuti".to_string(),
+            "PRE_3_DURATION_BEYOND_WINDOW".to_string()
+        )]
+    );
+    let e = h
+        .c()
+        .check_prestazione(h.azienda().req(pb::CheckPrestazioneRequest {
+            prestazione: Some(con_durata("2022-06-20", "2022-06-22", 72 * 60 + 1, "500.00")),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    // The whole window is possible.
+    let v = h
+        .verifica(
+            &h.azienda(),
+            con_durata("2022-06-20", "2022-06-20", 24 * 60, "160.00"),
+        )
+        .await;
+    assert!(v.ammissibile, "{:?}", v.violazioni);
+    let v = h
+        .verifica(
+            &h.azienda(),
+            con_durata("2022-06-20", "2022-06-22", 72 * 60, "480.00"),
+        )
+        .await;
+    assert!(v.ammissibile, "{:?}", v.violazioni);
+    h.fine().await;
+    Ok(())
+}
 
 async fn pre_19_intermediary_with_delega_inserts_for_the_utilizzatore(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
