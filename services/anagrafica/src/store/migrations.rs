@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateAccessi),
             // The relay's columns (issue 9), after every migration already applied.
             Box::new(AlterOutboxRelay),
+            Box::new(AddLegaleRappresentante),
         ]
     }
 }
@@ -149,6 +150,85 @@ impl MigrationTrait for CreateAccessi {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table("accessi").to_owned())
+            .await
+    }
+}
+
+/// Issue 13: the organisations a person legally represents are looked up by that person's CF
+/// (who acts for an organisation; POR-3's sede of an F24 paid by a representative). The column
+/// copies the document's `legale_rappresentante_cf` (empty for persons) and is backfilled here.
+pub(super) struct AddLegaleRappresentante;
+
+impl MigrationName for AddLegaleRappresentante {
+    fn name(&self) -> &str {
+        "m0004_add_legale_rappresentante"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddLegaleRappresentante {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("soggetti")
+                    .add_column(string("legale_rappresentante_cf").default(""))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        let righe = db
+            .query_all(
+                &Query::select()
+                    .columns(["cf", "dati"])
+                    .from("soggetti")
+                    .and_where(Expr::col("natura").eq("organizzazione"))
+                    .to_owned(),
+            )
+            .await?;
+        for r in righe {
+            let cf: String = r.try_get("", "cf")?;
+            let dati: String = r.try_get("", "dati")?;
+            let s: crate::domain::Soggetto = serde_json::from_str(&dati)
+                .map_err(|e| DbErr::Migration(format!("corrupt soggetto document {cf}: {e}")))?;
+            let lr = s.legale_rappresentante().unwrap_or_default().to_string();
+            db.execute(
+                &Query::update()
+                    .table("soggetti")
+                    .value("legale_rappresentante_cf", lr)
+                    .and_where(Expr::col("cf").eq(cf))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name("soggetti_legale_rappresentante")
+                    .table("soggetti")
+                    .col("legale_rappresentante_cf")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("soggetti_legale_rappresentante")
+                    .table("soggetti")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("soggetti")
+                    .drop_column("legale_rappresentante_cf")
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -69,6 +69,7 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), A
             "is_utilizzatore_lf",
             "is_utilizzatore_cpo",
             "is_intermediario",
+            "legale_rappresentante_cf",
             "versione",
             "dati",
             "creato_il",
@@ -83,6 +84,7 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), A
             s.ha_ruolo(Ruolo::UtilizzatoreLf).into(),
             s.ha_ruolo(Ruolo::UtilizzatoreCpo).into(),
             s.ha_ruolo(Ruolo::Intermediario).into(),
+            s.legale_rappresentante().unwrap_or_default().into(),
             s.versione.into(),
             json(s)?.into(),
             s.aggiornato_il.into(),
@@ -102,6 +104,21 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), A
     }
 }
 
+/// The organisations whose registered legal representative is `cf`, by CF (who acts for an
+/// organisation, docs/decisions.md).
+pub async fn rappresentate(db: &impl ConnectionTrait, cf: &str) -> Result<Vec<Soggetto>, AppError> {
+    if cf.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = Query::select()
+        .column("dati")
+        .from(SOGGETTI)
+        .and_where(Expr::col("legale_rappresentante_cf").eq(cf))
+        .order_by("cf", Order::Asc)
+        .to_owned();
+    db.query_all(&q).await?.iter().map(decode).collect()
+}
+
 /// Writes a new version of a record, only if nobody changed it since `versione_letta`
 /// (optimistic concurrency: several replicas may serve the same record).
 pub async fn aggiorna(txn: &impl ConnectionTrait, s: &Soggetto, versione_letta: i64) -> Result<(), AppError> {
@@ -114,6 +131,10 @@ pub async fn aggiorna(txn: &impl ConnectionTrait, s: &Soggetto, versione_letta: 
             ("is_utilizzatore_lf", s.ha_ruolo(Ruolo::UtilizzatoreLf).into()),
             ("is_utilizzatore_cpo", s.ha_ruolo(Ruolo::UtilizzatoreCpo).into()),
             ("is_intermediario", s.ha_ruolo(Ruolo::Intermediario).into()),
+            (
+                "legale_rappresentante_cf",
+                s.legale_rappresentante().unwrap_or_default().into(),
+            ),
             ("versione", s.versione.into()),
             ("dati", json(s)?.into()),
             ("aggiornato_il", s.aggiornato_il.into()),
