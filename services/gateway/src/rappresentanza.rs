@@ -18,12 +18,15 @@ use tonic::transport::Channel;
 /// Entries kept at most; beyond it the cache starts afresh (it only saves latency).
 const MAX_ENTRIES: usize = 50_000;
 
+/// Caller CF → when asked, the organisations it represents.
+type Cache = HashMap<String, (Instant, Vec<String>)>;
+
 #[derive(Clone)]
 pub struct RappresentanzaCheck {
     client: AnagraficaServiceClient<Channel>,
     caller: Caller,
     ttl: Duration,
-    cache: Arc<Mutex<HashMap<String, (Instant, Vec<String>)>>>,
+    cache: Arc<Mutex<Cache>>,
 }
 
 /// The profiles of a person who may be an organisation's legal representative.
