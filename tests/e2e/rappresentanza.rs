@@ -35,7 +35,8 @@ async fn come_legale(c: &Cluster, token: &str, method: &str, body: &Value) -> an
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ana_8_legal_representative_acts_for_the_company_in_every_context() -> anyhow::Result<()> {
-    let c = Cluster::start().await?;
+    let start = chrono::DateTime::parse_from_rfc3339("2026-06-10T10:00:00+02:00")?.to_utc();
+    let c = Cluster::start_at(Some(start)).await?;
     let anna = persona("Bianchi", "Anna", "1975-08-30", true, "F205");
     let mario = persona("Rossi", "Mario", "1999-04-12", false, "H501");
     let t_azienda = c.token(Profile::Azienda, AZIENDA, None)?;
@@ -86,6 +87,56 @@ async fn ana_8_legal_representative_acts_for_the_company_in_every_context() -> a
         let o = come_legale(&c, &t_anna, method, body).await?;
         assert_eq!(o.code, 0, "{method}: {o:?}");
     }
+    // She declares a prestazione for the company, charged to its wallet, and reads it back.
+    let t_mario_p = c.token(Profile::Prestatore, &mario.cf, None)?;
+    let o = c
+        .grpcurl()
+        .call(
+            Some(&t_mario_p),
+            "occasionali.anagrafica.v1.AnagraficaService/RegisterPrestatore",
+            &json!({"persona": mario.json(), "domicilio": {"comune": "H501", "indirizzo": "Via Appia 10", "cap": "00179"},
+                    "metodo_pagamento": {"tipo": "TIPO_METODO_PAGAMENTO_CONTO_CORRENTE", "iban": "IT60X0542811101000000123456"}}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
+    let f24 = json!({"record": {"id_pagamento": "F24-LR-1", "modello": "MODELLO_F24_ELIDE", "codice_fiscale_versante": AZIENDA,
+        "tipo": "I", "codice_tributo": "CODICE_TRIBUTO_CLOC", "anno": 2026, "importo": "500.00", "data_versamento": "2026-06-09"}});
+    let o = c
+        .grpcurl()
+        .call(
+            Some(&flusso),
+            "occasionali.portafoglio.v1.PortafoglioService/ImportF24",
+            &f24,
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let prestazione = json!({"request_id": "lr-1", "prestazione": {
+        "tipo": "TIPO_PRESTAZIONE_CPO", "utilizzatore_cf": AZIENDA, "prestatore_cf": mario.cf,
+        "luogo": {"comune": "F205", "indirizzo": "Corso Como 1"},
+        "cpo": {"descrizione": "servizio ai tavoli", "inizio": "2026-06-12T07:00:00Z", "fine": "2026-06-12T11:00:00Z"},
+        "compenso": "36.00", "dichiarazioni": {"appalto": false, "rapporto_lavoro_recente": false}}});
+    let o = come_legale(
+        &c,
+        &t_anna,
+        "occasionali.prestazioni.v1.PrestazioniService/InsertPrestazione",
+        &prestazione,
+    )
+    .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let p = o.json()?["prestazione"].clone();
+    assert_eq!(p["stato"], "STATO_PRESTAZIONE_ACCEPTED", "{p}");
+    let o = come_legale(
+        &c,
+        &t_anna,
+        "occasionali.prestazioni.v1.PrestazioniService/GetPrestazione",
+        &json!({"prestazione_id": p["id"]}),
+    )
+    .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let o = come_legale(&c, &t_anna, calls[0].0, &calls[0].1).await?;
+    assert_eq!(o.json()?["riepilogo"]["riservato"], "49.63", "{o:?}");
+
     // ... and the company's whole position, with no part missing.
     let o = come_legale(
         &c,

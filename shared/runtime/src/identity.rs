@@ -504,6 +504,32 @@ mod tests {
     }
 
     #[test]
+    fn ana_8_acts_for_the_subject_only() {
+        let person = |profile| {
+            Identity::new(Principal {
+                cf: "BNCNNA75M70F205S".into(),
+                profile,
+                sede: None,
+            })
+        };
+        let mut anna = person(Profile::Utilizzatore);
+        assert!(anna.acts_for("BNCNNA75M70F205S"));
+        assert!(!anna.acts_for("00743110157"));
+        assert!(!anna.is_legale_rappresentante());
+        anna.on_behalf_of = Some(OnBehalf {
+            cf: "00743110157".into(),
+            ruolo: RUOLO_LEGALE_RAPPRESENTANTE.into(),
+            delega_id: String::new(),
+        });
+        assert!(anna.acts_for("00743110157"));
+        assert!(!anna.acts_for("BNCNNA75M70F205S"));
+        assert!(anna.is_legale_rappresentante());
+        // Operators and the platform are authorized by their scope, not as subjects.
+        assert!(!person(Profile::OperatoreDg).acts_for("BNCNNA75M70F205S"));
+        assert!(!person(Profile::Sistema).acts_for("BNCNNA75M70F205S"));
+    }
+
+    #[test]
     fn client_token_round_trip() {
         let t = ClientTokens::new(key(1));
         let p = Principal {
