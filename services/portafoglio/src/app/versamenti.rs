@@ -161,6 +161,17 @@ impl Portafoglio {
             ));
         }
         let destinatario = self.registro.soggetto(utilizzatore_cf, Some(id)).await?;
+        // A payer representing companies of several sedi waits in each queue; each sede's
+        // operator matches it to a company of its own sede only.
+        if let Some(d) = &destinatario
+            && !ambito.copre(&d.sede)
+        {
+            return Err(AppError::denied(
+                "POR-3",
+                "POR_3_OUTSIDE_SEDE",
+                "the chosen utilizzatore belongs to another sede",
+            ));
+        }
         let operatore = autore(id);
         let ora = self.ora();
         // Decide once before locking (a refusal takes no lock), then again on the locked row.

@@ -490,7 +490,14 @@ async fn por_3_representative_payment_waits_in_the_company_sede(t: &TestDb) -> a
         assert_eq!(v.stato, pb::StatoVersamento::Accreditato as i32);
         assert_eq!(v.sede, "RM");
     }
-    // Several companies: either sede's operator may match it to its own company.
+    // Several companies: either sede's operator may match it, to a company of its own sede.
+    err(
+        h.c()
+            .abbina_versamento(h.op("MI").req(abbina(id_di("R-3"), "02345678904")))
+            .await,
+        Code::PermissionDenied,
+        "POR-3",
+    );
     let v = ok(h
         .c()
         .abbina_versamento(h.op("MI").req(abbina(id_di("R-3"), "03456789019")))
