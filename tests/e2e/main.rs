@@ -10,6 +10,7 @@ mod outage;
 mod platform;
 mod portafoglio;
 mod prestazioni;
+mod rappresentanza;
 mod relay;
 
 use chrono::NaiveDate;

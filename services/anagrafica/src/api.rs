@@ -674,6 +674,32 @@ impl AnagraficaService for Anagrafica {
         }))
     }
 
+    async fn list_rappresentate(
+        &self,
+        request: Request<pb::ListRappresentateRequest>,
+    ) -> Result<Response<pb::ListRappresentateResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let cf = request.get_ref().codice_fiscale.trim().to_uppercase();
+        if cf.is_empty() {
+            return Err(
+                AppError::invalid("codice_fiscale", "ANA-2", "ANA_2_CF_REQUIRED", "is required").into(),
+            );
+        }
+        let sede = accesso::rappresentate_visibili(&id, &cf)?;
+        let rappresentate = store::rappresentate(&self.db, &cf)
+            .await?
+            .into_iter()
+            .filter(|s| sede.is_none_or(|mia| s.sede == mia))
+            .map(|s| pb::Rappresentata {
+                codice_fiscale: s.cf.clone(),
+                denominazione: s.nominativo(),
+                sede: s.sede.clone(),
+            })
+            .collect();
+        self.traccia(&id, "lettura_rappresentate", &cf, "").await?;
+        Ok(Response::new(pb::ListRappresentateResponse { rappresentate }))
+    }
+
     async fn update_soggetto(
         &self,
         request: Request<pb::UpdateSoggettoRequest>,

@@ -5,10 +5,12 @@ use occasionali_proto::deleghe as dpb;
 use occasionali_runtime::AppError;
 use occasionali_runtime::identity::{
     ClientTokens, Identity, InternalTokens, ON_BEHALF_OF_HEADER, OnBehalf, Principal, RUOLO_HEADER,
+    RUOLO_LEGALE_RAPPRESENTANTE,
 };
 use tonic::Status;
 
 use crate::delega::{DelegaCheck, parse_ruolo, refusal};
+use crate::rappresentanza::RappresentanzaCheck;
 
 /// The caller of a request, from `authorization: Bearer <jwt>`.
 pub fn authenticate(tokens: &ClientTokens, headers: &HeaderMap) -> Result<Principal, Status> {
@@ -39,6 +41,8 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub struct Authenticator {
     pub client_tokens: ClientTokens,
     pub deleghe: DelegaCheck,
+    /// Legal representatives acting for their organisation (issue 13).
+    pub rappresentanze: RappresentanzaCheck,
 }
 
 impl Authenticator {
@@ -63,6 +67,19 @@ impl Authenticator {
         if delegante == principal.cf {
             return Ok(Identity::new(principal));
         }
+        if header(headers, RUOLO_HEADER) == Some(RUOLO_LEGALE_RAPPRESENTANTE) {
+            let origin = Identity::new(principal.clone());
+            self.rappresentanze.verifica(&origin, &delegante).await?;
+            return Ok(Identity {
+                caller: principal,
+                on_behalf_of: Some(OnBehalf {
+                    cf: delegante,
+                    ruolo: RUOLO_LEGALE_RAPPRESENTANTE.to_string(),
+                    delega_id: String::new(),
+                }),
+                origin: None,
+            });
+        }
         let ruolo = match header(headers, RUOLO_HEADER).map(parse_ruolo) {
             Some(Some(r)) => r,
             Some(None) => {
@@ -70,7 +87,7 @@ impl Authenticator {
                     RUOLO_HEADER,
                     "DEL-2",
                     "DEL_2_RUOLO_UNKNOWN",
-                    "is not a ruolo (intermediario_prestatore, intermediario_utilizzatore, consulente_lavoro, patronato, caf)",
+                    "is not a ruolo (intermediario_prestatore, intermediario_utilizzatore, consulente_lavoro, patronato, caf, legale_rappresentante)",
                 )
                 .into());
             }

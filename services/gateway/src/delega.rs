@@ -151,7 +151,13 @@ mod tests {
             client_tokens: client_tokens.clone(),
             deleghe: DelegaCheck::new(
                 tonic::transport::Channel::from_shared(url)?.connect_lazy(),
+                Caller::new(internal.clone(), "gateway", Duration::from_secs(2)),
+            ),
+            // Not reached by delega calls; nobody listens there.
+            rappresentanze: crate::rappresentanza::RappresentanzaCheck::new(
+                tonic::transport::Channel::from_static("http://127.0.0.1:9").connect_lazy(),
                 Caller::new(internal, "gateway", Duration::from_secs(2)),
+                Duration::ZERO,
             ),
         };
         let token = client_tokens.mint(

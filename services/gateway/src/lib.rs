@@ -11,6 +11,7 @@ mod dev_clock;
 mod health;
 mod posizione;
 mod proxy;
+mod rappresentanza;
 mod relay;
 
 use std::collections::HashMap;
@@ -66,7 +67,18 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         .get(&Context::Deleghe)
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("no deleghe backend configured"))?;
+    let anagrafica = channels
+        .get(&Context::Anagrafica)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no anagrafica backend configured"))?;
     let auth = auth::Authenticator {
+        rappresentanze: rappresentanza::RappresentanzaCheck::new(
+            anagrafica,
+            Caller::new(options.internal_tokens.clone(), "gateway", Duration::from_secs(2)),
+            // Asked on every call, as the delega check is: a change of legal representative
+            // holds for the very next call.
+            Duration::ZERO,
+        ),
         client_tokens: options.client_tokens.clone(),
         deleghe: delega::DelegaCheck::new(
             deleghe,

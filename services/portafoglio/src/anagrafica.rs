@@ -44,6 +44,37 @@ impl Registro {
         }
     }
 
+    /// The competent sedi of the organisations `cf` is the registered legal representative of,
+    /// sorted and without repetitions (empty when none).
+    pub async fn sedi_rappresentate(
+        &self,
+        cf: &str,
+        origin: Option<&Identity>,
+    ) -> Result<Vec<String>, AppError> {
+        let request = self.caller.request(
+            pb::ListRappresentateRequest {
+                codice_fiscale: cf.to_string(),
+            },
+            origin,
+        )?;
+        let r = self
+            .client
+            .clone()
+            .list_rappresentate(request)
+            .await
+            .map_err(|s| from_upstream("anagrafica", s))?;
+        let mut sedi: Vec<String> = r
+            .into_inner()
+            .rappresentate
+            .into_iter()
+            .map(|o| o.sede)
+            .filter(|s| !s.is_empty())
+            .collect();
+        sedi.sort();
+        sedi.dedup();
+        Ok(sedi)
+    }
+
     /// The competent sede of a subject; `None` when not registered.
     pub async fn sede(&self, cf: &str, origin: Option<&Identity>) -> Result<Option<String>, AppError> {
         Ok(self.soggetto(cf, origin).await?.map(|s| s.sede))

@@ -19,8 +19,14 @@ use crate::config::Secret;
 pub const IDENTITY_HEADER: &str = "x-occasionali-identity";
 /// Metadata a client sets to act on behalf of a subject (DEL-2): the delegante's CF.
 pub const ON_BEHALF_OF_HEADER: &str = "x-occasionali-on-behalf-of";
-/// Metadata naming the ruolo of the delega the client acts under (DEL-2).
+/// Metadata naming the ruolo of the delega the client acts under (DEL-2), or
+/// [`RUOLO_LEGALE_RAPPRESENTANTE`].
 pub const RUOLO_HEADER: &str = "x-occasionali-ruolo";
+/// The "ruolo" a person names (with [`ON_BEHALF_OF_HEADER`] = the organisation's CF) to act for
+/// an organisation it is the registered legal representative of (issue 13, docs/decisions.md
+/// "Who acts for an organisation"). The gateway verifies it with anagrafica; the identity then
+/// carries the organisation as `on_behalf_of` with this ruolo and no delega id.
+pub const RUOLO_LEGALE_RAPPRESENTANTE: &str = "legale_rappresentante";
 
 const ISSUER: &str = "occasionali";
 const CLIENT_AUDIENCE: &str = "occasionali-api";
@@ -160,6 +166,22 @@ impl Identity {
 
     pub fn profile(&self) -> Profile {
         self.caller.profile
+    }
+
+    /// The one rule of "who acts for an organisation" (docs/decisions.md): the caller acts for
+    /// `cf` when it is the request's subject, i.e. `cf` itself, a delegato under a delega the
+    /// gateway verified (DEL-2), or the organisation's registered legal representative acting
+    /// for it (verified by the gateway with anagrafica, [`RUOLO_LEGALE_RAPPRESENTANTE`]).
+    /// Operators and the platform are authorized by their own scope rules, not by this.
+    pub fn acts_for(&self, cf: &str) -> bool {
+        !self.is_operator() && !self.is_system() && self.subject_cf() == cf
+    }
+
+    /// Acting for an organisation as its registered legal representative (not a delega).
+    pub fn is_legale_rappresentante(&self) -> bool {
+        self.on_behalf_of
+            .as_ref()
+            .is_some_and(|o| o.ruolo == RUOLO_LEGALE_RAPPRESENTANTE)
     }
 
     pub fn is_operator(&self) -> bool {
@@ -479,6 +501,32 @@ mod tests {
 
     fn key(b: u8) -> Secret {
         Secret::new(vec![b; 48])
+    }
+
+    #[test]
+    fn ana_8_acts_for_the_subject_only() {
+        let person = |profile| {
+            Identity::new(Principal {
+                cf: "BNCNNA75M70F205S".into(),
+                profile,
+                sede: None,
+            })
+        };
+        let mut anna = person(Profile::Utilizzatore);
+        assert!(anna.acts_for("BNCNNA75M70F205S"));
+        assert!(!anna.acts_for("00743110157"));
+        assert!(!anna.is_legale_rappresentante());
+        anna.on_behalf_of = Some(OnBehalf {
+            cf: "00743110157".into(),
+            ruolo: RUOLO_LEGALE_RAPPRESENTANTE.into(),
+            delega_id: String::new(),
+        });
+        assert!(anna.acts_for("00743110157"));
+        assert!(!anna.acts_for("BNCNNA75M70F205S"));
+        assert!(anna.is_legale_rappresentante());
+        // Operators and the platform are authorized by their scope, not as subjects.
+        assert!(!person(Profile::OperatoreDg).acts_for("BNCNNA75M70F205S"));
+        assert!(!person(Profile::Sistema).acts_for("BNCNNA75M70F205S"));
     }
 
     #[test]

@@ -60,6 +60,22 @@ pub fn accesso_a(
     }
 }
 
+/// Who may list the organisations `cf` legally represents: the person itself (its own identity,
+/// not a delegato's: representation is not delegated), DG and the platform all, a sede operator
+/// those of its sede (the `Some` returned).
+pub fn rappresentate_visibili<'a>(id: &'a Identity, cf: &str) -> Result<Option<&'a str>, AppError> {
+    match id.profile() {
+        Profile::Sistema | Profile::OperatoreDg => Ok(None),
+        Profile::OperatoreSede => Ok(Some(id.operator_sede().unwrap_or(""))),
+        _ if id.on_behalf_of.is_none() && id.caller.cf == cf => Ok(None),
+        _ => Err(AppError::denied(
+            "ANA-8",
+            "ANA_8_NOT_OWN_RECORD",
+            "a person can list only the organisations it represents itself",
+        )),
+    }
+}
+
 /// Whether a NOT_FOUND may be told to this caller for `cf` (others learn nothing about
 /// which codici fiscali are registered).
 pub fn puo_sapere_se_esiste(id: &Identity, cf: &str) -> bool {
@@ -129,5 +145,18 @@ mod tests {
         });
         assert_eq!(accesso_a(&i, "A", None, "RM").ok(), Some(Accesso::Titolare));
         assert!(accesso_a(&i, "B", None, "RM").is_err());
+    }
+
+    #[test]
+    fn ana_8_who_lists_the_organisations_a_person_represents() {
+        let anna = id(Profile::Utilizzatore, "BNCNNA75M70F205S", None);
+        assert_eq!(rappresentate_visibili(&anna, "BNCNNA75M70F205S").ok(), Some(None));
+        assert!(rappresentate_visibili(&anna, "RSSMRA85T10A562S").is_err());
+        let rm = id(Profile::OperatoreSede, "OP", Some("RM"));
+        assert_eq!(rappresentate_visibili(&rm, "X").ok(), Some(Some("RM")));
+        assert_eq!(
+            rappresentate_visibili(&id(Profile::Sistema, "S", None), "X").ok(),
+            Some(None)
+        );
     }
 }

@@ -54,6 +54,9 @@ pub async fn carica_per_modifica(txn: &impl ConnectionTrait, cf: &str) -> Result
 
 /// The organisations whose legal representative is `cf` (ANA-8), by codice fiscale.
 pub async fn rappresentate(db: &impl ConnectionTrait, cf: &str) -> Result<Vec<Soggetto>, AppError> {
+    if cf.is_empty() {
+        return Ok(Vec::new());
+    }
     let q = Query::select()
         .column("dati")
         .from(SOGGETTI)

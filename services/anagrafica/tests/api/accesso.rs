@@ -189,6 +189,57 @@ async fn ana_8_legal_representative_reaches_the_company(t: &TestDb) -> anyhow::R
     ok(h.c()
         .get_soggetto(h.who(Profile::Azienda, PIVA, None).req(get(PIVA)))
         .await);
+
+    // Which organisations a person represents (issue 13): herself, DG, the platform; nobody else.
+    let rappresentate = |cf: &str| pb::ListRappresentateRequest {
+        codice_fiscale: cf.into(),
+    };
+    let r = ok(h.c().list_rappresentate(lr.req(rappresentate(&legale))).await).rappresentate;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].codice_fiscale, PIVA);
+    assert_eq!(r[0].sede, "MI");
+    let s = err(
+        h.c()
+            .list_rappresentate(stranger.req(rappresentate(&legale)))
+            .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(rule_of(&s), "ANA-8");
+    let stranger_cf = persona_n(3).codice_fiscale;
+    assert!(
+        ok(h.c()
+            .list_rappresentate(stranger.req(rappresentate(&stranger_cf)))
+            .await)
+        .rappresentate
+        .is_empty()
+    );
+    // A new legal representative: the answer follows the record.
+    let cambio = pb::Soggetto {
+        identita: Some(pb::soggetto::Identita::Organizzazione(pb::Organizzazione {
+            legale_rappresentante_cf: stranger_cf.clone(),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    ok(h.c()
+        .update_soggetto(h.dg().req(update(
+            PIVA,
+            cambio,
+            &["organizzazione.legale_rappresentante_cf"],
+            "nuovo amministratore",
+        )))
+        .await);
+    assert!(
+        ok(h.c().list_rappresentate(h.dg().req(rappresentate(&legale))).await)
+            .rappresentate
+            .is_empty()
+    );
+    let r = ok(h
+        .c()
+        .list_rappresentate(h.dg().req(rappresentate(&stranger_cf)))
+        .await)
+    .rappresentate;
+    assert_eq!(r.len(), 1, "{r:?}");
     h.stop().await;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Who may see and send what (LAO-1).
 //!
 //! - **Azienda** acts for one company (its identity's subject CF is the company's): it sees and
-//!   sends only communications whose committente is that company.
+//!   sends only communications whose committente is that company. The company's registered legal
+//!   representative acting for it (verified by the gateway, "Who acts for an organisation" in
+//!   docs/decisions.md) has the same profile for that company.
 //! - **Soggetto Abilitato** sees those it compiled; any other only by giving committente CF,
 //!   worker CF and codice comunicazione together.
 //! - **Operators** (sede and DG) see everything and send nothing.
@@ -26,6 +28,9 @@ pub fn profilo(id: &Identity) -> Result<Profilo, AppError> {
             cf: id.caller.cf.trim().to_ascii_uppercase(),
         }),
         Profile::OperatoreSede | Profile::OperatoreDg => Ok(Profilo::Operatore),
+        _ if id.is_legale_rappresentante() => Ok(Profilo::Azienda {
+            cf: id.subject_cf().trim().to_ascii_uppercase(),
+        }),
         other => Err(AppError::denied(
             "LAO-1",
             "LAO_1_PROFILE",
@@ -301,5 +306,24 @@ mod tests {
             restrizione_ricerca(&Profilo::Operatore, None, false).unwrap(),
             Restrizione::default()
         );
+    }
+
+    #[test]
+    fn lao_1_a_legal_representative_acting_for_the_company_is_its_azienda() {
+        let mut anna = id(Profile::Utilizzatore, SA);
+        assert!(profilo(&anna).is_err());
+        anna.on_behalf_of = Some(occasionali_runtime::identity::OnBehalf {
+            cf: AZ.into(),
+            ruolo: occasionali_runtime::identity::RUOLO_LEGALE_RAPPRESENTANTE.into(),
+            delega_id: String::new(),
+        });
+        assert_eq!(profilo(&anna).unwrap(), Profilo::Azienda { cf: AZ.into() });
+        // A delega is not a legal representation.
+        anna.on_behalf_of = Some(occasionali_runtime::identity::OnBehalf {
+            cf: AZ.into(),
+            ruolo: "caf".into(),
+            delega_id: "d".into(),
+        });
+        assert!(profilo(&anna).is_err());
     }
 }

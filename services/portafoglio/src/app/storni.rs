@@ -47,7 +47,7 @@ impl Portafoglio {
         let v = versamenti::carica(&self.db, &r.versamento_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("versamento {}", r.versamento_id)))?;
-        if !ambito.copre(&v.sede) {
+        if !v.in_coda_di(&ambito) {
             return Err(accesso::fuori_sede("POR-7"));
         }
         let destinazione = match &r.destinazione {

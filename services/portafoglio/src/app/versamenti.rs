@@ -23,7 +23,17 @@ pub enum EsitoDeposito {
 }
 
 /// Registry answers within one import, so a payer paying many times is looked up once.
-pub type CacheRegistro = HashMap<String, Option<SoggettoRegistrato>>;
+#[derive(Debug, Default)]
+pub struct CacheRegistro {
+    soggetti: HashMap<String, Option<SoggettoRegistrato>>,
+    rappresentate: HashMap<String, Vec<String>>,
+}
+
+impl CacheRegistro {
+    pub fn new() -> CacheRegistro {
+        CacheRegistro::default()
+    }
+}
 
 impl Portafoglio {
     fn duplicato(&self, v: Versamento, impronta: &str, dati: &DatiVersamento) -> EsitoDeposito {
@@ -51,16 +61,32 @@ impl Portafoglio {
         if let Some((v, impronta)) = store::per_pagamento(&self.db, &dati.id_pagamento).await? {
             return Ok(self.duplicato(v, &impronta, &dati));
         }
-        let versante = match cache.get(&dati.cf_versante) {
+        let versante = match cache.soggetti.get(&dati.cf_versante) {
             Some(s) => s.clone(),
             None => {
                 let s = self.registro.soggetto(&dati.cf_versante, Some(id)).await?;
-                cache.insert(dati.cf_versante.clone(), s.clone());
+                cache.soggetti.insert(dati.cf_versante.clone(), s.clone());
                 s
             }
         };
+        // POR-3: an unmatched payment waits in the sede of the companies the payer represents.
+        let rappresentate = if versamento::abbinamento_automatico(&dati, versante.as_ref()).is_ok() {
+            Vec::new()
+        } else {
+            match cache.rappresentate.get(&dati.cf_versante) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = self
+                        .registro
+                        .sedi_rappresentate(&dati.cf_versante, Some(id))
+                        .await?;
+                    cache.rappresentate.insert(dati.cf_versante.clone(), s.clone());
+                    s
+                }
+            }
+        };
         let ora = self.ora();
-        let v = versamento::ricevi(new_id("ver"), dati, versante.as_ref(), ora);
+        let v = versamento::ricevi(new_id("ver"), dati, versante.as_ref(), &rappresentate, ora);
         let txn = self.scrittura().await?;
         if store::inserisci(&*txn, &v).await? == Inserimento::Duplicato {
             rollback(txn).await?;
@@ -127,7 +153,7 @@ impl Portafoglio {
         let v = store::carica(&self.db, versamento_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("versamento {versamento_id}")))?;
-        if !ambito.copre(&v.sede) {
+        if !v.in_coda_di(&ambito) {
             return Err(AppError::denied(
                 "POR-3",
                 "POR_3_OUTSIDE_SEDE",
@@ -135,6 +161,17 @@ impl Portafoglio {
             ));
         }
         let destinatario = self.registro.soggetto(utilizzatore_cf, Some(id)).await?;
+        // A payer representing companies of several sedi waits in each queue; each sede's
+        // operator matches it to a company of its own sede only.
+        if let Some(d) = &destinatario
+            && !ambito.copre(&d.sede)
+        {
+            return Err(AppError::denied(
+                "POR-3",
+                "POR_3_OUTSIDE_SEDE",
+                "the chosen utilizzatore belongs to another sede",
+            ));
+        }
         let operatore = autore(id);
         let ora = self.ora();
         // Decide once before locking (a refusal takes no lock), then again on the locked row.

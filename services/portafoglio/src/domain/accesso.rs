@@ -90,9 +90,10 @@ pub fn dg_o_sistema(id: &Identity, rule: &'static str, cosa: &str) -> Result<(),
     }
 }
 
-/// The wallet's owner, or an intermediary acting for it under a delega verified by the gateway.
+/// The wallet's owner, an intermediary acting for it under a delega, or its legal representative
+/// acting for it, both verified by the gateway ("Who acts for an organisation").
 pub fn titolare(id: &Identity, cf: &str) -> bool {
-    !id.is_operator() && !id.is_system() && id.subject_cf() == cf
+    id.acts_for(cf)
 }
 
 pub fn fuori_sede(rule: &'static str) -> AppError {

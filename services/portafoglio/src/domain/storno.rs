@@ -215,6 +215,7 @@ mod tests {
                 data_versamento: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
             },
             None,
+            &[],
             ora(),
         );
         if accreditato {

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::Euro;
 use occasionali_runtime::AppError;
 
+use super::accesso::Ambito;
 use super::conti::{
     Causale, Conto, PortafoglioRef, SaldiPortafoglio, Scritture, TipoConto, TipoPortafoglio,
     accredita_disponibile, differenza,
@@ -218,14 +219,27 @@ pub struct Versamento {
     pub abbinato_da_cf: String,
     pub nota_abbinamento: String,
     pub abbinato_il: Option<DateTime<Utc>>,
-    /// Competent sede for the operators' queue (docs/decisions.md): the sede of the subject the
-    /// payer CF is registered as, in any role; empty when the payer is unknown (DG only).
+    /// Competent sede for the operators' queue (docs/decisions.md): once credited, the wallet's
+    /// utilizzatore's; while unmatched, the sede of the companies the payer legally represents
+    /// (several joined by `,`, sorted: every one of them sees it, POR-3), else the payer's own
+    /// sede in any role; empty when neither is known (DG only).
     pub sede: String,
     pub importo_stornato: Euro,
     pub motivo_non_abbinato: Option<MotivoNonAbbinato>,
 }
 
 impl Versamento {
+    /// The sedi whose queue holds this versamento (POR-3: several when the payer represents
+    /// companies of several sedi).
+    pub fn sedi(&self) -> impl Iterator<Item = &str> {
+        self.sede.split(',')
+    }
+
+    /// Whether an operator (or the platform) of `ambito` reaches this versamento.
+    pub fn in_coda_di(&self, ambito: &Ambito) -> bool {
+        self.sedi().any(|s| ambito.copre(s))
+    }
+
     /// What is left to return or transfer (POR-7).
     pub fn residuo(&self) -> Result<Euro, AppError> {
         differenza(self.dati.importo, self.importo_stornato)
@@ -245,15 +259,31 @@ pub fn abbinamento_automatico(
     }
 }
 
-/// A payment received: matched automatically or queued (POR-2).
+/// POR-3: the queue an unmatched payment waits in: the sedi of the companies the payer legally
+/// represents (`sedi_rappresentate`, sorted), when any, since only a match to such a company is
+/// allowed; else the payer's own sede in any role; else none (DG only).
+pub fn sede_coda(versante: Option<&SoggettoRegistrato>, sedi_rappresentate: &[String]) -> String {
+    if sedi_rappresentate.is_empty() {
+        versante.map(|s| s.sede.clone()).unwrap_or_default()
+    } else {
+        sedi_rappresentate.join(",")
+    }
+}
+
+/// A payment received: matched automatically (sede: the payer's) or queued (sede:
+/// [`sede_coda`]) (POR-2, POR-3).
 pub fn ricevi(
     id: String,
     dati: DatiVersamento,
     versante: Option<&SoggettoRegistrato>,
+    sedi_rappresentate: &[String],
     ora: DateTime<Utc>,
 ) -> Versamento {
     let abbinamento = abbinamento_automatico(&dati, versante);
-    let sede = versante.map(|s| s.sede.clone()).unwrap_or_default();
+    let sede = match abbinamento {
+        Ok(_) => versante.map(|s| s.sede.clone()).unwrap_or_default(),
+        Err(_) => sede_coda(versante, sedi_rappresentate),
+    };
     let (stato, portafoglio, modalita, abbinato_il, motivo) = match abbinamento {
         Ok(w) => (
             StatoVersamento::Accreditato,
@@ -457,7 +487,7 @@ mod tests {
             abbinamento_automatico(&dati(TipoPortafoglio::Cpo), None),
             Err(MotivoNonAbbinato::VersanteNonRegistrato)
         );
-        let v = ricevi("ver_1".into(), dati(TipoPortafoglio::Cpo), Some(&lf), ora());
+        let v = ricevi("ver_1".into(), dati(TipoPortafoglio::Cpo), Some(&lf), &[], ora());
         assert_eq!(v.stato, StatoVersamento::NonAbbinato);
         assert_eq!(v.sede, "RM");
         let s = scritture_ricezione(&v, None).unwrap();
@@ -469,7 +499,7 @@ mod tests {
 
     #[test]
     fn por_3_only_to_the_company_of_the_legal_representative() {
-        let v = ricevi("ver_1".into(), dati(TipoPortafoglio::Cpo), None, ora());
+        let v = ricevi("ver_1".into(), dati(TipoPortafoglio::Cpo), None, &[], ora());
         let azienda = soggetto(AZIENDA, false, true, Some(LEGALE));
         let altra = soggetto(AZIENDA, false, true, Some("BNCLRA75B41F205X"));
         let Abbinamento::Abbinato(dopo, importo) =
@@ -493,9 +523,59 @@ mod tests {
             "ver_2".into(),
             dati(TipoPortafoglio::LibrettoFamiglia),
             None,
+            &[],
             ora(),
         );
         assert!(abbina(&lifa, AZIENDA, Some(&azienda), "OP", "nota", ora()).is_err());
+    }
+
+    #[test]
+    fn por_3_unmatched_waits_in_the_sede_of_the_represented_companies() {
+        let milano = SoggettoRegistrato {
+            sede: "MI".into(),
+            ..soggetto(LEGALE, false, false, None)
+        };
+        let v = ricevi(
+            "v".into(),
+            dati(TipoPortafoglio::Cpo),
+            Some(&milano),
+            &["RM".into()],
+            ora(),
+        );
+        assert_eq!(v.sede, "RM");
+        let v = ricevi(
+            "v".into(),
+            dati(TipoPortafoglio::Cpo),
+            None,
+            &["MI".into(), "RM".into()],
+            ora(),
+        );
+        assert_eq!(v.sede, "MI,RM");
+        assert!(v.in_coda_di(&Ambito::Sede("RM".into())));
+        assert!(v.in_coda_di(&Ambito::Sede("MI".into())));
+        assert!(!v.in_coda_di(&Ambito::Sede("NA".into())));
+        assert!(v.in_coda_di(&Ambito::Tutto));
+        assert_eq!(
+            ricevi("v".into(), dati(TipoPortafoglio::Cpo), Some(&milano), &[], ora()).sede,
+            "MI"
+        );
+        assert_eq!(
+            ricevi("v".into(), dati(TipoPortafoglio::Cpo), None, &[], ora()).sede,
+            ""
+        );
+        // Credited automatically: the wallet's sede.
+        let lf = SoggettoRegistrato {
+            sede: "MI".into(),
+            ..soggetto(LEGALE, true, false, None)
+        };
+        let v = ricevi(
+            "v".into(),
+            dati(TipoPortafoglio::LibrettoFamiglia),
+            Some(&lf),
+            &["RM".into()],
+            ora(),
+        );
+        assert_eq!(v.sede, "MI");
     }
 
     #[test]

@@ -243,7 +243,14 @@ pub async fn coda(
         q.and_where(Expr::col("seq").gt(seq));
     }
     if let Some(s) = &f.sede {
-        q.and_where(Expr::col("sede").eq(s.clone()));
+        // POR-3: a payer representing companies of several sedi waits in each ("MI,RM").
+        q.and_where(
+            Expr::col("sede")
+                .eq(s.clone())
+                .or(Expr::col("sede").like(format!("{s},%")))
+                .or(Expr::col("sede").like(format!("%,{s}")))
+                .or(Expr::col("sede").like(format!("%,{s},%"))),
+        );
     }
     if let Some(cf) = &f.cf_versante {
         q.and_where(Expr::col("cf_versante").eq(cf.clone()));

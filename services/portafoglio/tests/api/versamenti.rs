@@ -15,6 +15,7 @@ both_engines!(
     por_2_bad_pagopa_reports_every_field,
     por_3_queue_with_reason_and_sede_scope,
     por_3_manual_match_only_for_the_legal_representative,
+    por_3_representative_payment_waits_in_the_company_sede,
     por_8_deposit_to_a_new_wallet_survives_restart_of_the_service,
 );
 
@@ -326,10 +327,11 @@ async fn por_3_manual_match_only_for_the_legal_representative(t: &TestDb) -> any
         &["nota"],
         "POR-3",
     );
-    // A sede operator does not see payments of unknown payers (sede ""): DG does them.
+    // The payment waits in the sede of the company its payer represents (RM), not elsewhere.
+    assert_eq!(v1.sede, "RM");
     err(
         h.c()
-            .abbina_versamento(h.op("RM").req(abbina(&v1.id, "legale rappresentante")))
+            .abbina_versamento(h.op("MI").req(abbina(&v1.id, "legale rappresentante")))
             .await,
         Code::PermissionDenied,
         "POR-3",
@@ -406,6 +408,104 @@ async fn por_8_deposit_to_a_new_wallet_survives_restart_of_the_service(t: &TestD
     // A new service on the same database sees the acknowledged deposit.
     let h = Harness::start(t).await?;
     assert_eq!(h.saldi(&u.codice_fiscale, LF).await.0, "25.00");
+    h.fine().await;
+    Ok(())
+}
+
+/// POR-3: an F24 paid by a company's legal representative waits in the queue of the sede of the
+/// company the payer represents (of every company, when several), never in the payer's own
+/// sede as a registered person, nor in DG's only because the payer is not registered.
+async fn por_3_representative_payment_waits_in_the_company_sede(t: &TestDb) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    // Unregistered representative of a Rome company.
+    let anonimo = persona("Bianchi", "Mario", "1970-03-04", Sesso::M);
+    h.registra_azienda(PIVA, &anonimo.codice_fiscale, roma()).await;
+    // A representative registered as a prestatore in Milan, of a Rome company.
+    let milanese = persona("Brambilla", "Luca", "1972-01-02", Sesso::M);
+    let r = occasionali_proto::anagrafica::RegisterPrestatoreRequest {
+        persona: Some(milanese.clone()),
+        domicilio: Some(milano()),
+        contatti: Some(contatti()),
+        metodo_pagamento: Some(conto(IBAN)),
+        ..Default::default()
+    };
+    ok(h.a()
+        .register_prestatore(h.prestatore(&milanese.codice_fiscale).req(r))
+        .await);
+    h.registra_azienda("01234567897", &milanese.codice_fiscale, roma())
+        .await;
+    // A representative of two companies, in Rome and in Milan.
+    let doppio = persona("Verdi", "Anna", "1980-05-06", Sesso::F);
+    h.registra_azienda("02345678904", &doppio.codice_fiscale, roma())
+        .await;
+    h.registra_azienda("03456789019", &doppio.codice_fiscale, milano())
+        .await;
+    h.importa(vec![
+        f24("R-1", &anonimo.codice_fiscale, pb::CodiceTributo::Cloc, "10.00"),
+        f24("R-2", &milanese.codice_fiscale, pb::CodiceTributo::Cloc, "20.00"),
+        f24("R-3", &doppio.codice_fiscale, pb::CodiceTributo::Cloc, "30.00"),
+    ])
+    .await?;
+    let ids = |v: &[pb::Versamento]| {
+        let mut ids: Vec<String> = v.iter().map(|v| v.id_pagamento.clone()).collect();
+        ids.sort();
+        ids
+    };
+    let dg = ok(h.c().list_versamenti_non_abbinati(h.dg().req(coda(""))).await).versamenti;
+    let sede = |id: &str| dg.iter().find(|v| v.id_pagamento == id).map(|v| v.sede.clone());
+    assert_eq!(sede("R-1").as_deref(), Some("RM"), "{dg:?}");
+    assert_eq!(sede("R-2").as_deref(), Some("RM"), "{dg:?}");
+    assert_eq!(sede("R-3").as_deref(), Some("MI,RM"), "{dg:?}");
+    let rm = ok(h.c().list_versamenti_non_abbinati(h.op("RM").req(coda(""))).await).versamenti;
+    assert_eq!(ids(&rm), ["R-1", "R-2", "R-3"]);
+    let mi = ok(h.c().list_versamenti_non_abbinati(h.op("MI").req(coda(""))).await).versamenti;
+    assert_eq!(ids(&mi), ["R-3"]);
+    let id_di = |p: &str| {
+        dg.iter()
+            .find(|v| v.id_pagamento == p)
+            .map(|v| v.id.clone())
+            .unwrap_or_default()
+    };
+    let abbina = |id: String, cf: &str| pb::AbbinaVersamentoRequest {
+        versamento_id: id,
+        utilizzatore_cf: cf.into(),
+        nota: "versante = legale rappresentante".into(),
+    };
+    // The Milan operator cannot match the Rome company's payment of a Milan resident ...
+    err(
+        h.c()
+            .abbina_versamento(h.op("MI").req(abbina(id_di("R-2"), "01234567897")))
+            .await,
+        Code::PermissionDenied,
+        "POR-3",
+    );
+    // ... the Rome operator can, and the unregistered representative's too.
+    for (p, cf) in [("R-2", "01234567897"), ("R-1", PIVA)] {
+        let v = ok(h
+            .c()
+            .abbina_versamento(h.op("RM").req(abbina(id_di(p), cf)))
+            .await)
+        .versamento
+        .expect("versamento");
+        assert_eq!(v.stato, pb::StatoVersamento::Accreditato as i32);
+        assert_eq!(v.sede, "RM");
+    }
+    // Several companies: either sede's operator may match it, to a company of its own sede.
+    err(
+        h.c()
+            .abbina_versamento(h.op("MI").req(abbina(id_di("R-3"), "02345678904")))
+            .await,
+        Code::PermissionDenied,
+        "POR-3",
+    );
+    let v = ok(h
+        .c()
+        .abbina_versamento(h.op("MI").req(abbina(id_di("R-3"), "03456789019")))
+        .await)
+    .versamento
+    .expect("versamento");
+    assert_eq!(v.sede, "MI");
+    verifica_libro(&h).await;
     h.fine().await;
     Ok(())
 }
