@@ -269,7 +269,7 @@ async fn replicas(t: &TestDb) -> anyhow::Result<()> {
     let s = relay::status(&t.db).await?;
     assert_eq!((s.in_attesa, s.falliti, s.recapitati), (0, 0, 200));
     assert_eq!(eventi_ricevuti(&sub.db).await?.len(), 200);
-    other.close().await?;
+    db::close(other, Duration::from_secs(5)).await;
     server.stop().await;
     sub.close().await
 }

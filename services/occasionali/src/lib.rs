@@ -127,7 +127,7 @@ async fn run_context(
     for task in [scheduler, recovery, Some(relay)].into_iter().flatten() {
         let _ = task.await;
     }
-    db.close().await?;
+    db::close(db, Duration::from_secs(5)).await;
     Ok(())
 }
 

@@ -51,6 +51,20 @@ impl PoolSettings {
     }
 }
 
+/// Closes a pool, waiting at most `limit` for its connections to come back. sqlx's close waits
+/// for every checked-out connection, so one never returned (a future dropped mid-checkout)
+/// would hold a process or a test forever; past the limit the pool is left to its drop.
+pub async fn close(db: DatabaseConnection, limit: Duration) {
+    match tokio::time::timeout(limit, db.close()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "closing the database pool failed"),
+        Err(_) => tracing::warn!(
+            limit_ms = limit.as_millis() as u64,
+            "database pool not closed in time"
+        ),
+    }
+}
+
 /// Opens a pool with the serving defaults ([`PoolSettings::new`]).
 pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
     connect_with(url, &PoolSettings::new(pool_size)).await

@@ -70,7 +70,11 @@ impl TestDb {
                     return Ok(None);
                 };
                 let name = format!("occ_test_{}_{}", context, uuid::Uuid::new_v4().simple());
-                let admin = crate::db::connect(&format!("{server}/postgres"), 1).await?;
+                let admin = crate::db::connect_with(
+                    &format!("{server}/postgres"),
+                    &crate::db::PoolSettings::migrations(),
+                )
+                .await?;
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                     .await?;
@@ -89,8 +93,7 @@ impl TestDb {
 
     /// Closes the pool and removes the database.
     pub async fn close(mut self) -> anyhow::Result<()> {
-        let db = self.db.clone();
-        db.close().await?;
+        crate::db::close(self.db.clone(), std::time::Duration::from_secs(5)).await;
         if let Some(c) = self.cleanup.take() {
             remove(c).await?;
         }
@@ -104,7 +107,12 @@ async fn remove(c: Cleanup) -> anyhow::Result<()> {
             let _ = std::fs::remove_dir_all(dir);
         }
         Cleanup::Pg { server, name } => {
-            let admin = crate::db::connect(&format!("{server}/postgres"), 1).await?;
+            // DDL under load may take longer than a serving statement timeout.
+            let admin = crate::db::connect_with(
+                &format!("{server}/postgres"),
+                &crate::db::PoolSettings::migrations(),
+            )
+            .await?;
             admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                 .await?;

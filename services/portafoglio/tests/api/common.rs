@@ -183,7 +183,7 @@ impl Harness {
             s.stop().await;
         }
         for db in self.extra_dbs.drain(..) {
-            let _ = db.close().await;
+            occasionali_runtime::db::close(db, std::time::Duration::from_secs(5)).await;
         }
         if let Some(a) = self.anagrafica_db.take() {
             a.close().await.expect("anagrafica db closed");

@@ -210,7 +210,7 @@ impl Harness {
             let _ = tokio::time::timeout(Duration::from_secs(10), s.task).await;
         }
         for db in self.extra.drain(..) {
-            let _ = db.close().await;
+            occasionali_runtime::db::close(db, Duration::from_secs(5)).await;
         }
         for d in self.dbs.drain(..) {
             d.close().await.expect("db closed");
