@@ -222,37 +222,7 @@ impl Relay {
     }
 
     async fn try_deliver_now(&self, key: &str) -> Result<(), AppError> {
-        let now = now_ms();
-        let until = now + self.options.lease.as_millis() as i64;
-        let sql = dialect(
-            &self.db,
-            &format!(
-                "UPDATE outbox SET claimed_until_ms = ? WHERE id IN (\
-                 SELECT o.id FROM outbox o WHERE o.event_id = ? AND o.delivered_at_ms IS NULL \
-                 AND o.failed_at_ms IS NULL AND o.next_attempt_ms <= ? \
-                 AND (o.claimed_until_ms IS NULL OR o.claimed_until_ms < ?) AND NOT EXISTS ({BLOCKED})) \
-                 RETURNING id, kind, destination, method, origin, attempts, event"
-            ),
-        );
-        let txn = crate::db::begin_write(&self.db).await?;
-        let rows = txn
-            .query_all_raw(crate::db::stmt(
-                &txn,
-                &sql,
-                vec![until.into(), key.into(), now.into(), now.into(), now.into()],
-            ))
-            .await?;
-        txn.commit().await?;
-        for r in rows {
-            let row = Claimed {
-                id: r.try_get("", "id")?,
-                kind: r.try_get("", "kind")?,
-                destination: r.try_get("", "destination")?,
-                method: r.try_get("", "method")?,
-                origin: r.try_get("", "origin")?,
-                attempts: r.try_get("", "attempts")?,
-                event: r.try_get("", "event")?,
-            };
+        for row in self.claim_due(Some(key), 1).await? {
             self.deliver_group(vec![row]).await?;
         }
         Ok(())
@@ -282,32 +252,38 @@ impl Relay {
     /// Claims up to `batch` due rows with a lease. A row waiting for its backoff is not
     /// overtaken by later rows of its destination.
     async fn claim(&self) -> Result<Vec<Claimed>, AppError> {
+        self.claim_due(None, self.options.batch).await
+    }
+
+    /// Leases up to `limit` due rows (only the row of `key`, when given) that nothing earlier
+    /// blocks ([`BLOCKED`]), in one short write transaction.
+    async fn claim_due(&self, key: Option<&str>, limit: u64) -> Result<Vec<Claimed>, AppError> {
         let now = now_ms();
         let until = now + self.options.lease.as_millis() as i64;
         let lock = match self.db.get_database_backend() {
             DbBackend::Postgres => "FOR UPDATE SKIP LOCKED",
             _ => "",
         };
+        let by_key = if key.is_some() { "AND o.event_id = ?" } else { "" };
         let sql = dialect(
             &self.db,
             &format!(
                 "UPDATE outbox SET claimed_until_ms = ? WHERE id IN (\
                  SELECT o.id FROM outbox o WHERE o.delivered_at_ms IS NULL AND o.failed_at_ms IS NULL \
-                 AND o.next_attempt_ms <= ? AND (o.claimed_until_ms IS NULL OR o.claimed_until_ms < ?) \
+                 {by_key} AND o.next_attempt_ms <= ? \
+                 AND (o.claimed_until_ms IS NULL OR o.claimed_until_ms < ?) \
                  AND NOT EXISTS ({BLOCKED}) \
-                 ORDER BY o.id LIMIT {} {lock}) \
-                 RETURNING id, kind, destination, method, origin, attempts, event",
-                self.options.batch
+                 ORDER BY o.id LIMIT {limit} {lock}) \
+                 RETURNING id, kind, destination, method, origin, attempts, event"
             ),
         );
+        let mut values: Vec<sea_orm::Value> = vec![until.into()];
+        if let Some(k) = key {
+            values.push(k.into());
+        }
+        values.extend([now.into(), now.into(), now.into()]);
         let txn = crate::db::begin_write(&self.db).await?;
-        let rows = txn
-            .query_all_raw(crate::db::stmt(
-                &txn,
-                &sql,
-                vec![until.into(), now.into(), now.into(), now.into()],
-            ))
-            .await?;
+        let rows = txn.query_all_raw(crate::db::stmt(&txn, &sql, values)).await?;
         txn.commit().await?;
         rows.into_iter()
             .map(|r| {
