@@ -157,7 +157,6 @@ mod tests {
             rappresentanze: crate::rappresentanza::RappresentanzaCheck::new(
                 tonic::transport::Channel::from_static("http://127.0.0.1:9").connect_lazy(),
                 Caller::new(internal, "gateway", Duration::from_secs(2)),
-                Duration::ZERO,
             ),
         };
         let token = client_tokens.mint(

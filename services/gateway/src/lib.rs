@@ -75,9 +75,6 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         rappresentanze: rappresentanza::RappresentanzaCheck::new(
             anagrafica,
             Caller::new(options.internal_tokens.clone(), "gateway", Duration::from_secs(2)),
-            // Asked on every call, as the delega check is: a change of legal representative
-            // holds for the very next call.
-            Duration::ZERO,
         ),
         client_tokens: options.client_tokens.clone(),
         deleghe: delega::DelegaCheck::new(
