@@ -30,6 +30,13 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+fn address_in_use(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+    })
+}
+
 fn scratch_dir() -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -59,8 +66,26 @@ impl Cluster {
     /// readiness is then judged on the anagrafica service alone.
     pub async fn start_with(
         clock: Option<chrono::DateTime<chrono::Utc>>,
-        adjust: impl FnOnce(&mut Config),
+        adjust: impl Fn(&mut Config),
     ) -> anyhow::Result<Cluster> {
+        // A port found free can be taken (by another test's client socket) before the cluster
+        // binds it: that start is thrown away and tried again on new ports.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match Cluster::try_start(clock, &adjust).await? {
+                Ok(cluster) => return Ok(cluster),
+                Err(e) if tries < 5 && address_in_use(&e) => continue,
+                Err(e) => return Err(e.context("the cluster stopped while starting")),
+            }
+        }
+    }
+
+    /// The outer error is the harness's own; the inner one is why the cluster stopped.
+    async fn try_start(
+        clock: Option<chrono::DateTime<chrono::Utc>>,
+        adjust: &impl Fn(&mut Config),
+    ) -> anyhow::Result<Result<Cluster, anyhow::Error>> {
         let dir = scratch_dir();
         let mut config = Config {
             data_dir: dir.clone(),
@@ -91,18 +116,28 @@ impl Cluster {
         } else {
             ""
         };
-        cluster.wait_serving(probe, Duration::from_secs(60)).await?;
-        Ok(cluster)
+        if cluster.wait_serving(probe, Duration::from_secs(60)).await? {
+            return Ok(Ok(cluster));
+        }
+        let dir = cluster.dir.clone();
+        let stopped = cluster.task.await;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(Err(match stopped {
+            Ok(Err(e)) => e,
+            Ok(Ok(())) => anyhow::anyhow!("the cluster returned without an error"),
+            Err(e) => anyhow::anyhow!("the cluster task failed: {e}"),
+        }))
     }
 
-    async fn wait_serving(&self, service: &str, limit: Duration) -> anyhow::Result<()> {
+    /// True once SERVING, false if the cluster stopped first.
+    async fn wait_serving(&self, service: &str, limit: Duration) -> anyhow::Result<bool> {
         use tonic_health::pb::health_check_response::ServingStatus;
         use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
         let started = Instant::now();
         let url = format!("http://{}", self.gateway);
         loop {
             if self.task.is_finished() {
-                bail!("the cluster stopped while starting");
+                return Ok(false);
             }
             if let Ok(channel) = tonic::transport::Endpoint::from_shared(url.clone())?
                 .connect()
@@ -114,7 +149,7 @@ impl Cluster {
                     })
                     .await;
                 if matches!(answer, Ok(r) if r.get_ref().status == ServingStatus::Serving as i32) {
-                    return Ok(());
+                    return Ok(true);
                 }
             }
             if started.elapsed() > limit {

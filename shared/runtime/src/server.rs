@@ -43,9 +43,11 @@ pub struct ServeOptions {
 
 /// Binds a listener; port 0 picks a free port (tests).
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    use anyhow::Context as _;
+    // The io::Error stays in the chain: callers (the test harness) tell "address in use" apart.
     TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+        .with_context(|| format!("cannot listen on {addr}"))
 }
 
 /// `app` plus health and reflection for `services`; the reporter lets the caller change
