@@ -6,7 +6,9 @@
 //! inbox, campaigns) answer UNIMPLEMENTED until the context's own issue is worked.
 
 mod api;
+pub mod canali;
 mod store;
+pub mod web;
 
 use occasionali_proto::notifiche::notifiche_internal_service_server::NotificheInternalServiceServer;
 use occasionali_proto::notifiche::notifiche_service_server::{NotificheService, NotificheServiceServer};

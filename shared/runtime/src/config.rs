@@ -23,6 +23,79 @@ pub struct Config {
     pub auth: AuthConfig,
     pub gateway: GatewayConfig,
     pub services: BTreeMap<Context, ServiceConfig>,
+    pub notifiche: NotificheConfig,
+}
+
+/// The notifiche context's channels and its web pages (NOT-4, NOT-5, NOT-6). A channel left
+/// unconfigured is not used: its deliveries end SKIPPED with the reason, never pretend SENT.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificheConfig {
+    /// Where the guide and dashboard pages are served (HTTP); none: no web pages.
+    pub web_listen: Option<SocketAddr>,
+    /// The public base URL the guide links in notices start with, e.g.
+    /// `https://servizi.inps.it/notifiche`; default `http://<web_listen>`.
+    pub public_url: Option<String>,
+    pub smtp: Option<SmtpConfig>,
+    pub sms: Option<SmsConfig>,
+    pub app_io: Option<AppIoConfig>,
+}
+
+/// E-mail over SMTP (NOT-6).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `none` (loopback relays only), `starttls` or `tls`.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    /// A file holding the password (never inline in the config).
+    pub password_file: Option<PathBuf>,
+    /// The sender, e.g. `INPS <noreply@inps.it>`.
+    pub from: String,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    #[default]
+    None,
+    Starttls,
+    Tls,
+}
+
+/// SMS through an HTTP SMS gateway (NOT-6).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// The gateway's send endpoint, e.g. `https://sms.example.it/v1/messages`.
+    pub url: String,
+    /// A file holding the API key.
+    pub api_key_file: PathBuf,
+    /// The alphanumeric sender shown on the phone, e.g. `INPS`.
+    pub sender: String,
+}
+
+/// App IO through the public IO services API (NOT-6).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppIoConfig {
+    /// Default `https://api.io.pagopa.it`.
+    #[serde(default = "default_app_io_url")]
+    pub base_url: String,
+    /// A file holding the service's subscription key (`Ocp-Apim-Subscription-Key`).
+    pub api_key_file: PathBuf,
+}
+
+fn default_app_io_url() -> String {
+    "https://api.io.pagopa.it".into()
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -123,6 +196,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             gateway: GatewayConfig::default(),
             services: BTreeMap::new(),
+            notifiche: NotificheConfig::default(),
         }
     }
 }
