@@ -2,7 +2,6 @@
 //! field violation with its rule, and all of them are reported together.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use occasionali_kernel::CodiceFiscaleSoggetto;
 use occasionali_proto::deleghe as pb;
 use occasionali_runtime::{AppError, Violations};
 
@@ -17,39 +16,7 @@ fn prefix(rule: &'static str) -> String {
     rule.replace('-', "_")
 }
 
-/// A required codice fiscale of a person (16 characters) or organisation (11 digits), as
-/// stored: trimmed and upper case.
-pub fn cf(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<String> {
-    if value.trim().is_empty() {
-        v.add(
-            field,
-            rule,
-            format!("{}_CF_REQUIRED", prefix(rule)),
-            "is required",
-        );
-        return None;
-    }
-    cf_opzionale(v, field, rule, value)
-}
-
-/// An optional codice fiscale (a filter): empty is None.
-pub fn cf_opzionale(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<String> {
-    if value.trim().is_empty() {
-        return None;
-    }
-    match CodiceFiscaleSoggetto::parse(value) {
-        Ok(cf) => Some(cf.as_str().to_string()),
-        Err(e) => {
-            v.add(
-                field,
-                rule,
-                format!("{}_{}", prefix(rule), e.reason()),
-                e.to_string(),
-            );
-            None
-        }
-    }
-}
+pub use occasionali_runtime::decode::{cf, cf_opzionale};
 
 pub fn ruolo_di(r: pb::Ruolo) -> Option<Ruolo> {
     match r {

@@ -1,39 +1,90 @@
 //! Notifiche: SPEC §6, proactive notifications.
 //!
-//! What stands: the context's internal ingest (NotificheInternalService.IngestEvent), where the
-//! relay of every other context delivers its events at least once; each event is kept once,
-//! deduplicated by its id, for the notices to be built from (NOT-2). The public RPCs (consents,
-//! inbox, campaigns) answer UNIMPLEMENTED until the context's own issue is worked.
+//! Events of the other contexts arrive through their relays (NotificheInternalService.
+//! IngestEvent, once per event id) and become notices: the MyINPS inbox always, App IO, e-mail
+//! and SMS as consents and contacts allow (NOT-1, NOT-2, PRE-13). A worker in every process
+//! delivers them at least once with backoff (NOT-6); a scheduler announces deleghe about to end.
+//! The domestic-work read model is imported by stream (NOT-7) and drives the quarterly campaign
+//! (NOT-3) whose personalised guide is a web page with its dashboard (NOT-4, NOT-5).
+//!
+//! Layout: `domain/` (pure), `app/` (commands, queries, workers), `store/` (tables),
+//! `decode.rs` (other contexts' events), `api.rs` (gRPC edge), `canali/` (channel adapters),
+//! `web/` (the pages).
 
 mod api;
+pub mod app;
 pub mod canali;
+mod decode;
+pub mod domain;
 mod store;
 pub mod web;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use occasionali_proto::notifiche::notifiche_internal_service_server::NotificheInternalServiceServer;
-use occasionali_proto::notifiche::notifiche_service_server::{NotificheService, NotificheServiceServer};
+use occasionali_proto::notifiche::notifiche_service_server::NotificheServiceServer;
 use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::config::NotificheConfig;
 use occasionali_runtime::identity::{IdentityInterceptor, SystemOnlyInterceptor};
+use occasionali_runtime::shutdown::Shutdown;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tonic::service::Routes;
 
+pub use app::App;
 pub use store::Migrator;
-pub use store::eventi_ricevuti;
+pub use store::ricevuti::eventi_ricevuti;
 
-struct Notifiche;
-
-impl NotificheService for Notifiche {}
+/// The context's application for this process's configuration.
+pub fn app(deps: &ContextDeps, config: &NotificheConfig) -> anyhow::Result<App> {
+    let base = match (&config.public_url, config.web_listen) {
+        (Some(u), _) => u.trim_end_matches('/').to_string(),
+        (None, Some(addr)) => format!("http://{addr}"),
+        (None, None) => "https://servizi.inps.it/notifiche".to_string(),
+    };
+    Ok(App {
+        db: deps.db.clone(),
+        clock: deps.clock.clone(),
+        canali: canali::Canali::da_config(config)?,
+        base_url: Arc::from(base),
+        sveglia: Arc::new(Notify::new()),
+    })
+}
 
 /// The tonic routes of the context: every call must carry a verified identity; the internal
 /// service only the platform's.
-pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
-    let public =
-        NotificheServiceServer::with_interceptor(Notifiche, IdentityInterceptor::new(deps.tokens.clone()));
-    let internal = NotificheInternalServiceServer::with_interceptor(
-        api::Interno {
-            db: deps.db.clone(),
-            clock: deps.clock.clone(),
-        },
-        SystemOnlyInterceptor::new(deps.tokens),
+pub fn routes(app: &App, deps: &ContextDeps) -> Routes {
+    let public = NotificheServiceServer::with_interceptor(
+        api::Notifiche { app: app.clone() },
+        IdentityInterceptor::new(deps.tokens.clone()),
     );
-    Ok(Routes::new(public).add_service(internal))
+    let internal = NotificheInternalServiceServer::with_interceptor(
+        api::Interno { app: app.clone() },
+        SystemOnlyInterceptor::new(deps.tokens.clone()),
+    );
+    Routes::new(public).add_service(internal)
+}
+
+/// [`app`] and [`routes`] with the default configuration (no channels configured; tests).
+pub fn routes_for(deps: &ContextDeps) -> anyhow::Result<Routes> {
+    Ok(routes(&app(deps, &NotificheConfig::default())?, deps))
+}
+
+/// What every notifiche process runs besides its RPCs: the delivery worker and the scheduler of
+/// deleghe about to end (safe on every replica: leases and notice keys).
+pub fn spawn_background(app: &App, shutdown: Shutdown) -> Vec<JoinHandle<()>> {
+    let scadenze = app.clone();
+    vec![
+        app::consegne::spawn_worker(app.clone(), shutdown.clone()),
+        occasionali_runtime::periodic::spawn(
+            "scadenze-deleghe",
+            Duration::from_secs(60),
+            shutdown,
+            move || {
+                let a = scadenze.clone();
+                async move { a.avvisa_scadenze().await.map(|_| ()) }
+            },
+        ),
+    ]
 }

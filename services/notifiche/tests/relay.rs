@@ -55,7 +55,7 @@ async fn notifiche(engine: Engine) -> anyhow::Result<(TestServer, TestDb)> {
     let s = TestServer::spawn(
         "notifiche",
         "occasionali.notifiche.v1.NotificheInternalService",
-        occasionali_notifiche::routes(deps)?,
+        occasionali_notifiche::routes_for(&deps)?,
     )
     .await?;
     Ok((s, t))
@@ -78,7 +78,7 @@ async fn emit(source: &TestDb, aggregate: &str, n: usize) -> anyhow::Result<Vec<
         ids.push(
             outbox::append(
                 &txn,
-                "anagrafica.soggetto.modificato",
+                "prova.evento.emesso",
                 aggregate,
                 "2026-06-01T10:00:00Z".parse()?,
                 "google.protobuf.Duration",
@@ -288,7 +288,7 @@ async fn ingest_fenced(t: &TestDb) -> anyhow::Result<()> {
         tokens: tokens(),
         endpoints: HashMap::new(),
     };
-    let server = TestServer::spawn("notifiche", "x", occasionali_notifiche::routes(deps)?).await?;
+    let server = TestServer::spawn("notifiche", "x", occasionali_notifiche::routes_for(&deps)?).await?;
     let mut c = NotificheInternalServiceClient::connect(server.url.clone()).await?;
     let event = cpb::Event {
         event_id: "e-1".into(),

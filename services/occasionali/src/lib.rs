@@ -50,14 +50,21 @@ pub async fn migrate(config: &Config, ctx: Context) -> anyhow::Result<()> {
     .with_context(|| format!("migrating {name}"))
 }
 
-fn routes(ctx: Context, deps: ContextDeps) -> anyhow::Result<Routes> {
+fn routes(
+    ctx: Context,
+    deps: ContextDeps,
+    notifiche: Option<&occasionali_notifiche::App>,
+) -> anyhow::Result<Routes> {
     match ctx {
         Context::Anagrafica => occasionali_anagrafica::routes(deps),
         Context::Portafoglio => occasionali_portafoglio::routes(deps),
         Context::Prestazioni => occasionali_prestazioni::routes(deps),
         Context::Comunicazioni => occasionali_comunicazioni::routes(deps),
         Context::Deleghe => occasionali_deleghe::routes(deps),
-        Context::Notifiche => occasionali_notifiche::routes(deps),
+        Context::Notifiche => match notifiche {
+            Some(app) => Ok(occasionali_notifiche::routes(app, &deps)),
+            None => anyhow::bail!("notifiche needs its application"),
+        },
     }
 }
 
@@ -110,7 +117,21 @@ async fn run_context(
         RelayOptions::default(),
     )?
     .spawn(shutdown.clone());
-    let app = routes(ctx, deps.clone())?.add_service(relay::admin_service(db.clone(), ctx, deps.tokens));
+    // NOT-6, NOT-2: notifiche's delivery worker and scheduler run in every notifiche process.
+    let notifiche = if ctx == Context::Notifiche {
+        Some(occasionali_notifiche::app(&deps, &config.notifiche)?)
+    } else {
+        None
+    };
+    let background = notifiche
+        .as_ref()
+        .map(|a| occasionali_notifiche::spawn_background(a, shutdown.clone()))
+        .unwrap_or_default();
+    let app = routes(ctx, deps.clone(), notifiche.as_ref())?.add_service(relay::admin_service(
+        db.clone(),
+        ctx,
+        deps.tokens,
+    ));
     let listener = server::bind(config.listen(ctx)).await?;
     let options = ServeOptions {
         name: ctx.name().into(),
@@ -124,7 +145,11 @@ async fn run_context(
     };
     // Health follows the database too: NOT_SERVING while it does not answer.
     server::serve_context(listener, options, app, db.clone(), shutdown).await?;
-    for task in [scheduler, recovery, Some(relay)].into_iter().flatten() {
+    for task in [scheduler, recovery, Some(relay)]
+        .into_iter()
+        .flatten()
+        .chain(background)
+    {
         let _ = task.await;
     }
     db::close(db, Duration::from_secs(5)).await;

@@ -1,0 +1,103 @@
+//! A notice and its deliveries, written together (NOT-1, NOT-2): the inbox always, at once;
+//! the other channels as the person's consents and contacts allow, for the worker to send.
+
+use occasionali_kernel::ids::new_id;
+use occasionali_runtime::AppError;
+use sea_orm::ConnectionTrait;
+
+use super::App;
+use crate::domain::avvisi::Avviso;
+use crate::domain::canali::{Canale, Decisione, decidi};
+use crate::store::consegne::{self, Consegna, Stato};
+use crate::store::contatti;
+use crate::store::notifiche::{self, Notifica};
+
+/// What a notice is about beyond its text.
+#[derive(Clone, Debug, Default)]
+pub struct Origine {
+    pub event_id: Option<String>,
+    pub campagna: Option<String>,
+    pub anno: Option<i32>,
+    pub trimestre: Option<i32>,
+    pub guida_token: Option<String>,
+}
+
+impl App {
+    /// Writes the notice unless `chiave` already has one; its id when written.
+    pub(crate) async fn crea_avviso(
+        &self,
+        db: &impl ConnectionTrait,
+        chiave: String,
+        avviso: &Avviso,
+        origine: Origine,
+    ) -> Result<Option<String>, AppError> {
+        let adesso = self.adesso_ms();
+        let n = Notifica {
+            id: new_id("not"),
+            chiave,
+            codice_fiscale: avviso.destinatario_cf.clone(),
+            tipo: avviso.tipo,
+            titolo: avviso.titolo.clone(),
+            testo: avviso.testo.clone(),
+            guida_token: origine.guida_token.clone(),
+            event_id: origine.event_id.clone(),
+            campagna: origine.campagna.clone(),
+            anno: origine.anno,
+            trimestre: origine.trimestre,
+            creata_ms: adesso,
+            letta_ms: None,
+        };
+        if !notifiche::inserisci(db, &n).await? {
+            return Ok(None);
+        }
+        let recapiti = contatti::leggi(db, &n.codice_fiscale)
+            .await?
+            .map(|c| c.recapiti)
+            .unwrap_or_default();
+        for canale in Canale::ALL {
+            let configurato = match canale {
+                Canale::Inbox => true,
+                Canale::AppIo => self.canali.app_io.is_some(),
+                Canale::Email => self.canali.email.is_some(),
+                Canale::Sms => self.canali.sms.is_some(),
+            };
+            let (stato, indirizzo, errore, inviata) = match decidi(canale, &recapiti) {
+                // The inbox is this row: delivered as it is written.
+                Decisione::Invia(_) if canale == Canale::Inbox => (Stato::Sent, None, None, Some(adesso)),
+                Decisione::Invia(_) if !configurato => (
+                    Stato::Skipped,
+                    None,
+                    Some("channel not configured in this environment".to_string()),
+                    None,
+                ),
+                Decisione::Invia(a) => (Stato::Pending, Some(a).filter(|a| !a.is_empty()), None, None),
+                Decisione::Salta(perche) => (Stato::Skipped, None, Some(perche.to_string()), None),
+            };
+            consegne::inserisci(
+                db,
+                &Consegna {
+                    id: new_id("dlv"),
+                    notifica_id: n.id.clone(),
+                    codice_fiscale: n.codice_fiscale.clone(),
+                    canale,
+                    tipo: n.tipo,
+                    stato,
+                    indirizzo,
+                    oggetto: n.titolo.clone(),
+                    testo: n.testo.clone(),
+                    tentativi: 0,
+                    ultimo_errore: errore,
+                    prossimo_ms: adesso,
+                    creata_ms: adesso,
+                    inviata_ms: inviata,
+                    event_id: n.event_id.clone(),
+                    campagna: n.campagna.clone(),
+                    anno: n.anno,
+                    trimestre: n.trimestre,
+                },
+            )
+            .await?;
+        }
+        Ok(Some(n.id))
+    }
+}

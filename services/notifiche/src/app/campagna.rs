@@ -1,0 +1,135 @@
+//! The domestic-contributions campaign (NOT-3): employers in keyset pages (flat memory however
+//! many), each selected by the domain, each addressed once per quarter however often it runs.
+
+use chrono::{DateTime, Utc};
+use occasionali_kernel::calendar::rome_date;
+use occasionali_runtime::AppError;
+use occasionali_runtime::db::begin_write;
+
+use super::App;
+use super::avvisi::Origine;
+use super::guida::{Contenuto, nuovo_token};
+use crate::domain::avvisi::Avviso;
+use crate::domain::campagna::{LavoratoreInGuida, seleziona};
+use crate::domain::guida::scadenza;
+use crate::domain::trimestre::Trimestre;
+use crate::domain::{Campagna, Tipo};
+use crate::store::{domestico, esegui_run, guide};
+
+const PAGINA: u64 = 500;
+
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub campagna: Campagna,
+    pub trimestre: Trimestre,
+    pub destinatari: i64,
+    pub notifiche: i64,
+    pub dry_run: bool,
+    pub eseguita: DateTime<Utc>,
+}
+
+fn testo(nome: &str, lavoratori: &[LavoratoreInGuida], t: Trimestre, url: &str) -> String {
+    let nomi: Vec<&str> = lavoratori.iter().map(|l| l.nome.as_str()).collect();
+    let (dal, al) = t.finestra_pagamento();
+    format!(
+        "Gentile {nome}, all'INPS non risultano pagati tutti i contributi per il lavoro domestico di {}. \
+         Il prossimo pagamento va fatto dal {} al {}. Abbiamo preparato per te una guida personalizzata: {url}",
+        nomi.join(", "),
+        dal.format("%d/%m/%Y"),
+        al.format("%d/%m/%Y")
+    )
+}
+
+impl App {
+    pub async fn esegui_campagna(
+        &self,
+        campagna: Campagna,
+        t: Trimestre,
+        dry_run: bool,
+        autore_cf: &str,
+    ) -> Result<Run, AppError> {
+        let eseguita = self.adesso();
+        let oggi = rome_date(eseguita);
+        let (mut destinatari, mut create) = (0i64, 0i64);
+        let mut dopo = String::new();
+        loop {
+            let datori = domestico::datori_dopo(&self.db, &dopo, PAGINA).await?;
+            let Some(ultimo) = datori.last() else { break };
+            dopo = ultimo.codice_fiscale.clone();
+            let cfs: Vec<String> = datori.iter().map(|d| d.codice_fiscale.clone()).collect();
+            let mut rapporti = domestico::rapporti_di(&self.db, &cfs).await?;
+            let scelti: Vec<_> = datori
+                .into_iter()
+                .filter_map(|d| {
+                    let r = rapporti.remove(&d.codice_fiscale).unwrap_or_default();
+                    seleziona(&d, &r, t, oggi).map(|l| (d, l))
+                })
+                .collect();
+            destinatari += scelti.len() as i64;
+            if dry_run || scelti.is_empty() {
+                continue;
+            }
+            let txn = begin_write(&self.db).await?;
+            for (datore, lavoratori) in scelti {
+                let token = nuovo_token();
+                let url = format!("{}/guida/{token}", self.base_url);
+                let avviso = Avviso {
+                    destinatario_cf: datore.codice_fiscale.clone(),
+                    tipo: Tipo::CampagnaLavoroDomestico,
+                    titolo: format!("Contributi lavoro domestico: {}", t.etichetta()),
+                    testo: testo(&datore.nome, &lavoratori, t, &url),
+                };
+                let chiave = format!("campagna:{}:{t}:{}", campagna.as_str(), datore.codice_fiscale);
+                let origine = Origine {
+                    campagna: Some(campagna.as_str().into()),
+                    anno: Some(t.anno),
+                    trimestre: Some(i32::from(t.numero)),
+                    guida_token: Some(token.clone()),
+                    ..Default::default()
+                };
+                let Some(notifica_id) = self.crea_avviso(&txn, chiave, &avviso, origine).await? else {
+                    continue;
+                };
+                let contenuto = Contenuto::new(&datore.nome, &lavoratori, t);
+                guide::inserisci(
+                    &txn,
+                    &guide::RigaGuida {
+                        token,
+                        codice_fiscale: datore.codice_fiscale.clone(),
+                        notifica_id,
+                        campagna: campagna.as_str().into(),
+                        anno: t.anno,
+                        trimestre: i32::from(t.numero),
+                        emessa_ms: eseguita.timestamp_millis(),
+                        scade_ms: scadenza(eseguita).timestamp_millis(),
+                        contenuto: serde_json::to_string(&contenuto).map_err(AppError::internal)?,
+                        voto: 0,
+                    },
+                )
+                .await?;
+                create += 1;
+            }
+            txn.commit().await?;
+            self.sveglia.notify_one();
+        }
+        esegui_run(
+            &self.db,
+            campagna.as_str(),
+            t,
+            destinatari,
+            create,
+            dry_run,
+            autore_cf,
+            eseguita.timestamp_millis(),
+        )
+        .await?;
+        Ok(Run {
+            campagna,
+            trimestre: t,
+            destinatari,
+            notifiche: create,
+            dry_run,
+            eseguita,
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! Events of the other contexts (NOT-1, NOT-2): each kept once by id, with what it causes
+//! written in the same transaction, so a redelivery notifies nobody twice.
+
+use occasionali_proto::common::Event;
+use occasionali_runtime::AppError;
+use occasionali_runtime::db::begin_write;
+
+use super::App;
+use super::avvisi::Origine;
+use crate::decode::Ingresso;
+use crate::domain::avvisi::{Fatto, avviso};
+use crate::store::{contatti, deleghe, notifiche, ricevuti};
+
+pub struct Esito {
+    pub duplicato: bool,
+    pub notifiche: Vec<String>,
+}
+
+impl App {
+    pub async fn ingerisci(&self, evento: &Event, ingresso: Ingresso) -> Result<Esito, AppError> {
+        let txn = begin_write(&self.db).await?;
+        if !ricevuti::ricevi(&txn, evento, self.adesso()).await? {
+            drop(txn);
+            return Ok(Esito {
+                duplicato: true,
+                notifiche: notifiche::per_evento(&self.db, &evento.event_id).await?,
+            });
+        }
+        let mut create = Vec::new();
+        match ingresso {
+            Ingresso::Contatti {
+                codice_fiscale,
+                cellulare,
+                email,
+                versione,
+            } => {
+                contatti::da_anagrafica(
+                    &txn,
+                    &codice_fiscale,
+                    cellulare.as_deref(),
+                    email.as_deref(),
+                    versione,
+                    self.adesso_ms(),
+                )
+                .await?;
+            }
+            Ingresso::DelegaRevocata { delega_id } => deleghe::revoca(&txn, &delega_id).await?,
+            Ingresso::Avviso(fatto) => {
+                if let Fatto::DelegaCreata {
+                    delega_id,
+                    delegante_cf,
+                    delegato_cf,
+                    fine,
+                } = &fatto
+                {
+                    deleghe::registra(&txn, delega_id, delegante_cf, delegato_cf, *fine).await?;
+                }
+                let a = avviso(&fatto);
+                let chiave = format!("evento:{}:{}:{}", evento.event_id, a.destinatario_cf, a.tipo);
+                let origine = Origine {
+                    event_id: Some(evento.event_id.clone()),
+                    ..Default::default()
+                };
+                if let Some(id) = self.crea_avviso(&txn, chiave, &a, origine).await? {
+                    create.push(id);
+                }
+            }
+            Ingresso::Nessuno => {}
+        }
+        txn.commit().await?;
+        if !create.is_empty() {
+            self.sveglia.notify_one();
+        }
+        Ok(Esito {
+            duplicato: false,
+            notifiche: create,
+        })
+    }
+}

@@ -1,0 +1,54 @@
+//! The events received from the other contexts, once each (NOT-2).
+
+use chrono::{DateTime, Utc};
+use occasionali_proto::common::Event;
+use occasionali_runtime::AppError;
+use occasionali_runtime::sql::dialect;
+use prost::Message;
+use sea_orm::ConnectionTrait;
+
+/// Keeps an event once: `false` when its id was already received (a redelivery).
+pub async fn ricevi(db: &impl ConnectionTrait, e: &Event, adesso: DateTime<Utc>) -> Result<bool, AppError> {
+    let occurred = e
+        .occurred_at
+        .as_ref()
+        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.clamp(0, 999_999_999) as u32))
+        .unwrap_or(adesso);
+    let sql = dialect(
+        db,
+        "INSERT INTO eventi_ricevuti (event_id, topic, aggregate_id, occurred_at, ricevuto_il, event) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+    );
+    let r = db
+        .execute_raw(occasionali_runtime::db::stmt(
+            db,
+            &sql,
+            vec![
+                e.event_id.clone().into(),
+                e.topic.clone().into(),
+                e.aggregate_id.clone().into(),
+                occurred.into(),
+                adesso.into(),
+                e.encode_to_vec().into(),
+            ],
+        ))
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Every event received, in the order received (tests, and the notices built from them).
+pub async fn eventi_ricevuti(db: &impl ConnectionTrait) -> Result<Vec<Event>, AppError> {
+    let rows = db
+        .query_all_raw(occasionali_runtime::db::stmt(
+            db,
+            "SELECT event FROM eventi_ricevuti ORDER BY seq",
+            vec![],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let bytes: Vec<u8> = r.try_get("", "event")?;
+            Event::decode(bytes.as_slice()).map_err(AppError::internal)
+        })
+        .collect()
+}
