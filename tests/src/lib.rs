@@ -92,6 +92,7 @@ impl Cluster {
             ..Default::default()
         };
         config.gateway.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        config.notifiche.web_listen = Some(SocketAddr::from(([127, 0, 0, 1], free_port()?)));
         let mut backends = HashMap::new();
         for ctx in Context::ALL {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
@@ -173,6 +174,15 @@ impl Cluster {
     /// reach a backend directly, as only the platform should).
     pub fn identity_token(&self, identity: &Identity) -> anyhow::Result<String> {
         Ok(occasionali::internal_tokens(&self.config)?.mint(identity)?)
+    }
+
+    /// Where the notifiche pages answer (NOT-4, NOT-5).
+    pub fn web_url(&self) -> String {
+        self.config
+            .notifiche
+            .web_listen
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default()
     }
 
     pub fn grpcurl(&self) -> Grpcurl {

@@ -66,6 +66,24 @@ pub fn routes(app: &App, deps: &ContextDeps) -> Routes {
     Routes::new(public).add_service(internal)
 }
 
+/// The guide and dashboard pages (NOT-4, NOT-5) on `listener` until shutdown.
+pub fn spawn_web(
+    app: &App,
+    listener: tokio::net::TcpListener,
+    client_tokens: occasionali_runtime::identity::ClientTokens,
+    shutdown: Shutdown,
+) -> JoinHandle<()> {
+    let router = web::router(
+        Arc::new(app.clone()),
+        Arc::new(web::TokenOperatore(client_tokens)),
+    );
+    tokio::spawn(async move {
+        if let Err(e) = web::serve(listener, router, shutdown.wait()).await {
+            tracing::error!(error = %e, "the notifiche pages stopped");
+        }
+    })
+}
+
 /// [`app`] and [`routes`] with the default configuration (no channels configured; tests).
 pub fn routes_for(deps: &ContextDeps) -> anyhow::Result<Routes> {
     Ok(routes(&app(deps, &NotificheConfig::default())?, deps))

@@ -123,10 +123,20 @@ async fn run_context(
     } else {
         None
     };
-    let background = notifiche
+    let mut background = notifiche
         .as_ref()
         .map(|a| occasionali_notifiche::spawn_background(a, shutdown.clone()))
         .unwrap_or_default();
+    if let (Some(a), Some(addr)) = (&notifiche, config.notifiche.web_listen) {
+        let listener = server::bind(addr).await?;
+        tracing::info!(url = %format!("http://{addr}/cruscotto"), "notifiche: guide and dashboard pages");
+        background.push(occasionali_notifiche::spawn_web(
+            a,
+            listener,
+            client_tokens(&config)?,
+            shutdown.clone(),
+        ));
+    }
     let app = routes(ctx, deps.clone(), notifiche.as_ref())?.add_service(relay::admin_service(
         db.clone(),
         ctx,
@@ -178,8 +188,19 @@ async fn run_gateway(
     occasionali_gateway::serve(listener, options, shutdown).await
 }
 
+/// Where `occasionali dev` serves the notifiche pages unless configured.
+pub const DEV_WEB_PORT: u16 = 50090;
+
 /// Every context and the gateway in this process until `stop` (or a server fails).
-pub async fn dev(config: Config, clock_start: Option<DateTime<Utc>>, stop: Shutdown) -> anyhow::Result<()> {
+pub async fn dev(
+    mut config: Config,
+    clock_start: Option<DateTime<Utc>>,
+    stop: Shutdown,
+) -> anyhow::Result<()> {
+    // The notifiche pages are part of the development cluster (NOT-4, NOT-5).
+    if config.notifiche.web_listen.is_none() {
+        config.notifiche.web_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], DEV_WEB_PORT)));
+    }
     let config = Arc::new(config);
     // Dev always runs on an adjustable clock (DevClockService); it starts at --clock or now.
     let dev_clock = Arc::new(match clock_start {
@@ -228,6 +249,9 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     // A production process uses provisioned keys: a missing key file is a start-up error, not
     // a fresh random key that no other replica shares.
     let kinds: &[SecretKind] = if target == "gateway" {
+        &[SecretKind::Auth, SecretKind::Internal]
+    } else if target == "notifiche" && config.notifiche.web_listen.is_some() {
+        // The dashboard verifies the same client tokens the gateway does.
         &[SecretKind::Auth, SecretKind::Internal]
     } else {
         &[SecretKind::Internal]

@@ -18,6 +18,8 @@ mod cruscotto;
 mod guida;
 mod html;
 
+mod operatori;
+pub use operatori::TokenOperatore;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
