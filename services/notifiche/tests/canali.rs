@@ -83,6 +83,11 @@ struct SmtpSink {
 
 impl SmtpSink {
     async fn avvia() -> anyhow::Result<SmtpSink> {
+        SmtpSink::avvia_con(None).await
+    }
+
+    /// With `Some("user:password")` the server requires those credentials.
+    async fn avvia_con(credenziali: Option<&str>) -> anyhow::Result<SmtpSink> {
         let ok = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .status()
@@ -97,6 +102,7 @@ impl SmtpSink {
         let mut child = Command::new("python3")
             .arg(script)
             .arg(&out.0)
+            .args(credenziali)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -207,6 +213,40 @@ async fn email_redelivery_carries_the_same_message_id() -> anyhow::Result<()> {
         sink.ricevuto(2)?["message_id"],
         "<consegna-42@occasionali.inps.it>"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn email_authenticates_with_the_password_file() -> anyhow::Result<()> {
+    let sink = SmtpSink::avvia_con(Some("inps-notifiche:pà55word")).await?;
+    let cartella = Cartella::nuova("smtp")?;
+    let mut config = sink.config();
+    config.username = Some("inps-notifiche".into());
+    config.password_file = Some(cartella.file("smtp.pwd", "pà55word\n")?);
+    let m = messaggio(
+        "k1",
+        "anna@example.it",
+        "Avviso di revoca",
+        "La prestazione è stata revocata.",
+    );
+    assert!(matches!(
+        Email::new(&config)?.invia(&m).await?,
+        Esito::Inviato { .. }
+    ));
+    assert_eq!(sink.quanti()?, 1);
+    // A password the relay rejects is about this environment, not the message: temporary.
+    config.password_file = Some(cartella.file("altra.pwd", "sbagliata")?);
+    let r = Email::new(&config)?.invia(&m).await;
+    assert_eq!(
+        r,
+        Err(ErroreCanale::Temporaneo(
+            "smtp relay rejected the credentials (535)".into()
+        ))
+    );
+    // Without credentials the relay refuses the message (530): temporary as well.
+    let r = Email::new(&sink.config())?.invia(&m).await;
+    assert!(temporaneo(&r), "{r:?}");
+    assert_eq!(sink.quanti()?, 1);
     Ok(())
 }
 

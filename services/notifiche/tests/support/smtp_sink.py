@@ -1,23 +1,26 @@
 """A real SMTP server on loopback for the e-mail channel tests (aiosmtpd).
 
-Usage: python3 smtp_sink.py OUT_DIR
+Usage: python3 smtp_sink.py OUT_DIR [USER:PASSWORD]
 
 Listens on 127.0.0.1 on a free port and prints that port on the first line of stdout. Each
 message received is parsed with Python's e-mail library and written to OUT_DIR/<n>.json
 (envelope, headers and the decoded body) next to its raw OUT_DIR/<n>.eml. Recipients whose
 local part starts with "rifiuta" are refused with 550 and those starting with "occupato" with
 451; both replies echo the address, as real servers do, so the tests can check that the
-channel's errors never carry it. The server stops when its stdin is closed (the test ended).
+channel's errors never carry it. With USER:PASSWORD the server requires AUTH (PLAIN or LOGIN,
+allowed without TLS on loopback) and answers 535 to other credentials. The server stops when
+its stdin is closed (the test ended).
 """
 
 import asyncio
 import email
 import email.policy
 import json
+import logging
 import os
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Sink:
@@ -60,11 +63,33 @@ class Sink:
         return "250 2.0.0 Ok: queued as SINK%d" % n
 
 
-async def main(out_dir):
+def authenticator_for(user, password):
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == user.encode()
+            and auth_data.password == password.encode()
+        )
+        return AuthResult(success=ok, handled=False)
+
+    return authenticate
+
+
+async def main(out_dir, credentials):
+    # aiosmtpd warns about AUTH without TLS, which is what a loopback test wants.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     loop = asyncio.get_running_loop()
     handler = Sink(out_dir)
+    auth = {}
+    if credentials:
+        user, password = credentials.split(":", 1)
+        auth = {
+            "authenticator": authenticator_for(user, password),
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
     server = await loop.create_server(
-        lambda: SMTP(handler, enable_SMTPUTF8=True, hostname="sink.test"), "127.0.0.1", 0
+        lambda: SMTP(handler, enable_SMTPUTF8=True, hostname="sink.test", **auth), "127.0.0.1", 0
     )
     port = server.sockets[0].getsockname()[1]
     print(port, flush=True)
@@ -80,4 +105,4 @@ async def main(out_dir):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
