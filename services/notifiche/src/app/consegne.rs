@@ -114,6 +114,14 @@ impl App {
     }
 }
 
+/// Leases every due delivery as a worker would, and sends nothing: a worker that dies right
+/// after its claim (tests of the lease).
+pub async fn reclama_per_prova(app: &App, adesso_ms: i64) -> Result<usize, AppError> {
+    Ok(consegne::reclama(&app.db, adesso_ms, adesso_ms + LEASE_MS, LOTTO)
+        .await?
+        .len())
+}
+
 /// The worker of every notifiche process: a round whenever woken (new notices) or every second.
 pub fn spawn_worker(app: App, shutdown: Shutdown) -> JoinHandle<()> {
     tokio::spawn(async move {

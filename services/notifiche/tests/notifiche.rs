@@ -1,0 +1,955 @@
+//! SPEC §6 through notifiche's gRPC services on a real database (SQLite always, PostgreSQL with
+//! OCCASIONALI_TEST_PG): consents and inbox (NOT-1), event notices once per recipient and
+//! channel (NOT-2, PRE-13), delivery with backoff, leases and independent channels through a real
+//! HTTP SMS gateway on loopback (NOT-6), the domestic-work import (NOT-7), the campaign, its guide
+//! and its dashboard (NOT-3, NOT-4, NOT-5), the deleghe about to end (NOT-2).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use occasionali_kernel::{OffsetClock, SharedClock};
+use occasionali_notifiche::{App, Migrator};
+use occasionali_proto::common as cpb;
+use occasionali_proto::notifiche as pb;
+use occasionali_proto::notifiche::notifiche_internal_service_client::NotificheInternalServiceClient;
+use occasionali_proto::notifiche::notifiche_service_client::NotificheServiceClient;
+use occasionali_proto::{anagrafica, deleghe, prestazioni};
+use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::config::{NotificheConfig, Secret, SmsConfig};
+use occasionali_runtime::identity::{IDENTITY_HEADER, Identity, InternalTokens, Principal, Profile};
+use occasionali_runtime::storage_test;
+use occasionali_runtime::testing::{TestDb, TestServer, fields, ok, reason_of_field, rule_of};
+use prost::Message;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+const PRESTATORE: &str = "RSSMRA85T10A562S";
+const ALTRO: &str = "VRDLGU70A01H501O";
+const DATORE: &str = "BNCLRA60A41H501Z";
+const NUMERO: &str = "+393331234567";
+
+fn tokens() -> InternalTokens {
+    InternalTokens::new(Secret::new(vec![7u8; 48]))
+}
+
+fn chi(cf: &str, profile: Profile) -> Identity {
+    Identity::new(Principal {
+        cf: cf.into(),
+        profile,
+        sede: None,
+    })
+}
+
+fn req<T>(msg: T, who: &Identity) -> Request<T> {
+    let mut r = Request::new(msg);
+    let token = tokens().mint(who).unwrap();
+    r.metadata_mut().insert(IDENTITY_HEADER, token.parse().unwrap());
+    r
+}
+
+fn sistema() -> Identity {
+    chi("SISTEMA-TEST", Profile::Sistema)
+}
+
+fn dg() -> Identity {
+    chi("DGXOPR70A01H501G", Profile::OperatoreDg)
+}
+
+/// An HTTP SMS gateway on loopback following the adapter's contract: answers each call with the
+/// next scripted status (200 when the script is over) and keeps what it accepted.
+#[derive(Default)]
+struct Gateway {
+    copione: Mutex<VecDeque<u16>>,
+    ricevuti: Mutex<Vec<serde_json::Value>>,
+}
+
+async fn sms(State(g): State<Arc<Gateway>>, body: axum::body::Bytes) -> (StatusCode, String) {
+    let status = g.copione.lock().unwrap().pop_front().unwrap_or(200);
+    if status == 200 {
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let mut r = g.ricevuti.lock().unwrap();
+        r.push(v);
+        return (StatusCode::OK, format!("{{\"id\": \"sms-{}\"}}", r.len()));
+    }
+    (StatusCode::from_u16(status).unwrap(), "{}".into())
+}
+
+impl Gateway {
+    async fn avvia() -> anyhow::Result<(Arc<Gateway>, String)> {
+        let g = Arc::new(Gateway::default());
+        let app = Router::new()
+            .route("/v1/messages", post(sms))
+            .with_state(g.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/v1/messages", listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok((g, url))
+    }
+
+    fn script(&self, statuses: &[u16]) {
+        self.copione.lock().unwrap().extend(statuses.iter().copied());
+    }
+
+    fn ricevuti(&self) -> Vec<serde_json::Value> {
+        self.ricevuti.lock().unwrap().clone()
+    }
+}
+
+struct Banco {
+    app: App,
+    clock: Arc<OffsetClock>,
+    server: TestServer,
+    gateway: Arc<Gateway>,
+    _chiave: tempfile_dir::Dir,
+}
+
+mod tempfile_dir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Banco {
+    async fn new(t: &TestDb, adesso: &str) -> anyhow::Result<Banco> {
+        let (gateway, url) = Gateway::avvia().await?;
+        let dir = std::env::temp_dir().join(format!("notifiche-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("sms.key"), "chiave-sms")?;
+        let config = NotificheConfig {
+            sms: Some(SmsConfig {
+                url,
+                api_key_file: dir.join("sms.key"),
+                sender: "INPS".into(),
+            }),
+            public_url: Some("https://servizi.example.it/notifiche".into()),
+            ..Default::default()
+        };
+        let clock = Arc::new(OffsetClock::starting_at(adesso.parse::<DateTime<Utc>>()?));
+        let shared: SharedClock = clock.clone();
+        let deps = ContextDeps {
+            db: t.db.clone(),
+            clock: shared,
+            tokens: tokens(),
+            endpoints: HashMap::new(),
+        };
+        let app = occasionali_notifiche::app(&deps, &config)?;
+        let server = TestServer::spawn(
+            "notifiche",
+            "occasionali.notifiche.v1.NotificheService",
+            occasionali_notifiche::routes(&app, &deps),
+        )
+        .await?;
+        Ok(Banco {
+            app,
+            clock,
+            server,
+            gateway,
+            _chiave: tempfile_dir::Dir(dir),
+        })
+    }
+
+    async fn pubblico(&self) -> anyhow::Result<NotificheServiceClient<Channel>> {
+        Ok(NotificheServiceClient::connect(self.server.url.clone()).await?)
+    }
+
+    async fn interno(&self) -> anyhow::Result<NotificheInternalServiceClient<Channel>> {
+        Ok(NotificheInternalServiceClient::connect(self.server.url.clone()).await?)
+    }
+
+    async fn ingest(&self, e: cpb::Event) -> anyhow::Result<pb::IngestEventResponse> {
+        Ok(ok(self
+            .interno()
+            .await?
+            .ingest_event(req(pb::IngestEventRequest { event: Some(e) }, &sistema()))
+            .await))
+    }
+
+    /// Worker rounds until nothing is due.
+    async fn consegna(&self) -> anyhow::Result<()> {
+        for _ in 0..20 {
+            if self.app.consegna_dovute().await? == 0 {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn consegne(&self, filtro: pb::ListDeliveriesRequest) -> anyhow::Result<Vec<pb::Delivery>> {
+        Ok(ok(self.pubblico().await?.list_deliveries(req(filtro, &dg())).await).deliveries)
+    }
+}
+
+fn evento<M: Message>(id: &str, topic: &str, aggregate: &str, type_name: &str, m: &M) -> cpb::Event {
+    cpb::Event {
+        event_id: id.into(),
+        topic: topic.into(),
+        aggregate_id: aggregate.into(),
+        occurred_at: None,
+        payload: Some(prost_types::Any {
+            type_url: format!("type.googleapis.com/{type_name}"),
+            value: m.encode_to_vec(),
+        }),
+    }
+}
+
+fn contatti(id: &str, cf: &str, versione: i64, cellulare: &str, email: &str) -> cpb::Event {
+    evento(
+        id,
+        "anagrafica.soggetto.modificato",
+        cf,
+        "occasionali.anagrafica.v1.SoggettoModificato",
+        &anagrafica::SoggettoModificato {
+            codice_fiscale: cf.into(),
+            azione: "correzione".into(),
+            campi: vec!["contatti".into()],
+            versione,
+            soggetto: Some(anagrafica::Soggetto {
+                contatti: Some(anagrafica::Contatti {
+                    cellulare: cellulare.into(),
+                    email: email.into(),
+                }),
+                ..Default::default()
+            }),
+        },
+    )
+}
+
+fn revocata(id: &str, prestatore: &str) -> cpb::Event {
+    evento(
+        id,
+        "prestazioni.prestazione.revocata",
+        "pre_1",
+        "occasionali.prestazioni.v1.PrestazioneRevocata",
+        &prestazioni::PrestazioneRevocata {
+            prestazione: Some(prestazioni::Prestazione {
+                id: "pre_1".into(),
+                tipo: prestazioni::TipoPrestazione::LibrettoFamiglia as i32,
+                prestatore_cf: prestatore.into(),
+                utilizzatore_cf: ALTRO.into(),
+                data_prestazione: "2026-06-03".into(),
+                ..Default::default()
+            }),
+        },
+    )
+}
+
+fn consenso_sms(cf: &str, concesso: bool) -> pb::UpdateConsensiRequest {
+    pb::UpdateConsensiRequest {
+        codice_fiscale: cf.into(),
+        consensi: vec![pb::Consenso {
+            channel: pb::Channel::Sms as i32,
+            concesso,
+            aggiornato_il: None,
+        }],
+    }
+}
+
+fn per_canale(d: &[pb::Delivery]) -> HashMap<i32, (i32, String)> {
+    d.iter()
+        .map(|x| (x.channel, (x.state, x.ultimo_errore.clone())))
+        .collect()
+}
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_1_not_2_pre_13_a_revocation_reaches_the_prestatore_once_on_each_consented_channel,
+    revoca_notificata
+);
+
+async fn revoca_notificata(t: &TestDb) -> anyhow::Result<()> {
+    let b = Banco::new(t, "2026-06-04T08:00:00Z").await?;
+    let mut c = b.pubblico().await?;
+    let io = chi(PRESTATORE, Profile::Prestatore);
+    // Contacts come from anagrafica; consent from the person (NOT-1).
+    b.ingest(contatti("ev-c1", PRESTATORE, 1, NUMERO, "mario@example.it"))
+        .await?;
+    b.ingest(contatti("ev-c0", PRESTATORE, 0, "+390000000000", ""))
+        .await?;
+    let k = ok(c
+        .get_contatti(req(
+            pb::GetContattiRequest {
+                codice_fiscale: PRESTATORE.into(),
+            },
+            &io,
+        ))
+        .await);
+    let k = k.contatti.unwrap();
+    assert_eq!(k.cellulare, NUMERO, "a late older version changes nothing");
+    assert!(
+        k.consensi
+            .iter()
+            .all(|x| x.concesso == (x.channel >= pb::Channel::AppIo as i32)),
+        "{k:?}"
+    );
+    // Another person may not read them, nor give consent for them.
+    let s = c
+        .get_contatti(req(
+            pb::GetContattiRequest {
+                codice_fiscale: PRESTATORE.into(),
+            },
+            &chi(ALTRO, Profile::Prestatore),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::PermissionDenied);
+    let s = c
+        .update_consensi(req(consenso_sms(PRESTATORE, true), &dg()))
+        .await
+        .unwrap_err();
+    assert_eq!((s.code(), rule_of(&s)), (Code::PermissionDenied, "NOT-1".into()));
+    // Only SMS and e-mail take consent.
+    let s = c
+        .update_consensi(req(
+            pb::UpdateConsensiRequest {
+                codice_fiscale: PRESTATORE.into(),
+                consensi: vec![pb::Consenso {
+                    channel: pb::Channel::AppIo as i32,
+                    concesso: false,
+                    aggiornato_il: None,
+                }],
+            },
+            &io,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&s), ["consensi[0].channel"]);
+    ok(c.update_consensi(req(consenso_sms(PRESTATORE, true), &io)).await);
+
+    // PRE-13: the revocation, delivered twice by the relay, is one notice.
+    let primo = b.ingest(revocata("ev-r1", PRESTATORE)).await?;
+    let ancora = b.ingest(revocata("ev-r1", PRESTATORE)).await?;
+    assert!(!primo.duplicato && ancora.duplicato);
+    assert_eq!(primo.notifica_ids.len(), 1);
+    assert_eq!(ancora.notifica_ids, primo.notifica_ids);
+    // Someone who gave no consent gets the inbox only.
+    b.ingest(contatti("ev-c2", ALTRO, 1, "+393339999999", "")).await?;
+    b.ingest(revocata("ev-r2", ALTRO)).await?;
+    b.consegna().await?;
+
+    let sms = b.gateway.ricevuti();
+    assert_eq!(sms.len(), 1, "one SMS, to the consenting prestatore: {sms:?}");
+    assert_eq!(sms[0]["to"], NUMERO);
+    assert!(sms[0]["text"].as_str().unwrap().contains("revocata"), "{sms:?}");
+    let mie = b
+        .consegne(pb::ListDeliveriesRequest {
+            event_id: "ev-r1".into(),
+            ..Default::default()
+        })
+        .await?;
+    let m = per_canale(&mie);
+    assert_eq!(mie.len(), 4, "one per channel: {mie:?}");
+    assert_eq!(m[&(pb::Channel::Sms as i32)].0, pb::DeliveryState::Sent as i32);
+    assert_eq!(
+        m[&(pb::Channel::MyinpsInbox as i32)].0,
+        pb::DeliveryState::Sent as i32
+    );
+    assert_eq!(
+        m[&(pb::Channel::Email as i32)].0,
+        pb::DeliveryState::Skipped as i32,
+        "no e-mail consent"
+    );
+    assert_eq!(
+        m[&(pb::Channel::AppIo as i32)].0,
+        pb::DeliveryState::Skipped as i32,
+        "not configured here"
+    );
+    let sue = per_canale(
+        &b.consegne(pb::ListDeliveriesRequest {
+            event_id: "ev-r2".into(),
+            ..Default::default()
+        })
+        .await?,
+    );
+    assert_eq!(
+        sue[&(pb::Channel::Sms as i32)].0,
+        pb::DeliveryState::Skipped as i32
+    );
+    assert!(sue[&(pb::Channel::Sms as i32)].1.contains("NOT-1"));
+
+    // The inbox, newest first, paged; read once.
+    let inbox = ok(c
+        .list_inbox(req(
+            pb::ListInboxRequest {
+                codice_fiscale: PRESTATORE.into(),
+                ..Default::default()
+            },
+            &io,
+        ))
+        .await);
+    assert_eq!(inbox.messaggi.len(), 1);
+    let msg = &inbox.messaggi[0];
+    assert_eq!(msg.tipo, pb::TipoNotifica::PrestazioneRevocata as i32);
+    assert!(msg.testo.contains("03/06/2026"), "{}", msg.testo);
+    assert!(msg.letto_il.is_none());
+    let letto = ok(c
+        .mark_inbox_read(req(
+            pb::MarkInboxReadRequest {
+                codice_fiscale: PRESTATORE.into(),
+                id: msg.id.clone(),
+            },
+            &io,
+        ))
+        .await);
+    assert!(letto.messaggio.unwrap().letto_il.is_some());
+    let non_letti = ok(c
+        .list_inbox(req(
+            pb::ListInboxRequest {
+                codice_fiscale: PRESTATORE.into(),
+                solo_non_letti: true,
+                ..Default::default()
+            },
+            &io,
+        ))
+        .await);
+    assert!(non_letti.messaggi.is_empty());
+    // A person lists only its own deliveries.
+    let s = c
+        .list_deliveries(req(pb::ListDeliveriesRequest::default(), &io))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::PermissionDenied);
+    b.server.stop().await;
+    Ok(())
+}
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_6_retries_with_backoff_fails_for_good_and_one_channel_never_blocks_another,
+    ritenta
+);
+
+async fn ritenta(t: &TestDb) -> anyhow::Result<()> {
+    let b = Banco::new(t, "2026-06-04T08:00:00Z").await?;
+    let mut c = b.pubblico().await?;
+    for (cf, ev) in [(PRESTATORE, "ev-c1"), (ALTRO, "ev-c2")] {
+        b.ingest(contatti(ev, cf, 1, NUMERO, "")).await?;
+        ok(
+            c.update_consensi(req(consenso_sms(cf, true), &chi(cf, Profile::Prestatore)))
+                .await,
+        );
+    }
+    // The gateway fails once (temporary), then refuses the next message for good.
+    b.gateway.script(&[503, 400]);
+    b.ingest(revocata("ev-r1", PRESTATORE)).await?;
+    b.consegna().await?;
+    let d = b
+        .consegne(pb::ListDeliveriesRequest {
+            event_id: "ev-r1".into(),
+            channel: pb::Channel::Sms as i32,
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(d[0].state, pb::DeliveryState::Retrying as i32, "{d:?}");
+    assert_eq!(d[0].tentativi, 1);
+    assert!(d[0].prossimo_tentativo_il.is_some());
+    assert!(d[0].ultimo_errore.contains("503") && !d[0].ultimo_errore.contains(NUMERO));
+    // Meanwhile another notice goes out on the same channel: nothing waits behind a retry.
+    b.ingest(revocata("ev-r2", ALTRO)).await?;
+    b.consegna().await?;
+    let altro = b
+        .consegne(pb::ListDeliveriesRequest {
+            event_id: "ev-r2".into(),
+            channel: pb::Channel::Sms as i32,
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(
+        altro[0].state,
+        pb::DeliveryState::Failed as i32,
+        "a 400 is final: {altro:?}"
+    );
+    assert_eq!(altro[0].tentativi, 1);
+    b.clock.advance(chrono::Duration::hours(2));
+    b.consegna().await?;
+    let d = b
+        .consegne(pb::ListDeliveriesRequest {
+            event_id: "ev-r1".into(),
+            channel: pb::Channel::Sms as i32,
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(d[0].state, pb::DeliveryState::Sent as i32, "{d:?}");
+    assert_eq!(d[0].tentativi, 2);
+    b.server.stop().await;
+    Ok(())
+}
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_6_a_worker_that_dies_mid_send_leaves_a_lease_that_expires_and_the_message_goes_once,
+    lease
+);
+
+async fn lease(t: &TestDb) -> anyhow::Result<()> {
+    let b = Banco::new(t, "2026-06-04T08:00:00Z").await?;
+    let mut c = b.pubblico().await?;
+    b.ingest(contatti("ev-c1", PRESTATORE, 1, NUMERO, "")).await?;
+    ok(c.update_consensi(req(
+        consenso_sms(PRESTATORE, true),
+        &chi(PRESTATORE, Profile::Prestatore),
+    ))
+    .await);
+    b.ingest(revocata("ev-r1", PRESTATORE)).await?;
+    let adesso = occasionali_kernel::Clock::now(b.clock.as_ref()).timestamp_millis();
+    let claimed = occasionali_notifiche::app::consegne::reclama_per_prova(&b.app, adesso).await?;
+    assert_eq!(
+        claimed, 1,
+        "the SMS delivery is leased by the worker that then dies"
+    );
+    b.consegna().await?;
+    assert!(
+        b.gateway.ricevuti().is_empty(),
+        "a leased delivery is not sent by another worker"
+    );
+    b.clock.advance(chrono::Duration::seconds(61));
+    b.consegna().await?;
+    b.consegna().await?;
+    assert_eq!(b.gateway.ricevuti().len(), 1, "sent once after the lease expired");
+    b.server.stop().await;
+    Ok(())
+}
+
+fn trimestre(anno: i32, numero: i32) -> Option<pb::Trimestre> {
+    Some(pb::Trimestre { anno, numero })
+}
+
+fn situazione(
+    anno: i32,
+    numero: i32,
+    stato: pb::StatoRapportoDomestico,
+    dovuti: &str,
+    pagati: &str,
+) -> pb::SituazioneTrimestre {
+    pb::SituazioneTrimestre {
+        trimestre: trimestre(anno, numero),
+        stato: stato as i32,
+        contributi_dovuti: dovuti.into(),
+        contributi_pagati: pagati.into(),
+    }
+}
+
+fn record(
+    id: &str,
+    cf: &str,
+    nome: &str,
+    nascita: &str,
+    rapporti: Vec<pb::RapportoLavoroDomestico>,
+) -> pb::ImportLavoroDomesticoRequest {
+    pb::ImportLavoroDomesticoRequest {
+        record: Some(pb::RecordLavoroDomestico {
+            record_id: id.into(),
+            datore: Some(pb::DatoreLavoroDomestico {
+                codice_fiscale: cf.into(),
+                nome: nome.into(),
+                cognome: "Bianchi".into(),
+                data_nascita: nascita.into(),
+            }),
+            rapporti,
+        }),
+    }
+}
+
+fn rapporto(
+    codice: &str,
+    lavoratore: &str,
+    nome: &str,
+    trimestri: Vec<pb::SituazioneTrimestre>,
+) -> pb::RapportoLavoroDomestico {
+    pb::RapportoLavoroDomestico {
+        codice_rapporto: codice.into(),
+        lavoratore_cf: lavoratore.into(),
+        lavoratore_nome: nome.into(),
+        trimestri,
+    }
+}
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_3_not_4_not_5_not_7_import_campaign_guide_and_dashboard,
+    campagna
+);
+
+async fn campagna(t: &TestDb) -> anyhow::Result<()> {
+    use pb::StatoRapportoDomestico::{Active, Ended};
+    // The run is one month before the Q1 2026 window (1-10 April).
+    let b = Banco::new(t, "2026-03-01T08:00:00Z").await?;
+    let mut c = b.pubblico().await?;
+    let eta_75 = "1950-03-02"; // 76 tomorrow
+    let eta_76 = "1950-03-01"; // 76 today
+    let records = vec![
+        record(
+            "r1",
+            DATORE,
+            "Laura",
+            "1960-01-01",
+            vec![
+                rapporto(
+                    "R1",
+                    PRESTATORE,
+                    "Ana",
+                    vec![situazione(2026, 1, Active, "412.50", "0")],
+                ),
+                rapporto("R2", ALTRO, "Bogdan", vec![situazione(2026, 1, Ended, "0", "0")]),
+            ],
+        ),
+        record("r1", DATORE, "Laura", "1960-01-01", vec![]),
+        record("r2", "NONVALIDO", "X", "1960-01-01", vec![]),
+        record(
+            "r3",
+            "VRDGNN50C02H501M",
+            "Giovanni",
+            eta_75,
+            vec![rapporto(
+                "R3",
+                PRESTATORE,
+                "Chen",
+                vec![situazione(2026, 1, Active, "", "")],
+            )],
+        ),
+        record(
+            "r4",
+            "VRDGNN50C01H501H",
+            "Gianna",
+            eta_76,
+            vec![rapporto(
+                "R4",
+                PRESTATORE,
+                "Dina",
+                vec![situazione(2026, 1, Active, "100", "0")],
+            )],
+        ),
+        record(
+            "r5",
+            "PGLPLA80A01H501U",
+            "Paola",
+            "1980-01-01",
+            vec![rapporto(
+                "R5",
+                PRESTATORE,
+                "Eva",
+                vec![situazione(2026, 1, Active, "100", "100")],
+            )],
+        ),
+    ];
+    // NOT-7: only the platform (the archives' feed) or the DG imports.
+    let s = c
+        .import_lavoro_domestico(req(
+            tokio_stream::iter(records.clone()),
+            &chi(PRESTATORE, Profile::Prestatore),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::PermissionDenied);
+    let r = ok(c
+        .import_lavoro_domestico(req(tokio_stream::iter(records.clone()), &sistema()))
+        .await);
+    assert_eq!(
+        (
+            r.numero_ricevuti,
+            r.numero_importati,
+            r.numero_duplicati,
+            r.numero_scartati
+        ),
+        (6, 4, 1, 1)
+    );
+    assert_eq!(r.scartati[0].posizione, 2);
+    assert_eq!(r.scartati[0].record_id, "r2");
+    assert!(
+        r.scartati[0].motivo.contains("record.datore.codice_fiscale"),
+        "{:?}",
+        r.scartati
+    );
+    let r = ok(c
+        .import_lavoro_domestico(req(tokio_stream::iter(records), &sistema()))
+        .await);
+    assert_eq!(
+        (r.numero_importati, r.numero_duplicati),
+        (0, 5),
+        "idempotent per record"
+    );
+
+    // NOT-3: who is addressed (Laura; Giovanni, 75; not Gianna, 76 today; not Paola, paid).
+    let run = |dry_run: bool| pb::RunCampagnaRequest {
+        campagna: pb::TipoCampagna::LavoroDomestico as i32,
+        trimestre: trimestre(2026, 1),
+        dry_run,
+    };
+    let s = c
+        .run_campagna(req(run(false), &chi("OPRSDE70A01H501X", Profile::OperatoreSede)))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::PermissionDenied);
+    let s = c
+        .run_campagna(req(
+            pb::RunCampagnaRequest {
+                trimestre: trimestre(2025, 4),
+                ..run(false)
+            },
+            &dg(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason_of_field(&s, "trimestre"), "NOT_3_TRIMESTRE_PRIMA_DEL_2026");
+    let prova = ok(c.run_campagna(req(run(true), &dg())).await).run.unwrap();
+    assert_eq!((prova.numero_destinatari, prova.numero_notifiche), (2, 0));
+    let vero = ok(c.run_campagna(req(run(false), &dg())).await).run.unwrap();
+    assert_eq!((vero.numero_destinatari, vero.numero_notifiche), (2, 2));
+    let ancora = ok(c.run_campagna(req(run(false), &dg())).await).run.unwrap();
+    assert_eq!(
+        (ancora.numero_destinatari, ancora.numero_notifiche),
+        (2, 0),
+        "nobody twice"
+    );
+    b.consegna().await?;
+
+    // NOT-4: the guide, personalised.
+    let laura = chi(DATORE, Profile::Utilizzatore);
+    let inbox = ok(c
+        .list_inbox(req(
+            pb::ListInboxRequest {
+                codice_fiscale: DATORE.into(),
+                ..Default::default()
+            },
+            &laura,
+        ))
+        .await);
+    assert_eq!(inbox.messaggi.len(), 1);
+    let m = &inbox.messaggi[0];
+    assert!(m.testo.starts_with("Gentile Laura"), "{}", m.testo);
+    assert!(m.testo.contains(&format!(
+        "https://servizi.example.it/notifiche/guida/{}",
+        m.guida_token
+    )));
+    assert!(m.guida_token.len() >= 64);
+    let g = ok(c
+        .get_guida(req(
+            pb::GetGuidaRequest {
+                token: m.guida_token.clone(),
+            },
+            &laura,
+        ))
+        .await)
+    .guida
+    .unwrap();
+    assert_eq!(g.datore_nome, "Laura");
+    let nomi: Vec<&str> = g.lavoratori.iter().map(|l| l.nome.as_str()).collect();
+    assert_eq!(nomi, ["Ana"], "the ended relationship is not listed");
+    assert_eq!(
+        g.lavoratori[0].trimestri_non_pagati[0].contributi_dovuti,
+        "412.50"
+    );
+    let f = g.finestra_pagamento.clone().unwrap();
+    assert_eq!((f.dal.as_str(), f.al.as_str()), ("2026-04-01", "2026-04-10"));
+    assert_eq!(g.links.len(), 5);
+    assert!(!g.sanzioni.is_empty() && !g.istruzioni_rapporto_sospeso_cessato.is_empty());
+    let s = c
+        .get_guida(req(
+            pb::GetGuidaRequest {
+                token: "0".repeat(64),
+            },
+            &laura,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::NotFound);
+
+    // Ratings 1-5 only; a new one replaces the old.
+    for voto in [0, 6, -1] {
+        let s = c
+            .rate_guida(req(
+                pb::RateGuidaRequest {
+                    token: m.guida_token.clone(),
+                    voto,
+                },
+                &laura,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (s.code(), fields(&s)),
+            (Code::InvalidArgument, vec!["voto".to_string()])
+        );
+    }
+    ok(c.rate_guida(req(
+        pb::RateGuidaRequest {
+            token: m.guida_token.clone(),
+            voto: 2,
+        },
+        &laura,
+    ))
+    .await);
+    let g = ok(c
+        .rate_guida(req(
+            pb::RateGuidaRequest {
+                token: m.guida_token.clone(),
+                voto: 5,
+            },
+            &laura,
+        ))
+        .await);
+    assert_eq!(g.guida.unwrap().voto, 5);
+    let url = ok(c
+        .record_guida_link(req(
+            pb::RecordGuidaLinkRequest {
+                token: m.guida_token.clone(),
+                link: pb::GuidaLink::CassettoPrevidenziale as i32,
+            },
+            &laura,
+        ))
+        .await)
+    .url;
+    assert!(url.starts_with("https://www.inps.it/"), "{url}");
+
+    // NOT-5: the dashboard counts what was sent, opened, followed and rated.
+    let s = c
+        .get_campagna_dashboard(req(
+            pb::GetCampagnaDashboardRequest {
+                campagna: pb::TipoCampagna::LavoroDomestico as i32,
+                trimestre: None,
+            },
+            &laura,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::PermissionDenied);
+    let d = ok(c
+        .get_campagna_dashboard(req(
+            pb::GetCampagnaDashboardRequest {
+                campagna: pb::TipoCampagna::LavoroDomestico as i32,
+                trimestre: None,
+            },
+            &dg(),
+        ))
+        .await);
+    assert_eq!(d.righe.len(), 1);
+    let r = &d.righe[0];
+    let inbox = r
+        .per_canale
+        .iter()
+        .find(|x| x.channel == pb::Channel::MyinpsInbox as i32)
+        .unwrap();
+    assert_eq!(inbox.inviati, 2);
+    let sms = r
+        .per_canale
+        .iter()
+        .find(|x| x.channel == pb::Channel::Sms as i32)
+        .unwrap();
+    assert_eq!((sms.inviati, sms.saltati), (0, 2), "no consent");
+    assert_eq!(r.guide_aperte, 1);
+    let cassetto = r
+        .link_seguiti
+        .iter()
+        .find(|x| x.link == pb::GuidaLink::CassettoPrevidenziale as i32)
+        .unwrap();
+    assert_eq!(cassetto.numero, 1);
+    assert_eq!((r.valutazioni_numero, r.valutazioni_media.as_str()), (1, "5.00"));
+
+    // NOT-4: six months after the notice the guide has expired.
+    b.clock.advance(chrono::Duration::days(184));
+    let g = ok(c
+        .get_guida(req(
+            pb::GetGuidaRequest {
+                token: m.guida_token.clone(),
+            },
+            &laura,
+        ))
+        .await)
+    .guida
+    .unwrap();
+    assert!(g.scaduta);
+    assert!(g.datore_nome.is_empty() && g.lavoratori.is_empty() && g.links.is_empty());
+    let s = c
+        .rate_guida(req(
+            pb::RateGuidaRequest {
+                token: m.guida_token.clone(),
+                voto: 3,
+            },
+            &laura,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (s.code(), rule_of(&s)),
+        (Code::FailedPrecondition, "NOT-4".into())
+    );
+    b.server.stop().await;
+    Ok(())
+}
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_2_a_delega_created_and_about_to_end_is_announced_once_by_any_number_of_replicas,
+    scadenze
+);
+
+async fn scadenze(t: &TestDb) -> anyhow::Result<()> {
+    let b = Banco::new(t, "2026-06-01T08:00:00Z").await?;
+    let delega = |id: &str, al: &str| {
+        evento(
+            id,
+            "deleghe.delega.creata",
+            "del_1",
+            "occasionali.deleghe.v1.DelegaCreata",
+            &deleghe::DelegaCreata {
+                delega: Some(deleghe::Delega {
+                    id: "del_1".into(),
+                    delegante_cf: PRESTATORE.into(),
+                    delegato_cf: ALTRO.into(),
+                    validita: Some(cpb::Periodo {
+                        dal: "2026-01-01".into(),
+                        al: al.into(),
+                    }),
+                    ..Default::default()
+                }),
+            },
+        )
+    };
+    let creata = b.ingest(delega("ev-d1", "2026-07-15")).await?;
+    assert_eq!(
+        creata.notifica_ids.len(),
+        1,
+        "the delegante hears of the new delega"
+    );
+    // 44 days before its end: not yet.
+    assert_eq!(b.app.avvisa_scadenze().await?, 0);
+    b.clock.advance(chrono::Duration::days(15));
+    let replica = b.app.clone();
+    let (x, y) = tokio::join!(b.app.avvisa_scadenze(), replica.avvisa_scadenze());
+    assert_eq!(x? + y?, 1, "one notice however many replicas look");
+    assert_eq!(b.app.avvisa_scadenze().await?, 0);
+    let inbox = ok(b
+        .pubblico()
+        .await?
+        .list_inbox(req(
+            pb::ListInboxRequest {
+                codice_fiscale: PRESTATORE.into(),
+                tipo: pb::TipoNotifica::DelegaInScadenza as i32,
+                ..Default::default()
+            },
+            &chi(PRESTATORE, Profile::Prestatore),
+        ))
+        .await);
+    assert_eq!(inbox.messaggi.len(), 1);
+    assert!(
+        inbox.messaggi[0].testo.contains("15/07/2026"),
+        "{}",
+        inbox.messaggi[0].testo
+    );
+    b.server.stop().await;
+    Ok(())
+}
