@@ -284,6 +284,25 @@ impl Grpcurl {
     }
 
     /// Calls `method` with `body`, as the holder of `token` (if any).
+    /// A client-streaming call: every message of `bodies`, in order, as one stream.
+    pub async fn call_stream(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        bodies: &[Value],
+    ) -> anyhow::Result<Outcome> {
+        let data = bodies.iter().map(Value::to_string).collect::<Vec<_>>().join("\n");
+        let header = token.map(|t| format!("authorization: Bearer {t}"));
+        let mut args: Vec<&str> = vec!["-format-error", "-d", &data];
+        if let Some(h) = &header {
+            args.push("-H");
+            args.push(h);
+        }
+        args.push(&self.target);
+        args.push(method);
+        self.run(&args).await
+    }
+
     pub async fn call(&self, token: Option<&str>, method: &str, body: &Value) -> anyhow::Result<Outcome> {
         let data = body.to_string();
         let header = token.map(|t| format!("authorization: Bearer {t}"));
