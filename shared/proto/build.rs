@@ -31,8 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     tonic_prost_build::configure()
         .include_file("mod.rs")
-        // Contexts implement their RPCs one issue at a time; the rest answer UNIMPLEMENTED.
-        .generate_default_stubs(true)
+        // No default stubs: an RPC added to a proto and not implemented is a compile error,
+        // never a silent UNIMPLEMENTED (issue 15).
         .compile_fds(fds)?;
     Ok(())
 }

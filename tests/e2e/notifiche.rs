@@ -245,20 +245,20 @@ async fn not_pre_13_a_revocation_reaches_the_prestatore_by_sms_and_inbox_through
     Ok(())
 }
 
+/// One archive record: an employer with one relationship, ACTIVE in Q1 2026.
 fn record(
     id: &str,
     cf: &str,
     nome: &str,
     nascita: &str,
     lavoratore: &str,
-    stato: &str,
     dovuti: &str,
     pagati: &str,
 ) -> Value {
     json!({"record": {"record_id": id,
         "datore": {"codice_fiscale": cf, "nome": nome, "cognome": "Bianchi", "data_nascita": nascita},
         "rapporti": [{"codice_rapporto": format!("R-{id}"), "lavoratore_cf": "RSSMRA85T10A562S", "lavoratore_nome": lavoratore,
-            "trimestri": [{"trimestre": {"anno": 2026, "numero": 1}, "stato": stato,
+            "trimestri": [{"trimestre": {"anno": 2026, "numero": 1}, "stato": "STATO_RAPPORTO_DOMESTICO_ACTIVE",
                            "contributi_dovuti": dovuti, "contributi_pagati": pagati}]}]}})
 }
 
@@ -277,46 +277,10 @@ async fn not_3_to_not_7_import_stream_campaign_and_the_guide_pages_through_the_p
     let laura = persona("Bianchi", "Laura", "1960-01-01", true, "H501");
     let nonno = persona("Verdi", "Giovanni", "1950-03-01", false, "H501");
     let records = [
-        record(
-            "r1",
-            &laura.cf,
-            "Laura",
-            "1960-01-01",
-            "Ana",
-            "STATO_RAPPORTO_DOMESTICO_ACTIVE",
-            "412.50",
-            "0",
-        ),
-        record(
-            "r2",
-            "NONVALIDO",
-            "X",
-            "1960-01-01",
-            "Y",
-            "STATO_RAPPORTO_DOMESTICO_ACTIVE",
-            "1",
-            "0",
-        ),
-        record(
-            "r3",
-            &nonno.cf,
-            "Giovanni",
-            "1950-03-01",
-            "Chen",
-            "STATO_RAPPORTO_DOMESTICO_ACTIVE",
-            "100",
-            "0",
-        ),
-        record(
-            "r1",
-            &laura.cf,
-            "Laura",
-            "1960-01-01",
-            "Ana",
-            "STATO_RAPPORTO_DOMESTICO_ACTIVE",
-            "412.50",
-            "0",
-        ),
+        record("r1", &laura.cf, "Laura", "1960-01-01", "Ana", "412.50", "0"),
+        record("r2", "NONVALIDO", "X", "1960-01-01", "Y", "1", "0"),
+        record("r3", &nonno.cf, "Giovanni", "1950-03-01", "Chen", "100", "0"),
+        record("r1", &laura.cf, "Laura", "1960-01-01", "Ana", "412.50", "0"),
     ];
     // NOT-7: a client stream through the gateway.
     let v = ok(&g

@@ -591,6 +591,9 @@ fn percentuale(v: &mut Violations, value: &str) -> Option<u32> {
 
 #[tonic::async_trait]
 impl AnagraficaService for Anagrafica {
+    type StreamSoggettiAttiviStream = Stream_<pb::StreamSoggettiAttiviResponse>;
+    type SampleSoggettiAttiviStream = Stream_<pb::SampleSoggettiAttiviResponse>;
+
     async fn register_prestatore(
         &self,
         request: Request<pb::RegisterPrestatoreRequest>,

@@ -698,6 +698,8 @@ impl Comunicazioni {
 
 #[tonic::async_trait]
 impl ComunicazioniService for Comunicazioni {
+    type DownloadRicevutaStream = Stream_<pb::DownloadRicevutaResponse>;
+
     async fn search_comunicazioni(
         &self,
         request: Request<pb::SearchComunicazioniRequest>,

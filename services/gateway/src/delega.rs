@@ -115,6 +115,14 @@ mod tests {
 
     #[tonic::async_trait]
     impl DelegheService for FakeDeleghe {
+        occasionali_runtime::rpc_non_simulate! {
+            create_delega(pb::CreateDelegaRequest) -> pb::CreateDelegaResponse;
+            revoke_delega(pb::RevokeDelegaRequest) -> pb::RevokeDelegaResponse;
+            get_delega(pb::GetDelegaRequest) -> pb::GetDelegaResponse;
+            list_deleghe(pb::ListDelegheRequest) -> pb::ListDelegheResponse;
+            list_audit_delega(pb::ListAuditDelegaRequest) -> pb::ListAuditDelegaResponse;
+        }
+
         async fn check_delega(
             &self,
             _request: Request<pb::CheckDelegaRequest>,

@@ -43,6 +43,22 @@ struct Registro;
 
 #[tonic::async_trait]
 impl AnagraficaService for Registro {
+    occasionali_runtime::rpc_non_simulate! {
+        register_prestatore(ana::RegisterPrestatoreRequest) -> ana::RegisterPrestatoreResponse;
+        register_utilizzatore(ana::RegisterUtilizzatoreRequest) -> ana::RegisterUtilizzatoreResponse;
+        register_intermediario(ana::RegisterIntermediarioRequest) -> ana::RegisterIntermediarioResponse;
+        list_rappresentate(ana::ListRappresentateRequest) -> ana::ListRappresentateResponse;
+        update_soggetto(ana::UpdateSoggettoRequest) -> ana::UpdateSoggettoResponse;
+        list_modifiche(ana::ListModificheRequest) -> ana::ListModificheResponse;
+        stream_soggetti_attivi(ana::StreamSoggettiAttiviRequest) -> Self::StreamSoggettiAttiviStream;
+        sample_soggetti_attivi(ana::SampleSoggettiAttiviRequest) -> Self::SampleSoggettiAttiviStream;
+        list_accessi_operatori(ana::ListAccessiOperatoriRequest) -> ana::ListAccessiOperatoriResponse;
+    }
+    type StreamSoggettiAttiviStream =
+        occasionali_runtime::testing::FlussoVuoto<ana::StreamSoggettiAttiviResponse>;
+    type SampleSoggettiAttiviStream =
+        occasionali_runtime::testing::FlussoVuoto<ana::SampleSoggettiAttiviResponse>;
+
     async fn get_soggetto(
         &self,
         request: Request<ana::GetSoggettoRequest>,

@@ -247,3 +247,29 @@ pub fn rule_of(s: &tonic::Status) -> String {
         .and_then(|i| i.metadata.get("rule").cloned())
         .unwrap_or_default()
 }
+
+/// The RPCs a test fake of another context does not play: each answers UNIMPLEMENTED (the
+/// generated services have no default stubs, so a fake names what it leaves out). Written in
+/// the form `#[tonic::async_trait]` gives trait methods, so it can sit in such an impl.
+#[macro_export]
+macro_rules! rpc_non_simulate {
+    ($($name:ident($req:ty) -> $resp:ty;)*) => {
+        $(
+            fn $name<'life0, 'async_trait>(
+                &'life0 self,
+                _request: tonic::Request<$req>,
+            ) -> ::std::pin::Pin<Box<dyn ::std::future::Future<Output = Result<tonic::Response<$resp>, tonic::Status>> + Send + 'async_trait>>
+            where
+                'life0: 'async_trait,
+                Self: 'async_trait,
+            {
+                Box::pin(async move {
+                    Err(tonic::Status::unimplemented(concat!(stringify!($name), " is not played by this test fake")))
+                })
+            }
+        )*
+    };
+}
+
+/// A server stream a test fake never sends (with [`rpc_non_simulate`]).
+pub type FlussoVuoto<T> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<T, tonic::Status>> + Send>>;

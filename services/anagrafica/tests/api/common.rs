@@ -113,6 +113,14 @@ fn verified(tokens: &InternalTokens, md: &MetadataMap) -> Option<Identity> {
 
 #[tonic::async_trait]
 impl PrestazioniInternalService for FakePrestazioni {
+    occasionali_runtime::rpc_non_simulate! {
+        close_contestazioni(pp::CloseContestazioniRequest) -> pp::CloseContestazioniResponse;
+        list_due_prestazioni(pp::ListDuePrestazioniRequest) -> pp::ListDuePrestazioniResponse;
+        mark_paid(pp::MarkPaidRequest) -> pp::MarkPaidResponse;
+    }
+    type StreamSoggettiAttiviStream =
+        occasionali_runtime::testing::FlussoVuoto<pp::StreamSoggettiAttiviResponse>;
+
     async fn check_categoria_change(
         &self,
         request: Request<pp::CheckCategoriaChangeRequest>,

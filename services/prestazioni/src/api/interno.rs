@@ -37,6 +37,8 @@ type SoggettiStream = Pin<Box<dyn Stream<Item = Result<pb::StreamSoggettiAttiviR
 
 #[tonic::async_trait]
 impl PrestazioniInternalService for Interno {
+    type StreamSoggettiAttiviStream = SoggettiStream;
+
     async fn close_contestazioni(
         &self,
         request: Request<pb::CloseContestazioniRequest>,
