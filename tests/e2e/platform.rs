@@ -51,7 +51,8 @@ async fn gw_2_grpcurl_lists_describes_calls_and_checks_health() -> anyhow::Resul
         let bh = b.call(None, "grpc.health.v1.Health/Check", &json!({})).await?;
         assert_eq!(bh.json()?["status"], "SERVING", "{ctx} backend");
     }
-    // A context whose RPCs are not built yet answers UNIMPLEMENTED (12) through the gateway.
+    // Every context answers through the gateway, notifiche too: a bad request is refused
+    // precisely (GW-3), with the rule.
     let t = c.token(Profile::OperatoreDg, "DGXOPR80A01H501X", None)?;
     let u = g
         .call(
@@ -60,7 +61,9 @@ async fn gw_2_grpcurl_lists_describes_calls_and_checks_health() -> anyhow::Resul
             &json!({}),
         )
         .await?;
-    assert_eq!(u.code, 12, "{u:?}");
+    assert_eq!(u.code, 3, "{u:?}");
+    assert_eq!(u.violations(), ["codice_fiscale"], "{u:?}");
+    assert!(u.rules().contains("NOT-1"), "{u:?}");
     c.stop().await
 }
 

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::app::App;
 use crate::app::importa::Totali;
 use crate::domain::campagna::{Datore, Rapporto, Situazione, StatoRapporto};
-use crate::domain::canali::Canale;
+use crate::domain::canali::{Canale, maschera};
 use crate::domain::trimestre::{PRIMO, Trimestre};
 use crate::domain::{Campagna, Tipo};
 use crate::store::consegne::{Consegna, Filtri, Stato};
@@ -121,6 +121,7 @@ fn delivery(c: Consegna) -> pb::Delivery {
             0
         },
         trimestre: trimestre_pb(c.anno, c.trimestre),
+        destinazione: c.indirizzo.as_deref().map(maschera).unwrap_or_default(),
     }
 }
 

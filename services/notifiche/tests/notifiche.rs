@@ -350,6 +350,8 @@ async fn revoca_notificata(t: &TestDb) -> anyhow::Result<()> {
     let m = per_canale(&mie);
     assert_eq!(mie.len(), 4, "one per channel: {mie:?}");
     assert_eq!(m[&(pb::Channel::Sms as i32)].0, pb::DeliveryState::Sent as i32);
+    let sms_riga = mie.iter().find(|d| d.channel == pb::Channel::Sms as i32).unwrap();
+    assert_eq!(sms_riga.destinazione, "+39333****567", "masked");
     assert_eq!(
         m[&(pb::Channel::MyinpsInbox as i32)].0,
         pb::DeliveryState::Sent as i32
@@ -952,4 +954,133 @@ async fn scadenze(t: &TestDb) -> anyhow::Result<()> {
     );
     b.server.stop().await;
     Ok(())
+}
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_6_a_campaign_stopped_midway_and_run_again_addresses_everyone_exactly_once,
+    campagna_interrotta
+);
+
+async fn campagna_interrotta(t: &TestDb) -> anyhow::Result<()> {
+    use pb::StatoRapportoDomestico::Active;
+    let b = Banco::new(t, "2026-03-01T08:00:00Z").await?;
+    let mut c = b.pubblico().await?;
+    const N: usize = 1_200;
+    // Distinct valid codici fiscali, one birth date each.
+    let datori: Vec<String> = (0..N)
+        .map(|i| {
+            occasionali_kernel::cf::genera(&occasionali_kernel::DatiAnagrafici {
+                cognome: "Bianchi".into(),
+                nome: "Laura".into(),
+                data_nascita: chrono::NaiveDate::from_ymd_opt(
+                    1960 + (i / 336) as i32,
+                    (i / 28 % 12) as u32 + 1,
+                    (i % 28) as u32 + 1,
+                )
+                .unwrap(),
+                sesso: occasionali_kernel::Sesso::F,
+                luogo_nascita: "H501".into(),
+            })
+            .as_str()
+            .to_string()
+        })
+        .collect();
+    let records: Vec<_> = datori
+        .iter()
+        .enumerate()
+        .map(|(i, cf)| {
+            record(
+                &format!("r{i}"),
+                cf,
+                "Laura",
+                "1960-01-01",
+                vec![rapporto(
+                    &format!("R{i}"),
+                    PRESTATORE,
+                    "Ana",
+                    vec![situazione(2026, 1, Active, "100", "0")],
+                )],
+            )
+        })
+        .collect();
+    let r = ok(c
+        .import_lavoro_domestico(req(tokio_stream::iter(records), &sistema()))
+        .await);
+    assert_eq!(r.numero_importati as usize, N, "{:?}", r.scartati.first());
+    // The run dies once its first page is committed (a killed process) ...
+    let app = b.app.clone();
+    let corsa = tokio::spawn(async move {
+        let q1 = occasionali_notifiche::domain::trimestre::PRIMO;
+        app.esegui_campagna(
+            occasionali_notifiche::domain::Campagna::LavoroDomestico,
+            q1,
+            false,
+            "DGXOPR70A01H501G",
+        )
+        .await
+    });
+    let inizio = std::time::Instant::now();
+    loop {
+        let n = avvisati(&b).await?.len();
+        if n > 0 || corsa.is_finished() || inizio.elapsed() > std::time::Duration::from_secs(20) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    corsa.abort();
+    let _ = corsa.await;
+    let prima = avvisati(&b).await?.len();
+    // ... and is run again: everyone is addressed, nobody twice.
+    let run = ok(c
+        .run_campagna(req(
+            pb::RunCampagnaRequest {
+                campagna: pb::TipoCampagna::LavoroDomestico as i32,
+                trimestre: trimestre(2026, 1),
+                dry_run: false,
+            },
+            &dg(),
+        ))
+        .await)
+    .run
+    .unwrap();
+    assert_eq!(run.numero_destinatari as usize, N);
+    assert_eq!(
+        run.numero_notifiche as usize,
+        N - prima,
+        "only those not reached before"
+    );
+    let tutti = avvisati(&b).await?;
+    let distinti: std::collections::HashSet<&String> = tutti.iter().collect();
+    assert_eq!((tutti.len(), distinti.len()), (N, N));
+    b.server.stop().await;
+    Ok(())
+}
+
+/// The employers with a campaign notice in their inbox (one inbox delivery per notice).
+async fn avvisati(b: &Banco) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let r = ok(b
+            .pubblico()
+            .await?
+            .list_deliveries(req(
+                pb::ListDeliveriesRequest {
+                    campagna: pb::TipoCampagna::LavoroDomestico as i32,
+                    channel: pb::Channel::MyinpsInbox as i32,
+                    page_size: 500,
+                    page_token: token.clone(),
+                    ..Default::default()
+                },
+                &dg(),
+            ))
+            .await);
+        out.extend(r.deliveries.into_iter().map(|d| d.codice_fiscale));
+        if r.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        token = r.next_page_token;
+    }
 }

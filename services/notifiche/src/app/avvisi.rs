@@ -7,7 +7,7 @@ use sea_orm::ConnectionTrait;
 
 use super::App;
 use crate::domain::avvisi::Avviso;
-use crate::domain::canali::{Canale, Decisione, decidi};
+use crate::domain::canali::{Canale, Decisione, Recapiti, decidi};
 use crate::store::consegne::{self, Consegna, Stato};
 use crate::store::contatti;
 use crate::store::notifiche::{self, Notifica};
@@ -23,6 +23,55 @@ pub struct Origine {
 }
 
 impl App {
+    /// The deliveries of a notice, one per channel, as the person's consents and contacts and
+    /// this environment's channels allow.
+    pub(crate) fn consegne_per(&self, n: &Notifica, recapiti: &Recapiti) -> Vec<Consegna> {
+        let adesso = n.creata_ms;
+        Canale::ALL
+            .into_iter()
+            .map(|canale| {
+                let configurato = match canale {
+                    Canale::Inbox => true,
+                    Canale::AppIo => self.canali.app_io.is_some(),
+                    Canale::Email => self.canali.email.is_some(),
+                    Canale::Sms => self.canali.sms.is_some(),
+                };
+                let (stato, indirizzo, errore, inviata) = match decidi(canale, recapiti) {
+                    // The inbox is the notice's own row: delivered as it is written.
+                    Decisione::Invia(_) if canale == Canale::Inbox => (Stato::Sent, None, None, Some(adesso)),
+                    Decisione::Invia(_) if !configurato => (
+                        Stato::Skipped,
+                        None,
+                        Some("channel not configured in this environment".to_string()),
+                        None,
+                    ),
+                    Decisione::Invia(a) => (Stato::Pending, Some(a).filter(|a| !a.is_empty()), None, None),
+                    Decisione::Salta(perche) => (Stato::Skipped, None, Some(perche.to_string()), None),
+                };
+                Consegna {
+                    id: new_id("dlv"),
+                    notifica_id: n.id.clone(),
+                    codice_fiscale: n.codice_fiscale.clone(),
+                    canale,
+                    tipo: n.tipo,
+                    stato,
+                    indirizzo,
+                    oggetto: n.titolo.clone(),
+                    testo: n.testo.clone(),
+                    tentativi: 0,
+                    ultimo_errore: errore,
+                    prossimo_ms: adesso,
+                    creata_ms: adesso,
+                    inviata_ms: inviata,
+                    event_id: n.event_id.clone(),
+                    campagna: n.campagna.clone(),
+                    anno: n.anno,
+                    trimestre: n.trimestre,
+                }
+            })
+            .collect()
+    }
+
     /// Writes the notice unless `chiave` already has one; its id when written.
     pub(crate) async fn crea_avviso(
         &self,
@@ -54,50 +103,7 @@ impl App {
             .await?
             .map(|c| c.recapiti)
             .unwrap_or_default();
-        for canale in Canale::ALL {
-            let configurato = match canale {
-                Canale::Inbox => true,
-                Canale::AppIo => self.canali.app_io.is_some(),
-                Canale::Email => self.canali.email.is_some(),
-                Canale::Sms => self.canali.sms.is_some(),
-            };
-            let (stato, indirizzo, errore, inviata) = match decidi(canale, &recapiti) {
-                // The inbox is this row: delivered as it is written.
-                Decisione::Invia(_) if canale == Canale::Inbox => (Stato::Sent, None, None, Some(adesso)),
-                Decisione::Invia(_) if !configurato => (
-                    Stato::Skipped,
-                    None,
-                    Some("channel not configured in this environment".to_string()),
-                    None,
-                ),
-                Decisione::Invia(a) => (Stato::Pending, Some(a).filter(|a| !a.is_empty()), None, None),
-                Decisione::Salta(perche) => (Stato::Skipped, None, Some(perche.to_string()), None),
-            };
-            consegne::inserisci(
-                db,
-                &Consegna {
-                    id: new_id("dlv"),
-                    notifica_id: n.id.clone(),
-                    codice_fiscale: n.codice_fiscale.clone(),
-                    canale,
-                    tipo: n.tipo,
-                    stato,
-                    indirizzo,
-                    oggetto: n.titolo.clone(),
-                    testo: n.testo.clone(),
-                    tentativi: 0,
-                    ultimo_errore: errore,
-                    prossimo_ms: adesso,
-                    creata_ms: adesso,
-                    inviata_ms: inviata,
-                    event_id: n.event_id.clone(),
-                    campagna: n.campagna.clone(),
-                    anno: n.anno,
-                    trimestre: n.trimestre,
-                },
-            )
-            .await?;
-        }
+        consegne::inserisci(db, &self.consegne_per(&n, &recapiti)).await?;
         Ok(Some(n.id))
     }
 }

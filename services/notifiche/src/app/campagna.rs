@@ -7,14 +7,17 @@ use occasionali_runtime::AppError;
 use occasionali_runtime::db::begin_write;
 
 use super::App;
-use super::avvisi::Origine;
 use super::guida::{Contenuto, nuovo_token};
-use crate::domain::avvisi::Avviso;
-use crate::domain::campagna::{LavoratoreInGuida, seleziona};
+use std::collections::HashSet;
+
+use occasionali_kernel::ids::new_id;
+
+use crate::domain::campagna::{Datore, LavoratoreInGuida, seleziona};
 use crate::domain::guida::scadenza;
 use crate::domain::trimestre::Trimestre;
 use crate::domain::{Campagna, Tipo};
-use crate::store::{domestico, esegui_run, guide};
+use crate::store::notifiche::Notifica;
+use crate::store::{self, contatti, domestico, esegui_run, guide};
 
 const PAGINA: u64 = 500;
 
@@ -41,6 +44,73 @@ fn testo(nome: &str, lavoratori: &[LavoratoreInGuida], t: Trimestre, url: &str) 
 }
 
 impl App {
+    /// One page of selected employers: their notices (those not sent before), deliveries and
+    /// guides, in one transaction with multi-row statements. How many notices were new.
+    async fn scrivi_pagina(
+        &self,
+        campagna: Campagna,
+        t: Trimestre,
+        eseguita: DateTime<Utc>,
+        scelti: Vec<(Datore, Vec<LavoratoreInGuida>)>,
+    ) -> Result<i64, AppError> {
+        let cfs: Vec<String> = scelti.iter().map(|(d, _)| d.codice_fiscale.clone()).collect();
+        let recapiti = contatti::di_molti(&self.db, &cfs).await?;
+        let adesso = eseguita.timestamp_millis();
+        let mut notifiche = Vec::with_capacity(scelti.len());
+        let mut guide = Vec::with_capacity(scelti.len());
+        for (datore, lavoratori) in &scelti {
+            let token = nuovo_token();
+            let url = format!("{}/guida/{token}", self.base_url);
+            let n = Notifica {
+                id: new_id("not"),
+                chiave: format!("campagna:{}:{t}:{}", campagna.as_str(), datore.codice_fiscale),
+                codice_fiscale: datore.codice_fiscale.clone(),
+                tipo: Tipo::CampagnaLavoroDomestico,
+                titolo: format!("Contributi lavoro domestico: {}", t.etichetta()),
+                testo: testo(&datore.nome, lavoratori, t, &url),
+                guida_token: Some(token.clone()),
+                event_id: None,
+                campagna: Some(campagna.as_str().into()),
+                anno: Some(t.anno),
+                trimestre: Some(i32::from(t.numero)),
+                creata_ms: adesso,
+                letta_ms: None,
+            };
+            guide.push(guide::RigaGuida {
+                token,
+                codice_fiscale: datore.codice_fiscale.clone(),
+                notifica_id: n.id.clone(),
+                campagna: campagna.as_str().into(),
+                anno: t.anno,
+                trimestre: i32::from(t.numero),
+                emessa_ms: adesso,
+                scade_ms: scadenza(eseguita).timestamp_millis(),
+                contenuto: serde_json::to_string(&Contenuto::new(&datore.nome, lavoratori, t))
+                    .map_err(AppError::internal)?,
+                voto: 0,
+            });
+            notifiche.push(n);
+        }
+        let txn = begin_write(&self.db).await?;
+        let nuove: HashSet<String> = store::notifiche::inserisci_molte(&txn, &notifiche)
+            .await?
+            .into_iter()
+            .collect();
+        let consegne: Vec<_> = notifiche
+            .iter()
+            .filter(|n| nuove.contains(&n.id))
+            .flat_map(|n| {
+                let r = recapiti.get(&n.codice_fiscale).cloned().unwrap_or_default();
+                self.consegne_per(n, &r)
+            })
+            .collect();
+        store::consegne::inserisci(&txn, &consegne).await?;
+        guide.retain(|g| nuove.contains(&g.notifica_id));
+        guide::inserisci(&txn, &guide).await?;
+        txn.commit().await?;
+        Ok(nuove.len() as i64)
+    }
+
     pub async fn esegui_campagna(
         &self,
         campagna: Campagna,
@@ -69,47 +139,7 @@ impl App {
             if dry_run || scelti.is_empty() {
                 continue;
             }
-            let txn = begin_write(&self.db).await?;
-            for (datore, lavoratori) in scelti {
-                let token = nuovo_token();
-                let url = format!("{}/guida/{token}", self.base_url);
-                let avviso = Avviso {
-                    destinatario_cf: datore.codice_fiscale.clone(),
-                    tipo: Tipo::CampagnaLavoroDomestico,
-                    titolo: format!("Contributi lavoro domestico: {}", t.etichetta()),
-                    testo: testo(&datore.nome, &lavoratori, t, &url),
-                };
-                let chiave = format!("campagna:{}:{t}:{}", campagna.as_str(), datore.codice_fiscale);
-                let origine = Origine {
-                    campagna: Some(campagna.as_str().into()),
-                    anno: Some(t.anno),
-                    trimestre: Some(i32::from(t.numero)),
-                    guida_token: Some(token.clone()),
-                    ..Default::default()
-                };
-                let Some(notifica_id) = self.crea_avviso(&txn, chiave, &avviso, origine).await? else {
-                    continue;
-                };
-                let contenuto = Contenuto::new(&datore.nome, &lavoratori, t);
-                guide::inserisci(
-                    &txn,
-                    &guide::RigaGuida {
-                        token,
-                        codice_fiscale: datore.codice_fiscale.clone(),
-                        notifica_id,
-                        campagna: campagna.as_str().into(),
-                        anno: t.anno,
-                        trimestre: i32::from(t.numero),
-                        emessa_ms: eseguita.timestamp_millis(),
-                        scade_ms: scadenza(eseguita).timestamp_millis(),
-                        contenuto: serde_json::to_string(&contenuto).map_err(AppError::internal)?,
-                        voto: 0,
-                    },
-                )
-                .await?;
-                create += 1;
-            }
-            txn.commit().await?;
+            create += self.scrivi_pagina(campagna, t, eseguita, scelti).await?;
             self.sveglia.notify_one();
         }
         esegui_run(

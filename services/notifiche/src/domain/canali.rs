@@ -71,9 +71,32 @@ pub fn decidi(canale: Canale, r: &Recapiti) -> Decisione {
     }
 }
 
+/// An address as lists show it (NOT-6: personal data never in full): a mobile keeps its first
+/// six and last three characters, an e-mail the first letter of its local part and its domain.
+pub fn maschera(indirizzo: &str) -> String {
+    let c: Vec<char> = indirizzo.chars().collect();
+    if let Some((locale, dominio)) = indirizzo.split_once('@') {
+        let primo: String = locale.chars().take(1).collect();
+        return format!("{primo}***@{dominio}");
+    }
+    if c.len() <= 9 {
+        return "*".repeat(c.len());
+    }
+    let inizio: String = c[..6].iter().collect();
+    let fine: String = c[c.len() - 3..].iter().collect();
+    format!("{inizio}{}{fine}", "*".repeat(c.len() - 9))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn not_6_addresses_are_listed_masked() {
+        assert_eq!(maschera("+393331234567"), "+39333****567");
+        assert_eq!(maschera("mario.rossi@example.it"), "m***@example.it");
+        assert_eq!(maschera("12345"), "*****");
+    }
 
     #[test]
     fn not_1_sms_and_email_need_consent_and_a_contact_inbox_and_io_do_not() {

@@ -63,32 +63,60 @@ pub struct Consegna {
     pub trimestre: Option<i32>,
 }
 
-pub async fn inserisci(db: &impl ConnectionTrait, c: &Consegna) -> Result<(), AppError> {
-    esegui(
+const INSERITE: [&str; 18] = [
+    "id",
+    "notifica_id",
+    "codice_fiscale",
+    "channel",
+    "tipo",
+    "state",
+    "indirizzo",
+    "oggetto",
+    "testo",
+    "tentativi",
+    "ultimo_errore",
+    "prossimo_ms",
+    "creata_ms",
+    "inviata_ms",
+    "event_id",
+    "campagna",
+    "anno",
+    "trimestre",
+];
+
+/// Writes deliveries (one per notice and channel: a repeat is ignored), multi-row.
+pub async fn inserisci(db: &impl ConnectionTrait, consegne: &[Consegna]) -> Result<(), AppError> {
+    let righe_ = consegne
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone().into(),
+                c.notifica_id.clone().into(),
+                c.codice_fiscale.clone().into(),
+                c.canale.as_str().into(),
+                c.tipo.as_str().into(),
+                c.stato.as_str().into(),
+                opt_str(c.indirizzo.as_deref()),
+                c.oggetto.clone().into(),
+                c.testo.clone().into(),
+                c.tentativi.into(),
+                opt_str(c.ultimo_errore.as_deref()),
+                c.prossimo_ms.into(),
+                c.creata_ms.into(),
+                Value::BigInt(c.inviata_ms),
+                opt_str(c.event_id.as_deref()),
+                opt_str(c.campagna.as_deref()),
+                opt_i32(c.anno),
+                opt_i32(c.trimestre),
+            ]
+        })
+        .collect();
+    super::inserisci_righe(
         db,
-        "INSERT INTO consegne (id, notifica_id, codice_fiscale, channel, tipo, state, indirizzo, oggetto, testo, \
-         tentativi, ultimo_errore, prossimo_ms, creata_ms, inviata_ms, event_id, campagna, anno, trimestre) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (notifica_id, channel) DO NOTHING",
-        vec![
-            c.id.clone().into(),
-            c.notifica_id.clone().into(),
-            c.codice_fiscale.clone().into(),
-            c.canale.as_str().into(),
-            c.tipo.as_str().into(),
-            c.stato.as_str().into(),
-            opt_str(c.indirizzo.as_deref()),
-            c.oggetto.clone().into(),
-            c.testo.clone().into(),
-            c.tentativi.into(),
-            opt_str(c.ultimo_errore.as_deref()),
-            c.prossimo_ms.into(),
-            c.creata_ms.into(),
-            Value::BigInt(c.inviata_ms),
-            opt_str(c.event_id.as_deref()),
-            opt_str(c.campagna.as_deref()),
-            opt_i32(c.anno),
-            opt_i32(c.trimestre),
-        ],
+        "consegne",
+        &INSERITE,
+        righe_,
+        "ON CONFLICT (notifica_id, channel) DO NOTHING",
     )
     .await?;
     Ok(())

@@ -38,6 +38,38 @@ pub async fn leggi(db: &impl ConnectionTrait, cf: &str) -> Result<Option<Contatt
     }))
 }
 
+/// The contacts and consents of many people at once (a campaign page).
+pub async fn di_molti(
+    db: &impl ConnectionTrait,
+    cfs: &[String],
+) -> Result<std::collections::HashMap<String, Recapiti>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    for lotto in cfs.chunks(1000) {
+        let rows = super::righe(
+            db,
+            &format!(
+                "SELECT codice_fiscale, cellulare, email, consenso_sms, consenso_email FROM contatti \
+                 WHERE codice_fiscale IN ({})",
+                super::segnaposti(lotto.len())
+            ),
+            lotto.iter().map(|c| c.clone().into()).collect(),
+        )
+        .await?;
+        for r in rows {
+            out.insert(
+                r.try_get("", "codice_fiscale")?,
+                Recapiti {
+                    cellulare: r.try_get("", "cellulare")?,
+                    email: r.try_get("", "email")?,
+                    consenso_sms: r.try_get("", "consenso_sms")?,
+                    consenso_email: r.try_get("", "consenso_email")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// Anagrafica's contacts at `versione`; an older version arriving late changes nothing.
 pub async fn da_anagrafica(
     db: &impl ConnectionTrait,

@@ -20,23 +20,41 @@ pub struct RigaGuida {
     pub voto: i32,
 }
 
-pub async fn inserisci(db: &impl ConnectionTrait, g: &RigaGuida) -> Result<(), AppError> {
-    esegui(
+pub async fn inserisci(db: &impl ConnectionTrait, guide: &[RigaGuida]) -> Result<(), AppError> {
+    let righe_ = guide
+        .iter()
+        .map(|g| {
+            vec![
+                g.token.clone().into(),
+                g.codice_fiscale.clone().into(),
+                g.notifica_id.clone().into(),
+                g.campagna.clone().into(),
+                g.anno.into(),
+                g.trimestre.into(),
+                g.emessa_ms.into(),
+                g.scade_ms.into(),
+                g.contenuto.clone().into(),
+                g.voto.into(),
+            ]
+        })
+        .collect();
+    super::inserisci_righe(
         db,
-        "INSERT INTO guide (token, codice_fiscale, notifica_id, campagna, anno, trimestre, emessa_ms, scade_ms, contenuto, voto) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            g.token.clone().into(),
-            g.codice_fiscale.clone().into(),
-            g.notifica_id.clone().into(),
-            g.campagna.clone().into(),
-            g.anno.into(),
-            g.trimestre.into(),
-            g.emessa_ms.into(),
-            g.scade_ms.into(),
-            g.contenuto.clone().into(),
-            g.voto.into(),
+        "guide",
+        &[
+            "token",
+            "codice_fiscale",
+            "notifica_id",
+            "campagna",
+            "anno",
+            "trimestre",
+            "emessa_ms",
+            "scade_ms",
+            "contenuto",
+            "voto",
         ],
+        righe_,
+        "",
     )
     .await?;
     Ok(())

@@ -40,6 +40,37 @@ async fn riga(
     Ok(db.query_one_raw(stmt(db, &sql, valori)).await?)
 }
 
+/// Inserts `righe` (each the values of `colonne`) with multi-row statements of at most `per_statement`
+/// rows, each followed by `coda` (`ON CONFLICT ...`, `RETURNING ...`); the rows returned.
+async fn inserisci_righe(
+    db: &impl ConnectionTrait,
+    tabella: &str,
+    colonne: &[&str],
+    righe_: Vec<Vec<Value>>,
+    coda: &str,
+) -> Result<Vec<QueryResult>, AppError> {
+    // SQLite binds at most 32,766 values per statement, PostgreSQL 65,535.
+    let per_statement = (30_000 / colonne.len().max(1)).max(1);
+    let una = format!("({})", segnaposti(colonne.len()));
+    let mut out = Vec::new();
+    let mut resto = righe_.into_iter().peekable();
+    while resto.peek().is_some() {
+        let lotto: Vec<Vec<Value>> = resto.by_ref().take(per_statement).collect();
+        let sql = format!(
+            "INSERT INTO {tabella} ({}) VALUES {} {coda}",
+            colonne.join(", "),
+            vec![una.as_str(); lotto.len()].join(", ")
+        );
+        let valori: Vec<Value> = lotto.into_iter().flatten().collect();
+        if coda.contains("RETURNING") {
+            out.extend(righe(db, &sql, valori).await?);
+        } else {
+            esegui(db, &sql, valori).await?;
+        }
+    }
+    Ok(out)
+}
+
 /// `?, ?, ?` for an IN list of `n` values.
 fn segnaposti(n: usize) -> String {
     vec!["?"; n].join(", ")

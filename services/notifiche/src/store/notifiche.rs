@@ -25,30 +25,60 @@ pub struct Notifica {
     pub letta_ms: Option<i64>,
 }
 
+const INSERITE: [&str; 12] = [
+    "id",
+    "chiave",
+    "codice_fiscale",
+    "tipo",
+    "titolo",
+    "testo",
+    "guida_token",
+    "event_id",
+    "campagna",
+    "anno",
+    "trimestre",
+    "creata_ms",
+];
+
 /// Keeps a notice unless its key is already there: `false` then (nothing written).
 pub async fn inserisci(db: &impl ConnectionTrait, n: &Notifica) -> Result<bool, AppError> {
-    let scritte = esegui(
+    Ok(!inserisci_molte(db, std::slice::from_ref(n)).await?.is_empty())
+}
+
+/// Keeps the notices whose keys are not there yet (multi-row statements); the ids written.
+pub async fn inserisci_molte(
+    db: &impl ConnectionTrait,
+    notifiche: &[Notifica],
+) -> Result<Vec<String>, AppError> {
+    let righe_ = notifiche.iter().map(valori).collect();
+    super::inserisci_righe(
         db,
-        "INSERT INTO notifiche (id, chiave, codice_fiscale, tipo, titolo, testo, guida_token, event_id, \
-         campagna, anno, trimestre, creata_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (chiave) DO NOTHING",
-        vec![
-            n.id.clone().into(),
-            n.chiave.clone().into(),
-            n.codice_fiscale.clone().into(),
-            n.tipo.as_str().into(),
-            n.titolo.clone().into(),
-            n.testo.clone().into(),
-            opt_str(n.guida_token.as_deref()),
-            opt_str(n.event_id.as_deref()),
-            opt_str(n.campagna.as_deref()),
-            opt_i32(n.anno),
-            opt_i32(n.trimestre),
-            n.creata_ms.into(),
-        ],
+        "notifiche",
+        &INSERITE,
+        righe_,
+        "ON CONFLICT (chiave) DO NOTHING RETURNING id",
     )
-    .await?;
-    Ok(scritte > 0)
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get("", "id")?))
+    .collect()
+}
+
+fn valori(n: &Notifica) -> Vec<sea_orm::Value> {
+    vec![
+        n.id.clone().into(),
+        n.chiave.clone().into(),
+        n.codice_fiscale.clone().into(),
+        n.tipo.as_str().into(),
+        n.titolo.clone().into(),
+        n.testo.clone().into(),
+        opt_str(n.guida_token.as_deref()),
+        opt_str(n.event_id.as_deref()),
+        opt_str(n.campagna.as_deref()),
+        opt_i32(n.anno),
+        opt_i32(n.trimestre),
+        n.creata_ms.into(),
+    ]
 }
 
 const COLONNE: &str = "seq, id, chiave, codice_fiscale, tipo, titolo, testo, guida_token, event_id, campagna, \
