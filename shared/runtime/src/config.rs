@@ -255,6 +255,11 @@ impl Config {
         if self.gateway.composite_timeout_ms == 0 {
             bail!("gateway.composite_timeout_ms must be more than 0");
         }
+        if let Some(u) = &self.notifiche.public_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            bail!("notifiche.public_url must be an http:// or https:// URL");
+        }
         for (ctx, svc) in &self.services {
             if svc.pool_size == Some(0) {
                 bail!("services.{ctx}.pool_size must be more than 0");
@@ -316,6 +321,15 @@ impl Config {
             self.gateway.request_timeout_ms = v
                 .parse()
                 .with_context(|| format!("{}: not a number", env::GATEWAY_REQUEST_TIMEOUT_MS))?;
+        }
+        if let Some(v) = var(env::NOTIFICHE_WEB_LISTEN) {
+            self.notifiche.web_listen = Some(
+                v.parse()
+                    .with_context(|| format!("{}: bad address {v:?}", env::NOTIFICHE_WEB_LISTEN))?,
+            );
+        }
+        if let Some(v) = var(env::NOTIFICHE_PUBLIC_URL) {
+            self.notifiche.public_url = Some(v).filter(|s| !s.is_empty());
         }
         for ctx in Context::ALL {
             let name = ctx.name();

@@ -14,6 +14,9 @@ pub const GATEWAY_REQUEST_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_REQUEST_TIMEOU
 pub const GATEWAY_COMPOSITE_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_COMPOSITE_TIMEOUT_MS";
 /// Tests: when set (a PostgreSQL URL without database, or "1" for the local default),
 /// storage suites also run on PostgreSQL.
+/// Where the notifiche pages listen, and the public URL their links start with (NOT-4, NOT-5).
+pub const NOTIFICHE_WEB_LISTEN: &str = "OCCASIONALI_NOTIFICHE_WEB_LISTEN";
+pub const NOTIFICHE_PUBLIC_URL: &str = "OCCASIONALI_NOTIFICHE_PUBLIC_URL";
 pub const TEST_PG: &str = "OCCASIONALI_TEST_PG";
 
 /// `OCCASIONALI_<CONTEXT>_<KEY>`, e.g. `OCCASIONALI_ANAGRAFICA_DATABASE_URL`.
