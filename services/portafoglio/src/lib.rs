@@ -88,19 +88,13 @@ pub fn spawn_scheduler_every(
     every: Duration,
 ) -> anyhow::Result<JoinHandle<()>> {
     let app = portafoglio(&deps)?;
-    Ok(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let stop = shutdown.wait();
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                _ = tick.tick() => {}
-            }
-            if let Err(e) = app.turno_pianificato().await {
-                tracing::warn!(error = %e, "scheduled payout failed; retrying at the next tick");
-            }
-        }
-    }))
+    Ok(occasionali_runtime::periodic::spawn(
+        "portafoglio-scheduler",
+        every,
+        shutdown,
+        move || {
+            let app = app.clone();
+            async move { app.turno_pianificato().await }
+        },
+    ))
 }

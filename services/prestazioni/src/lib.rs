@@ -81,19 +81,13 @@ pub fn spawn_recovery_every(
     every: Duration,
 ) -> anyhow::Result<JoinHandle<()>> {
     let app = app(&deps)?;
-    Ok(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let stop = shutdown.wait();
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                _ = tick.tick() => {}
-            }
-            if let Err(e) = app.riprendi().await {
-                tracing::warn!(error = %e, "recovery of pending prestazioni failed; retrying at the next tick");
-            }
-        }
-    }))
+    Ok(occasionali_runtime::periodic::spawn(
+        "prestazioni-recovery",
+        every,
+        shutdown,
+        move || {
+            let app = app.clone();
+            async move { app.riprendi().await.map(drop) }
+        },
+    ))
 }

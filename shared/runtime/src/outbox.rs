@@ -159,10 +159,18 @@ pub fn now_ms() -> i64 {
     occasionali_kernel::Clock::now(&occasionali_kernel::SystemClock).timestamp_millis()
 }
 
+/// Every event's subscribers. Notifiche ingests every event (NOT-2: it decides what is worth a
+/// notice), so no topic is without one.
+const SUBSCRIBERS: &[Context] = &[Context::Notifiche];
+
+// `append` writes one row per subscriber and nothing else: an event with no subscriber would
+// vanish from the outbox, so "every topic has a subscriber" is checked when compiling. Whoever
+// routes topics separately must keep that true (or store unsubscribed events again).
+const _: () = assert!(!SUBSCRIBERS.is_empty(), "every event needs a subscriber");
+
 /// Who receives the events of a topic: the contexts whose internal service ingests them.
-/// Notifiche ingests every event (NOT-2: it decides what is worth a notice).
 pub fn subscribers(_topic: &str) -> &'static [Context] {
-    &[Context::Notifiche]
+    SUBSCRIBERS
 }
 
 fn envelope(
@@ -197,13 +205,12 @@ struct Row<'a> {
     origin: Option<String>,
     event: &'a Event,
     occurred: DateTime<Utc>,
-    delivered: bool,
 }
 
 async fn insert(txn: &impl ConnectionTrait, row: Row<'_>) -> Result<bool, AppError> {
     let sql = "INSERT INTO outbox (event_id, topic, aggregate_id, occurred_at, event, kind, destination, \
-               method, origin, created_at_ms, next_attempt_ms, delivered_at_ms) \
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING";
+               method, origin, created_at_ms, next_attempt_ms) \
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING";
     let now = now_ms();
     let occurred = row.occurred;
     let stmt = crate::db::stmt(
@@ -221,7 +228,6 @@ async fn insert(txn: &impl ConnectionTrait, row: Row<'_>) -> Result<bool, AppErr
             row.origin.into(),
             now.into(),
             now.into(),
-            row.delivered.then_some(now).into(),
         ],
     );
     Ok(txn.execute_raw(stmt).await?.rows_affected() > 0)
@@ -240,25 +246,9 @@ pub async fn append(
 ) -> Result<String, AppError> {
     let event_id = uuid::Uuid::now_v7().to_string();
     let event = envelope(&event_id, topic, aggregate_id, occurred_at, type_name, payload);
-    let subs = subscribers(topic);
-    if subs.is_empty() {
-        // Kept as the context's record of what happened; nobody to deliver it to.
-        insert(
-            txn,
-            Row {
-                key: &event_id,
-                kind: KIND_EVENT,
-                destination: "",
-                method: "",
-                origin: None,
-                event: &event,
-                occurred: occurred_at,
-                delivered: true,
-            },
-        )
-        .await?;
-    }
-    for (i, ctx) in subs.iter().enumerate() {
+    // Never empty (checked at compile time, see `SUBSCRIBERS`): the first row carries the
+    // event's own id as its key.
+    for (i, ctx) in subscribers(topic).iter().enumerate() {
         // One row per subscriber; the event inside keeps its one id (consumers dedupe on it).
         let key = if i == 0 {
             event_id.clone()
@@ -275,7 +265,6 @@ pub async fn append(
                 origin: None,
                 event: &event,
                 occurred: occurred_at,
-                delivered: false,
             },
         )
         .await?;
@@ -333,7 +322,6 @@ pub async fn append_command<M: Message>(
             origin,
             event: &event,
             occurred: occurred_at,
-            delivered: false,
         },
     )
     .await

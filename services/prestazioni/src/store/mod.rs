@@ -1,5 +1,5 @@
-//! Persistence of prestazioni on SQLite or PostgreSQL: plain SQL in both dialects (`$n`
-//! placeholders, rewritten to `?n` for SQLite), money as integer cents, limits as counter rows
+//! Persistence of prestazioni on SQLite or PostgreSQL: plain SQL written once with `?`
+//! placeholders (numbered for PostgreSQL by `occasionali_runtime::sql::dialect`), money as integer cents, limits as counter rows
 //! raised by conditional updates (PRE-9), so any number of replicas stays correct.
 //!
 //! Lock order: the prestazione row first, then counters in id order (PostgreSQL never deadlocks).
@@ -9,6 +9,7 @@ mod migrations;
 use std::collections::HashMap;
 
 use occasionali_runtime::AppError;
+use occasionali_runtime::sql::dialect;
 use prost::Message;
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 use serde::{Deserialize, Serialize};
@@ -20,22 +21,17 @@ use crate::domain::{Regole, Stato};
 
 pub use migrations::Migrator;
 
-/// A statement in the connection's dialect from `$n` SQL.
-pub fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let text = if backend == DbBackend::Postgres {
-        text.to_string()
-    } else {
-        text.replace('$', "?")
-    };
-    Statement::from_sql_and_values(backend, text, values)
+/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order (a value
+/// used twice is bound twice).
+fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
+    occasionali_runtime::db::stmt(db, &dialect(db, text), values)
 }
 
 pub async fn regole(db: &impl ConnectionTrait, anno: i32) -> Result<Option<Regole>, AppError> {
     let row = db
         .query_one_raw(sql(
             db,
-            "SELECT dati FROM regole WHERE anno <= $1 ORDER BY anno DESC LIMIT 1",
+            "SELECT dati FROM regole WHERE anno <= ? ORDER BY anno DESC LIMIT 1",
             vec![anno.into()],
         ))
         .await?;
@@ -115,7 +111,7 @@ pub async fn inserisci(db: &impl ConnectionTrait, n: Nuova<'_>) -> Result<bool, 
         .execute_raw(sql(
             db,
             "INSERT INTO prestazioni (id, utilizzatore_cf, prestatore_cf, request_id, richiesta, tipo, anno, mese, data, minuti, compenso, totale, stato, confermata, reintegrata, quote, payout_order_id, dati, sede_utilizzatore, sede_prestatore) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0, $14, '', $15, $16, $17)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, '', ?, ?, ?)",
             vec![
                 n.p.id.clone().into(),
                 n.p.utilizzatore_cf.clone().into(),
@@ -156,15 +152,15 @@ fn tipo_code(t: i32) -> &'static str {
 pub async fn prendi(db: &impl ConnectionTrait, id: &str, valore: i64, limite: i64) -> Result<bool, AppError> {
     db.execute_raw(sql(
         db,
-        "INSERT INTO contatori (id, usato) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO contatori (id, usato) VALUES (?, 0) ON CONFLICT (id) DO NOTHING",
         vec![id.into()],
     ))
     .await?;
     let r = db
         .execute_raw(sql(
             db,
-            "UPDATE contatori SET usato = usato + $1 WHERE id = $2 AND usato + $1 <= $3",
-            vec![valore.into(), id.into(), limite.into()],
+            "UPDATE contatori SET usato = usato + ? WHERE id = ? AND usato + ? <= ?",
+            vec![valore.into(), id.into(), valore.into(), limite.into()],
         ))
         .await?;
     Ok(r.rows_affected() == 1)
@@ -174,13 +170,13 @@ pub async fn prendi(db: &impl ConnectionTrait, id: &str, valore: i64, limite: i6
 pub async fn aggiungi(db: &impl ConnectionTrait, id: &str, valore: i64) -> Result<(), AppError> {
     db.execute_raw(sql(
         db,
-        "INSERT INTO contatori (id, usato) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO contatori (id, usato) VALUES (?, 0) ON CONFLICT (id) DO NOTHING",
         vec![id.into()],
     ))
     .await?;
     db.execute_raw(sql(
         db,
-        "UPDATE contatori SET usato = usato + $1 WHERE id = $2",
+        "UPDATE contatori SET usato = usato + ? WHERE id = ?",
         vec![valore.into(), id.into()],
     ))
     .await?;
@@ -194,7 +190,7 @@ pub async fn restituisci(db: &impl ConnectionTrait, quote: &[QuotaPresa]) -> Res
     for x in q {
         db.execute_raw(sql(
             db,
-            "UPDATE contatori SET usato = usato - $1 WHERE id = $2",
+            "UPDATE contatori SET usato = usato - ? WHERE id = ?",
             vec![x.valore.into(), x.id.into()],
         ))
         .await?;
@@ -209,7 +205,7 @@ pub async fn usati(db: &impl ConnectionTrait, ids: &[String]) -> Result<HashMap<
         let row = db
             .query_one_raw(sql(
                 db,
-                "SELECT usato FROM contatori WHERE id = $1",
+                "SELECT usato FROM contatori WHERE id = ?",
                 vec![id.clone().into()],
             ))
             .await?;
@@ -230,7 +226,7 @@ pub async fn contatori_con_prefisso(
     let rows = db
         .query_all_raw(sql(
             db,
-            "SELECT id, usato FROM contatori WHERE id LIKE $1 ORDER BY id",
+            "SELECT id, usato FROM contatori WHERE id LIKE ? ORDER BY id",
             vec![format!("{prefisso}%").into()],
         ))
         .await?;
@@ -247,7 +243,7 @@ pub async fn per_request(
     let row = db
         .query_one_raw(sql(
             db,
-            &format!("SELECT {COLONNE} FROM prestazioni WHERE utilizzatore_cf = $1 AND request_id = $2"),
+            &format!("SELECT {COLONNE} FROM prestazioni WHERE utilizzatore_cf = ? AND request_id = ?"),
             vec![utilizzatore_cf.into(), request_id.into()],
         ))
         .await?;
@@ -264,7 +260,7 @@ pub async fn carica(db: &impl ConnectionTrait, id: &str, for_update: bool) -> Re
     let row = db
         .query_one_raw(sql(
             db,
-            &format!("SELECT {COLONNE} FROM prestazioni WHERE id = $1{lock}"),
+            &format!("SELECT {COLONNE} FROM prestazioni WHERE id = ?{lock}"),
             vec![id.into()],
         ))
         .await?;
@@ -275,7 +271,7 @@ pub async fn carica(db: &impl ConnectionTrait, id: &str, for_update: bool) -> Re
 pub async fn aggiorna(db: &impl ConnectionTrait, p: &pb::Prestazione, stato: Stato) -> Result<(), AppError> {
     db.execute_raw(sql(
         db,
-        "UPDATE prestazioni SET stato = $1, confermata = $2, reintegrata = $3, payout_order_id = $4, dati = $5 WHERE id = $6",
+        "UPDATE prestazioni SET stato = ?, confermata = ?, reintegrata = ?, payout_order_id = ?, dati = ? WHERE id = ?",
         vec![
             stato.code().into(),
             i32::from(p.confermata).into(),
@@ -293,7 +289,7 @@ pub async fn aggiorna(db: &impl ConnectionTrait, p: &pb::Prestazione, stato: Sta
 pub async fn salva_rifiuto(db: &impl ConnectionTrait, id: &str, rifiuto: Vec<u8>) -> Result<(), AppError> {
     db.execute_raw(sql(
         db,
-        "UPDATE prestazioni SET rifiuto = $1 WHERE id = $2",
+        "UPDATE prestazioni SET rifiuto = ? WHERE id = ?",
         vec![rifiuto.into(), id.to_string().into()],
     ))
     .await?;
@@ -304,7 +300,7 @@ pub async fn salva_rifiuto(db: &impl ConnectionTrait, id: &str, rifiuto: Vec<u8>
 pub async fn rilascio_pendente(db: &impl ConnectionTrait, id: &str, pendente: bool) -> Result<(), AppError> {
     db.execute_raw(sql(
         db,
-        "UPDATE prestazioni SET rilascio_pendente = $1 WHERE id = $2",
+        "UPDATE prestazioni SET rilascio_pendente = ? WHERE id = ?",
         vec![i32::from(pendente).into(), id.into()],
     ))
     .await?;
@@ -329,7 +325,7 @@ pub async fn pendenti(db: &impl ConnectionTrait) -> Result<Vec<Riga>, AppError> 
     let rows = db
         .query_all_raw(sql(
             db,
-            &format!("SELECT {COLONNE} FROM prestazioni WHERE stato = $1 ORDER BY id"),
+            &format!("SELECT {COLONNE} FROM prestazioni WHERE stato = ? ORDER BY id"),
             vec![Stato::Pending.code().into()],
         ))
         .await?;
@@ -356,7 +352,7 @@ pub async fn elenca(db: &impl ConnectionTrait, f: &Filtro) -> Result<Vec<Riga>, 
     let mut vals: Vec<Value> = Vec::new();
     let mut add = |c: &str, v: Value, cond: &mut Vec<String>| {
         vals.push(v);
-        cond.push(format!("{c} ${}", vals.len()));
+        cond.push(format!("{c} ?"));
     };
     if let Some(u) = &f.utilizzatore_cf {
         add("utilizzatore_cf =", u.clone().into(), &mut cond);
@@ -376,8 +372,8 @@ pub async fn elenca(db: &impl ConnectionTrait, f: &Filtro) -> Result<Vec<Riga>, 
     }
     if let Some(s) = &f.sede {
         vals.push(s.clone().into());
-        let n = vals.len();
-        cond.push(format!("(sede_utilizzatore = ${n} OR sede_prestatore = ${n})"));
+        vals.push(s.clone().into());
+        cond.push("(sede_utilizzatore = ? OR sede_prestatore = ?)".to_string());
     }
     if !f.stati.is_empty() {
         let list = f
@@ -402,7 +398,7 @@ pub async fn pagamento(db: &impl ConnectionTrait, id: &str) -> Result<Option<pb:
     let row = db
         .query_one_raw(sql(
             db,
-            "SELECT dati FROM pagamenti WHERE payout_order_id = $1",
+            "SELECT dati FROM pagamenti WHERE payout_order_id = ?",
             vec![id.into()],
         ))
         .await?;
@@ -417,7 +413,7 @@ pub async fn registra_pagamento(db: &impl ConnectionTrait, p: &pb::Pagamento) ->
     let r = db
         .execute_raw(sql(
             db,
-            "INSERT INTO pagamenti (payout_order_id, prestatore_cf, anno, mese, dati) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO pagamenti (payout_order_id, prestatore_cf, anno, mese, dati) VALUES (?, ?, ?, ?, ?)",
             vec![
                 p.payout_order_id.clone().into(),
                 p.prestatore_cf.clone().into(),
@@ -441,12 +437,12 @@ pub async fn pagamenti(
 ) -> Result<Vec<pb::Pagamento>, AppError> {
     let (text, vals): (&str, Vec<Value>) = if anno == 0 {
         (
-            "SELECT dati FROM pagamenti WHERE prestatore_cf = $1 ORDER BY anno DESC, mese DESC, payout_order_id",
+            "SELECT dati FROM pagamenti WHERE prestatore_cf = ? ORDER BY anno DESC, mese DESC, payout_order_id",
             vec![prestatore_cf.into()],
         )
     } else {
         (
-            "SELECT dati FROM pagamenti WHERE prestatore_cf = $1 AND anno = $2 ORDER BY anno DESC, mese DESC, payout_order_id",
+            "SELECT dati FROM pagamenti WHERE prestatore_cf = ? AND anno = ? ORDER BY anno DESC, mese DESC, payout_order_id",
             vec![prestatore_cf.into(), anno.into()],
         )
     };
@@ -464,7 +460,7 @@ pub async fn mese_chiuso(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Res
     let row = db
         .query_one_raw(sql(
             db,
-            "SELECT chiuse_il_ms FROM mesi_chiusi WHERE mese = $1",
+            "SELECT chiuse_il_ms FROM mesi_chiusi WHERE mese = ?",
             vec![format!("{anno:04}-{mese:02}").into()],
         ))
         .await?;
@@ -479,7 +475,7 @@ pub async fn blocca_mese(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Res
     if db.get_database_backend() == DbBackend::Postgres {
         let key = (occasionali_kernel::ids::fnv1a(format!("prestazioni-mese-{anno:04}-{mese:02}").as_bytes())
             >> 1) as i64;
-        db.execute_raw(sql(db, "SELECT pg_advisory_xact_lock($1)", vec![key.into()]))
+        db.execute_raw(sql(db, "SELECT pg_advisory_xact_lock(?)", vec![key.into()]))
             .await?;
     }
     Ok(())
@@ -492,7 +488,7 @@ pub async fn comandi_in_sospeso(db: &impl ConnectionTrait, anno: i32, mese: u32)
         .query_one_raw(sql(
             db,
             "SELECT COUNT(*) AS n FROM outbox o JOIN prestazioni p ON p.id = o.aggregate_id \
-             WHERE o.kind = 'command' AND o.delivered_at_ms IS NULL AND p.anno = $1 AND p.mese = $2",
+             WHERE o.kind = 'command' AND o.delivered_at_ms IS NULL AND p.anno = ? AND p.mese = ?",
             vec![anno.into(), (mese as i32).into()],
         ))
         .await?;
@@ -505,7 +501,7 @@ pub async fn comandi_in_sospeso(db: &impl ConnectionTrait, anno: i32, mese: u32)
 pub async fn chiudi_mese(db: &impl ConnectionTrait, anno: i32, mese: u32, ms: i64) -> Result<(), AppError> {
     db.execute_raw(sql(
         db,
-        "INSERT INTO mesi_chiusi (mese, chiuse_il_ms) VALUES ($1, $2) ON CONFLICT (mese) DO NOTHING",
+        "INSERT INTO mesi_chiusi (mese, chiuse_il_ms) VALUES (?, ?) ON CONFLICT (mese) DO NOTHING",
         vec![format!("{anno:04}-{mese:02}").into(), ms.into()],
     ))
     .await?;
@@ -530,7 +526,7 @@ pub async fn soggetti_attivi(
         None => String::new(),
     };
     let text = format!(
-        "SELECT {col} AS cf, COUNT(*) AS n FROM prestazioni WHERE data >= $1 AND data <= $2 AND stato <> 'REJECTED'{tipo_cond} GROUP BY {col} ORDER BY {col}"
+        "SELECT {col} AS cf, COUNT(*) AS n FROM prestazioni WHERE data >= ? AND data <= ? AND stato <> 'REJECTED'{tipo_cond} GROUP BY {col} ORDER BY {col}"
     );
     let rows = db
         .query_all_raw(sql(db, &text, vec![dal.into(), al.into()]))
