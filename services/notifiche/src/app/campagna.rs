@@ -19,7 +19,7 @@ use crate::domain::{Campagna, Tipo};
 use crate::store::notifiche::Notifica;
 use crate::store::{self, contatti, domestico, esegui_run, guide};
 
-const PAGINA: u64 = 500;
+const PAGINA: u64 = 2_000;
 
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -123,17 +123,12 @@ impl App {
         let (mut destinatari, mut create) = (0i64, 0i64);
         let mut dopo = String::new();
         loop {
-            let datori = domestico::datori_dopo(&self.db, &dopo, PAGINA).await?;
-            let Some(ultimo) = datori.last() else { break };
+            let pagina = domestico::pagina_datori(&self.db, &dopo, PAGINA).await?;
+            let Some((ultimo, _)) = pagina.last() else { break };
             dopo = ultimo.codice_fiscale.clone();
-            let cfs: Vec<String> = datori.iter().map(|d| d.codice_fiscale.clone()).collect();
-            let mut rapporti = domestico::rapporti_di(&self.db, &cfs).await?;
-            let scelti: Vec<_> = datori
+            let scelti: Vec<_> = pagina
                 .into_iter()
-                .filter_map(|d| {
-                    let r = rapporti.remove(&d.codice_fiscale).unwrap_or_default();
-                    seleziona(&d, &r, t, oggi).map(|l| (d, l))
-                })
+                .filter_map(|(d, r)| seleziona(&d, &r, t, oggi).map(|l| (d, l)))
                 .collect();
             destinatari += scelti.len() as i64;
             if dry_run || scelti.is_empty() {

@@ -50,6 +50,7 @@ pub struct Consegna {
     pub tipo: Tipo,
     pub stato: Stato,
     pub indirizzo: Option<String>,
+    /// The notice's title and text: read with a claimed delivery, not stored per channel.
     pub oggetto: String,
     pub testo: String,
     pub tentativi: i32,
@@ -63,7 +64,7 @@ pub struct Consegna {
     pub trimestre: Option<i32>,
 }
 
-const INSERITE: [&str; 18] = [
+const INSERITE: [&str; 16] = [
     "id",
     "notifica_id",
     "codice_fiscale",
@@ -71,8 +72,6 @@ const INSERITE: [&str; 18] = [
     "tipo",
     "state",
     "indirizzo",
-    "oggetto",
-    "testo",
     "tentativi",
     "ultimo_errore",
     "prossimo_ms",
@@ -97,8 +96,6 @@ pub async fn inserisci(db: &impl ConnectionTrait, consegne: &[Consegna]) -> Resu
                 c.tipo.as_str().into(),
                 c.stato.as_str().into(),
                 opt_str(c.indirizzo.as_deref()),
-                c.oggetto.clone().into(),
-                c.testo.clone().into(),
                 c.tentativi.into(),
                 opt_str(c.ultimo_errore.as_deref()),
                 c.prossimo_ms.into(),
@@ -122,7 +119,7 @@ pub async fn inserisci(db: &impl ConnectionTrait, consegne: &[Consegna]) -> Resu
     Ok(())
 }
 
-const COLONNE: &str = "seq, id, notifica_id, codice_fiscale, channel, tipo, state, indirizzo, oggetto, testo, \
+const COLONNE: &str = "seq, id, notifica_id, codice_fiscale, channel, tipo, state, indirizzo, \
                        tentativi, ultimo_errore, prossimo_ms, creata_ms, inviata_ms, event_id, campagna, anno, trimestre";
 
 fn consegna(r: &QueryResult) -> Result<(i64, Consegna), AppError> {
@@ -140,8 +137,8 @@ fn consegna(r: &QueryResult) -> Result<(i64, Consegna), AppError> {
             tipo: Tipo::parse(&tipo).ok_or_else(|| guasto("tipo", &tipo))?,
             stato: Stato::parse(&stato).ok_or_else(|| guasto("state", &stato))?,
             indirizzo: r.try_get("", "indirizzo")?,
-            oggetto: r.try_get("", "oggetto")?,
-            testo: r.try_get("", "testo")?,
+            oggetto: String::new(),
+            testo: String::new(),
             tentativi: r.try_get("", "tentativi")?,
             ultimo_errore: r.try_get("", "ultimo_errore")?,
             prossimo_ms: r.try_get("", "prossimo_ms")?,
@@ -181,7 +178,38 @@ pub async fn reclama(
     )
     .await?;
     txn.commit().await?;
-    rows.iter().map(|r| consegna(r).map(|(_, c)| c)).collect()
+    let mut lotto: Vec<Consegna> = rows
+        .iter()
+        .map(|r| consegna(r).map(|(_, c)| c))
+        .collect::<Result<_, _>>()?;
+    // The words are the notice's (one copy, not one per channel).
+    let ids: Vec<String> = lotto.iter().map(|c| c.notifica_id.clone()).collect();
+    if !ids.is_empty() {
+        let testi: std::collections::HashMap<String, (String, String)> = righe(
+            db,
+            &format!(
+                "SELECT id, titolo, testo FROM notifiche WHERE id IN ({})",
+                super::segnaposti(ids.len())
+            ),
+            ids.into_iter().map(Into::into).collect(),
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "id")?,
+                (r.try_get("", "titolo")?, r.try_get("", "testo")?),
+            ))
+        })
+        .collect::<Result<_, AppError>>()?;
+        for c in &mut lotto {
+            if let Some((o, t)) = testi.get(&c.notifica_id) {
+                c.oggetto = o.clone();
+                c.testo = t.clone();
+            }
+        }
+    }
+    Ok(lotto)
 }
 
 /// The outcome of a leased attempt; `false` when the lease was lost (another worker took over).

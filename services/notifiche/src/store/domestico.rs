@@ -1,14 +1,12 @@
 //! The domestic-work read model (NOT-7): employers, their relationships and each quarter's
 //! situation, as INPS's archives send them; each archive record once.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use occasionali_runtime::AppError;
 use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 
-use super::{esegui, opt_str, righe, segnaposti};
+use super::{esegui, opt_str, righe};
 use crate::domain::campagna::{Datore, Rapporto, Situazione, StatoRapporto};
 use crate::domain::trimestre::Trimestre;
 
@@ -82,61 +80,53 @@ pub async fn importa(db: &impl ConnectionTrait, r: &Record, adesso_ms: i64) -> R
     Ok(true)
 }
 
-/// Employers after `dopo` in codice fiscale order (keyset pages: flat memory however many).
-pub async fn datori_dopo(
+/// The next `limite` employers after `dopo` in codice fiscale order, each with its relationships
+/// and their quarters, in one statement (keyset pages: flat memory however many employers).
+pub async fn pagina_datori(
     db: &impl ConnectionTrait,
     dopo: &str,
     limite: u64,
-) -> Result<Vec<Datore>, AppError> {
+) -> Result<Vec<(Datore, Vec<Rapporto>)>, AppError> {
     let rows = righe(
         db,
         &format!(
-            "SELECT codice_fiscale, nome, data_nascita FROM ld_datori WHERE codice_fiscale > ? \
-             ORDER BY codice_fiscale LIMIT {limite}"
+            "SELECT d.codice_fiscale, d.nome, d.data_nascita, r.codice_rapporto, r.lavoratore_nome, \
+             t.anno, t.numero, t.stato, t.dovuti, t.pagati \
+             FROM (SELECT codice_fiscale, nome, data_nascita FROM ld_datori WHERE codice_fiscale > ? \
+                   ORDER BY codice_fiscale LIMIT {limite}) d \
+             LEFT JOIN ld_rapporti r ON r.datore_cf = d.codice_fiscale \
+             LEFT JOIN ld_trimestri t ON t.codice_rapporto = r.codice_rapporto \
+             ORDER BY d.codice_fiscale, r.codice_rapporto, t.anno, t.numero"
         ),
         vec![dopo.into()],
     )
     .await?;
-    rows.iter()
-        .map(|r| {
-            let nascita: Option<String> = r.try_get("", "data_nascita")?;
-            Ok(Datore {
-                codice_fiscale: r.try_get("", "codice_fiscale")?,
-                nome: r.try_get("", "nome")?,
-                data_nascita: nascita.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
-            })
-        })
-        .collect()
-}
-
-/// The relationships of these employers with their quarters, by employer.
-pub async fn rapporti_di(
-    db: &impl ConnectionTrait,
-    datori: &[String],
-) -> Result<HashMap<String, Vec<Rapporto>>, AppError> {
-    let mut per_datore: HashMap<String, Vec<Rapporto>> = HashMap::new();
-    if datori.is_empty() {
-        return Ok(per_datore);
-    }
-    let rows = righe(
-        db,
-        &format!(
-            "SELECT r.datore_cf, r.codice_rapporto, r.lavoratore_nome, t.anno, t.numero, t.stato, t.dovuti, t.pagati \
-             FROM ld_rapporti r LEFT JOIN ld_trimestri t ON t.codice_rapporto = r.codice_rapporto \
-             WHERE r.datore_cf IN ({}) ORDER BY r.datore_cf, r.codice_rapporto, t.anno, t.numero",
-            segnaposti(datori.len())
-        ),
-        datori.iter().map(|d| d.clone().into()).collect(),
-    )
-    .await?;
+    let mut out: Vec<(Datore, Vec<Rapporto>)> = Vec::new();
     for r in rows {
-        let datore: String = r.try_get("", "datore_cf")?;
-        let codice: String = r.try_get("", "codice_rapporto")?;
-        let elenco = per_datore.entry(datore).or_default();
-        if elenco.last().is_none_or(|x| x.codice != codice) {
-            elenco.push(Rapporto {
-                codice: codice.clone(),
-                lavoratore_nome: r.try_get("", "lavoratore_nome")?,
+        let cf: String = r.try_get("", "codice_fiscale")?;
+        if out.last().is_none_or(|(d, _)| d.codice_fiscale != cf) {
+            let nascita: Option<String> = r.try_get("", "data_nascita")?;
+            out.push((
+                Datore {
+                    codice_fiscale: cf,
+                    nome: r.try_get("", "nome")?,
+                    data_nascita: nascita.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
+                },
+                Vec::new(),
+            ));
+        }
+        let Some((_, rapporti)) = out.last_mut() else {
+            continue;
+        };
+        let Some(codice) = r.try_get::<Option<String>>("", "codice_rapporto")? else {
+            continue;
+        };
+        if rapporti.last().is_none_or(|x| x.codice != codice) {
+            rapporti.push(Rapporto {
+                codice,
+                lavoratore_nome: r
+                    .try_get::<Option<String>>("", "lavoratore_nome")?
+                    .unwrap_or_default(),
                 trimestri: Vec::new(),
             });
         }
@@ -145,7 +135,7 @@ pub async fn rapporti_di(
         let stato: Option<String> = r.try_get("", "stato")?;
         if let (Some(anno), Some(numero), Some(stato)) = (anno, numero, stato)
             && let (Some(t), Some(stato)) = (Trimestre::new(anno, numero), StatoRapporto::parse(&stato))
-            && let Some(rapporto) = elenco.last_mut()
+            && let Some(rapporto) = rapporti.last_mut()
         {
             let importo = |s: Option<String>| s.and_then(|v| v.parse::<Decimal>().ok());
             rapporto.trimestri.push(Situazione {
@@ -156,5 +146,5 @@ pub async fn rapporti_di(
             });
         }
     }
-    Ok(per_datore)
+    Ok(out)
 }

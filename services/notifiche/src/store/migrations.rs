@@ -110,8 +110,6 @@ CREATE TABLE consegne (
     tipo TEXT NOT NULL,
     state TEXT NOT NULL,
     indirizzo TEXT,
-    oggetto TEXT NOT NULL,
-    testo TEXT NOT NULL,
     tentativi INTEGER NOT NULL DEFAULT 0,
     ultimo_errore TEXT,
     riferimento TEXT,
