@@ -1084,3 +1084,106 @@ async fn avvisati(b: &Banco) -> anyhow::Result<Vec<String>> {
         token = r.next_page_token;
     }
 }
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_2_new_prestazione_and_payout_reach_the_prestatore_and_other_topics_notify_nobody,
+    altri_eventi
+);
+
+async fn altri_eventi(t: &TestDb) -> anyhow::Result<()> {
+    use occasionali_proto::portafoglio;
+    let b = Banco::new(t, "2026-07-15T08:00:00Z").await?;
+    let inserita = evento(
+        "ev-i1",
+        "prestazioni.prestazione.inserita",
+        "pre_2",
+        "occasionali.prestazioni.v1.PrestazioneInserita",
+        &prestazioni::PrestazioneInserita {
+            prestazione: Some(prestazioni::Prestazione {
+                id: "pre_2".into(),
+                tipo: prestazioni::TipoPrestazione::Cpo as i32,
+                prestatore_cf: PRESTATORE.into(),
+                data_prestazione: "2026-07-20".into(),
+                compenso: "1234.5".into(),
+                ..Default::default()
+            }),
+        },
+    );
+    let pagato = evento(
+        "ev-p1",
+        "portafoglio.pagamento.eseguito",
+        "pay_1",
+        "occasionali.portafoglio.v1.PagamentoEseguito",
+        &portafoglio::PagamentoEseguito {
+            payout_order: Some(portafoglio::PayoutOrder {
+                id: "pay_1".into(),
+                prestatore_cf: PRESTATORE.into(),
+                anno: 2026,
+                mese: 6,
+                data_pagamento: "2026-07-15".into(),
+                importo_netto: "98.40".into(),
+                ..Default::default()
+            }),
+        },
+    );
+    // A topic notifiche tells nobody about: kept once, no notice.
+    let altro = evento(
+        "ev-x1",
+        "portafoglio.versamento.accreditato",
+        "00743110157",
+        "occasionali.portafoglio.v1.VersamentoAccreditato",
+        &portafoglio::VersamentoAccreditato::default(),
+    );
+    assert_eq!(b.ingest(inserita).await?.notifica_ids.len(), 1);
+    assert_eq!(b.ingest(pagato).await?.notifica_ids.len(), 1);
+    let r = b.ingest(altro.clone()).await?;
+    assert!(r.notifica_ids.is_empty() && !r.duplicato);
+    assert!(b.ingest(altro).await?.duplicato);
+    // An event whose body is not what its topic says is refused, not half-applied.
+    let mut rotto = revocata("ev-bad", PRESTATORE);
+    rotto.payload.as_mut().unwrap().value = vec![0xff, 0xff, 0xff];
+    let s = b
+        .interno()
+        .await?
+        .ingest_event(req(pb::IngestEventRequest { event: Some(rotto) }, &sistema()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (s.code(), fields(&s)),
+        (Code::InvalidArgument, vec!["event.payload".to_string()])
+    );
+    let inbox = ok(b
+        .pubblico()
+        .await?
+        .list_inbox(req(
+            pb::ListInboxRequest {
+                codice_fiscale: PRESTATORE.into(),
+                ..Default::default()
+            },
+            &chi(PRESTATORE, Profile::Prestatore),
+        ))
+        .await);
+    let tipi: Vec<i32> = inbox.messaggi.iter().map(|m| m.tipo).collect();
+    assert_eq!(
+        tipi,
+        [
+            pb::TipoNotifica::PagamentoEseguito as i32,
+            pb::TipoNotifica::PrestazioneInserita as i32
+        ],
+        "newest first"
+    );
+    assert!(
+        inbox.messaggi[0].testo.contains("98,40") && inbox.messaggi[0].testo.contains("giugno 2026"),
+        "{}",
+        inbox.messaggi[0].testo
+    );
+    assert!(
+        inbox.messaggi[1].testo.contains("1.234,50") && inbox.messaggi[1].testo.contains("20/07/2026"),
+        "{}",
+        inbox.messaggi[1].testo
+    );
+    b.server.stop().await;
+    Ok(())
+}
