@@ -410,3 +410,151 @@ async fn not_3_to_not_7_import_stream_campaign_and_the_guide_pages_through_the_p
     assert_eq!(r.status(), 410);
     c.stop().await
 }
+
+/// The pages of the real cluster in a real browser (NOT-4, NOT-5): the same check as notifiche's
+/// page tests (services/notifiche/tests/browser/check.mjs: rendered text, a followed link, the
+/// rating form, the operators' login, axe-core WCAG 2.1 AA), on guides issued by a campaign run
+/// through the gateway — one current, one issued six months earlier and expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn not_4_not_5_the_real_pages_in_chromium_pass_axe() -> anyhow::Result<()> {
+    if std::env::var("OCCASIONALI_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("browser test skipped: OCCASIONALI_SKIP_BROWSER=1");
+        return Ok(());
+    }
+    let browser =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../services/notifiche/tests/browser");
+    anyhow::ensure!(
+        std::path::Path::new("/usr/bin/chromium").exists()
+            && browser.join("node_modules/puppeteer-core").exists(),
+        "chromium and the browser test's node modules are needed: run tests/run (it installs them), \
+         or set OCCASIONALI_SKIP_BROWSER=1"
+    );
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T09:00:00+01:00")?.to_utc();
+    let c = Cluster::start_at(Some(start)).await?;
+    let g = c.grpcurl();
+    let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501G", None)?;
+    let laura = persona("Bianchi", "Laura", "1960-01-01", true, "H501");
+    let paolo = persona("Neri", "Paolo", "1970-05-05", false, "F205");
+    let importa = |r: Value| {
+        let g = c.grpcurl();
+        let dg = dg.clone();
+        async move {
+            ok(&g
+                .call_stream(Some(&dg), &n("ImportLavoroDomestico"), &[r])
+                .await?)
+        }
+    };
+    let campagna = |numero: i32| {
+        let g = c.grpcurl();
+        let dg = dg.clone();
+        async move {
+            ok(&g
+                .call(
+                    Some(&dg),
+                    &n("RunCampagna"),
+                    &json!({"campagna": "TIPO_CAMPAGNA_LAVORO_DOMESTICO", "trimestre": {"anno": 2026, "numero": numero}}),
+                )
+                .await?)
+        }
+    };
+    let token_di = |cf: String| {
+        let g = c.grpcurl();
+        let t = c.token(Profile::Utilizzatore, &cf, None);
+        async move {
+            let v = ok(&g
+                .call(Some(&t?), &n("ListInbox"), &json!({"codice_fiscale": cf}))
+                .await?)?;
+            Ok::<String, anyhow::Error>(
+                v["messaggi"][0]["guidaToken"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        }
+    };
+    // Paolo's guide, issued now, will have expired when Laura's is issued six months later.
+    importa(record(
+        "p1",
+        &paolo.cf,
+        "Paolo",
+        "1970-05-05",
+        "Bogdan",
+        "150.00",
+        "0",
+    ))
+    .await?;
+    campagna(1).await?;
+    let scaduta = token_di(paolo.cf.clone()).await?;
+    let o = g
+        .call(
+            Some(&dg),
+            "occasionali.gateway.v1.DevClockService/AdvanceClock",
+            &json!({"seconds": 185 * 86400}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    importa(record(
+        "l1",
+        &laura.cf,
+        "Laura",
+        "1960-01-01",
+        "Ana",
+        "412.50",
+        "0",
+    ))
+    .await?;
+    campagna(3).await?;
+    let valida = token_di(laura.cf.clone()).await?;
+    anyhow::ensure!(!valida.is_empty() && !scaduta.is_empty(), "two guides issued");
+
+    let shots = std::env::temp_dir().join(format!("e2e-screenshots-{}", std::process::id()));
+    std::fs::create_dir_all(&shots)?;
+    let out = tokio::process::Command::new("node")
+        .current_dir(&browser)
+        .arg("check.mjs")
+        .args(["--guida", &format!("{}/guida/{valida}", c.web_url())])
+        .args(["--scaduta", &format!("{}/guida/{scaduta}", c.web_url())])
+        .args([
+            "--cruscotto",
+            &format!("{}/cruscotto?campagna=lavoro_domestico", c.web_url()),
+        ])
+        .args(["--token", &dg])
+        .args([
+            "--destinazione",
+            occasionali_notifiche::domain::guida::Link::PortalePagamenti.url(),
+        ])
+        .arg("--screenshots")
+        .arg(&shots)
+        .args(["--testo-guida", "Gentile Laura"])
+        .args(["--testo-guida", "Ana"])
+        .args(["--testo-guida", "1° trimestre 2026"])
+        .args(["--testo-cruscotto", "Guide aperte"])
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stdout}{stderr}");
+    let _ = std::fs::remove_dir_all(&shots);
+    anyhow::ensure!(out.status.success(), "browser check failed:\n{stdout}\n{stderr}");
+    // What the browser did is on the dashboard: Laura's guide opened, rated 4, a link followed.
+    let v = ok(&g
+        .call(
+            Some(&dg),
+            &n("GetCampagnaDashboard"),
+            &json!({"campagna": "TIPO_CAMPAGNA_LAVORO_DOMESTICO", "trimestre": {"anno": 2026, "numero": 3}}),
+        )
+        .await?)?;
+    let riga = &v["righe"][0];
+    assert_eq!(riga["valutazioniNumero"], "1", "{v}");
+    assert_eq!(riga["valutazioniMedia"], "4.00", "{v}");
+    let seguiti = riga["linkSeguiti"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| l["numero"].as_str().and_then(|n| n.parse::<i64>().ok()))
+        .sum::<i64>();
+    assert!(seguiti >= 1, "{v}");
+    c.stop().await
+}
