@@ -90,7 +90,7 @@ async fn a_context_database_outage_fails_fast_and_health_follows_up_to_the_gatew
             .services
             .entry(Context::Anagrafica)
             .or_default()
-            .database_url = Some(url.clone());
+            .database_url = Some(url);
     })
     .await?;
     let gateway = Channel::from_shared(format!("http://{}", c.gateway))?

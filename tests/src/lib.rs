@@ -26,15 +26,8 @@ pub struct Cluster {
     dir: PathBuf,
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn address_in_use(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
-    })
+async fn bind_any() -> anyhow::Result<tokio::net::TcpListener> {
+    Ok(tokio::net::TcpListener::bind("127.0.0.1:0").await?)
 }
 
 fn scratch_dir() -> PathBuf {
@@ -66,44 +59,40 @@ impl Cluster {
     /// readiness is then judged on the anagrafica service alone.
     pub async fn start_with(
         clock: Option<chrono::DateTime<chrono::Utc>>,
-        adjust: impl Fn(&mut Config),
+        adjust: impl FnOnce(&mut Config),
     ) -> anyhow::Result<Cluster> {
-        // A port found free can be taken (by another test's client socket) before the cluster
-        // binds it: that start is thrown away and tried again on new ports.
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match Cluster::try_start(clock, &adjust).await? {
-                Ok(cluster) => return Ok(cluster),
-                Err(e) if tries < 5 && address_in_use(&e) => continue,
-                Err(e) => return Err(e.context("the cluster stopped while starting")),
-            }
-        }
-    }
-
-    /// The outer error is the harness's own; the inner one is why the cluster stopped.
-    async fn try_start(
-        clock: Option<chrono::DateTime<chrono::Utc>>,
-        adjust: &impl Fn(&mut Config),
-    ) -> anyhow::Result<Result<Cluster, anyhow::Error>> {
         let dir = scratch_dir();
         let mut config = Config {
             data_dir: dir.clone(),
             ..Default::default()
         };
-        config.gateway.listen = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        config.notifiche.web_listen = Some(SocketAddr::from(([127, 0, 0, 1], free_port()?)));
+        // Every listener is bound here on port 0 and handed to the cluster: no other socket can
+        // take a port between choosing it and serving on it.
+        let gateway = bind_any().await?;
+        config.gateway.listen = gateway.local_addr()?;
+        let web = bind_any().await?;
+        config.notifiche.web_listen = Some(web.local_addr()?);
         let mut backends = HashMap::new();
+        let mut contesti = HashMap::new();
         for ctx in Context::ALL {
-            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+            let l = bind_any().await?;
+            let addr = l.local_addr()?;
             config.services.entry(ctx).or_default().listen = Some(addr);
             backends.insert(ctx, addr);
+            contesti.insert(ctx, l);
         }
         let defaults = format!("{:?}", config.services);
         adjust(&mut config);
         let degraded = defaults != format!("{:?}", config.services);
+        // A test that moved a context elsewhere binds it itself (its listener here is dropped).
+        contesti.retain(|ctx, l| config.services.get(ctx).and_then(|s| s.listen) == l.local_addr().ok());
+        let ascolti = occasionali::Ascolti {
+            gateway: Some(gateway),
+            contesti,
+            web: Some(web),
+        };
         let (trigger, stop) = shutdown::channel();
-        let task = tokio::spawn(occasionali::dev(config.clone(), clock, stop));
+        let task = tokio::spawn(occasionali::dev_con(config.clone(), clock, ascolti, stop));
         let cluster = Cluster {
             gateway: config.gateway.listen,
             backends,
@@ -118,16 +107,17 @@ impl Cluster {
             ""
         };
         if cluster.wait_serving(probe, Duration::from_secs(60)).await? {
-            return Ok(Ok(cluster));
+            return Ok(cluster);
         }
         let dir = cluster.dir.clone();
         let stopped = cluster.task.await;
         let _ = std::fs::remove_dir_all(&dir);
-        Ok(Err(match stopped {
+        let cause = match stopped {
             Ok(Err(e)) => e,
             Ok(Ok(())) => anyhow::anyhow!("the cluster returned without an error"),
             Err(e) => anyhow::anyhow!("the cluster task failed: {e}"),
-        }))
+        };
+        Err(cause.context("the cluster stopped while starting"))
     }
 
     /// True once SERVING, false if the cluster stopped first.

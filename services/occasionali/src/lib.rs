@@ -73,12 +73,14 @@ fn endpoints(config: &Config) -> HashMap<Context, String> {
 }
 
 /// Migrates, binds and serves one context until `shutdown`.
+#[allow(clippy::too_many_arguments)]
 async fn run_context(
     config: Arc<Config>,
     ctx: Context,
     clock: SharedClock,
     tokens: InternalTokens,
     drain: Duration,
+    mut ascolti: Ascolti,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     migrate(&config, ctx).await?;
@@ -128,7 +130,10 @@ async fn run_context(
         .map(|a| occasionali_notifiche::spawn_background(a, shutdown.clone()))
         .unwrap_or_default();
     if let (Some(a), Some(addr)) = (&notifiche, config.notifiche.web_listen) {
-        let listener = server::bind(addr).await?;
+        let listener = match ascolti.web.take() {
+            Some(l) => l,
+            None => server::bind(addr).await?,
+        };
         tracing::info!(url = %format!("http://{addr}/cruscotto"), "notifiche: guide and dashboard pages");
         background.push(occasionali_notifiche::spawn_web(
             a,
@@ -142,7 +147,10 @@ async fn run_context(
         ctx,
         deps.tokens,
     ));
-    let listener = server::bind(config.listen(ctx)).await?;
+    let listener = match ascolti.contesti.remove(&ctx) {
+        Some(l) => l,
+        None => server::bind(config.listen(ctx)).await?,
+    };
     let options = ServeOptions {
         name: ctx.name().into(),
         // Reflection on the backend lists the internal service too (the gateway lists only the
@@ -171,9 +179,13 @@ async fn run_gateway(
     drain: Duration,
     clock: SharedClock,
     dev_clock: Option<Arc<OffsetClock>>,
+    listener: Option<tokio::net::TcpListener>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let listener = server::bind(config.gateway.listen).await?;
+    let listener = match listener {
+        Some(l) => l,
+        None => server::bind(config.gateway.listen).await?,
+    };
     let options = occasionali_gateway::GatewayOptions {
         backends: endpoints(&config),
         client_tokens: client_tokens(&config)?,
@@ -191,10 +203,26 @@ async fn run_gateway(
 /// Where `occasionali dev` serves the notifiche pages unless configured.
 pub const DEV_WEB_PORT: u16 = 50090;
 
+/// Listeners already bound (tests bind port 0 and keep them, so no other socket can take the
+/// port between choosing it and serving on it); what is missing is bound from the config.
+#[derive(Default)]
+pub struct Ascolti {
+    pub gateway: Option<tokio::net::TcpListener>,
+    pub contesti: HashMap<Context, tokio::net::TcpListener>,
+    /// The notifiche pages.
+    pub web: Option<tokio::net::TcpListener>,
+}
+
 /// Every context and the gateway in this process until `stop` (or a server fails).
-pub async fn dev(
+pub async fn dev(config: Config, clock_start: Option<DateTime<Utc>>, stop: Shutdown) -> anyhow::Result<()> {
+    dev_con(config, clock_start, Ascolti::default(), stop).await
+}
+
+/// [`dev`] on listeners the caller bound (see [`Ascolti`]).
+pub async fn dev_con(
     mut config: Config,
     clock_start: Option<DateTime<Utc>>,
+    mut ascolti: Ascolti,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
     // The notifiche pages are part of the development cluster (NOT-4, NOT-5).
@@ -214,12 +242,26 @@ pub async fn dev(
     let drain = Duration::from_millis(200);
     let mut tasks = tokio::task::JoinSet::new();
     for ctx in Context::ALL {
+        let propri = Ascolti {
+            gateway: None,
+            contesti: ascolti
+                .contesti
+                .remove(&ctx)
+                .map(|l| HashMap::from([(ctx, l)]))
+                .unwrap_or_default(),
+            web: if ctx == Context::Notifiche {
+                ascolti.web.take()
+            } else {
+                None
+            },
+        };
         tasks.spawn(run_context(
             config.clone(),
             ctx,
             clock.clone(),
             tokens.clone(),
             drain,
+            propri,
             handle.clone(),
         ));
     }
@@ -228,6 +270,7 @@ pub async fn dev(
         drain,
         clock.clone(),
         Some(dev_clock),
+        ascolti.gateway.take(),
         handle.clone(),
     ));
     tracing::info!(gateway = %config.gateway.listen, data_dir = %config.data_dir.display(), "occasionali dev: starting every context and the gateway");
@@ -269,6 +312,7 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
             drain,
             occasionali_kernel::clock::system(),
             None,
+            None,
             handle,
         ))
     } else {
@@ -280,6 +324,7 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
             occasionali_kernel::clock::system(),
             tokens,
             drain,
+            Ascolti::default(),
             handle,
         ))
     };
