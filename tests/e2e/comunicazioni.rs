@@ -62,6 +62,38 @@ async fn lao_chain_through_the_gateway() -> anyhow::Result<()> {
         "{profili:?}"
     );
 
+    // The manual's "Scegli per chi intendi operare" for a consultant: the company it acts for
+    // under a valid delega, with the ruolo to name in the on-behalf-of headers (DEL-2).
+    let consulente = persona("Galli", "Marco", "1980-02-02", false, "H501");
+    let o = g
+        .call(
+            Some(&azienda),
+            "occasionali.deleghe.v1.DelegheService/CreateDelega",
+            &json!({"delegante_cf": "00743110157", "delegato_cf": consulente.cf, "ruolo": "RUOLO_CONSULENTE_LAVORO",
+                    "validita": {"dal": "2026-06-10", "al": "2026-12-31"}}),
+        )
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let t_consulente = c.token(Profile::SoggettoAbilitato, &consulente.cf, None)?;
+    let o = g
+        .call(Some(&t_consulente), &m("ListProfiliOperativi"), &json!({}))
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let profili = o.json()?["profili"].as_array().cloned().unwrap_or_default();
+    let cliente = profili
+        .iter()
+        .find(|p| p["tipo"] == "TIPO_PROFILO_OPERATIVO_DELEGA")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(cliente["codiceFiscale"], "00743110157", "{profili:?}");
+    assert_eq!(cliente["denominazione"], "Trattoria da Anna srl", "{profili:?}");
+    assert_eq!(cliente["ruolo"], "consulente_lavoro", "{profili:?}");
+    // Someone with no delega lists none.
+    let o = g
+        .call(Some(&t_anna), &m("ListProfiliOperativi"), &json!({}))
+        .await?;
+    assert!(!o.stdout.contains("TIPO_PROFILO_OPERATIVO_DELEGA"), "{o:?}");
+
     // LAO-3: a bad insert reports every violation at once.
     let o = g
         .call(Some(&azienda), &m("InsertComunicazione"), &json!({"compilatore_email": "ufficio.personale@example.it", "committente": committente, "lavoratore": lavoratore,

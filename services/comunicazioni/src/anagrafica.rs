@@ -42,6 +42,17 @@ impl Registro {
         Ok(s.filter(|s| matches!(s.identita, Some(ana::soggetto::Identita::Organizzazione(_)))))
     }
 
+    /// The registry's name of an organisation, if it is one the registry knows.
+    pub async fn denominazione(&self, cf: &str, origin: &Identity) -> Result<Option<String>, AppError> {
+        Ok(match self.organizzazione(cf, origin).await? {
+            Some(ana::Soggetto {
+                identita: Some(ana::soggetto::Identita::Organizzazione(o)),
+                ..
+            }) => Some(o.denominazione),
+            _ => None,
+        })
+    }
+
     /// Whether the registry holds `persona` as the legal representative of the organisation
     /// `azienda` (ANA-8).
     pub async fn rappresenta(

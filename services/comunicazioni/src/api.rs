@@ -29,6 +29,7 @@ pub struct Comunicazioni {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
     pub registro: crate::anagrafica::Registro,
+    pub deleghe: Option<crate::deleghe::Deleghe>,
 }
 
 type Stream_<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -106,6 +107,7 @@ impl Comunicazioni {
             codice_fiscale: cf.to_string(),
             denominazione: denominazione.to_string(),
             profilo: p.as_str().to_string(),
+            ..Default::default()
         };
         if cf.len() != 16 {
             return Ok(vec![profilo(T::Azienda, &cf, &cf, Profile::Azienda)]);
@@ -121,6 +123,25 @@ impl Comunicazioni {
         }
         for (azienda, denominazione) in self.registro.rappresentate(&cf, id).await? {
             out.push(profilo(T::Azienda, &azienda, &denominazione, Profile::Azienda));
+        }
+        // Clients under a valid delega (consulente del lavoro, intermediary): the caller keeps
+        // its own token and names the client with the on-behalf-of headers (DEL-2).
+        if let Some(deleghe) = &self.deleghe {
+            for c in deleghe.clienti(&cf, id).await? {
+                let denominazione = self
+                    .registro
+                    .denominazione(&c.delegante_cf, id)
+                    .await?
+                    .unwrap_or_else(|| c.delegante_cf.clone());
+                out.push(pb::ProfiloOperativo {
+                    tipo: T::Delega as i32,
+                    codice_fiscale: c.delegante_cf,
+                    denominazione,
+                    profilo: id.profile().as_str().to_string(),
+                    ruolo: c.ruolo,
+                    delega_id: c.delega_id,
+                });
+            }
         }
         Ok(out)
     }

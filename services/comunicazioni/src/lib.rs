@@ -4,6 +4,7 @@
 mod anagrafica;
 mod api;
 mod decode;
+mod deleghe;
 pub mod domain;
 mod encode;
 mod events;
@@ -27,10 +28,20 @@ pub use store::Migrator;
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
     let caller = Caller::new(deps.tokens.clone(), "comunicazioni", Duration::from_secs(10));
     let anagrafica = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Anagrafica)?)?;
+    // Deleghe answers for whom a person acts under a delega (ListProfiliOperativi); a process
+    // configured without it lists only the person's own profiles and companies.
+    let deleghe = match deps.endpoints.get(&Context::Deleghe) {
+        Some(url) => Some(deleghe::Deleghe::new(
+            occasionali_runtime::client::lazy_channel(url)?,
+            caller.clone(),
+        )),
+        None => None,
+    };
     let service = api::Comunicazioni {
         db: deps.db,
         clock: deps.clock,
         registro: anagrafica::Registro::new(anagrafica, caller),
+        deleghe,
     };
     let server = ComunicazioniServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
     Ok(Routes::new(server))
