@@ -445,6 +445,7 @@ async fn run(engine: Engine, rows: usize, inserts: usize, n_searches: usize) {
             occasionali_runtime::context::Context::Anagrafica,
             "http://127.0.0.1:9".to_string(),
         )]),
+        relay: None,
     };
     let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -110,6 +110,7 @@ fn main() -> anyhow::Result<()> {
             clock,
             tokens: InternalTokens::new(Secret::new(vec![1u8; 48])),
             endpoints: HashMap::new(),
+            relay: None,
         };
         let app = occasionali_notifiche::app(&deps, &config)?;
 

@@ -141,6 +141,7 @@ impl Banco {
             clock: shared,
             tokens: tokens(),
             endpoints: HashMap::new(),
+            relay: None,
         };
         let app = occasionali_notifiche::app(&deps, &config)?;
         let server = TestServer::spawn(

@@ -51,6 +51,7 @@ async fn notifiche(engine: Engine) -> anyhow::Result<(TestServer, TestDb)> {
         clock,
         tokens: tokens(),
         endpoints: HashMap::new(),
+        relay: None,
     };
     let s = TestServer::spawn(
         "notifiche",
@@ -287,6 +288,7 @@ async fn ingest_fenced(t: &TestDb) -> anyhow::Result<()> {
         clock: Arc::new(FixedClock::at("2026-06-01T10:00:00Z".parse()?)),
         tokens: tokens(),
         endpoints: HashMap::new(),
+        relay: None,
     };
     let server = TestServer::spawn("notifiche", "x", occasionali_notifiche::routes_for(&deps)?).await?;
     let mut c = NotificheInternalServiceClient::connect(server.url.clone()).await?;

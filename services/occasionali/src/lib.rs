@@ -85,11 +85,22 @@ async fn run_context(
 ) -> anyhow::Result<()> {
     migrate(&config, ctx).await?;
     let db = db::connect_with(&config.database_url(ctx), &config.pool_settings(ctx)).await?;
+    let endpoints = endpoints(&config);
+    // Every context's outbox is relayed by every process that serves it (issue 9): one relay
+    // per process, spawned below and lent to the context for committed commands.
+    let relay = Relay::new(
+        db.clone(),
+        ctx,
+        &endpoints,
+        tokens.clone(),
+        RelayOptions::default(),
+    )?;
     let deps = ContextDeps {
         db: db.clone(),
         clock,
         tokens,
-        endpoints: endpoints(&config),
+        endpoints,
+        relay: Some(relay.clone()),
     };
     // POR-5: the month's payout runs on the 15th (Rome) for the previous month; safe on every
     // replica (the run table makes it idempotent).
@@ -110,15 +121,7 @@ async fn run_context(
     } else {
         None
     };
-    // Every context's outbox is relayed by every process that serves it (issue 9).
-    let relay = Relay::new(
-        db.clone(),
-        ctx,
-        &deps.endpoints,
-        deps.tokens.clone(),
-        RelayOptions::default(),
-    )?
-    .spawn(shutdown.clone());
+    let relay = relay.spawn(shutdown.clone());
     // NOT-6, NOT-2: notifiche's delivery worker and scheduler run in every notifiche process.
     let notifiche = if ctx == Context::Notifiche {
         Some(occasionali_notifiche::app(&deps, &config.notifiche)?)

@@ -219,6 +219,7 @@ async fn motore(engine: Engine) -> Option<Vec<(String, usize, Risultato)>> {
         clock: Arc::new(FixedClock::at("2026-06-15T10:00:00Z".parse().unwrap())),
         tokens: tokens.clone(),
         endpoints: HashMap::from([(Context::Anagrafica, anagrafica)]),
+        relay: None,
     };
     let (url, stop_p) = spawn(
         "portafoglio",

@@ -47,13 +47,17 @@ fn portafoglio(deps: &ContextDeps) -> anyhow::Result<app::Portafoglio> {
         clock: deps.clock.clone(),
         registro: anagrafica::Registro::new(anagrafica, caller.clone()),
         limiti: prestazioni::Limiti::new(prestazioni, caller),
-        relay: occasionali_runtime::relay::Relay::new(
-            deps.db.clone(),
-            Context::Portafoglio,
-            &deps.endpoints,
-            deps.tokens.clone(),
-            occasionali_runtime::relay::RelayOptions::default(),
-        )?,
+        // The process's relay; a context built alone (tests) makes its own.
+        relay: match &deps.relay {
+            Some(r) => r.clone(),
+            None => occasionali_runtime::relay::Relay::new(
+                deps.db.clone(),
+                Context::Portafoglio,
+                &deps.endpoints,
+                deps.tokens.clone(),
+                occasionali_runtime::relay::RelayOptions::default(),
+            )?,
+        },
         turno: Default::default(),
     })
 }

@@ -42,13 +42,17 @@ fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
         clock: deps.clock.clone(),
         registro: anagrafica::Registro::new(anagrafica, caller.clone()),
         portafoglio: portafoglio::Portafoglio::new(portafoglio, caller),
-        relay: occasionali_runtime::relay::Relay::new(
-            deps.db.clone(),
-            Context::Prestazioni,
-            &deps.endpoints,
-            deps.tokens.clone(),
-            occasionali_runtime::relay::RelayOptions::default(),
-        )?,
+        // The process's relay; a context built alone (tests) makes its own.
+        relay: match &deps.relay {
+            Some(r) => r.clone(),
+            None => occasionali_runtime::relay::Relay::new(
+                deps.db.clone(),
+                Context::Prestazioni,
+                &deps.endpoints,
+                deps.tokens.clone(),
+                occasionali_runtime::relay::RelayOptions::default(),
+            )?,
+        },
     })
 }
 

@@ -17,6 +17,10 @@ pub struct ContextDeps {
     pub tokens: InternalTokens,
     /// Where the other contexts answer.
     pub endpoints: HashMap<Context, String>,
+    /// The process's relay of this context's outbox (one per process: the one `run_context`
+    /// spawns), for delivering a committed command at once; None in tests that build a context
+    /// alone, which then make their own.
+    pub relay: Option<crate::relay::Relay>,
 }
 
 impl ContextDeps {

@@ -206,6 +206,7 @@ impl Harness {
             clock: clock.clone(),
             tokens: tokens.clone(),
             endpoints: HashMap::from([(Context::Prestazioni, prestazioni_url)]),
+            relay: None,
         };
         let (url, anagrafica) = spawn_server(
             "anagrafica",

@@ -79,6 +79,7 @@ impl Harness {
                 tokens: tokens.clone(),
                 // Nobody listens there: the registry asks prestazioni nothing in these tests.
                 endpoints: HashMap::from([(Context::Prestazioni, "http://127.0.0.1:9".to_string())]),
+                relay: None,
             })?,
         )
         .await?;
@@ -87,6 +88,7 @@ impl Harness {
             clock: clock.clone(),
             tokens: tokens.clone(),
             endpoints: HashMap::from([(Context::Anagrafica, anagrafica_server.url.clone())]),
+            relay: None,
         };
         let listener = bind("127.0.0.1:0".parse()?).await?;
         let addr = listener.local_addr()?;

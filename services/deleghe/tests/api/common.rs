@@ -72,6 +72,7 @@ impl Harness {
             clock: clock.clone(),
             tokens: tokens.clone(),
             endpoints: HashMap::new(),
+            relay: None,
         };
         let listener = bind("127.0.0.1:0".parse()?).await?;
         let addr = listener.local_addr()?;

@@ -83,6 +83,7 @@ impl Harness {
                 clock: clock.clone(),
                 tokens: tokens.clone(),
                 endpoints: HashMap::from([(Context::Prestazioni, PRESTAZIONI_ASSENTE.to_string())]),
+                relay: None,
             })?,
         )
         .await?;
@@ -118,6 +119,7 @@ impl Harness {
             // No prestazioni: the riepilogo shows no limits and the payout has no contests to
             // close nor prestazioni to mark (the cluster e2e covers both with the real context).
             endpoints: HashMap::from([(Context::Anagrafica, self.anagrafica_url.clone())]),
+            relay: None,
         }
     }
 

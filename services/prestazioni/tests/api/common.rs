@@ -102,6 +102,7 @@ impl Harness {
             clock: clock.clone(),
             tokens: tokens.clone(),
             endpoints: endpoints.clone(),
+            relay: None,
         };
         let (ana_url, ana) = spawn_server(
             "anagrafica",
@@ -153,6 +154,7 @@ impl Harness {
             clock: self.clock.clone(),
             tokens: self.tokens.clone(),
             endpoints: self.endpoints.clone(),
+            relay: None,
         }
     }
 
