@@ -211,30 +211,32 @@ async fn dev_clock_is_readable_by_every_authenticated_client() -> anyhow::Result
     c.stop().await
 }
 
-/// Every internal service with its RPCs, as the backends' reflection describes them; checked
+/// Every internal service with its RPCs and the backend serving it, as the backends' reflection
+/// describes them (each context's own and the outbox service every context serves); checked
 /// against the ones the platform is known to have, so the list is never silently empty.
-async fn internal_rpcs(c: &Cluster) -> anyhow::Result<Vec<String>> {
+async fn internal_rpcs(c: &Cluster) -> anyhow::Result<Vec<(Context, String)>> {
     let mut out = Vec::new();
     for ctx in Context::ALL {
-        let Some(service) = ctx.internal_service_name() else {
-            continue;
-        };
         let b = c.grpcurl_backend(ctx);
-        assert!(
-            b.list().await?.contains(&service.to_string()),
-            "{ctx} backend does not advertise {service}"
-        );
-        let d = b
-            .run(&[&c.backends[&ctx].to_string(), "describe", service])
-            .await?;
-        assert_eq!(d.code, 0, "{d:?}");
-        for line in d.stdout.lines() {
-            if let Some(rest) = line.trim().strip_prefix("rpc ") {
-                let name = rest.split('(').next().unwrap_or_default().trim();
-                out.push(format!("{service}/{name}"));
+        let listed = b.list().await?;
+        for service in ctx.internal_service_name().into_iter().chain([OUTBOX]) {
+            assert!(
+                listed.contains(&service.to_string()),
+                "{ctx} backend does not advertise {service}"
+            );
+            let d = b
+                .run(&[&c.backends[&ctx].to_string(), "describe", service])
+                .await?;
+            assert_eq!(d.code, 0, "{d:?}");
+            for line in d.stdout.lines() {
+                if let Some(rest) = line.trim().strip_prefix("rpc ") {
+                    let name = rest.split('(').next().unwrap_or_default().trim();
+                    out.push((ctx, format!("{service}/{name}")));
+                }
             }
         }
     }
+    let rpcs: Vec<&str> = out.iter().map(|(_, r)| r.as_str()).collect();
     for known in [
         "occasionali.portafoglio.v1.PortafoglioInternalService/ReserveFunds",
         "occasionali.portafoglio.v1.PortafoglioInternalService/ReleaseFunds",
@@ -246,11 +248,21 @@ async fn internal_rpcs(c: &Cluster) -> anyhow::Result<Vec<String>> {
         "occasionali.prestazioni.v1.PrestazioniInternalService/StreamSoggettiAttivi",
         "occasionali.anagrafica.v1.AnagraficaInternalService/ListOrganizzazioniRappresentate",
         "occasionali.notifiche.v1.NotificheInternalService/IngestEvent",
+        "occasionali.deleghe.v1.DelegheInternalService/CheckDelega",
     ] {
-        assert!(out.contains(&known.to_string()), "{known} missing from {out:?}");
+        assert!(rpcs.contains(&known), "{known} missing from {rpcs:?}");
     }
+    // The outbox service of every context: counts, lists and retries (RelayService's backend).
+    assert_eq!(
+        rpcs.iter().filter(|r| r.starts_with(OUTBOX)).count() % Context::ALL.len(),
+        0,
+        "{rpcs:?}"
+    );
+    assert!(rpcs.iter().any(|r| r.starts_with(OUTBOX)), "{rpcs:?}");
     Ok(out)
 }
+
+const OUTBOX: &str = "occasionali.common.v1.OutboxInternalService";
 
 fn identity(profile: Profile, cf: &str, sede: Option<&str>) -> Identity {
     Identity::new(Principal {
@@ -277,7 +289,10 @@ async fn gw_6_internal_services_are_not_routed() -> anyhow::Result<()> {
         Some(c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?),
         None,
     ];
-    for rpc in internal_rpcs(&c).await? {
+    let mut rpcs: Vec<String> = internal_rpcs(&c).await?.into_iter().map(|(_, r)| r).collect();
+    rpcs.sort();
+    rpcs.dedup();
+    for rpc in rpcs {
         for t in &tokens {
             let o = g.call(t.as_deref(), &rpc, &json!({})).await?;
             assert_eq!(o.code, 12, "{rpc}: {o:?}");
@@ -308,8 +323,7 @@ async fn gw_6_backends_serve_internal_services_only_to_sistema() -> anyhow::Resu
                 .await
         }
     };
-    for rpc in internal_rpcs(&c).await? {
-        let ctx = Context::from_grpc_path(&format!("/{rpc}")).expect("a context's service");
+    for (ctx, rpc) in internal_rpcs(&c).await? {
         for id in &estranei {
             let o = call(ctx, id, &rpc, json!({})).await?;
             assert_eq!(o.code, 7, "{rpc} for {:?}: {o:?}", id.profile());

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use occasionali_kernel::ids::new_id;
 use occasionali_kernel::{SharedClock, calendar};
 use occasionali_proto::deleghe as pb;
+use occasionali_proto::deleghe::deleghe_internal_service_server::DelegheInternalService;
 use occasionali_proto::deleghe::deleghe_service_server::DelegheService;
 use occasionali_runtime::db::begin_write;
 use occasionali_runtime::{AppError, Identity, Violations};
@@ -23,6 +24,7 @@ use occasionali_runtime::pagina::Pagina;
 const RPC_CREATE: &str = "/occasionali.deleghe.v1.DelegheService/CreateDelega";
 const RPC_REVOKE: &str = "/occasionali.deleghe.v1.DelegheService/RevokeDelega";
 
+#[derive(Clone)]
 pub struct Deleghe {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
@@ -330,19 +332,24 @@ impl DelegheService for Deleghe {
         Ok(Response::new(self.lista(&id, request.get_ref()).await?))
     }
 
-    async fn check_delega(
-        &self,
-        request: Request<pb::CheckDelegaRequest>,
-    ) -> Result<Response<pb::CheckDelegaResponse>, Status> {
-        let id = Identity::of(&request)?;
-        Ok(Response::new(self.verifica(&id, request.get_ref()).await?))
-    }
-
     async fn list_audit_delega(
         &self,
         request: Request<pb::ListAuditDelegaRequest>,
     ) -> Result<Response<pb::ListAuditDelegaResponse>, Status> {
         let id = Identity::of(&request)?;
         Ok(Response::new(self.audit(&id, request.get_ref()).await?))
+    }
+}
+
+/// GW-6: what only the platform asks (the gateway's DEL-2 check), behind the `sistema`-only
+/// interceptor; `verifica` keeps its own platform check as a second lock.
+#[tonic::async_trait]
+impl DelegheInternalService for Deleghe {
+    async fn check_delega(
+        &self,
+        request: Request<pb::CheckDelegaRequest>,
+    ) -> Result<Response<pb::CheckDelegaResponse>, Status> {
+        let id = Identity::of(&request)?;
+        Ok(Response::new(self.verifica(&id, request.get_ref()).await?))
     }
 }

@@ -9,20 +9,26 @@ mod encode;
 mod events;
 pub mod store;
 
+use occasionali_proto::deleghe::deleghe_internal_service_server::DelegheInternalServiceServer;
 use occasionali_proto::deleghe::deleghe_service_server::DelegheServiceServer;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::identity::IdentityInterceptor;
+use occasionali_runtime::identity::{IdentityInterceptor, SystemOnlyInterceptor};
 use tonic::service::Routes;
 
 pub use events::{TOPIC_CREATA, TOPIC_REVOCATA};
 pub use store::Migrator;
 
-/// The tonic routes of the context: every call must carry a verified identity.
+/// The tonic routes of the context: every call must carry a verified identity; the internal
+/// service (the gateway's CheckDelega) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
     let service = api::Deleghe {
         db: deps.db,
         clock: deps.clock,
     };
+    let internal = DelegheInternalServiceServer::with_interceptor(
+        service.clone(),
+        SystemOnlyInterceptor::new(deps.tokens.clone()),
+    );
     let server = DelegheServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
-    Ok(Routes::new(server))
+    Ok(Routes::new(server).add_service(internal))
 }

@@ -7,7 +7,7 @@
 //! audit said USED to a refused caller and DENIED to a served one; see docs/decisions.md.)
 
 use occasionali_proto::deleghe as pb;
-use occasionali_proto::deleghe::deleghe_service_client::DelegheServiceClient;
+use occasionali_proto::deleghe::deleghe_internal_service_client::DelegheInternalServiceClient;
 use occasionali_runtime::client::Caller;
 use occasionali_runtime::error::from_upstream;
 use occasionali_runtime::{AppError, Identity};
@@ -15,14 +15,14 @@ use tonic::transport::Channel;
 
 #[derive(Clone)]
 pub struct DelegaCheck {
-    client: DelegheServiceClient<Channel>,
+    client: DelegheInternalServiceClient<Channel>,
     caller: Caller,
 }
 
 impl DelegaCheck {
     pub fn new(channel: Channel, caller: Caller) -> DelegaCheck {
         DelegaCheck {
-            client: DelegheServiceClient::new(channel),
+            client: DelegheInternalServiceClient::new(channel),
             caller,
         }
     }
@@ -95,7 +95,9 @@ mod tests {
     use std::time::Duration;
 
     use http::HeaderMap;
-    use occasionali_proto::deleghe::deleghe_service_server::{DelegheService, DelegheServiceServer};
+    use occasionali_proto::deleghe::deleghe_internal_service_server::{
+        DelegheInternalService, DelegheInternalServiceServer,
+    };
     use occasionali_runtime::config::Secret;
     use occasionali_runtime::identity::{ClientTokens, InternalTokens, Principal, Profile};
     use occasionali_runtime::shutdown;
@@ -114,15 +116,7 @@ mod tests {
     }
 
     #[tonic::async_trait]
-    impl DelegheService for FakeDeleghe {
-        occasionali_runtime::rpc_non_simulate! {
-            create_delega(pb::CreateDelegaRequest) -> pb::CreateDelegaResponse;
-            revoke_delega(pb::RevokeDelegaRequest) -> pb::RevokeDelegaResponse;
-            get_delega(pb::GetDelegaRequest) -> pb::GetDelegaResponse;
-            list_deleghe(pb::ListDelegheRequest) -> pb::ListDelegheResponse;
-            list_audit_delega(pb::ListAuditDelegaRequest) -> pb::ListAuditDelegaResponse;
-        }
-
+    impl DelegheInternalService for FakeDeleghe {
         async fn check_delega(
             &self,
             _request: Request<pb::CheckDelegaRequest>,
@@ -149,7 +143,7 @@ mod tests {
         let (trigger, stop) = shutdown::channel();
         tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
-                .add_service(DelegheServiceServer::new(fake))
+                .add_service(DelegheInternalServiceServer::new(fake))
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop.wait())
                 .await;
         });

@@ -156,10 +156,12 @@ async fn run_context(
     };
     let options = ServeOptions {
         name: ctx.name().into(),
-        // Reflection on the backend lists the internal service too (the gateway lists only the
-        // public ones and never routes the internal ones, GW-6).
+        // Reflection on the backend lists the internal services too, the context's own and the
+        // outbox service (the gateway lists only the public ones and never routes the internal
+        // ones, GW-6).
         services: std::iter::once(ctx.service_name())
             .chain(ctx.internal_service_name())
+            .chain([relay::ADMIN_SERVICE])
             .map(String::from)
             .collect(),
         drain,

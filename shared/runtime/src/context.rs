@@ -91,7 +91,8 @@ impl Context {
             Context::Prestazioni => Some("occasionali.prestazioni.v1.PrestazioniInternalService"),
             Context::Notifiche => Some("occasionali.notifiche.v1.NotificheInternalService"),
             Context::Anagrafica => Some("occasionali.anagrafica.v1.AnagraficaInternalService"),
-            Context::Comunicazioni | Context::Deleghe => None,
+            Context::Deleghe => Some("occasionali.deleghe.v1.DelegheInternalService"),
+            Context::Comunicazioni => None,
         }
     }
 
@@ -144,7 +145,7 @@ mod tests {
             Some(Context::Anagrafica)
         );
         assert_eq!(
-            Context::from_grpc_path("/occasionali.deleghe.v1.DelegheService/CheckDelega"),
+            Context::from_grpc_path("/occasionali.deleghe.v1.DelegheService/GetDelega"),
             Some(Context::Deleghe)
         );
         assert_eq!(Context::from_grpc_path("/grpc.health.v1.Health/Check"), None);

@@ -11,6 +11,7 @@ use occasionali_kernel::clock::FixedClock;
 use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
 use occasionali_proto::common::Periodo;
 use occasionali_proto::deleghe as pb;
+use occasionali_proto::deleghe::deleghe_internal_service_client::DelegheInternalServiceClient;
 use occasionali_proto::deleghe::deleghe_service_client::DelegheServiceClient;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
@@ -57,6 +58,7 @@ struct Server {
 /// A running deleghe service.
 pub struct Harness {
     client: DelegheServiceClient<Channel>,
+    interno: DelegheInternalServiceClient<Channel>,
     pub tokens: InternalTokens,
     pub clock: Arc<FixedClock>,
     pub db: sea_orm::DatabaseConnection,
@@ -90,7 +92,8 @@ impl Harness {
         ));
         let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
         Ok(Harness {
-            client: DelegheServiceClient::new(channel),
+            client: DelegheServiceClient::new(channel.clone()),
+            interno: DelegheInternalServiceClient::new(channel),
             tokens,
             clock,
             db: t.db.clone(),
@@ -108,6 +111,11 @@ impl Harness {
     /// A client (cheap: clones share the connection).
     pub fn c(&self) -> DelegheServiceClient<Channel> {
         self.client.clone()
+    }
+
+    /// The internal service's client (GW-6: `sistema` only).
+    pub fn interno(&self) -> DelegheInternalServiceClient<Channel> {
+        self.interno.clone()
     }
 
     /// The platform time now.
@@ -191,7 +199,7 @@ impl Harness {
     /// The gateway checks the delega `client` acts under for `delegante`, now.
     pub async fn verifica(&self, client: &Who, delegante: &str, ruolo: pb::Ruolo) -> pb::CheckDelegaResponse {
         let r = check(&client.identity.caller.cf, delegante, ruolo, None);
-        ok(self.c().check_delega(self.gateway_per(client).req(r)).await)
+        ok(self.interno().check_delega(self.gateway_per(client).req(r)).await)
     }
 
     /// The whole audit trail about `delegato_cf`, newest first, as DG sees it.

@@ -102,7 +102,7 @@ async fn del_2_revoked_delega(t: &TestDb) -> anyhow::Result<()> {
     // At an instant before the revocation, it was valid (the gateway passes `at`).
     let before = ora() - chrono::Duration::minutes(1);
     let r = ok(h
-        .c()
+        .interno()
         .check_delega(
             h.gateway_per(&caf)
                 .req(check(&delegato(), &delegante(), CAF, Some(before))),
@@ -136,7 +136,7 @@ async fn del_2_not_yet_valid_delega(t: &TestDb) -> anyhow::Result<()> {
     // The validity is on the Rome date of `at`: 22:30 UTC on the 15th is the 16th in Rome.
     let at = "2026-06-15T22:30:00Z".parse()?;
     let r = ok(h
-        .c()
+        .interno()
         .check_delega(
             h.gateway_per(&caf)
                 .req(check(&delegato(), &delegante(), CAF, Some(at))),
@@ -159,10 +159,10 @@ async fn del_2_only_the_platform_checks(t: &TestDb) -> anyhow::Result<()> {
         h.who(Profile::SoggettoAbilitato, &delegato()),
     ] {
         refused(
-            h.c().check_delega(who.req(r.clone())).await,
+            h.interno().check_delega(who.req(r.clone())).await,
             Code::PermissionDenied,
-            "DEL-2",
-            "DEL_2_PLATFORM_ONLY",
+            "GW-6",
+            "GW_6_INTERNAL_ONLY",
         );
     }
     // Refused calls are not uses: nothing recorded but the creation.
@@ -185,7 +185,7 @@ async fn del_2_check_request_is_validated(t: &TestDb) -> anyhow::Result<()> {
         rpc_path: String::new(),
     };
     let s = invalid(
-        h.c().check_delega(h.gateway_per(&caf).req(r)).await,
+        h.interno().check_delega(h.gateway_per(&caf).req(r)).await,
         &["delegato_cf", "delegante_cf", "ruolo", "at", "rpc_path"],
         "DEL-2",
     );
