@@ -265,11 +265,17 @@ fn finish(
 /// Decodes the new values of the fields named in the mask.
 fn decode_valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(Campo, Valore)>, AppError> {
     let mut v = Violations::new();
+    // GW-3: a mask names each changeable field at most once (about fifteen, also written in
+    // camelCase); a longer list is refused before any path is looked at.
+    const MAX_PATHS: usize = 32;
     let paths = r
         .update_mask
         .as_ref()
-        .map(|m| m.paths.clone())
+        .map(|m| occasionali_runtime::decode::distinti(&mut v, "update_mask.paths", &m.paths, MAX_PATHS))
         .unwrap_or_default();
+    if !v.is_empty() {
+        return v.into_result(Vec::new());
+    }
     if paths.is_empty() {
         v.add(
             "update_mask",

@@ -12,7 +12,9 @@ pub mod store;
 use occasionali_proto::deleghe::deleghe_service_server::DelegheServiceServer;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::identity::IdentityInterceptor;
+use occasionali_runtime::limiti::Limitato;
 use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
 
 pub use events::{TOPIC_CREATA, TOPIC_REVOCATA};
 pub use store::Migrator;
@@ -23,6 +25,9 @@ pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
         db: deps.db,
         clock: deps.clock,
     };
-    let server = DelegheServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
+    let server = InterceptedService::new(
+        DelegheServiceServer::new(service).limitato(),
+        IdentityInterceptor::new(deps.tokens),
+    );
     Ok(Routes::new(server))
 }
