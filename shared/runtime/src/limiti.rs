@@ -239,6 +239,7 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -260,7 +261,7 @@ mod tests {
     }
 
     fn leggibile(byte: usize) -> String {
-        if byte % MIB == 0 {
+        if byte.is_multiple_of(MIB) {
             format!("{} MiB", byte / MIB)
         } else {
             format!("{} KiB", byte / KIB)
