@@ -313,3 +313,34 @@ async fn gw_3_amplifying_requests_are_refused_without_holding_memory() -> anyhow
     assert_eq!(esito(r).0, Code::Ok);
     Ok(())
 }
+
+/// A feed's record over the per-message limit ends the stream with RESOURCE_EXHAUSTED
+/// (REQUEST_TOO_LARGE) through the gateway, not tonic's OUT_OF_RANGE nor INTERNAL; the records
+/// before it were imported (resending them is safe: their payment ids are the key).
+#[tokio::test]
+async fn gw_3_an_oversized_feed_record_is_resource_exhausted() -> anyhow::Result<()> {
+    let cluster = occasionali_e2e::Cluster::start().await?;
+    let token = cluster.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
+    let channel = Channel::from_shared(format!("http://{}", cluster.gateway))?
+        .connect()
+        .await?;
+    let record = |id: String| por::ImportF24Request {
+        record: Some(por::RecordF24 {
+            id_pagamento: id,
+            ..Default::default()
+        }),
+    };
+    let flusso = futures::stream::iter(vec![
+        record("F24-LIMITI-1".into()),
+        record("X".repeat(300 * 1024)),
+    ]);
+    let r = PortafoglioServiceClient::new(channel)
+        .import_f24(bearer(&token, flusso))
+        .await;
+    let (code, reason) = esito(r);
+    assert_eq!(
+        (code, reason.as_str()),
+        (Code::ResourceExhausted, "REQUEST_TOO_LARGE")
+    );
+    cluster.stop().await
+}
