@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -305,4 +306,67 @@ impl Grpcurl {
         args.push(method);
         self.run(&args).await
     }
+}
+
+/// The `occasionali` binary of this build, built (or found up to date) with the test's own
+/// profile and target directory: `cargo test -p occasionali-e2e` does not build another
+/// package's binary, and `CARGO_BIN_EXE_*` only exists for the package's own binaries.
+pub fn occasionali_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // <target>/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("test executable outside a cargo target directory")?;
+    let target_dir = profile_dir.parent().context("no target directory")?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("no workspace")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace)
+        .args(["build", "--quiet", "-p", "occasionali", "--bin", "occasionali"])
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(other) => {
+            cmd.args(["--profile", other]);
+        }
+        None => bail!("unknown profile directory {}", profile_dir.display()),
+    }
+    // Without the variables `cargo test` sets for this test (some build scripts track them,
+    // e.g. CARGO_MANIFEST_DIR): with them, this build and the next plain one would each
+    // rebuild half the dependency graph.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("CARGO_PKG_")
+            || k.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&k.as_ref())
+        {
+            cmd.env_remove(k.as_ref());
+        }
+    }
+    let out = cmd.output().context("running cargo build -p occasionali")?;
+    if !out.status.success() {
+        bail!(
+            "cargo build -p occasionali failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let bin = profile_dir.join(format!("occasionali{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(bin.exists(), "{} not built", bin.display());
+    Ok(bin)
 }

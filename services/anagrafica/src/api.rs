@@ -265,11 +265,17 @@ fn finish(
 /// Decodes the new values of the fields named in the mask.
 fn decode_valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(Campo, Valore)>, AppError> {
     let mut v = Violations::new();
+    // GW-3: a mask names each changeable field at most once (about fifteen, also written in
+    // camelCase); a longer list is refused before any path is looked at.
+    const MAX_PATHS: usize = 32;
     let paths = r
         .update_mask
         .as_ref()
-        .map(|m| m.paths.clone())
+        .map(|m| occasionali_runtime::decode::distinti(&mut v, "update_mask.paths", &m.paths, MAX_PATHS))
         .unwrap_or_default();
+    if !v.is_empty() {
+        return v.into_result(Vec::new());
+    }
     if paths.is_empty() {
         v.add(
             "update_mask",
@@ -713,6 +719,17 @@ impl AnagraficaService for Anagrafica {
         let campi: Vec<Campo> = valori.iter().map(|(c, _)| *c).collect();
         let (letto, accesso) = self.leggibile(&id, &r.codice_fiscale).await?;
         modifica::autorizza_modifica(accesso, &campi, &r.nota)?;
+        let nuovo = modifica::applica(letto.clone(), valori)?;
+        valida_dopo_correzione(&nuovo)?;
+        let diff = modifica::differenze(&letto, &nuovo);
+        // The record already says what the request asks: nothing to do, whatever its version. So
+        // a retry of a change that took effect (its first answer lost) answers OK, not ABORTED
+        // (README, "Retries and what an error means").
+        if diff.is_empty() {
+            return Ok(Response::new(pb::UpdateSoggettoResponse {
+                soggetto: Some(encode::soggetto(&letto)),
+            }));
+        }
         if r.expected_versione > 0 && r.expected_versione != letto.versione {
             return Err(AppError::aborted(
                 "ANA-6",
@@ -723,14 +740,6 @@ impl AnagraficaService for Anagrafica {
                 ),
             )
             .into());
-        }
-        let nuovo = modifica::applica(letto.clone(), valori)?;
-        valida_dopo_correzione(&nuovo)?;
-        let diff = modifica::differenze(&letto, &nuovo);
-        if diff.is_empty() {
-            return Ok(Response::new(pb::UpdateSoggettoResponse {
-                soggetto: Some(encode::soggetto(&letto)),
-            }));
         }
         // ANA-7: ask prestazioni before taking the write lock (no network call inside a
         // transaction); the version check below makes sure nothing changed in between.

@@ -416,12 +416,17 @@ pub fn metodo_pagamento(
     })
 }
 
+/// How many self-certified categories a prestatore may declare at once (ANA-4): ten validity
+/// periods of each of the five categories, far beyond any real history (GW-3).
+pub const MAX_CATEGORIE: usize = 50;
+
 pub fn categorie(
     v: &mut Violations,
     prefix: &str,
     list: &[pb::CategoriaDichiarata],
 ) -> Vec<CategoriaDichiarata> {
     let mut out = Vec::new();
+    let list = occasionali_runtime::decode::al_massimo(v, prefix, list, MAX_CATEGORIE);
     for (i, c) in list.iter().enumerate() {
         let f = |s: &str| format!("{prefix}[{i}].{s}");
         let tipo = match pb::TipoCategoria::try_from(c.tipo) {

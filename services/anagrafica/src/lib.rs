@@ -9,7 +9,9 @@ mod interno;
 mod prestazioni;
 pub mod store;
 
+use occasionali_runtime::limiti::Limitato;
 use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
 
 use occasionali_proto::anagrafica::anagrafica_internal_service_server::AnagraficaInternalServiceServer;
 use occasionali_proto::anagrafica::anagrafica_service_server::AnagraficaServiceServer;
@@ -25,8 +27,8 @@ pub use store::Migrator;
 /// The tonic routes of the context: every call must carry a verified identity; the internal
 /// service (queries for other contexts) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
-    let internal = AnagraficaInternalServiceServer::with_interceptor(
-        interno::Interno { db: deps.db.clone() },
+    let internal = InterceptedService::new(
+        AnagraficaInternalServiceServer::new(interno::Interno { db: deps.db.clone() }).limitato(),
         SystemOnlyInterceptor::new(deps.tokens.clone()),
     );
     let channel = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Prestazioni)?)?;
@@ -36,6 +38,9 @@ pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
         clock: deps.clock,
         prestazioni: PrestazioniClient::new(channel, caller),
     };
-    let server = AnagraficaServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
+    let server = InterceptedService::new(
+        AnagraficaServiceServer::new(service).limitato(),
+        IdentityInterceptor::new(deps.tokens),
+    );
     Ok(Routes::new(server).add_service(internal))
 }

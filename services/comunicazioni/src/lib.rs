@@ -12,7 +12,9 @@ mod ricevuta;
 pub mod store;
 
 use occasionali_proto::comunicazioni::comunicazioni_service_server::ComunicazioniServiceServer;
+use occasionali_runtime::limiti::Limitato;
 use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
 
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::client::Caller;
@@ -43,6 +45,9 @@ pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
         registro: anagrafica::Registro::new(anagrafica, caller),
         deleghe,
     };
-    let server = ComunicazioniServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
+    let server = InterceptedService::new(
+        ComunicazioniServiceServer::new(service).limitato(),
+        IdentityInterceptor::new(deps.tokens),
+    );
     Ok(Routes::new(server))
 }

@@ -225,28 +225,28 @@ pub fn istante(
     t
 }
 
+/// A filter on states: known states only, at most one of each (GW-3 caps the list at the four
+/// states there are, so a request cannot make the query grow with it).
 pub fn stati(v: &mut Violations, field: &str, values: &[i32]) -> Vec<Stato> {
-    let mut out = Vec::new();
-    for n in values {
-        let s = match pb::StatoDelega::try_from(*n) {
+    const STATI: usize = 4;
+    occasionali_runtime::decode::filtro_enum(v, field, values, STATI, |v, _, n| {
+        let s = match pb::StatoDelega::try_from(n) {
             Ok(pb::StatoDelega::NonAncoraValida) => Some(Stato::NonAncoraValida),
             Ok(pb::StatoDelega::Valida) => Some(Stato::Valida),
             Ok(pb::StatoDelega::Scaduta) => Some(Stato::Scaduta),
             Ok(pb::StatoDelega::Revocata) => Some(Stato::Revocata),
             Ok(pb::StatoDelega::Unspecified) | Err(_) => None,
         };
-        match s {
-            Some(s) if !out.contains(&s) => out.push(s),
-            Some(_) => {}
-            None => v.add(
+        if s.is_none() {
+            v.add(
                 field,
                 "DEL-1",
                 "DEL_1_STATO_UNKNOWN",
                 format!("{n} is not a state of a delega"),
-            ),
+            );
         }
-    }
-    out
+        s
+    })
 }
 
 /// An optional audit action (a filter).

@@ -13,7 +13,9 @@ use occasionali_proto::deleghe::deleghe_internal_service_server::DelegheInternal
 use occasionali_proto::deleghe::deleghe_service_server::DelegheServiceServer;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::identity::{IdentityInterceptor, SystemOnlyInterceptor};
+use occasionali_runtime::limiti::Limitato;
 use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
 
 pub use events::{TOPIC_CREATA, TOPIC_REVOCATA};
 pub use store::Migrator;
@@ -25,10 +27,13 @@ pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
         db: deps.db,
         clock: deps.clock,
     };
-    let internal = DelegheInternalServiceServer::with_interceptor(
-        service.clone(),
+    let internal = InterceptedService::new(
+        DelegheInternalServiceServer::new(service.clone()).limitato(),
         SystemOnlyInterceptor::new(deps.tokens.clone()),
     );
-    let server = DelegheServiceServer::with_interceptor(service, IdentityInterceptor::new(deps.tokens));
+    let server = InterceptedService::new(
+        DelegheServiceServer::new(service).limitato(),
+        IdentityInterceptor::new(deps.tokens),
+    );
     Ok(Routes::new(server).add_service(internal))
 }

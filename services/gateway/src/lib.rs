@@ -14,9 +14,11 @@ mod proxy;
 mod rappresentanza;
 mod relay;
 
+use occasionali_runtime::limiti::Limitato;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
 
 use occasionali_kernel::{OffsetClock, SharedClock};
 use occasionali_proto::gateway::dev_clock_service_server::DevClockServiceServer;
@@ -82,24 +84,30 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
             Caller::new(options.internal_tokens.clone(), "gateway", Duration::from_secs(2)),
         ),
     };
-    let mut local = Routes::new(PosizioneServiceServer::new(posizione::Posizione {
-        auth: auth.clone(),
-        channels: channels.clone(),
-        tokens: options.internal_tokens.clone(),
-        clock: options.clock.clone(),
-        deadline: options.composite_deadline,
-    }));
+    let mut local = Routes::new(
+        PosizioneServiceServer::new(posizione::Posizione {
+            auth: auth.clone(),
+            channels: channels.clone(),
+            tokens: options.internal_tokens.clone(),
+            clock: options.clock.clone(),
+            deadline: options.composite_deadline,
+        })
+        .limitato(),
+    );
     services.push("occasionali.gateway.v1.PosizioneService".into());
-    local = local.add_service(RelayServiceServer::new(relay::Relay {
-        auth: auth.clone(),
-        channels: channels.clone(),
-        tokens: options.internal_tokens.clone(),
-        deadline: options.composite_deadline,
-    }));
+    local = local.add_service(
+        RelayServiceServer::new(relay::Relay {
+            auth: auth.clone(),
+            channels: channels.clone(),
+            tokens: options.internal_tokens.clone(),
+            deadline: options.composite_deadline,
+        })
+        .limitato(),
+    );
     services.push("occasionali.gateway.v1.RelayService".into());
     if let Some(clock) = options.dev_clock.clone() {
-        local = local.add_service(DevClockServiceServer::with_interceptor(
-            dev_clock::DevClock { clock },
+        local = local.add_service(InterceptedService::new(
+            DevClockServiceServer::new(dev_clock::DevClock { clock }).limitato(),
             dev_clock::ClientAuth(options.client_tokens.clone()),
         ));
         services.push("occasionali.gateway.v1.DevClockService".into());

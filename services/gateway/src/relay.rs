@@ -129,12 +129,21 @@ impl RelayService for Relay {
         let id = self.operatore(&request, "RetryRelayMessages").await?;
         let r = request.into_inner();
         let ctx = contesto(&r.contesto)?;
+        // GW-3: at most a page of ListRelayMessages, each once; refused here, before any context.
+        let mut v = occasionali_runtime::Violations::new();
+        let ids = occasionali_runtime::decode::distinti(
+            &mut v,
+            "ids",
+            &r.ids,
+            occasionali_runtime::pagina::MAX_PAGE_SIZE as usize,
+        );
+        v.check()?;
         let answer = self
             .client(ctx)?
             .retry_outbox(self.request(
                 &id,
                 cpb::RetryOutboxRequest {
-                    ids: r.ids,
+                    ids,
                     tutti_falliti: r.tutti_falliti,
                 },
             )?)

@@ -270,7 +270,13 @@ fn record(r: Option<pb::RecordLavoroDomestico>) -> Result<Record, (String, Strin
         }
     };
     let mut rapporti = Vec::new();
-    for (i, rp) in r.rapporti.into_iter().enumerate() {
+    // GW-3: a household with more than a hundred domestic workers, or a rapporto with more than
+    // a century of quarters, is not a record of this archive.
+    const MAX_RAPPORTI: usize = 100;
+    const MAX_TRIMESTRI: usize = 400;
+    let elenco =
+        occasionali_runtime::decode::al_massimo(&mut v, "record.rapporti", &r.rapporti, MAX_RAPPORTI);
+    for (i, rp) in elenco.iter().enumerate() {
         let f = |x: &str| format!("record.rapporti[{i}].{x}");
         if rp.codice_rapporto.trim().is_empty() {
             v.add(
@@ -290,7 +296,9 @@ fn record(r: Option<pb::RecordLavoroDomestico>) -> Result<Record, (String, Strin
             );
         }
         let mut trimestri = Vec::new();
-        for (j, s) in rp.trimestri.into_iter().enumerate() {
+        let elenco =
+            occasionali_runtime::decode::al_massimo(&mut v, &f("trimestri"), &rp.trimestri, MAX_TRIMESTRI);
+        for (j, s) in elenco.iter().enumerate() {
             let g = |x: &str| format!("record.rapporti[{i}].trimestri[{j}].{x}");
             let t = trimestre(&mut v, &g("trimestre"), "NOT-7", s.trimestre.as_ref());
             let stato = match pb::StatoRapportoDomestico::try_from(s.stato) {
@@ -377,7 +385,12 @@ impl NotificheService for Notifiche {
                 "name at least one channel",
             );
         }
-        for (i, k) in r.consensi.iter().enumerate() {
+        // GW-3: one entry per channel there is.
+        const CANALI: usize = 4;
+        for (i, k) in occasionali_runtime::decode::al_massimo(&mut v, "consensi", &r.consensi, CANALI)
+            .iter()
+            .enumerate()
+        {
             let campo = format!("consensi[{i}].channel");
             let slot = match canale_da_pb(k.channel) {
                 Some(Canale::Sms) => &mut sms,

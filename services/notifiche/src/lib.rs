@@ -19,8 +19,10 @@ pub mod domain;
 mod store;
 pub mod web;
 
+use occasionali_runtime::limiti::Limitato;
 use std::sync::Arc;
 use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
 
 use occasionali_proto::notifiche::notifiche_internal_service_server::NotificheInternalServiceServer;
 use occasionali_proto::notifiche::notifiche_service_server::NotificheServiceServer;
@@ -55,12 +57,12 @@ pub fn app(deps: &ContextDeps, config: &NotificheConfig) -> anyhow::Result<App> 
 /// The tonic routes of the context: every call must carry a verified identity; the internal
 /// service only the platform's.
 pub fn routes(app: &App, deps: &ContextDeps) -> Routes {
-    let public = NotificheServiceServer::with_interceptor(
-        api::Notifiche { app: app.clone() },
+    let public = InterceptedService::new(
+        NotificheServiceServer::new(api::Notifiche { app: app.clone() }).limitato(),
         IdentityInterceptor::new(deps.tokens.clone()),
     );
-    let internal = NotificheInternalServiceServer::with_interceptor(
-        api::Interno { app: app.clone() },
+    let internal = InterceptedService::new(
+        NotificheInternalServiceServer::new(api::Interno { app: app.clone() }).limitato(),
         SystemOnlyInterceptor::new(deps.tokens.clone()),
     );
     Routes::new(public).add_service(internal)

@@ -605,12 +605,12 @@ impl PortafoglioService for Api {
         let id = Identity::of(&request)?;
         let r = request.into_inner();
         let mut v = Violations::new();
-        let tipi: Vec<TipoConto> = r
-            .tipi
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| tipo_conto(&mut v, i, *t))
-            .collect();
+        // GW-3: at most the thirteen account kinds there are, each once.
+        const TIPI_CONTO: usize = 13;
+        let tipi: Vec<TipoConto> =
+            occasionali_runtime::decode::filtro_enum(&mut v, "tipi", &r.tipi, TIPI_CONTO, |v, i, t| {
+                tipo_conto(v, i, t)
+            });
         let w = r
             .portafoglio
             .as_ref()

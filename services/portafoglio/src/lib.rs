@@ -16,7 +16,9 @@ mod events;
 mod prestazioni;
 pub mod store;
 
+use occasionali_runtime::limiti::Limitato;
 use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
 
 use occasionali_proto::portafoglio::portafoglio_internal_service_server::PortafoglioInternalServiceServer;
 use occasionali_proto::portafoglio::portafoglio_service_server::PortafoglioServiceServer;
@@ -66,12 +68,12 @@ fn portafoglio(deps: &ContextDeps) -> anyhow::Result<app::Portafoglio> {
 /// service (the saga's steps) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
     let app = portafoglio(&deps)?;
-    let public = PortafoglioServiceServer::with_interceptor(
-        api::Api { app: app.clone() },
+    let public = InterceptedService::new(
+        PortafoglioServiceServer::new(api::Api { app: app.clone() }).limitato(),
         IdentityInterceptor::new(deps.tokens.clone()),
     );
-    let internal = PortafoglioInternalServiceServer::with_interceptor(
-        api::interno::Interno { app },
+    let internal = InterceptedService::new(
+        PortafoglioInternalServiceServer::new(api::interno::Interno { app }).limitato(),
         SystemOnlyInterceptor::new(deps.tokens),
     );
     Ok(Routes::new(public).add_service(internal))

@@ -46,11 +46,14 @@ fn lato_prestatore(id: &Identity, prestatore_cf: &str) -> Result<(), AppError> {
     }
 }
 
+/// A page of a list the domain keeps short (a prestatore's payments: at most twelve a year),
+/// with the page sizes of every listing (`occasionali_runtime::pagina`).
 fn pagina<T: Clone>(items: Vec<(String, T)>, page_size: i32, token: &str) -> (Vec<T>, String) {
+    use occasionali_runtime::pagina::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
     let size = if page_size <= 0 {
-        100
+        DEFAULT_PAGE_SIZE as usize
     } else {
-        page_size.min(1000) as usize
+        (page_size as usize).min(MAX_PAGE_SIZE as usize)
     };
     let start = if token.is_empty() {
         0
@@ -211,43 +214,92 @@ impl PrestazioniService for Api {
             )
             .into());
         }
-        let stati: Vec<Stato> = r
-            .stati
-            .iter()
-            .filter_map(|s| pb::StatoPrestazione::try_from(*s).ok())
-            .filter_map(|s| Stato::from_code(s.as_str_name().trim_start_matches("STATO_PRESTAZIONE_")))
-            .collect();
+        let mut v = occasionali_runtime::Violations::new();
+        let mut stati = decode::stati(&mut v, "stati", &r.stati);
+        let tipo = match pb::TipoPrestazione::try_from(r.tipo) {
+            Ok(pb::TipoPrestazione::Unspecified) => None,
+            Ok(pb::TipoPrestazione::LibrettoFamiglia) => Some("LF"),
+            Ok(pb::TipoPrestazione::Cpo) => Some("CPO"),
+            Err(_) => {
+                v.add(
+                    "tipo",
+                    "PRE-16",
+                    "PRE_16_TIPO_UNKNOWN",
+                    "is not a kind of prestazione",
+                );
+                None
+            }
+        };
+        // The payment state follows from the state (encode::pagamento): filtering on it is
+        // filtering on its states.
+        let per_pagamento: Option<&[Stato]> = match pb::StatoPagamento::try_from(r.stato_pagamento) {
+            Ok(pb::StatoPagamento::Unspecified) => None,
+            Ok(pb::StatoPagamento::NotDue) => Some(&[Stato::Rejected, Stato::Revoked]),
+            Ok(pb::StatoPagamento::Due) => Some(&[Stato::Pending, Stato::Accepted, Stato::Contested]),
+            Ok(pb::StatoPagamento::Paid) => Some(&[Stato::Paid]),
+            Err(_) => {
+                v.add(
+                    "stato_pagamento",
+                    "PRE-16",
+                    "PRE_16_STATO_PAGAMENTO_UNKNOWN",
+                    "is not a payment state",
+                );
+                None
+            }
+        };
+        let periodo = r.periodo.clone().unwrap_or_default();
+        let dal = decode::giorno(&mut v, "periodo.dal", &periodo.dal);
+        let al = decode::giorno(&mut v, "periodo.al", &periodo.al);
+        let sede = accesso::sede_limite(&id).map(str::to_string);
+        let impronta = occasionali_runtime::pagina::impronta(&[
+            u.as_deref().unwrap_or_default(),
+            p.as_deref().unwrap_or_default(),
+            &format!("{:?}", stati),
+            tipo.unwrap_or_default(),
+            &r.stato_pagamento.to_string(),
+            dal.as_deref().unwrap_or_default(),
+            al.as_deref().unwrap_or_default(),
+            sede.as_deref().unwrap_or_default(),
+        ]);
+        let pagina = occasionali_runtime::pagina::PaginaPerId::decodifica(
+            &mut v,
+            "PRE-16",
+            r.page_size,
+            &r.page_token,
+            impronta,
+            |id| occasionali_kernel::ids::is_id("pre", id),
+        );
+        v.check()?;
+        if let Some(ammessi) = per_pagamento {
+            if stati.is_empty() {
+                stati = ammessi.to_vec();
+            } else {
+                stati.retain(|s| ammessi.contains(s));
+                if stati.is_empty() {
+                    // States and payment state that exclude each other: nothing to read.
+                    return Ok(Response::new(pb::ListPrestazioniResponse::default()));
+                }
+            }
+        }
+        // One page read, filters in SQL: the answer never costs more than a page of rows.
         let rows = store::elenca(
             &self.app.db,
             &store::Filtro {
                 utilizzatore_cf: u,
                 prestatore_cf: p,
                 stati,
+                tipo,
+                dal,
+                al,
                 // PRE-19: a sede operator lists only prestazioni with a party of its sede.
-                sede: accesso::sede_limite(&id).map(str::to_string),
+                sede,
+                dopo_id: pagina.cursore.clone(),
+                limite: pagina.da_leggere(),
                 ..Default::default()
             },
         )
         .await?;
-        let (dal, al) = match &r.periodo {
-            Some(per) => (
-                per.dal.clone(),
-                if per.al.is_empty() {
-                    "9999-12-31".into()
-                } else {
-                    per.al.clone()
-                },
-            ),
-            None => (String::new(), "9999-12-31".to_string()),
-        };
-        let items: Vec<(String, pb::Prestazione)> = rows
-            .into_iter()
-            .filter(|x| r.tipo == 0 || x.p.tipo == r.tipo)
-            .filter(|x| r.stato_pagamento == 0 || x.p.stato_pagamento == r.stato_pagamento)
-            .filter(|x| x.p.data_prestazione >= dal && x.p.data_prestazione <= al)
-            .map(|x| (x.id, x.p))
-            .collect();
-        let (prestazioni, next_page_token) = pagina(items, r.page_size, &r.page_token);
+        let (prestazioni, next_page_token) = pagina.taglia(rows.into_iter().map(|x| (x.id, x.p)).collect());
         Ok(Response::new(pb::ListPrestazioniResponse {
             prestazioni,
             next_page_token,

@@ -6,7 +6,7 @@ use occasionali_kernel::{CodiceFiscale, CodiceFiscaleSoggetto, Euro};
 use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::Violations;
 
-use crate::domain::{Dichiarazione, Quando, Tipo};
+use crate::domain::{Dichiarazione, Quando, Stato, Tipo};
 
 pub fn cf_soggetto(v: &mut Violations, field: &str, rule: &'static str, s: &str) -> Option<String> {
     match CodiceFiscaleSoggetto::parse(s) {
@@ -291,4 +291,34 @@ pub fn dichiarazione(d: Option<&pb::DatiPrestazione>) -> Result<Dichiarazione, V
             Err(v)
         }
     }
+}
+
+/// The states a prestazione can be in: an enum filter never needs more values than this.
+const STATI: usize = 6;
+
+/// A filter on states (ListPrestazioni): known states only, at most one of each (GW-3 caps the
+/// list, so a request cannot make the query grow with it).
+pub fn stati(v: &mut Violations, field: &str, values: &[i32]) -> Vec<Stato> {
+    occasionali_runtime::decode::filtro_enum(v, field, values, STATI, |v, i, n| {
+        let stato = pb::StatoPrestazione::try_from(n)
+            .ok()
+            .and_then(|s| Stato::from_code(s.as_str_name().trim_start_matches("STATO_PRESTAZIONE_")));
+        if stato.is_none() {
+            v.add(
+                format!("{field}[{i}]"),
+                "PRE-16",
+                "PRE_16_STATO_UNKNOWN",
+                format!("{n} is not a state of a prestazione"),
+            );
+        }
+        stato
+    })
+}
+
+/// A day filter's bound, YYYY-MM-DD (the stored scheduled day compares as text).
+pub fn giorno(v: &mut Violations, field: &str, s: &str) -> Option<String> {
+    if s.trim().is_empty() {
+        return None;
+    }
+    data(v, field, "PRE-16", s).map(|d| d.format("%Y-%m-%d").to_string())
 }

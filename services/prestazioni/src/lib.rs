@@ -16,7 +16,9 @@ mod events;
 mod portafoglio;
 pub mod store;
 
+use occasionali_runtime::limiti::Limitato;
 use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
 
 use occasionali_proto::prestazioni::prestazioni_internal_service_server::PrestazioniInternalServiceServer;
 use occasionali_proto::prestazioni::prestazioni_service_server::PrestazioniServiceServer;
@@ -60,12 +62,12 @@ fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
 /// service (payout steps, registry questions) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
     let app = app(&deps)?;
-    let public = PrestazioniServiceServer::with_interceptor(
-        api::Api { app: app.clone() },
+    let public = InterceptedService::new(
+        PrestazioniServiceServer::new(api::Api { app: app.clone() }).limitato(),
         IdentityInterceptor::new(deps.tokens.clone()),
     );
-    let internal = PrestazioniInternalServiceServer::with_interceptor(
-        api::interno::Interno { app },
+    let internal = InterceptedService::new(
+        PrestazioniInternalServiceServer::new(api::interno::Interno { app }).limitato(),
         SystemOnlyInterceptor::new(deps.tokens),
     );
     Ok(Routes::new(public).add_service(internal))

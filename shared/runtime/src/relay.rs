@@ -11,9 +11,11 @@
 //! configured) is waited for without counting attempts, and rows to one destination are not
 //! overtaken by later ones while they wait: they are delivered in order when it comes.
 
+use crate::limiti::Limitato;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
 
 use chrono::DateTime;
 use prost::Message;
@@ -672,8 +674,8 @@ pub fn admin_service(
     OutboxInternalServiceServer<OutboxAdmin>,
     SystemOnlyInterceptor,
 > {
-    OutboxInternalServiceServer::with_interceptor(
-        OutboxAdmin { db, context },
+    InterceptedService::new(
+        OutboxInternalServiceServer::new(OutboxAdmin { db, context }).limitato(),
         SystemOnlyInterceptor::new(tokens),
     )
 }
@@ -739,6 +741,10 @@ impl OutboxInternalService for OutboxAdmin {
     ) -> Result<Response<pb::RetryOutboxResponse>, Status> {
         let id = autorizza(&request)?;
         let r = request.into_inner();
+        // GW-3: at most a page of ListOutbox (what an operator can have seen), each once.
+        let mut v = crate::Violations::new();
+        let ids = crate::decode::distinti(&mut v, "ids", &r.ids, crate::pagina::MAX_PAGE_SIZE as usize);
+        v.check()?;
         if r.ids.is_empty() && !r.tutti_falliti {
             return Err(AppError::invalid(
                 "ids",
@@ -748,7 +754,7 @@ impl OutboxInternalService for OutboxAdmin {
             )
             .into());
         }
-        let ripresi = retry(&self.db, &r.ids, r.tutti_falliti).await?;
+        let ripresi = retry(&self.db, &ids, r.tutti_falliti).await?;
         tracing::info!(
             context = %self.context,
             operator = %crate::identity::mask(&id.author().caller.cf),

@@ -192,6 +192,9 @@ async fn serve_inner(
     });
     Server::builder()
         .trace_fn(telemetry::server_span)
+        // A message over its service's limit (crate::limiti) is RESOURCE_EXHAUSTED, not
+        // tonic's OUT_OF_RANGE.
+        .layer(crate::limiti::MessaggiTroppoGrandi)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal)
         .await?;

@@ -332,6 +332,12 @@ async fn ana_6_stale_expected_versione_is_aborted(t: &TestDb) -> anyhow::Result<
     ok(h.c().update_soggetto(me.req(r)).await);
     let before = h.stato(&cf).await;
     assert_eq!(before.0, 2);
+    // The same change retried (its first answer lost): it already took effect, so OK, and
+    // nothing recorded twice.
+    let mut r = update(&cf, con_email("uno@example.it"), &["contatti.email"], "");
+    r.expected_versione = 1;
+    ok(h.c().update_soggetto(me.req(r)).await);
+    assert_eq!(h.stato(&cf).await, before);
 
     let mut r = update(&cf, con_email("due@example.it"), &["contatti.email"], "");
     r.expected_versione = 1;

@@ -118,6 +118,18 @@ impl PrestazioniInternalService for Interno {
             )
             .into());
         }
+        // GW-3: one prestatore's month. PRE-8 (5,000 euro a year, at least 10 euro each) keeps it
+        // to a few hundred prestazioni; 2,000 is a bound no real order reaches, and their answer
+        // stays under the 4 MiB message limit.
+        const MAX_PRESTAZIONI_PAGATE: usize = 2_000;
+        let mut v = occasionali_runtime::Violations::new();
+        occasionali_runtime::decode::al_massimo(
+            &mut v,
+            "pagamento.prestazione_ids",
+            &pag.prestazione_ids,
+            MAX_PRESTAZIONI_PAGATE,
+        );
+        v.check()?;
         let prestazioni = self.app.segna_pagate(&pag).await?;
         Ok(Response::new(pb::MarkPaidResponse { prestazioni }))
     }

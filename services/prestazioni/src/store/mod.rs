@@ -340,6 +340,11 @@ pub struct Filtro {
     pub anno: Option<i32>,
     pub mese: Option<u32>,
     pub stati: Vec<Stato>,
+    /// LF or CPO.
+    pub tipo: Option<&'static str>,
+    /// The scheduled day, from and to (inclusive), YYYY-MM-DD.
+    pub dal: Option<String>,
+    pub al: Option<String>,
     /// A sede operator's scope: prestazioni with a party of this sede (PRE-19).
     pub sede: Option<String>,
     pub dopo_id: Option<String>,
@@ -366,6 +371,15 @@ pub async fn elenca(db: &impl ConnectionTrait, f: &Filtro) -> Result<Vec<Riga>, 
     if let Some(m) = f.mese {
         add("mese =", (m as i32).into(), &mut cond);
     }
+    if let Some(t) = f.tipo {
+        add("tipo =", t.into(), &mut cond);
+    }
+    if let Some(d) = &f.dal {
+        add("data >=", d.clone().into(), &mut cond);
+    }
+    if let Some(d) = &f.al {
+        add("data <=", d.clone().into(), &mut cond);
+    }
     if let Some(d) = &f.dopo_id {
         let op = if f.crescente { "id >" } else { "id <" };
         add(op, d.clone().into(), &mut cond);
@@ -376,12 +390,9 @@ pub async fn elenca(db: &impl ConnectionTrait, f: &Filtro) -> Result<Vec<Riga>, 
         cond.push("(sede_utilizzatore = ? OR sede_prestatore = ?)".to_string());
     }
     if !f.stati.is_empty() {
-        let list = f
-            .stati
-            .iter()
-            .map(|s| format!("'{}'", s.code()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        // At most one placeholder per state: callers pass distinct states (decode::stati).
+        let list = vec!["?"; f.stati.len()].join(", ");
+        vals.extend(f.stati.iter().map(|s| Value::from(s.code())));
         cond.push(format!("stato IN ({list})"));
     }
     let order = if f.crescente { "ASC" } else { "DESC" };

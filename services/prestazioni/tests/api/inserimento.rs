@@ -24,6 +24,7 @@ both_engines!(
     pre_4_ateco_2025_event_company_may_have_25_employees,
     pre_18_retry_of_a_rejected_insertion_answers_the_same_refusal,
     pre_8_limit_refusal_carries_stato_limite_and_request_field_paths,
+    pre_18_unavailable_but_committed_then_retried_with_the_same_id_is_charged_once,
 );
 
 const INIZIO: &str = "2026-06-16T07:00:00Z"; // 09:00 Rome
@@ -483,6 +484,60 @@ async fn pre_18_retry_returns_same_prestazione_and_charges_once(t: &TestDb) -> a
         .find(|l| l.tipo == pb::TipoLimite::Coppia as i32)
         .unwrap();
     assert_eq!(coppia.utilizzato, "36.00");
+    h.fine().await;
+    Ok(())
+}
+
+/// The retry contract (README "Retries and what an error means"): UNAVAILABLE says nothing about
+/// whether the insertion happened. Here it did: the prestazione was committed (PENDING, its limit
+/// share taken) and only the wallet could not be reached. The client retries with the same
+/// request id, as the contract asks, and pays once; a new request id would have been a second
+/// prestazione.
+async fn pre_18_unavailable_but_committed_then_retried_with_the_same_id_is_charged_once(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    let mut h = Harness::start(t).await?;
+    let p = scenario_cpo(&h, "1000.00", 1).await;
+    let senza_portafoglio = h.add_instance_senza_portafoglio().await?;
+    let mut c = h.c_nuovo(&senza_portafoglio).await;
+    let e = c
+        .insert_prestazione(h.azienda().req(pb::InsertPrestazioneRequest {
+            request_id: "req-1".into(),
+            prestazione: Some(cpo(&p[0], INIZIO, FINE4, "36.00")),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    // It happened: committed, counted toward the limits, waiting for the wallet.
+    let lista = ok(h
+        .c()
+        .list_prestazioni(h.azienda().req(pb::ListPrestazioniRequest::default()))
+        .await)
+    .prestazioni;
+    assert_eq!(lista.len(), 1);
+    assert_eq!(lista[0].stato, pb::StatoPrestazione::Pending as i32);
+    // The retry, same id, where the wallet answers: the same prestazione, now accepted.
+    let x = h
+        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .await
+        .unwrap();
+    assert_eq!(x.id, lista[0].id);
+    assert_eq!(x.stato, pb::StatoPrestazione::Accepted as i32);
+    // Charged once: one reservation, one limit share.
+    let r = h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await;
+    assert_eq!(r.riservato, "49.63");
+    let l = h.headroom(2026, &p[0], PIVA).await;
+    let coppia = l
+        .iter()
+        .find(|l| l.tipo == pb::TipoLimite::Coppia as i32)
+        .unwrap();
+    assert_eq!(coppia.utilizzato, "36.00");
+    let lista = ok(h
+        .c()
+        .list_prestazioni(h.azienda().req(pb::ListPrestazioniRequest::default()))
+        .await)
+    .prestazioni;
+    assert_eq!(lista.len(), 1);
     h.fine().await;
     Ok(())
 }

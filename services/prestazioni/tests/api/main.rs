@@ -15,5 +15,6 @@ mod common;
 mod accesso;
 mod ciclo;
 mod concorrenza;
+mod elenco;
 mod inserimento;
 mod regole;
