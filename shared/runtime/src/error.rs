@@ -137,9 +137,19 @@ pub enum AppError {
     Upstream(Box<Status>),
 }
 
+/// The readable list of a request's violations: the first [`MAX_VIOLATIONS`] only, as a request
+/// with thousands of bad entries must not build a message as large as itself ([`bound`] says
+/// how many more there are).
 fn summary(v: &[FieldViolation]) -> String {
     v.iter()
-        .map(|f| format!("{}: {}", f.field, f.description))
+        .take(MAX_VIOLATIONS)
+        .map(|f| {
+            format!(
+                "{}: {}",
+                truncate(&f.field, MAX_FIELD_CHARS),
+                truncate(&f.description, MAX_DESCRIPTION_CHARS)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -254,11 +264,18 @@ fn info(reason: &str, rule: &str, extra: &[(String, String)]) -> ErrorDetails {
 impl From<AppError> for Status {
     fn from(e: AppError) -> Status {
         let code = e.code();
-        match e {
+        let status = match e {
             AppError::Invalid(v) => {
                 let reason = v.first().map(|f| f.reason.clone()).unwrap_or_default();
-                let mut details = info(&reason, &rules_of(&v), &[]);
-                details.set_bad_request(field_violations(&v));
+                let listed = &v[..v.len().min(MAX_VIOLATIONS)];
+                let omitted = v.len() - listed.len();
+                let extra = if omitted > 0 {
+                    vec![(VIOLATIONS_OMITTED.to_string(), omitted.to_string())]
+                } else {
+                    Vec::new()
+                };
+                let mut details = info(&reason, &rules_of(&v), &extra);
+                details.set_bad_request(field_violations(listed));
                 Status::with_error_details(code, format!("invalid request: {}", summary(&v)), details)
             }
             AppError::FailedPrecondition {
@@ -312,7 +329,8 @@ impl From<AppError> for Status {
                 Status::internal("internal error")
             }
             AppError::Upstream(s) => *s,
-        }
+        };
+        bound(status)
     }
 }
 
@@ -370,6 +388,288 @@ pub fn from_upstream(context: &str, status: Status) -> AppError {
             status.message()
         )),
     }
+}
+
+/// ErrorInfo reason of a request whose bytes are not a message of the method's type (invalid
+/// protobuf, a cut or unframed body, no message at all): the caller's mistake, INVALID_ARGUMENT.
+pub const MALFORMED_REQUEST: &str = "MALFORMED_REQUEST";
+
+/// ErrorInfo reason of a request in a content type other than gRPC with protobuf: UNIMPLEMENTED.
+pub const UNSUPPORTED_CONTENT_TYPE: &str = "UNSUPPORTED_CONTENT_TYPE";
+
+/// The rule a malformed request is refused under: never INTERNAL for a user's mistake.
+pub const MALFORMED_RULE: &str = "GW-3";
+
+/// INVALID_ARGUMENT for a request that could not be decoded; `what` says what was wrong and,
+/// when known, `field` the path of the field that did not decode.
+pub fn malformed(what: &str, field: Option<&str>) -> Status {
+    let mut details = info(MALFORMED_REQUEST, MALFORMED_RULE, &[]);
+    if let Some(field) = field {
+        let mut fv = tonic_types::FieldViolation::new(field, format!("[{MALFORMED_RULE}] {what}"));
+        fv.reason = MALFORMED_REQUEST.into();
+        details.set_bad_request(vec![fv]);
+    }
+    bound(Status::with_error_details(
+        Code::InvalidArgument,
+        format!("malformed request: {what}"),
+        details,
+    ))
+}
+
+/// UNIMPLEMENTED for a request sent as `content_type` (absent: `None`).
+pub fn unsupported_content_type(content_type: Option<&str>) -> Status {
+    let what = match content_type {
+        Some(ct) => format!("content-type {ct:?} is not supported"),
+        None => "a content-type is required".to_string(),
+    };
+    bound(Status::with_error_details(
+        Code::Unimplemented,
+        format!("{what}: send application/grpc (protobuf messages)"),
+        info(UNSUPPORTED_CONTENT_TYPE, MALFORMED_RULE, &[]),
+    ))
+}
+
+// What an error may carry. Messages and descriptions often echo the caller's input (a 10,000
+// character date, a list of a million bad codes); the whole status travels in HTTP/2 trailers,
+// which hyper refuses beyond 16 KiB of header list (the gateway then sees a transport error and
+// answers UNAVAILABLE). Every string is cut to these lengths and the status, as sent, kept
+// within STATUS_HEADER_BUDGET bytes: well under half of the 16 KiB limit.
+
+/// Characters of a status message.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+/// Characters of a field path, an ErrorInfo metadata value or any other echoed value.
+pub const MAX_FIELD_CHARS: usize = 128;
+/// Characters of one violation's description.
+pub const MAX_DESCRIPTION_CHARS: usize = 256;
+/// Characters of a reason, a metadata key, a subject or a type.
+pub const MAX_REASON_CHARS: usize = 64;
+/// Violations listed in a BadRequest or PreconditionFailure; the rest are counted.
+pub const MAX_VIOLATIONS: usize = 10;
+/// Entries of an ErrorInfo's metadata.
+pub const MAX_METADATA: usize = 16;
+/// Bytes of `grpc-message` (percent-encoded) plus `grpc-status-details-bin` (base64) as sent.
+pub const STATUS_HEADER_BUDGET: usize = 6 * 1024;
+/// Bytes of `grpc-message` as sent (percent-encoded: up to 12 bytes per character).
+const MESSAGE_HEADER_BUDGET: usize = 1024;
+/// ErrorInfo metadata key counting the violations not listed.
+pub const VIOLATIONS_OMITTED: &str = "violations_omitted";
+
+/// `s` cut to `max` characters, the last one an ellipsis when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max.saturating_sub(1)) {
+        Some((at, _)) if s[at..].chars().nth(1).is_some() => format!("{}…", &s[..at]),
+        _ => s.to_string(),
+    }
+}
+
+/// Bytes `c` takes in `grpc-message`, which percent-encodes controls, non-ASCII and
+/// ` "#%<>`?{}` (gRPC over HTTP/2; tonic's encoding set).
+fn encoded_len(c: char) -> usize {
+    if c.is_ascii() && !c.is_ascii_control() && !" \"#%<>`?{}".contains(c) {
+        1
+    } else {
+        3 * c.len_utf8()
+    }
+}
+
+fn message_header_len(s: &str) -> usize {
+    s.chars().map(encoded_len).sum()
+}
+
+/// `s` cut to at most `max` bytes once percent-encoded.
+fn truncate_encoded(s: &str, max: usize) -> String {
+    if message_header_len(s) <= max {
+        return s.to_string();
+    }
+    let room = max.saturating_sub(encoded_len('…'));
+    let mut used = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        used += encoded_len(c);
+        if used > room {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+fn bound_message(m: &str) -> String {
+    truncate_encoded(&truncate(m, MAX_MESSAGE_CHARS), MESSAGE_HEADER_BUDGET)
+}
+
+/// Bytes of a status's message and details as they go on the wire.
+fn header_len(status: &Status) -> usize {
+    message_header_len(status.message()) + status.details().len().div_ceil(3) * 4
+}
+
+/// `status` with every string cut to its limit, at most [`MAX_VIOLATIONS`] violations per
+/// detail (ErrorInfo counts the rest under `violations_omitted`, the message says so), and the
+/// whole within [`STATUS_HEADER_BUDGET`]: violations, then metadata, then the other details
+/// give way, never the code, the ErrorInfo reason or the rule. Cheap when already small.
+pub fn bound(status: Status) -> Status {
+    use tonic_types::ErrorDetail;
+    if status.code() == Code::Ok {
+        return status;
+    }
+    if status.details().is_empty()
+        && status.message().chars().count() <= MAX_MESSAGE_CHARS
+        && message_header_len(status.message()) <= MESSAGE_HEADER_BUDGET
+    {
+        return status;
+    }
+    let mut details = status.get_error_details_vec();
+    // Violations already left out where the status was built (or bounded before).
+    let mut omitted: usize = details
+        .iter()
+        .find_map(|d| match d {
+            ErrorDetail::ErrorInfo(i) => i.metadata.get(VIOLATIONS_OMITTED)?.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(0);
+    for d in &mut details {
+        match d {
+            ErrorDetail::BadRequest(b) => {
+                omitted += b.field_violations.len().saturating_sub(MAX_VIOLATIONS);
+                b.field_violations.truncate(MAX_VIOLATIONS);
+                for v in &mut b.field_violations {
+                    v.field = truncate(&v.field, MAX_FIELD_CHARS);
+                    v.description = truncate(&v.description, MAX_DESCRIPTION_CHARS);
+                    v.reason = truncate(&v.reason, MAX_REASON_CHARS);
+                    v.localized_message = None;
+                }
+            }
+            ErrorDetail::PreconditionFailure(p) => {
+                omitted += p.violations.len().saturating_sub(MAX_VIOLATIONS);
+                p.violations.truncate(MAX_VIOLATIONS);
+                for v in &mut p.violations {
+                    v.r#type = truncate(&v.r#type, MAX_REASON_CHARS);
+                    v.subject = truncate(&v.subject, MAX_FIELD_CHARS);
+                    v.description = truncate(&v.description, MAX_DESCRIPTION_CHARS);
+                }
+            }
+            ErrorDetail::QuotaFailure(q) => {
+                q.violations.truncate(MAX_VIOLATIONS);
+                for v in &mut q.violations {
+                    v.subject = truncate(&v.subject, MAX_FIELD_CHARS);
+                    v.description = truncate(&v.description, MAX_DESCRIPTION_CHARS);
+                }
+            }
+            ErrorDetail::ErrorInfo(i) => {
+                i.reason = truncate(&i.reason, MAX_REASON_CHARS);
+                i.domain = truncate(&i.domain, MAX_REASON_CHARS);
+                i.metadata = bound_metadata(std::mem::take(&mut i.metadata));
+            }
+            ErrorDetail::DebugInfo(x) => {
+                x.stack_entries.truncate(MAX_VIOLATIONS);
+                for e in &mut x.stack_entries {
+                    *e = truncate(e, MAX_FIELD_CHARS);
+                }
+                x.detail = truncate(&x.detail, MAX_DESCRIPTION_CHARS);
+            }
+            ErrorDetail::RequestInfo(x) => {
+                x.request_id = truncate(&x.request_id, MAX_FIELD_CHARS);
+                x.serving_data = truncate(&x.serving_data, MAX_FIELD_CHARS);
+            }
+            ErrorDetail::ResourceInfo(x) => {
+                x.resource_type = truncate(&x.resource_type, MAX_REASON_CHARS);
+                x.resource_name = truncate(&x.resource_name, MAX_FIELD_CHARS);
+                x.owner = truncate(&x.owner, MAX_FIELD_CHARS);
+                x.description = truncate(&x.description, MAX_DESCRIPTION_CHARS);
+            }
+            ErrorDetail::Help(x) => {
+                x.links.truncate(MAX_VIOLATIONS);
+                for l in &mut x.links {
+                    l.description = truncate(&l.description, MAX_DESCRIPTION_CHARS);
+                    l.url = truncate(&l.url, MAX_DESCRIPTION_CHARS);
+                }
+            }
+            ErrorDetail::LocalizedMessage(x) => {
+                x.locale = truncate(&x.locale, MAX_REASON_CHARS);
+                x.message = truncate(&x.message, MAX_MESSAGE_CHARS);
+            }
+            // RetryInfo is a duration; a kind added later is left to the budget below.
+            _ => {}
+        }
+    }
+    let message = bound_message(without_omitted_note(status.message()));
+    let metadata = status.metadata().clone();
+    let code = status.code();
+    let build = |details: &[ErrorDetail], omitted: usize| {
+        let mut details = details.to_vec();
+        let mut message = message.clone();
+        if omitted > 0 {
+            for d in &mut details {
+                if let ErrorDetail::ErrorInfo(i) = d {
+                    i.metadata.insert(VIOLATIONS_OMITTED.into(), omitted.to_string());
+                }
+            }
+            message = format!("{message}{}", omitted_note(omitted));
+        }
+        Status::with_error_details_vec_and_metadata(code, message, details, metadata.clone())
+    };
+    let mut bounded = build(&details, omitted);
+    // Over budget (long non-ASCII texts): drop listed violations from the end, then ErrorInfo
+    // metadata other than the rule, then every detail but ErrorInfo and RetryInfo.
+    while header_len(&bounded) > STATUS_HEADER_BUDGET {
+        let dropped_violation = details.iter_mut().rev().any(|d| match d {
+            ErrorDetail::BadRequest(b) => b.field_violations.pop().is_some(),
+            ErrorDetail::PreconditionFailure(p) => p.violations.pop().is_some(),
+            _ => false,
+        });
+        if dropped_violation {
+            omitted += 1;
+        } else {
+            let mut trimmed = false;
+            for d in &mut details {
+                if let ErrorDetail::ErrorInfo(i) = d
+                    && i.metadata.keys().any(|k| k != "rule")
+                {
+                    i.metadata.retain(|k, _| k == "rule");
+                    trimmed = true;
+                }
+            }
+            if !trimmed {
+                let before = details.len();
+                details.retain(|d| matches!(d, ErrorDetail::ErrorInfo(_) | ErrorDetail::RetryInfo(_)));
+                if details.len() == before {
+                    break;
+                }
+            }
+        }
+        bounded = build(&details, omitted);
+    }
+    bounded
+}
+
+fn omitted_note(n: usize) -> String {
+    format!(" ({n} more violations not listed)")
+}
+
+/// `message` without the note [`bound`] adds, so bounding twice (a status passed on from
+/// another context) says it once.
+fn without_omitted_note(message: &str) -> &str {
+    if let Some(at) = message.rfind(" (")
+        && let Some(n) = message[at + 2..].strip_suffix(" more violations not listed)")
+        && n.parse::<usize>().is_ok()
+    {
+        return &message[..at];
+    }
+    message
+}
+
+fn bound_metadata(
+    metadata: std::collections::HashMap<String, String>,
+) -> std::collections::HashMap<String, String> {
+    let mut entries: Vec<(String, String)> = metadata.into_iter().collect();
+    // The rule first, then a stable order, so what is kept does not depend on hashing.
+    entries.sort_by(|a, b| (a.0 != "rule", &a.0).cmp(&(b.0 != "rule", &b.0)));
+    entries
+        .into_iter()
+        .take(MAX_METADATA)
+        .map(|(k, v)| (truncate(&k, MAX_REASON_CHARS), truncate(&v, MAX_FIELD_CHARS)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -470,5 +770,93 @@ mod tests {
         let info = info.unwrap_or_else(|| panic!("no error info"));
         assert_eq!(info.reason, "POR_4_INSUFFICIENT_BALANCE");
         assert_eq!(info.metadata.get("available").map(String::as_str), Some("10.00"));
+    }
+    /// Bytes the status takes in HTTP/2 trailers as hyper counts them (name + value + 32).
+    fn trailer_bytes(status: &Status) -> usize {
+        let mut headers = http::HeaderMap::new();
+        let _ = status.add_header(&mut headers);
+        headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 32).sum()
+    }
+
+    fn listed(status: &Status) -> Vec<tonic_types::FieldViolation> {
+        status
+            .get_error_details()
+            .bad_request()
+            .map(|b| b.field_violations.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn echoed_input_is_cut_and_the_status_fits_in_trailers() {
+        for size in [10_000, 1_000_000] {
+            for filler in ["9", "è", "😀", "%"] {
+                let input = filler.repeat(size);
+                let mut v = Violations::new();
+                v.add(
+                    "data_inizio".to_string() + &input,
+                    "DEL-1",
+                    "DEL_1_DATE".to_string() + &input,
+                    format!("{input} is not a date (YYYY-MM-DD)"),
+                );
+                let status = Status::from(v.check().err().unwrap_or(AppError::NotFound(String::new())));
+                assert_eq!(status.code(), Code::InvalidArgument);
+                let bytes = trailer_bytes(&status);
+                assert!(bytes <= 8 * 1024, "{size} × {filler}: {bytes} bytes");
+                let fv = listed(&status);
+                assert_eq!(fv.len(), 1);
+                assert!(fv[0].description.chars().count() <= MAX_DESCRIPTION_CHARS);
+                assert!(fv[0].description.ends_with('…'));
+                assert!(status.message().chars().count() <= MAX_MESSAGE_CHARS + 40);
+                let precondition = Status::from(
+                    AppError::precondition("POR-4", "POR_4_INSUFFICIENT_BALANCE", input.clone())
+                        .with_metadata("available", input.clone()),
+                );
+                assert!(trailer_bytes(&precondition) <= 8 * 1024);
+                let info = precondition.get_error_details().error_info().cloned();
+                assert_eq!(
+                    info.as_ref()
+                        .and_then(|i| i.metadata.get("rule"))
+                        .map(String::as_str),
+                    Some("POR-4")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_thousand_violations_list_ten_and_count_the_rest() {
+        let mut v = Violations::new();
+        for i in 0..1000 {
+            v.add(format!("stati[{i}]"), "PRE-1", "PRE_1_STATO", "è".repeat(300));
+        }
+        let status = Status::from(AppError::Invalid(v.0));
+        assert!(trailer_bytes(&status) <= 8 * 1024, "{}", trailer_bytes(&status));
+        let fv = listed(&status);
+        assert!(!fv.is_empty() && fv.len() <= MAX_VIOLATIONS, "{}", fv.len());
+        assert_eq!(fv[0].field, "stati[0]");
+        let info = status.get_error_details().error_info().cloned();
+        let omitted: usize = info
+            .and_then(|i| i.metadata.get(VIOLATIONS_OMITTED).and_then(|n| n.parse().ok()))
+            .unwrap_or_default();
+        assert_eq!(omitted + fv.len(), 1000);
+        assert!(
+            status.message().ends_with(&omitted_note(omitted)),
+            "{}",
+            status.message()
+        );
+        // Passed on by another context (AppError::Upstream), it says so once.
+        let again = Status::from(AppError::Upstream(Box::new(status.clone())));
+        assert_eq!(again.message(), status.message());
+        assert_eq!(listed(&again).len(), fv.len());
+    }
+
+    #[test]
+    fn a_small_status_is_left_as_it_is() {
+        let status = Status::not_found("prestazione not found");
+        let bounded = bound(status.clone());
+        assert_eq!(bounded.message(), status.message());
+        assert!(bounded.details().is_empty());
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("abcd", 3), "ab…");
     }
 }

@@ -192,6 +192,8 @@ async fn serve_inner(
     });
     Server::builder()
         .trace_fn(telemetry::server_span)
+        // Malformed requests are the caller's mistake and statuses fit in trailers (GW-3).
+        .layer(crate::wire::WireLayer)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal)
         .await?;
