@@ -571,3 +571,190 @@ async fn gw_3_huge_fields_on_every_rpc_get_a_bounded_status() -> anyhow::Result<
     );
     c.stop().await
 }
+
+/// xorshift64*: reproducible cases without a dependency.
+struct Caso(u64);
+
+impl Caso {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<T: Clone>(&mut self, from: &[T]) -> T {
+        from[self.below(from.len())].clone()
+    }
+}
+
+/// Strings a client gets wrong, or right: codici fiscali, dates, amounts, IBANs, odd text.
+const TESTI: [&str; 18] = [
+    "",
+    " ",
+    "x",
+    "RSSMRA85T10A562S",
+    "rssmra85t10a562s",
+    "RSSMRA85T10A562X",
+    "12345678901",
+    "2026-02-30",
+    "2026-01-15",
+    "9999-12-31",
+    "10.005",
+    "-0.01",
+    "1e309",
+    "IT60X0542811101000000123456",
+    "è😀\u{202e}",
+    "\0",
+    "ricevuta-00000000-0000-0000-0000-000000000000",
+    "a,b,,c",
+];
+
+fn valore(f: &prost_reflect::FieldDescriptor, rng: &mut Caso, depth: usize) -> Option<Value> {
+    Some(match f.kind() {
+        Kind::Double => Value::F64(rng.pick(&[0.0, -1.5, f64::NAN, f64::INFINITY, 1e300])),
+        Kind::Float => Value::F32(rng.pick(&[0.0, -1.5, f32::NAN, f32::MAX])),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+            Value::I32(rng.pick(&[0, 1, -1, 12, i32::MIN, i32::MAX]))
+        }
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+            Value::I64(rng.pick(&[0, 1, -1, 1_000_000, i64::MIN, i64::MAX]))
+        }
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(rng.pick(&[0, 1, 1000, u32::MAX])),
+        Kind::Uint64 | Kind::Fixed64 => Value::U64(rng.pick(&[0, 1, 1000, u64::MAX])),
+        Kind::Bool => Value::Bool(rng.below(2) == 1),
+        Kind::String => Value::String(if rng.below(8) == 0 {
+            "è".repeat(rng.below(3000))
+        } else {
+            rng.pick(&TESTI).to_string()
+        }),
+        Kind::Bytes => Value::Bytes(Bytes::from(vec![0xff; rng.below(64)])),
+        Kind::Enum(e) => {
+            let numbers: Vec<i32> = e.values().map(|v| v.number()).collect();
+            Value::EnumNumber(if rng.below(6) == 0 {
+                999
+            } else {
+                rng.pick(&numbers)
+            })
+        }
+        Kind::Message(m) if depth > 0 => Value::Message(casuale(&m, rng, depth - 1)),
+        Kind::Message(_) => return None,
+    })
+}
+
+/// A message of type `m` with random fields set (some left out, one member per oneof).
+fn casuale(m: &MessageDescriptor, rng: &mut Caso, depth: usize) -> DynamicMessage {
+    let mut msg = DynamicMessage::new(m.clone());
+    let mut oneofs = HashSet::new();
+    for f in m.fields() {
+        if f.is_map() || rng.below(4) == 0 {
+            continue;
+        }
+        if let Some(o) = f.containing_oneof()
+            && !oneofs.insert(o.full_name().to_string())
+        {
+            continue;
+        }
+        if f.is_list() {
+            let items: Vec<Value> = (0..rng.below(4)).filter_map(|_| valore(&f, rng, depth)).collect();
+            msg.set_field(&f, Value::List(items));
+        } else if let Some(v) = valore(&f, rng, depth) {
+            msg.set_field(&f, v);
+        }
+    }
+    msg
+}
+
+/// `bytes` with a few bytes changed, cut or repeated: often no longer the method's message.
+fn mutato(mut bytes: Vec<u8>, rng: &mut Caso) -> Vec<u8> {
+    match rng.below(3) {
+        0 if !bytes.is_empty() => {
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(bytes.len());
+                bytes[at] = rng.next() as u8;
+            }
+        }
+        1 if !bytes.is_empty() => bytes.truncate(rng.below(bytes.len())),
+        _ => {
+            let copy = bytes.clone();
+            bytes.extend_from_slice(&copy);
+            bytes.push(rng.next() as u8);
+        }
+    }
+    bytes
+}
+
+/// Random valid-looking requests (and the same, mutated) on every public RPC: whatever the
+/// answer, never a server fault. `OCCASIONALI_WIRE_SEED` explores other cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gw_3_random_requests_on_every_rpc_never_fault() -> anyhow::Result<()> {
+    let seed = std::env::var("OCCASIONALI_WIRE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x0cca_5104_a1e1_2u64);
+    let mut rng = Caso(seed.max(1));
+    let started = Instant::now();
+    let c = Cluster::start().await?;
+    let pool = DescriptorPool::decode(occasionali_proto::FILE_DESCRIPTOR_SET)?;
+    let gateway = canale(c.gateway).await?;
+    let chiamanti = [
+        (
+            "prestatore",
+            c.token(Profile::Prestatore, "RSSMRA85T10A562S", None)?,
+        ),
+        (
+            "utilizzatore",
+            c.token(Profile::Utilizzatore, "BNCLRA60A41H501Z", None)?,
+        ),
+        (
+            "operatore_dg",
+            c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?,
+        ),
+        (
+            "flusso_pagamenti",
+            c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?,
+        ),
+    ];
+    let mut errori = Vec::new();
+    let mut n = 0;
+    let mut codici = std::collections::BTreeMap::<String, usize>::new();
+    for m in metodi(&pool).iter().filter(|m| !is_internal(m)) {
+        for caso in 0..12 {
+            let (chi, token) = rng.pick(&chiamanti);
+            let valid = casuale(&m.input(), &mut rng, 3).encode_to_vec();
+            let payload = if caso % 3 == 2 {
+                mutato(valid, &mut rng)
+            } else {
+                valid
+            };
+            let headers = [
+                ("authorization", format!("Bearer {token}")),
+                ("content-type", "application/grpc".to_string()),
+            ];
+            n += 1;
+            match grezza(&gateway, &percorso(m), &headers, frame(0, &payload)).await {
+                Ok(r) if NEVER.contains(&r.code) || r.status_bytes > TRAILER_LIMIT => {
+                    errori.push(format!("{} case {caso} as {chi}: {r:?}", percorso(m)));
+                }
+                Ok(r) => *codici.entry(format!("{:?}", r.code)).or_default() += 1,
+                Err(e) => errori.push(format!("{} case {caso} as {chi}: {e:#}", percorso(m))),
+            }
+        }
+    }
+    tutti_serving(&c).await?;
+    eprintln!(
+        "random requests: {n} calls in {:?} (seed {seed}), answers {codici:?}",
+        started.elapsed()
+    );
+    assert!(
+        errori.is_empty(),
+        "seed {seed}: {} wrong answers:\n{}",
+        errori.len(),
+        errori.join("\n")
+    );
+    c.stop().await
+}
