@@ -157,9 +157,11 @@ enum Forma {
     LunghezzaEnorme,
     CorpoVuoto,
     Json,
+    SecondoMalformato,
+    EncodingSconosciuto,
 }
 
-const FORME: [Forma; 12] = [
+const FORME: [Forma; 14] = [
     Forma::Utf8NonValido,
     Forma::VarintTroncato,
     Forma::WireTypeSbagliato,
@@ -172,9 +174,19 @@ const FORME: [Forma; 12] = [
     Forma::LunghezzaEnorme,
     Forma::CorpoVuoto,
     Forma::Json,
+    Forma::SecondoMalformato,
+    Forma::EncodingSconosciuto,
 ];
 
 impl Forma {
+    /// Headers this shape sends besides the content type.
+    fn intestazioni(self) -> Vec<(&'static str, String)> {
+        match self {
+            Forma::EncodingSconosciuto => vec![("grpc-encoding", "br".into())],
+            _ => Vec::new(),
+        }
+    }
+
     /// The body (and content type) of this shape for a method taking `input`; None when the
     /// message has nothing this shape can break (no string field for invalid UTF-8).
     fn corpo(self, input: &MessageDescriptor) -> Option<(String, Bytes)> {
@@ -232,6 +244,9 @@ impl Forma {
             Forma::LunghezzaEnorme => Bytes::from_static(&[0, 0xff, 0xff, 0xff, 0xff, 0x08]),
             Forma::CorpoVuoto => Bytes::new(),
             Forma::Json => return Some(("application/json".into(), Bytes::from_static(b"{}"))),
+            // An empty message (every field default), then a truncated varint.
+            Forma::SecondoMalformato => Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x80]),
+            Forma::EncodingSconosciuto => frame(1, b"not brotli"),
         };
         Some((grpc, body))
     }
@@ -268,6 +283,12 @@ fn verifica(r: &Risposta, m: &MethodDescriptor, forma: Forma, chi: &str) -> Resu
             .then_some(())
             .ok_or(format!("json: {what}"));
     }
+    // No compression is served: the encoding is refused before the body is read.
+    if forma == Forma::EncodingSconosciuto {
+        return (r.code == Code::Unimplemented)
+            .then_some(())
+            .ok_or(format!("unknown encoding: {what}"));
+    }
     if is_internal(m) && chi.starts_with("gateway") {
         return (r.code == Code::Unimplemented)
             .then_some(())
@@ -282,8 +303,11 @@ fn verifica(r: &Risposta, m: &MethodDescriptor, forma: Forma, chi: &str) -> Resu
         .then_some(())
         .ok_or(format!("huge length: {what}"));
     }
-    // A client stream may have no message at all; the call then answers as the RPC does.
-    if forma == Forma::CorpoVuoto && m.is_client_streaming() {
+    // A client stream may have no message at all, and a unary call reads its one message and
+    // no further: the call then answers as the RPC does (never a fault, checked above).
+    if (forma == Forma::CorpoVuoto && m.is_client_streaming())
+        || (forma == Forma::SecondoMalformato && !m.is_client_streaming())
+    {
         return Ok(());
     }
     // A streaming request is read by the handler, after it has checked the caller's profile.
@@ -317,6 +341,7 @@ async fn campagna(
                 };
                 let mut headers = c.headers.clone();
                 headers.push(("content-type", content_type));
+                headers.extend(forma.intestazioni());
                 n += 1;
                 let r = match grezza(channel, &percorso(m), &headers, body).await {
                     Ok(r) => r,
