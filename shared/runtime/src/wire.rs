@@ -327,6 +327,49 @@ mod tests {
         }
     }
 
+    /// A streamed answer: one message, then its status in trailers.
+    struct Streamed(Vec<http_body::Frame<Bytes>>);
+
+    impl http_body::Body for Streamed {
+        type Data = Bytes;
+        type Error = Status;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut TaskContext<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
+            Poll::Ready(if self.0.is_empty() {
+                None
+            } else {
+                Some(Ok(self.0.remove(0)))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_decoding_failure_in_the_trailers_of_a_stream_is_rewritten_too() {
+        let mut body = Trailers {
+            inner: Body::new(Streamed(vec![
+                http_body::Frame::data(Bytes::from_static(b"\0\0\0\0\0")),
+                http_body::Frame::trailers(answered(Status::internal("Unexpected EOF decoding stream."))),
+            ])),
+        };
+        let mut frames = Vec::new();
+        while let Some(frame) =
+            std::future::poll_fn(|cx| http_body::Body::poll_frame(Pin::new(&mut body), cx)).await
+        {
+            frames.push(frame);
+        }
+        assert_eq!(frames.len(), 2);
+        let trailers = frames
+            .pop()
+            .and_then(|f| f.ok())
+            .and_then(|f| f.into_trailers().ok())
+            .unwrap_or_default();
+        assert_eq!(status_of(&trailers).code(), Code::InvalidArgument);
+        assert!(frames[0].as_ref().is_ok_and(|f| f.is_data()));
+    }
+
     #[test]
     fn a_server_fault_stays_internal() {
         let mut headers = answered(Status::internal("internal error"));
