@@ -433,7 +433,8 @@ pub fn unsupported_content_type(content_type: Option<&str>) -> Status {
 // character date, a list of a million bad codes); the whole status travels in HTTP/2 trailers,
 // which hyper refuses beyond 16 KiB of header list (the gateway then sees a transport error and
 // answers UNAVAILABLE). Every string is cut to these lengths and the status, as sent, kept
-// within STATUS_HEADER_BUDGET bytes: well under half of the 16 KiB limit.
+// within STATUS_HEADER_BUDGET bytes: with grpc-status and the rest of the block, under 8 KiB,
+// half of the 16 KiB limit.
 
 /// Characters of a status message.
 pub const MAX_MESSAGE_CHARS: usize = 512;
@@ -443,12 +444,14 @@ pub const MAX_FIELD_CHARS: usize = 128;
 pub const MAX_DESCRIPTION_CHARS: usize = 256;
 /// Characters of a reason, a metadata key, a subject or a type.
 pub const MAX_REASON_CHARS: usize = 64;
-/// Violations listed in a BadRequest or PreconditionFailure; the rest are counted.
-pub const MAX_VIOLATIONS: usize = 10;
+/// Violations listed in a BadRequest or PreconditionFailure; the rest are counted. GW-3 wants
+/// one per bad field and the largest request (a LAO communication) has fewer fields than this;
+/// a repeated field of a million bad entries has more. The byte budget may list fewer.
+pub const MAX_VIOLATIONS: usize = 50;
 /// Entries of an ErrorInfo's metadata.
 pub const MAX_METADATA: usize = 16;
 /// Bytes of `grpc-message` (percent-encoded) plus `grpc-status-details-bin` (base64) as sent.
-pub const STATUS_HEADER_BUDGET: usize = 6 * 1024;
+pub const STATUS_HEADER_BUDGET: usize = 7 * 1024;
 /// Bytes of `grpc-message` as sent (percent-encoded: up to 12 bytes per character).
 const MESSAGE_HEADER_BUDGET: usize = 1024;
 /// ErrorInfo metadata key counting the violations not listed.
@@ -504,22 +507,155 @@ fn header_len(status: &Status) -> usize {
     message_header_len(status.message()) + status.details().len().div_ceil(3) * 4
 }
 
+/// `s` cut to `max` characters (see [`truncate`]), noting whether it was.
+fn cut(s: &mut String, max: usize, changed: &mut bool) {
+    if s.chars().nth(max).is_some() {
+        *s = truncate(s, max);
+        *changed = true;
+    }
+}
+
+fn cut_list<T>(v: &mut Vec<T>, changed: &mut bool) -> usize {
+    let over = v.len().saturating_sub(MAX_VIOLATIONS);
+    if over > 0 {
+        v.truncate(MAX_VIOLATIONS);
+        *changed = true;
+    }
+    over
+}
+
+/// Cuts every string of `d` to its limit; returns how many violations it left out.
+fn bound_detail(d: &mut tonic_types::ErrorDetail, changed: &mut bool) -> usize {
+    use tonic_types::ErrorDetail;
+    let c = changed;
+    match d {
+        ErrorDetail::BadRequest(b) => {
+            let over = cut_list(&mut b.field_violations, c);
+            for v in &mut b.field_violations {
+                cut(&mut v.field, MAX_FIELD_CHARS, c);
+                cut(&mut v.description, MAX_DESCRIPTION_CHARS, c);
+                cut(&mut v.reason, MAX_REASON_CHARS, c);
+                if let Some(l) = &mut v.localized_message {
+                    cut(&mut l.message, MAX_DESCRIPTION_CHARS, c);
+                    cut(&mut l.locale, MAX_REASON_CHARS, c);
+                }
+            }
+            over
+        }
+        ErrorDetail::PreconditionFailure(p) => {
+            let over = cut_list(&mut p.violations, c);
+            for v in &mut p.violations {
+                cut(&mut v.r#type, MAX_REASON_CHARS, c);
+                cut(&mut v.subject, MAX_FIELD_CHARS, c);
+                cut(&mut v.description, MAX_DESCRIPTION_CHARS, c);
+            }
+            over
+        }
+        ErrorDetail::QuotaFailure(q) => {
+            cut_list(&mut q.violations, c);
+            for v in &mut q.violations {
+                cut(&mut v.subject, MAX_FIELD_CHARS, c);
+                cut(&mut v.description, MAX_DESCRIPTION_CHARS, c);
+            }
+            0
+        }
+        ErrorDetail::ErrorInfo(i) => {
+            cut(&mut i.reason, MAX_REASON_CHARS, c);
+            cut(&mut i.domain, MAX_REASON_CHARS, c);
+            let over = i.metadata.len() > MAX_METADATA
+                || i.metadata.iter().any(|(k, v)| {
+                    k.chars().nth(MAX_REASON_CHARS).is_some() || v.chars().nth(MAX_FIELD_CHARS).is_some()
+                });
+            if over {
+                i.metadata = bound_metadata(std::mem::take(&mut i.metadata));
+                *c = true;
+            }
+            0
+        }
+        ErrorDetail::DebugInfo(x) => {
+            cut_list(&mut x.stack_entries, c);
+            for e in &mut x.stack_entries {
+                cut(e, MAX_FIELD_CHARS, c);
+            }
+            cut(&mut x.detail, MAX_DESCRIPTION_CHARS, c);
+            0
+        }
+        ErrorDetail::RequestInfo(x) => {
+            cut(&mut x.request_id, MAX_FIELD_CHARS, c);
+            cut(&mut x.serving_data, MAX_FIELD_CHARS, c);
+            0
+        }
+        ErrorDetail::ResourceInfo(x) => {
+            cut(&mut x.resource_type, MAX_REASON_CHARS, c);
+            cut(&mut x.resource_name, MAX_FIELD_CHARS, c);
+            cut(&mut x.owner, MAX_FIELD_CHARS, c);
+            cut(&mut x.description, MAX_DESCRIPTION_CHARS, c);
+            0
+        }
+        ErrorDetail::Help(x) => {
+            cut_list(&mut x.links, c);
+            for l in &mut x.links {
+                cut(&mut l.description, MAX_DESCRIPTION_CHARS, c);
+                cut(&mut l.url, MAX_DESCRIPTION_CHARS, c);
+            }
+            0
+        }
+        ErrorDetail::LocalizedMessage(x) => {
+            cut(&mut x.locale, MAX_REASON_CHARS, c);
+            cut(&mut x.message, MAX_MESSAGE_CHARS, c);
+            0
+        }
+        // RetryInfo is a duration; a kind added later is left to the budget.
+        _ => 0,
+    }
+}
+
+/// The google.rpc details tonic-types knows (the others are a context's own typed payloads,
+/// e.g. prestazioni's StatoLimite, kept as they are).
+const STANDARD_DETAILS: [&str; 10] = [
+    "type.googleapis.com/google.rpc.RetryInfo",
+    "type.googleapis.com/google.rpc.DebugInfo",
+    "type.googleapis.com/google.rpc.QuotaFailure",
+    "type.googleapis.com/google.rpc.ErrorInfo",
+    "type.googleapis.com/google.rpc.PreconditionFailure",
+    "type.googleapis.com/google.rpc.BadRequest",
+    "type.googleapis.com/google.rpc.RequestInfo",
+    "type.googleapis.com/google.rpc.ResourceInfo",
+    "type.googleapis.com/google.rpc.Help",
+    "type.googleapis.com/google.rpc.LocalizedMessage",
+];
+
 /// `status` with every string cut to its limit, at most [`MAX_VIOLATIONS`] violations per
 /// detail (ErrorInfo counts the rest under `violations_omitted`, the message says so), and the
 /// whole within [`STATUS_HEADER_BUDGET`]: violations, then metadata, then the other details
-/// give way, never the code, the ErrorInfo reason or the rule. Cheap when already small.
+/// give way, never the code, the ErrorInfo reason or the rule. A status already within every
+/// limit is returned as it is, byte for byte (a replayed refusal stays identical).
 pub fn bound(status: Status) -> Status {
+    use prost::Message as _;
     use tonic_types::ErrorDetail;
     if status.code() == Code::Ok {
         return status;
     }
-    if status.details().is_empty()
-        && status.message().chars().count() <= MAX_MESSAGE_CHARS
-        && message_header_len(status.message()) <= MESSAGE_HEADER_BUDGET
-    {
+    let message_fits = status.message().chars().nth(MAX_MESSAGE_CHARS).is_none()
+        && message_header_len(status.message()) <= MESSAGE_HEADER_BUDGET;
+    if status.details().is_empty() && message_fits {
         return status;
     }
-    let mut details = status.get_error_details_vec();
+    let code = status.code();
+    let metadata = status.metadata().clone();
+    // Details that do not decode are dropped: they could only be cut at random.
+    let rpc = tonic_types::pb::Status::decode(status.details()).unwrap_or_default();
+    let (standard, mut custom): (Vec<_>, Vec<_>) = rpc
+        .details
+        .into_iter()
+        .partition(|a| STANDARD_DETAILS.contains(&a.type_url.as_str()));
+    let standard = tonic_types::pb::Status {
+        code: code as i32,
+        message: String::new(),
+        details: standard,
+    };
+    let mut details = Status::with_details(code, "", standard.encode_to_vec().into()).get_error_details_vec();
+    let mut changed = false;
     // Violations already left out where the status was built (or bounded before).
     let mut omitted: usize = details
         .iter()
@@ -529,74 +665,13 @@ pub fn bound(status: Status) -> Status {
         })
         .unwrap_or(0);
     for d in &mut details {
-        match d {
-            ErrorDetail::BadRequest(b) => {
-                omitted += b.field_violations.len().saturating_sub(MAX_VIOLATIONS);
-                b.field_violations.truncate(MAX_VIOLATIONS);
-                for v in &mut b.field_violations {
-                    v.field = truncate(&v.field, MAX_FIELD_CHARS);
-                    v.description = truncate(&v.description, MAX_DESCRIPTION_CHARS);
-                    v.reason = truncate(&v.reason, MAX_REASON_CHARS);
-                    v.localized_message = None;
-                }
-            }
-            ErrorDetail::PreconditionFailure(p) => {
-                omitted += p.violations.len().saturating_sub(MAX_VIOLATIONS);
-                p.violations.truncate(MAX_VIOLATIONS);
-                for v in &mut p.violations {
-                    v.r#type = truncate(&v.r#type, MAX_REASON_CHARS);
-                    v.subject = truncate(&v.subject, MAX_FIELD_CHARS);
-                    v.description = truncate(&v.description, MAX_DESCRIPTION_CHARS);
-                }
-            }
-            ErrorDetail::QuotaFailure(q) => {
-                q.violations.truncate(MAX_VIOLATIONS);
-                for v in &mut q.violations {
-                    v.subject = truncate(&v.subject, MAX_FIELD_CHARS);
-                    v.description = truncate(&v.description, MAX_DESCRIPTION_CHARS);
-                }
-            }
-            ErrorDetail::ErrorInfo(i) => {
-                i.reason = truncate(&i.reason, MAX_REASON_CHARS);
-                i.domain = truncate(&i.domain, MAX_REASON_CHARS);
-                i.metadata = bound_metadata(std::mem::take(&mut i.metadata));
-            }
-            ErrorDetail::DebugInfo(x) => {
-                x.stack_entries.truncate(MAX_VIOLATIONS);
-                for e in &mut x.stack_entries {
-                    *e = truncate(e, MAX_FIELD_CHARS);
-                }
-                x.detail = truncate(&x.detail, MAX_DESCRIPTION_CHARS);
-            }
-            ErrorDetail::RequestInfo(x) => {
-                x.request_id = truncate(&x.request_id, MAX_FIELD_CHARS);
-                x.serving_data = truncate(&x.serving_data, MAX_FIELD_CHARS);
-            }
-            ErrorDetail::ResourceInfo(x) => {
-                x.resource_type = truncate(&x.resource_type, MAX_REASON_CHARS);
-                x.resource_name = truncate(&x.resource_name, MAX_FIELD_CHARS);
-                x.owner = truncate(&x.owner, MAX_FIELD_CHARS);
-                x.description = truncate(&x.description, MAX_DESCRIPTION_CHARS);
-            }
-            ErrorDetail::Help(x) => {
-                x.links.truncate(MAX_VIOLATIONS);
-                for l in &mut x.links {
-                    l.description = truncate(&l.description, MAX_DESCRIPTION_CHARS);
-                    l.url = truncate(&l.url, MAX_DESCRIPTION_CHARS);
-                }
-            }
-            ErrorDetail::LocalizedMessage(x) => {
-                x.locale = truncate(&x.locale, MAX_REASON_CHARS);
-                x.message = truncate(&x.message, MAX_MESSAGE_CHARS);
-            }
-            // RetryInfo is a duration; a kind added later is left to the budget below.
-            _ => {}
-        }
+        omitted += bound_detail(d, &mut changed);
+    }
+    if !changed && message_fits && header_len(&status) <= STATUS_HEADER_BUDGET {
+        return status;
     }
     let message = bound_message(without_omitted_note(status.message()));
-    let metadata = status.metadata().clone();
-    let code = status.code();
-    let build = |details: &[ErrorDetail], omitted: usize| {
+    let build = |details: &[ErrorDetail], custom: &[prost_types::Any], omitted: usize| {
         let mut details = details.to_vec();
         let mut message = message.clone();
         if omitted > 0 {
@@ -607,11 +682,14 @@ pub fn bound(status: Status) -> Status {
             }
             message = format!("{message}{}", omitted_note(omitted));
         }
-        Status::with_error_details_vec_and_metadata(code, message, details, metadata.clone())
+        let built = Status::with_error_details_vec(code, message.clone(), details);
+        let mut rpc = tonic_types::pb::Status::decode(built.details()).unwrap_or_default();
+        rpc.details.extend(custom.iter().cloned());
+        Status::with_details_and_metadata(code, message, rpc.encode_to_vec().into(), metadata.clone())
     };
-    let mut bounded = build(&details, omitted);
-    // Over budget (long non-ASCII texts): drop listed violations from the end, then ErrorInfo
-    // metadata other than the rule, then every detail but ErrorInfo and RetryInfo.
+    let mut bounded = build(&details, &custom, omitted);
+    // Over budget (long non-ASCII texts, many violations): drop listed violations from the end,
+    // then ErrorInfo metadata other than the rule, then every detail but ErrorInfo and RetryInfo.
     while header_len(&bounded) > STATUS_HEADER_BUDGET {
         let dropped_violation = details.iter_mut().rev().any(|d| match d {
             ErrorDetail::BadRequest(b) => b.field_violations.pop().is_some(),
@@ -631,14 +709,15 @@ pub fn bound(status: Status) -> Status {
                 }
             }
             if !trimmed {
-                let before = details.len();
+                let before = details.len() + custom.len();
+                custom.clear();
                 details.retain(|d| matches!(d, ErrorDetail::ErrorInfo(_) | ErrorDetail::RetryInfo(_)));
                 if details.len() == before {
                     break;
                 }
             }
         }
-        bounded = build(&details, omitted);
+        bounded = build(&details, &custom, omitted);
     }
     bounded
 }
@@ -824,7 +903,7 @@ mod tests {
     }
 
     #[test]
-    fn a_thousand_violations_list_ten_and_count_the_rest() {
+    fn a_thousand_violations_list_what_fits_and_count_the_rest() {
         let mut v = Violations::new();
         for i in 0..1000 {
             v.add(format!("stati[{i}]"), "PRE-1", "PRE_1_STATO", "è".repeat(300));
@@ -848,6 +927,41 @@ mod tests {
         let again = Status::from(AppError::Upstream(Box::new(status.clone())));
         assert_eq!(again.message(), status.message());
         assert_eq!(listed(&again).len(), fv.len());
+    }
+
+    #[test]
+    fn a_context_s_own_details_survive_and_a_bounded_status_is_left_byte_for_byte() {
+        use prost::Message as _;
+        let own = prost_types::Any {
+            type_url: "type.googleapis.com/occasionali.prestazioni.v1.StatoLimite".into(),
+            value: vec![8, 1],
+        };
+        let with_own = |description: &str| {
+            let mut details = info(
+                "PRE_8_LIMIT",
+                "PRE-8",
+                &[("a".into(), "1".into()), ("b".into(), "2".into())],
+            );
+            details.add_precondition_failure_violation("PRE_8_LIMIT", "PRE-8", description);
+            let built = Status::with_error_details(Code::FailedPrecondition, "[PRE-8] over", details);
+            let mut rpc = tonic_types::pb::Status::decode(built.details()).unwrap_or_default();
+            rpc.details.push(own.clone());
+            Status::with_details(
+                Code::FailedPrecondition,
+                "[PRE-8] over",
+                rpc.encode_to_vec().into(),
+            )
+        };
+        let small = with_own("over the limit");
+        assert_eq!(bound(small.clone()).details(), small.details());
+        let long = bound(with_own(&"x".repeat(10_000)));
+        let rpc = tonic_types::pb::Status::decode(long.details()).unwrap_or_default();
+        assert!(rpc.details.contains(&own), "{rpc:?}");
+        let pf = long.get_error_details().precondition_failure().cloned();
+        let description = pf
+            .map(|p| p.violations[0].description.clone())
+            .unwrap_or_default();
+        assert_eq!(description.chars().count(), MAX_DESCRIPTION_CHARS);
     }
 
     #[test]
