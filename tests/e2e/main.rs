@@ -14,6 +14,7 @@ mod portafoglio;
 mod prestazioni;
 mod rappresentanza;
 mod relay;
+mod wire;
 
 use chrono::NaiveDate;
 use occasionali_kernel::{DatiAnagrafici, Sesso, cf};

@@ -137,9 +137,19 @@ pub enum AppError {
     Upstream(Box<Status>),
 }
 
+/// The readable list of a request's violations: the first [`MAX_VIOLATIONS`] only, as a request
+/// with thousands of bad entries must not build a message as large as itself ([`bound`] says
+/// how many more there are).
 fn summary(v: &[FieldViolation]) -> String {
     v.iter()
-        .map(|f| format!("{}: {}", f.field, f.description))
+        .take(MAX_VIOLATIONS)
+        .map(|f| {
+            format!(
+                "{}: {}",
+                truncate(&f.field, MAX_FIELD_CHARS),
+                truncate(&f.description, MAX_DESCRIPTION_CHARS)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -254,11 +264,18 @@ fn info(reason: &str, rule: &str, extra: &[(String, String)]) -> ErrorDetails {
 impl From<AppError> for Status {
     fn from(e: AppError) -> Status {
         let code = e.code();
-        match e {
+        let status = match e {
             AppError::Invalid(v) => {
                 let reason = v.first().map(|f| f.reason.clone()).unwrap_or_default();
-                let mut details = info(&reason, &rules_of(&v), &[]);
-                details.set_bad_request(field_violations(&v));
+                let listed = &v[..v.len().min(MAX_VIOLATIONS)];
+                let omitted = v.len() - listed.len();
+                let extra = if omitted > 0 {
+                    vec![(VIOLATIONS_OMITTED.to_string(), omitted.to_string())]
+                } else {
+                    Vec::new()
+                };
+                let mut details = info(&reason, &rules_of(&v), &extra);
+                details.set_bad_request(field_violations(listed));
                 Status::with_error_details(code, format!("invalid request: {}", summary(&v)), details)
             }
             AppError::FailedPrecondition {
@@ -312,7 +329,8 @@ impl From<AppError> for Status {
                 Status::internal("internal error")
             }
             AppError::Upstream(s) => *s,
-        }
+        };
+        bound(status)
     }
 }
 
@@ -370,6 +388,367 @@ pub fn from_upstream(context: &str, status: Status) -> AppError {
             status.message()
         )),
     }
+}
+
+/// ErrorInfo reason of a request whose bytes are not a message of the method's type (invalid
+/// protobuf, a cut or unframed body, no message at all): the caller's mistake, INVALID_ARGUMENT.
+pub const MALFORMED_REQUEST: &str = "MALFORMED_REQUEST";
+
+/// ErrorInfo reason of a request in a content type other than gRPC with protobuf: UNIMPLEMENTED.
+pub const UNSUPPORTED_CONTENT_TYPE: &str = "UNSUPPORTED_CONTENT_TYPE";
+
+/// The rule a malformed request is refused under: never INTERNAL for a user's mistake.
+pub const MALFORMED_RULE: &str = "GW-3";
+
+/// INVALID_ARGUMENT for a request that could not be decoded; `what` says what was wrong and,
+/// when known, `field` the path of the field that did not decode.
+pub fn malformed(what: &str, field: Option<&str>) -> Status {
+    let mut details = info(MALFORMED_REQUEST, MALFORMED_RULE, &[]);
+    if let Some(field) = field {
+        let mut fv = tonic_types::FieldViolation::new(field, format!("[{MALFORMED_RULE}] {what}"));
+        fv.reason = MALFORMED_REQUEST.into();
+        details.set_bad_request(vec![fv]);
+    }
+    bound(Status::with_error_details(
+        Code::InvalidArgument,
+        format!("malformed request: {what}"),
+        details,
+    ))
+}
+
+/// UNIMPLEMENTED for a request sent as `content_type` (absent: `None`).
+pub fn unsupported_content_type(content_type: Option<&str>) -> Status {
+    let what = match content_type {
+        Some(ct) => format!("content-type {ct:?} is not supported"),
+        None => "a content-type is required".to_string(),
+    };
+    bound(Status::with_error_details(
+        Code::Unimplemented,
+        format!("{what}: send application/grpc (protobuf messages)"),
+        info(UNSUPPORTED_CONTENT_TYPE, MALFORMED_RULE, &[]),
+    ))
+}
+
+// What an error may carry. Messages and descriptions often echo the caller's input (a 10,000
+// character date, a list of a million bad codes); the whole status travels in HTTP/2 trailers,
+// which hyper refuses beyond 16 KiB of header list (the gateway then sees a transport error and
+// answers UNAVAILABLE). Every string is cut to these lengths and the status, as sent, kept
+// within STATUS_HEADER_BUDGET bytes: with grpc-status and the rest of the block, under 8 KiB,
+// half of the 16 KiB limit.
+
+/// Characters of a status message.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+/// Characters of a field path, an ErrorInfo metadata value or any other echoed value.
+pub const MAX_FIELD_CHARS: usize = 128;
+/// Characters of one violation's description.
+pub const MAX_DESCRIPTION_CHARS: usize = 256;
+/// Characters of a reason, a metadata key, a subject or a type.
+pub const MAX_REASON_CHARS: usize = 64;
+/// Violations listed in a BadRequest or PreconditionFailure; the rest are counted. GW-3 wants
+/// one per bad field and the largest request (a LAO communication) has fewer fields than this;
+/// a repeated field of a million bad entries has more. The byte budget may list fewer.
+pub const MAX_VIOLATIONS: usize = 50;
+/// Entries of an ErrorInfo's metadata.
+pub const MAX_METADATA: usize = 16;
+/// Bytes of `grpc-message` (percent-encoded) plus `grpc-status-details-bin` (base64) as sent.
+pub const STATUS_HEADER_BUDGET: usize = 7 * 1024;
+/// Bytes of `grpc-message` as sent (percent-encoded: up to 12 bytes per character).
+const MESSAGE_HEADER_BUDGET: usize = 1024;
+/// ErrorInfo metadata key counting the violations not listed.
+pub const VIOLATIONS_OMITTED: &str = "violations_omitted";
+
+/// `s` cut to `max` characters, the last one an ellipsis when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max.saturating_sub(1)) {
+        Some((at, _)) if s[at..].chars().nth(1).is_some() => format!("{}…", &s[..at]),
+        _ => s.to_string(),
+    }
+}
+
+/// Bytes `c` takes in `grpc-message`, which percent-encodes controls, non-ASCII and
+/// ` "#%<>`?{}` (gRPC over HTTP/2; tonic's encoding set).
+fn encoded_len(c: char) -> usize {
+    if c.is_ascii() && !c.is_ascii_control() && !" \"#%<>`?{}".contains(c) {
+        1
+    } else {
+        3 * c.len_utf8()
+    }
+}
+
+fn message_header_len(s: &str) -> usize {
+    s.chars().map(encoded_len).sum()
+}
+
+/// `s` cut to at most `max` bytes once percent-encoded.
+fn truncate_encoded(s: &str, max: usize) -> String {
+    if message_header_len(s) <= max {
+        return s.to_string();
+    }
+    let room = max.saturating_sub(encoded_len('…'));
+    let mut used = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        used += encoded_len(c);
+        if used > room {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+fn bound_message(m: &str) -> String {
+    truncate_encoded(&truncate(m, MAX_MESSAGE_CHARS), MESSAGE_HEADER_BUDGET)
+}
+
+/// Bytes of a status's message and details as they go on the wire.
+fn header_len(status: &Status) -> usize {
+    message_header_len(status.message()) + status.details().len().div_ceil(3) * 4
+}
+
+/// `s` cut to `max` characters (see [`truncate`]), noting whether it was.
+fn cut(s: &mut String, max: usize, changed: &mut bool) {
+    if s.chars().nth(max).is_some() {
+        *s = truncate(s, max);
+        *changed = true;
+    }
+}
+
+fn cut_list<T>(v: &mut Vec<T>, changed: &mut bool) -> usize {
+    let over = v.len().saturating_sub(MAX_VIOLATIONS);
+    if over > 0 {
+        v.truncate(MAX_VIOLATIONS);
+        *changed = true;
+    }
+    over
+}
+
+/// Cuts every string of `d` to its limit; returns how many violations it left out.
+fn bound_detail(d: &mut tonic_types::ErrorDetail, changed: &mut bool) -> usize {
+    use tonic_types::ErrorDetail;
+    let c = changed;
+    match d {
+        ErrorDetail::BadRequest(b) => {
+            let over = cut_list(&mut b.field_violations, c);
+            for v in &mut b.field_violations {
+                cut(&mut v.field, MAX_FIELD_CHARS, c);
+                cut(&mut v.description, MAX_DESCRIPTION_CHARS, c);
+                cut(&mut v.reason, MAX_REASON_CHARS, c);
+                if let Some(l) = &mut v.localized_message {
+                    cut(&mut l.message, MAX_DESCRIPTION_CHARS, c);
+                    cut(&mut l.locale, MAX_REASON_CHARS, c);
+                }
+            }
+            over
+        }
+        ErrorDetail::PreconditionFailure(p) => {
+            let over = cut_list(&mut p.violations, c);
+            for v in &mut p.violations {
+                cut(&mut v.r#type, MAX_REASON_CHARS, c);
+                cut(&mut v.subject, MAX_FIELD_CHARS, c);
+                cut(&mut v.description, MAX_DESCRIPTION_CHARS, c);
+            }
+            over
+        }
+        ErrorDetail::QuotaFailure(q) => {
+            cut_list(&mut q.violations, c);
+            for v in &mut q.violations {
+                cut(&mut v.subject, MAX_FIELD_CHARS, c);
+                cut(&mut v.description, MAX_DESCRIPTION_CHARS, c);
+            }
+            0
+        }
+        ErrorDetail::ErrorInfo(i) => {
+            cut(&mut i.reason, MAX_REASON_CHARS, c);
+            cut(&mut i.domain, MAX_REASON_CHARS, c);
+            let over = i.metadata.len() > MAX_METADATA
+                || i.metadata.iter().any(|(k, v)| {
+                    k.chars().nth(MAX_REASON_CHARS).is_some() || v.chars().nth(MAX_FIELD_CHARS).is_some()
+                });
+            if over {
+                i.metadata = bound_metadata(std::mem::take(&mut i.metadata));
+                *c = true;
+            }
+            0
+        }
+        ErrorDetail::DebugInfo(x) => {
+            cut_list(&mut x.stack_entries, c);
+            for e in &mut x.stack_entries {
+                cut(e, MAX_FIELD_CHARS, c);
+            }
+            cut(&mut x.detail, MAX_DESCRIPTION_CHARS, c);
+            0
+        }
+        ErrorDetail::RequestInfo(x) => {
+            cut(&mut x.request_id, MAX_FIELD_CHARS, c);
+            cut(&mut x.serving_data, MAX_FIELD_CHARS, c);
+            0
+        }
+        ErrorDetail::ResourceInfo(x) => {
+            cut(&mut x.resource_type, MAX_REASON_CHARS, c);
+            cut(&mut x.resource_name, MAX_FIELD_CHARS, c);
+            cut(&mut x.owner, MAX_FIELD_CHARS, c);
+            cut(&mut x.description, MAX_DESCRIPTION_CHARS, c);
+            0
+        }
+        ErrorDetail::Help(x) => {
+            cut_list(&mut x.links, c);
+            for l in &mut x.links {
+                cut(&mut l.description, MAX_DESCRIPTION_CHARS, c);
+                cut(&mut l.url, MAX_DESCRIPTION_CHARS, c);
+            }
+            0
+        }
+        ErrorDetail::LocalizedMessage(x) => {
+            cut(&mut x.locale, MAX_REASON_CHARS, c);
+            cut(&mut x.message, MAX_MESSAGE_CHARS, c);
+            0
+        }
+        // RetryInfo is a duration; a kind added later is left to the budget.
+        _ => 0,
+    }
+}
+
+/// The google.rpc details tonic-types knows (the others are a context's own typed payloads,
+/// e.g. prestazioni's StatoLimite, kept as they are).
+const STANDARD_DETAILS: [&str; 10] = [
+    "type.googleapis.com/google.rpc.RetryInfo",
+    "type.googleapis.com/google.rpc.DebugInfo",
+    "type.googleapis.com/google.rpc.QuotaFailure",
+    "type.googleapis.com/google.rpc.ErrorInfo",
+    "type.googleapis.com/google.rpc.PreconditionFailure",
+    "type.googleapis.com/google.rpc.BadRequest",
+    "type.googleapis.com/google.rpc.RequestInfo",
+    "type.googleapis.com/google.rpc.ResourceInfo",
+    "type.googleapis.com/google.rpc.Help",
+    "type.googleapis.com/google.rpc.LocalizedMessage",
+];
+
+/// `status` with every string cut to its limit, at most [`MAX_VIOLATIONS`] violations per
+/// detail (ErrorInfo counts the rest under `violations_omitted`, the message says so), and the
+/// whole within [`STATUS_HEADER_BUDGET`]: violations, then metadata, then the other details
+/// give way, never the code, the ErrorInfo reason or the rule. A status already within every
+/// limit is returned as it is, byte for byte (a replayed refusal stays identical).
+pub fn bound(status: Status) -> Status {
+    use prost::Message as _;
+    use tonic_types::ErrorDetail;
+    if status.code() == Code::Ok {
+        return status;
+    }
+    let message_fits = status.message().chars().nth(MAX_MESSAGE_CHARS).is_none()
+        && message_header_len(status.message()) <= MESSAGE_HEADER_BUDGET;
+    if status.details().is_empty() && message_fits {
+        return status;
+    }
+    let code = status.code();
+    let metadata = status.metadata().clone();
+    // Details that do not decode are dropped: they could only be cut at random.
+    let rpc = tonic_types::pb::Status::decode(status.details()).unwrap_or_default();
+    let (standard, mut custom): (Vec<_>, Vec<_>) = rpc
+        .details
+        .into_iter()
+        .partition(|a| STANDARD_DETAILS.contains(&a.type_url.as_str()));
+    let standard = tonic_types::pb::Status {
+        code: code as i32,
+        message: String::new(),
+        details: standard,
+    };
+    let mut details = Status::with_details(code, "", standard.encode_to_vec().into()).get_error_details_vec();
+    let mut changed = false;
+    // Violations already left out where the status was built (or bounded before).
+    let mut omitted: usize = details
+        .iter()
+        .find_map(|d| match d {
+            ErrorDetail::ErrorInfo(i) => i.metadata.get(VIOLATIONS_OMITTED)?.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(0);
+    for d in &mut details {
+        omitted += bound_detail(d, &mut changed);
+    }
+    if !changed && message_fits && header_len(&status) <= STATUS_HEADER_BUDGET {
+        return status;
+    }
+    let message = bound_message(without_omitted_note(status.message()));
+    let build = |details: &[ErrorDetail], custom: &[prost_types::Any], omitted: usize| {
+        let mut details = details.to_vec();
+        let mut message = message.clone();
+        if omitted > 0 {
+            for d in &mut details {
+                if let ErrorDetail::ErrorInfo(i) = d {
+                    i.metadata.insert(VIOLATIONS_OMITTED.into(), omitted.to_string());
+                }
+            }
+            message = format!("{message}{}", omitted_note(omitted));
+        }
+        let built = Status::with_error_details_vec(code, message.clone(), details);
+        let mut rpc = tonic_types::pb::Status::decode(built.details()).unwrap_or_default();
+        rpc.details.extend(custom.iter().cloned());
+        Status::with_details_and_metadata(code, message, rpc.encode_to_vec().into(), metadata.clone())
+    };
+    let mut bounded = build(&details, &custom, omitted);
+    // Over budget (long non-ASCII texts, many violations): drop listed violations from the end,
+    // then ErrorInfo metadata other than the rule, then every detail but ErrorInfo and RetryInfo.
+    while header_len(&bounded) > STATUS_HEADER_BUDGET {
+        let dropped_violation = details.iter_mut().rev().any(|d| match d {
+            ErrorDetail::BadRequest(b) => b.field_violations.pop().is_some(),
+            ErrorDetail::PreconditionFailure(p) => p.violations.pop().is_some(),
+            _ => false,
+        });
+        if dropped_violation {
+            omitted += 1;
+        } else {
+            let mut trimmed = false;
+            for d in &mut details {
+                if let ErrorDetail::ErrorInfo(i) = d
+                    && i.metadata.keys().any(|k| k != "rule")
+                {
+                    i.metadata.retain(|k, _| k == "rule");
+                    trimmed = true;
+                }
+            }
+            if !trimmed {
+                let before = details.len() + custom.len();
+                custom.clear();
+                details.retain(|d| matches!(d, ErrorDetail::ErrorInfo(_) | ErrorDetail::RetryInfo(_)));
+                if details.len() == before {
+                    break;
+                }
+            }
+        }
+        bounded = build(&details, &custom, omitted);
+    }
+    bounded
+}
+
+fn omitted_note(n: usize) -> String {
+    format!(" ({n} more violations not listed)")
+}
+
+/// `message` without the note [`bound`] adds, so bounding twice (a status passed on from
+/// another context) says it once.
+fn without_omitted_note(message: &str) -> &str {
+    if let Some(at) = message.rfind(" (")
+        && let Some(n) = message[at + 2..].strip_suffix(" more violations not listed)")
+        && n.parse::<usize>().is_ok()
+    {
+        return &message[..at];
+    }
+    message
+}
+
+fn bound_metadata(
+    metadata: std::collections::HashMap<String, String>,
+) -> std::collections::HashMap<String, String> {
+    let mut entries: Vec<(String, String)> = metadata.into_iter().collect();
+    // The rule first, then a stable order, so what is kept does not depend on hashing.
+    entries.sort_by(|a, b| (a.0 != "rule", &a.0).cmp(&(b.0 != "rule", &b.0)));
+    entries
+        .into_iter()
+        .take(MAX_METADATA)
+        .map(|(k, v)| (truncate(&k, MAX_REASON_CHARS), truncate(&v, MAX_FIELD_CHARS)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -470,5 +849,128 @@ mod tests {
         let info = info.unwrap_or_else(|| panic!("no error info"));
         assert_eq!(info.reason, "POR_4_INSUFFICIENT_BALANCE");
         assert_eq!(info.metadata.get("available").map(String::as_str), Some("10.00"));
+    }
+    /// Bytes the status takes in HTTP/2 trailers as hyper counts them (name + value + 32).
+    fn trailer_bytes(status: &Status) -> usize {
+        let mut headers = http::HeaderMap::new();
+        let _ = status.add_header(&mut headers);
+        headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 32).sum()
+    }
+
+    fn listed(status: &Status) -> Vec<tonic_types::FieldViolation> {
+        status
+            .get_error_details()
+            .bad_request()
+            .map(|b| b.field_violations.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn echoed_input_is_cut_and_the_status_fits_in_trailers() {
+        for size in [10_000, 1_000_000] {
+            for filler in ["9", "è", "😀", "%"] {
+                let input = filler.repeat(size);
+                let mut v = Violations::new();
+                v.add(
+                    "data_inizio".to_string() + &input,
+                    "DEL-1",
+                    "DEL_1_DATE".to_string() + &input,
+                    format!("{input} is not a date (YYYY-MM-DD)"),
+                );
+                let status = Status::from(v.check().err().unwrap_or(AppError::NotFound(String::new())));
+                assert_eq!(status.code(), Code::InvalidArgument);
+                let bytes = trailer_bytes(&status);
+                assert!(bytes <= 8 * 1024, "{size} × {filler}: {bytes} bytes");
+                let fv = listed(&status);
+                assert_eq!(fv.len(), 1);
+                assert!(fv[0].description.chars().count() <= MAX_DESCRIPTION_CHARS);
+                assert!(fv[0].description.ends_with('…'));
+                assert!(status.message().chars().count() <= MAX_MESSAGE_CHARS + 40);
+                let precondition = Status::from(
+                    AppError::precondition("POR-4", "POR_4_INSUFFICIENT_BALANCE", input.clone())
+                        .with_metadata("available", input.clone()),
+                );
+                assert!(trailer_bytes(&precondition) <= 8 * 1024);
+                let info = precondition.get_error_details().error_info().cloned();
+                assert_eq!(
+                    info.as_ref()
+                        .and_then(|i| i.metadata.get("rule"))
+                        .map(String::as_str),
+                    Some("POR-4")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_thousand_violations_list_what_fits_and_count_the_rest() {
+        let mut v = Violations::new();
+        for i in 0..1000 {
+            v.add(format!("stati[{i}]"), "PRE-1", "PRE_1_STATO", "è".repeat(300));
+        }
+        let status = Status::from(AppError::Invalid(v.0));
+        assert!(trailer_bytes(&status) <= 8 * 1024, "{}", trailer_bytes(&status));
+        let fv = listed(&status);
+        assert!(!fv.is_empty() && fv.len() <= MAX_VIOLATIONS, "{}", fv.len());
+        assert_eq!(fv[0].field, "stati[0]");
+        let info = status.get_error_details().error_info().cloned();
+        let omitted: usize = info
+            .and_then(|i| i.metadata.get(VIOLATIONS_OMITTED).and_then(|n| n.parse().ok()))
+            .unwrap_or_default();
+        assert_eq!(omitted + fv.len(), 1000);
+        assert!(
+            status.message().ends_with(&omitted_note(omitted)),
+            "{}",
+            status.message()
+        );
+        // Passed on by another context (AppError::Upstream), it says so once.
+        let again = Status::from(AppError::Upstream(Box::new(status.clone())));
+        assert_eq!(again.message(), status.message());
+        assert_eq!(listed(&again).len(), fv.len());
+    }
+
+    #[test]
+    fn a_context_s_own_details_survive_and_a_bounded_status_is_left_byte_for_byte() {
+        use prost::Message as _;
+        let own = prost_types::Any {
+            type_url: "type.googleapis.com/occasionali.prestazioni.v1.StatoLimite".into(),
+            value: vec![8, 1],
+        };
+        let with_own = |description: &str| {
+            let mut details = info(
+                "PRE_8_LIMIT",
+                "PRE-8",
+                &[("a".into(), "1".into()), ("b".into(), "2".into())],
+            );
+            details.add_precondition_failure_violation("PRE_8_LIMIT", "PRE-8", description);
+            let built = Status::with_error_details(Code::FailedPrecondition, "[PRE-8] over", details);
+            let mut rpc = tonic_types::pb::Status::decode(built.details()).unwrap_or_default();
+            rpc.details.push(own.clone());
+            Status::with_details(
+                Code::FailedPrecondition,
+                "[PRE-8] over",
+                rpc.encode_to_vec().into(),
+            )
+        };
+        let small = with_own("over the limit");
+        assert_eq!(bound(small.clone()).details(), small.details());
+        let long = bound(with_own(&"x".repeat(10_000)));
+        let rpc = tonic_types::pb::Status::decode(long.details()).unwrap_or_default();
+        assert!(rpc.details.contains(&own), "{rpc:?}");
+        let pf = long.get_error_details().precondition_failure().cloned();
+        let description = pf
+            .map(|p| p.violations[0].description.clone())
+            .unwrap_or_default();
+        assert_eq!(description.chars().count(), MAX_DESCRIPTION_CHARS);
+    }
+
+    #[test]
+    fn a_small_status_is_left_as_it_is() {
+        let status = Status::not_found("prestazione not found");
+        let bounded = bound(status.clone());
+        assert_eq!(bounded.message(), status.message());
+        assert!(bounded.details().is_empty());
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("abcd", 3), "ab…");
     }
 }

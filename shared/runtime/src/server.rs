@@ -195,6 +195,8 @@ async fn serve_inner(
         // A message over its service's limit (crate::limiti) is RESOURCE_EXHAUSTED, not
         // tonic's OUT_OF_RANGE.
         .layer(crate::limiti::MessaggiTroppoGrandi)
+        // Malformed requests are the caller's mistake and statuses fit in trailers (GW-3).
+        .layer(crate::wire::WireLayer)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal)
         .await?;
