@@ -147,31 +147,24 @@ impl Buckets {
         }
     }
 
-    fn level(&self, b: &Bucket, now: Instant) -> f64 {
-        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
-        (b.tokens + elapsed * self.rate).min(self.burst)
-    }
-
     fn take(&mut self, who: &Caller, now: Instant) -> Verdict {
         // Once per refill period (at least every second): forget the callers whose bucket is
         // full again. O(callers), under the lock, but at most max_callers and rarely.
         if now.saturating_duration_since(self.swept) >= self.refill.max(Duration::from_secs(1)) {
             self.sweep(now);
         }
-        if let Some(b) = self.table.get(who).copied() {
-            let level = self.level(&b, now);
-            return if level >= 1.0 {
-                self.table.insert(
-                    who.clone(),
-                    Bucket {
-                        tokens: level - 1.0,
-                        at: now,
-                    },
-                );
-                Verdict::Admitted
-            } else {
-                Verdict::Wait(Duration::from_secs_f64((1.0 - level) / self.rate))
+        let (rate, burst) = (self.rate, self.burst);
+        if let Some(b) = self.table.get_mut(who) {
+            let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+            let level = (b.tokens + elapsed * rate).min(burst);
+            if level < 1.0 {
+                return Verdict::Wait(Duration::from_secs_f64((1.0 - level) / rate));
+            }
+            *b = Bucket {
+                tokens: level - 1.0,
+                at: now,
             };
+            return Verdict::Admitted;
         }
         if self.table.len() >= self.max_callers {
             self.sweep(now);

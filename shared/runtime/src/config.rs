@@ -178,8 +178,10 @@ pub struct AdmissionLimits {
 
 impl AdmissionLimits {
     /// Production, per gateway replica. A person's app or an intermediario's batch needs far
-    /// less than 20 calls/s sustained; a feed is one call however long. 256 calls in flight is
-    /// where one 2-CPU replica still keeps p99 low (docs/benchmarks.md, "Overload").
+    /// less than 20 calls/s sustained; a feed is one call however long. The cap in flight bounds
+    /// how long an admitted call can queue: about cap / throughput, so 256 at the ~1,000+
+    /// calls/s of one replica keeps the admitted p99 in the hundreds of milliseconds while an
+    /// overload is shed (docs/benchmarks.md, "Overload"); lower it for slower backends.
     pub const PRODUCTION: AdmissionLimits = AdmissionLimits {
         caller_rate_per_second: 20,
         caller_burst: 40,
