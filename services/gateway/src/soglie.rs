@@ -39,9 +39,10 @@ use tower::Service;
 pub const RATE_LIMITED: &str = "GW_RATE_LIMITED";
 /// ErrorInfo reason of a call shed because the gateway is at capacity.
 pub const OVERLOADED: &str = "GW_OVERLOADED";
-/// What a shed call's RetryInfo suggests: long enough for calls in flight to finish (most take
-/// milliseconds), short enough that a retrying client barely notices.
-const OVERLOAD_RETRY_DELAY: Duration = Duration::from_millis(250);
+/// What a shed call's RetryInfo suggests: calls take milliseconds, so a second is enough for
+/// the queue to move, and long enough that the shed clients' retries do not make a second
+/// overload of refusals (each refusal is still a round trip the gateway pays for).
+const OVERLOAD_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// At most one warning per this interval while refusing, so a flood cannot flood the log.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
