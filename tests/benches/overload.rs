@@ -162,8 +162,13 @@ async fn run(max_in_flight: u32, clients: usize, seconds: u64) -> anyhow::Result
     } else {
         max_in_flight.to_string()
     };
+    // The machine's other work shows in every number here: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
     println!(
-        "{cap:>13} {:>9.0} {:>7.0} {:>9.0} {:>9.1} {:>9.1} {:>9.1}",
+        "{cap:>13} {:>9.0} {:>7.0} {:>9.0} {:>9.1} {:>9.1} {:>9.1}   {load:>5}",
         tally.served.load(Ordering::Relaxed) as f64 / elapsed,
         tally.shed.load(Ordering::Relaxed) as f64 / elapsed,
         tally.failed.load(Ordering::Relaxed) as f64 / elapsed,
@@ -189,7 +194,7 @@ async fn main() -> anyhow::Result<()> {
         DEADLINE.as_secs()
     );
     println!(
-        "max_in_flight  served/s  shed/s  failed/s   p50 ms    p99 ms    max ms   (latencies of served calls)"
+        "max_in_flight  served/s  shed/s  failed/s   p50 ms    p99 ms    max ms    load   (latencies of served calls; load: 1-min load average after the run)"
     );
     for max_in_flight in limits {
         run(max_in_flight, clients, seconds).await?;
