@@ -10,8 +10,9 @@
 //!
 //! Each client is its own caller (an operatore_dg token) in a closed loop over GetSoggetto of an
 //! unregistered CF through the gateway: authentication, the proxy and a SQLite read in
-//! anagrafica, answered NOT_FOUND, which counts as served. A shed client waits the RetryInfo
-//! delay, as the contract asks; a call has a 5 s deadline. The clients and the cluster share the
+//! anagrafica, answered NOT_FOUND, which counts as served. A shed client waits at least the
+//! RetryInfo delay, as the contract asks, backing off further on repeated refusals; a call has
+//! a 5 s deadline. The clients and the cluster share the
 //! process's two tokio workers, as in the other benches here.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -31,8 +32,11 @@ use tonic::transport::Channel;
 
 const CONNECTIONS: usize = 16;
 const DEADLINE: Duration = Duration::from_secs(5);
-/// What a shed client waits: the gateway's RetryInfo for GW_OVERLOADED (1 s).
+/// What a shed client waits first: the gateway's RetryInfo for GW_OVERLOADED (1 s). Then, as
+/// gRPC retry policies do, it doubles on each refusal in a row, up to [`SHED_BACKOFF_MAX`], with
+/// jitter (half to the full delay), so the shed clients do not return all at once.
 const SHED_BACKOFF: Duration = Duration::from_secs(1);
+const SHED_BACKOFF_MAX: Duration = Duration::from_secs(8);
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -58,6 +62,11 @@ async fn client(
     let mut c = AnagraficaServiceClient::new(channel);
     let header: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
     let mut mine = Vec::new();
+    let mut refused_in_a_row = 0u32;
+    // xorshift, seeded by the token: jitter without a dependency.
+    let mut seed = token.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }) | 1;
     while Instant::now() < until {
         let mut r = tonic::Request::new(ana::GetSoggettoRequest {
             codice_fiscale: "RSSMRA85T10A562S".into(),
@@ -69,14 +78,24 @@ async fn client(
             Ok(_) => {
                 tally.served.fetch_add(1, Ordering::Relaxed);
                 mine.push(t.elapsed());
+                refused_in_a_row = 0;
             }
             Err(s) if s.code() == Code::NotFound => {
                 tally.served.fetch_add(1, Ordering::Relaxed);
                 mine.push(t.elapsed());
+                refused_in_a_row = 0;
             }
             Err(s) if s.code() == Code::ResourceExhausted => {
                 tally.shed.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(SHED_BACKOFF).await;
+                let full = SHED_BACKOFF
+                    .saturating_mul(1 << refused_in_a_row.min(8))
+                    .min(SHED_BACKOFF_MAX);
+                refused_in_a_row += 1;
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let jitter = 0.5 + (seed % 1000) as f64 / 2000.0;
+                tokio::time::sleep(full.mul_f64(jitter)).await;
             }
             Err(_) => {
                 tally.failed.fetch_add(1, Ordering::Relaxed);
