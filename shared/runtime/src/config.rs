@@ -179,9 +179,8 @@ pub struct AdmissionLimits {
 impl AdmissionLimits {
     /// Production, per gateway replica. A person's app or an intermediario's batch needs far
     /// less than 20 calls/s sustained; a feed is one call however long. The cap in flight bounds
-    /// how long an admitted call can queue: about cap / throughput, so 256 at the ~1,000+
-    /// calls/s of one replica keeps the admitted p99 in the hundreds of milliseconds while an
-    /// overload is shed (docs/benchmarks.md, "Overload"); lower it for slower backends.
+    /// how long an admitted call can queue, about cap / throughput: 256 is ~250 ms at 1,000
+    /// calls/s (docs/benchmarks.md, "Overload at the gateway"); lower it for slower backends.
     pub const PRODUCTION: AdmissionLimits = AdmissionLimits {
         caller_rate_per_second: 20,
         caller_burst: 40,
