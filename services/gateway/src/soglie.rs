@@ -43,6 +43,8 @@ pub const OVERLOADED: &str = "GW_OVERLOADED";
 /// the queue to move, and long enough that the shed clients' retries do not make a second
 /// overload of refusals (each refusal is still a round trip the gateway pays for).
 const OVERLOAD_RETRY_DELAY: Duration = Duration::from_secs(1);
+/// How often a full table of callers may be swept for idle ones.
+const FULL_TABLE_SWEEP_EVERY: Duration = Duration::from_millis(100);
 /// At most one warning per this interval while refusing, so a flood cannot flood the log.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
@@ -168,7 +170,10 @@ impl Buckets {
             return Verdict::Admitted;
         }
         if self.table.len() >= self.max_callers {
-            self.sweep(now);
+            // Not on every newcomer: a crowd of new callers must not turn each into a full scan.
+            if now.saturating_duration_since(self.swept) >= FULL_TABLE_SWEEP_EVERY {
+                self.sweep(now);
+            }
             if self.table.len() >= self.max_callers {
                 return Verdict::TooManyCallers;
             }
