@@ -132,6 +132,328 @@ async fn gw_1_identity_is_required_and_verified() -> anyhow::Result<()> {
     c.stop().await
 }
 
+/// The ErrorInfo reason of a grpcurl `-format-error` answer.
+fn reason(o: &occasionali_e2e::Outcome) -> String {
+    o.json()
+        .ok()
+        .and_then(|v| {
+            v["details"].as_array().and_then(|ds| {
+                ds.iter()
+                    .find(|d| d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
+                    .and_then(|d| d["reason"].as_str().map(str::to_string))
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 12, point 5: tokens are checked per RFC 7519 (`nbf`, `iat` with a small leeway, `aud`
+/// a string or an array naming us), and each refusal says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gw_1_tokens_are_checked_per_rfc_7519() -> anyhow::Result<()> {
+    let c = Cluster::start().await?;
+    let body = json!({"codice_fiscale": "RSSMRA85T10A562S"});
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let claims = |edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
+        let mut v = json!({
+            "sub": "DGXOPR80A01H501X", "profile": "operatore_dg",
+            "iss": "occasionali", "aud": "occasionali-api",
+            "iat": now, "exp": now + 600,
+        });
+        if let Some(m) = v.as_object_mut() {
+            edit(m);
+        }
+        v
+    };
+    // (what changes, the reason expected; "" = accepted: NOT_FOUND, nobody registered yet)
+    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+        ("as minted", claims(&|_| {}), ""),
+        (
+            "aud array naming us",
+            claims(&|m| {
+                m.insert("aud".into(), json!(["portale-inps", "occasionali-api"]));
+            }),
+            "",
+        ),
+        (
+            "iat within the leeway",
+            claims(&|m| {
+                m.insert("iat".into(), json!(now + 5));
+            }),
+            "",
+        ),
+        (
+            "nbf passed",
+            claims(&|m| {
+                m.insert("nbf".into(), json!(now - 60));
+            }),
+            "",
+        ),
+        (
+            "nbf in an hour",
+            claims(&|m| {
+                m.insert("nbf".into(), json!(now + 3600));
+            }),
+            "GW_1_TOKEN_NOT_YET_VALID",
+        ),
+        (
+            "iat in an hour",
+            claims(&|m| {
+                m.insert("iat".into(), json!(now + 3600));
+            }),
+            "GW_1_TOKEN_ISSUED_IN_FUTURE",
+        ),
+        (
+            "expired an hour ago",
+            claims(&|m| {
+                m.insert("exp".into(), json!(now - 3600));
+            }),
+            "GW_1_TOKEN_EXPIRED",
+        ),
+        (
+            "aud array not naming us",
+            claims(&|m| {
+                m.insert("aud".into(), json!(["portale-inps"]));
+            }),
+            "GW_1_TOKEN_AUDIENCE",
+        ),
+        (
+            "the internal audience",
+            claims(&|m| {
+                m.insert("aud".into(), json!("occasionali-internal"));
+            }),
+            "GW_1_TOKEN_AUDIENCE",
+        ),
+        (
+            "aud a number",
+            claims(&|m| {
+                m.insert("aud".into(), json!(42));
+            }),
+            "GW_1_TOKEN_CLAIM_MALFORMED",
+        ),
+        (
+            "no exp",
+            claims(&|m| {
+                m.remove("exp");
+            }),
+            "GW_1_TOKEN_CLAIM_MISSING",
+        ),
+        (
+            "no iat",
+            claims(&|m| {
+                m.remove("iat");
+            }),
+            "GW_1_TOKEN_CLAIM_MISSING",
+        ),
+        (
+            "exp a string",
+            claims(&|m| {
+                m.insert("exp".into(), json!("domani"));
+            }),
+            "GW_1_TOKEN_CLAIM_MALFORMED",
+        ),
+        (
+            "another issuer",
+            claims(&|m| {
+                m.insert("iss".into(), json!("altro"));
+            }),
+            "GW_1_TOKEN_ISSUER",
+        ),
+        (
+            "an unknown profile",
+            claims(&|m| {
+                m.insert("profile".into(), json!("amministratore"));
+            }),
+            "GW_1_TOKEN_CLAIM_MALFORMED",
+        ),
+    ];
+    for (what, claims, expected) in cases {
+        let token = c.signed_token(&claims)?;
+        let o = c.grpcurl().call(Some(&token), GET, &body).await?;
+        if expected.is_empty() {
+            assert_eq!(o.code, 5, "{what}: {o:?}");
+        } else {
+            assert_eq!(o.code, 16, "{what}: {o:?}");
+            assert_eq!(reason(&o), expected, "{what}: {o:?}");
+            assert!(o.rules().contains("GW-1"), "{what}: {o:?}");
+        }
+    }
+    // No algorithm ("alg": "none") with our claims, and a token signed with another key.
+    let ours = c.signed_token(&claims(&|_| {}))?;
+    let payload = ours.split('.').nth(1).unwrap_or_default();
+    let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+    let o = c.grpcurl().call(Some(&unsigned), GET, &body).await?;
+    assert_eq!(
+        (o.code, reason(&o).as_str()),
+        (16, "GW_1_TOKEN_MALFORMED"),
+        "{o:?}"
+    );
+    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJYIiwicHJvZmlsZSI6Im9wZXJhdG9yZV9kZyJ9.c2lnbmF0dXJl";
+    let o = c.grpcurl().call(Some(forged), GET, &body).await?;
+    assert_eq!(
+        (o.code, reason(&o).as_str()),
+        (16, "GW_1_TOKEN_SIGNATURE"),
+        "{o:?}"
+    );
+    let o = c.grpcurl().call(None, GET, &body).await?;
+    assert_eq!((o.code, reason(&o).as_str()), (16, "GW_1_TOKEN_MISSING"), "{o:?}");
+    // What `occasionali token` mints is accepted.
+    let minted = c.token(Profile::OperatoreDg, "DGXOPR80A01H501X", None)?;
+    let o = c.grpcurl().call(Some(&minted), GET, &body).await?;
+    assert_eq!(o.code, 5, "{o:?}");
+    c.stop().await
+}
+
+/// The RetryInfo delay of a grpcurl `-format-error` answer, e.g. "0.734s".
+fn retry_delay(o: &occasionali_e2e::Outcome) -> Option<String> {
+    o.json().ok().and_then(|v| {
+        v["details"].as_array().and_then(|ds| {
+            ds.iter()
+                .find(|d| d["@type"] == "type.googleapis.com/google.rpc.RetryInfo")
+                .and_then(|d| d["retryDelay"].as_str().map(str::to_string))
+        })
+    })
+}
+
+/// Issue 12, point 6: a caller over its rate gets RESOURCE_EXHAUSTED with the time to wait,
+/// while another caller is served; calls beyond the cap in flight are shed at once, feeds
+/// holding one slot each; health and reflection answer throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gw_admission_limits_a_flooding_caller_and_sheds_beyond_capacity() -> anyhow::Result<()> {
+    use occasionali_proto::anagrafica as ana;
+    use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
+    use occasionali_proto::portafoglio as por;
+    use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
+    use occasionali_runtime::config::AdmissionConfig;
+
+    let c = Cluster::start_with(None, |config| {
+        config.gateway.admission = AdmissionConfig {
+            caller_rate_per_second: Some(1),
+            caller_burst: Some(3),
+            max_in_flight: Some(2),
+            max_callers: Some(1000),
+        };
+    })
+    .await?;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", c.gateway))?
+        .connect()
+        .await?;
+    let with = |token: &str| -> anyhow::Result<tonic::Request<ana::GetSoggettoRequest>> {
+        let mut r = tonic::Request::new(ana::GetSoggettoRequest {
+            codice_fiscale: "RSSMRA85T10A562S".into(),
+        });
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse()?);
+        Ok(r)
+    };
+    // Operators, who may read any record: every call admitted reaches anagrafica.
+    let flooder = c.token(Profile::OperatoreDg, "DGXOPR80A01H501F", None)?;
+    let anna = c.token(Profile::OperatoreDg, "DGXNNA75M70F205S", None)?;
+    // The flood: served (NOT_FOUND: nobody registered) up to the burst, then refused.
+    let mut client = AnagraficaServiceClient::new(channel.clone());
+    let started = std::time::Instant::now();
+    let mut served = 0;
+    let refused = loop {
+        match client.get_soggetto(with(&flooder)?).await {
+            Err(s) if s.code() == tonic::Code::NotFound => served += 1,
+            Err(s) if s.code() == tonic::Code::ResourceExhausted => break s,
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
+        anyhow::ensure!(served < 50, "never refused");
+    };
+    // The burst, plus what the rate refilled meanwhile (1/s).
+    let refilled = started.elapsed().as_secs_f64().ceil() as usize;
+    assert!(
+        (3..=3 + refilled).contains(&served),
+        "served {served} in {:?}",
+        started.elapsed()
+    );
+    // What the flooder is told: the reason and when to come back.
+    use tonic_types::StatusExt;
+    assert_eq!(
+        refused.get_details_error_info().map(|i| i.reason).as_deref(),
+        Some("GW_RATE_LIMITED"),
+        "{refused:?}"
+    );
+    let wait = refused
+        .get_details_retry_info()
+        .and_then(|r| r.retry_delay)
+        .unwrap_or_default();
+    assert!(
+        wait > std::time::Duration::ZERO && wait <= std::time::Duration::from_secs(1),
+        "{refused:?}"
+    );
+    // The same answer as a client tool shows it.
+    let g = c.grpcurl();
+    let body = json!({"codice_fiscale": "RSSMRA85T10A562S"});
+    let shown = async {
+        for _ in 0..20 {
+            let o = g.call(Some(&flooder), GET, &body).await?;
+            if o.code == 8 {
+                return Ok::<_, anyhow::Error>(o);
+            }
+        }
+        anyhow::bail!("grpcurl never saw the refusal")
+    }
+    .await?;
+    assert_eq!(reason(&shown), "GW_RATE_LIMITED", "{shown:?}");
+    assert!(retry_delay(&shown).is_some(), "{shown:?}");
+    // Meanwhile another caller is served, and health and reflection answer.
+    let o = g.call(Some(&anna), GET, &body).await?;
+    assert_eq!(o.code, 5, "{o:?}");
+    let h = g.call(None, "grpc.health.v1.Health/Check", &json!({})).await?;
+    assert_eq!(h.json()?["status"], "SERVING");
+    assert!(g.list().await?.contains(&"grpc.health.v1.Health".to_string()));
+    // Waiting as told (at most a second at this rate), the flooder is served again.
+    tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
+    assert_eq!(
+        client.get_soggetto(with(&flooder)?).await.err().map(|s| s.code()),
+        Some(tonic::Code::NotFound)
+    );
+
+    // Two feeds streaming (kept open) fill the two slots in flight.
+    let mut feeds = Vec::new();
+    for feed in ["AGENZIA-ENTRATE", "PAGOPA"] {
+        let token = c.token(Profile::FlussoPagamenti, feed, None)?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<por::ImportF24Request>(1);
+        let mut r = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse()?);
+        let mut portafoglio = PortafoglioServiceClient::new(channel.clone());
+        let call = tokio::spawn(async move { portafoglio.import_f24(r).await });
+        feeds.push((tx, call));
+    }
+    // The third call is shed at once, whoever makes it (each a new caller here, within its
+    // rate), with its reason and a retry delay.
+    let shed = async {
+        for i in 0..100 {
+            let someone = c.token(Profile::OperatoreDg, &format!("DGXOPR80A01H{i:03}X"), None)?;
+            let o = g.call(Some(&someone), GET, &body).await?;
+            if o.code == 8 {
+                return Ok::<_, anyhow::Error>(o);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        anyhow::bail!("never shed")
+    }
+    .await?;
+    assert_eq!(reason(&shed), "GW_OVERLOADED", "{shed:?}");
+    assert!(retry_delay(&shed).is_some(), "{shed:?}");
+    let h = g.call(None, "grpc.health.v1.Health/Check", &json!({})).await?;
+    assert_eq!(h.json()?["status"], "SERVING", "health is never shed");
+    // The feeds end (an empty stream: nothing imported); their slots are free again.
+    for (tx, call) in feeds {
+        drop(tx);
+        let answer = call.await?;
+        assert!(answer.is_ok(), "{answer:?}");
+    }
+    let someone = c.token(Profile::OperatoreDg, "DGXOPR80A01H501X", None)?;
+    let o = g.call(Some(&someone), GET, &body).await?;
+    assert_eq!(o.code, 5, "{o:?}");
+    c.stop().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dev_clock_starts_where_asked_and_moves_for_every_context() -> anyhow::Result<()> {
     // The night Rome moves to summer time: 01:30 CET, one hour later it is 03:30 CEST.

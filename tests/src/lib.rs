@@ -161,6 +161,18 @@ impl Cluster {
         Ok(occasionali::client_tokens(&self.config)?.mint(&principal, 600)?)
     }
 
+    /// `claims` signed (HS256) with the cluster's client key as they are: the edge cases no
+    /// minted token has (a future `nbf`, an `aud` array, a missing `exp`).
+    pub fn signed_token(&self, claims: &Value) -> anyhow::Result<String> {
+        use occasionali_runtime::config::{Secret, SecretKind};
+        let key = Secret::load(&self.config.secret_path(SecretKind::Auth))?;
+        Ok(jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(key.expose()),
+        )?)
+    }
+
     /// An internal identity token as the gateway or a context would forward it (tests that
     /// reach a backend directly, as only the platform should).
     pub fn identity_token(&self, identity: &Identity) -> anyhow::Result<String> {

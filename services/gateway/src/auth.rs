@@ -3,29 +3,50 @@
 use http::HeaderMap;
 use occasionali_proto::deleghe as dpb;
 use occasionali_runtime::AppError;
+use occasionali_runtime::error::ERROR_DOMAIN;
 use occasionali_runtime::identity::{
     ClientTokens, Identity, InternalTokens, ON_BEHALF_OF_HEADER, OnBehalf, Principal, RUOLO_HEADER,
     RUOLO_LEGALE_RAPPRESENTANTE,
 };
 use tonic::Status;
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::delega::{DelegaCheck, parse_ruolo, refusal};
 use crate::rappresentanza::RappresentanzaCheck;
 
-/// The caller of a request, from `authorization: Bearer <jwt>`.
+/// The caller of a request, from `authorization: Bearer <jwt>`. A refusal is UNAUTHENTICATED
+/// with an ErrorInfo reason saying why (expired, not yet valid, forged...), so a client knows
+/// whether a fresh token will help.
 pub fn authenticate(tokens: &ClientTokens, headers: &HeaderMap) -> Result<Principal, Status> {
-    let value = headers
-        .get(http::header::AUTHORIZATION)
-        .ok_or_else(|| Status::unauthenticated("missing bearer token (authorization: Bearer <token>)"))?;
+    let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
+        unauthenticated(
+            "GW_1_TOKEN_MISSING",
+            "missing bearer token (authorization: Bearer <token>)".into(),
+        )
+    })?;
     let token = value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
-        .ok_or_else(|| Status::unauthenticated("authorization header is not a bearer token"))?;
+        .ok_or_else(|| {
+            unauthenticated(
+                "GW_1_NOT_BEARER",
+                "authorization header is not a bearer token".into(),
+            )
+        })?;
     tokens
         .verify(token)
-        .map_err(|e| Status::unauthenticated(e.to_string()))
+        .map_err(|e| unauthenticated(e.reason(), e.to_string()))
+}
+
+fn unauthenticated(reason: &str, message: String) -> Status {
+    let metadata = std::collections::HashMap::from([("rule".to_string(), "GW-1".to_string())]);
+    Status::with_error_details(
+        tonic::Code::Unauthenticated,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+    )
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -126,4 +147,55 @@ pub fn internal_token(tokens: &InternalTokens, identity: &Identity) -> Result<ht
         .mint(identity)
         .map_err(|e| Status::internal(e.to_string()))?;
     http::HeaderValue::from_str(&token).map_err(|e| Status::internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use occasionali_runtime::config::Secret;
+    use occasionali_runtime::identity::Profile;
+
+    use super::*;
+
+    fn reason(headers: &HeaderMap) -> Option<String> {
+        let tokens = ClientTokens::new(Secret::new(vec![3u8; 48]));
+        let status = authenticate(&tokens, headers).err()?;
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        status.get_details_error_info().map(|i| i.reason)
+    }
+
+    fn bearer(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            h.insert(http::header::AUTHORIZATION, v);
+        }
+        h
+    }
+
+    #[test]
+    fn gw_1_each_refusal_says_why() {
+        assert_eq!(reason(&HeaderMap::new()).as_deref(), Some("GW_1_TOKEN_MISSING"));
+        assert_eq!(
+            reason(&bearer("Basic dXNlcjpwdw==")).as_deref(),
+            Some("GW_1_NOT_BEARER")
+        );
+        assert_eq!(
+            reason(&bearer("Bearer x.y.z")).as_deref(),
+            Some("GW_1_TOKEN_MALFORMED")
+        );
+        let other = ClientTokens::new(Secret::new(vec![4u8; 48]));
+        let p = Principal {
+            cf: "RSSMRA85T10A562S".into(),
+            profile: Profile::Prestatore,
+            sede: None,
+        };
+        let forged = other.mint(&p, 60).unwrap_or_default();
+        assert_eq!(
+            reason(&bearer(&format!("Bearer {forged}"))).as_deref(),
+            Some("GW_1_TOKEN_SIGNATURE")
+        );
+        let ours = ClientTokens::new(Secret::new(vec![3u8; 48]))
+            .mint(&p, 60)
+            .unwrap_or_default();
+        assert_eq!(reason(&bearer(&format!("Bearer {ours}"))), None, "accepted");
+    }
 }

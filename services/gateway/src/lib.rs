@@ -13,6 +13,7 @@ mod posizione;
 mod proxy;
 mod rappresentanza;
 mod relay;
+mod soglie;
 
 use occasionali_runtime::limiti::Limitato;
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use occasionali_proto::gateway::posizione_service_server::PosizioneServiceServer
 use occasionali_proto::gateway::relay_service_server::RelayServiceServer;
 use occasionali_runtime::client::Caller;
 
+use occasionali_runtime::config::AdmissionLimits;
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{ClientTokens, InternalTokens};
 use occasionali_runtime::server::{self, ServeOptions};
@@ -52,6 +54,8 @@ pub struct GatewayOptions {
     pub clock: SharedClock,
     /// Deadline of the composite position (DEL-3).
     pub composite_deadline: Duration,
+    /// Per-caller rate and calls in flight (issue 12, `[gateway.admission]`).
+    pub admission: AdmissionLimits,
 }
 
 /// Serves the gateway on `listener` until `shutdown`.
@@ -122,9 +126,16 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         shutdown.clone(),
     ));
 
+    let thresholds = Arc::new(soglie::Thresholds::new(
+        options.admission,
+        options.client_tokens.clone(),
+    ));
     let proxy = Proxy::new(channels, auth, options.internal_tokens, options.max_timeout);
-    // Health and reflection are answered here; every other path goes to the proxy.
-    let routes = Routes::from(standard.into_axum_router().fallback_service(proxy));
+    // Health and reflection are answered here; every other path goes to the proxy. Admission
+    // wraps both, so the gateway's own services (the DEL-3 fan-out above all) are limited too;
+    // it lets health and reflection through untouched.
+    let app = standard.into_axum_router().fallback_service(proxy);
+    let routes = Routes::from(axum::Router::new().fallback_service(soglie::Admission::new(app, thresholds)));
     server::serve_with_health(
         listener,
         ServeOptions {

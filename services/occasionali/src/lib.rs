@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use occasionali_kernel::{Clock, OffsetClock, SharedClock};
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::{Config, Secret, SecretKind};
+use occasionali_runtime::config::{AdmissionLimits, Config, Secret, SecretKind};
 use occasionali_runtime::context::Context;
 use occasionali_runtime::db;
 use occasionali_runtime::identity::{ClientTokens, InternalTokens};
@@ -19,15 +19,17 @@ use occasionali_runtime::shutdown::{self, Shutdown};
 use tonic::service::Routes;
 
 pub fn internal_tokens(config: &Config) -> anyhow::Result<InternalTokens> {
-    Ok(InternalTokens::new(Secret::load_or_create(
-        &config.secret_path(SecretKind::Internal),
-    )?))
+    Ok(
+        InternalTokens::new(Secret::load_or_create(&config.secret_path(SecretKind::Internal))?)
+            .with_leeway(config.auth.clock_leeway_seconds),
+    )
 }
 
 pub fn client_tokens(config: &Config) -> anyhow::Result<ClientTokens> {
-    Ok(ClientTokens::new(Secret::load_or_create(
-        &config.secret_path(SecretKind::Auth),
-    )?))
+    Ok(
+        ClientTokens::new(Secret::load_or_create(&config.secret_path(SecretKind::Auth))?)
+            .with_leeway(config.auth.clock_leeway_seconds),
+    )
 }
 
 pub async fn migrate(config: &Config, ctx: Context) -> anyhow::Result<()> {
@@ -201,6 +203,8 @@ async fn run_gateway(
         dev_clock,
         clock,
         composite_deadline: Duration::from_millis(config.gateway.composite_timeout_ms),
+        // `occasionali dev` filled the unset values with its own defaults (dev_con).
+        admission: config.gateway.admission.limits(AdmissionLimits::PRODUCTION),
     };
     occasionali_gateway::serve(listener, options, shutdown).await
 }
@@ -234,6 +238,8 @@ pub async fn dev_con(
     if config.notifiche.web_listen.is_none() {
         config.notifiche.web_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], DEV_WEB_PORT)));
     }
+    // Generous admission limits unless configured: benches and suites call from one caller.
+    config.gateway.admission.fill(AdmissionLimits::DEVELOPMENT);
     let config = Arc::new(config);
     // Dev always runs on an adjustable clock (DevClockService); it starts at --clock or now.
     let dev_clock = Arc::new(match clock_start {

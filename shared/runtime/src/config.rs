@@ -130,6 +130,9 @@ pub struct AuthConfig {
     pub internal_secret_file: Option<PathBuf>,
     /// Lifetime of development tokens printed by `occasionali token`.
     pub token_ttl_seconds: u64,
+    /// Clock skew tolerated on a token's `exp`, `nbf` and `iat` (RFC 7519 §4.1.4–4.1.6), for
+    /// client and internal tokens alike.
+    pub clock_leeway_seconds: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -140,6 +143,87 @@ pub struct GatewayConfig {
     pub request_timeout_ms: u64,
     /// Deadline of the composite position (DEL-3).
     pub composite_timeout_ms: u64,
+    /// What the gateway admits: per-caller rate and calls in flight (issue 12).
+    pub admission: AdmissionConfig,
+}
+
+/// The gateway's admission control (issue 12): a token bucket per caller (the verified token's
+/// subject and profile, or the peer address for a call without a valid token) and a cap on the
+/// calls in flight through one gateway process, beyond which new calls are shed at once. Both
+/// answer RESOURCE_EXHAUSTED with a RetryInfo. Health and reflection are never limited. A key
+/// left unset takes its environment's default: [`AdmissionLimits::PRODUCTION`] for `serve
+/// gateway`, [`AdmissionLimits::DEVELOPMENT`] (generous) for `occasionali dev`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// Calls per second one caller may sustain (its bucket's refill rate); 0 = no per-caller limit.
+    pub caller_rate_per_second: Option<u32>,
+    /// Calls one caller may make in a burst above the rate (its bucket's size).
+    pub caller_burst: Option<u32>,
+    /// Calls in flight through this gateway process, feeds included (one each); 0 = no cap.
+    pub max_in_flight: Option<u32>,
+    /// Callers remembered at once (a few dozen bytes each); callers idle long enough for their
+    /// bucket to refill are forgotten first, losing nothing.
+    pub max_callers: Option<u32>,
+}
+
+/// [`AdmissionConfig`] with every value chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdmissionLimits {
+    pub caller_rate_per_second: u32,
+    pub caller_burst: u32,
+    pub max_in_flight: u32,
+    pub max_callers: u32,
+}
+
+impl AdmissionLimits {
+    /// Production, per gateway replica. A person's app or an intermediario's batch needs far
+    /// less than 20 calls/s sustained; a feed is one call however long. The cap in flight bounds
+    /// how long an admitted call can queue, about cap / throughput: 256 is ~250 ms at 1,000
+    /// calls/s (docs/benchmarks.md, "Overload at the gateway"); lower it for slower backends.
+    pub const PRODUCTION: AdmissionLimits = AdmissionLimits {
+        caller_rate_per_second: 20,
+        caller_burst: 40,
+        max_in_flight: 256,
+        max_callers: 100_000,
+    };
+    /// `occasionali dev` and the tests: benches and e2e suites hammer from one caller.
+    pub const DEVELOPMENT: AdmissionLimits = AdmissionLimits {
+        caller_rate_per_second: 5_000,
+        caller_burst: 5_000,
+        max_in_flight: 4_096,
+        max_callers: 100_000,
+    };
+}
+
+impl AdmissionConfig {
+    /// The configured values, `defaults` for the unset ones.
+    pub fn limits(&self, defaults: AdmissionLimits) -> AdmissionLimits {
+        AdmissionLimits {
+            caller_rate_per_second: self
+                .caller_rate_per_second
+                .unwrap_or(defaults.caller_rate_per_second),
+            caller_burst: self.caller_burst.unwrap_or(defaults.caller_burst),
+            max_in_flight: self.max_in_flight.unwrap_or(defaults.max_in_flight),
+            max_callers: self.max_callers.unwrap_or(defaults.max_callers),
+        }
+    }
+
+    /// Fixes the unset values to `defaults` (what `occasionali dev` does with its own).
+    pub fn fill(&mut self, defaults: AdmissionLimits) {
+        *self = AdmissionConfig::from(self.limits(defaults));
+    }
+}
+
+impl From<AdmissionLimits> for AdmissionConfig {
+    fn from(l: AdmissionLimits) -> AdmissionConfig {
+        AdmissionConfig {
+            caller_rate_per_second: Some(l.caller_rate_per_second),
+            caller_burst: Some(l.caller_burst),
+            max_in_flight: Some(l.max_in_flight),
+            max_callers: Some(l.max_callers),
+        }
+    }
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -216,6 +300,7 @@ impl Default for AuthConfig {
             secret_file: None,
             internal_secret_file: None,
             token_ttl_seconds: 8 * 3600,
+            clock_leeway_seconds: crate::identity::DEFAULT_CLOCK_LEEWAY_SECONDS,
         }
     }
 }
@@ -226,6 +311,7 @@ impl Default for GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             request_timeout_ms: 30_000,
             composite_timeout_ms: 3_000,
+            admission: AdmissionConfig::default(),
         }
     }
 }
@@ -254,6 +340,20 @@ impl Config {
         }
         if self.gateway.composite_timeout_ms == 0 {
             bail!("gateway.composite_timeout_ms must be more than 0");
+        }
+        // Beyond a few minutes a stolen expired token would stay usable, and a clock that far
+        // off is a fault to fix, not to tolerate.
+        if self.auth.clock_leeway_seconds > 300 {
+            bail!("auth.clock_leeway_seconds must be at most 300");
+        }
+        let a = &self.gateway.admission;
+        if a.caller_burst == Some(0) && a.caller_rate_per_second != Some(0) {
+            bail!(
+                "gateway.admission.caller_burst must be more than 0 (or caller_rate_per_second 0: no limit)"
+            );
+        }
+        if a.max_callers == Some(0) {
+            bail!("gateway.admission.max_callers must be more than 0");
         }
         if let Some(u) = &self.notifiche.public_url
             && !(u.starts_with("https://") || u.starts_with("http://"))
@@ -306,6 +406,31 @@ impl Config {
         }
         if let Some(v) = var(env::INTERNAL_SECRET_FILE) {
             self.auth.internal_secret_file = Some(v.into());
+        }
+        if let Some(v) = var(env::AUTH_CLOCK_LEEWAY_SECONDS) {
+            self.auth.clock_leeway_seconds = v
+                .parse()
+                .with_context(|| format!("{}: not a number", env::AUTH_CLOCK_LEEWAY_SECONDS))?;
+        }
+        let admission = [
+            (
+                env::GATEWAY_CALLER_RATE_PER_SECOND,
+                &mut self.gateway.admission.caller_rate_per_second,
+            ),
+            (
+                env::GATEWAY_CALLER_BURST,
+                &mut self.gateway.admission.caller_burst,
+            ),
+            (
+                env::GATEWAY_MAX_IN_FLIGHT,
+                &mut self.gateway.admission.max_in_flight,
+            ),
+            (env::GATEWAY_MAX_CALLERS, &mut self.gateway.admission.max_callers),
+        ];
+        for (name, slot) in admission {
+            if let Some(v) = var(name) {
+                *slot = Some(v.parse().with_context(|| format!("{name}: not a number"))?);
+            }
         }
         if let Some(v) = var(env::GATEWAY_LISTEN) {
             self.gateway.listen = v
@@ -596,6 +721,49 @@ mod tests {
         let mut c = Config::default();
         c.services.entry(Context::Deleghe).or_default().database_url = Some("mysql://x".into());
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn admission_limits_follow_the_environment_unless_configured() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.gateway.admission.limits(AdmissionLimits::PRODUCTION),
+            AdmissionLimits::PRODUCTION
+        );
+        c.apply_env(|k| match k {
+            "OCCASIONALI_GATEWAY_CALLER_RATE_PER_SECOND" => Some("7".into()),
+            "OCCASIONALI_GATEWAY_MAX_IN_FLIGHT" => Some("64".into()),
+            "OCCASIONALI_AUTH_CLOCK_LEEWAY_SECONDS" => Some("45".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.auth.clock_leeway_seconds, 45);
+        let prod = c.gateway.admission.limits(AdmissionLimits::PRODUCTION);
+        assert_eq!(prod.caller_rate_per_second, 7);
+        assert_eq!(prod.max_in_flight, 64);
+        assert_eq!(prod.caller_burst, AdmissionLimits::PRODUCTION.caller_burst);
+        // `occasionali dev` fills only what is unset.
+        c.gateway.admission.fill(AdmissionLimits::DEVELOPMENT);
+        let dev = c.gateway.admission.limits(AdmissionLimits::PRODUCTION);
+        assert_eq!(dev.caller_rate_per_second, 7);
+        assert_eq!(dev.caller_burst, AdmissionLimits::DEVELOPMENT.caller_burst);
+        let file: Config = toml::from_str("[gateway.admission]\ncaller_burst = 3\nmax_callers = 10\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(file.gateway.admission.caller_burst, Some(3));
+        assert!(file.validate().is_ok());
+        assert!(toml::from_str::<Config>("[gateway.admission]\nrate = 1\n").is_err());
+        let mut bad = Config::default();
+        bad.gateway.admission.caller_burst = Some(0);
+        assert!(bad.validate().is_err());
+        bad.gateway.admission.caller_rate_per_second = Some(0);
+        assert!(bad.validate().is_ok(), "no per-caller limit at all");
+        bad.auth.clock_leeway_seconds = 3600;
+        assert!(bad.validate().is_err());
+        assert!(
+            Config::default()
+                .apply_env(|k| (k == "OCCASIONALI_GATEWAY_CALLER_BURST").then(|| "many".into()))
+                .is_err()
+        );
     }
 
     #[test]

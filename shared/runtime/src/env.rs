@@ -12,6 +12,13 @@ pub const INTERNAL_SECRET_FILE: &str = "OCCASIONALI_INTERNAL_SECRET_FILE";
 pub const GATEWAY_LISTEN: &str = "OCCASIONALI_GATEWAY_LISTEN";
 pub const GATEWAY_REQUEST_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_REQUEST_TIMEOUT_MS";
 pub const GATEWAY_COMPOSITE_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_COMPOSITE_TIMEOUT_MS";
+/// The gateway's admission control (config `[gateway.admission]`, issue 12).
+pub const GATEWAY_CALLER_RATE_PER_SECOND: &str = "OCCASIONALI_GATEWAY_CALLER_RATE_PER_SECOND";
+pub const GATEWAY_CALLER_BURST: &str = "OCCASIONALI_GATEWAY_CALLER_BURST";
+pub const GATEWAY_MAX_IN_FLIGHT: &str = "OCCASIONALI_GATEWAY_MAX_IN_FLIGHT";
+pub const GATEWAY_MAX_CALLERS: &str = "OCCASIONALI_GATEWAY_MAX_CALLERS";
+/// Clock skew tolerated on tokens' `exp`, `nbf`, `iat` (config `auth.clock_leeway_seconds`).
+pub const AUTH_CLOCK_LEEWAY_SECONDS: &str = "OCCASIONALI_AUTH_CLOCK_LEEWAY_SECONDS";
 /// Tests: when set (a PostgreSQL URL without database, or "1" for the local default),
 /// storage suites also run on PostgreSQL.
 /// Where the notifiche pages listen, and the public URL their links start with (NOT-4, NOT-5).

@@ -8,6 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use tonic::metadata::MetadataValue;
@@ -234,11 +235,58 @@ pub fn mask(cf: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(n - 4))
 }
 
+/// Why a token is refused (GW-1): each with a stable reason the gateway puts in the ErrorInfo of
+/// its UNAUTHENTICATED answer, so a client can tell an expired token from a forged one.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
+    /// The claims are well formed but name a principal no client may be.
     #[error("token is not valid: {0}")]
     Invalid(String),
+    /// Not a JWT, not base64url, not JSON, or signed with an algorithm other than HS256.
+    #[error("token is malformed: {0}")]
+    Malformed(String),
+    #[error("token signature does not verify")]
+    Signature,
+    #[error("token lacks the {0:?} claim")]
+    MissingClaim(&'static str),
+    /// A claim of the wrong type (e.g. `exp` as a string, `aud` as a number).
+    #[error("token claim {0:?} is malformed: {1}")]
+    BadClaim(&'static str, String),
+    #[error("token was issued by another issuer")]
+    Issuer,
+    #[error("token is meant for another audience")]
+    Audience,
+    #[error("token has expired")]
+    Expired,
+    /// `nbf` is later than now (beyond the clock leeway).
+    #[error("token is not valid yet (nbf is in the future)")]
+    NotYetValid,
+    /// `iat` is later than now (beyond the clock leeway): a clock or a forger in the future.
+    #[error("token is issued in the future (iat)")]
+    IssuedInFuture,
 }
+
+impl TokenError {
+    /// The ErrorInfo reason of the refusal.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::Invalid(_) => "GW_1_TOKEN_PRINCIPAL_INVALID",
+            TokenError::Malformed(_) => "GW_1_TOKEN_MALFORMED",
+            TokenError::Signature => "GW_1_TOKEN_SIGNATURE",
+            TokenError::MissingClaim(_) => "GW_1_TOKEN_CLAIM_MISSING",
+            TokenError::BadClaim(..) => "GW_1_TOKEN_CLAIM_MALFORMED",
+            TokenError::Issuer => "GW_1_TOKEN_ISSUER",
+            TokenError::Audience => "GW_1_TOKEN_AUDIENCE",
+            TokenError::Expired => "GW_1_TOKEN_EXPIRED",
+            TokenError::NotYetValid => "GW_1_TOKEN_NOT_YET_VALID",
+            TokenError::IssuedInFuture => "GW_1_TOKEN_ISSUED_IN_FUTURE",
+        }
+    }
+}
+
+/// How far the clock of a token's issuer may run ahead of or behind ours (RFC 7519 §4.1.4,
+/// §4.1.5: "some small leeway"), unless configured (`auth.clock_leeway_seconds`).
+pub const DEFAULT_CLOCK_LEEWAY_SECONDS: u64 = 30;
 
 fn now_seconds() -> u64 {
     SystemTime::now()
@@ -247,7 +295,9 @@ fn now_seconds() -> u64 {
         .unwrap_or_default()
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// What we sign. Verification reads the claims as JSON instead ([`verify_claims`]), because
+/// RFC 7519 lets `aud` be a string or an array and NumericDates be non-integer.
+#[derive(Debug, Serialize)]
 struct ClientClaims {
     sub: String,
     profile: Profile,
@@ -259,7 +309,7 @@ struct ClientClaims {
     exp: u64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct InternalClaims {
     id: Identity,
     iss: String,
@@ -268,23 +318,150 @@ struct InternalClaims {
     exp: u64,
 }
 
-fn validation(audience: &str) -> Validation {
+type Claims = serde_json::Map<String, serde_json::Value>;
+
+/// Checks the signature (HS256 only) and nothing else: the registered claims are checked by
+/// [`check_registered`] against an explicit `now`, so the edges are testable to the second.
+fn signed_claims(token: &str, key: &Secret) -> Result<Claims, TokenError> {
     let mut v = Validation::new(Algorithm::HS256);
-    v.set_audience(&[audience]);
-    v.set_issuer(&[ISSUER]);
-    v.leeway = 5;
-    v
+    v.required_spec_claims.clear();
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    decode::<Claims>(token, &DecodingKey::from_secret(key.expose()), &v)
+        .map(|d| d.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => TokenError::Signature,
+            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+                TokenError::Malformed("only HS256 tokens are accepted".into())
+            }
+            ErrorKind::Json(_) => TokenError::Malformed("the claims are not a JSON object".into()),
+            _ => TokenError::Malformed("not a JWT (header.claims.signature, base64url, HS256)".into()),
+        })
+}
+
+/// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly non-integer.
+fn numeric_date(claims: &Claims, name: &'static str) -> Result<Option<f64>, TokenError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| TokenError::BadClaim(name, "not a NumericDate (seconds since 1970)".into())),
+    }
+}
+
+/// RFC 7519 §4.1: `iss` ours; `aud` (a string or an array of strings) naming `audience`; `exp`
+/// not passed; `nbf` and `iat` not in the future. Each time comparison allows `leeway` seconds
+/// of clock skew: accepted while `now < exp + leeway`, from `now >= nbf - leeway`, and with
+/// `iat <= now + leeway`. `iss`, `aud`, `exp` and `iat` are required: every token we issue
+/// carries them, so a token without them is not ours.
+fn check_registered(claims: &Claims, audience: &str, leeway: u64, now: u64) -> Result<(), TokenError> {
+    match claims.get("iss") {
+        None => return Err(TokenError::MissingClaim("iss")),
+        Some(serde_json::Value::String(iss)) if iss == ISSUER => {}
+        Some(serde_json::Value::String(_)) => return Err(TokenError::Issuer),
+        Some(_) => return Err(TokenError::BadClaim("iss", "not a string".into())),
+    }
+    let ours = match claims.get("aud") {
+        None => return Err(TokenError::MissingClaim("aud")),
+        Some(serde_json::Value::String(aud)) => aud == audience,
+        Some(serde_json::Value::Array(auds)) => {
+            if !auds.iter().all(serde_json::Value::is_string) {
+                return Err(TokenError::BadClaim(
+                    "aud",
+                    "not a string or an array of strings".into(),
+                ));
+            }
+            auds.iter().any(|a| a.as_str() == Some(audience))
+        }
+        Some(_) => {
+            return Err(TokenError::BadClaim(
+                "aud",
+                "not a string or an array of strings".into(),
+            ));
+        }
+    };
+    if !ours {
+        return Err(TokenError::Audience);
+    }
+    let now = now as f64;
+    let leeway = leeway as f64;
+    let exp = numeric_date(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+    if now >= exp + leeway {
+        return Err(TokenError::Expired);
+    }
+    if let Some(nbf) = numeric_date(claims, "nbf")?
+        && now < nbf - leeway
+    {
+        return Err(TokenError::NotYetValid);
+    }
+    let iat = numeric_date(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
+    if iat > now + leeway {
+        return Err(TokenError::IssuedInFuture);
+    }
+    Ok(())
+}
+
+/// The signature, then the registered claims; the private claims are read with [`claim`].
+fn verify_claims(
+    token: &str,
+    key: &Secret,
+    audience: &str,
+    leeway: u64,
+    now: u64,
+) -> Result<Claims, TokenError> {
+    let claims = signed_claims(token, key)?;
+    check_registered(&claims, audience, leeway, now)?;
+    Ok(claims)
+}
+
+/// A private claim as `T`; a JSON `null` counts as absent.
+fn claim<T: serde::de::DeserializeOwned>(
+    claims: &Claims,
+    name: &'static str,
+) -> Result<Option<T>, TokenError> {
+    match claims.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => T::deserialize(v).map(Some).map_err(|e| {
+            // An unknown profile is echoed by serde: bounded, the header is the caller's own.
+            let mut why = e.to_string();
+            if why.len() > 160 {
+                let cut = (0..=160).rev().find(|i| why.is_char_boundary(*i)).unwrap_or(0);
+                why.truncate(cut);
+                why.push('…');
+            }
+            TokenError::BadClaim(name, why)
+        }),
+    }
+}
+
+fn required_claim<T: serde::de::DeserializeOwned>(
+    claims: &Claims,
+    name: &'static str,
+) -> Result<T, TokenError> {
+    claim(claims, name)?.ok_or(TokenError::MissingClaim(name))
 }
 
 /// Signs and verifies client bearer tokens (what `occasionali token` prints).
 #[derive(Clone)]
 pub struct ClientTokens {
     key: Secret,
+    leeway: u64,
 }
 
 impl ClientTokens {
     pub fn new(key: Secret) -> ClientTokens {
-        ClientTokens { key }
+        ClientTokens {
+            key,
+            leeway: DEFAULT_CLOCK_LEEWAY_SECONDS,
+        }
+    }
+
+    /// The clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub fn with_leeway(mut self, seconds: u64) -> ClientTokens {
+        self.leeway = seconds;
+        self
     }
 
     pub fn mint(&self, principal: &Principal, ttl_seconds: u64) -> Result<String, TokenError> {
@@ -307,14 +484,16 @@ impl ClientTokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
-        let data = decode::<ClientClaims>(
-            token,
-            &DecodingKey::from_secret(self.key.expose()),
-            &validation(CLIENT_AUDIENCE),
+        self.verify_at(token, now_seconds())
+    }
+
+    fn verify_at(&self, token: &str, now: u64) -> Result<Principal, TokenError> {
+        let c = verify_claims(token, &self.key, CLIENT_AUDIENCE, self.leeway, now)?;
+        validate_principal(
+            required_claim(&c, "sub")?,
+            required_claim(&c, "profile")?,
+            claim(&c, "sede")?,
         )
-        .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        let c = data.claims;
-        validate_principal(c.sub, c.profile, c.sede)
     }
 }
 
@@ -373,11 +552,21 @@ fn validate_principal(cf: String, profile: Profile, sede: Option<String>) -> Res
 #[derive(Clone)]
 pub struct InternalTokens {
     key: Secret,
+    leeway: u64,
 }
 
 impl InternalTokens {
     pub fn new(key: Secret) -> InternalTokens {
-        InternalTokens { key }
+        InternalTokens {
+            key,
+            leeway: DEFAULT_CLOCK_LEEWAY_SECONDS,
+        }
+    }
+
+    /// The clock skew tolerated between the processes of the platform.
+    pub fn with_leeway(mut self, seconds: u64) -> InternalTokens {
+        self.leeway = seconds;
+        self
     }
 
     pub fn mint(&self, identity: &Identity) -> Result<String, TokenError> {
@@ -398,13 +587,8 @@ impl InternalTokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
-        decode::<InternalClaims>(
-            token,
-            &DecodingKey::from_secret(self.key.expose()),
-            &validation(INTERNAL_AUDIENCE),
-        )
-        .map(|d| d.claims.id)
-        .map_err(|e| TokenError::Invalid(e.to_string()))
+        let c = verify_claims(token, &self.key, INTERNAL_AUDIENCE, self.leeway, now_seconds())?;
+        required_claim(&c, "id")
     }
 
     /// The metadata value for a call made by `service` (profile `sistema`) because of `origin`.
@@ -542,6 +726,251 @@ mod tests {
         assert!(ClientTokens::new(key(2)).verify(&tok).is_err());
         // A client token is not an internal token, even with the same key.
         assert!(InternalTokens::new(key(1)).verify(&tok).is_err());
+    }
+
+    /// Claims signed with `key` as they come, for the edges no minted token has.
+    fn signed(key: &Secret, claims: serde_json::Value) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(key.expose()),
+        )
+        .unwrap_or_default()
+    }
+
+    const NOW: u64 = 1_800_000_000;
+    const LEEWAY: u64 = 30;
+
+    fn client_claims() -> serde_json::Value {
+        serde_json::json!({
+            "sub": "RSSMRA85T10A562S", "profile": "prestatore",
+            "iss": "occasionali", "aud": "occasionali-api",
+            "iat": NOW - 10, "exp": NOW + 600,
+        })
+    }
+
+    /// Verifies `client_claims()` changed by `edit`, at [`NOW`], with a [`LEEWAY`] s leeway.
+    fn verdict(
+        edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+    ) -> Result<Principal, TokenError> {
+        let mut claims = client_claims();
+        if let Some(m) = claims.as_object_mut() {
+            edit(m);
+        }
+        let t = ClientTokens::new(key(1)).with_leeway(LEEWAY);
+        t.verify_at(&signed(&key(1), claims), NOW)
+    }
+
+    fn set(
+        name: &'static str,
+        v: serde_json::Value,
+    ) -> impl FnOnce(&mut serde_json::Map<String, serde_json::Value>) {
+        move |m| {
+            m.insert(name.into(), v);
+        }
+    }
+
+    fn unset(name: &'static str) -> impl FnOnce(&mut serde_json::Map<String, serde_json::Value>) {
+        move |m| {
+            m.remove(name);
+        }
+    }
+
+    #[test]
+    fn gw_1_nbf_in_the_future_is_refused_beyond_the_leeway() {
+        assert!(verdict(set("nbf", (NOW - 100).into())).is_ok());
+        assert!(
+            verdict(set("nbf", (NOW + LEEWAY).into())).is_ok(),
+            "at the leeway's edge"
+        );
+        assert_eq!(
+            verdict(set("nbf", (NOW + LEEWAY + 1).into())),
+            Err(TokenError::NotYetValid)
+        );
+        assert_eq!(
+            verdict(set("nbf", serde_json::json!("tomorrow"))).map_err(|e| e.reason()),
+            Err("GW_1_TOKEN_CLAIM_MALFORMED")
+        );
+    }
+
+    #[test]
+    fn gw_1_iat_in_the_future_is_refused_beyond_the_leeway() {
+        assert!(verdict(set("iat", NOW.into())).is_ok());
+        assert!(
+            verdict(set("iat", (NOW + LEEWAY).into())).is_ok(),
+            "at the leeway's edge"
+        );
+        assert_eq!(
+            verdict(set("iat", (NOW + LEEWAY + 1).into())),
+            Err(TokenError::IssuedInFuture)
+        );
+        assert_eq!(verdict(unset("iat")), Err(TokenError::MissingClaim("iat")));
+        // The leeway is configurable: none at all.
+        let t = ClientTokens::new(key(1)).with_leeway(0);
+        let mut c = client_claims();
+        c["iat"] = (NOW + 1).into();
+        assert_eq!(
+            t.verify_at(&signed(&key(1), c), NOW),
+            Err(TokenError::IssuedInFuture)
+        );
+    }
+
+    #[test]
+    fn gw_1_exp_allows_the_same_leeway_and_no_more() {
+        assert!(verdict(set("exp", (NOW + 1).into())).is_ok());
+        assert!(verdict(set("exp", NOW.into())).is_ok(), "within the leeway");
+        assert!(
+            verdict(set("exp", (NOW - LEEWAY + 1).into())).is_ok(),
+            "the last second"
+        );
+        assert_eq!(
+            verdict(set("exp", (NOW - LEEWAY).into())),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(verdict(unset("exp")), Err(TokenError::MissingClaim("exp")));
+        assert_eq!(
+            verdict(unset("exp")).map_err(|e| e.reason()),
+            Err("GW_1_TOKEN_CLAIM_MISSING")
+        );
+        // RFC 7519 §2: a NumericDate may be non-integer.
+        assert!(verdict(set("exp", serde_json::json!(NOW as f64 + 0.5))).is_ok());
+        assert!(matches!(
+            verdict(set("exp", serde_json::json!("1800000600"))),
+            Err(TokenError::BadClaim("exp", _))
+        ));
+    }
+
+    #[test]
+    fn gw_1_aud_is_a_string_or_an_array_naming_us() {
+        assert!(verdict(set("aud", serde_json::json!(["occasionali-api"]))).is_ok());
+        assert!(verdict(set("aud", serde_json::json!(["portale", "occasionali-api"]))).is_ok());
+        assert_eq!(
+            verdict(set("aud", serde_json::json!(["portale", "app"]))),
+            Err(TokenError::Audience)
+        );
+        assert_eq!(
+            verdict(set("aud", serde_json::json!([]))),
+            Err(TokenError::Audience)
+        );
+        assert_eq!(verdict(set("aud", "portale".into())), Err(TokenError::Audience));
+        // The internal audience is not the clients' one.
+        assert_eq!(
+            verdict(set("aud", "occasionali-internal".into())),
+            Err(TokenError::Audience)
+        );
+        assert!(matches!(
+            verdict(set("aud", serde_json::json!(["occasionali-api", 7]))),
+            Err(TokenError::BadClaim("aud", _))
+        ));
+        assert!(matches!(
+            verdict(set("aud", 7.into())),
+            Err(TokenError::BadClaim("aud", _))
+        ));
+        assert_eq!(verdict(unset("aud")), Err(TokenError::MissingClaim("aud")));
+    }
+
+    #[test]
+    fn gw_1_missing_or_garbled_claims_are_refused_precisely() {
+        assert_eq!(verdict(unset("iss")), Err(TokenError::MissingClaim("iss")));
+        assert_eq!(verdict(set("iss", "altri".into())), Err(TokenError::Issuer));
+        assert!(matches!(
+            verdict(set("iss", 1.into())),
+            Err(TokenError::BadClaim("iss", _))
+        ));
+        assert_eq!(verdict(unset("sub")), Err(TokenError::MissingClaim("sub")));
+        assert_eq!(
+            verdict(set("sub", serde_json::Value::Null)),
+            Err(TokenError::MissingClaim("sub"))
+        );
+        assert!(matches!(
+            verdict(set("sub", 5.into())),
+            Err(TokenError::BadClaim("sub", _))
+        ));
+        assert_eq!(
+            verdict(unset("profile")),
+            Err(TokenError::MissingClaim("profile"))
+        );
+        let long = "x".repeat(10_000);
+        match verdict(set("profile", long.into())) {
+            Err(e @ TokenError::BadClaim("profile", _)) => {
+                assert!(e.to_string().len() < 400, "the message is bounded: {e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            verdict(set("profile", "sistema".into())).map_err(|e| e.reason()),
+            Err("GW_1_TOKEN_PRINCIPAL_INVALID")
+        );
+        // Not a JWT, another key, another algorithm, no algorithm at all.
+        let t = ClientTokens::new(key(1));
+        for garbage in ["", "abc", "a.b.c", "a.b", "....", "eyJhbGciOiJIUzI1NiJ9.e30"] {
+            assert!(
+                matches!(t.verify_at(garbage, NOW), Err(TokenError::Malformed(_))),
+                "{garbage:?}"
+            );
+        }
+        assert_eq!(
+            t.verify_at(&signed(&key(2), client_claims()), NOW),
+            Err(TokenError::Signature)
+        );
+        let hs512 = encode(
+            &Header::new(Algorithm::HS512),
+            &client_claims(),
+            &EncodingKey::from_secret(key(1).expose()),
+        )
+        .unwrap_or_default();
+        assert!(matches!(t.verify_at(&hs512, NOW), Err(TokenError::Malformed(_))));
+        // alg "none" ({"alg":"none","typ":"JWT"}) with our claims and no signature.
+        let good = signed(&key(1), client_claims());
+        let payload = good.split('.').nth(1).unwrap_or_default();
+        let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        assert!(matches!(
+            t.verify_at(&unsigned, NOW),
+            Err(TokenError::Malformed(_))
+        ));
+        // Claims that are not an object.
+        assert!(matches!(
+            t.verify_at(&signed(&key(1), serde_json::json!([1, 2])), NOW),
+            Err(TokenError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn gw_1_internal_tokens_follow_the_same_rules() {
+        let t = InternalTokens::new(key(5));
+        let id = Identity::new(Principal {
+            cf: "RSSMRA85T10A562S".into(),
+            profile: Profile::Prestatore,
+            sede: None,
+        });
+        let now = now_seconds();
+        let claims = |iat: u64, aud: serde_json::Value| serde_json::json!({"id": id, "iss": "occasionali", "aud": aud, "iat": iat, "exp": now + 120});
+        assert_eq!(
+            t.verify(&signed(
+                &key(5),
+                claims(now, serde_json::json!(["occasionali-internal"]))
+            )),
+            Ok(id.clone())
+        );
+        assert_eq!(
+            t.verify(&signed(
+                &key(5),
+                claims(now + 3600, "occasionali-internal".into())
+            )),
+            Err(TokenError::IssuedInFuture)
+        );
+        assert_eq!(
+            t.verify(&signed(&key(5), claims(now, "occasionali-api".into()))),
+            Err(TokenError::Audience)
+        );
+        let mut no_id = claims(now, "occasionali-internal".into());
+        if let Some(m) = no_id.as_object_mut() {
+            m.remove("id");
+        }
+        assert_eq!(
+            t.verify(&signed(&key(5), no_id)),
+            Err(TokenError::MissingClaim("id"))
+        );
     }
 
     #[test]
