@@ -6,6 +6,7 @@
 mod anagrafica;
 mod comunicazioni;
 mod deleghe;
+mod flussi;
 mod notifiche;
 mod outage;
 mod platform;

@@ -41,6 +41,9 @@ pub struct GatewayOptions {
     pub internal_tokens: InternalTokens,
     /// Upper bound on a call's deadline; a shorter client deadline wins.
     pub max_timeout: Duration,
+    /// Upper bound on a streaming call's deadline (feeds, downloads); a shorter client
+    /// deadline wins.
+    pub stream_timeout: Duration,
     pub drain: Duration,
     /// How often backend health is polled.
     pub health_interval: Duration,
@@ -114,7 +117,16 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         shutdown.clone(),
     ));
 
-    let proxy = Proxy::new(channels, auth, options.internal_tokens, options.max_timeout);
+    let proxy = Proxy::new(
+        channels,
+        options.backends.clone(),
+        auth,
+        options.internal_tokens,
+        proxy::Scadenze {
+            chiamata: options.max_timeout,
+            flusso: options.stream_timeout,
+        },
+    )?;
     // Health and reflection are answered here; every other path goes to the proxy.
     let routes = Routes::from(standard.into_axum_router().fallback_service(proxy));
     server::serve_with_health(
