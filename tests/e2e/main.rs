@@ -6,6 +6,7 @@
 mod anagrafica;
 mod comunicazioni;
 mod deleghe;
+mod flussi;
 mod limiti;
 mod notifiche;
 mod outage;

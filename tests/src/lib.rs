@@ -17,6 +17,8 @@ use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+pub mod feed;
+
 /// A running cluster.
 pub struct Cluster {
     pub gateway: SocketAddr,

@@ -45,6 +45,9 @@ pub struct GatewayOptions {
     pub internal_tokens: InternalTokens,
     /// Upper bound on a call's deadline; a shorter client deadline wins.
     pub max_timeout: Duration,
+    /// Upper bound on a streaming call's deadline (feeds, downloads); a shorter client
+    /// deadline wins.
+    pub stream_timeout: Duration,
     pub drain: Duration,
     /// How often backend health is polled.
     pub health_interval: Duration,
@@ -130,7 +133,16 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
         options.admission,
         options.client_tokens.clone(),
     ));
-    let proxy = Proxy::new(channels, auth, options.internal_tokens, options.max_timeout);
+    let proxy = Proxy::new(
+        channels,
+        options.backends.clone(),
+        auth,
+        options.internal_tokens,
+        proxy::Scadenze {
+            chiamata: options.max_timeout,
+            flusso: options.stream_timeout,
+        },
+    )?;
     // Health and reflection are answered here; every other path goes to the proxy. Admission
     // wraps both, so the gateway's own services (the DEL-3 fan-out above all) are limited too;
     // it lets health and reflection through untouched.

@@ -349,6 +349,8 @@ fn record(r: Option<pb::RecordLavoroDomestico>) -> Result<Record, (String, Strin
 
 /// At most this many refused records are listed in the answer (all are counted).
 const MAX_SCARTATI_ELENCATI: usize = 1000;
+/// Records of an ImportLavoroDomestico stream written in one transaction at most (issue 12).
+const LOTTO_LAVORO_DOMESTICO: usize = 256;
 
 #[tonic::async_trait]
 impl NotificheService for Notifiche {
@@ -514,22 +516,42 @@ impl NotificheService for Notifiche {
         let mut stream = request.into_inner();
         let mut t = Totali::default();
         let mut scartati = 0i64;
-        while let Some(m) = stream.next().await {
-            let m = m?;
-            let posizione = t.ricevuti;
-            t.ricevuti += 1;
-            match record(m.record) {
-                Ok(r) => {
-                    if self.app.importa(&r).await? {
+        let mut finito = false;
+        while !finito {
+            let Some(primo) = stream.next().await else { break };
+            // The records already arrived go in one transaction; none is awaited.
+            let mut arrivati = vec![primo?];
+            while arrivati.len() < LOTTO_LAVORO_DOMESTICO {
+                match futures::FutureExt::now_or_never(stream.next()) {
+                    Some(Some(m)) => arrivati.push(m?),
+                    Some(None) => {
+                        finito = true;
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            let mut lotto = Vec::with_capacity(arrivati.len());
+            for m in arrivati {
+                let posizione = t.ricevuti;
+                t.ricevuti += 1;
+                match record(m.record) {
+                    Ok(r) => lotto.push(r),
+                    Err((record_id, motivo)) => {
+                        scartati += 1;
+                        if t.scartati.len() < MAX_SCARTATI_ELENCATI {
+                            t.scartati
+                                .push((record_id.chars().take(128).collect(), posizione, motivo));
+                        }
+                    }
+                }
+            }
+            if !lotto.is_empty() {
+                for nuovo in self.app.importa_lotto(&lotto).await? {
+                    if nuovo {
                         t.importati += 1;
                     } else {
                         t.duplicati += 1;
-                    }
-                }
-                Err((record_id, motivo)) => {
-                    scartati += 1;
-                    if t.scartati.len() < MAX_SCARTATI_ELENCATI {
-                        t.scartati.push((record_id, posizione, motivo));
                     }
                 }
             }

@@ -198,6 +198,7 @@ async fn run_gateway(
         client_tokens: client_tokens(&config)?,
         internal_tokens: internal_tokens(&config)?,
         max_timeout: Duration::from_millis(config.gateway.request_timeout_ms),
+        stream_timeout: Duration::from_millis(config.gateway.stream_timeout_ms),
         drain,
         health_interval: Duration::from_secs(2),
         dev_clock,

@@ -3,8 +3,9 @@
 //! one (the saga's reserve/release/consume, `sistema` only) is in [`interno`].
 
 use chrono::{DateTime, Datelike, Duration, Utc};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use occasionali_kernel::calendar;
+use occasionali_kernel::ids::new_id;
 use occasionali_proto::portafoglio as pb;
 use occasionali_proto::portafoglio::portafoglio_service_server::PortafoglioService;
 use occasionali_runtime::{AppError, Identity, Violations};
@@ -20,6 +21,7 @@ use crate::domain::{PortafoglioRef, TipoConto};
 use crate::encode;
 use crate::store::payout::FiltroOrdini;
 use crate::store::rimborsi::FiltroRimborsi;
+use crate::store::scarti::Scarto;
 use crate::store::versamenti::FiltroCoda;
 
 pub mod interno;
@@ -116,6 +118,68 @@ async fn limiti_economici(
     app.limiti.dell_utilizzatore(&w.cf, anno, id).await
 }
 
+/// Records of an ImportF24 stream written in one transaction at most: enough to spread a
+/// commit's cost (an fsync on SQLite) over many records, few enough that the wallets a batch
+/// locks wait a few milliseconds, not seconds (issue 12).
+const LOTTO_F24: usize = 256;
+/// Discards listed in the ImportF24 answer; all of them are read with ListScartiImport.
+const SCARTATI_IN_RISPOSTA: usize = 1_000;
+/// Discards kept per write.
+const SCARTI_PER_SCRITTURA: usize = 500;
+/// A discard keeps this much of what the feed sent: enough to find the record, never the
+/// megabytes a malformed one may carry.
+const ID_PAGAMENTO_SCARTATO_MAX: usize = 64;
+const MOTIVO_MAX: usize = 256;
+
+/// At most `max` characters of `s`.
+fn tronca(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn scartato(s: Scarto) -> pb::RecordF24Scartato {
+    pb::RecordF24Scartato {
+        id_pagamento: s.id_pagamento,
+        posizione: s.posizione,
+        motivo: s.motivo,
+    }
+}
+
+/// One message of the feed: a record for the batch, or a discard (counted, kept, and listed in
+/// the answer while there is room).
+fn esamina(
+    item: pb::ImportF24Request,
+    oggi: chrono::NaiveDate,
+    out: &mut pb::ImportF24Response,
+    lotto: &mut Vec<crate::domain::versamento::DatiVersamento>,
+    da_scrivere: &mut Vec<Scarto>,
+) {
+    let posizione = out.numero_ricevuti;
+    out.numero_ricevuti += 1;
+    let scarto = match item.record {
+        None => Scarto {
+            posizione,
+            id_pagamento: String::new(),
+            motivo: "record: is required".into(),
+        },
+        Some(record) => match decode::record_f24(&record, oggi) {
+            Ok(dati) => {
+                lotto.push(dati);
+                return;
+            }
+            Err(motivo) => Scarto {
+                posizione,
+                id_pagamento: tronca(&record.id_pagamento, ID_PAGAMENTO_SCARTATO_MAX),
+                motivo: tronca(&motivo, MOTIVO_MAX),
+            },
+        },
+    };
+    out.numero_scartati += 1;
+    if out.scartati.len() < SCARTATI_IN_RISPOSTA {
+        out.scartati.push(scartato(scarto.clone()));
+    }
+    da_scrivere.push(scarto);
+}
+
 #[tonic::async_trait]
 impl PortafoglioService for Api {
     async fn import_f24(
@@ -125,44 +189,48 @@ impl PortafoglioService for Api {
         let id = Identity::of(&request)?;
         accesso::flusso_pagamenti(&id, "F24 payments")?;
         let mut stream = request.into_inner();
-        let mut out = pb::ImportF24Response::default();
+        let mut out = pb::ImportF24Response {
+            id_import: new_id("imp"),
+            ..Default::default()
+        };
         let mut cache = app::versamenti_cache();
-        let mut posizione: i64 = 0;
-        while let Some(item) = stream.next().await {
-            let item = item?;
-            let pos = posizione;
-            posizione += 1;
-            out.numero_ricevuti += 1;
-            let Some(record) = item.record else {
-                out.numero_scartati += 1;
-                out.scartati.push(pb::RecordF24Scartato {
-                    id_pagamento: String::new(),
-                    posizione: pos,
-                    motivo: "record: is required".into(),
-                });
-                continue;
-            };
-            let dati = match decode::record_f24(&record, self.app.oggi()) {
-                Ok(d) => d,
-                Err(motivo) => {
-                    out.numero_scartati += 1;
-                    out.scartati.push(pb::RecordF24Scartato {
-                        id_pagamento: record.id_pagamento.clone(),
-                        posizione: pos,
-                        motivo,
-                    });
-                    continue;
+        let mut da_scrivere: Vec<Scarto> = Vec::new();
+        let oggi = self.app.oggi();
+        let mut finito = false;
+        while !finito {
+            let Some(primo) = stream.next().await else { break };
+            // The records already arrived go in one batch (one transaction); none is awaited.
+            let mut lotto = Vec::new();
+            esamina(primo?, oggi, &mut out, &mut lotto, &mut da_scrivere);
+            for _ in 1..LOTTO_F24 {
+                match stream.next().now_or_never() {
+                    Some(Some(item)) => esamina(item?, oggi, &mut out, &mut lotto, &mut da_scrivere),
+                    Some(None) => {
+                        finito = true;
+                        break;
+                    }
+                    None => break,
                 }
-            };
+            }
             // A server fault stops the stream; what was imported stays, and the feed's retry
             // finds those records as duplicates.
-            match self.app.deposita(&id, dati, &mut cache).await? {
-                EsitoDeposito::Accreditato(_) => out.numero_accreditati += 1,
-                EsitoDeposito::NonAbbinato(_) => out.numero_non_abbinati += 1,
-                EsitoDeposito::Duplicato(_) => out.numero_duplicati += 1,
+            if !lotto.is_empty() {
+                for esito in self.app.deposita_lotto(&id, lotto, &mut cache).await? {
+                    match esito {
+                        EsitoDeposito::Accreditato(_) => out.numero_accreditati += 1,
+                        EsitoDeposito::NonAbbinato(_) => out.numero_non_abbinati += 1,
+                        EsitoDeposito::Duplicato(_) => out.numero_duplicati += 1,
+                    }
+                }
+            }
+            if da_scrivere.len() >= SCARTI_PER_SCRITTURA {
+                self.app.registra_scarti(&out.id_import, &da_scrivere).await?;
+                da_scrivere.clear();
             }
         }
+        self.app.registra_scarti(&out.id_import, &da_scrivere).await?;
         tracing::info!(
+            id_import = %out.id_import,
             ricevuti = out.numero_ricevuti,
             accreditati = out.numero_accreditati,
             duplicati = out.numero_duplicati,
@@ -171,6 +239,28 @@ impl PortafoglioService for Api {
             "F24 import"
         );
         Ok(Response::new(out))
+    }
+
+    async fn list_scarti_import(
+        &self,
+        request: Request<pb::ListScartiImportRequest>,
+    ) -> Result<Response<pb::ListScartiImportResponse>, Status> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let mut v = Violations::new();
+        let id_import = decode::id(&mut v, "id_import", "POR-2", &r.id_import);
+        let impronta = occasionali_runtime::pagina::impronta(&[id_import.as_deref().unwrap_or("")]);
+        let p = crate::store::Pagina::decodifica(&mut v, "POR-2", r.page_size, &r.page_token, impronta);
+        v.check()?;
+        let righe = self
+            .app
+            .scarti(&id, id_import.as_deref().unwrap_or_default(), p)
+            .await?;
+        let (scarti, next_page_token) = p.taglia(righe);
+        Ok(Response::new(pb::ListScartiImportResponse {
+            scartati: scarti.into_iter().map(scartato).collect(),
+            next_page_token,
+        }))
     }
 
     async fn notify_pago_pa(

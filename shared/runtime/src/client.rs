@@ -10,13 +10,21 @@ use tonic::transport::{Channel, Endpoint};
 use crate::error::AppError;
 use crate::identity::{IDENTITY_HEADER, Identity, InternalTokens};
 
-/// A channel that connects on first use, so processes can start in any order.
-pub fn lazy_channel(endpoint: &str) -> anyhow::Result<Channel> {
+/// How a process reaches another: HTTP/2 with the platform's flow-control windows (see
+/// [`crate::server::HTTP2_STREAM_WINDOW`]), on both ends of every hop.
+pub fn endpoint(endpoint: &str) -> anyhow::Result<Endpoint> {
     Ok(Endpoint::from_shared(endpoint.to_string())?
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .connect_lazy())
+        .http2_adaptive_window(false)
+        .initial_stream_window_size(crate::server::HTTP2_STREAM_WINDOW)
+        .initial_connection_window_size(crate::server::HTTP2_CONNECTION_WINDOW))
+}
+
+/// A channel that connects on first use, so processes can start in any order.
+pub fn lazy_channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(endpoint(url)?.connect_lazy())
 }
 
 /// What a context needs to call another one on behalf of a request.

@@ -141,6 +141,9 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Upper bound on any proxied call; a shorter client deadline wins.
     pub request_timeout_ms: u64,
+    /// Upper bound on a streaming call (a feed such as ImportF24, a download): a day's feed
+    /// takes minutes, not the seconds a question does (issue 12).
+    pub stream_timeout_ms: u64,
     /// Deadline of the composite position (DEL-3).
     pub composite_timeout_ms: u64,
     /// What the gateway admits: per-caller rate and calls in flight (issue 12).
@@ -310,6 +313,7 @@ impl Default for GatewayConfig {
         GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             request_timeout_ms: 30_000,
+            stream_timeout_ms: 3_600_000,
             composite_timeout_ms: 3_000,
             admission: AdmissionConfig::default(),
         }
@@ -337,6 +341,9 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.gateway.request_timeout_ms == 0 {
             bail!("gateway.request_timeout_ms must be more than 0");
+        }
+        if self.gateway.stream_timeout_ms == 0 {
+            bail!("gateway.stream_timeout_ms must be more than 0");
         }
         if self.gateway.composite_timeout_ms == 0 {
             bail!("gateway.composite_timeout_ms must be more than 0");
@@ -446,6 +453,11 @@ impl Config {
             self.gateway.request_timeout_ms = v
                 .parse()
                 .with_context(|| format!("{}: not a number", env::GATEWAY_REQUEST_TIMEOUT_MS))?;
+        }
+        if let Some(v) = var(env::GATEWAY_STREAM_TIMEOUT_MS) {
+            self.gateway.stream_timeout_ms = v
+                .parse()
+                .with_context(|| format!("{}: not a number", env::GATEWAY_STREAM_TIMEOUT_MS))?;
         }
         if let Some(v) = var(env::NOTIFICHE_WEB_LISTEN) {
             self.notifiche.web_listen = Some(

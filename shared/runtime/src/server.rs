@@ -30,6 +30,23 @@ pub const DATABASE_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// on a connection that stopped answering.
 pub const DATABASE_CHECK_LIMIT: Duration = Duration::from_secs(2);
 
+/// HTTP/2 flow control, the same on every hop (client → gateway → context). h2 refuses a whole
+/// connection (GOAWAY `ENHANCE_YOUR_CALM "too_many_data_frames"`) once the DATA frames under
+/// 256 bytes it holds unread cost more than half the connection window, each costing 256 minus
+/// its size. A feed whose reader (one database transaction per record) is slower than its sender
+/// fills its stream window with one-record frames: with the former 1 MiB windows, ~3,300 F24
+/// records did it (issue 12). A stream's unread data never exceeds its stream window, so with
+/// the connection window eight times the stream window one stream of messages of 52 bytes or
+/// more can never exhaust the budget, however slow its reader. A stream's window is still large
+/// enough to keep a feed at full speed across a data centre (1 MiB per round trip).
+pub const HTTP2_STREAM_WINDOW: u32 = 1024 * 1024;
+/// See [`HTTP2_STREAM_WINDOW`]: eight times it.
+pub const HTTP2_CONNECTION_WINDOW: u32 = 8 * HTTP2_STREAM_WINDOW;
+/// Streams one connection may have open at once. The gateway carries every client's calls to a
+/// context over one connection, so this is that context's concurrency from the gateway; a
+/// client's own connection to the gateway cannot open more either.
+pub const HTTP2_MAX_CONCURRENT_STREAMS: u32 = 1024;
+
 /// What to serve.
 pub struct ServeOptions {
     /// Process name, for logs.
@@ -191,6 +208,12 @@ async fn serve_inner(
         })
     });
     Server::builder()
+        // Fixed windows (see HTTP2_STREAM_WINDOW): the adaptive window would move both to the
+        // measured bandwidth-delay product and lose the ratio that keeps the frame budget safe.
+        .http2_adaptive_window(Some(false))
+        .initial_stream_window_size(HTTP2_STREAM_WINDOW)
+        .initial_connection_window_size(HTTP2_CONNECTION_WINDOW)
+        .max_concurrent_streams(HTTP2_MAX_CONCURRENT_STREAMS)
         .trace_fn(telemetry::server_span)
         // A message over its service's limit (crate::limiti) is RESOURCE_EXHAUSTED, not
         // tonic's OUT_OF_RANGE.

@@ -21,7 +21,44 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateLedger),
             Box::new(AlterOutboxRelay),
+            Box::new(CreateScartiImport),
         ]
+    }
+}
+
+/// POR-2: every discarded record of an ImportF24 stream, in stream order, under the import's
+/// id: a day of 100,000 bad records does not fit an answer (issue 12).
+struct CreateScartiImport;
+
+impl MigrationName for CreateScartiImport {
+    fn name(&self) -> &str {
+        "m0002_create_scarti_import"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateScartiImport {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("scarti_import")
+                    .if_not_exists()
+                    .col(string("id_import"))
+                    .col(big_integer("posizione"))
+                    .col(string("id_pagamento"))
+                    .col(text("motivo"))
+                    .col(timestamp_with_time_zone("registrato_il"))
+                    .primary_key(Index::create().col("id_import").col("posizione"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("scarti_import").if_exists().to_owned())
+            .await
     }
 }
 

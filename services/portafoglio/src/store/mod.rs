@@ -13,6 +13,7 @@ pub mod conti;
 pub mod payout;
 pub mod rimborsi;
 pub mod riserve;
+pub mod scarti;
 pub mod storni;
 pub mod versamenti;
 

@@ -13,6 +13,7 @@ both_engines!(
     por_2_pagopa_same_id_is_one_deposit,
     por_2_payments_come_only_from_the_feed,
     por_2_bad_pagopa_reports_every_field,
+    por_2_a_day_in_batches_lists_its_first_discards_and_pages_them_all,
     por_3_queue_with_reason_and_sede_scope,
     por_3_manual_match_only_for_the_legal_representative,
     por_3_representative_payment_waits_in_the_company_sede,
@@ -129,6 +130,108 @@ async fn por_2_pagopa_same_id_is_one_deposit(t: &TestDb) -> anyhow::Result<()> {
     assert_eq!(third.versamento.expect("versamento").importo, "50.00");
     assert_eq!(h.saldi(cf, LF).await.0, "50.00");
     assert_eq!(h.movimenti(cf, LF).await.len(), 1);
+    h.fine().await;
+    Ok(())
+}
+
+/// A day of the feed (issue 12): records committed in batches with the same outcomes one by
+/// one would give; the answer lists the first 1,000 discards, ListScartiImport all of them.
+async fn por_2_a_day_in_batches_lists_its_first_discards_and_pages_them_all(
+    t: &TestDb,
+) -> anyhow::Result<()> {
+    let h = Harness::start(t).await?;
+    let famiglia = persona_n(5);
+    h.registra_lf(&famiglia, roma()).await;
+    let p = &famiglia.codice_fiscale;
+    let sconosciuto = cf_sconosciuto();
+    // Known before the day: a duplicate inside a batch.
+    h.importa(vec![f24("F24-G-0", p, pb::CodiceTributo::Lifa, "1.00")])
+        .await?;
+    let mut records = Vec::new();
+    for i in 0..600 {
+        records.push(f24(&format!("F24-G-{i}"), p, pb::CodiceTributo::Lifa, "1.00"));
+        records.push(f24(&format!("F24-S-{i}"), p, pb::CodiceTributo::Lifa, "abc"));
+        records.push(f24(&format!("F24-T-{i}"), p, pb::CodiceTributo::Lifa, "abc"));
+    }
+    records.push(f24("F24-U", &sconosciuto, pb::CodiceTributo::Lifa, "5.00"));
+    // A malformed record's megabytes are not kept: its id is cut to 64 characters.
+    records.push(f24(&"X".repeat(10_000), p, pb::CodiceTributo::Lifa, "abc"));
+    let esito = h.importa(records).await?;
+    assert_eq!(
+        (
+            esito.numero_ricevuti,
+            esito.numero_accreditati,
+            esito.numero_duplicati,
+            esito.numero_non_abbinati,
+            esito.numero_scartati
+        ),
+        (1802, 599, 1, 1, 1201),
+        "{:?}",
+        (esito.numero_accreditati, esito.numero_duplicati)
+    );
+    assert_eq!(esito.scartati.len(), 1000, "the answer lists the first 1,000");
+    assert!(esito.id_import.starts_with("imp_"), "{}", esito.id_import);
+    assert_eq!(h.saldi(p, LF).await.0, "600.00");
+
+    let mut tutti = Vec::new();
+    let mut token = String::new();
+    loop {
+        let r = ok(h
+            .c()
+            .list_scarti_import(h.flusso().req(pb::ListScartiImportRequest {
+                id_import: esito.id_import.clone(),
+                page_size: 500,
+                page_token: token.clone(),
+            }))
+            .await);
+        assert!(r.scartati.len() <= 500);
+        tutti.extend(r.scartati);
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+    }
+    assert_eq!(tutti.len(), 1201);
+    assert_eq!(tutti[..1000], esito.scartati[..]);
+    assert!(tutti.windows(2).all(|w| w[0].posizione < w[1].posizione));
+    assert_eq!(
+        (tutti[1199].posizione, tutti[1199].id_pagamento.as_str()),
+        (1799, "F24-T-599")
+    );
+    assert_eq!(tutti[1200].id_pagamento, "X".repeat(64));
+    assert!(
+        tutti.iter().all(|s| s.motivo.contains("importo")),
+        "{:?}",
+        tutti[0]
+    );
+
+    // The feed's business: not an operator's, not a person's.
+    for who in [h.dg(), h.utilizzatore(p)] {
+        err(
+            h.c()
+                .list_scarti_import(who.req(pb::ListScartiImportRequest {
+                    id_import: esito.id_import.clone(),
+                    ..Default::default()
+                }))
+                .await,
+            Code::PermissionDenied,
+            "POR-2",
+        );
+    }
+    // Another import's id lists nothing; no id is a field error.
+    let r = ok(h
+        .c()
+        .list_scarti_import(h.flusso().req(pb::ListScartiImportRequest {
+            id_import: "imp_altro".into(),
+            ..Default::default()
+        }))
+        .await);
+    assert!(r.scartati.is_empty());
+    let s = h
+        .c()
+        .list_scarti_import(h.flusso().req(pb::ListScartiImportRequest::default()))
+        .await;
+    assert_eq!(s.map(|_| ()).map_err(|s| s.code()), Err(Code::InvalidArgument));
     h.fine().await;
     Ok(())
 }
