@@ -111,6 +111,8 @@ async fn run(max_in_flight: u32, clients: usize, seconds: u64) -> anyhow::Result
             // Only the cap in flight is measured here: no per-caller limit.
             caller_rate_per_second: Some(0),
             caller_burst: None,
+            feed_rate_per_second: None,
+            feed_burst: None,
             max_in_flight: Some(max_in_flight),
             max_callers: None,
         };

@@ -331,6 +331,8 @@ async fn gw_admission_limits_a_flooding_caller_and_sheds_beyond_capacity() -> an
         config.gateway.admission = AdmissionConfig {
             caller_rate_per_second: Some(1),
             caller_burst: Some(3),
+            feed_rate_per_second: None,
+            feed_burst: None,
             max_in_flight: Some(2),
             max_callers: Some(1000),
         };

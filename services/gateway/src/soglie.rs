@@ -84,6 +84,17 @@ impl Caller {
         }
     }
 
+    /// A payments feed (pagoPA sends one call per receipt): its own rate and burst.
+    fn is_feed(&self) -> bool {
+        matches!(
+            self,
+            Caller::Subject {
+                profile: Profile::FlussoPagamenti,
+                ..
+            }
+        )
+    }
+
     /// For the log: never a codice fiscale in clear (GW-5).
     fn masked(&self) -> String {
         match self {
@@ -129,6 +140,9 @@ enum Verdict {
 struct Buckets {
     rate: f64,
     burst: f64,
+    /// A payments feed's rate and burst (profile `flusso_pagamenti`).
+    feed_rate: f64,
+    feed_burst: f64,
     max_callers: usize,
     /// How long an idle bucket takes to refill: after that, forgetting it loses nothing.
     refill: Duration,
@@ -140,13 +154,26 @@ impl Buckets {
     fn new(limits: &AdmissionLimits, now: Instant) -> Buckets {
         let rate = f64::from(limits.caller_rate_per_second.max(1));
         let burst = f64::from(limits.caller_burst.max(1));
+        let feed_rate = f64::from(limits.feed_rate_per_second.max(1));
+        let feed_burst = f64::from(limits.feed_burst.max(1));
         Buckets {
             rate,
             burst,
+            feed_rate,
+            feed_burst,
             max_callers: limits.max_callers.max(1) as usize,
-            refill: Duration::from_secs_f64(burst / rate),
+            refill: Duration::from_secs_f64((burst / rate).max(feed_burst / feed_rate)),
             table: HashMap::new(),
             swept: now,
+        }
+    }
+
+    /// The bucket's refill rate and size for a caller.
+    fn of(&self, who: &Caller) -> (f64, f64) {
+        if who.is_feed() {
+            (self.feed_rate, self.feed_burst)
+        } else {
+            (self.rate, self.burst)
         }
     }
 
@@ -156,7 +183,7 @@ impl Buckets {
         if now.saturating_duration_since(self.swept) >= self.refill.max(Duration::from_secs(1)) {
             self.sweep(now);
         }
-        let (rate, burst) = (self.rate, self.burst);
+        let (rate, burst) = self.of(who);
         if let Some(b) = self.table.get_mut(who) {
             let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
             let level = (b.tokens + elapsed * rate).min(burst);
@@ -181,7 +208,7 @@ impl Buckets {
         self.table.insert(
             who.clone(),
             Bucket {
-                tokens: self.burst - 1.0,
+                tokens: burst - 1.0,
                 at: now,
             },
         );
@@ -189,8 +216,9 @@ impl Buckets {
     }
 
     fn sweep(&mut self, now: Instant) {
-        let (rate, burst) = (self.rate, self.burst);
-        self.table.retain(|_, b| {
+        let (caller, feed) = ((self.rate, self.burst), (self.feed_rate, self.feed_burst));
+        self.table.retain(|who, b| {
+            let (rate, burst) = if who.is_feed() { feed } else { caller };
             let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
             b.tokens + elapsed * rate < burst
         });
@@ -251,25 +279,25 @@ impl Thresholds {
         }
     }
 
-    fn rate_limited(&self, wait: Duration) -> Status {
+    fn rate_limited(&self, wait: Duration, who: &Caller) -> Status {
         // Whole milliseconds, rounded up: retrying at the suggested time must succeed.
         let wait = Duration::from_millis((wait.as_micros().div_ceil(1000) as u64).max(1));
         let l = &self.limits;
+        let (rate, burst) = if who.is_feed() {
+            (l.feed_rate_per_second, l.feed_burst)
+        } else {
+            (l.caller_rate_per_second, l.caller_burst)
+        };
         let metadata = HashMap::from([
-            (
-                "rate_per_second".to_string(),
-                l.caller_rate_per_second.to_string(),
-            ),
-            ("burst".to_string(), l.caller_burst.to_string()),
+            ("rate_per_second".to_string(), rate.to_string()),
+            ("burst".to_string(), burst.to_string()),
         ]);
         let mut details = ErrorDetails::with_error_info(RATE_LIMITED, ERROR_DOMAIN, metadata);
         details.set_retry_info(Some(wait));
         Status::with_error_details(
             tonic::Code::ResourceExhausted,
             format!(
-                "too many calls from this caller: at most {} per second (bursts of {}); retry in {} ms",
-                l.caller_rate_per_second,
-                l.caller_burst,
+                "too many calls from this caller: at most {rate} per second (bursts of {burst}); retry in {} ms",
                 wait.as_millis()
             ),
             details,
@@ -299,7 +327,7 @@ impl Thresholds {
                 Verdict::Admitted => {}
                 Verdict::Wait(wait) => {
                     self.warn("caller over its rate: calls refused", &who);
-                    return Err(self.rate_limited(wait));
+                    return Err(self.rate_limited(wait, &who));
                 }
                 Verdict::TooManyCallers => {
                     self.warn("too many active callers: new callers refused", &who);
@@ -423,6 +451,8 @@ mod tests {
         AdmissionLimits {
             caller_rate_per_second: rate,
             caller_burst: burst,
+            feed_rate_per_second: rate * 100,
+            feed_burst: burst * 100,
             max_in_flight,
             max_callers,
         }
@@ -459,6 +489,38 @@ mod tests {
             assert_eq!(b.take(&anna, much_later), Verdict::Admitted);
         }
         assert!(matches!(b.take(&anna, much_later), Verdict::Wait(_)));
+    }
+
+    /// A payments feed (pagoPA: one NotifyPagoPa per receipt) has its own, larger bucket; a
+    /// person with the same subject text does not get it.
+    #[test]
+    fn a_payments_feed_has_its_own_rate() {
+        let t0 = Instant::now();
+        let mut l = limits(10, 3, 0, 100);
+        l.feed_rate_per_second = 100;
+        l.feed_burst = 50;
+        let mut b = Buckets::new(&l, t0);
+        let pagopa = Caller::Subject {
+            profile: Profile::FlussoPagamenti,
+            sub: "PAGOPA".into(),
+        };
+        for _ in 0..50 {
+            assert_eq!(b.take(&pagopa, t0), Verdict::Admitted);
+        }
+        match b.take(&pagopa, t0) {
+            Verdict::Wait(w) => assert!((w.as_secs_f64() - 0.01).abs() < 1e-6, "{w:?}"),
+            other => panic!("{other:?}"),
+        }
+        let person = subject("PAGOPA");
+        for _ in 0..3 {
+            assert_eq!(b.take(&person, t0), Verdict::Admitted);
+        }
+        assert!(matches!(b.take(&person, t0), Verdict::Wait(_)));
+        // A full feed bucket is forgotten after its own refill time (0.5 s), not the caller's.
+        b.sweep(t0 + Duration::from_millis(400));
+        assert!(b.table.contains_key(&pagopa));
+        b.sweep(t0 + Duration::from_millis(600));
+        assert!(!b.table.contains_key(&pagopa));
     }
 
     #[test]

@@ -163,6 +163,11 @@ pub struct AdmissionConfig {
     pub caller_rate_per_second: Option<u32>,
     /// Calls one caller may make in a burst above the rate (its bucket's size).
     pub caller_burst: Option<u32>,
+    /// Calls per second a payments feed (profile `flusso_pagamenti`: pagoPA sends one
+    /// NotifyPagoPa per receipt) may sustain, instead of `caller_rate_per_second`.
+    pub feed_rate_per_second: Option<u32>,
+    /// A payments feed's burst, instead of `caller_burst`.
+    pub feed_burst: Option<u32>,
     /// Calls in flight through this gateway process, feeds included (one each); 0 = no cap.
     pub max_in_flight: Option<u32>,
     /// Callers remembered at once (a few dozen bytes each); callers idle long enough for their
@@ -175,6 +180,8 @@ pub struct AdmissionConfig {
 pub struct AdmissionLimits {
     pub caller_rate_per_second: u32,
     pub caller_burst: u32,
+    pub feed_rate_per_second: u32,
+    pub feed_burst: u32,
     pub max_in_flight: u32,
     pub max_callers: u32,
 }
@@ -187,6 +194,10 @@ impl AdmissionLimits {
     pub const PRODUCTION: AdmissionLimits = AdmissionLimits {
         caller_rate_per_second: 20,
         caller_burst: 40,
+        // pagoPA's receipts, one call each, at a national peak (e.g. the end of a month):
+        // hundreds per second through one replica; ImportF24 is one call however long.
+        feed_rate_per_second: 1_000,
+        feed_burst: 2_000,
         max_in_flight: 256,
         max_callers: 100_000,
     };
@@ -194,6 +205,8 @@ impl AdmissionLimits {
     pub const DEVELOPMENT: AdmissionLimits = AdmissionLimits {
         caller_rate_per_second: 5_000,
         caller_burst: 5_000,
+        feed_rate_per_second: 5_000,
+        feed_burst: 5_000,
         max_in_flight: 4_096,
         max_callers: 100_000,
     };
@@ -207,6 +220,8 @@ impl AdmissionConfig {
                 .caller_rate_per_second
                 .unwrap_or(defaults.caller_rate_per_second),
             caller_burst: self.caller_burst.unwrap_or(defaults.caller_burst),
+            feed_rate_per_second: self.feed_rate_per_second.unwrap_or(defaults.feed_rate_per_second),
+            feed_burst: self.feed_burst.unwrap_or(defaults.feed_burst),
             max_in_flight: self.max_in_flight.unwrap_or(defaults.max_in_flight),
             max_callers: self.max_callers.unwrap_or(defaults.max_callers),
         }
@@ -223,6 +238,8 @@ impl From<AdmissionLimits> for AdmissionConfig {
         AdmissionConfig {
             caller_rate_per_second: Some(l.caller_rate_per_second),
             caller_burst: Some(l.caller_burst),
+            feed_rate_per_second: Some(l.feed_rate_per_second),
+            feed_burst: Some(l.feed_burst),
             max_in_flight: Some(l.max_in_flight),
             max_callers: Some(l.max_callers),
         }
@@ -359,6 +376,9 @@ impl Config {
                 "gateway.admission.caller_burst must be more than 0 (or caller_rate_per_second 0: no limit)"
             );
         }
+        if a.feed_rate_per_second == Some(0) || a.feed_burst == Some(0) {
+            bail!("gateway.admission.feed_rate_per_second and feed_burst must be more than 0");
+        }
         if a.max_callers == Some(0) {
             bail!("gateway.admission.max_callers must be more than 0");
         }
@@ -428,6 +448,11 @@ impl Config {
                 env::GATEWAY_CALLER_BURST,
                 &mut self.gateway.admission.caller_burst,
             ),
+            (
+                env::GATEWAY_FEED_RATE_PER_SECOND,
+                &mut self.gateway.admission.feed_rate_per_second,
+            ),
+            (env::GATEWAY_FEED_BURST, &mut self.gateway.admission.feed_burst),
             (
                 env::GATEWAY_MAX_IN_FLIGHT,
                 &mut self.gateway.admission.max_in_flight,

@@ -16,6 +16,8 @@ pub const GATEWAY_COMPOSITE_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_COMPOSITE_TI
 /// The gateway's admission control (config `[gateway.admission]`, issue 12).
 pub const GATEWAY_CALLER_RATE_PER_SECOND: &str = "OCCASIONALI_GATEWAY_CALLER_RATE_PER_SECOND";
 pub const GATEWAY_CALLER_BURST: &str = "OCCASIONALI_GATEWAY_CALLER_BURST";
+pub const GATEWAY_FEED_RATE_PER_SECOND: &str = "OCCASIONALI_GATEWAY_FEED_RATE_PER_SECOND";
+pub const GATEWAY_FEED_BURST: &str = "OCCASIONALI_GATEWAY_FEED_BURST";
 pub const GATEWAY_MAX_IN_FLIGHT: &str = "OCCASIONALI_GATEWAY_MAX_IN_FLIGHT";
 pub const GATEWAY_MAX_CALLERS: &str = "OCCASIONALI_GATEWAY_MAX_CALLERS";
 /// Clock skew tolerated on tokens' `exp`, `nbf`, `iat` (config `auth.clock_leeway_seconds`).
