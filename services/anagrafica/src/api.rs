@@ -10,6 +10,7 @@ use occasionali_kernel::{SharedClock, calendar};
 use occasionali_proto::anagrafica as pb;
 use occasionali_proto::anagrafica::anagrafica_service_server::AnagraficaService;
 use occasionali_runtime::db::begin_write;
+use occasionali_runtime::pagina::{Pagina, impronta};
 use occasionali_runtime::{AppError, Identity, Profile, Violations};
 use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
@@ -783,28 +784,13 @@ impl AnagraficaService for Anagrafica {
         let r = request.into_inner();
         let (s, accesso) = self.leggibile(&id, &r.codice_fiscale).await?;
         self.traccia(&id, "lettura_storia", &s.cf, "").await?;
-        let limite = match r.page_size {
-            n if n <= 0 => 50,
-            n => n.min(500) as u64,
-        };
-        let cursore = if r.page_token.is_empty() {
-            None
-        } else {
-            Some(r.page_token.parse::<i64>().map_err(|_| {
-                AppError::invalid(
-                    "page_token",
-                    "ANA-6",
-                    "ANA_6_PAGE_TOKEN",
-                    "is not a token returned by this RPC",
-                )
-            })?)
-        };
-        let righe = store::modifiche(&self.db, &s.cf, cursore, limite).await?;
-        let next = if righe.len() as u64 == limite {
-            righe.last().map(|m| m.seq.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        // One paging rule for every listing (runtime::pagina): 0 → 50, capped at 500, negative
+        // refused; the token is bound to the subject it was issued for.
+        let mut v = Violations::new();
+        let pagina = Pagina::decodifica(&mut v, "ANA-6", r.page_size, &r.page_token, impronta(&[&s.cf]));
+        v.check()?;
+        let righe = store::modifiche(&self.db, &s.cf, pagina.cursore, pagina.limite).await?;
+        let next = pagina.prossima(righe.len(), righe.last().map(|m| m.seq));
         let vede_autori = accesso != Accesso::Titolare;
         let modifiche = righe
             .into_iter()
@@ -969,30 +955,24 @@ impl AnagraficaService for Anagrafica {
             .into());
         }
         let r = request.into_inner();
-        let limite = match r.page_size {
-            n if n <= 0 => 50,
-            n => n.min(500) as u64,
-        };
-        let cursore = if r.page_token.is_empty() {
-            None
-        } else {
-            Some(r.page_token.parse::<i64>().map_err(|_| {
-                AppError::invalid(
-                    "page_token",
-                    "GW-5",
-                    "GW_5_PAGE_TOKEN",
-                    "is not a token returned by this RPC",
-                )
-            })?)
-        };
         let norm = |s: &str| Some(s.trim().to_uppercase()).filter(|s| !s.is_empty());
         let (autore, cf) = (norm(&r.autore_cf), norm(&r.codice_fiscale));
-        let righe = store::accessi(&self.db, autore.as_deref(), cf.as_deref(), cursore, limite).await?;
-        let next = if righe.len() as u64 == limite {
-            righe.last().map(|a| a.seq.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let filtri = [
+            autore.as_deref().unwrap_or_default(),
+            cf.as_deref().unwrap_or_default(),
+        ];
+        let mut v = Violations::new();
+        let pagina = Pagina::decodifica(&mut v, "GW-5", r.page_size, &r.page_token, impronta(&filtri));
+        v.check()?;
+        let righe = store::accessi(
+            &self.db,
+            autore.as_deref(),
+            cf.as_deref(),
+            pagina.cursore,
+            pagina.limite,
+        )
+        .await?;
+        let next = pagina.prossima(righe.len(), righe.last().map(|a| a.seq));
         Ok(Response::new(pb::ListAccessiOperatoriResponse {
             accessi: righe
                 .into_iter()

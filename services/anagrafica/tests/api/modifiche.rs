@@ -483,6 +483,18 @@ async fn ana_6_history_is_paginated_newest_first(t: &TestDb) -> anyhow::Result<(
         &["page_token"],
         "ANA-6",
     );
+    // One paging rule (runtime::pagina): a negative size is refused, not read as the default.
+    invalid(
+        h.c()
+            .list_modifiche(me.req(pb::ListModificheRequest {
+                codice_fiscale: cf.clone(),
+                page_size: -1,
+                page_token: String::new(),
+            }))
+            .await,
+        &["page_size"],
+        "ANA-6",
+    );
     h.stop().await;
     Ok(())
 }
