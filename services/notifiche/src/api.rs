@@ -1,6 +1,7 @@
 //! The gRPC edge: decode → application → encode; domain refusals become gRPC errors here.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use occasionali_kernel::ids::new_id;
 use occasionali_proto::notifiche as pb;
 use occasionali_proto::notifiche::notifiche_internal_service_server::NotificheInternalService;
 use occasionali_proto::notifiche::notifiche_service_server::NotificheService;
@@ -21,6 +22,7 @@ use crate::domain::{Campagna, Tipo};
 use crate::store::consegne::{Consegna, Filtri, Stato};
 use crate::store::domestico::Record;
 use crate::store::notifiche::Notifica;
+use crate::store::scarti::Scarto;
 use crate::store::{contatti, notifiche};
 use crate::web::Guide as _;
 
@@ -151,7 +153,7 @@ fn operatore(id: &Identity, rule: &'static str) -> Result<(), AppError> {
     }
 }
 
-fn dg_o_sistema(id: &Identity, rule: &'static str) -> Result<(), AppError> {
+pub(crate) fn dg_o_sistema(id: &Identity, rule: &'static str) -> Result<(), AppError> {
     if id.is_system() || id.profile() == occasionali_runtime::identity::Profile::OperatoreDg {
         Ok(())
     } else {
@@ -514,6 +516,7 @@ impl NotificheService for Notifiche {
         let id = Identity::of(&request)?;
         dg_o_sistema(&id, "NOT-7")?;
         let mut stream = request.into_inner();
+        let id_import = new_id("ild");
         let mut t = Totali::default();
         let mut scartati = 0i64;
         let mut finito = false;
@@ -532,6 +535,7 @@ impl NotificheService for Notifiche {
                 }
             }
             let mut lotto = Vec::with_capacity(arrivati.len());
+            let mut da_scrivere = Vec::new();
             for m in arrivati {
                 let posizione = t.ricevuti;
                 t.ricevuti += 1;
@@ -539,24 +543,35 @@ impl NotificheService for Notifiche {
                     Ok(r) => lotto.push(r),
                     Err((record_id, motivo)) => {
                         scartati += 1;
+                        let record_id: String = record_id.chars().take(128).collect();
+                        let motivo: String = motivo.chars().take(256).collect();
                         if t.scartati.len() < MAX_SCARTATI_ELENCATI {
-                            t.scartati
-                                .push((record_id.chars().take(128).collect(), posizione, motivo));
+                            t.scartati.push((record_id.clone(), posizione, motivo.clone()));
                         }
+                        da_scrivere.push(Scarto {
+                            posizione,
+                            record_id,
+                            motivo,
+                        });
                     }
                 }
             }
-            if !lotto.is_empty() {
-                for nuovo in self.app.importa_lotto(&lotto).await? {
-                    if nuovo {
-                        t.importati += 1;
-                    } else {
-                        t.duplicati += 1;
-                    }
+            // The batch's discards are kept with its records, in the same transaction; a
+            // server fault stops the stream, and the retry finds what was committed.
+            for nuovo in self
+                .app
+                .importa_lotto_con_scarti(&lotto, &id_import, &da_scrivere)
+                .await?
+            {
+                if nuovo {
+                    t.importati += 1;
+                } else {
+                    t.duplicati += 1;
                 }
             }
         }
         tracing::info!(
+            id_import = %id_import,
             ricevuti = t.ricevuti,
             importati = t.importati,
             duplicati = t.duplicati,
@@ -579,6 +594,50 @@ impl NotificheService for Notifiche {
                     },
                 )
                 .collect(),
+            id_import,
+        }))
+    }
+
+    async fn list_scarti_import_lavoro_domestico(
+        &self,
+        request: Request<pb::ListScartiImportLavoroDomesticoRequest>,
+    ) -> R<pb::ListScartiImportLavoroDomesticoResponse> {
+        let id = Identity::of(&request)?;
+        let r = request.into_inner();
+        let mut v = Violations::new();
+        let id_import = r.id_import.trim();
+        if id_import.is_empty() {
+            v.add("id_import", "NOT-7", "NOT_7_REQUIRED", "is required");
+        } else if id_import.chars().count() > 64
+            || id_import.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            v.add(
+                "id_import",
+                "NOT-7",
+                "NOT_7_ID_FORMAT",
+                "must be at most 64 printable characters without spaces",
+            );
+        }
+        let pagina = Pagina::decodifica(
+            &mut v,
+            "NOT-7",
+            r.page_size,
+            &r.page_token,
+            impronta(&[id_import]),
+        );
+        v.check()?;
+        let righe = self.app.scarti(&id, id_import, pagina).await?;
+        let (scarti, next_page_token) = pagina.taglia(righe);
+        Ok(Response::new(pb::ListScartiImportLavoroDomesticoResponse {
+            scartati: scarti
+                .into_iter()
+                .map(|s| pb::RecordLavoroDomesticoScartato {
+                    record_id: s.record_id,
+                    posizione: s.posizione,
+                    motivo: s.motivo,
+                })
+                .collect(),
+            next_page_token,
         }))
     }
 

@@ -1188,3 +1188,95 @@ async fn altri_eventi(t: &TestDb) -> anyhow::Result<()> {
     b.server.stop().await;
     Ok(())
 }
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_7_an_import_keeps_every_discard_lists_1000_and_pages_them_all_to_the_importers_only,
+    scarti_import
+);
+
+async fn scarti_import(t: &TestDb) -> anyhow::Result<()> {
+    let b = Banco::new(t, "2026-03-01T08:00:00Z").await?;
+    let mut c = b.pubblico().await?;
+    // 1,203 bad records (codice fiscale not valid) around one good one.
+    const N: i64 = 1_203;
+    let mut records: Vec<_> = (0..N)
+        .map(|i| record(&format!("bad{i}"), "NONVALIDO", "X", "1960-01-01", vec![]))
+        .collect();
+    records.insert(500, record("ok", DATORE, "Laura", "1960-01-01", vec![]));
+    let r = ok(c
+        .import_lavoro_domestico(req(tokio_stream::iter(records), &sistema()))
+        .await);
+    assert_eq!(
+        (r.numero_ricevuti, r.numero_importati, r.numero_scartati),
+        (N + 1, 1, N)
+    );
+    assert_eq!(r.scartati.len(), 1_000, "at most 1,000 inline");
+    assert!(r.id_import.starts_with("ild_"), "{}", r.id_import);
+    let atteso = |i: i64| (format!("bad{i}"), if i < 500 { i } else { i + 1 });
+    let inline: Vec<_> = r
+        .scartati
+        .iter()
+        .map(|s| (s.record_id.clone(), s.posizione))
+        .collect();
+    assert_eq!(inline, (0..1_000).map(atteso).collect::<Vec<_>>());
+
+    // Every discard, in stream order, page after page (default 50, cap 500).
+    let lista = |who: &Identity, page_size: i32, page_token: String| {
+        req(
+            pb::ListScartiImportLavoroDomesticoRequest {
+                id_import: r.id_import.clone(),
+                page_size,
+                page_token,
+            },
+            who,
+        )
+    };
+    let primo = ok(c
+        .list_scarti_import_lavoro_domestico(lista(&dg(), 0, String::new()))
+        .await);
+    assert_eq!(primo.scartati.len(), 50);
+    let mut tutti = Vec::new();
+    let mut token = String::new();
+    let mut pagine = 0;
+    loop {
+        let p = ok(c
+            .list_scarti_import_lavoro_domestico(lista(&sistema(), 1_000, token))
+            .await);
+        assert!(p.scartati.len() <= 500);
+        pagine += 1;
+        tutti.extend(p.scartati);
+        if p.next_page_token.is_empty() {
+            break;
+        }
+        token = p.next_page_token;
+    }
+    assert_eq!(pagine, 3);
+    let tutti: Vec<_> = tutti
+        .iter()
+        .map(|s| {
+            assert!(s.motivo.contains("record.datore.codice_fiscale"), "{s:?}");
+            (s.record_id.clone(), s.posizione)
+        })
+        .collect();
+    assert_eq!(tutti, (0..N).map(atteso).collect::<Vec<_>>());
+
+    // Negative page size refused; someone who may not import reads nothing.
+    let s = c
+        .list_scarti_import_lavoro_domestico(lista(&dg(), -1, String::new()))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    for altro in [
+        chi(PRESTATORE, Profile::Prestatore),
+        chi("OPRSDE70A01H501X", Profile::OperatoreSede),
+    ] {
+        let s = c
+            .list_scarti_import_lavoro_domestico(lista(&altro, 0, String::new()))
+            .await
+            .unwrap_err();
+        assert_eq!(s.code(), Code::PermissionDenied);
+    }
+    Ok(())
+}

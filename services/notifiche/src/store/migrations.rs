@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(AlterOutboxRelay),
             Box::new(CreateEventiRicevuti),
             Box::new(CreateNotifiche),
+            Box::new(CreateLdScarti),
         ]
     }
 }
@@ -232,6 +233,44 @@ impl MigrationTrait for CreateNotifiche {
             db.execute_unprepared(&format!("DROP TABLE IF EXISTS {t}"))
                 .await?;
         }
+        Ok(())
+    }
+}
+
+/// NOT-7: every discarded record of an ImportLavoroDomestico stream, in stream order, under the
+/// import's id: an archive of 100,000 bad records does not fit an answer (issue 12).
+struct CreateLdScarti;
+
+impl MigrationName for CreateLdScarti {
+    fn name(&self) -> &str {
+        "m0004_create_ld_scarti"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateLdScarti {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE TABLE IF NOT EXISTS ld_scarti (
+                    id_import TEXT NOT NULL,
+                    posizione BIGINT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    motivo TEXT NOT NULL,
+                    registrato_ms BIGINT NOT NULL,
+                    PRIMARY KEY (id_import, posizione)
+                )",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP TABLE IF EXISTS ld_scarti")
+            .await?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ pub mod guide;
 mod migrations;
 pub mod notifiche;
 pub mod ricevuti;
+pub mod scarti;
 
 use occasionali_runtime::AppError;
 use occasionali_runtime::db::stmt;
