@@ -1,6 +1,7 @@
 //! The gRPC adapter: decode → decide (domain) → persist (store, one transaction with its
 //! history entry and outbox event) → encode.
 
+use occasionali_runtime::RequestIdentity;
 use std::collections::HashMap;
 use std::pin::Pin;
 
@@ -275,7 +276,7 @@ fn decode_valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(
         .map(|m| occasionali_runtime::decode::distinti(&mut v, "update_mask.paths", &m.paths, MAX_PATHS))
         .unwrap_or_default();
     if !v.is_empty() {
-        return v.into_result(Vec::new());
+        return v.into_result(Vec::new()).map_err(AppError::from);
     }
     if paths.is_empty() {
         v.add(
@@ -284,7 +285,7 @@ fn decode_valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(
             "ANA_6_MASK_REQUIRED",
             "name the fields to change",
         );
-        return v.into_result(Vec::new());
+        return v.into_result(Vec::new()).map_err(AppError::from);
     }
     let mut campi = Vec::new();
     for p in &paths {
@@ -401,7 +402,7 @@ fn decode_valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(
             out.push((c, valore));
         }
     }
-    v.into_result(out)
+    v.into_result(out).map_err(AppError::from)
 }
 
 /// ANA-3 and ANA-2 on the record as it would be after a correction.
@@ -412,7 +413,7 @@ fn valida_dopo_correzione(s: &Soggetto) -> Result<(), AppError> {
     {
         decode::coerente(&mut v, "soggetto.persona", &cf, p);
     }
-    v.check()
+    v.check().map_err(AppError::from)
 }
 
 fn ruolo_attivo(v: &mut Violations, value: i32) -> Option<Ruolo> {
@@ -605,7 +606,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::RegisterPrestatoreRequest>,
     ) -> Result<Response<pb::RegisterPrestatoreResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let persona = decode::persona(&mut v, "persona", r.persona.as_ref(), self.oggi())
@@ -630,7 +631,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::RegisterUtilizzatoreRequest>,
     ) -> Result<Response<pb::RegisterUtilizzatoreResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let reg = decode_utilizzatore(request.get_ref(), self.oggi())?;
         let soggetto = self.registra(&id, reg, &request.get_ref().nota).await?;
         Ok(Response::new(pb::RegisterUtilizzatoreResponse {
@@ -642,7 +643,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::RegisterIntermediarioRequest>,
     ) -> Result<Response<pb::RegisterIntermediarioResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let identita = match (&r.persona, &r.organizzazione) {
@@ -676,7 +677,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::GetSoggettoRequest>,
     ) -> Result<Response<pb::GetSoggettoResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let (s, _) = self.leggibile(&id, &request.get_ref().codice_fiscale).await?;
         self.traccia(&id, "lettura_soggetto", &s.cf, "").await?;
         Ok(Response::new(pb::GetSoggettoResponse {
@@ -688,7 +689,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::ListRappresentateRequest>,
     ) -> Result<Response<pb::ListRappresentateResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let cf = request.get_ref().codice_fiscale.trim().to_uppercase();
         if cf.is_empty() {
             return Err(
@@ -714,7 +715,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::UpdateSoggettoRequest>,
     ) -> Result<Response<pb::UpdateSoggettoResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let valori = decode_valori(&r, self.oggi())?;
         let campi: Vec<Campo> = valori.iter().map(|(c, _)| *c).collect();
@@ -780,7 +781,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::ListModificheRequest>,
     ) -> Result<Response<pb::ListModificheResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let (s, accesso) = self.leggibile(&id, &r.codice_fiscale).await?;
         self.traccia(&id, "lettura_storia", &s.cf, "").await?;
@@ -788,7 +789,7 @@ impl AnagraficaService for Anagrafica {
         // refused; the token is bound to the subject it was issued for.
         let mut v = Violations::new();
         let pagina = Pagina::decodifica(&mut v, "ANA-6", r.page_size, &r.page_token, impronta(&[&s.cf]));
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let righe = store::modifiche(&self.db, &s.cf, pagina.cursore, pagina.limite).await?;
         let next = pagina.prossima(righe.len(), righe.last().map(|m| m.seq));
         let vede_autori = accesso != Accesso::Titolare;
@@ -828,11 +829,11 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::StreamSoggettiAttiviRequest>,
     ) -> Result<Response<Stream_<pb::StreamSoggettiAttiviResponse>>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let e = estrazione(&id, r.ruolo, r.periodo.as_ref(), &r.sede, &mut v)?;
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let e = e.ok_or_else(|| AppError::internal("extraction decoded without value"))?;
         self.traccia(&id, "estrazione_lista", "", &e.descrizione())
             .await?;
@@ -846,7 +847,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::SampleSoggettiAttiviRequest>,
     ) -> Result<Response<Stream_<pb::SampleSoggettiAttiviResponse>>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let e = estrazione(&id, r.ruolo, r.periodo.as_ref(), &r.sede, &mut v)?;
@@ -882,7 +883,7 @@ impl AnagraficaService for Anagrafica {
                 None
             }
         };
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let (Some(e), Some(dimensione)) = (e, dimensione) else {
             return Err(AppError::internal("sample decoded without value").into());
         };
@@ -945,7 +946,7 @@ impl AnagraficaService for Anagrafica {
         &self,
         request: Request<pb::ListAccessiOperatoriRequest>,
     ) -> Result<Response<pb::ListAccessiOperatoriResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         if id.profile() != Profile::OperatoreDg {
             return Err(AppError::denied(
                 "GW-5",
@@ -963,7 +964,7 @@ impl AnagraficaService for Anagrafica {
         ];
         let mut v = Violations::new();
         let pagina = Pagina::decodifica(&mut v, "GW-5", r.page_size, &r.page_token, impronta(&filtri));
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let righe = store::accessi(
             &self.db,
             autore.as_deref(),

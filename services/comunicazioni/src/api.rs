@@ -1,6 +1,7 @@
 //! The gRPC adapter: decode → decide (domain) → persist (store, one transaction with its
 //! outbox event) → encode.
 
+use occasionali_runtime::RequestIdentity;
 use std::pin::Pin;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -725,7 +726,7 @@ impl ComunicazioniService for Comunicazioni {
         &self,
         request: Request<pb::SearchComunicazioniRequest>,
     ) -> Result<Response<pb::SearchComunicazioniResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         Ok(Response::new(self.cerca(&id, request.into_inner()).await?))
     }
 
@@ -733,7 +734,7 @@ impl ComunicazioniService for Comunicazioni {
         &self,
         request: Request<pb::GetComunicazioneRequest>,
     ) -> Result<Response<pb::GetComunicazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let c = self
             .apribile(&id, &r.codice_comunicazione, &r.committente_cf, &r.lavoratore_cf)
@@ -750,7 +751,7 @@ impl ComunicazioniService for Comunicazioni {
         &self,
         request: Request<pb::InsertComunicazioneRequest>,
     ) -> Result<Response<pb::InsertComunicazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let c = self.inserisci(&id, request.into_inner()).await?;
         Ok(Response::new(pb::InsertComunicazioneResponse {
             comunicazione: Some(c),
@@ -761,7 +762,7 @@ impl ComunicazioniService for Comunicazioni {
         &self,
         request: Request<pb::VaryComunicazioneRequest>,
     ) -> Result<Response<pb::VaryComunicazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let c = self.varia(&id, request.into_inner()).await?;
         Ok(Response::new(pb::VaryComunicazioneResponse {
             comunicazione: Some(c),
@@ -772,7 +773,7 @@ impl ComunicazioniService for Comunicazioni {
         &self,
         request: Request<pb::CancelComunicazioneRequest>,
     ) -> Result<Response<pb::CancelComunicazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let c = self.annulla(&id, request.into_inner()).await?;
         Ok(Response::new(pb::CancelComunicazioneResponse {
             comunicazione: Some(c),
@@ -783,7 +784,7 @@ impl ComunicazioniService for Comunicazioni {
         &self,
         request: Request<pb::DownloadRicevutaRequest>,
     ) -> Result<Response<Stream_<pb::DownloadRicevutaResponse>>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let c = self
             .apribile(&id, &r.codice_comunicazione, &r.committente_cf, &r.lavoratore_cf)
@@ -817,7 +818,7 @@ impl ComunicazioniService for Comunicazioni {
         &self,
         request: Request<pb::ListProfiliOperativiRequest>,
     ) -> Result<Response<pb::ListProfiliOperativiResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         Ok(Response::new(pb::ListProfiliOperativiResponse {
             profili: self.profili(&id).await?,
         }))
@@ -827,7 +828,7 @@ impl ComunicazioniService for Comunicazioni {
         &self,
         request: Request<pb::GetLavoratoreSummaryRequest>,
     ) -> Result<Response<pb::GetLavoratoreSummaryResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         Ok(Response::new(self.riepilogo(&id, request.into_inner()).await?))
     }
 }

@@ -7,6 +7,7 @@ use occasionali_kernel::{SharedClock, calendar};
 use occasionali_proto::deleghe as pb;
 use occasionali_proto::deleghe::deleghe_internal_service_server::DelegheInternalService;
 use occasionali_proto::deleghe::deleghe_service_server::DelegheService;
+use occasionali_runtime::RequestIdentity;
 use occasionali_runtime::db::begin_write;
 use occasionali_runtime::{AppError, Identity, Violations};
 use sea_orm::DatabaseConnection;
@@ -288,7 +289,7 @@ impl DelegheService for Deleghe {
         &self,
         request: Request<pb::CreateDelegaRequest>,
     ) -> Result<Response<pb::CreateDelegaResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let (d, oggi) = self.crea(&id, request.get_ref()).await?;
         Ok(Response::new(pb::CreateDelegaResponse {
             delega: Some(encode::delega(&d, oggi, vista(&id))),
@@ -299,7 +300,7 @@ impl DelegheService for Deleghe {
         &self,
         request: Request<pb::RevokeDelegaRequest>,
     ) -> Result<Response<pb::RevokeDelegaResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let (d, oggi) = self.revoca(&id, request.get_ref()).await?;
         Ok(Response::new(pb::RevokeDelegaResponse {
             delega: Some(encode::delega(&d, oggi, vista(&id))),
@@ -310,10 +311,10 @@ impl DelegheService for Deleghe {
         &self,
         request: Request<pb::GetDelegaRequest>,
     ) -> Result<Response<pb::GetDelegaResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let mut v = Violations::new();
         let delega_id = decode::id(&mut v, "delega_id", "DEL-1", &request.get_ref().delega_id);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let delega_id = delega_id.ok_or_else(|| AppError::internal("delega_id decoded without value"))?;
         let d = store::carica(&self.db, &delega_id)
             .await?
@@ -328,7 +329,7 @@ impl DelegheService for Deleghe {
         &self,
         request: Request<pb::ListDelegheRequest>,
     ) -> Result<Response<pb::ListDelegheResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         Ok(Response::new(self.lista(&id, request.get_ref()).await?))
     }
 
@@ -336,7 +337,7 @@ impl DelegheService for Deleghe {
         &self,
         request: Request<pb::ListAuditDelegaRequest>,
     ) -> Result<Response<pb::ListAuditDelegaResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         Ok(Response::new(self.audit(&id, request.get_ref()).await?))
     }
 }
@@ -349,7 +350,7 @@ impl DelegheInternalService for Deleghe {
         &self,
         request: Request<pb::CheckDelegaRequest>,
     ) -> Result<Response<pb::CheckDelegaResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         Ok(Response::new(self.verifica(&id, request.get_ref()).await?))
     }
 }

@@ -1,6 +1,7 @@
 //! The development clock service (ARCHITECTURE.md, Time): served by the gateway of
 //! `occasionali dev`, where every context shares one clock.
 
+use occasionali_runtime::RequestIdentity;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -26,7 +27,7 @@ fn reading(now: DateTime<Utc>) -> pb::ClockReading {
 }
 
 fn only_dg<T>(request: &Request<T>) -> Result<(), Status> {
-    let id = Identity::of(request)?;
+    let id = request.identity()?;
     if matches!(id.profile(), Profile::OperatoreDg | Profile::Sistema) {
         Ok(())
     } else {
@@ -57,7 +58,7 @@ impl DevClockService for DevClock {
         &self,
         request: Request<pb::GetClockRequest>,
     ) -> Result<Response<pb::GetClockResponse>, Status> {
-        Identity::of(&request)?;
+        request.identity()?;
         Ok(Response::new(pb::GetClockResponse {
             clock: Some(reading(self.clock.now())),
         }))

@@ -137,7 +137,7 @@ impl RelayService for Relay {
             &r.ids,
             occasionali_runtime::pagina::MAX_PAGE_SIZE as usize,
         );
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let answer = self
             .client(ctx)?
             .retry_outbox(self.request(

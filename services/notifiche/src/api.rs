@@ -5,6 +5,7 @@ use occasionali_kernel::ids::new_id;
 use occasionali_proto::notifiche as pb;
 use occasionali_proto::notifiche::notifiche_internal_service_server::NotificheInternalService;
 use occasionali_proto::notifiche::notifiche_service_server::NotificheService;
+use occasionali_runtime::RequestIdentity;
 use occasionali_runtime::decode::{cf, cf_opzionale};
 use occasionali_runtime::identity::Identity;
 use occasionali_runtime::pagina::{Pagina, impronta};
@@ -357,7 +358,7 @@ const LOTTO_LAVORO_DOMESTICO: usize = 256;
 #[tonic::async_trait]
 impl NotificheService for Notifiche {
     async fn get_contatti(&self, request: Request<pb::GetContattiRequest>) -> R<pb::GetContattiResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let mut v = Violations::new();
         let c = cf(
             &mut v,
@@ -365,7 +366,7 @@ impl NotificheService for Notifiche {
             "NOT-1",
             &request.get_ref().codice_fiscale,
         );
-        let c = v.into_result(c)?.unwrap_or_default();
+        let c = v.into_result(c).map_err(AppError::from)?.unwrap_or_default();
         legge(&id, &c)?;
         Ok(Response::new(pb::GetContattiResponse {
             contatti: Some(contatti_pb(&self.app, &c).await?),
@@ -376,7 +377,7 @@ impl NotificheService for Notifiche {
         &self,
         request: Request<pb::UpdateConsensiRequest>,
     ) -> R<pb::UpdateConsensiResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let c = cf(&mut v, "codice_fiscale", "NOT-1", &r.codice_fiscale);
@@ -422,7 +423,7 @@ impl NotificheService for Notifiche {
                 );
             }
         }
-        let c = v.into_result(c)?.unwrap_or_default();
+        let c = v.into_result(c).map_err(AppError::from)?.unwrap_or_default();
         // Consent is the person's own act (or its delegato's): operators read it, never give it.
         if !id.acts_for(&c) {
             return Err(AppError::denied(
@@ -439,7 +440,7 @@ impl NotificheService for Notifiche {
     }
 
     async fn list_inbox(&self, request: Request<pb::ListInboxRequest>) -> R<pb::ListInboxResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let c = cf(&mut v, "codice_fiscale", "NOT-1", &r.codice_fiscale);
@@ -459,7 +460,7 @@ impl NotificheService for Notifiche {
             &r.solo_non_letti.to_string(),
         ]);
         let pagina = Pagina::decodifica(&mut v, "NOT-1", r.page_size, &r.page_token, filtri);
-        let c = v.into_result(c)?.unwrap_or_default();
+        let c = v.into_result(c).map_err(AppError::from)?.unwrap_or_default();
         legge(&id, &c)?;
         let righe = notifiche::inbox(
             &self.app.db,
@@ -481,14 +482,14 @@ impl NotificheService for Notifiche {
         &self,
         request: Request<pb::MarkInboxReadRequest>,
     ) -> R<pb::MarkInboxReadResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let c = cf(&mut v, "codice_fiscale", "NOT-1", &r.codice_fiscale);
         if r.id.trim().is_empty() {
             v.add("id", "NOT-1", "NOT_1_ID_REQUIRED", "is required");
         }
-        let c = v.into_result(c)?.unwrap_or_default();
+        let c = v.into_result(c).map_err(AppError::from)?.unwrap_or_default();
         // Reading is the person's act: an operator looking at the inbox does not mark it read.
         if !id.acts_for(&c) {
             return Err(AppError::denied(
@@ -513,7 +514,7 @@ impl NotificheService for Notifiche {
         &self,
         request: Request<Streaming<pb::ImportLavoroDomesticoRequest>>,
     ) -> R<pb::ImportLavoroDomesticoResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         dg_o_sistema(&id, "NOT-7")?;
         let mut stream = request.into_inner();
         let id_import = new_id("ild");
@@ -602,7 +603,7 @@ impl NotificheService for Notifiche {
         &self,
         request: Request<pb::ListScartiImportLavoroDomesticoRequest>,
     ) -> R<pb::ListScartiImportLavoroDomesticoResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let id_import = r.id_import.trim();
@@ -625,7 +626,7 @@ impl NotificheService for Notifiche {
             &r.page_token,
             impronta(&[id_import]),
         );
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let righe = self.app.scarti(&id, id_import, pagina).await?;
         let (scarti, next_page_token) = pagina.taglia(righe);
         Ok(Response::new(pb::ListScartiImportLavoroDomesticoResponse {
@@ -642,7 +643,7 @@ impl NotificheService for Notifiche {
     }
 
     async fn run_campagna(&self, request: Request<pb::RunCampagnaRequest>) -> R<pb::RunCampagnaResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         if r.campagna != pb::TipoCampagna::LavoroDomestico as i32 {
@@ -664,7 +665,7 @@ impl NotificheService for Notifiche {
                 "the campaign covers quarters from Q1 2026",
             );
         }
-        let t = v.into_result(t)?.unwrap_or(PRIMO);
+        let t = v.into_result(t).map_err(AppError::from)?.unwrap_or(PRIMO);
         dg_o_sistema(&id, "NOT-3")?;
         let run = self
             .app
@@ -686,13 +687,13 @@ impl NotificheService for Notifiche {
     }
 
     async fn get_guida(&self, request: Request<pb::GetGuidaRequest>) -> R<pb::GetGuidaResponse> {
-        Identity::of(&request)?;
+        request.identity()?;
         let guida = self.app.apri(request.get_ref().token.trim()).await?;
         Ok(Response::new(pb::GetGuidaResponse { guida: Some(guida) }))
     }
 
     async fn rate_guida(&self, request: Request<pb::RateGuidaRequest>) -> R<pb::RateGuidaResponse> {
-        Identity::of(&request)?;
+        request.identity()?;
         let r = request.into_inner();
         let guida = self.app.vota(r.token.trim(), r.voto).await?;
         Ok(Response::new(pb::RateGuidaResponse { guida: Some(guida) }))
@@ -702,7 +703,7 @@ impl NotificheService for Notifiche {
         &self,
         request: Request<pb::RecordGuidaLinkRequest>,
     ) -> R<pb::RecordGuidaLinkResponse> {
-        Identity::of(&request)?;
+        request.identity()?;
         let r = request.into_inner();
         let link = pb::GuidaLink::try_from(r.link).unwrap_or(pb::GuidaLink::Unspecified);
         let url = self.app.segui(r.token.trim(), link).await?;
@@ -713,7 +714,7 @@ impl NotificheService for Notifiche {
         &self,
         request: Request<pb::GetCampagnaDashboardRequest>,
     ) -> R<pb::GetCampagnaDashboardResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         operatore(&id, "NOT-5")?;
         let r = request.into_inner();
         let campagna = pb::TipoCampagna::try_from(r.campagna).unwrap_or(pb::TipoCampagna::Unspecified);
@@ -725,7 +726,7 @@ impl NotificheService for Notifiche {
         &self,
         request: Request<pb::ListDeliveriesRequest>,
     ) -> R<pb::ListDeliveriesResponse> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let c = cf_opzionale(&mut v, "codice_fiscale", "NOT-6", &r.codice_fiscale);
@@ -771,7 +772,7 @@ impl NotificheService for Notifiche {
             &t.map(|t| t.to_string()).unwrap_or_default(),
         ]);
         let pagina = Pagina::decodifica(&mut v, "NOT-6", r.page_size, &r.page_token, filtri);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         // Operators see every delivery; a person only its own.
         if !(id.is_operator() || id.is_system()) {
             match &c {

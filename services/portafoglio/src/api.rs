@@ -8,6 +8,7 @@ use occasionali_kernel::calendar;
 use occasionali_kernel::ids::new_id;
 use occasionali_proto::portafoglio as pb;
 use occasionali_proto::portafoglio::portafoglio_service_server::PortafoglioService;
+use occasionali_runtime::RequestIdentity;
 use occasionali_runtime::{AppError, Identity, Violations};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -186,7 +187,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<Streaming<pb::ImportF24Request>>,
     ) -> Result<Response<pb::ImportF24Response>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         accesso::flusso_pagamenti(&id, "F24 payments")?;
         let mut stream = request.into_inner();
         let mut out = pb::ImportF24Response {
@@ -245,13 +246,13 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::ListScartiImportRequest>,
     ) -> Result<Response<pb::ListScartiImportResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let id_import = decode::id(&mut v, "id_import", "POR-2", &r.id_import);
         let impronta = occasionali_runtime::pagina::impronta(&[id_import.as_deref().unwrap_or("")]);
         let p = crate::store::Pagina::decodifica(&mut v, "POR-2", r.page_size, &r.page_token, impronta);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let righe = self
             .app
             .scarti(&id, id_import.as_deref().unwrap_or_default(), p)
@@ -267,7 +268,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::NotifyPagoPaRequest>,
     ) -> Result<Response<pb::NotifyPagoPaResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         accesso::flusso_pagamenti(&id, "pagoPA receipts")?;
         let r = request.into_inner();
         let ora = self.app.ora();
@@ -302,7 +303,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::ListVersamentiNonAbbinatiRequest>,
     ) -> Result<Response<pb::ListVersamentiNonAbbinatiResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let cf = (!r.codice_fiscale_versante.trim().is_empty())
@@ -326,7 +327,7 @@ impl PortafoglioService for Api {
             &al.map(|d| d.to_string()).unwrap_or_default(),
         ]);
         let p = crate::store::Pagina::decodifica(&mut v, "POR-3", r.page_size, &r.page_token, impronta);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let filtro = FiltroCoda {
             sede: None,
             cf_versante: cf,
@@ -346,13 +347,13 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::AbbinaVersamentoRequest>,
     ) -> Result<Response<pb::AbbinaVersamentoResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let versamento_id = decode::id(&mut v, "versamento_id", "POR-3", &r.versamento_id);
         let cf = decode::cf_soggetto(&mut v, "utilizzatore_cf", "POR-3", &r.utilizzatore_cf);
         let nota = decode::nota(&mut v, "nota", "POR-3", &r.nota);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let (Some(versamento_id), Some(cf), Some(nota)) = (versamento_id, cf, nota) else {
             return Err(AppError::internal("decoding produced no value and no violation").into());
         };
@@ -366,12 +367,12 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::RunPayoutRequest>,
     ) -> Result<Response<pb::RunPayoutResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         accesso::dg_o_sistema(&id, "POR-5", "running the payout")?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let am = anno_mese(&mut v, r.anno, r.mese, "POR-5");
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let (anno, mese) = am.unwrap_or_default();
         let esito = self.app.payout(Some(&id), anno, mese).await?;
         Ok(Response::new(pb::RunPayoutResponse {
@@ -383,7 +384,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::ListPayoutOrdersRequest>,
     ) -> Result<Response<pb::ListPayoutOrdersResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         if r.anno != 0 && !(2017..=9999).contains(&r.anno) {
@@ -411,7 +412,7 @@ impl PortafoglioService for Api {
             cf.as_deref().unwrap_or(""),
         ]);
         let p = crate::store::Pagina::decodifica(&mut v, "POR-5", r.page_size, &r.page_token, impronta);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let filtro = FiltroOrdini {
             anno: (r.anno != 0).then_some(r.anno),
             mese: (r.mese != 0).then_some(r.mese.unsigned_abs()),
@@ -430,7 +431,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::GetRiepilogoRequest>,
     ) -> Result<Response<pb::GetRiepilogoResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let w = decode::portafoglio(&mut v, "portafoglio", "POR-6", r.portafoglio.as_ref());
@@ -447,7 +448,7 @@ impl PortafoglioService for Api {
                 0
             }
         };
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let Some(w) = w else {
             return Err(AppError::internal("decoding produced no value and no violation").into());
         };
@@ -489,7 +490,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::ListMovimentiRequest>,
     ) -> Result<Response<pb::ListMovimentiResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let w = decode::portafoglio(&mut v, "portafoglio", "POR-1", r.portafoglio.as_ref());
@@ -501,7 +502,7 @@ impl PortafoglioService for Api {
             &al.map(|d| d.to_string()).unwrap_or_default(),
         ]);
         let p = crate::store::Pagina::decodifica(&mut v, "POR-1", r.page_size, &r.page_token, impronta);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let Some(w) = w else {
             return Err(AppError::internal("decoding produced no value and no violation").into());
         };
@@ -517,14 +518,14 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::RequestRimborsoRequest>,
     ) -> Result<Response<pb::RequestRimborsoResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let request_id = decode::id(&mut v, "request_id", "POR-7", &r.request_id);
         let w = decode::portafoglio(&mut v, "portafoglio", "POR-7", r.portafoglio.as_ref());
         let importo = decode::importo_positivo(&mut v, "importo", "POR-7", &r.importo);
         let iban = decode::iban(&mut v, "iban", "POR-7", &r.iban);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let (Some(request_id), Some(portafoglio), Some(importo), Some(iban)) = (request_id, w, importo, iban)
         else {
             return Err(AppError::internal("decoding produced no value and no violation").into());
@@ -550,7 +551,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::DecideRimborsoRequest>,
     ) -> Result<Response<pb::DecideRimborsoResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let rid = decode::id(&mut v, "rimborso_id", "POR-7", &r.rimborso_id);
@@ -578,7 +579,7 @@ impl PortafoglioService for Api {
                 None
             }
         };
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let (Some(rid), Some(nota), Some(decisione)) = (rid, nota, decisione) else {
             return Err(AppError::internal("decoding produced no value and no violation").into());
         };
@@ -592,7 +593,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::ListRimborsiRequest>,
     ) -> Result<Response<pb::ListRimborsiResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let cf = (!r.utilizzatore_cf.trim().is_empty())
@@ -615,7 +616,7 @@ impl PortafoglioService for Api {
             sede_richiesta.as_deref().unwrap_or(""),
         ]);
         let p = crate::store::Pagina::decodifica(&mut v, "POR-7", r.page_size, &r.page_token, impronta);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let filtro = FiltroRimborsi {
             utilizzatore_cf: cf,
             stato,
@@ -633,7 +634,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::StornaVersamentoRequest>,
     ) -> Result<Response<pb::StornaVersamentoResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let request_id = decode::id(&mut v, "request_id", "POR-7", &r.request_id);
@@ -663,7 +664,7 @@ impl PortafoglioService for Api {
             .then(|| decode::importo_positivo(&mut v, "importo", "POR-7", &r.importo))
             .flatten();
         let nota = decode::nota(&mut v, "nota", "POR-7", &r.nota);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let (Some(request_id), Some(versamento_id), Some(destinazione), Some(nota)) =
             (request_id, versamento_id, destinazione, nota)
         else {
@@ -692,7 +693,7 @@ impl PortafoglioService for Api {
         &self,
         request: Request<pb::GetLedgerBalanceRequest>,
     ) -> Result<Response<pb::GetLedgerBalanceResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         // GW-3: at most the thirteen account kinds there are, each once.
@@ -705,7 +706,7 @@ impl PortafoglioService for Api {
             .portafoglio
             .as_ref()
             .and_then(|p| decode::portafoglio(&mut v, "portafoglio", "POR-1", Some(p)));
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let b = self.app.bilancio(&id, &tipi, w.as_ref()).await?;
         Ok(Response::new(pb::GetLedgerBalanceResponse {
             saldi: b

@@ -1,6 +1,7 @@
 //! The thin tonic adapter: decode, authorize, call the app, encode, one error mapping. The public
 //! service is here; the internal one (`sistema` only, GW-6) is in [`interno`].
 
+use occasionali_runtime::RequestIdentity;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -79,7 +80,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::InsertPrestazioneRequest>,
     ) -> Result<Response<pb::InsertPrestazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut d = decode::dichiarazione(r.prestazione.as_ref());
         if r.request_id.trim().is_empty() || r.request_id.len() > 128 {
@@ -95,12 +96,7 @@ impl PrestazioniService for Api {
             );
             d = Err(v);
         }
-        let d = d.map_err(|v| -> Status {
-            v.check()
-                .err()
-                .unwrap_or_else(|| AppError::internal("no violation"))
-                .into()
-        })?;
+        let d = d.map_err(|v| Status::from(AppError::from(v)))?;
         let dati = r.prestazione.unwrap_or_default();
         let p = self.app.inserisci(&id, r.request_id.trim(), &dati, d).await?;
         Ok(Response::new(pb::InsertPrestazioneResponse {
@@ -112,14 +108,9 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::CheckPrestazioneRequest>,
     ) -> Result<Response<pb::CheckPrestazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
-        let d = decode::dichiarazione(r.prestazione.as_ref()).map_err(|v| -> Status {
-            v.check()
-                .err()
-                .unwrap_or_else(|| AppError::internal("no violation"))
-                .into()
-        })?;
+        let d = decode::dichiarazione(r.prestazione.as_ref()).map_err(|v| Status::from(AppError::from(v)))?;
         puo_inserire(&id, &d.utilizzatore_cf)?;
         let e = self.app.esamina(&d, &id).await?;
         accesso::dichiara_per(&id, e.sedi.utilizzatore.as_deref())?;
@@ -144,7 +135,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::GetHeadroomRequest>,
     ) -> Result<Response<pb::GetHeadroomResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let norm = |s: &str| {
             let t = s.trim().to_uppercase();
@@ -170,7 +161,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::GetPrestazioneRequest>,
     ) -> Result<Response<pb::GetPrestazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = self.app.get(&id, request.get_ref().prestazione_id.trim()).await?;
         Ok(Response::new(pb::GetPrestazioneResponse {
             prestazione: Some(r.p),
@@ -181,7 +172,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::ListPrestazioniRequest>,
     ) -> Result<Response<pb::ListPrestazioniResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let norm = |s: &str| {
             let t = s.trim().to_uppercase();
@@ -269,7 +260,7 @@ impl PrestazioniService for Api {
             impronta,
             |id| occasionali_kernel::ids::is_id("pre", id),
         );
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         if let Some(ammessi) = per_pagamento {
             if stati.is_empty() {
                 stati = ammessi.to_vec();
@@ -310,7 +301,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::RevokePrestazioneRequest>,
     ) -> Result<Response<pb::RevokePrestazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let p = self.app.revoca(&id, r.prestazione_id.trim(), &r.motivo).await?;
         Ok(Response::new(pb::RevokePrestazioneResponse {
@@ -322,7 +313,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::ConfirmPrestazioneRequest>,
     ) -> Result<Response<pb::ConfirmPrestazioneResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let p = self
             .app
             .conferma(&id, request.get_ref().prestazione_id.trim())
@@ -336,7 +327,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::ContestRevocaRequest>,
     ) -> Result<Response<pb::ContestRevocaResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let p = self.app.contesta(&id, r.prestazione_id.trim(), &r.nota).await?;
         Ok(Response::new(pb::ContestRevocaResponse { prestazione: Some(p) }))
@@ -346,7 +337,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::GetAnnualStatementRequest>,
     ) -> Result<Response<pb::GetAnnualStatementResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let cf = r.prestatore_cf.trim().to_uppercase();
         lato_prestatore(&id, &cf)?;
@@ -421,7 +412,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::ListPaymentsRequest>,
     ) -> Result<Response<pb::ListPaymentsResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let cf = r.prestatore_cf.trim().to_uppercase();
         lato_prestatore(&id, &cf)?;
@@ -439,7 +430,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::GetRuleTableRequest>,
     ) -> Result<Response<pb::GetRuleTableResponse>, Status> {
-        Identity::of(&request)?;
+        request.identity()?;
         let anno = request.get_ref().anno;
         let anno = if anno == 0 {
             rome_date(self.app.clock.now()).year()
@@ -458,7 +449,7 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::ListRuleTablesRequest>,
     ) -> Result<Response<pb::ListRuleTablesResponse>, Status> {
-        Identity::of(&request)?;
+        request.identity()?;
         let tutte = store::tutte_le_regole(&self.app.db).await?;
         let primo = tutte.first().map(|r| r.anno).unwrap_or(2017);
         let ultimo = tutte

@@ -12,9 +12,11 @@ pub mod cf;
 pub mod clock;
 pub mod euro;
 pub mod iban;
+pub mod identita;
 pub mod ids;
 pub mod luoghi;
 pub mod piva;
+pub mod violazioni;
 
 use std::fmt;
 

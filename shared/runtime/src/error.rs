@@ -21,67 +21,11 @@ const DATABASE_UNAVAILABLE_MESSAGE: &str = "database unavailable, retry later";
 /// database every second).
 const DATABASE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// One bad field: its path in the request (`persona.codice_fiscale`), the rule it breaks
-/// (`ANA-2`), a stable reason (`ANA_2_CF_CHECK_CHARACTER`) and a readable description.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldViolation {
-    pub field: String,
-    pub rule: &'static str,
-    pub reason: String,
-    pub description: String,
-}
+pub use occasionali_kernel::violazioni::{FieldViolation, Violations};
 
-/// Collects every violation of a request, so the caller learns them all at once.
-#[derive(Clone, Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    pub fn new() -> Violations {
-        Violations(Vec::new())
-    }
-
-    pub fn add(
-        &mut self,
-        field: impl Into<String>,
-        rule: &'static str,
-        reason: impl Into<String>,
-        description: impl Into<String>,
-    ) {
-        self.0.push(FieldViolation {
-            field: field.into(),
-            rule,
-            reason: reason.into(),
-            description: description.into(),
-        });
-    }
-
-    pub fn extend(&mut self, other: Violations) {
-        self.0.extend(other.0);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &FieldViolation> {
-        self.0.iter()
-    }
-
-    /// `Ok(value)` when nothing was collected, else INVALID_ARGUMENT with all of them.
-    pub fn into_result<T>(self, value: T) -> Result<T, AppError> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(AppError::Invalid(self.0))
-        }
-    }
-
-    pub fn check(self) -> Result<(), AppError> {
-        self.into_result(())
+impl From<Violations> for AppError {
+    fn from(v: Violations) -> AppError {
+        AppError::Invalid(v.into_vec())
     }
 }
 
@@ -163,7 +107,7 @@ impl AppError {
     ) -> AppError {
         let mut v = Violations::new();
         v.add(field, rule, reason, description);
-        AppError::Invalid(v.0)
+        AppError::from(v)
     }
 
     pub fn precondition(
@@ -773,7 +717,7 @@ mod tests {
         let status: Status = v
             .check()
             .err()
-            .map(Status::from)
+            .map(|v| Status::from(AppError::from(v)))
             .unwrap_or_else(|| Status::ok(""));
         assert_eq!(status.code(), Code::InvalidArgument);
         let details = status.get_error_details();
@@ -877,7 +821,12 @@ mod tests {
                     "DEL_1_DATE".to_string() + &input,
                     format!("{input} is not a date (YYYY-MM-DD)"),
                 );
-                let status = Status::from(v.check().err().unwrap_or(AppError::NotFound(String::new())));
+                let status = Status::from(
+                    v.check()
+                        .err()
+                        .map(AppError::from)
+                        .unwrap_or(AppError::NotFound(String::new())),
+                );
                 assert_eq!(status.code(), Code::InvalidArgument);
                 let bytes = trailer_bytes(&status);
                 assert!(bytes <= 8 * 1024, "{size} × {filler}: {bytes} bytes");
@@ -908,7 +857,7 @@ mod tests {
         for i in 0..1000 {
             v.add(format!("stati[{i}]"), "PRE-1", "PRE_1_STATO", "è".repeat(300));
         }
-        let status = Status::from(AppError::Invalid(v.0));
+        let status = Status::from(AppError::from(v));
         assert!(trailer_bytes(&status) <= 8 * 1024, "{}", trailer_bytes(&status));
         let fv = listed(&status);
         assert!(!fv.is_empty() && fv.len() <= MAX_VIOLATIONS, "{}", fv.len());

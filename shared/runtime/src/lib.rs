@@ -25,4 +25,4 @@ pub mod wire;
 pub use config::Config;
 pub use context::Context;
 pub use error::{AppError, FieldViolation, Violations};
-pub use identity::{Identity, Principal, Profile};
+pub use identity::{Identity, Principal, Profile, RequestIdentity};

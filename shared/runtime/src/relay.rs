@@ -11,6 +11,7 @@
 //! configured) is waited for without counting attempts, and rows to one destination are not
 //! overtaken by later ones while they wait: they are delivered in order when it comes.
 
+use crate::identity::RequestIdentity;
 use crate::limiti::Limitato;
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -684,7 +685,7 @@ pub fn admin_service(
 pub const ADMIN_SERVICE: &str = "occasionali.common.v1.OutboxInternalService";
 
 fn autorizza<T>(request: &Request<T>) -> Result<Identity, Status> {
-    let id = Identity::of(request)?;
+    let id = request.identity()?;
     let ok = id.is_system()
         && id
             .origin
@@ -727,7 +728,7 @@ impl OutboxInternalService for OutboxAdmin {
             &r.page_token,
             impronta(&["outbox", stato.as_str_name()]),
         );
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let (messaggi, next_page_token) = list(&self.db, stato, pagina).await?;
         Ok(Response::new(pb::ListOutboxResponse {
             messaggi,
@@ -744,7 +745,7 @@ impl OutboxInternalService for OutboxAdmin {
         // GW-3: at most a page of ListOutbox (what an operator can have seen), each once.
         let mut v = crate::Violations::new();
         let ids = crate::decode::distinti(&mut v, "ids", &r.ids, crate::pagina::MAX_PAGE_SIZE as usize);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         if r.ids.is_empty() && !r.tutti_falliti {
             return Err(AppError::invalid(
                 "ids",

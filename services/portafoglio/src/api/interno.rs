@@ -5,7 +5,8 @@
 
 use occasionali_proto::portafoglio as pb;
 use occasionali_proto::portafoglio::portafoglio_internal_service_server::PortafoglioInternalService;
-use occasionali_runtime::{AppError, Identity, Violations};
+use occasionali_runtime::RequestIdentity;
+use occasionali_runtime::{AppError, Violations};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -65,7 +66,7 @@ impl PortafoglioInternalService for Interno {
         &self,
         request: Request<pb::ReserveFundsRequest>,
     ) -> Result<Response<pb::ReserveFundsResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let prestazione_id = decode::id(&mut v, "prestazione_id", "POR-4", &r.prestazione_id);
@@ -73,7 +74,7 @@ impl PortafoglioInternalService for Interno {
         let prestatore = decode::cf_persona(&mut v, "prestatore_cf", "POR-4", &r.prestatore_cf);
         let data = decode::data(&mut v, "data_prestazione", "POR-4", &r.data_prestazione);
         let costo = decode::costo(&mut v, "costo", r.costo.as_ref());
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let (Some(prestazione_id), Some(w), Some(prestatore_cf), Some(data_prestazione), Some(costo)) =
             (prestazione_id, w, prestatore, data, costo)
         else {
@@ -101,11 +102,11 @@ impl PortafoglioInternalService for Interno {
         &self,
         request: Request<pb::ReleaseFundsRequest>,
     ) -> Result<Response<pb::ReleaseFundsResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let pid = decode::id(&mut v, "prestazione_id", "POR-4", &r.prestazione_id);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let pid = pid.unwrap_or_default();
         let riserva = self.app.rilascia(&id, &pid).await?;
         Ok(Response::new(pb::ReleaseFundsResponse {
@@ -117,12 +118,12 @@ impl PortafoglioInternalService for Interno {
         &self,
         request: Request<pb::ConsumeFundsRequest>,
     ) -> Result<Response<pb::ConsumeFundsResponse>, Status> {
-        let id = Identity::of(&request)?;
+        let id = request.identity()?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let pid = decode::id(&mut v, "prestazione_id", "POR-4", &r.prestazione_id);
         let ordine = decode::id(&mut v, "payout_order_id", "POR-4", &r.payout_order_id);
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let riserva = self
             .app
             .consuma(&id, &pid.unwrap_or_default(), &ordine.unwrap_or_default())

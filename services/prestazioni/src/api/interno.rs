@@ -2,13 +2,14 @@
 //! (anagrafica), served only to the platform's `sistema` identity (the interceptor refuses
 //! anyone else, operators included).
 
+use occasionali_runtime::RequestIdentity;
 use std::pin::Pin;
 
 use chrono::{Datelike, NaiveDate};
 use futures::Stream;
 use occasionali_proto::prestazioni as pb;
 use occasionali_proto::prestazioni::prestazioni_internal_service_server::PrestazioniInternalService;
-use occasionali_runtime::{AppError, Identity};
+use occasionali_runtime::AppError;
 use tonic::{Request, Response, Status};
 
 use crate::app::App;
@@ -43,7 +44,7 @@ impl PrestazioniInternalService for Interno {
         &self,
         request: Request<pb::CloseContestazioniRequest>,
     ) -> Result<Response<pb::CloseContestazioniResponse>, Status> {
-        Identity::of(&request)?;
+        request.identity()?;
         let (anno, m) = mese(request.get_ref().anno, request.get_ref().mese)?;
         let (at, n) = self.app.chiudi_contestazioni(anno, m).await?;
         Ok(Response::new(pb::CloseContestazioniResponse {
@@ -56,7 +57,7 @@ impl PrestazioniInternalService for Interno {
         &self,
         request: Request<pb::ListDuePrestazioniRequest>,
     ) -> Result<Response<pb::ListDuePrestazioniResponse>, Status> {
-        Identity::of(&request)?;
+        request.identity()?;
         let r = request.into_inner();
         let (anno, m) = mese(r.anno, r.mese)?;
         let size = if r.page_size <= 0 {
@@ -105,7 +106,7 @@ impl PrestazioniInternalService for Interno {
         &self,
         request: Request<pb::MarkPaidRequest>,
     ) -> Result<Response<pb::MarkPaidResponse>, Status> {
-        Identity::of(&request)?;
+        request.identity()?;
         let Some(pag) = request.into_inner().pagamento else {
             return Err(AppError::invalid("pagamento", "POR-5", "POR_5_REQUIRED", "is required").into());
         };
@@ -129,7 +130,7 @@ impl PrestazioniInternalService for Interno {
             &pag.prestazione_ids,
             MAX_PRESTAZIONI_PAGATE,
         );
-        v.check()?;
+        v.check().map_err(AppError::from)?;
         let prestazioni = self.app.segna_pagate(&pag).await?;
         Ok(Response::new(pb::MarkPaidResponse { prestazioni }))
     }
@@ -138,7 +139,7 @@ impl PrestazioniInternalService for Interno {
         &self,
         request: Request<pb::CheckCategoriaChangeRequest>,
     ) -> Result<Response<pb::CheckCategoriaChangeResponse>, Status> {
-        Identity::of(&request)?;
+        request.identity()?;
         let r = request.into_inner();
         let rows = store::elenca(
             &self.app.db,
@@ -204,7 +205,7 @@ impl PrestazioniInternalService for Interno {
         &self,
         request: Request<pb::StreamSoggettiAttiviRequest>,
     ) -> Result<Response<SoggettiStream>, Status> {
-        Identity::of(&request)?;
+        request.identity()?;
         let r = request.into_inner();
         let (prestatore, tipo) = match pb::RuoloSoggetto::try_from(r.ruolo) {
             Ok(pb::RuoloSoggetto::UtilizzatoreLf) => (false, Some("LF")),
