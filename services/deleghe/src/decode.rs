@@ -3,9 +3,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_proto::deleghe as pb;
+use occasionali_runtime::pagina::Pagina;
 use occasionali_runtime::{AppError, Violations};
 
-use crate::domain::{Azione, NuovaDelega, Ruolo, Stato, Validita};
+use crate::domain::{Azione, NuovaDelega, RichiestaVerifica, Ruolo, Stato, Validita};
+use crate::store::{FiltroAudit, FiltroDeleghe};
 
 /// Longest note or reason accepted.
 const MAX_NOTA: usize = 2000;
@@ -201,6 +203,124 @@ pub fn id(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> O
     } else {
         Some(t.to_string())
     }
+}
+
+/// DEL-1: the id of the delega asked for.
+pub fn delega_id(value: &str) -> Result<String, AppError> {
+    let mut v = Violations::new();
+    let delega_id = id(&mut v, "delega_id", "DEL-1", value);
+    v.check()?;
+    delega_id.ok_or_else(|| AppError::internal("delega_id decoded without value"))
+}
+
+/// DEL-1: a revocation, the delega and why, with every violation at once; operators must say
+/// why.
+pub fn revoca(r: &pb::RevokeDelegaRequest, motivo_obbligatorio: bool) -> Result<(String, String), AppError> {
+    let mut v = Violations::new();
+    let delega_id = id(&mut v, "delega_id", "DEL-1", &r.delega_id);
+    let motivo = testo(&mut v, "motivo", "DEL-1", &r.motivo);
+    if motivo_obbligatorio && motivo.is_empty() {
+        v.add(
+            "motivo",
+            "DEL-1",
+            "DEL_1_NOTE_REQUIRED",
+            "an operator revoking a delega must say why",
+        );
+    }
+    v.check()?;
+    let delega_id = delega_id.ok_or_else(|| AppError::internal("delega_id decoded without value"))?;
+    Ok((delega_id, motivo))
+}
+
+/// DEL-2: what the platform asks before a call on behalf of a delegante; the method is required
+/// because every use is recorded (DEL-4).
+pub fn verifica(r: &pb::CheckDelegaRequest) -> Result<RichiestaVerifica, AppError> {
+    let mut v = Violations::new();
+    let delegato = cf(&mut v, "delegato_cf", "DEL-2", &r.delegato_cf);
+    let delegante = cf(&mut v, "delegante_cf", "DEL-2", &r.delegante_cf);
+    let ruolo = ruolo(&mut v, "ruolo", "DEL-2", r.ruolo);
+    let at = istante(&mut v, "at", "DEL-2", r.at.as_ref());
+    let rpc_path = r.rpc_path.trim().to_string();
+    if rpc_path.is_empty() {
+        v.add(
+            "rpc_path",
+            "DEL-4",
+            "DEL_4_RPC_PATH_REQUIRED",
+            "name the method the delega is used for: every use is recorded",
+        );
+    }
+    v.check()?;
+    let (Some(delegato_cf), Some(delegante_cf), Some(ruolo)) = (delegato, delegante, ruolo) else {
+        return Err(AppError::internal("check decoded without value"));
+    };
+    Ok(RichiestaVerifica {
+        delegato_cf,
+        delegante_cf,
+        ruolo,
+        at,
+        rpc_path,
+    })
+}
+
+/// DEL-1: the filters of ListDeleghe and its page. `visibili_a` is the caller's own scope
+/// (non-operators see only the deleghe they, or the subject they act for, are party to); the
+/// filters narrow it further.
+pub fn lista(
+    r: &pb::ListDelegheRequest,
+    visibili_a: Option<String>,
+) -> Result<(FiltroDeleghe, Pagina), AppError> {
+    let mut v = Violations::new();
+    let filtro = FiltroDeleghe {
+        visibili_a,
+        delegante_cf: cf_opzionale(&mut v, "delegante_cf", "DEL-1", &r.delegante_cf),
+        delegato_cf: cf_opzionale(&mut v, "delegato_cf", "DEL-1", &r.delegato_cf),
+        ruolo: ruolo_opzionale(&mut v, "ruolo", "DEL-1", r.ruolo),
+        stati: stati(&mut v, "stati", &r.stati),
+    };
+    let impronta = filtro.impronta();
+    let pagina = Pagina::decodifica(&mut v, "DEL-1", r.page_size, &r.page_token, impronta);
+    v.check()?;
+    Ok((filtro, pagina))
+}
+
+/// DEL-4: the filters of ListAuditDelega (at least one of delega, delegante, delegato) and its
+/// page.
+pub fn audit(r: &pb::ListAuditDelegaRequest) -> Result<(FiltroAudit, Pagina), AppError> {
+    let mut v = Violations::new();
+    let delega_id = r.delega_id.trim();
+    if delega_id.is_empty() && r.delegante_cf.trim().is_empty() && r.delegato_cf.trim().is_empty() {
+        v.add(
+            "delega_id",
+            "DEL-4",
+            "DEL_4_FILTER_REQUIRED",
+            "give at least one of delega_id, delegante_cf, delegato_cf",
+        );
+    }
+    let periodo = r.periodo.clone().unwrap_or_default();
+    let dal = data(&mut v, "periodo.dal", "DEL-4", &periodo.dal, false);
+    let al = data(&mut v, "periodo.al", "DEL-4", &periodo.al, false);
+    if let (Some(dal), Some(al)) = (dal, al)
+        && al < dal
+    {
+        v.add(
+            "periodo.al",
+            "DEL-4",
+            "DEL_4_END_BEFORE_START",
+            "must not be before periodo.dal",
+        );
+    }
+    let filtro = FiltroAudit {
+        delega_id: (!delega_id.is_empty()).then(|| delega_id.to_string()),
+        delegante_cf: cf_opzionale(&mut v, "delegante_cf", "DEL-4", &r.delegante_cf),
+        delegato_cf: cf_opzionale(&mut v, "delegato_cf", "DEL-4", &r.delegato_cf),
+        azione: azione(&mut v, "action", r.action),
+        dal,
+        al,
+    };
+    let impronta = filtro.impronta();
+    let pagina = Pagina::decodifica(&mut v, "DEL-4", r.page_size, &r.page_token, impronta);
+    v.check()?;
+    Ok((filtro, pagina))
 }
 
 /// An instant; None when absent.

@@ -3,6 +3,7 @@
 //! from GetDelega.
 
 mod api;
+mod app;
 mod decode;
 pub mod domain;
 mod encode;
@@ -23,16 +24,16 @@ pub use store::Migrator;
 /// The tonic routes of the context: every call must carry a verified identity; the internal
 /// service (the gateway's CheckDelega) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
-    let service = api::Deleghe {
+    let app = app::Deleghe {
         db: deps.db,
         clock: deps.clock,
     };
     let internal = InterceptedService::new(
-        DelegheInternalServiceServer::new(service.clone()).limitato(),
+        DelegheInternalServiceServer::new(api::interno::Interno { app: app.clone() }).limitato(),
         SystemOnlyInterceptor::new(deps.tokens.clone()),
     );
     let server = InterceptedService::new(
-        DelegheServiceServer::new(service).limitato(),
+        DelegheServiceServer::new(api::Api { app }).limitato(),
         IdentityInterceptor::new(deps.tokens),
     );
     Ok(Routes::new(server).add_service(internal))

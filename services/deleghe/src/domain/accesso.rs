@@ -6,9 +6,9 @@
 //! but may not create or revoke them in its name. Only the platform (the gateway, profile
 //! `sistema`) checks deleghe, and only operators read the audit trail.
 
-use occasionali_runtime::{AppError, Identity, Profile};
+use occasionali_kernel::identita::{Identity, Profile};
 
-use super::Delega;
+use super::{Delega, Errore};
 
 /// How the caller relates to a delega.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,34 +21,14 @@ pub enum Accesso {
     Sistema,
 }
 
-fn non_parte() -> AppError {
-    AppError::denied(
-        "DEL-1",
-        "DEL_1_NOT_A_PARTY",
-        "only the delegante, the delegato or an INPS operator can reach a delega",
-    )
-}
-
 /// DEL-1: the delegante for itself (its own identity, not through a delega) or an operator.
-pub fn creazione(id: &Identity, delegante_cf: &str) -> Result<Accesso, AppError> {
+pub fn creazione(id: &Identity, delegante_cf: &str) -> Result<Accesso, Errore> {
     match id.profile() {
         Profile::OperatoreSede | Profile::OperatoreDg => Ok(Accesso::Operatore),
-        Profile::Sistema => Err(AppError::denied(
-            "DEL-1",
-            "DEL_1_NOT_DELEGANTE",
-            "a delega is created by the delegante or an INPS operator",
-        )),
+        Profile::Sistema => Err(Errore::NonDelegante),
         _ if id.caller.cf == delegante_cf => Ok(Accesso::Parte),
-        _ if id.on_behalf_of.is_some() && id.subject_cf() == delegante_cf => Err(AppError::denied(
-            "DEL-1",
-            "DEL_1_NOT_UNDER_DELEGA",
-            "a delega cannot be used to grant deleghe: the delegante creates them itself",
-        )),
-        _ => Err(AppError::denied(
-            "DEL-1",
-            "DEL_1_NOT_DELEGANTE",
-            "a delega is created by the delegante or an INPS operator",
-        )),
+        _ if id.on_behalf_of.is_some() && id.subject_cf() == delegante_cf => Err(Errore::PerDelega),
+        _ => Err(Errore::NonDelegante),
     }
 }
 
@@ -58,22 +38,22 @@ pub fn nota_obbligatoria(id: &Identity) -> bool {
 }
 
 /// DEL-1: either party (its own identity) or an operator.
-pub fn revoca(id: &Identity, d: &Delega) -> Result<Accesso, AppError> {
+pub fn revoca(id: &Identity, d: &Delega) -> Result<Accesso, Errore> {
     match id.profile() {
         Profile::OperatoreSede | Profile::OperatoreDg => Ok(Accesso::Operatore),
-        Profile::Sistema => Err(non_parte()),
+        Profile::Sistema => Err(Errore::NonParte),
         _ if d.ha_parte(&id.caller.cf) => Ok(Accesso::Parte),
-        _ => Err(non_parte()),
+        _ => Err(Errore::NonParte),
     }
 }
 
 /// DEL-1, DEL-3: its parties (or someone acting for one of them), operators, the platform.
-pub fn lettura(id: &Identity, d: &Delega) -> Result<Accesso, AppError> {
+pub fn lettura(id: &Identity, d: &Delega) -> Result<Accesso, Errore> {
     match id.profile() {
         Profile::OperatoreSede | Profile::OperatoreDg => Ok(Accesso::Operatore),
         Profile::Sistema => Ok(Accesso::Sistema),
         _ if d.ha_parte(id.subject_cf()) => Ok(Accesso::Parte),
-        _ => Err(non_parte()),
+        _ => Err(Errore::NonParte),
     }
 }
 
@@ -84,37 +64,31 @@ pub fn vede_tutte(id: &Identity) -> bool {
 }
 
 /// What a refused caller is told about a delega id that does not exist.
-pub fn sconosciuta(id: &Identity, delega_id: &str) -> AppError {
+pub fn sconosciuta(id: &Identity, delega_id: &str) -> Errore {
     if vede_tutte(id) {
-        AppError::NotFound(format!("delega {delega_id}"))
+        Errore::Sconosciuta {
+            delega_id: delega_id.to_string(),
+        }
     } else {
-        non_parte()
+        Errore::NonParte
     }
 }
 
 /// DEL-2: only the platform checks deleghe (the gateway, before an on-behalf-of call).
-pub fn verifica(id: &Identity) -> Result<(), AppError> {
+pub fn verifica(id: &Identity) -> Result<(), Errore> {
     if id.is_system() {
         Ok(())
     } else {
-        Err(AppError::denied(
-            "DEL-2",
-            "DEL_2_PLATFORM_ONLY",
-            "deleghe are checked by the platform's gateway only",
-        ))
+        Err(Errore::SoloPiattaforma)
     }
 }
 
 /// DEL-4: the audit trail is for INPS operators (sede and DG).
-pub fn audit(id: &Identity) -> Result<(), AppError> {
+pub fn audit(id: &Identity) -> Result<(), Errore> {
     if id.is_operator() {
         Ok(())
     } else {
-        Err(AppError::denied(
-            "DEL-4",
-            "DEL_4_OPERATORS_ONLY",
-            "the audit trail of deleghe is for INPS operators",
-        ))
+        Err(Errore::SoloOperatori)
     }
 }
 
@@ -123,8 +97,7 @@ mod tests {
     use super::*;
     use crate::domain::{NuovaDelega, Ruolo, Validita};
     use chrono::{DateTime, NaiveDate};
-    use occasionali_runtime::Principal;
-    use occasionali_runtime::identity::OnBehalf;
+    use occasionali_kernel::identita::{OnBehalf, Principal};
 
     fn id(profile: Profile, cf: &str) -> Identity {
         Identity::new(Principal {
@@ -182,9 +155,7 @@ mod tests {
     fn del_1_a_delega_does_not_grant_deleghe() {
         let i = per_conto_di(id(Profile::Intermediario, "B"), "A");
         let e = creazione(&i, "A");
-        assert!(
-            matches!(e, Err(AppError::PermissionDenied { reason, .. }) if reason == "DEL_1_NOT_UNDER_DELEGA")
-        );
+        assert_eq!(e, Err(Errore::PerDelega));
         assert!(revoca(&per_conto_di(id(Profile::Intermediario, "C"), "A"), &delega()).is_err());
         // Reading the delegante's deleghe through the delega is fine.
         assert_eq!(lettura(&i, &delega()).ok(), Some(Accesso::Parte));

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use occasionali_runtime::identity::mask;
+use occasionali_kernel::identita::mask;
 
 use super::Ruolo;
 use super::verifica::Esito;

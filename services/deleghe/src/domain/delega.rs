@@ -4,8 +4,9 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use occasionali_runtime::AppError;
-use occasionali_runtime::identity::mask;
+use occasionali_kernel::identita::mask;
+
+use super::Errore;
 
 /// The capacity in which the delegato acts (DEL-1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -187,32 +188,22 @@ pub fn decidi_creazione(
     nuova: &NuovaDelega,
     stessa_richiesta: Option<&Delega>,
     stessa_terna: &[Delega],
-) -> Result<Creazione, AppError> {
+) -> Result<Creazione, Errore> {
     if let Some(d) = stessa_richiesta {
         if nuova.stesso_contenuto(d) {
             return Ok(Creazione::Ripetuta(Box::new(d.clone())));
         }
-        return Err(AppError::already_exists(
-            "DEL-1",
-            "DEL_1_REQUEST_ID_REUSED",
-            format!(
-                "request_id was already used for another delega ({}) with different content: use a new request_id",
-                d.id
-            ),
-        ));
+        return Err(Errore::RequestIdRiusata {
+            delega_id: d.id.clone(),
+        });
     }
     if let Some(d) = stessa_terna
         .iter()
         .find(|d| d.revoca.is_none() && d.validita.si_sovrappone(&nuova.validita))
     {
-        return Err(AppError::already_exists(
-            "DEL-1",
-            "DEL_1_OVERLAPPING_DELEGA",
-            format!(
-                "delega {} already binds this delegante, delegato and ruolo for an overlapping period: revoke it first",
-                d.id
-            ),
-        ));
+        return Err(Errore::Sovrapposta {
+            delega_id: d.id.clone(),
+        });
     }
     Ok(Creazione::Nuova)
 }
@@ -283,8 +274,11 @@ mod tests {
         let esistente = nuova(v("2026-06-15", None)).crea("del_1".into(), ora(), "A");
         let n = nuova(v("2027-01-01", None));
         let e = decidi_creazione(&n, None, std::slice::from_ref(&esistente));
-        assert!(
-            matches!(e, Err(AppError::AlreadyExists { reason, .. }) if reason == "DEL_1_OVERLAPPING_DELEGA")
+        assert_eq!(
+            e,
+            Err(Errore::Sovrapposta {
+                delega_id: "del_1".into()
+            })
         );
         let mut revocata = esistente.clone();
         revocata.revoca = Some(Revoca {
@@ -308,8 +302,11 @@ mod tests {
         );
         let diversa = nuova(v("2026-06-16", None));
         let e = decidi_creazione(&diversa, Some(&fatta), &[]);
-        assert!(
-            matches!(e, Err(AppError::AlreadyExists { reason, .. }) if reason == "DEL_1_REQUEST_ID_REUSED")
+        assert_eq!(
+            e,
+            Err(Errore::RequestIdRiusata {
+                delega_id: "del_1".into()
+            })
         );
     }
 }

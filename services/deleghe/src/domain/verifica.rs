@@ -43,6 +43,18 @@ impl Esito {
     }
 }
 
+/// What the platform asks before a call on behalf of a delegante (DEL-2), decoded.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RichiestaVerifica {
+    pub delegato_cf: String,
+    pub delegante_cf: String,
+    pub ruolo: Ruolo,
+    /// The instant checked; none means now.
+    pub at: Option<DateTime<Utc>>,
+    /// The method the delega is used for, recorded with the outcome (DEL-4).
+    pub rpc_path: String,
+}
+
 /// The outcome and the delega that decided it (none when MISSING).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verifica {

@@ -1,41 +1,26 @@
-//! Persistence of deleghe and of their audit trail, on SQLite or PostgreSQL, with statements
-//! built by sea-query.
+//! Persistence of deleghe and of their audit trail, on SQLite or PostgreSQL: plain SQL written
+//! once with `?` placeholders ([`occasionali_runtime::sql::dialect`] numbers them for PostgreSQL).
 
 mod migrations;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::calendar;
 use occasionali_runtime::AppError;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, LockType, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
+use occasionali_runtime::db::{is_unique_violation, stmt};
+use occasionali_runtime::sql::dialect;
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
 pub use migrations::Migrator;
 
 use crate::domain::{Azione, Delega, Esito, NuovaDelega, Revoca, Ruolo, Stato, Validita, VoceAudit};
 use occasionali_kernel::ids::fnv1a;
 
-const DELEGHE: &str = "deleghe";
-const AUDIT: &str = "audit_deleghe";
+const SELECT_DELEGHE: &str = "SELECT seq, id, delegante_cf, delegato_cf, ruolo, dal, al, creata_il, creata_da_cf, \
+     nota, request_id, revocata_il, revocata_da_cf, motivo_revoca FROM deleghe";
 
-const COLONNE_DELEGA: [&str; 14] = [
-    "seq",
-    "id",
-    "delegante_cf",
-    "delegato_cf",
-    "ruolo",
-    "dal",
-    "al",
-    "creata_il",
-    "creata_da_cf",
-    "nota",
-    "request_id",
-    "revocata_il",
-    "revocata_da_cf",
-    "motivo_revoca",
-];
-
-fn select_deleghe() -> SelectStatement {
-    Query::select().columns(COLONNE_DELEGA).from(DELEGHE).to_owned()
+/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order.
+fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
+    stmt(db, &dialect(db, text), values)
 }
 
 fn ruolo(row: &QueryResult) -> Result<Ruolo, AppError> {
@@ -77,19 +62,25 @@ fn delega(row: &QueryResult) -> Result<(i64, Delega), AppError> {
     ))
 }
 
-async fn una(db: &impl ConnectionTrait, q: &SelectStatement) -> Result<Option<Delega>, AppError> {
-    db.query_one(q)
-        .await?
-        .map(|r| delega(&r).map(|(_, d)| d))
-        .transpose()
-}
-
-async fn tutte(db: &impl ConnectionTrait, q: &SelectStatement) -> Result<Vec<Delega>, AppError> {
-    db.query_all(q)
+/// The deleghe matching `condizione` (SQL after WHERE, with its values).
+async fn tutte(
+    db: &impl ConnectionTrait,
+    condizione: &str,
+    values: Vec<Value>,
+) -> Result<Vec<Delega>, AppError> {
+    let text = format!("{SELECT_DELEGHE} WHERE {condizione}");
+    db.query_all_raw(sql(db, &text, values))
         .await?
         .iter()
         .map(|r| delega(r).map(|(_, d)| d))
         .collect()
+}
+
+async fn una(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Result<Option<Delega>, AppError> {
+    db.query_one_raw(sql(db, text, values))
+        .await?
+        .map(|r| delega(&r).map(|(_, d)| d))
+        .transpose()
 }
 
 /// DEL-1 on PostgreSQL: serialises the creations of one (delegante, delegato, ruolo) until the
@@ -107,12 +98,8 @@ pub async fn blocca_terna(txn: &impl ConnectionTrait, n: &NuovaDelega) -> Result
         n.ruolo.as_str()
     );
     let key = fnv1a(chiave.as_bytes()) as i64;
-    txn.execute_raw(occasionali_runtime::db::stmt(
-        txn,
-        "SELECT pg_advisory_xact_lock($1)",
-        vec![key.into()],
-    ))
-    .await?;
+    txn.execute_raw(sql(txn, "SELECT pg_advisory_xact_lock(?)", vec![key.into()]))
+        .await?;
     Ok(())
 }
 
@@ -122,21 +109,26 @@ pub async fn per_request_id(
     autore_cf: &str,
     request_id: &str,
 ) -> Result<Option<Delega>, AppError> {
-    let q = select_deleghe()
-        .and_where(Expr::col("creata_da_cf").eq(autore_cf))
-        .and_where(Expr::col("request_id").eq(request_id))
-        .to_owned();
-    una(db, &q).await
+    una(
+        db,
+        &format!("{SELECT_DELEGHE} WHERE creata_da_cf = ? AND request_id = ?"),
+        vec![autore_cf.into(), request_id.into()],
+    )
+    .await
 }
 
 /// Every delega of one (delegante, delegato, ruolo).
 pub async fn della_terna(db: &impl ConnectionTrait, n: &NuovaDelega) -> Result<Vec<Delega>, AppError> {
-    let q = select_deleghe()
-        .and_where(Expr::col("delegato_cf").eq(n.delegato_cf.as_str()))
-        .and_where(Expr::col("delegante_cf").eq(n.delegante_cf.as_str()))
-        .and_where(Expr::col("ruolo").eq(n.ruolo.as_str()))
-        .to_owned();
-    tutte(db, &q).await
+    tutte(
+        db,
+        "delegato_cf = ? AND delegante_cf = ? AND ruolo = ?",
+        vec![
+            n.delegato_cf.as_str().into(),
+            n.delegante_cf.as_str().into(),
+            n.ruolo.as_str().into(),
+        ],
+    )
+    .await
 }
 
 /// DEL-2: every delega between one delegato and one delegante, any ruolo (one index range).
@@ -145,94 +137,81 @@ pub async fn della_coppia(
     delegato_cf: &str,
     delegante_cf: &str,
 ) -> Result<Vec<Delega>, AppError> {
-    let q = select_deleghe()
-        .and_where(Expr::col("delegato_cf").eq(delegato_cf))
-        .and_where(Expr::col("delegante_cf").eq(delegante_cf))
-        .to_owned();
-    tutte(db, &q).await
+    tutte(
+        db,
+        "delegato_cf = ? AND delegante_cf = ?",
+        vec![delegato_cf.into(), delegante_cf.into()],
+    )
+    .await
 }
 
 pub async fn carica(db: &impl ConnectionTrait, id: &str) -> Result<Option<Delega>, AppError> {
-    let q = select_deleghe().and_where(Expr::col("id").eq(id)).to_owned();
-    una(db, &q).await
+    una(db, &format!("{SELECT_DELEGHE} WHERE id = ?"), vec![id.into()]).await
 }
 
 /// Loads a delega inside a write transaction, locking its row on PostgreSQL so concurrent
 /// revocations queue (SQLite write transactions are already exclusive).
 pub async fn carica_per_modifica(txn: &impl ConnectionTrait, id: &str) -> Result<Option<Delega>, AppError> {
-    let mut q = select_deleghe().and_where(Expr::col("id").eq(id)).to_owned();
-    if txn.get_database_backend() == DbBackend::Postgres {
-        q.lock(LockType::Update);
-    }
-    una(txn, &q).await
+    let lock = match txn.get_database_backend() {
+        DbBackend::Postgres => " FOR UPDATE",
+        _ => "",
+    };
+    una(
+        txn,
+        &format!("{SELECT_DELEGHE} WHERE id = ?{lock}"),
+        vec![id.into()],
+    )
+    .await
 }
 
-pub async fn inserisci(txn: &impl ConnectionTrait, d: &Delega) -> Result<(), AppError> {
-    let q = Query::insert()
-        .into_table(DELEGHE)
-        .columns([
-            "id",
-            "delegante_cf",
-            "delegato_cf",
-            "ruolo",
-            "dal",
-            "al",
-            "creata_il",
-            "creata_da_cf",
-            "nota",
-            "request_id",
-        ])
-        .values([
-            d.id.clone().into(),
-            d.delegante_cf.clone().into(),
-            d.delegato_cf.clone().into(),
-            d.ruolo.as_str().into(),
-            d.validita.dal.into(),
-            d.validita.al.into(),
-            d.creata_il.into(),
-            d.creata_da_cf.clone().into(),
-            d.nota.clone().into(),
-            d.request_id.clone().into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    match txn.execute(&q).await {
-        Ok(_) => Ok(()),
-        // Only the request id can collide: the same author reused it concurrently for another
-        // triple (the same triple waits on the advisory lock and is answered as a retry).
-        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Err(AppError::already_exists(
-            "DEL-1",
-            "DEL_1_REQUEST_ID_REUSED",
-            "request_id was used concurrently for another delega: use a new request_id",
-        )),
+/// Inserts a new delega; `false` when its author's request id is taken (only the request id can
+/// collide: the same author reused it concurrently for another triple, as the same triple waits
+/// on the advisory lock and is answered as a retry). On PostgreSQL the transaction is then
+/// aborted: drop it.
+pub async fn inserisci(txn: &impl ConnectionTrait, d: &Delega) -> Result<bool, AppError> {
+    let r = txn
+        .execute_raw(sql(
+            txn,
+            "INSERT INTO deleghe (id, delegante_cf, delegato_cf, ruolo, dal, al, creata_il, creata_da_cf, nota, request_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                d.id.clone().into(),
+                d.delegante_cf.clone().into(),
+                d.delegato_cf.clone().into(),
+                d.ruolo.as_str().into(),
+                d.validita.dal.into(),
+                d.validita.al.into(),
+                d.creata_il.into(),
+                d.creata_da_cf.clone().into(),
+                d.nota.clone().into(),
+                d.request_id.clone().into(),
+            ],
+        ))
+        .await;
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Records a revocation, only if the delega was not revoked meanwhile.
-pub async fn revoca(txn: &impl ConnectionTrait, d: &Delega) -> Result<(), AppError> {
-    let Some(r) = &d.revoca else {
-        return Err(AppError::internal("revoca without a revocation"));
-    };
-    let q = Query::update()
-        .table(DELEGHE)
-        .values([
-            ("revocata_il", r.il.into()),
-            ("revocata_da_cf", r.da_cf.clone().into()),
-            ("motivo_revoca", r.motivo.clone().into()),
-        ])
-        .and_where(Expr::col("id").eq(d.id.as_str()))
-        .and_where(Expr::col("revocata_il").is_null())
-        .to_owned();
-    if txn.execute(&q).await?.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(AppError::aborted(
-            "DEL-1",
-            "DEL_1_CONCURRENT_REVOCATION",
-            "the delega was revoked meanwhile; read it again",
+/// Records the revocation `r` of the delega `delega_id`, only if it was not revoked meanwhile;
+/// `false` when it was.
+pub async fn revoca(txn: &impl ConnectionTrait, delega_id: &str, r: &Revoca) -> Result<bool, AppError> {
+    let fatto = txn
+        .execute_raw(sql(
+            txn,
+            "UPDATE deleghe SET revocata_il = ?, revocata_da_cf = ?, motivo_revoca = ? \
+             WHERE id = ? AND revocata_il IS NULL",
+            vec![
+                r.il.into(),
+                r.da_cf.clone().into(),
+                r.motivo.clone().into(),
+                delega_id.into(),
+            ],
         ))
-    }
+        .await?;
+    Ok(fatto.rows_affected() == 1)
 }
 
 /// What ListDeleghe asks for. (No Debug: it holds codici fiscali.)
@@ -263,20 +242,41 @@ impl FiltroDeleghe {
     }
 }
 
-fn condizione_stato(s: Stato, oggi: NaiveDate) -> Cond {
-    let attiva = Expr::col("revocata_il").is_null();
+/// The SQL condition of the state `s` on `oggi`, with its values (as `Delega::stato`).
+fn condizione_stato(s: Stato, oggi: NaiveDate) -> (&'static str, Vec<Value>) {
     match s {
-        Stato::Revocata => Cond::all().add(Expr::col("revocata_il").is_not_null()),
-        Stato::NonAncoraValida => Cond::all().add(attiva).add(Expr::col("dal").gt(oggi)),
-        Stato::Valida => Cond::all().add(attiva).add(Expr::col("dal").lte(oggi)).add(
-            Cond::any()
-                .add(Expr::col("al").is_null())
-                .add(Expr::col("al").gte(oggi)),
+        Stato::Revocata => ("revocata_il IS NOT NULL", vec![]),
+        Stato::NonAncoraValida => ("(revocata_il IS NULL AND dal > ?)", vec![oggi.into()]),
+        Stato::Valida => (
+            "(revocata_il IS NULL AND dal <= ? AND (al IS NULL OR al >= ?))",
+            vec![oggi.into(), oggi.into()],
         ),
-        Stato::Scaduta => Cond::all()
-            .add(attiva)
-            .add(Expr::col("al").is_not_null())
-            .add(Expr::col("al").lt(oggi)),
+        Stato::Scaduta => (
+            "(revocata_il IS NULL AND al IS NOT NULL AND al < ?)",
+            vec![oggi.into()],
+        ),
+    }
+}
+
+/// The conditions of a WHERE clause, joined by AND, with their values in order.
+#[derive(Default)]
+struct Condizioni {
+    sql: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Condizioni {
+    fn e(&mut self, condizione: impl Into<String>, values: impl IntoIterator<Item = Value>) {
+        self.sql.push(condizione.into());
+        self.values.extend(values);
+    }
+
+    fn where_(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.sql.join(" AND "))
+        }
     }
 }
 
@@ -288,56 +288,45 @@ pub async fn lista(
     prima_di: Option<i64>,
     limite: u64,
 ) -> Result<Vec<(i64, Delega)>, AppError> {
-    let mut q = select_deleghe();
+    let mut c = Condizioni::default();
     if let Some(cf) = &f.visibili_a {
-        q.cond_where(
-            Cond::any()
-                .add(Expr::col("delegante_cf").eq(cf.as_str()))
-                .add(Expr::col("delegato_cf").eq(cf.as_str())),
+        c.e(
+            "(delegante_cf = ? OR delegato_cf = ?)",
+            [cf.as_str().into(), cf.as_str().into()],
         );
     }
     if let Some(cf) = &f.delegante_cf {
-        q.and_where(Expr::col("delegante_cf").eq(cf.as_str()));
+        c.e("delegante_cf = ?", [cf.as_str().into()]);
     }
     if let Some(cf) = &f.delegato_cf {
-        q.and_where(Expr::col("delegato_cf").eq(cf.as_str()));
+        c.e("delegato_cf = ?", [cf.as_str().into()]);
     }
     if let Some(r) = f.ruolo {
-        q.and_where(Expr::col("ruolo").eq(r.as_str()));
+        c.e("ruolo = ?", [r.as_str().into()]);
     }
     if !f.stati.is_empty() {
-        let mut any = Cond::any();
-        for s in &f.stati {
-            any = any.add(condizione_stato(*s, oggi));
-        }
-        q.cond_where(any);
+        let (stati, values): (Vec<&str>, Vec<Vec<Value>>) =
+            f.stati.iter().map(|s| condizione_stato(*s, oggi)).unzip();
+        c.e(format!("({})", stati.join(" OR ")), values.into_iter().flatten());
     }
     if let Some(seq) = prima_di {
-        q.and_where(Expr::col("seq").lt(seq));
+        c.e("seq < ?", [seq.into()]);
     }
-    q.order_by("seq", Order::Desc).limit(limite);
-    db.query_all(&q).await?.iter().map(delega).collect()
+    let text = format!("{SELECT_DELEGHE}{} ORDER BY seq DESC LIMIT {limite}", c.where_());
+    db.query_all_raw(sql(db, &text, c.values))
+        .await?
+        .iter()
+        .map(delega)
+        .collect()
 }
 
 /// Appends an audit entry (DEL-4).
 pub async fn registra_audit(db: &impl ConnectionTrait, v: &VoceAudit) -> Result<(), AppError> {
-    let q = Query::insert()
-        .into_table(AUDIT)
-        .columns([
-            "id",
-            "delega_id",
-            "azione",
-            "autore_cf",
-            "eseguita_il",
-            "giorno",
-            "rpc_path",
-            "delegante_cf",
-            "delegato_cf",
-            "ruolo",
-            "esito",
-            "nota",
-        ])
-        .values([
+    db.execute_raw(sql(
+        db,
+        "INSERT INTO audit_deleghe (id, delega_id, azione, autore_cf, eseguita_il, giorno, rpc_path, \
+         delegante_cf, delegato_cf, ruolo, esito, nota) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
             v.id.clone().into(),
             v.delega_id.clone().unwrap_or_default().into(),
             v.azione.as_str().into(),
@@ -350,10 +339,9 @@ pub async fn registra_audit(db: &impl ConnectionTrait, v: &VoceAudit) -> Result<
             v.ruolo.as_str().into(),
             v.esito.map(Esito::as_str).unwrap_or_default().into(),
             v.nota.clone().into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    db.execute(&q).await?;
+        ],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -415,44 +403,36 @@ pub async fn audit(
     prima_di: Option<i64>,
     limite: u64,
 ) -> Result<Vec<(i64, VoceAudit)>, AppError> {
-    let mut q = Query::select()
-        .columns([
-            "seq",
-            "id",
-            "delega_id",
-            "azione",
-            "autore_cf",
-            "eseguita_il",
-            "rpc_path",
-            "delegante_cf",
-            "delegato_cf",
-            "ruolo",
-            "esito",
-            "nota",
-        ])
-        .from(AUDIT)
-        .to_owned();
+    let mut c = Condizioni::default();
     if let Some(id) = &f.delega_id {
-        q.and_where(Expr::col("delega_id").eq(id.as_str()));
+        c.e("delega_id = ?", [id.as_str().into()]);
     }
     if let Some(cf) = &f.delegante_cf {
-        q.and_where(Expr::col("delegante_cf").eq(cf.as_str()));
+        c.e("delegante_cf = ?", [cf.as_str().into()]);
     }
     if let Some(cf) = &f.delegato_cf {
-        q.and_where(Expr::col("delegato_cf").eq(cf.as_str()));
+        c.e("delegato_cf = ?", [cf.as_str().into()]);
     }
     if let Some(a) = f.azione {
-        q.and_where(Expr::col("azione").eq(a.as_str()));
+        c.e("azione = ?", [a.as_str().into()]);
     }
     if let Some(dal) = f.dal {
-        q.and_where(Expr::col("giorno").gte(dal));
+        c.e("giorno >= ?", [dal.into()]);
     }
     if let Some(al) = f.al {
-        q.and_where(Expr::col("giorno").lte(al));
+        c.e("giorno <= ?", [al.into()]);
     }
     if let Some(seq) = prima_di {
-        q.and_where(Expr::col("seq").lt(seq));
+        c.e("seq < ?", [seq.into()]);
     }
-    q.order_by("seq", Order::Desc).limit(limite);
-    db.query_all(&q).await?.iter().map(voce).collect()
+    let text = format!(
+        "SELECT seq, id, delega_id, azione, autore_cf, eseguita_il, rpc_path, delegante_cf, delegato_cf, \
+         ruolo, esito, nota FROM audit_deleghe{} ORDER BY seq DESC LIMIT {limite}",
+        c.where_()
+    );
+    db.query_all_raw(sql(db, &text, c.values))
+        .await?
+        .iter()
+        .map(voce)
+        .collect()
 }
