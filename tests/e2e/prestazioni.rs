@@ -265,3 +265,63 @@ async fn pre_insert_revoke_confirm_through_the_gateway() -> anyhow::Result<()> {
     assert!(o.code == 7 || o.code == 5, "{o:?}");
     c.stop().await
 }
+
+/// PRE-20 through the gateway, as DG would from a terminal: read this year's table, publish
+/// next year's with its law, see it in force from 1 January; nobody else may publish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pre_20_dg_publishes_next_years_rules_through_the_gateway() -> anyhow::Result<()> {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00+01:00")?.to_utc();
+    let c = Cluster::start_at(Some(start)).await?;
+    let g = c.grpcurl();
+    let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+    let persona = c.token(Profile::Prestatore, "RSSMRA99D12H501X", None)?;
+    let o = g
+        .call(Some(&dg), &m("GetRuleTable"), &json!({"anno": 2026}))
+        .await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let mut tabella = o.json()?["ruleTable"].clone();
+    let oggetto = tabella.as_object_mut().expect("a table");
+    oggetto.remove("variazioni");
+    oggetto.remove("pubblicazione");
+    oggetto.insert("anno".into(), json!(2027));
+    oggetto.insert("compensoOrarioMinimo".into(), json!("9.50"));
+    oggetto.insert("compensoGiornalieroMinimo".into(), json!("38.00"));
+    let richiesta = json!({"request_id": "legge-bilancio-2027", "rule_table": tabella,
+                           "motivo": "L. 199/2026, art. 1 c. 7"});
+    let o = g.call(Some(&persona), &m("PublishRuleTable"), &richiesta).await?;
+    assert_eq!(o.code, 7, "{o:?}");
+    assert_eq!(o.rules(), "PRE-20");
+    let o = g.call(Some(&dg), &m("PublishRuleTable"), &richiesta).await?;
+    assert_eq!(o.code, 0, "{o:?}");
+    let v = o.json()?;
+    assert_eq!(v["ruleTable"]["pubblicazione"]["versione"], 1, "{v}");
+    let campi: Vec<&str> = v["ruleTable"]["variazioni"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["campo"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        campi,
+        vec!["compenso_orario_minimo", "compenso_giornaliero_minimo"]
+    );
+    // A retry after a lost answer publishes nothing new.
+    let o = g.call(Some(&dg), &m("PublishRuleTable"), &richiesta).await?;
+    assert_eq!(o.json()?["ruleTable"]["pubblicazione"]["versione"], 1);
+    // Everyone reads it; 2026 is unchanged.
+    let o = g
+        .call(Some(&persona), &m("GetRuleTable"), &json!({"anno": 2027}))
+        .await?;
+    let v = o.json()?;
+    assert_eq!(v["ruleTable"]["compensoOrarioMinimo"], "9.50", "{v}");
+    assert_eq!(v["ruleTable"]["pubblicazione"].get("autoreCf"), None, "{v}");
+    let o = g
+        .call(Some(&persona), &m("GetRuleTable"), &json!({"anno": 2026}))
+        .await?;
+    assert_eq!(o.json()?["ruleTable"]["compensoOrarioMinimo"], "9.00");
+    // This year's figures cannot be changed after the fact.
+    let mut quest_anno = richiesta.clone();
+    quest_anno["request_id"] = json!("ritocco-2026");
+    quest_anno["rule_table"]["anno"] = json!(2026);
+    let o = g.call(Some(&dg), &m("PublishRuleTable"), &quest_anno).await?;
+    assert_eq!(o.code, 9, "{o:?}");
+    c.stop().await
+}

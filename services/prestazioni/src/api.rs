@@ -430,18 +430,21 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::GetRuleTableRequest>,
     ) -> Result<Response<pb::GetRuleTableResponse>, Status> {
-        request.identity()?;
+        let id = request.identity()?;
         let anno = request.get_ref().anno;
         let anno = if anno == 0 {
             rome_date(self.app.clock.now()).year()
         } else {
             anno
         };
-        let r = store::regole(&self.app.db, anno)
-            .await?
+        let righe = store::righe_regole(&self.app.db).await?;
+        let r = righe
+            .iter()
+            .rev()
+            .find(|r| r.regole.anno <= anno)
             .ok_or_else(|| AppError::NotFound(format!("rule table of {anno}")))?;
         Ok(Response::new(pb::GetRuleTableResponse {
-            rule_table: Some(encode::regole(&r, anno)),
+            rule_table: Some(encode::tabella(r, anno, autore_visibile(&id))),
         }))
     }
 
@@ -449,12 +452,12 @@ impl PrestazioniService for Api {
         &self,
         request: Request<pb::ListRuleTablesRequest>,
     ) -> Result<Response<pb::ListRuleTablesResponse>, Status> {
-        request.identity()?;
-        let tutte = store::tutte_le_regole(&self.app.db).await?;
-        let primo = tutte.first().map(|r| r.anno).unwrap_or(2017);
+        let id = request.identity()?;
+        let tutte = store::righe_regole(&self.app.db).await?;
+        let primo = tutte.first().map(|r| r.regole.anno).unwrap_or(2017);
         let ultimo = tutte
             .last()
-            .map(|r| r.anno)
+            .map(|r| r.regole.anno)
             .unwrap_or(primo)
             .max(rome_date(self.app.clock.now()).year());
         let rule_tables = (primo..=ultimo)
@@ -462,10 +465,44 @@ impl PrestazioniService for Api {
                 tutte
                     .iter()
                     .rev()
-                    .find(|r| r.anno <= anno)
-                    .map(|r| encode::regole(r, anno))
+                    .find(|r| r.regole.anno <= anno)
+                    .map(|r| encode::tabella(r, anno, autore_visibile(&id)))
             })
             .collect();
         Ok(Response::new(pb::ListRuleTablesResponse { rule_tables }))
     }
+
+    async fn publish_rule_table(
+        &self,
+        request: Request<pb::PublishRuleTableRequest>,
+    ) -> Result<Response<pb::PublishRuleTableResponse>, Status> {
+        let id = request.identity()?;
+        let r = request.into_inner();
+        let mut v = occasionali_runtime::Violations::new();
+        let request_id = r.request_id.trim();
+        if request_id.is_empty() || request_id.len() > 128 {
+            v.add(
+                "request_id",
+                "PRE-20",
+                "PRE_20_REQUEST_ID",
+                "an idempotency key of 1 to 128 characters is required",
+            );
+        }
+        let tabella = crate::decode::regole::tabella(r.rule_table.as_ref(), &r.motivo);
+        if let Err(e) = &tabella {
+            v.extend(e.clone());
+        }
+        v.check().map_err(AppError::from)?;
+        let (nuova, motivo) = tabella.map_err(AppError::from)?;
+        let anno = nuova.anno;
+        let riga = self.app.pubblica_regole(&id, request_id, nuova, &motivo).await?;
+        Ok(Response::new(pb::PublishRuleTableResponse {
+            rule_table: Some(encode::tabella(&riga, anno, autore_visibile(&id))),
+        }))
+    }
+}
+
+/// Who may read the author of a rule table's publication: operators and the platform.
+fn autore_visibile(id: &Identity) -> bool {
+    id.is_operator() || id.is_system()
 }

@@ -24,6 +24,8 @@ use crate::portafoglio::{Esito, Portafoglio};
 use crate::store::{self, QuotaPresa};
 use occasionali_runtime::relay::Relay;
 
+mod regole;
+
 #[derive(Clone)]
 pub struct App {
     pub db: DatabaseConnection,

@@ -8,6 +8,8 @@ use occasionali_runtime::Violations;
 
 use crate::domain::{Dichiarazione, Quando, Stato, Tipo};
 
+pub mod regole;
+
 pub fn cf_soggetto(v: &mut Violations, field: &str, rule: &'static str, s: &str) -> Option<String> {
     match CodiceFiscaleSoggetto::parse(s) {
         Ok(c) => Some(c.as_str().to_string()),

@@ -132,5 +132,26 @@ pub fn regole(r: &Regole, anno: i32) -> pb::RuleTable {
         } else {
             Vec::new()
         },
+        pubblicazione: None,
+    }
+}
+
+/// A year's table with the provenance of its row in force; the author is shown to operators
+/// and the platform only (a person's codice fiscale is not everyone's to read).
+pub fn tabella(riga: &crate::store::RigaRegole, anno: i32, autore_visibile: bool) -> pb::RuleTable {
+    let p = &riga.pubblicazione;
+    pb::RuleTable {
+        pubblicazione: Some(pb::PubblicazioneRegole {
+            versione: p.versione,
+            origine: p.origine.clone(),
+            motivo: p.motivo.clone(),
+            autore_cf: if autore_visibile {
+                p.autore_cf.clone()
+            } else {
+                String::new()
+            },
+            pubblicata_il: p.pubblicata_il.map(crate::decode::timestamp),
+        }),
+        ..regole(&riga.regole, anno)
     }
 }

@@ -4,9 +4,13 @@
 use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::{big_integer, blob, blob_null, integer, string, string_null, text};
+use sea_orm_migration::schema::{
+    big_integer, big_integer_null, blob, blob_null, integer, string, string_null, text,
+};
 
-use crate::domain::regole::semi;
+/// The 2017–2023 rows exactly as the first release inserted them: frozen, so editing the
+/// domain's code can never make a fresh database differ from an upgraded one (PRE-20).
+const SEMI: &str = include_str!("semi_2017_2023.jsonl");
 
 pub struct Migrator;
 
@@ -19,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(SediDelleParti),
             Box::new(AlterOutboxRelay),
             Box::new(RifiutoDellaPrestazione),
+            Box::new(RegoleVersionate),
         ]
     }
 }
@@ -58,12 +63,15 @@ impl MigrationTrait for CreatePrestazioni {
             )
             .await?;
         let db = manager.get_connection();
-        for r in semi() {
-            let dati = serde_json::to_string(&r).map_err(|e| DbErr::Custom(e.to_string()))?;
+        for dati in SEMI.lines() {
+            let anno = serde_json::from_str::<serde_json::Value>(dati)
+                .ok()
+                .and_then(|v| v["anno"].as_i64())
+                .ok_or_else(|| DbErr::Custom("frozen rule seed without a year".into()))?;
             let q = Query::insert()
                 .into_table("regole")
                 .columns(["anno", "dati"])
-                .values_panic([r.anno.into(), dati.into()])
+                .values_panic([(anno as i32).into(), dati.into()])
                 .to_owned();
             db.execute(&q).await?;
         }
@@ -238,5 +246,81 @@ impl MigrationTrait for RifiutoDellaPrestazione {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// PRE-20: rule tables as versioned data. The row in force for a year keeps its provenance
+/// (version, origin, reason, author, time: the seeds are version 1 of the first migration), and
+/// every publication is kept whole in `regole_pubblicazioni`, with its request id for retries.
+struct RegoleVersionate;
+
+impl MigrationName for RegoleVersionate {
+    fn name(&self) -> &str {
+        "m0005_regole_versionate"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RegoleVersionate {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters one thing at a time.
+        for mut c in [
+            integer("versione").default(1).to_owned(),
+            string("origine")
+                .default("migrazione m0001_create_prestazioni")
+                .to_owned(),
+            text("motivo").default("").to_owned(),
+            string("autore_cf").default("").to_owned(),
+            big_integer_null("pubblicata_il_ms"),
+        ] {
+            manager
+                .alter_table(Table::alter().table("regole").add_column(&mut c).to_owned())
+                .await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table("regole_pubblicazioni")
+                    .if_not_exists()
+                    .col(string("id").primary_key())
+                    .col(string("request_id"))
+                    .col(integer("anno"))
+                    .col(integer("versione"))
+                    .col(text("dati"))
+                    .col(text("motivo"))
+                    .col(string("autore_cf"))
+                    .col(string("autore_profilo"))
+                    .col(big_integer("pubblicata_il_ms"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "regole_pubblicazioni_request",
+                "regole_pubblicazioni",
+                &["request_id"],
+                true,
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "regole_pubblicazioni_versione",
+                "regole_pubblicazioni",
+                &["anno", "versione"],
+                true,
+            ))
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("regole_pubblicazioni").to_owned())
+            .await?;
+        for c in ["versione", "origine", "motivo", "autore_cf", "pubblicata_il_ms"] {
+            manager
+                .alter_table(Table::alter().table("regole").drop_column(c).to_owned())
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! Lock order: the prestazione row first, then counters in id order (PostgreSQL never deadlocks).
 
 mod migrations;
+mod regole;
 
 use std::collections::HashMap;
 
@@ -16,38 +17,18 @@ use serde::{Deserialize, Serialize};
 
 use occasionali_proto::prestazioni as pb;
 
+use crate::domain::Stato;
 use crate::domain::accesso::Sedi;
-use crate::domain::{Regole, Stato};
 
 pub use migrations::Migrator;
+pub use regole::{
+    NuovaPubblicazione, RigaRegole, aggiorna_dati, pubblica, pubblicazione_per_request, regole, righe_regole,
+};
 
 /// A statement in the connection's dialect from `?` SQL: one value per `?`, in order (a value
 /// used twice is bound twice).
-fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
     occasionali_runtime::db::stmt(db, &dialect(db, text), values)
-}
-
-pub async fn regole(db: &impl ConnectionTrait, anno: i32) -> Result<Option<Regole>, AppError> {
-    let row = db
-        .query_one_raw(sql(
-            db,
-            "SELECT dati FROM regole WHERE anno <= ? ORDER BY anno DESC LIMIT 1",
-            vec![anno.into()],
-        ))
-        .await?;
-    row.map(|r| decode_regole(&r)).transpose()
-}
-
-pub async fn tutte_le_regole(db: &impl ConnectionTrait) -> Result<Vec<Regole>, AppError> {
-    let rows = db
-        .query_all_raw(sql(db, "SELECT dati FROM regole ORDER BY anno", vec![]))
-        .await?;
-    rows.iter().map(decode_regole).collect()
-}
-
-fn decode_regole(r: &QueryResult) -> Result<Regole, AppError> {
-    let dati: String = r.try_get("", "dati")?;
-    serde_json::from_str(&dati).map_err(AppError::internal)
 }
 
 /// A quota taken from a counter, kept on the prestazione so that it can be given back.
