@@ -28,6 +28,8 @@ use crate::events;
 use crate::prestazioni::PrestazioniClient;
 use crate::store;
 
+mod errori;
+
 pub struct Anagrafica {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
@@ -411,7 +413,7 @@ fn valida_dopo_correzione(s: &Soggetto) -> Result<(), AppError> {
     if let Identita::Persona(p) = &s.identita
         && let Ok(cf) = occasionali_kernel::CodiceFiscale::parse(&s.cf)
     {
-        decode::coerente(&mut v, "soggetto.persona", &cf, p);
+        crate::domain::coerente(&mut v, "soggetto.persona", &cf, p);
     }
     v.check().map_err(AppError::from)
 }
@@ -696,7 +698,7 @@ impl AnagraficaService for Anagrafica {
                 AppError::invalid("codice_fiscale", "ANA-2", "ANA_2_CF_REQUIRED", "is required").into(),
             );
         }
-        let sede = accesso::rappresentate_visibili(&id, &cf)?;
+        let sede = accesso::rappresentate_visibili(&id, &cf).map_err(AppError::from)?;
         let rappresentate = store::rappresentate(&self.db, &cf)
             .await?
             .into_iter()
@@ -720,8 +722,8 @@ impl AnagraficaService for Anagrafica {
         let valori = decode_valori(&r, self.oggi())?;
         let campi: Vec<Campo> = valori.iter().map(|(c, _)| *c).collect();
         let (letto, accesso) = self.leggibile(&id, &r.codice_fiscale).await?;
-        modifica::autorizza_modifica(accesso, &campi, &r.nota)?;
-        let nuovo = modifica::applica(letto.clone(), valori)?;
+        modifica::autorizza_modifica(accesso, &campi, &r.nota).map_err(AppError::from)?;
+        let nuovo = modifica::applica(letto.clone(), valori).map_err(AppError::from)?;
         valida_dopo_correzione(&nuovo)?;
         let diff = modifica::differenze(&letto, &nuovo);
         // The record already says what the request asks: nothing to do, whatever its version. So
@@ -755,7 +757,7 @@ impl AnagraficaService for Anagrafica {
                 .prestazioni
                 .stato_categoria(&nuovo.cf, categoria, &ateco, &id)
                 .await?;
-            modifica::decidi_categoria(&id, &stato)?;
+            modifica::decidi_categoria(&id, &stato).map_err(AppError::from)?;
         }
         let ora = self.clock.now();
         let mut nuovo = nuovo;

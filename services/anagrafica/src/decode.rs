@@ -2,7 +2,7 @@
 //! field violation with its rule, and all of them are reported together.
 
 use chrono::NaiveDate;
-use occasionali_kernel::{CodiceFiscale, DatiAnagrafici, Iban, PartitaIva, Sesso, luoghi};
+use occasionali_kernel::{CodiceFiscale, Iban, PartitaIva, Sesso, luoghi};
 use occasionali_proto::anagrafica as pb;
 use occasionali_runtime::Violations;
 
@@ -162,31 +162,10 @@ pub fn persona(
         sesso,
         luogo_nascita,
     };
-    if !coerente(v, prefix, &cf, &persona) {
+    if !soggetto::coerente(v, prefix, &cf, &persona) {
         return None;
     }
     Some((cf, persona))
-}
-
-/// ANA-3: every conflict between the CF and the data, one violation per field.
-pub fn coerente(v: &mut Violations, prefix: &str, cf: &CodiceFiscale, p: &Persona) -> bool {
-    let dati = DatiAnagrafici {
-        cognome: p.cognome.clone(),
-        nome: p.nome.clone(),
-        data_nascita: p.data_nascita,
-        sesso: p.sesso,
-        luogo_nascita: p.luogo_nascita.clone(),
-    };
-    let conflicts = cf.conflicts(&dati);
-    for c in &conflicts {
-        v.add(
-            format!("{prefix}.{}", c.field),
-            "ANA-3",
-            "ANA_3_CF_DATA_CONFLICT",
-            c.description.clone(),
-        );
-    }
-    conflicts.is_empty()
 }
 
 pub fn organizzazione(

@@ -2,7 +2,9 @@
 
 pub mod accesso;
 pub mod campione;
+pub mod errore;
 pub mod modifica;
 pub mod soggetto;
 
+pub use errore::{Errore, Incoerenza};
 pub use soggetto::*;
