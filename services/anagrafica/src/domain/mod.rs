@@ -3,6 +3,7 @@
 pub mod accesso;
 pub mod campione;
 pub mod errore;
+pub mod estrazione;
 pub mod modifica;
 pub mod soggetto;
 
