@@ -2,10 +2,15 @@
 //! field violation with its rule, and all of them are reported together.
 
 use chrono::NaiveDate;
-use occasionali_kernel::{CodiceFiscale, DatiAnagrafici, Iban, PartitaIva, Sesso, luoghi};
+use occasionali_kernel::{CodiceFiscale, Iban, PartitaIva, Sesso, luoghi};
 use occasionali_proto::anagrafica as pb;
-use occasionali_runtime::Violations;
+use occasionali_proto::anagrafica::sample_soggetti_attivi_request::Dimensione as DimensioneRichiesta;
+use occasionali_proto::common::Periodo;
+use occasionali_runtime::{AppError, Violations};
+use rust_decimal::Decimal;
 
+use crate::domain::campione::{Dimensione, MAX_CAMPIONE, soglia_percentuale};
+use crate::domain::modifica::{Campo, Valore};
 use crate::domain::*;
 
 pub fn date(v: &mut Violations, field: &str, rule: &'static str, value: &str) -> Option<NaiveDate> {
@@ -162,31 +167,10 @@ pub fn persona(
         sesso,
         luogo_nascita,
     };
-    if !coerente(v, prefix, &cf, &persona) {
+    if !soggetto::coerente(v, prefix, &cf, &persona) {
         return None;
     }
     Some((cf, persona))
-}
-
-/// ANA-3: every conflict between the CF and the data, one violation per field.
-pub fn coerente(v: &mut Violations, prefix: &str, cf: &CodiceFiscale, p: &Persona) -> bool {
-    let dati = DatiAnagrafici {
-        cognome: p.cognome.clone(),
-        nome: p.nome.clone(),
-        data_nascita: p.data_nascita,
-        sesso: p.sesso,
-        luogo_nascita: p.luogo_nascita.clone(),
-    };
-    let conflicts = cf.conflicts(&dati);
-    for c in &conflicts {
-        v.add(
-            format!("{prefix}.{}", c.field),
-            "ANA-3",
-            "ANA_3_CF_DATA_CONFLICT",
-            c.description.clone(),
-        );
-    }
-    conflicts.is_empty()
 }
 
 pub fn organizzazione(
@@ -559,4 +543,455 @@ pub fn tipo_intermediario(v: &mut Violations, field: &str, value: i32) -> Option
             None
         }
     }
+}
+
+/// The codice fiscale a read or a change names (ANA-2): trimmed and in upper case; its
+/// checksum is not looked at (an unknown CF is refused as unknown).
+pub fn cf_richiesto(value: &str) -> Result<String, AppError> {
+    let cf = value.trim().to_uppercase();
+    let mut v = Violations::new();
+    if cf.is_empty() {
+        v.add("codice_fiscale", "ANA-2", "ANA_2_CF_REQUIRED", "is required");
+    }
+    v.into_result(cf).map_err(AppError::from)
+}
+
+/// A person or an organisation, never both (ANA-1), with its codice fiscale.
+fn persona_o_organizzazione(
+    v: &mut Violations,
+    p: Option<&pb::PersonaFisica>,
+    o: Option<&pb::Organizzazione>,
+    oggi: NaiveDate,
+) -> Option<(String, Identita)> {
+    match (p, o) {
+        (Some(_), Some(_)) => {
+            v.add(
+                "organizzazione",
+                "ANA-1",
+                "ANA_1_PERSON_OR_ORGANISATION",
+                "give either persona or organizzazione, not both",
+            );
+            None
+        }
+        (None, Some(o)) => organizzazione(v, "organizzazione", o)
+            .map(|(cf, o)| (cf.as_str().to_string(), Identita::Organizzazione(o))),
+        (p, None) => persona_fisica(v, p, oggi),
+    }
+}
+
+fn persona_fisica(
+    v: &mut Violations,
+    p: Option<&pb::PersonaFisica>,
+    oggi: NaiveDate,
+) -> Option<(String, Identita)> {
+    persona(v, "persona", p, oggi).map(|(cf, p)| (cf.as_str().to_string(), Identita::Persona(p)))
+}
+
+/// ANA-1, ANA-4: a prestatore's registration.
+pub fn registrazione_prestatore(
+    r: &pb::RegisterPrestatoreRequest,
+    oggi: NaiveDate,
+) -> Result<Registrazione, AppError> {
+    let mut v = Violations::new();
+    let persona = persona_fisica(&mut v, r.persona.as_ref(), oggi);
+    let domicilio = domicilio(&mut v, "domicilio", r.domicilio.as_ref());
+    let contatti = contatti(&mut v, "contatti", r.contatti.as_ref());
+    let metodo = metodo_pagamento(&mut v, "metodo_pagamento", r.metodo_pagamento.as_ref());
+    let categorie = categorie(&mut v, "categorie", &r.categorie);
+    let sede = sede(&mut v, "sede", &r.sede);
+    let dati = metodo.map(|m| DatiRuolo::Prestatore {
+        metodo_pagamento: m,
+        categorie,
+    });
+    registrazione(v, persona, domicilio, contatti, sede, dati)
+}
+
+/// ANA-1, ANA-5: an utilizzatore's registration: a family (Libretto Famiglia, a natural person
+/// without business data) or a CPO with its categoria, ATECO code and employees.
+pub fn registrazione_utilizzatore(
+    r: &pb::RegisterUtilizzatoreRequest,
+    oggi: NaiveDate,
+) -> Result<Registrazione, AppError> {
+    let mut v = Violations::new();
+    let tipo = match pb::TipoUtilizzatore::try_from(r.tipo) {
+        Ok(pb::TipoUtilizzatore::LibrettoFamiglia) => Some(TipoUtilizzatore::LibrettoFamiglia),
+        Ok(pb::TipoUtilizzatore::Cpo) => Some(TipoUtilizzatore::Cpo),
+        _ => {
+            v.add(
+                "tipo",
+                "ANA-5",
+                "ANA_5_TYPE_REQUIRED",
+                "is required (LIBRETTO_FAMIGLIA or CPO)",
+            );
+            None
+        }
+    };
+    let solo_organizzazione = r.persona.is_none() && r.organizzazione.is_some();
+    let identita = if solo_organizzazione && tipo == Some(TipoUtilizzatore::LibrettoFamiglia) {
+        v.add(
+            "organizzazione",
+            "ANA-1",
+            "ANA_1_LF_NATURAL_PERSON",
+            "a Libretto Famiglia utilizzatore is a natural person",
+        );
+        None
+    } else {
+        persona_o_organizzazione(&mut v, r.persona.as_ref(), r.organizzazione.as_ref(), oggi)
+    };
+    let domicilio = domicilio(&mut v, "domicilio", r.domicilio.as_ref());
+    let contatti = contatti(&mut v, "contatti", r.contatti.as_ref());
+    let sede = sede(&mut v, "sede", &r.sede);
+    let dati = match tipo {
+        Some(TipoUtilizzatore::LibrettoFamiglia) => Some(famiglia(&mut v, r)),
+        Some(TipoUtilizzatore::Cpo) => cpo(&mut v, r),
+        None => None,
+    };
+    registrazione(v, identita, domicilio, contatti, sede, dati)
+}
+
+/// ANA-5: a Libretto Famiglia utilizzatore is a family: each business field given is refused.
+fn famiglia(v: &mut Violations, r: &pb::RegisterUtilizzatoreRequest) -> DatiRuolo {
+    let given = [
+        ("categoria", r.categoria != 0),
+        ("ateco", !r.ateco.trim().is_empty()),
+        (
+            "dipendenti_tempo_indeterminato",
+            r.dipendenti_tempo_indeterminato != 0,
+        ),
+    ];
+    for (field, _) in given.iter().filter(|(_, set)| *set) {
+        v.add(
+            *field,
+            "ANA-5",
+            "ANA_5_LF_NO_BUSINESS_DATA",
+            "applies to CPO utilizzatori only: a Libretto Famiglia utilizzatore is a family",
+        );
+    }
+    DatiRuolo::Utilizzatore(TipoUtilizzatore::LibrettoFamiglia, None, None, 0)
+}
+
+/// ANA-5: a CPO utilizzatore's categoria, ATECO code and employees on open-ended contracts.
+fn cpo(v: &mut Violations, r: &pb::RegisterUtilizzatoreRequest) -> Option<DatiRuolo> {
+    let categoria = categoria_utilizzatore(v, "categoria", r.categoria);
+    let ateco = ateco(v, "ateco", &r.ateco);
+    let dip = dipendenti(
+        v,
+        "dipendenti_tempo_indeterminato",
+        r.dipendenti_tempo_indeterminato,
+    );
+    match (categoria, ateco, dip) {
+        (Some(c), Some(a), Some(d)) => Some(DatiRuolo::Utilizzatore(
+            TipoUtilizzatore::Cpo,
+            Some(c),
+            Some(a),
+            d,
+        )),
+        _ => None,
+    }
+}
+
+/// ANA-1: an intermediario's registration (a person or an organisation).
+pub fn registrazione_intermediario(
+    r: &pb::RegisterIntermediarioRequest,
+    oggi: NaiveDate,
+) -> Result<Registrazione, AppError> {
+    let mut v = Violations::new();
+    let identita = persona_o_organizzazione(&mut v, r.persona.as_ref(), r.organizzazione.as_ref(), oggi);
+    let tipo = tipo_intermediario(&mut v, "tipo", r.tipo);
+    let domicilio = domicilio(&mut v, "domicilio", r.domicilio.as_ref());
+    let contatti = contatti(&mut v, "contatti", r.contatti.as_ref());
+    let sede = sede(&mut v, "sede", &r.sede);
+    let dati = tipo.map(|t| DatiRuolo::Intermediario(t, r.numero_iscrizione.trim().to_string()));
+    registrazione(v, identita, domicilio, contatti, sede, dati)
+}
+
+/// Assembles a registration once every part decoded.
+fn registrazione(
+    v: Violations,
+    identita: Option<(String, Identita)>,
+    domicilio: Option<Option<Domicilio>>,
+    contatti: Contatti,
+    sede: Option<Option<String>>,
+    dati: Option<DatiRuolo>,
+) -> Result<Registrazione, AppError> {
+    v.check()?;
+    let (Some((cf, identita)), Some(domicilio), Some(sede), Some(ruolo)) = (identita, domicilio, sede, dati)
+    else {
+        return Err(AppError::internal("decoding produced no value and no violation"));
+    };
+    Ok(Registrazione {
+        cf,
+        identita,
+        domicilio,
+        contatti,
+        sede,
+        ruolo,
+    })
+}
+
+/// GW-3: a mask names each changeable field at most once (about fifteen, also written in
+/// camelCase); a longer list is refused before any path is looked at.
+const MAX_PATHS: usize = 32;
+
+/// ANA-6: the new values of the fields named in the mask, every bad one reported.
+pub fn valori(r: &pb::UpdateSoggettoRequest, oggi: NaiveDate) -> Result<Vec<(Campo, Valore)>, AppError> {
+    let mut v = Violations::new();
+    let Some(campi) = campi(&mut v, r.update_mask.as_ref()) else {
+        return v.into_result(Vec::new()).map_err(AppError::from);
+    };
+    let nuovo = Nuovo::da(r.soggetto.clone().unwrap_or_default());
+    let mut out = Vec::new();
+    for c in campi {
+        if let Some(valore) = nuovo.valore(&mut v, c, oggi) {
+            out.push((c, valore));
+        }
+    }
+    v.into_result(out).map_err(AppError::from)
+}
+
+/// The fields the mask names; `None` when the mask itself is refused (too long, repeated paths,
+/// empty), and then nothing else is looked at. Unknown paths are violations too, but the known
+/// ones are still decoded so that every bad field is reported at once.
+fn campi(v: &mut Violations, mask: Option<&prost_types::FieldMask>) -> Option<Vec<Campo>> {
+    let before = v.len();
+    let paths = mask
+        .map(|m| occasionali_runtime::decode::distinti(v, "update_mask.paths", &m.paths, MAX_PATHS))
+        .unwrap_or_default();
+    if v.len() > before {
+        return None;
+    }
+    if paths.is_empty() {
+        v.add(
+            "update_mask",
+            "ANA-6",
+            "ANA_6_MASK_REQUIRED",
+            "name the fields to change",
+        );
+        return None;
+    }
+    let mut campi = Vec::new();
+    for p in &paths {
+        match Campo::from_path(p) {
+            Some(cs) => campi.extend(cs),
+            None => v.add(
+                "update_mask",
+                "ANA-6",
+                "ANA_6_UNKNOWN_FIELD",
+                format!("{p:?} is not a changeable field"),
+            ),
+        }
+    }
+    Some(campi)
+}
+
+/// The record of an update request, its absent parts read as empty.
+struct Nuovo {
+    s: pb::Soggetto,
+    persona: pb::PersonaFisica,
+    org: pb::Organizzazione,
+    contatti: pb::Contatti,
+    prestatore: pb::Prestatore,
+    cpo: pb::Utilizzatore,
+    inter: pb::Intermediario,
+}
+
+impl Nuovo {
+    fn da(s: pb::Soggetto) -> Nuovo {
+        let persona = match &s.identita {
+            Some(pb::soggetto::Identita::Persona(p)) => p.clone(),
+            _ => pb::PersonaFisica::default(),
+        };
+        let org = match &s.identita {
+            Some(pb::soggetto::Identita::Organizzazione(o)) => o.clone(),
+            _ => pb::Organizzazione::default(),
+        };
+        Nuovo {
+            persona,
+            org,
+            contatti: s.contatti.clone().unwrap_or_default(),
+            prestatore: s.prestatore.clone().unwrap_or_default(),
+            cpo: s.utilizzatore_cpo.clone().unwrap_or_default(),
+            inter: s.intermediario.clone().unwrap_or_default(),
+            s,
+        }
+    }
+
+    /// The new value of one field, or its violations.
+    fn valore(&self, v: &mut Violations, c: Campo, oggi: NaiveDate) -> Option<Valore> {
+        let f = format!("soggetto.{}", c.path());
+        let (persona, org, cpo) = (&self.persona, &self.org, &self.cpo);
+        match c {
+            Campo::PersonaCognome => name(v, &f, "ANA-3", &persona.cognome).map(Valore::Cognome),
+            Campo::PersonaNome => name(v, &f, "ANA-3", &persona.nome).map(Valore::Nome),
+            Campo::PersonaDataNascita => date(v, &f, "ANA-3", &persona.data_nascita)
+                .filter(|d| {
+                    let ok = *d <= oggi;
+                    if !ok {
+                        v.add(&f, "ANA-3", "ANA_3_BIRTH_DATE_FUTURE", "is in the future");
+                    }
+                    ok
+                })
+                .map(Valore::DataNascita),
+            Campo::PersonaSesso => sesso(v, &f, persona.sesso).map(Valore::Sesso),
+            Campo::PersonaLuogoNascita => {
+                luogo_nascita(v, &f, &persona.luogo_nascita).map(Valore::LuogoNascita)
+            }
+            Campo::OrganizzazioneDenominazione => {
+                let d = org.denominazione.trim().to_string();
+                if d.is_empty() {
+                    v.add(&f, "ANA-5", "ANA_5_REQUIRED", "is required");
+                    None
+                } else {
+                    Some(Valore::Denominazione(d))
+                }
+            }
+            Campo::OrganizzazioneLegaleRappresentante => cf_persona(v, &f, &org.legale_rappresentante_cf)
+                .map(|cf| Valore::LegaleRappresentante(cf.as_str().to_string())),
+            Campo::Domicilio => match domicilio(v, &f, self.s.domicilio.as_ref()) {
+                // A registered subject always has a domicile (ANA-4): it can change, not vanish.
+                Some(None) => {
+                    v.add(
+                        &f,
+                        "ANA-4",
+                        "ANA_4_DOMICILE_REQUIRED",
+                        "is required: give the new domicile",
+                    );
+                    None
+                }
+                other => other.map(Valore::Domicilio),
+            },
+            Campo::ContattiCellulare => {
+                let before = v.len();
+                let c = cellulare(v, &f, &self.contatti.cellulare);
+                (v.len() == before).then_some(Valore::Cellulare(c))
+            }
+            Campo::ContattiEmail => {
+                let before = v.len();
+                let e = email(v, &f, &self.contatti.email);
+                (v.len() == before).then_some(Valore::Email(e))
+            }
+            Campo::Sede => match sede(v, &f, &self.s.sede) {
+                Some(Some(sede)) => Some(Valore::Sede(sede)),
+                Some(None) => {
+                    v.add(&f, "ANA-5", "ANA_5_SEDE_REQUIRED", "is required");
+                    None
+                }
+                None => None,
+            },
+            Campo::PrestatoreMetodoPagamento => {
+                metodo_pagamento(v, &f, self.prestatore.metodo_pagamento.as_ref())
+                    .map(Valore::MetodoPagamento)
+            }
+            Campo::PrestatoreCategorie => {
+                let before = v.len();
+                let c = categorie(v, &f, &self.prestatore.categorie);
+                (v.len() == before).then_some(Valore::Categorie(c))
+            }
+            Campo::CpoCategoria => categoria_utilizzatore(v, &f, cpo.categoria).map(Valore::CategoriaCpo),
+            Campo::CpoAteco => ateco(v, &f, &cpo.ateco).map(Valore::Ateco),
+            Campo::CpoDipendenti => {
+                dipendenti(v, &f, cpo.dipendenti_tempo_indeterminato).map(Valore::Dipendenti)
+            }
+            Campo::IntermediarioTipo => {
+                tipo_intermediario(v, &f, self.inter.tipo).map(Valore::TipoIntermediario)
+            }
+            Campo::IntermediarioNumeroIscrizione => Some(Valore::NumeroIscrizione(
+                self.inter.numero_iscrizione.trim().to_string(),
+            )),
+        }
+    }
+}
+
+/// ANA-9: the role and period of an extraction (the sede is the domain's call, see
+/// `domain::estrazione::sede_estraibile`).
+pub fn ruolo_e_periodo(
+    v: &mut Violations,
+    ruolo: i32,
+    periodo: Option<&Periodo>,
+) -> Option<(Ruolo, NaiveDate, NaiveDate)> {
+    let ruolo = ruolo_attivo(v, ruolo);
+    let p = periodo.cloned().unwrap_or_default();
+    let dal = date(v, "periodo.dal", "ANA-9", &p.dal);
+    let al = date(v, "periodo.al", "ANA-9", &p.al);
+    if let (Some(d), Some(a)) = (dal, al)
+        && a < d
+    {
+        v.add(
+            "periodo.al",
+            "ANA-9",
+            "ANA_9_PERIOD_REVERSED",
+            "ends before it starts",
+        );
+    }
+    Some((ruolo?, dal?, al?))
+}
+
+fn ruolo_attivo(v: &mut Violations, value: i32) -> Option<Ruolo> {
+    match pb::RuoloAttivo::try_from(value) {
+        Ok(pb::RuoloAttivo::UtilizzatoreLf) => Some(Ruolo::UtilizzatoreLf),
+        Ok(pb::RuoloAttivo::UtilizzatoreCpo) => Some(Ruolo::UtilizzatoreCpo),
+        Ok(pb::RuoloAttivo::Prestatore) => Some(Ruolo::Prestatore),
+        _ => {
+            v.add("ruolo", "ANA-9", "ANA_9_ROLE_REQUIRED", "is required");
+            None
+        }
+    }
+}
+
+/// ANA-9: a sample's size, by number (at most [`MAX_CAMPIONE`]) or by percentage.
+pub fn dimensione(v: &mut Violations, d: Option<&DimensioneRichiesta>) -> Option<Dimensione> {
+    match d {
+        Some(DimensioneRichiesta::Numero(n)) => match usize::try_from(*n) {
+            Ok(n) if (1..=MAX_CAMPIONE).contains(&n) => Some(Dimensione::Numero(n)),
+            _ => {
+                v.add(
+                    "numero",
+                    "ANA-9",
+                    "ANA_9_SAMPLE_SIZE",
+                    "must be between 1 and 100,000 (use percentuale for larger samples)",
+                );
+                None
+            }
+        },
+        Some(DimensioneRichiesta::Percentuale(p)) => percentuale(v, p).map(|c| Dimensione::Percentuale {
+            soglia: soglia_percentuale(c),
+            come_chiesta: p.clone(),
+        }),
+        None => {
+            v.add(
+                "numero",
+                "ANA-9",
+                "ANA_9_SAMPLE_SIZE_REQUIRED",
+                "give numero or percentuale",
+            );
+            None
+        }
+    }
+}
+
+/// "2.5" → 250 hundredths of a point, in (0, 100].
+fn percentuale(v: &mut Violations, value: &str) -> Option<u32> {
+    let d: Decimal = match value.trim().parse() {
+        Ok(d) => d,
+        Err(_) => {
+            v.add(
+                "percentuale",
+                "ANA-9",
+                "ANA_9_PERCENT_FORMAT",
+                "is not a decimal number",
+            );
+            return None;
+        }
+    };
+    let hundredths = d * Decimal::from(100);
+    if d <= Decimal::ZERO || d > Decimal::from(100) || hundredths.fract() != Decimal::ZERO {
+        v.add(
+            "percentuale",
+            "ANA-9",
+            "ANA_9_PERCENT_RANGE",
+            "must be more than 0 and at most 100, with at most two decimals",
+        );
+        return None;
+    }
+    u32::try_from(hundredths.trunc().mantissa() / 10i128.pow(hundredths.trunc().scale())).ok()
 }

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use occasionali_kernel::{Sesso, luoghi};
 use occasionali_proto::anagrafica as pb;
 
+use crate::domain::estrazione::SoggettoAttivo;
 use crate::domain::*;
+use crate::store::{AccessoRegistrato, ModificaRegistrata};
 
 pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -160,5 +162,68 @@ pub fn soggetto(s: &Soggetto) -> pb::Soggetto {
         }),
         versione: s.versione,
         aggiornato_il: Some(timestamp(s.aggiornato_il)),
+    }
+}
+
+pub fn soggetto_attivo(a: SoggettoAttivo) -> pb::SoggettoAttivo {
+    pb::SoggettoAttivo {
+        codice_fiscale: a.cf,
+        nominativo: a.nominativo,
+        sede: a.sede,
+        numero_prestazioni: a.numero_prestazioni,
+        categorie: a
+            .categorie
+            .into_iter()
+            .map(|t| tipo_categoria(t) as i32)
+            .collect(),
+    }
+}
+
+/// An organisation `s` (ANA-8), as a line of the list of those a person represents.
+pub fn rappresentata(s: &Soggetto) -> pb::Rappresentata {
+    pb::Rappresentata {
+        codice_fiscale: s.cf.clone(),
+        denominazione: s.nominativo(),
+        sede: s.sede.clone(),
+    }
+}
+
+pub fn organizzazione(cf: String, o: Organizzazione) -> pb::Organizzazione {
+    pb::Organizzazione {
+        codice_fiscale: cf,
+        denominazione: o.denominazione,
+        legale_rappresentante_cf: o.legale_rappresentante_cf,
+    }
+}
+
+pub fn modifica(m: ModificaRegistrata) -> pb::Modifica {
+    pb::Modifica {
+        id: m.id,
+        eseguita_il: Some(timestamp(m.eseguita_il)),
+        autore_cf: m.autore_cf,
+        autore_profilo: m.autore_profilo,
+        azione: m.azione,
+        campi: m
+            .campi
+            .into_iter()
+            .map(|c| pb::CampoModificato {
+                campo: c.campo,
+                prima: c.prima,
+                dopo: c.dopo,
+            })
+            .collect(),
+        nota: m.nota,
+    }
+}
+
+pub fn accesso_operatore(a: AccessoRegistrato) -> pb::AccessoOperatore {
+    pb::AccessoOperatore {
+        eseguito_il: Some(timestamp(a.eseguito_il)),
+        autore_cf: a.autore_cf,
+        autore_profilo: a.autore_profilo,
+        autore_sede: a.autore_sede,
+        azione: a.azione,
+        codice_fiscale: a.cf,
+        dettaglio: a.dettaglio,
     }
 }

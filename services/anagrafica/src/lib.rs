@@ -1,11 +1,11 @@
 //! Anagrafica: the registry of prestatori, utilizzatori and intermediari (SPEC §1).
 
 mod api;
+mod app;
 mod decode;
 pub mod domain;
 mod encode;
 mod events;
-mod interno;
 mod prestazioni;
 pub mod store;
 
@@ -27,19 +27,19 @@ pub use store::Migrator;
 /// The tonic routes of the context: every call must carry a verified identity; the internal
 /// service (queries for other contexts) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
-    let internal = InterceptedService::new(
-        AnagraficaInternalServiceServer::new(interno::Interno { db: deps.db.clone() }).limitato(),
-        SystemOnlyInterceptor::new(deps.tokens.clone()),
-    );
     let channel = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Prestazioni)?)?;
     let caller = Caller::new(deps.tokens.clone(), "anagrafica", Duration::from_secs(10));
-    let service = api::Anagrafica {
+    let app = app::Anagrafica {
         db: deps.db,
         clock: deps.clock,
         prestazioni: PrestazioniClient::new(channel, caller),
     };
+    let internal = InterceptedService::new(
+        AnagraficaInternalServiceServer::new(api::interno::Interno { app: app.clone() }).limitato(),
+        SystemOnlyInterceptor::new(deps.tokens.clone()),
+    );
     let server = InterceptedService::new(
-        AnagraficaServiceServer::new(service).limitato(),
+        AnagraficaServiceServer::new(api::Api { app }).limitato(),
         IdentityInterceptor::new(deps.tokens),
     );
     Ok(Routes::new(server).add_service(internal))

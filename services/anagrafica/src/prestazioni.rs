@@ -13,7 +13,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
 use crate::domain::modifica::StatoPrestazioni;
-use crate::domain::{CategoriaUtilizzatore, Ruolo};
+use crate::domain::{CategoriaUtilizzatore, Incoerenza, Ruolo};
 
 #[derive(Clone)]
 pub struct PrestazioniClient {
@@ -57,7 +57,11 @@ impl PrestazioniClient {
             incoerenti: answer
                 .incoerenti
                 .into_iter()
-                .map(|i| (i.prestazione_id, i.rule_id, i.description))
+                .map(|i| Incoerenza {
+                    prestazione_id: i.prestazione_id,
+                    regola: i.rule_id,
+                    descrizione: i.description,
+                })
                 .collect(),
         })
     }

@@ -5,9 +5,9 @@
 //! then carries the delegante as subject); a sede operator the records of its sede; DG and the
 //! platform's own services every record.
 
-use occasionali_runtime::{AppError, Identity, Profile};
+use occasionali_kernel::identita::{Identity, Profile, mask};
 
-use super::Soggetto;
+use super::{Errore, Registrazione, Soggetto};
 
 /// How the caller relates to a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,8 +25,8 @@ fn is_titolare(id: &Identity, cf: &str, legale_rappresentante: Option<&str>) -> 
     subject == cf || legale_rappresentante.is_some_and(|lr| lr == subject)
 }
 
-/// The access the caller has to `soggetto`, or PERMISSION_DENIED (ANA-8).
-pub fn accesso(id: &Identity, soggetto: &Soggetto) -> Result<Accesso, AppError> {
+/// The access the caller has to `soggetto`, or why it has none (ANA-8).
+pub fn accesso(id: &Identity, soggetto: &Soggetto) -> Result<Accesso, Errore> {
     accesso_a(id, &soggetto.cf, soggetto.legale_rappresentante(), &soggetto.sede)
 }
 
@@ -36,43 +36,46 @@ pub fn accesso_a(
     cf: &str,
     legale_rappresentante: Option<&str>,
     sede: &str,
-) -> Result<Accesso, AppError> {
+) -> Result<Accesso, Errore> {
     match id.profile() {
         Profile::Sistema => Ok(Accesso::Sistema),
         Profile::OperatoreDg => Ok(Accesso::Operatore),
-        Profile::OperatoreSede => {
-            if id.operator_sede() == Some(sede) {
-                Ok(Accesso::Operatore)
-            } else {
-                Err(AppError::denied(
-                    "ANA-8",
-                    "ANA_8_OUTSIDE_SEDE",
-                    "the record belongs to another sede",
-                ))
-            }
-        }
+        Profile::OperatoreSede if id.operator_sede() == Some(sede) => Ok(Accesso::Operatore),
+        Profile::OperatoreSede => Err(Errore::FuoriSede),
         _ if is_titolare(id, cf, legale_rappresentante) => Ok(Accesso::Titolare),
-        _ => Err(AppError::denied(
-            "ANA-8",
-            "ANA_8_NOT_OWN_RECORD",
-            "a person can reach only their own record (an intermediary only its clients', under a delega)",
-        )),
+        _ => Err(Errore::NonTuo),
     }
+}
+
+/// ANA-8 for a registration: on the stored record when there is one, so that a request can
+/// neither move a record into the caller's scope nor learn about a company by naming itself its
+/// representative; a new organisation is registered by itself or by an operator, never by
+/// whoever names itself its legal representative. The subject itself may add a role but not
+/// move its record to another sede (ANA-6).
+pub fn accesso_alla_registrazione(
+    id: &Identity,
+    reg: &Registrazione,
+    esistente: Option<&Soggetto>,
+) -> Result<Accesso, Errore> {
+    let Some(s) = esistente else {
+        return accesso_a(id, &reg.cf, None, &reg.sede_nuovo_soggetto()?);
+    };
+    let a = accesso(id, s)?;
+    if a == Accesso::Titolare && reg.sede.as_ref().is_some_and(|sede| *sede != s.sede) {
+        return Err(Errore::CambioSedeSoloOperatore);
+    }
+    Ok(a)
 }
 
 /// Who may list the organisations `cf` legally represents: the person itself (its own identity,
 /// not a delegato's: representation is not delegated), DG and the platform all, a sede operator
 /// those of its sede (the `Some` returned).
-pub fn rappresentate_visibili<'a>(id: &'a Identity, cf: &str) -> Result<Option<&'a str>, AppError> {
+pub fn rappresentate_visibili<'a>(id: &'a Identity, cf: &str) -> Result<Option<&'a str>, Errore> {
     match id.profile() {
         Profile::Sistema | Profile::OperatoreDg => Ok(None),
         Profile::OperatoreSede => Ok(Some(id.operator_sede().unwrap_or(""))),
         _ if id.on_behalf_of.is_none() && id.caller.cf == cf => Ok(None),
-        _ => Err(AppError::denied(
-            "ANA-8",
-            "ANA_8_NOT_OWN_RECORD",
-            "a person can list only the organisations it represents itself",
-        )),
+        _ => Err(Errore::RappresentateAltrui),
     }
 }
 
@@ -85,10 +88,40 @@ pub fn puo_sapere_se_esiste(id: &Identity, cf: &str) -> bool {
     ) || id.subject_cf() == cf
 }
 
+/// The refusal for a codice fiscale that is not registered: NOT_FOUND to whom may know, to
+/// anyone else the same refusal as for a record that is not theirs.
+pub fn sconosciuto(id: &Identity, cf: &str) -> Errore {
+    if puo_sapere_se_esiste(id, cf) {
+        Errore::NonTrovato { cf: cf.to_string() }
+    } else {
+        Errore::NonTuo
+    }
+}
+
+/// GW-5: the audit of operators' reads is for the Direzione Generale.
+pub fn vede_accessi_operatori(id: &Identity) -> Result<(), Errore> {
+    if id.profile() == Profile::OperatoreDg {
+        Ok(())
+    } else {
+        Err(Errore::AccessiSoloDg)
+    }
+}
+
+/// The author of a change as the caller sees it in the history: operators' CFs are shown to
+/// the subject masked (GW-5); the subject's own changes, and every author to operators and the
+/// platform, in full.
+pub fn autore_mostrato(accesso: Accesso, cf_soggetto: &str, autore_cf: String) -> String {
+    if accesso != Accesso::Titolare || autore_cf == cf_soggetto {
+        autore_cf
+    } else {
+        mask(&autore_cf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use occasionali_runtime::Principal;
+    use occasionali_kernel::identita::{OnBehalf, Principal};
 
     fn id(profile: Profile, cf: &str, sede: Option<&str>) -> Identity {
         Identity::new(Principal {
@@ -138,7 +171,7 @@ mod tests {
     #[test]
     fn ana_8_delegato_acts_for_the_delegante() {
         let mut i = id(Profile::Intermediario, "CONSULENTE", None);
-        i.on_behalf_of = Some(occasionali_runtime::identity::OnBehalf {
+        i.on_behalf_of = Some(OnBehalf {
             cf: "A".into(),
             ruolo: "intermediario_utilizzatore".into(),
             delega_id: "del_1".into(),

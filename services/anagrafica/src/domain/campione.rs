@@ -7,6 +7,29 @@
 
 use std::collections::BinaryHeap;
 
+/// The largest sample by size: it is held in memory until the list ends.
+pub const MAX_CAMPIONE: usize = 100_000;
+
+/// How large a sample is asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dimensione {
+    /// The `n` smallest scores ([`CampioneFisso`]).
+    Numero(usize),
+    /// The scores under `soglia` ([`soglia_percentuale`]); the percentage as the caller wrote
+    /// it, for the audit.
+    Percentuale { soglia: u64, come_chiesta: String },
+}
+
+impl Dimensione {
+    /// The size, for the operators' audit (GW-5).
+    pub fn misura(&self) -> String {
+        match self {
+            Dimensione::Numero(n) => format!("numero {n}"),
+            Dimensione::Percentuale { come_chiesta, .. } => format!("percentuale {come_chiesta}"),
+        }
+    }
+}
+
 /// A stable 64-bit score: FNV-1a of the CF, mixed with the seed through SplitMix64.
 pub fn punteggio(seed: u64, cf: &str) -> u64 {
     splitmix(occasionali_kernel::ids::fnv1a(cf.as_bytes()) ^ splitmix(seed))

@@ -2,7 +2,10 @@
 
 pub mod accesso;
 pub mod campione;
+pub mod errore;
+pub mod estrazione;
 pub mod modifica;
 pub mod soggetto;
 
+pub use errore::{Errore, Incoerenza};
 pub use soggetto::*;

@@ -2,7 +2,9 @@
 //! history every change leaves behind.
 
 use chrono::{DateTime, Utc};
-use occasionali_runtime::{AppError, Identity};
+use occasionali_kernel::CodiceFiscale;
+use occasionali_kernel::identita::{Identity, Profile};
+use occasionali_kernel::violazioni::Violations;
 
 use super::accesso::Accesso;
 use super::*;
@@ -236,17 +238,26 @@ pub fn differenze(prima: &Soggetto, dopo: &Soggetto) -> Vec<CampoModificato> {
         .collect()
 }
 
-fn non_applicabile(c: Campo, perche: &str) -> AppError {
-    AppError::invalid(
-        format!("update_mask.{}", c.path()),
-        "ANA-6",
-        "ANA_6_FIELD_NOT_APPLICABLE",
-        format!("{} does not apply: {perche}", c.path()),
-    )
+/// The fields a new subject starts with, as the history shows them: every field it has.
+pub fn campi_iniziali(s: &Soggetto) -> Vec<CampoModificato> {
+    Campo::ALL
+        .into_iter()
+        .map(|c| (c, mostra(s, c)))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(c, v)| CampoModificato {
+            campo: c.path().into(),
+            prima: String::new(),
+            dopo: v,
+        })
+        .collect()
+}
+
+fn non_applicabile(campo: Campo, perche: &'static str) -> Errore {
+    Errore::CampoNonApplicabile { campo, perche }
 }
 
 /// Applies new values to a record (validated values, checked for applicability here).
-pub fn applica(mut s: Soggetto, valori: Vec<(Campo, Valore)>) -> Result<Soggetto, AppError> {
+pub fn applica(mut s: Soggetto, valori: Vec<(Campo, Valore)>) -> Result<Soggetto, Errore> {
     for (campo, valore) in valori {
         match (&mut s.identita, valore) {
             (Identita::Persona(p), Valore::Cognome(v)) => p.cognome = v,
@@ -305,31 +316,59 @@ pub fn applica(mut s: Soggetto, valori: Vec<(Campo, Valore)>) -> Result<Soggetto
 }
 
 /// ANA-6: who may change which fields, and the note operators must give.
-pub fn autorizza_modifica(accesso: Accesso, campi: &[Campo], nota: &str) -> Result<(), AppError> {
+pub fn autorizza_modifica(accesso: Accesso, campi: &[Campo], nota: &str) -> Result<(), Errore> {
     match accesso {
-        Accesso::Titolare => {
-            if let Some(c) = campi.iter().find(|c| c.solo_operatore()) {
-                return Err(AppError::denied(
-                    "ANA-6",
-                    "ANA_6_OPERATOR_ONLY_FIELD",
-                    format!("{} can be corrected only by an INPS operator", c.path()),
-                ));
-            }
-            Ok(())
-        }
+        Accesso::Titolare => match campi.iter().find(|c| c.solo_operatore()) {
+            Some(&campo) => Err(Errore::SoloOperatore { campo }),
+            None => Ok(()),
+        },
         // The platform's own contexts act for a client recorded as the author.
         Accesso::Sistema => Ok(()),
-        Accesso::Operatore => {
-            if nota.trim().is_empty() {
-                return Err(AppError::invalid(
-                    "nota",
-                    "ANA-6",
-                    "ANA_6_NOTE_REQUIRED",
-                    "an operator's correction needs a note saying why",
-                ));
-            }
-            Ok(())
-        }
+        Accesso::Operatore if nota.trim().is_empty() => Err(Errore::NotaMancante),
+        Accesso::Operatore => Ok(()),
+    }
+}
+
+/// ANA-2 and ANA-3 on the record as it would be after a correction: a person's data must still
+/// agree with its codice fiscale.
+pub fn valida_dopo_correzione(s: &Soggetto) -> Result<(), Violations> {
+    let mut v = Violations::new();
+    if let Identita::Persona(p) = &s.identita
+        && let Ok(cf) = CodiceFiscale::parse(&s.cf)
+    {
+        coerente(&mut v, "soggetto.persona", &cf, p);
+    }
+    v.check()
+}
+
+/// ANA-6: a correction applies to the version the caller read, when it names one (0: any).
+pub fn verifica_versione(attuale: i64, attesa: i64) -> Result<(), Errore> {
+    if attesa > 0 && attesa != attuale {
+        return Err(Errore::VersioneSuperata { attuale, attesa });
+    }
+    Ok(())
+}
+
+/// ANA-7: does the change touch what decides which rules apply to an utilizzatore?
+pub fn cambia_settore(diff: &[CampoModificato]) -> bool {
+    diff.iter()
+        .any(|c| c.campo == Campo::CpoCategoria.path() || c.campo == Campo::CpoAteco.path())
+}
+
+/// The corrected record as the next version of the one read.
+pub fn nuova_versione(mut nuovo: Soggetto, letto: &Soggetto, ora: DateTime<Utc>) -> Soggetto {
+    nuovo.versione = letto.versione + 1;
+    nuovo.aggiornato_il = ora;
+    nuovo
+}
+
+/// The history's name of a change: the subject's own, or an operator's (or the platform's)
+/// correction.
+pub fn azione(accesso: Accesso) -> &'static str {
+    if accesso == Accesso::Titolare {
+        "modifica"
+    } else {
+        "correzione"
     }
 }
 
@@ -337,44 +376,25 @@ pub fn autorizza_modifica(accesso: Accesso, campi: &[Campo], nota: &str) -> Resu
 #[derive(Clone, Debug, Default)]
 pub struct StatoPrestazioni {
     pub has_prestazioni: bool,
-    /// (prestazione id, rule, description) that would not fit the new categoria.
-    pub incoerenti: Vec<(String, String, String)>,
+    /// The prestazioni that would not fit the new categoria.
+    pub incoerenti: Vec<Incoerenza>,
 }
 
 /// ANA-7: a sede operator may change the categoria only while there are no prestazioni; once
 /// there are, only DG, and only when every prestazione fits the new categoria.
-pub fn decidi_categoria(id: &Identity, stato: &StatoPrestazioni) -> Result<(), AppError> {
+pub fn decidi_categoria(id: &Identity, stato: &StatoPrestazioni) -> Result<(), Errore> {
     if !stato.has_prestazioni {
         return Ok(());
     }
-    if id.profile() != occasionali_runtime::Profile::OperatoreDg {
-        return Err(AppError::denied(
-            "ANA-7",
-            "ANA_7_DG_ONLY_WITH_PRESTAZIONI",
-            "the utilizzatore already has prestazioni: only the Direzione Generale may change its categoria or sector",
-        ));
+    if id.profile() != Profile::OperatoreDg {
+        return Err(Errore::CategoriaSoloDg);
     }
     if stato.incoerenti.is_empty() {
         return Ok(());
     }
-    let elenco: Vec<String> = stato
-        .incoerenti
-        .iter()
-        .map(|(id, rule, d)| format!("{id} ({rule}: {d})"))
-        .collect();
-    let mut err = AppError::precondition(
-        "ANA-7",
-        "ANA_7_INCOHERENT_PRESTAZIONI",
-        format!(
-            "the new categoria does not fit {} prestazioni already inserted: {}",
-            elenco.len(),
-            elenco.join("; ")
-        ),
-    );
-    for (pid, rule, _) in &stato.incoerenti {
-        err = err.with_metadata(format!("prestazione.{pid}"), rule.clone());
-    }
-    Err(err)
+    Err(Errore::PrestazioniIncoerenti {
+        incoerenti: stato.incoerenti.clone(),
+    })
 }
 
 /// ANA-1: registering a role on a new or existing subject. The identity of an existing subject
@@ -384,70 +404,65 @@ pub fn registra(
     esistente: Option<Soggetto>,
     reg: Registrazione,
     ora: DateTime<Utc>,
-) -> Result<Soggetto, AppError> {
-    let ruolo = reg.ruolo.ruolo();
+) -> Result<Soggetto, Errore> {
     let mut s = match esistente {
-        Some(s) => {
-            if s.ha_ruolo(ruolo) {
-                return Err(AppError::already_exists(
-                    "ANA-1",
-                    "ANA_1_ALREADY_REGISTERED",
-                    "this codice fiscale is already registered in that role",
-                ));
-            }
-            if s.identita != reg.identita {
-                let mut probe = s.clone();
-                probe.identita = reg.identita.clone();
-                let campi: Vec<String> = differenze(&s, &probe).into_iter().map(|c| c.campo).collect();
-                return Err(AppError::precondition(
-                    "ANA-1",
-                    "ANA_1_IDENTITY_DIFFERS",
-                    format!(
-                        "the subject is already registered with different identity data ({}): ask an operator to correct the record first",
-                        campi.join(", ")
-                    ),
-                ));
-            }
-            let mut s = s;
-            if reg.domicilio.is_some() {
-                s.domicilio = reg.domicilio.clone();
-            }
-            if reg.contatti.cellulare.is_some() {
-                s.contatti.cellulare = reg.contatti.cellulare.clone();
-            }
-            if reg.contatti.email.is_some() {
-                s.contatti.email = reg.contatti.email.clone();
-            }
-            if let Some(sede) = &reg.sede {
-                s.sede = sede.clone();
-            }
-            s
-        }
-        None => Soggetto {
-            cf: reg.cf.clone(),
-            identita: reg.identita.clone(),
-            domicilio: match &reg.domicilio {
-                Some(d) => Some(d.clone()),
-                None => {
-                    return Err(AppError::invalid(
-                        "domicilio",
-                        "ANA-4",
-                        "ANA_4_DOMICILE_REQUIRED",
-                        "is required for a new subject",
-                    ));
-                }
-            },
-            contatti: reg.contatti.clone(),
-            sede: reg.sede_nuovo_soggetto()?,
-            prestatore: None,
-            utilizzatore_lf: None,
-            utilizzatore_cpo: None,
-            intermediario: None,
-            versione: 0,
-            aggiornato_il: ora,
-        },
+        Some(s) => aggiorna_registrato(s, &reg)?,
+        None => nuovo_soggetto(&reg, ora)?,
     };
-    match reg.ruolo {
+    assegna_ruolo(&mut s, reg.ruolo, ora);
+    s.versione += 1;
+    s.aggiornato_il = ora;
+    Ok(s)
+}
+
+/// A new role on a registered subject: a role it does not hold yet, under the identity it is
+/// registered with; the domicile, contacts and sede given replace the stored ones.
+fn aggiorna_registrato(mut s: Soggetto, reg: &Registrazione) -> Result<Soggetto, Errore> {
+    if s.ha_ruolo(reg.ruolo.ruolo()) {
+        return Err(Errore::GiaRegistrato);
+    }
+    if s.identita != reg.identita {
+        let mut probe = s.clone();
+        probe.identita = reg.identita.clone();
+        let campi = differenze(&s, &probe).into_iter().map(|c| c.campo).collect();
+        return Err(Errore::IdentitaDiversa { campi });
+    }
+    if reg.domicilio.is_some() {
+        s.domicilio = reg.domicilio.clone();
+    }
+    if reg.contatti.cellulare.is_some() {
+        s.contatti.cellulare = reg.contatti.cellulare.clone();
+    }
+    if reg.contatti.email.is_some() {
+        s.contatti.email = reg.contatti.email.clone();
+    }
+    if let Some(sede) = &reg.sede {
+        s.sede = sede.clone();
+    }
+    Ok(s)
+}
+
+/// A subject registered for the first time (ANA-4: with a domicile; ANA-5: with a sede), still
+/// without roles.
+fn nuovo_soggetto(reg: &Registrazione, ora: DateTime<Utc>) -> Result<Soggetto, Errore> {
+    let domicilio = reg.domicilio.clone().ok_or(Errore::DomicilioMancante)?;
+    Ok(Soggetto {
+        cf: reg.cf.clone(),
+        identita: reg.identita.clone(),
+        domicilio: Some(domicilio),
+        contatti: reg.contatti.clone(),
+        sede: reg.sede_nuovo_soggetto()?,
+        prestatore: None,
+        utilizzatore_lf: None,
+        utilizzatore_cpo: None,
+        intermediario: None,
+        versione: 0,
+        aggiornato_il: ora,
+    })
+}
+
+fn assegna_ruolo(s: &mut Soggetto, ruolo: DatiRuolo, ora: DateTime<Utc>) {
+    match ruolo {
         DatiRuolo::Prestatore {
             metodo_pagamento,
             categorie,
@@ -479,16 +494,13 @@ pub fn registra(
             })
         }
     }
-    s.versione += 1;
-    s.aggiornato_il = ora;
-    Ok(s)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::NaiveDate;
-    use occasionali_runtime::{Principal, Profile};
+    use occasionali_kernel::identita::Principal;
 
     fn persona() -> Identita {
         Identita::Persona(Persona {
@@ -539,7 +551,7 @@ mod tests {
         assert!(s.prestatore.is_some() && s.utilizzatore_lf.is_some());
         assert_eq!(s.versione, 2);
         let again = registra(Some(s), reg(prestatore()), ora);
-        assert!(matches!(again, Err(AppError::AlreadyExists { .. })));
+        assert!(matches!(again, Err(Errore::GiaRegistrato)));
     }
 
     #[test]
@@ -549,7 +561,10 @@ mod tests {
         let s = registra(None, r.clone(), Utc::now()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.sede, "RM");
         r.domicilio = None;
-        assert!(matches!(registra(None, r, Utc::now()), Err(AppError::Invalid(_))));
+        assert!(matches!(
+            registra(None, r, Utc::now()),
+            Err(Errore::DomicilioMancante)
+        ));
     }
 
     #[test]
@@ -567,7 +582,7 @@ mod tests {
         }
         assert!(matches!(
             registra(Some(s), r, ora),
-            Err(AppError::FailedPrecondition { .. })
+            Err(Errore::IdentitaDiversa { .. })
         ));
     }
 
@@ -576,11 +591,11 @@ mod tests {
         assert!(autorizza_modifica(Accesso::Titolare, &[Campo::ContattiEmail], "").is_ok());
         assert!(matches!(
             autorizza_modifica(Accesso::Titolare, &[Campo::PersonaCognome], "x"),
-            Err(AppError::PermissionDenied { .. })
+            Err(Errore::SoloOperatore { .. })
         ));
         assert!(matches!(
             autorizza_modifica(Accesso::Operatore, &[Campo::PersonaCognome], "  "),
-            Err(AppError::Invalid(_))
+            Err(Errore::NotaMancante)
         ));
         assert!(autorizza_modifica(Accesso::Operatore, &[Campo::PersonaCognome], "documento").is_ok());
     }
@@ -631,15 +646,19 @@ mod tests {
         };
         assert!(matches!(
             decidi_categoria(&id(Profile::OperatoreSede), &some),
-            Err(AppError::PermissionDenied { .. })
+            Err(Errore::CategoriaSoloDg)
         ));
         assert!(decidi_categoria(&id(Profile::OperatoreDg), &some).is_ok());
         let bad = StatoPrestazioni {
             has_prestazioni: true,
-            incoerenti: vec![("pre_1".into(), "PRE-6".into(), "not a PA purpose".into())],
+            incoerenti: vec![Incoerenza {
+                prestazione_id: "pre_1".into(),
+                regola: "PRE-6".into(),
+                descrizione: "not a PA purpose".into(),
+            }],
         };
         match decidi_categoria(&id(Profile::OperatoreDg), &bad) {
-            Err(AppError::FailedPrecondition { message, .. }) => assert!(message.contains("pre_1")),
+            Err(e @ Errore::PrestazioniIncoerenti { .. }) => assert!(e.to_string().contains("pre_1")),
             other => panic!("{other:?}"),
         }
     }

@@ -1,8 +1,11 @@
 //! The registry's aggregate: one subject (by codice fiscale) with every role it holds (ANA-1).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use occasionali_kernel::Sesso;
+use occasionali_kernel::violazioni::Violations;
+use occasionali_kernel::{CodiceFiscale, DatiAnagrafici, Sesso};
 use serde::{Deserialize, Serialize};
+
+use super::Errore;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Soggetto {
@@ -34,6 +37,28 @@ pub struct Persona {
     pub sesso: Sesso,
     /// Belfiore code of the birth comune or Z-code of the foreign state.
     pub luogo_nascita: String,
+}
+
+/// ANA-3: every conflict between the CF and a person's data, one violation per field under
+/// `prefix`; whether there was none.
+pub fn coerente(v: &mut Violations, prefix: &str, cf: &CodiceFiscale, p: &Persona) -> bool {
+    let dati = DatiAnagrafici {
+        cognome: p.cognome.clone(),
+        nome: p.nome.clone(),
+        data_nascita: p.data_nascita,
+        sesso: p.sesso,
+        luogo_nascita: p.luogo_nascita.clone(),
+    };
+    let conflicts = cf.conflicts(&dati);
+    for c in &conflicts {
+        v.add(
+            format!("{prefix}.{}", c.field),
+            "ANA-3",
+            "ANA_3_CF_DATA_CONFLICT",
+            c.description.clone(),
+        );
+    }
+    conflicts.is_empty()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,18 +272,11 @@ pub struct Registrazione {
 
 impl Registrazione {
     /// The sede of a new subject: the one asked for, else its Italian domicile's province.
-    pub fn sede_nuovo_soggetto(&self) -> Result<String, occasionali_runtime::AppError> {
+    pub fn sede_nuovo_soggetto(&self) -> Result<String, Errore> {
         self.sede
             .clone()
             .or_else(|| self.domicilio.as_ref().and_then(Domicilio::provincia))
-            .ok_or_else(|| {
-                occasionali_runtime::AppError::invalid(
-                    "sede",
-                    "ANA-5",
-                    "ANA_5_SEDE_REQUIRED",
-                    "is required when the domicile is abroad or not given",
-                )
-            })
+            .ok_or(Errore::SedeMancante)
     }
 }
 

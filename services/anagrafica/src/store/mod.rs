@@ -1,21 +1,24 @@
 //! Persistence of the registry: the subject aggregate (queryable keys in columns, the rest as a
-//! JSON document), its change history and the outbox, on SQLite or PostgreSQL.
+//! JSON document), its change history and the outbox, on SQLite or PostgreSQL. Plain SQL written
+//! once with `?` placeholders (numbered for PostgreSQL by `occasionali_runtime::sql::dialect`).
 
 mod migrations;
 
 use chrono::{DateTime, Utc};
 use occasionali_runtime::AppError;
 use occasionali_runtime::identity::Identity;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
+use occasionali_runtime::sql::dialect;
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
 pub use migrations::Migrator;
 
 use crate::domain::modifica::CampoModificato;
 use crate::domain::{Identita, Ruolo, Soggetto};
 
-const SOGGETTI: &str = "soggetti";
-const MODIFICHE: &str = "modifiche";
+/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order.
+fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
+    occasionali_runtime::db::stmt(db, &dialect(db, text), values)
+}
 
 fn decode(row: &QueryResult) -> Result<Soggetto, AppError> {
     let dati: String = row.try_get("", "dati")?;
@@ -30,26 +33,24 @@ fn natura(s: &Soggetto) -> &'static str {
 }
 
 pub async fn carica(db: &impl ConnectionTrait, cf: &str) -> Result<Option<Soggetto>, AppError> {
-    let q = Query::select()
-        .column("dati")
-        .from(SOGGETTI)
-        .and_where(Expr::col("cf").eq(cf))
-        .to_owned();
-    db.query_one(&q).await?.map(|r| decode(&r)).transpose()
+    db.query_one_raw(sql(db, "SELECT dati FROM soggetti WHERE cf = ?", vec![cf.into()]))
+        .await?
+        .map(|r| decode(&r))
+        .transpose()
 }
 
 /// Loads a record inside a write transaction, locking it on PostgreSQL so concurrent
 /// corrections queue (SQLite write transactions are already exclusive: BEGIN IMMEDIATE).
 pub async fn carica_per_modifica(txn: &impl ConnectionTrait, cf: &str) -> Result<Option<Soggetto>, AppError> {
-    let mut q = Query::select()
-        .column("dati")
-        .from(SOGGETTI)
-        .and_where(Expr::col("cf").eq(cf))
-        .to_owned();
-    if txn.get_database_backend() == DbBackend::Postgres {
-        q.lock(sea_orm::sea_query::LockType::Update);
-    }
-    txn.query_one(&q).await?.map(|r| decode(&r)).transpose()
+    let lock = match txn.get_database_backend() {
+        DbBackend::Postgres => " FOR UPDATE",
+        _ => "",
+    };
+    let text = format!("SELECT dati FROM soggetti WHERE cf = ?{lock}");
+    txn.query_one_raw(sql(txn, &text, vec![cf.into()]))
+        .await?
+        .map(|r| decode(&r))
+        .transpose()
 }
 
 /// The organisations whose legal representative is `cf` (ANA-8), by codice fiscale.
@@ -57,39 +58,29 @@ pub async fn rappresentate(db: &impl ConnectionTrait, cf: &str) -> Result<Vec<So
     if cf.is_empty() {
         return Ok(Vec::new());
     }
-    let q = Query::select()
-        .column("dati")
-        .from(SOGGETTI)
-        .and_where(Expr::col("legale_rappresentante_cf").eq(cf))
-        .order_by("cf", Order::Asc)
-        .to_owned();
-    db.query_all(&q).await?.iter().map(decode).collect()
+    db.query_all_raw(sql(
+        db,
+        "SELECT dati FROM soggetti WHERE legale_rappresentante_cf = ? ORDER BY cf ASC",
+        vec![cf.into()],
+    ))
+    .await?
+    .iter()
+    .map(decode)
+    .collect()
 }
 
 fn json(s: &Soggetto) -> Result<String, AppError> {
     serde_json::to_string(s).map_err(AppError::internal)
 }
 
-/// Inserts a new record. A concurrent registration of the same CF loses with ALREADY_EXISTS.
+/// Inserts a new record. A concurrent registration of the same CF loses with ABORTED.
 pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), AppError> {
-    let q = Query::insert()
-        .into_table(SOGGETTI)
-        .columns([
-            "cf",
-            "sede",
-            "natura",
-            "legale_rappresentante_cf",
-            "nominativo",
-            "is_prestatore",
-            "is_utilizzatore_lf",
-            "is_utilizzatore_cpo",
-            "is_intermediario",
-            "versione",
-            "dati",
-            "creato_il",
-            "aggiornato_il",
-        ])
-        .values([
+    let statement = sql(
+        txn,
+        "INSERT INTO soggetti (cf, sede, natura, legale_rappresentante_cf, nominativo, is_prestatore, \
+         is_utilizzatore_lf, is_utilizzatore_cpo, is_intermediario, versione, dati, creato_il, aggiornato_il) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
             s.cf.clone().into(),
             s.sede.clone().into(),
             natura(s).into(),
@@ -103,10 +94,9 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), A
             json(s)?.into(),
             s.aggiornato_il.into(),
             s.aggiornato_il.into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    match txn.execute(&q).await {
+        ],
+    );
+    match txn.execute_raw(statement).await {
         Ok(_) => Ok(()),
         // Another registration of the same CF (maybe in another role) committed first.
         Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Err(AppError::aborted(
@@ -121,27 +111,28 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Soggetto) -> Result<(), A
 /// Writes a new version of a record, only if nobody changed it since `versione_letta`
 /// (optimistic concurrency: several replicas may serve the same record).
 pub async fn aggiorna(txn: &impl ConnectionTrait, s: &Soggetto, versione_letta: i64) -> Result<(), AppError> {
-    let q = Query::update()
-        .table(SOGGETTI)
-        .values([
-            ("sede", s.sede.clone().into()),
-            (
-                "legale_rappresentante_cf",
+    let res = txn
+        .execute_raw(sql(
+            txn,
+            "UPDATE soggetti SET sede = ?, legale_rappresentante_cf = ?, nominativo = ?, is_prestatore = ?, \
+             is_utilizzatore_lf = ?, is_utilizzatore_cpo = ?, is_intermediario = ?, versione = ?, dati = ?, \
+             aggiornato_il = ? WHERE cf = ? AND versione = ?",
+            vec![
+                s.sede.clone().into(),
                 s.legale_rappresentante().map(str::to_string).into(),
-            ),
-            ("nominativo", s.nominativo().into()),
-            ("is_prestatore", s.ha_ruolo(Ruolo::Prestatore).into()),
-            ("is_utilizzatore_lf", s.ha_ruolo(Ruolo::UtilizzatoreLf).into()),
-            ("is_utilizzatore_cpo", s.ha_ruolo(Ruolo::UtilizzatoreCpo).into()),
-            ("is_intermediario", s.ha_ruolo(Ruolo::Intermediario).into()),
-            ("versione", s.versione.into()),
-            ("dati", json(s)?.into()),
-            ("aggiornato_il", s.aggiornato_il.into()),
-        ])
-        .and_where(Expr::col("cf").eq(s.cf.clone()))
-        .and_where(Expr::col("versione").eq(versione_letta))
-        .to_owned();
-    let res = txn.execute(&q).await?;
+                s.nominativo().into(),
+                s.ha_ruolo(Ruolo::Prestatore).into(),
+                s.ha_ruolo(Ruolo::UtilizzatoreLf).into(),
+                s.ha_ruolo(Ruolo::UtilizzatoreCpo).into(),
+                s.ha_ruolo(Ruolo::Intermediario).into(),
+                s.versione.into(),
+                json(s)?.into(),
+                s.aggiornato_il.into(),
+                s.cf.clone().into(),
+                versione_letta.into(),
+            ],
+        ))
+        .await?;
     if res.rows_affected() == 1 {
         Ok(())
     } else {
@@ -177,19 +168,11 @@ pub async fn registra_modifica(
     nota: &str,
 ) -> Result<(), AppError> {
     let autore = autore.author();
-    let q = Query::insert()
-        .into_table(MODIFICHE)
-        .columns([
-            "id",
-            "cf",
-            "eseguita_il",
-            "autore_cf",
-            "autore_profilo",
-            "azione",
-            "campi",
-            "nota",
-        ])
-        .values([
+    txn.execute_raw(sql(
+        txn,
+        "INSERT INTO modifiche (id, cf, eseguita_il, autore_cf, autore_profilo, azione, campi, nota) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
             occasionali_kernel::ids::new_id("mod").into(),
             cf.into(),
             ora.into(),
@@ -198,10 +181,9 @@ pub async fn registra_modifica(
             azione.into(),
             serde_json::to_string(campi).map_err(AppError::internal)?.into(),
             nota.into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    txn.execute(&q).await?;
+        ],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -212,41 +194,32 @@ pub async fn modifiche(
     prima_di: Option<i64>,
     limite: u64,
 ) -> Result<Vec<ModificaRegistrata>, AppError> {
-    let mut q = Query::select()
-        .columns([
-            "seq",
-            "id",
-            "eseguita_il",
-            "autore_cf",
-            "autore_profilo",
-            "azione",
-            "campi",
-            "nota",
-        ])
-        .from(MODIFICHE)
-        .and_where(Expr::col("cf").eq(cf))
-        .order_by("seq", Order::Desc)
-        .limit(limite)
-        .to_owned();
+    let mut text = String::from(
+        "SELECT seq, id, eseguita_il, autore_cf, autore_profilo, azione, campi, nota FROM modifiche WHERE cf = ?",
+    );
+    let mut values: Vec<Value> = vec![cf.into()];
     if let Some(seq) = prima_di {
-        q.and_where(Expr::col("seq").lt(seq));
+        text.push_str(" AND seq < ?");
+        values.push(seq.into());
     }
-    let rows = db.query_all(&q).await?;
-    rows.iter()
-        .map(|r| {
-            let campi: String = r.try_get("", "campi")?;
-            Ok(ModificaRegistrata {
-                seq: r.try_get("", "seq")?,
-                id: r.try_get("", "id")?,
-                eseguita_il: r.try_get("", "eseguita_il")?,
-                autore_cf: r.try_get("", "autore_cf")?,
-                autore_profilo: r.try_get("", "autore_profilo")?,
-                azione: r.try_get("", "azione")?,
-                campi: serde_json::from_str(&campi).map_err(AppError::internal)?,
-                nota: r.try_get("", "nota")?,
-            })
-        })
-        .collect()
+    text.push_str(" ORDER BY seq DESC LIMIT ?");
+    values.push(limite.into());
+    let rows = db.query_all_raw(sql(db, &text, values)).await?;
+    rows.iter().map(modifica_registrata).collect()
+}
+
+fn modifica_registrata(r: &QueryResult) -> Result<ModificaRegistrata, AppError> {
+    let campi: String = r.try_get("", "campi")?;
+    Ok(ModificaRegistrata {
+        seq: r.try_get("", "seq")?,
+        id: r.try_get("", "id")?,
+        eseguita_il: r.try_get("", "eseguita_il")?,
+        autore_cf: r.try_get("", "autore_cf")?,
+        autore_profilo: r.try_get("", "autore_profilo")?,
+        azione: r.try_get("", "azione")?,
+        campi: serde_json::from_str(&campi).map_err(AppError::internal)?,
+        nota: r.try_get("", "nota")?,
+    })
 }
 
 /// The registered subjects among `cfs` holding `ruolo`, optionally in one sede (ANA-9).
@@ -265,16 +238,15 @@ pub async fn soggetti_tra(
         Ruolo::UtilizzatoreCpo => "is_utilizzatore_cpo",
         Ruolo::Intermediario => "is_intermediario",
     };
-    let mut q = Query::select()
-        .column("dati")
-        .from(SOGGETTI)
-        .and_where(Expr::col("cf").is_in(cfs.iter().cloned()))
-        .and_where(Expr::col(flag).eq(true))
-        .to_owned();
+    let segnaposti = vec!["?"; cfs.len()].join(", ");
+    let mut text = format!("SELECT dati FROM soggetti WHERE cf IN ({segnaposti}) AND {flag} = ?");
+    let mut values: Vec<Value> = cfs.iter().map(|cf| cf.clone().into()).collect();
+    values.push(true.into());
     if let Some(sede) = sede {
-        q.and_where(Expr::col("sede").eq(sede));
+        text.push_str(" AND sede = ?");
+        values.push(sede.into());
     }
-    let rows = db.query_all(&q).await?;
+    let rows = db.query_all_raw(sql(db, &text, values)).await?;
     rows.iter().map(decode).collect()
 }
 
@@ -302,18 +274,11 @@ pub async fn registra_accesso(
     dettaglio: &str,
 ) -> Result<(), AppError> {
     let a = autore.author();
-    let q = Query::insert()
-        .into_table("accessi")
-        .columns([
-            "eseguito_il",
-            "autore_cf",
-            "autore_profilo",
-            "autore_sede",
-            "azione",
-            "cf",
-            "dettaglio",
-        ])
-        .values([
+    db.execute_raw(sql(
+        db,
+        "INSERT INTO accessi (eseguito_il, autore_cf, autore_profilo, autore_sede, azione, cf, dettaglio) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        vec![
             ora.into(),
             a.caller.cf.clone().into(),
             a.caller.profile.as_str().into(),
@@ -321,10 +286,9 @@ pub async fn registra_accesso(
             azione.into(),
             cf.into(),
             dettaglio.into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    db.execute(&q).await?;
+        ],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -336,43 +300,42 @@ pub async fn accessi(
     prima_di: Option<i64>,
     limite: u64,
 ) -> Result<Vec<AccessoRegistrato>, AppError> {
-    let mut q = Query::select()
-        .columns([
-            "seq",
-            "eseguito_il",
-            "autore_cf",
-            "autore_profilo",
-            "autore_sede",
-            "azione",
-            "cf",
-            "dettaglio",
-        ])
-        .from("accessi")
-        .order_by("seq", Order::Desc)
-        .limit(limite)
-        .to_owned();
+    let mut filtri: Vec<&str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
     if let Some(a) = autore_cf {
-        q.and_where(Expr::col("autore_cf").eq(a));
+        filtri.push("autore_cf = ?");
+        values.push(a.into());
     }
     if let Some(c) = cf {
-        q.and_where(Expr::col("cf").eq(c));
+        filtri.push("cf = ?");
+        values.push(c.into());
     }
     if let Some(seq) = prima_di {
-        q.and_where(Expr::col("seq").lt(seq));
+        filtri.push("seq < ?");
+        values.push(seq.into());
     }
-    let rows = db.query_all(&q).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AccessoRegistrato {
-                seq: r.try_get("", "seq")?,
-                eseguito_il: r.try_get("", "eseguito_il")?,
-                autore_cf: r.try_get("", "autore_cf")?,
-                autore_profilo: r.try_get("", "autore_profilo")?,
-                autore_sede: r.try_get("", "autore_sede")?,
-                azione: r.try_get("", "azione")?,
-                cf: r.try_get("", "cf")?,
-                dettaglio: r.try_get("", "dettaglio")?,
-            })
-        })
-        .collect()
+    let mut text = String::from(
+        "SELECT seq, eseguito_il, autore_cf, autore_profilo, autore_sede, azione, cf, dettaglio FROM accessi",
+    );
+    if !filtri.is_empty() {
+        text.push_str(" WHERE ");
+        text.push_str(&filtri.join(" AND "));
+    }
+    text.push_str(" ORDER BY seq DESC LIMIT ?");
+    values.push(limite.into());
+    let rows = db.query_all_raw(sql(db, &text, values)).await?;
+    rows.iter().map(accesso_registrato).collect()
+}
+
+fn accesso_registrato(r: &QueryResult) -> Result<AccessoRegistrato, AppError> {
+    Ok(AccessoRegistrato {
+        seq: r.try_get("", "seq")?,
+        eseguito_il: r.try_get("", "eseguito_il")?,
+        autore_cf: r.try_get("", "autore_cf")?,
+        autore_profilo: r.try_get("", "autore_profilo")?,
+        autore_sede: r.try_get("", "autore_sede")?,
+        azione: r.try_get("", "azione")?,
+        cf: r.try_get("", "cf")?,
+        dettaglio: r.try_get("", "dettaglio")?,
+    })
 }

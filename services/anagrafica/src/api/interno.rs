@@ -4,15 +4,14 @@
 use occasionali_proto::anagrafica as pb;
 use occasionali_proto::anagrafica::anagrafica_internal_service_server::AnagraficaInternalService;
 use occasionali_runtime::{AppError, Violations};
-use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
+use crate::app::Anagrafica;
 use crate::decode;
-use crate::domain::Identita;
-use crate::store;
+use crate::encode;
 
 pub struct Interno {
-    pub db: DatabaseConnection,
+    pub app: Anagrafica,
 }
 
 impl Interno {
@@ -26,17 +25,12 @@ impl Interno {
         let Some(cf) = cf else {
             return Ok(pb::ListOrganizzazioniRappresentateResponse::default());
         };
-        let organizzazioni = store::rappresentate(&self.db, cf.as_str())
+        let organizzazioni = self
+            .app
+            .organizzazioni_rappresentate(&cf)
             .await?
             .into_iter()
-            .filter_map(|s| match s.identita {
-                Identita::Organizzazione(o) => Some(pb::Organizzazione {
-                    codice_fiscale: s.cf,
-                    denominazione: o.denominazione,
-                    legale_rappresentante_cf: o.legale_rappresentante_cf,
-                }),
-                Identita::Persona(_) => None,
-            })
+            .map(|(cf, o)| encode::organizzazione(cf, o))
             .collect();
         Ok(pb::ListOrganizzazioniRappresentateResponse { organizzazioni })
     }
