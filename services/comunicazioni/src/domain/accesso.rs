@@ -441,4 +441,45 @@ mod tests {
         });
         assert!(profilo(&anna).is_err());
     }
+    #[test]
+    fn lao_1_a_person_with_the_azienda_profile_names_its_company() {
+        let persona = id(Profile::Azienda, SA);
+        let p = profilo(&persona).unwrap();
+        assert_eq!(rappresentante_da_verificare(&persona, &p), Some(SA));
+        assert_eq!(azienda_indicata("committente_cf", " 00743110157 ").unwrap(), AZ);
+        assert_eq!(
+            azienda_indicata("committente_cf", " "),
+            Err(Errore::AziendaNonIndicata {
+                campo: "committente_cf".into()
+            })
+        );
+        let azienda = id(Profile::Azienda, AZ);
+        assert_eq!(
+            rappresentante_da_verificare(&azienda, &profilo(&azienda).unwrap()),
+            None
+        );
+    }
+
+    #[test]
+    fn lao_1_whom_to_act_for() {
+        let sa = per_chi_operare(&id(Profile::SoggettoAbilitato, SA)).unwrap();
+        let tipi: Vec<TipoProfiloOperativo> = sa.propri.iter().map(|p| p.tipo).collect();
+        assert_eq!(
+            tipi,
+            [
+                TipoProfiloOperativo::Cittadino,
+                TipoProfiloOperativo::SoggettoAbilitato
+            ]
+        );
+        assert_eq!(sa.persona.as_deref(), Some(SA));
+        let azienda = per_chi_operare(&id(Profile::Azienda, AZ)).unwrap();
+        assert_eq!(azienda.propri, [ProfiloOperativo::rappresentata(AZ, AZ)]);
+        assert_eq!(azienda.persona, None);
+        for p in [Profile::OperatoreSede, Profile::Sistema, Profile::FlussoPagamenti] {
+            assert_eq!(
+                per_chi_operare(&id(p, SA)),
+                Err(Errore::SceltaNonAmmessa { profilo: p })
+            );
+        }
+    }
 }
