@@ -1,6 +1,8 @@
 //! The context's commands and queries: who the caller acts as (LAO-1) → read → decide (domain)
 //! → persist (store, one transaction with its outbox event). No tonic here: the gRPC edge
-//! (`api.rs`) decodes what it can before, and encodes the results.
+//! (`api.rs`) decodes keys and searches before a query and encodes the results. A send takes
+//! its request as sent, because its sections are decoded against what only the command reads:
+//! the registry's section 1 for an Azienda, and for a V the head it varies.
 
 mod invio;
 mod profili;
@@ -29,8 +31,7 @@ pub struct App {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
     pub registro: Registro,
-    /// Deleghe answers for whom a person acts under a delega (ListProfiliOperativi); a process
-    /// configured without it lists only the person's own profiles and companies.
+    /// `None` in a process configured without deleghe: no delega clients to list.
     pub deleghe: Option<Deleghe>,
 }
 
