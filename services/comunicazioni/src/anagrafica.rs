@@ -11,6 +11,8 @@ use occasionali_runtime::{AppError, Identity};
 use tonic::Code;
 use tonic::transport::Channel;
 
+use crate::domain::Errore;
+
 #[derive(Clone)]
 pub struct Registro {
     client: AnagraficaServiceClient<Channel>,
@@ -129,11 +131,5 @@ impl Registro {
 }
 
 fn non_registrata(cf: &str) -> AppError {
-    AppError::precondition(
-        "LAO-1",
-        "LAO_1_COMMITTENTE_NOT_REGISTERED",
-        format!(
-            "the company {cf} of the azienda profile is not an organisation in the registry: its committente data come from there"
-        ),
-    )
+    Errore::CommittenteNonRegistrato { cf: cf.to_string() }.into()
 }

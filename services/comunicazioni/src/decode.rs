@@ -5,10 +5,17 @@
 use chrono::NaiveDate;
 use occasionali_kernel::{CodiceFiscaleSoggetto, DatiAnagrafici, Euro, EuroError, Sesso, luoghi};
 use occasionali_proto::comunicazioni as pb;
-use occasionali_runtime::Violations;
+use occasionali_runtime::pagina::{Pagina, impronta};
+use occasionali_runtime::{Identity, Violations};
+use prost::Message;
 
+use crate::app::ricerche::Ricerca;
+use crate::domain::accesso::{Apertura, ChiaviDate};
+use crate::domain::catena::Fase;
 use crate::domain::cittadinanza::Cittadinanza;
 use crate::domain::*;
+use crate::encode;
+use crate::store::Richiesta;
 
 /// Longest free text (names, addresses, issuing authority…).
 const MAX_TESTO: usize = 200;
@@ -704,4 +711,230 @@ pub fn contenuto(
         lavoratore: l?,
         rapporto: r?,
     })
+}
+
+/// Every violation collected, or the decoded value. A `None` without a violation would be a
+/// decoder bug: it is still the caller's request that is incomplete, never INTERNAL.
+pub fn completo<T>(v: Violations, x: Option<T>) -> Result<T, Violations> {
+    v.check()?;
+    x.ok_or_else(|| {
+        let mut v = Violations::new();
+        v.add("", "LAO-3", "LAO_3_INCOMPLETE", "the request is incomplete");
+        v
+    })
+}
+
+/// Longest client request id.
+const MAX_REQUEST_ID: usize = 128;
+
+/// The caller-scoped key of an optional request id (AIP-155, LAO-5), with the fingerprint of
+/// the request (`rpc` and its bytes) that tells a retry from a reuse.
+pub fn richiesta(
+    caller_cf: &str,
+    rpc: &str,
+    request_id: &str,
+    request: &impl Message,
+) -> Result<Option<Richiesta>, Violations> {
+    let request_id = request_id.trim();
+    if request_id.is_empty() {
+        return Ok(None);
+    }
+    if request_id.chars().count() > MAX_REQUEST_ID || request_id.chars().any(char::is_control) {
+        let mut v = Violations::new();
+        v.add(
+            "request_id",
+            "LAO-5",
+            "LAO_5_REQUEST_ID",
+            format!("at most {MAX_REQUEST_ID} printable characters"),
+        );
+        return Err(v);
+    }
+    let mut bytes = rpc.as_bytes().to_vec();
+    bytes.extend(request.encode_to_vec());
+    Ok(Some(Richiesta {
+        key: format!("{caller_cf}|{request_id}"),
+        impronta: format!("{:016x}", occasionali_kernel::ids::fnv1a(&bytes)),
+    }))
+}
+
+/// A P's sections 1-3, with section 1 as settled by the profile (`committente`, whose CF is
+/// `committente_cf`), and the compilatore's e-mail (LAO-3, LAO-5).
+pub fn preventiva(
+    r: &pb::InsertComunicazioneRequest,
+    committente: Option<&pb::Committente>,
+    committente_cf: &str,
+    oggi: NaiveDate,
+) -> Result<(Contenuto, String), Violations> {
+    let mut v = Violations::new();
+    let contenuto = self::contenuto(
+        &mut v,
+        committente,
+        committente_cf,
+        r.lavoratore.as_ref(),
+        r.rapporto.as_ref(),
+        oggi,
+        Some(InizioMinimo::preventiva(oggi)),
+    );
+    let email = self::email(&mut v, "compilatore_email", "LAO-5", &r.compilatore_email);
+    completo(v, contenuto.zip(email))
+}
+
+/// The codice a V varies.
+pub fn codice_variato(r: &pb::VaryComunicazioneRequest) -> Result<CodiceComunicazione, Violations> {
+    let mut v = Violations::new();
+    let codice = self::codice(&mut v, "codice_comunicazione", &r.codice_comunicazione);
+    completo(v, codice)
+}
+
+/// The two CFs of a V (`committente_cf` as the profile settled it), which are also the other
+/// two of the three keys of a soggetto abilitato (LAO-1).
+pub fn chiavi_variazione(
+    r: &pb::VaryComunicazioneRequest,
+    committente_cf: &str,
+) -> Result<ChiaviDate, Violations> {
+    let mut v = Violations::new();
+    let date = ChiaviDate {
+        committente_cf: cf_chiave(&mut v, "committente.codice_fiscale", committente_cf),
+        lavoratore_cf: cf_chiave(
+            &mut v,
+            "lavoratore.codice_fiscale",
+            r.lavoratore
+                .as_ref()
+                .map(|l| l.codice_fiscale.as_str())
+                .unwrap_or_default(),
+        ),
+    };
+    v.check()?;
+    Ok(date)
+}
+
+/// A V's sections 1-3 over the head's `attuale` in phase `fase`, and the compilatore's e-mail
+/// (LAO-6..LAO-8). A section left out is the head's; section 1 is the registry's for an
+/// Azienda (`dal_registro`), and given without its CF keeps the head's (it never changes).
+pub fn variazione(
+    r: &pb::VaryComunicazioneRequest,
+    attuale: &Contenuto,
+    dal_registro: Option<&pb::Committente>,
+    committente_cf: &str,
+    fase: Fase,
+    oggi: NaiveDate,
+) -> Result<(Contenuto, String), Violations> {
+    let committente = match (dal_registro, &r.committente) {
+        (Some(c), _) => c.clone(),
+        (None, None) => encode::committente(&attuale.committente),
+        (None, Some(c)) => c.clone(),
+    };
+    let lavoratore = match &r.lavoratore {
+        None => encode::lavoratore(&attuale.lavoratore),
+        Some(l) => l.clone(),
+    };
+    let rapporto = match &r.rapporto {
+        None => encode::rapporto(&attuale.rapporto),
+        Some(ra) => ra.clone(),
+    };
+    let committente_cf = if committente_cf.is_empty() {
+        &attuale.committente.cf
+    } else {
+        committente_cf
+    };
+    let minimo = match fase {
+        Fase::FinoAllInizio => Some(InizioMinimo::variazione(oggi, attuale.rapporto.data_inizio)),
+        Fase::DopoLInizio => None,
+    };
+    let mut v = Violations::new();
+    let nuovo = self::contenuto(
+        &mut v,
+        Some(&committente),
+        committente_cf,
+        Some(&lavoratore),
+        Some(&rapporto),
+        oggi,
+        minimo,
+    );
+    let email = self::email(&mut v, "compilatore_email", "LAO-5", &r.compilatore_email);
+    completo(v, nuovo.zip(email))
+}
+
+/// An A: the codice it cancels, the compilatore's e-mail, and the other two of the three keys,
+/// as GetComunicazione and a search take them (LAO-1, LAO-9).
+pub fn annullamento(
+    r: &pb::CancelComunicazioneRequest,
+) -> Result<(CodiceComunicazione, String, ChiaviDate), Violations> {
+    let mut v = Violations::new();
+    let codice = self::codice(&mut v, "codice_comunicazione", &r.codice_comunicazione);
+    let email = self::email(&mut v, "compilatore_email", "LAO-5", &r.compilatore_email);
+    let date = ChiaviDate {
+        committente_cf: cf_chiave(&mut v, "committente_cf", &r.committente_cf),
+        lavoratore_cf: cf_chiave(&mut v, "lavoratore_cf", &r.lavoratore_cf),
+    };
+    let (codice, email) = completo(v, codice.zip(email))?;
+    Ok((codice, email, date))
+}
+
+/// The keys that open one communication (GetComunicazione, DownloadRicevuta; LAO-1).
+pub fn apertura(codice: &str, committente_cf: &str, lavoratore_cf: &str) -> Result<Apertura, Violations> {
+    let mut v = Violations::new();
+    let codice = self::codice(&mut v, "codice_comunicazione", codice);
+    let date = ChiaviDate {
+        committente_cf: cf_chiave(&mut v, "committente_cf", committente_cf),
+        lavoratore_cf: cf_chiave(&mut v, "lavoratore_cf", lavoratore_cf),
+    };
+    let codice = completo(v, codice)?;
+    Ok(Apertura { codice, date })
+}
+
+/// A search (LAO-2): at least one key, and the page, whose token is bound to the keys and to
+/// who asks.
+pub fn ricerca(id: &Identity, r: &pb::SearchComunicazioniRequest) -> Result<Ricerca, Violations> {
+    let mut v = Violations::new();
+    let codice = codice_chiave(&mut v, "codice_comunicazione", &r.codice_comunicazione);
+    let committente_cf = cf_chiave(&mut v, "committente_cf", &r.committente_cf);
+    let lavoratore_cf = cf_chiave(&mut v, "lavoratore_cf", &r.lavoratore_cf);
+    let given = [&r.codice_comunicazione, &r.committente_cf, &r.lavoratore_cf];
+    if given.iter().all(|k| k.trim().is_empty()) {
+        for field in ["codice_comunicazione", "committente_cf", "lavoratore_cf"] {
+            v.add(
+                field,
+                "LAO-2",
+                "LAO_2_KEY_REQUIRED",
+                "give at least one of codice_comunicazione, committente_cf, lavoratore_cf",
+            );
+        }
+    }
+    let impronta = impronta(&[
+        codice.as_deref().unwrap_or_default(),
+        committente_cf.as_deref().unwrap_or_default(),
+        lavoratore_cf.as_deref().unwrap_or_default(),
+        &id.caller.cf,
+        id.profile().as_str(),
+    ]);
+    let pagina = Pagina::decodifica(&mut v, "LAO-2", r.page_size, &r.page_token, impronta);
+    v.check()?;
+    Ok(Ricerca {
+        codice,
+        committente_cf,
+        lavoratore_cf,
+        pagina,
+    })
+}
+
+/// A worker's summary: the worker's CF and the year (`None`: every year).
+pub fn riepilogo(r: &pb::GetLavoratoreSummaryRequest) -> Result<(String, Option<i32>), Violations> {
+    let mut v = Violations::new();
+    let cf = self::cf(&mut v, "lavoratore_cf", &r.lavoratore_cf);
+    let anno = match r.anno {
+        0 => None,
+        a if (1900..=9999).contains(&a) => Some(a),
+        _ => {
+            v.add(
+                "anno",
+                "LAO-3",
+                "LAO_3_YEAR",
+                "is a calendar year (0 for every year)",
+            );
+            None
+        }
+    };
+    let cf = completo(v, cf)?.as_str().to_string();
+    Ok((cf, anno))
 }

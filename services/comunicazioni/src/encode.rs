@@ -4,6 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::Sesso;
 use occasionali_proto::comunicazioni as pb;
 
+use crate::app::Esito;
+use crate::domain::accesso::{ProfiloOperativo, TipoProfiloOperativo};
 use crate::domain::catena;
 use crate::domain::soglia::{Avviso, TotaleAnno};
 use crate::domain::*;
@@ -163,6 +165,11 @@ pub fn comunicazione(
     }
 }
 
+/// What a send answers (InsertComunicazione, VaryComunicazione, CancelComunicazione).
+pub fn esito(e: Esito) -> pb::Comunicazione {
+    comunicazione(&e.com, e.successiva.as_deref(), e.oggi, e.avvisi)
+}
+
 pub fn registrata(r: &Registrata, oggi: NaiveDate, avvisi: Vec<Avviso>) -> pb::Comunicazione {
     comunicazione(&r.com, r.successiva.as_deref(), oggi, avvisi)
 }
@@ -194,5 +201,23 @@ pub fn anno(t: &TotaleAnno) -> pb::RiepilogoAnnoLavoratore {
         numero_comunicazioni: t.numero,
         compenso_stimato_totale: t.totale().to_string(),
         soglia_gestione_separata_superata: t.supera_soglia(),
+    }
+}
+
+pub fn profilo_operativo(p: ProfiloOperativo) -> pb::ProfiloOperativo {
+    use pb::TipoProfiloOperativo as T;
+    let tipo = match p.tipo {
+        TipoProfiloOperativo::Cittadino => T::Cittadino,
+        TipoProfiloOperativo::SoggettoAbilitato => T::SoggettoAbilitato,
+        TipoProfiloOperativo::Azienda => T::Azienda,
+        TipoProfiloOperativo::Delega => T::Delega,
+    };
+    pb::ProfiloOperativo {
+        tipo: tipo as i32,
+        codice_fiscale: p.cf,
+        denominazione: p.denominazione,
+        profilo: p.profilo.as_str().to_string(),
+        ruolo: p.ruolo,
+        delega_id: p.delega_id,
     }
 }

@@ -3,6 +3,7 @@
 
 mod anagrafica;
 mod api;
+mod app;
 mod decode;
 mod deleghe;
 pub mod domain;
@@ -40,10 +41,12 @@ pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
         None => None,
     };
     let service = api::Comunicazioni {
-        db: deps.db,
-        clock: deps.clock,
-        registro: anagrafica::Registro::new(anagrafica, caller),
-        deleghe,
+        app: app::App {
+            db: deps.db,
+            clock: deps.clock,
+            registro: anagrafica::Registro::new(anagrafica, caller),
+            deleghe,
+        },
     };
     let server = InterceptedService::new(
         ComunicazioniServiceServer::new(service).limitato(),

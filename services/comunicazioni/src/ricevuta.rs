@@ -158,133 +158,143 @@ impl Righe {
     }
 }
 
+/// The receipt's lines: the title, then the send data and sections 1-3 as sent.
 fn righe(c: &Comunicazione) -> Vec<Riga> {
     let mut r = Righe(Vec::new());
-    let i = &c.invio;
-    let (co, l, ra) = (
-        &c.contenuto.committente,
-        &c.contenuto.lavoratore,
-        &c.contenuto.rapporto,
-    );
     r.titolo("Ricevuta di comunicazione preventiva di lavoro autonomo occasionale");
     r.campo(
         "Riferimento normativo",
         "art. 14 D.Lgs. 81/2008, come modificato dall'art. 13 DL 146/2021",
     );
+    r.dati_invio(&c.invio);
+    r.committente(&c.contenuto.committente);
+    r.lavoratore(&c.contenuto.lavoratore);
+    r.rapporto(&c.contenuto.rapporto);
+    r.0
+}
 
-    r.sezione("Dati invio");
-    r.campo(
-        "Tipo comunicazione",
-        &format!("{} - {}", i.tipo.as_str(), i.tipo.nome()),
-    );
-    r.campo("Codice comunicazione", &i.codice);
-    r.campo(
-        "Codice comunicazione precedente",
-        i.codice_precedente.as_deref().unwrap_or(""),
-    );
-    r.campo("Data invio", &data(i.data_invio));
-    r.campo(
-        "Inviata il",
-        &format!(
-            "{} (ora di Roma)",
-            calendar::rome_datetime(i.inviata_il).format("%d/%m/%Y %H:%M:%S")
-        ),
-    );
-    r.campo("Codice fiscale compilatore", &i.compilatore_cf);
-    r.campo("E-mail compilatore", &i.compilatore_email);
-
-    r.sezione("1. Committente");
-    r.campo("Codice fiscale", &co.cf);
-    r.campo("Denominazione", &co.denominazione);
-    r.campo(
-        "Sede",
-        &format!("{}, {} {}", co.indirizzo, co.cap, comune(&co.comune_istat)),
-    );
-    r.campo("E-mail", &co.email);
-
-    r.sezione("2. Lavoratore");
-    r.campo("Codice fiscale", &l.cf);
-    r.campo("Cognome", &l.cognome);
-    r.campo("Nome", &l.nome);
-    r.campo("Data di nascita", &data(l.data_nascita));
-    r.campo(
-        "Sesso",
-        match l.sesso {
-            Sesso::M => "M",
-            Sesso::F => "F",
-        },
-    );
-    r.campo(
-        "Luogo di nascita",
-        &luogo_nascita(&l.luogo_nascita, l.data_nascita),
-    );
-    r.campo("Cittadinanza", &l.cittadinanza);
-    match &l.identificazione {
-        Identificazione::Documento(d) => r.campo(
-            "Documento di identità",
+impl Righe {
+    /// Section 4, assigned by the system (LAO-5).
+    fn dati_invio(&mut self, i: &DatiInvio) {
+        self.sezione("Dati invio");
+        self.campo(
+            "Tipo comunicazione",
+            &format!("{} - {}", i.tipo.as_str(), i.tipo.nome()),
+        );
+        self.campo("Codice comunicazione", &i.codice);
+        self.campo(
+            "Codice comunicazione precedente",
+            i.codice_precedente.as_deref().unwrap_or(""),
+        );
+        self.campo("Data invio", &data(i.data_invio));
+        self.campo(
+            "Inviata il",
             &format!(
-                "{} n. {}, rilasciato da {} il {}, scadenza {}",
-                d.tipo.nome(),
-                d.numero,
-                d.rilasciato_da,
-                data(d.data_rilascio),
-                data(d.data_scadenza)
-            ),
-        ),
-        Identificazione::Permesso(p) => r.campo(
-            "Permesso di soggiorno",
-            &format!(
-                "n. {}, motivo {}, questura di {}, rilasciato il {}, scadenza {}",
-                p.numero,
-                p.motivo,
-                p.questura,
-                data(p.data_rilascio),
-                data(p.data_scadenza)
-            ),
-        ),
-    }
-    match &l.domicilio {
-        Domicilio::Italia {
-            comune_istat,
-            indirizzo,
-            cap,
-        } => r.campo(
-            "Domicilio",
-            &format!("{indirizzo}, {cap} {}", comune(comune_istat)),
-        ),
-        Domicilio::Estero {
-            stato: z,
-            citta,
-            indirizzo,
-        } => r.campo("Domicilio estero", &format!("{indirizzo}, {citta}, {}", stato(z))),
-    }
-
-    r.sezione("3. Rapporto");
-    r.campo("Data inizio", &data(ra.data_inizio));
-    r.campo(
-        "Durata",
-        &format!(
-            "entro {} giorni (fino al {})",
-            ra.durata.giorni(),
-            data(ra.data_fine())
-        ),
-    );
-    r.campo("Compenso stimato", &format!("{} euro", ra.compenso_stimato));
-    r.campo("Descrizione", &ra.descrizione);
-    r.campo("Luoghi di lavoro", &ra.luoghi_lavoro.len().to_string());
-    for (n, luogo) in ra.luoghi_lavoro.iter().enumerate() {
-        r.campo_indent(
-            12.0,
-            &format!("{}", n + 1),
-            &format!(
-                "{}, {} {}",
-                luogo.indirizzo,
-                luogo.cap,
-                comune(&luogo.comune_istat)
+                "{} (ora di Roma)",
+                calendar::rome_datetime(i.inviata_il).format("%d/%m/%Y %H:%M:%S")
             ),
         );
+        self.campo("Codice fiscale compilatore", &i.compilatore_cf);
+        self.campo("E-mail compilatore", &i.compilatore_email);
     }
-    r.0
+
+    fn committente(&mut self, co: &Committente) {
+        self.sezione("1. Committente");
+        self.campo("Codice fiscale", &co.cf);
+        self.campo("Denominazione", &co.denominazione);
+        self.campo(
+            "Sede",
+            &format!("{}, {} {}", co.indirizzo, co.cap, comune(&co.comune_istat)),
+        );
+        self.campo("E-mail", &co.email);
+    }
+
+    fn lavoratore(&mut self, l: &Lavoratore) {
+        self.sezione("2. Lavoratore");
+        self.campo("Codice fiscale", &l.cf);
+        self.campo("Cognome", &l.cognome);
+        self.campo("Nome", &l.nome);
+        self.campo("Data di nascita", &data(l.data_nascita));
+        self.campo(
+            "Sesso",
+            match l.sesso {
+                Sesso::M => "M",
+                Sesso::F => "F",
+            },
+        );
+        self.campo(
+            "Luogo di nascita",
+            &luogo_nascita(&l.luogo_nascita, l.data_nascita),
+        );
+        self.campo("Cittadinanza", &l.cittadinanza);
+        match &l.identificazione {
+            Identificazione::Documento(d) => self.campo(
+                "Documento di identità",
+                &format!(
+                    "{} n. {}, rilasciato da {} il {}, scadenza {}",
+                    d.tipo.nome(),
+                    d.numero,
+                    d.rilasciato_da,
+                    data(d.data_rilascio),
+                    data(d.data_scadenza)
+                ),
+            ),
+            Identificazione::Permesso(p) => self.campo(
+                "Permesso di soggiorno",
+                &format!(
+                    "n. {}, motivo {}, questura di {}, rilasciato il {}, scadenza {}",
+                    p.numero,
+                    p.motivo,
+                    p.questura,
+                    data(p.data_rilascio),
+                    data(p.data_scadenza)
+                ),
+            ),
+        }
+        match &l.domicilio {
+            Domicilio::Italia {
+                comune_istat,
+                indirizzo,
+                cap,
+            } => self.campo(
+                "Domicilio",
+                &format!("{indirizzo}, {cap} {}", comune(comune_istat)),
+            ),
+            Domicilio::Estero {
+                stato: z,
+                citta,
+                indirizzo,
+            } => self.campo("Domicilio estero", &format!("{indirizzo}, {citta}, {}", stato(z))),
+        }
+    }
+
+    fn rapporto(&mut self, ra: &Rapporto) {
+        self.sezione("3. Rapporto");
+        self.campo("Data inizio", &data(ra.data_inizio));
+        self.campo(
+            "Durata",
+            &format!(
+                "entro {} giorni (fino al {})",
+                ra.durata.giorni(),
+                data(ra.data_fine())
+            ),
+        );
+        self.campo("Compenso stimato", &format!("{} euro", ra.compenso_stimato));
+        self.campo("Descrizione", &ra.descrizione);
+        self.campo("Luoghi di lavoro", &ra.luoghi_lavoro.len().to_string());
+        for (n, luogo) in ra.luoghi_lavoro.iter().enumerate() {
+            self.campo_indent(
+                12.0,
+                &format!("{}", n + 1),
+                &format!(
+                    "{}, {} {}",
+                    luogo.indirizzo,
+                    luogo.cap,
+                    comune(&luogo.comune_istat)
+                ),
+            );
+        }
+    }
 }
 
 /// Lays the lines out on pages (top-down coordinates).

@@ -9,7 +9,9 @@
 //! - **Operators** (sede and DG) see everything and send nothing.
 //! - Every other profile is refused.
 
-use occasionali_runtime::{AppError, Identity, Profile};
+use occasionali_kernel::identita::{Identity, Profile};
+
+use super::{CodiceComunicazione, Errore};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Profilo {
@@ -19,7 +21,7 @@ pub enum Profilo {
 }
 
 /// The LAO profile of a caller.
-pub fn profilo(id: &Identity) -> Result<Profilo, AppError> {
+pub fn profilo(id: &Identity) -> Result<Profilo, Errore> {
     match id.profile() {
         Profile::Azienda => Ok(Profilo::Azienda {
             cf: id.subject_cf().trim().to_ascii_uppercase(),
@@ -31,45 +33,50 @@ pub fn profilo(id: &Identity) -> Result<Profilo, AppError> {
         _ if id.is_legale_rappresentante() => Ok(Profilo::Azienda {
             cf: id.subject_cf().trim().to_ascii_uppercase(),
         }),
-        other => Err(AppError::denied(
-            "LAO-1",
-            "LAO_1_PROFILE",
-            format!(
-                "LAO communications are for the azienda and soggetto_abilitato profiles and operators, not {other}"
-            ),
-        )),
+        other => Err(Errore::ProfiloNonAmmesso { profilo: other }),
     }
 }
 
-/// Sending (P, V, A) is for Azienda and Soggetto Abilitato; operators only read.
-pub fn puo_inviare(p: &Profilo) -> Result<(), AppError> {
+/// The person behind an azienda profile who must show the registry it represents the company
+/// it names (ANA-8): a natural person (16-character CF) with the azienda profile in its own
+/// token. A company's own token, or a legal representative the gateway already verified (acting
+/// on behalf of the company), needs nothing more.
+pub fn rappresentante_da_verificare<'a>(id: &Identity, p: &'a Profilo) -> Option<&'a str> {
     match p {
-        Profilo::Operatore => Err(AppError::denied(
-            "LAO-1",
-            "LAO_1_OPERATOR_READ_ONLY",
-            "operators read LAO communications; only an azienda or a soggetto abilitato sends them",
-        )),
+        Profilo::Azienda { cf } if id.on_behalf_of.is_none() && cf.len() == 16 => Some(cf),
+        _ => None,
+    }
+}
+
+/// The company such a person names (in the request's `campo`), normalised; naming none is
+/// refused.
+pub fn azienda_indicata(campo: &str, committente: &str) -> Result<String, Errore> {
+    let azienda = committente.trim().to_ascii_uppercase();
+    if azienda.is_empty() {
+        return Err(Errore::AziendaNonIndicata {
+            campo: campo.to_string(),
+        });
+    }
+    Ok(azienda)
+}
+
+/// Sending (P, V, A) is for Azienda and Soggetto Abilitato; operators only read.
+pub fn puo_inviare(p: &Profilo) -> Result<(), Errore> {
+    match p {
+        Profilo::Operatore => Err(Errore::OperatoreSoloLettura),
         _ => Ok(()),
     }
 }
 
 /// The committente CF an Azienda sends for: its own, prefilled when the request leaves it
 /// empty; another company's is refused. Other profiles send what they give.
-pub fn committente_inviabile(p: &Profilo, richiesto: &str) -> Result<String, AppError> {
+pub fn committente_inviabile(p: &Profilo, richiesto: &str) -> Result<String, Errore> {
     let richiesto = richiesto.trim().to_ascii_uppercase();
     match p {
         Profilo::Azienda { cf } if richiesto.is_empty() || richiesto == *cf => Ok(cf.clone()),
-        Profilo::Azienda { .. } => Err(altro_committente()),
+        Profilo::Azienda { .. } => Err(Errore::AltroCommittente),
         _ => Ok(richiesto),
     }
-}
-
-fn altro_committente() -> AppError {
-    AppError::denied(
-        "LAO-1",
-        "LAO_1_OTHER_COMMITTENTE",
-        "an azienda sees and sends only communications of its own company",
-    )
 }
 
 /// The keys of one communication, as stored.
@@ -102,24 +109,23 @@ impl ChiaviDate {
     }
 }
 
+/// What a caller gives to open one communication: its codice and the CFs it knows.
+#[derive(Clone, Debug)]
+pub struct Apertura {
+    pub codice: CodiceComunicazione,
+    pub date: ChiaviDate,
+}
+
 /// May `p` open a communication with these keys, reached by its codice plus `date` (which
 /// the caller checked match)?
-pub fn puo_aprire(p: &Profilo, c: &Chiavi<'_>, date: &ChiaviDate) -> Result<(), AppError> {
+pub fn puo_aprire(p: &Profilo, c: &Chiavi<'_>, date: &ChiaviDate) -> Result<(), Errore> {
     match p {
         Profilo::Operatore => Ok(()),
         Profilo::Azienda { cf } if c.committente_cf == cf => Ok(()),
-        Profilo::Azienda { .. } => Err(altro_committente()),
+        Profilo::Azienda { .. } => Err(Errore::AltroCommittente),
         Profilo::SoggettoAbilitato { cf } if c.compilatore_cf == cf || date.complete() => Ok(()),
-        Profilo::SoggettoAbilitato { .. } => Err(tre_chiavi()),
+        Profilo::SoggettoAbilitato { .. } => Err(Errore::TreChiaviNecessarie),
     }
-}
-
-fn tre_chiavi() -> AppError {
-    AppError::denied(
-        "LAO-1",
-        "LAO_1_THREE_KEYS_REQUIRED",
-        "a soggetto abilitato opens a communication it did not compile only with committente CF, worker CF and codice comunicazione together",
-    )
 }
 
 /// May `p` send a V or A on the head with keys `testa`? A Soggetto Abilitato needs to have
@@ -129,14 +135,14 @@ pub fn puo_sostituire(
     testa: &Chiavi<'_>,
     compilata_nella_catena: bool,
     date: &ChiaviDate,
-) -> Result<(), AppError> {
+) -> Result<(), Errore> {
     match p {
         Profilo::Operatore => puo_inviare(p),
         Profilo::Azienda { cf } if testa.committente_cf == cf => Ok(()),
-        Profilo::Azienda { .. } => Err(altro_committente()),
+        Profilo::Azienda { .. } => Err(Errore::AltroCommittente),
         Profilo::SoggettoAbilitato { .. } if compilata_nella_catena => Ok(()),
         Profilo::SoggettoAbilitato { .. } if date.complete() && date.combaciano(testa) => Ok(()),
-        Profilo::SoggettoAbilitato { .. } => Err(tre_chiavi()),
+        Profilo::SoggettoAbilitato { .. } => Err(Errore::TreChiaviNecessarie),
     }
 }
 
@@ -153,12 +159,12 @@ pub fn restrizione_ricerca(
     p: &Profilo,
     committente_cf: Option<&str>,
     tre_chiavi: bool,
-) -> Result<Restrizione, AppError> {
+) -> Result<Restrizione, Errore> {
     match p {
         Profilo::Operatore => Ok(Restrizione::default()),
         Profilo::Azienda { cf } => {
             if committente_cf.is_some_and(|c| c != cf) {
-                return Err(altro_committente());
+                return Err(Errore::AltroCommittente);
             }
             Ok(Restrizione {
                 committente_cf: Some(cf.clone()),
@@ -173,10 +179,119 @@ pub fn restrizione_ricerca(
     }
 }
 
+/// The kinds of "Scegli per chi intendi operare" (LAO-1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TipoProfiloOperativo {
+    Cittadino,
+    SoggettoAbilitato,
+    Azienda,
+    Delega,
+}
+
+/// One answer to "Scegli per chi intendi operare": for whom the caller may act, with which
+/// profile, and, under a delega, the ruolo and delega id it then names (DEL-2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfiloOperativo {
+    pub tipo: TipoProfiloOperativo,
+    pub cf: String,
+    pub denominazione: String,
+    pub profilo: Profile,
+    pub ruolo: String,
+    pub delega_id: String,
+}
+
+impl ProfiloOperativo {
+    fn proprio(
+        tipo: TipoProfiloOperativo,
+        cf: &str,
+        denominazione: &str,
+        profilo: Profile,
+    ) -> ProfiloOperativo {
+        ProfiloOperativo {
+            tipo,
+            cf: cf.to_string(),
+            denominazione: denominazione.to_string(),
+            profilo,
+            ruolo: String::new(),
+            delega_id: String::new(),
+        }
+    }
+
+    /// A company the caller legally represents (ANA-8).
+    pub fn rappresentata(cf: &str, denominazione: &str) -> ProfiloOperativo {
+        ProfiloOperativo::proprio(TipoProfiloOperativo::Azienda, cf, denominazione, Profile::Azienda)
+    }
+
+    /// A client under a valid delega: the caller keeps its own token and profile and names the
+    /// client with the on-behalf-of headers (DEL-2).
+    pub fn cliente(
+        id: &Identity,
+        delegante_cf: String,
+        denominazione: String,
+        ruolo: String,
+        delega_id: String,
+    ) -> ProfiloOperativo {
+        ProfiloOperativo {
+            tipo: TipoProfiloOperativo::Delega,
+            cf: delegante_cf,
+            denominazione,
+            profilo: id.profile(),
+            ruolo,
+            delega_id,
+        }
+    }
+}
+
+/// What the identity alone answers to "Scegli per chi intendi operare".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scelta {
+    /// The caller itself: a company's own token only its azienda profile; a person as
+    /// cittadino, and as soggetto abilitato when its token has that profile.
+    pub propri: Vec<ProfiloOperativo>,
+    /// The person whose represented companies and delega clients come next (none for a
+    /// company's token).
+    pub persona: Option<String>,
+}
+
+/// Operators and the platform's services act as themselves: they choose nobody.
+pub fn per_chi_operare(id: &Identity) -> Result<Scelta, Errore> {
+    use TipoProfiloOperativo as T;
+    if id.is_operator() || matches!(id.profile(), Profile::Sistema | Profile::FlussoPagamenti) {
+        return Err(Errore::SceltaNonAmmessa {
+            profilo: id.profile(),
+        });
+    }
+    let cf = id.caller.cf.trim().to_ascii_uppercase();
+    if cf.len() != 16 {
+        return Ok(Scelta {
+            propri: vec![ProfiloOperativo::proprio(T::Azienda, &cf, &cf, Profile::Azienda)],
+            persona: None,
+        });
+    }
+    let mut propri = vec![ProfiloOperativo::proprio(
+        T::Cittadino,
+        &cf,
+        &cf,
+        Profile::Prestatore,
+    )];
+    if id.profile() == Profile::SoggettoAbilitato {
+        propri.push(ProfiloOperativo::proprio(
+            T::SoggettoAbilitato,
+            &cf,
+            &cf,
+            Profile::SoggettoAbilitato,
+        ));
+    }
+    Ok(Scelta {
+        propri,
+        persona: Some(cf),
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use occasionali_runtime::Principal;
+    use occasionali_kernel::identita::{OnBehalf, Principal, RUOLO_LEGALE_RAPPRESENTANTE};
 
     use super::*;
 
@@ -312,18 +427,59 @@ mod tests {
     fn lao_1_a_legal_representative_acting_for_the_company_is_its_azienda() {
         let mut anna = id(Profile::Utilizzatore, SA);
         assert!(profilo(&anna).is_err());
-        anna.on_behalf_of = Some(occasionali_runtime::identity::OnBehalf {
+        anna.on_behalf_of = Some(OnBehalf {
             cf: AZ.into(),
-            ruolo: occasionali_runtime::identity::RUOLO_LEGALE_RAPPRESENTANTE.into(),
+            ruolo: RUOLO_LEGALE_RAPPRESENTANTE.into(),
             delega_id: String::new(),
         });
         assert_eq!(profilo(&anna).unwrap(), Profilo::Azienda { cf: AZ.into() });
         // A delega is not a legal representation.
-        anna.on_behalf_of = Some(occasionali_runtime::identity::OnBehalf {
+        anna.on_behalf_of = Some(OnBehalf {
             cf: AZ.into(),
             ruolo: "caf".into(),
             delega_id: "d".into(),
         });
         assert!(profilo(&anna).is_err());
+    }
+    #[test]
+    fn lao_1_a_person_with_the_azienda_profile_names_its_company() {
+        let persona = id(Profile::Azienda, SA);
+        let p = profilo(&persona).unwrap();
+        assert_eq!(rappresentante_da_verificare(&persona, &p), Some(SA));
+        assert_eq!(azienda_indicata("committente_cf", " 00743110157 ").unwrap(), AZ);
+        assert_eq!(
+            azienda_indicata("committente_cf", " "),
+            Err(Errore::AziendaNonIndicata {
+                campo: "committente_cf".into()
+            })
+        );
+        let azienda = id(Profile::Azienda, AZ);
+        assert_eq!(
+            rappresentante_da_verificare(&azienda, &profilo(&azienda).unwrap()),
+            None
+        );
+    }
+
+    #[test]
+    fn lao_1_whom_to_act_for() {
+        let sa = per_chi_operare(&id(Profile::SoggettoAbilitato, SA)).unwrap();
+        let tipi: Vec<TipoProfiloOperativo> = sa.propri.iter().map(|p| p.tipo).collect();
+        assert_eq!(
+            tipi,
+            [
+                TipoProfiloOperativo::Cittadino,
+                TipoProfiloOperativo::SoggettoAbilitato
+            ]
+        );
+        assert_eq!(sa.persona.as_deref(), Some(SA));
+        let azienda = per_chi_operare(&id(Profile::Azienda, AZ)).unwrap();
+        assert_eq!(azienda.propri, [ProfiloOperativo::rappresentata(AZ, AZ)]);
+        assert_eq!(azienda.persona, None);
+        for p in [Profile::OperatoreSede, Profile::Sistema, Profile::FlussoPagamenti] {
+            assert_eq!(
+                per_chi_operare(&id(p, SA)),
+                Err(Errore::SceltaNonAmmessa { profilo: p })
+            );
+        }
     }
 }

@@ -5,9 +5,8 @@
 //! is the store's business (a conditional update in the same transaction, LAO-11).
 
 use chrono::NaiveDate;
-use occasionali_runtime::AppError;
 
-use super::Tipo;
+use super::{Errore, Tipo};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Azione {
@@ -16,17 +15,11 @@ pub enum Azione {
 }
 
 impl Azione {
-    fn rule(self) -> &'static str {
+    /// The rule of what the action may replace: LAO-6 for a V, LAO-9 for an A.
+    pub fn rule(self) -> &'static str {
         match self {
             Azione::Variazione => "LAO-6",
             Azione::Annullamento => "LAO-9",
-        }
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            Azione::Variazione => "LAO_6",
-            Azione::Annullamento => "LAO_9",
         }
     }
 }
@@ -52,24 +45,15 @@ pub struct Bersaglio<'a> {
 }
 
 /// Whether `azione` may replace `b` today, and in which phase (LAO-6, LAO-8, LAO-9).
-pub fn transizione(azione: Azione, b: &Bersaglio<'_>, oggi: NaiveDate) -> Result<Fase, AppError> {
+pub fn transizione(azione: Azione, b: &Bersaglio<'_>, oggi: NaiveDate) -> Result<Fase, Errore> {
     if b.successiva.is_some() {
-        return Err(AppError::precondition(
-            azione.rule(),
-            format!("{}_NOT_HEAD", azione.prefix()),
-            format!(
-                "only the head of a chain can be varied or cancelled: it is now {}",
-                b.testa_attuale
-            ),
-        )
-        .with_metadata("codice_comunicazione_testa", b.testa_attuale));
+        return Err(Errore::NonInTesta {
+            azione,
+            testa: b.testa_attuale.to_string(),
+        });
     }
     if b.tipo == Tipo::A {
-        return Err(AppError::precondition(
-            azione.rule(),
-            format!("{}_CHAIN_CANCELLED", azione.prefix()),
-            "the chain was cancelled: a cancellation can be neither varied nor cancelled",
-        ));
+        return Err(Errore::CatenaAnnullata { azione });
     }
     let fase = if oggi <= b.data_inizio {
         Fase::FinoAllInizio
@@ -77,15 +61,9 @@ pub fn transizione(azione: Azione, b: &Bersaglio<'_>, oggi: NaiveDate) -> Result
         Fase::DopoLInizio
     };
     if azione == Azione::Annullamento && fase == Fase::DopoLInizio {
-        return Err(AppError::precondition(
-            "LAO-9",
-            "LAO_9_AFTER_START",
-            format!(
-                "a communication can be cancelled only up to its start date ({}) inclusive",
-                b.data_inizio
-            ),
-        )
-        .with_metadata("data_inizio", b.data_inizio.to_string()));
+        return Err(Errore::AnnullamentoDopoLInizio {
+            data_inizio: b.data_inizio,
+        });
     }
     Ok(fase)
 }
@@ -127,11 +105,8 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn reason(e: &AppError) -> String {
-        match e {
-            AppError::FailedPrecondition { reason, .. } => reason.clone(),
-            other => format!("{other:?}"),
-        }
+    fn reason(e: &Errore) -> String {
+        e.reason().to_string()
     }
 
     #[test]

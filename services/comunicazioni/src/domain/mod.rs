@@ -1,10 +1,12 @@
-//! Pure LAO rules (SPEC §4): no I/O, no tonic, no sea-orm, no clock reads. The API decodes a
-//! request into these types, the rules here decide, the store persists.
+//! Pure LAO rules (SPEC §4): no I/O, no tonic, no sea-orm, no clock reads. The edge decodes a
+//! request into these types, the rules here decide (refusing with [`Errore`]), the application
+//! persists through the store.
 
 pub mod accesso;
 pub mod catena;
 pub mod cittadinanza;
 pub mod codice;
+pub mod errore;
 pub mod soglia;
 pub mod variazione;
 
@@ -13,6 +15,7 @@ use occasionali_kernel::{Euro, Sesso};
 use serde::{Deserialize, Serialize};
 
 pub use codice::CodiceComunicazione;
+pub use errore::Errore;
 
 /// Type of a communication (LAO-5): set by the system only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -5,10 +5,10 @@
 //! profile (it then comes from the profile, not from whoever compiles). From the day after the
 //! start date only the identity document, the residence permit and the domicile may change.
 
-use occasionali_runtime::{AppError, FieldViolation, Violations};
+use occasionali_kernel::violazioni::Violations;
 
 use super::catena::Fase;
-use super::{Contenuto, Identificazione};
+use super::{Contenuto, Errore, Identificazione};
 
 /// The fields still open after the start date (LAO-8).
 const APERTI_DOPO_INIZIO: [&str; 3] = [
@@ -66,20 +66,16 @@ pub fn differenze(a: &Contenuto, b: &Contenuto) -> Vec<&'static str> {
 }
 
 /// LAO-7, LAO-8: refuses a variation that changes what may not change now, naming every such
-/// field (FAILED_PRECONDITION with one field violation each), or that changes nothing.
+/// field (one violation each), or that changes nothing (LAO-6).
 pub fn controlla(
     testa: &Contenuto,
     nuovo: &Contenuto,
     fase: Fase,
     committente_vincolato: bool,
-) -> Result<(), AppError> {
+) -> Result<(), Errore> {
     let diff = differenze(testa, nuovo);
     if diff.is_empty() {
-        return Err(AppError::precondition(
-            "LAO-6",
-            "LAO_6_NOTHING_CHANGED",
-            "the variation changes nothing in sections 1-3",
-        ));
+        return Err(Errore::NienteDaVariare);
     }
     let mut v = Violations::new();
     for path in diff {
@@ -109,21 +105,8 @@ pub fn controlla(
     if v.is_empty() {
         return Ok(());
     }
-    let violations: Vec<FieldViolation> = v.iter().cloned().collect();
-    let (rule, reason) = violations
-        .iter()
-        .find(|f| f.rule == "LAO-8")
-        .or(violations.first())
-        .map(|f| (f.rule, f.reason.clone()))
-        .unwrap_or(("LAO-7", "LAO_7_FIELDS_FIXED".into()));
-    let campi: Vec<&str> = violations.iter().map(|f| f.field.as_str()).collect();
-    let message = format!("these fields cannot be varied now: {}", campi.join(", "));
-    Err(AppError::FailedPrecondition {
-        rule,
-        reason,
-        message,
-        metadata: vec![("campi".into(), campi.join(","))],
-        violations,
+    Err(Errore::CampiNonVariabili {
+        violazioni: v.into_vec(),
     })
 }
 
@@ -184,10 +167,10 @@ pub(crate) mod tests {
         }
     }
 
-    fn campi(e: AppError) -> Vec<(String, &'static str)> {
+    fn campi(e: Errore) -> Vec<(String, &'static str)> {
         match e {
-            AppError::FailedPrecondition { violations, .. } => {
-                violations.into_iter().map(|f| (f.field, f.rule)).collect()
+            Errore::CampiNonVariabili { violazioni } => {
+                violazioni.into_iter().map(|f| (f.field, f.rule)).collect()
             }
             other => panic!("{other:?}"),
         }

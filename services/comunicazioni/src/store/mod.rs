@@ -1,21 +1,24 @@
 //! Persistence of LAO communications on SQLite or PostgreSQL: one row per P, V or A (the sent
 //! document as JSON, its keys in columns), the chain links, the committenti bound to a profile
-//! and the outbox. Statements are sea-query, portable to both engines.
+//! and the outbox. Statements are plain SQL written once with `?` placeholders
+//! (`occasionali_runtime::sql::dialect` numbers them for PostgreSQL).
 
 mod migrations;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_runtime::AppError;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult};
+use occasionali_runtime::sql::dialect;
+use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 
 pub use migrations::Migrator;
 
 use crate::domain::soglia::TotaleAnno;
-use crate::domain::{Comunicazione, Durata, Tipo};
+use crate::domain::{Comunicazione, Durata, Errore, Tipo};
 
-const COMUNICAZIONI: &str = "comunicazioni";
-const VINCOLATI: &str = "committenti_vincolati";
+/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order.
+fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
+    occasionali_runtime::db::stmt(db, &dialect(db, text), values)
+}
 
 /// A stored communication and where it stands in its chain.
 #[derive(Clone, Debug)]
@@ -60,21 +63,10 @@ pub struct Richiesta {
     pub impronta: String,
 }
 
-const SINTESI: [&str; 13] = [
-    "seq",
-    "codice",
-    "tipo",
-    "codice_successivo",
-    "codice_precedente",
-    "data_invio",
-    "committente_cf",
-    "committente_denominazione",
-    "lavoratore_cf",
-    "lavoratore_nominativo",
-    "data_inizio",
-    "durata_giorni",
-    "compilatore_cf",
-];
+/// The key columns of a search row ([`Sintesi`]).
+const SINTESI: &str = "seq, codice, tipo, codice_successivo, codice_precedente, data_invio, \
+    committente_cf, committente_denominazione, lavoratore_cf, lavoratore_nominativo, data_inizio, \
+    durata_giorni, compilatore_cf";
 
 fn corrupt(what: impl std::fmt::Display) -> AppError {
     AppError::internal(format!("corrupt comunicazione row: {what}"))
@@ -112,36 +104,33 @@ fn registrata(r: &QueryResult) -> Result<Registrata, AppError> {
 
 /// One communication by its codice.
 pub async fn carica(db: &impl ConnectionTrait, codice: &str) -> Result<Option<Registrata>, AppError> {
-    let q = Query::select()
-        .columns(["seq", "dati", "codice_successivo", "codice_origine"])
-        .from(COMUNICAZIONI)
-        .and_where(Expr::col("codice").eq(codice))
-        .to_owned();
-    db.query_one(&q).await?.map(|r| registrata(&r)).transpose()
+    let q = sql(
+        db,
+        "SELECT seq, dati, codice_successivo, codice_origine FROM comunicazioni WHERE codice = ?",
+        vec![codice.into()],
+    );
+    db.query_one_raw(q).await?.map(|r| registrata(&r)).transpose()
 }
 
 /// The whole chain started by `origine`, oldest first.
 pub async fn catena(db: &impl ConnectionTrait, origine: &str) -> Result<Vec<Sintesi>, AppError> {
-    let q = Query::select()
-        .columns(SINTESI)
-        .from(COMUNICAZIONI)
-        .and_where(Expr::col("codice_origine").eq(origine))
-        .order_by("seq", Order::Asc)
-        .to_owned();
-    db.query_all(&q).await?.iter().map(sintesi).collect()
+    let q = sql(
+        db,
+        &format!("SELECT {SINTESI} FROM comunicazioni WHERE codice_origine = ? ORDER BY seq ASC"),
+        vec![origine.into()],
+    );
+    db.query_all_raw(q).await?.iter().map(sintesi).collect()
 }
 
 /// The current head of the chain started by `origine`.
 pub async fn testa(db: &impl ConnectionTrait, origine: &str) -> Result<Option<String>, AppError> {
-    let q = Query::select()
-        .column("codice")
-        .from(COMUNICAZIONI)
-        .and_where(Expr::col("codice_origine").eq(origine))
-        .and_where(Expr::col("codice_successivo").is_null())
-        .order_by("seq", Order::Desc)
-        .limit(1)
-        .to_owned();
-    Ok(match db.query_one(&q).await? {
+    let q = sql(
+        db,
+        "SELECT codice FROM comunicazioni WHERE codice_origine = ? AND codice_successivo IS NULL \
+         ORDER BY seq DESC LIMIT 1",
+        vec![origine.into()],
+    );
+    Ok(match db.query_one_raw(q).await? {
         Some(r) => Some(r.try_get("", "codice")?),
         None => None,
     })
@@ -153,14 +142,12 @@ pub async fn compilata_nella_catena(
     origine: &str,
     cf: &str,
 ) -> Result<bool, AppError> {
-    let q = Query::select()
-        .column("seq")
-        .from(COMUNICAZIONI)
-        .and_where(Expr::col("codice_origine").eq(origine))
-        .and_where(Expr::col("compilatore_cf").eq(cf))
-        .limit(1)
-        .to_owned();
-    Ok(db.query_one(&q).await?.is_some())
+    let q = sql(
+        db,
+        "SELECT seq FROM comunicazioni WHERE codice_origine = ? AND compilatore_cf = ? LIMIT 1",
+        vec![origine.into(), cf.into()],
+    );
+    Ok(db.query_one_raw(q).await?.is_some())
 }
 
 /// The communication first sent with this request key, and that request's fingerprint.
@@ -168,12 +155,12 @@ pub async fn per_richiesta(
     db: &impl ConnectionTrait,
     key: &str,
 ) -> Result<Option<(String, String)>, AppError> {
-    let q = Query::select()
-        .columns(["codice", "request_impronta"])
-        .from(COMUNICAZIONI)
-        .and_where(Expr::col("request_key").eq(key))
-        .to_owned();
-    match db.query_one(&q).await? {
+    let q = sql(
+        db,
+        "SELECT codice, request_impronta FROM comunicazioni WHERE request_key = ?",
+        vec![key.into()],
+    );
+    match db.query_one_raw(q).await? {
         Some(r) => {
             let impronta: Option<String> = r.try_get("", "request_impronta")?;
             Ok(Some((r.try_get("", "codice")?, impronta.unwrap_or_default())))
@@ -185,40 +172,23 @@ pub async fn per_richiesta(
 /// Whether a communication with this codice exists (a fresh codice colliding is as likely as
 /// guessing one, but it is checked anyway).
 pub async fn esiste(db: &impl ConnectionTrait, codice: &str) -> Result<bool, AppError> {
-    let q = Query::select()
-        .column("seq")
-        .from(COMUNICAZIONI)
-        .and_where(Expr::col("codice").eq(codice))
-        .to_owned();
-    Ok(db.query_one(&q).await?.is_some())
+    let q = sql(
+        db,
+        "SELECT seq FROM comunicazioni WHERE codice = ?",
+        vec![codice.into()],
+    );
+    Ok(db.query_one_raw(q).await?.is_some())
 }
 
-const COLONNE: [&str; 18] = [
-    "codice",
-    "tipo",
-    "codice_precedente",
-    "codice_origine",
-    "committente_cf",
-    "committente_denominazione",
-    "lavoratore_cf",
-    "lavoratore_nominativo",
-    "compilatore_cf",
-    "data_invio",
-    "inviata_il",
-    "data_inizio",
-    "anno_inizio",
-    "durata_giorni",
-    "compenso_cents",
-    "request_key",
-    "request_impronta",
-    "dati",
-];
+/// The columns of a new row, in the order of [`valori`].
+const COLONNE: &str = "codice, tipo, codice_precedente, codice_origine, committente_cf, \
+    committente_denominazione, lavoratore_cf, lavoratore_nominativo, compilatore_cf, data_invio, \
+    inviata_il, data_inizio, anno_inizio, durata_giorni, compenso_cents, request_key, \
+    request_impronta, dati";
+/// One row's placeholders, one per column of [`COLONNE`].
+const RIGA: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-fn valori(
-    c: &Comunicazione,
-    origine: &str,
-    richiesta: Option<&Richiesta>,
-) -> Result<Vec<sea_orm::sea_query::SimpleExpr>, AppError> {
+fn valori(c: &Comunicazione, origine: &str, richiesta: Option<&Richiesta>) -> Result<Vec<Value>, AppError> {
     use chrono::Datelike;
     let (i, co, l, r) = (
         &c.invio,
@@ -257,19 +227,14 @@ pub async fn inserisci(
     origine: &str,
     richiesta: Option<&Richiesta>,
 ) -> Result<(), AppError> {
-    let q = Query::insert()
-        .into_table(COMUNICAZIONI)
-        .columns(COLONNE)
-        .values(valori(c, origine, richiesta)?)
-        .map_err(AppError::internal)?
-        .to_owned();
-    match txn.execute(&q).await {
+    let q = sql(
+        txn,
+        &format!("INSERT INTO comunicazioni ({COLONNE}) VALUES {RIGA}"),
+        valori(c, origine, richiesta)?,
+    );
+    match txn.execute_raw(q).await {
         Ok(_) => Ok(()),
-        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Err(AppError::aborted(
-            "LAO-11",
-            "LAO_11_CONCURRENT_SEND",
-            "a concurrent send got there first: read the chain again and retry",
-        )),
+        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Err(Errore::InvioConcorrente.into()),
         Err(e) => Err(e.into()),
     }
 }
@@ -282,49 +247,51 @@ pub async fn inserisci_molti(
     if righe.is_empty() {
         return Ok(());
     }
-    let mut q = Query::insert();
-    q.into_table(COMUNICAZIONI).columns(COLONNE);
+    let mut values = Vec::with_capacity(righe.len() * 18);
     for (c, origine) in righe {
-        q.values(valori(c, origine, None)?).map_err(AppError::internal)?;
+        values.extend(valori(c, origine, None)?);
     }
-    txn.execute(&q).await?;
+    let tuple = vec![RIGA; righe.len()].join(", ");
+    let q = sql(
+        txn,
+        &format!("INSERT INTO comunicazioni ({COLONNE}) VALUES {tuple}"),
+        values,
+    );
+    txn.execute_raw(q).await?;
     Ok(())
 }
 
 /// LAO-11: marks `vecchio` as replaced by `nuovo`, only if it is still the head. `false`: it
 /// is not (any more) — someone else's V or A won. On PostgreSQL the UPDATE waits for a
 /// concurrent one on the same row and then re-checks the condition; on SQLite writers are
-/// already serialised by BEGIN IMMEDIATE.
+/// already serialised by BEGIN IMMEDIATE. The unique index on `codice_precedente` backs it up.
 pub async fn sostituisci(txn: &impl ConnectionTrait, vecchio: &str, nuovo: &str) -> Result<bool, AppError> {
-    let q = Query::update()
-        .table(COMUNICAZIONI)
-        .value("codice_successivo", nuovo)
-        .and_where(Expr::col("codice").eq(vecchio))
-        .and_where(Expr::col("codice_successivo").is_null())
-        .to_owned();
-    Ok(txn.execute(&q).await?.rows_affected() == 1)
+    let q = sql(
+        txn,
+        "UPDATE comunicazioni SET codice_successivo = ? WHERE codice = ? AND codice_successivo IS NULL",
+        vec![nuovo.into(), vecchio.into()],
+    );
+    Ok(txn.execute_raw(q).await?.rows_affected() == 1)
 }
 
 /// Records that `cf` acts through an azienda profile (LAO-7: bound committente).
 pub async fn vincola(txn: &impl ConnectionTrait, cf: &str, ora: DateTime<Utc>) -> Result<(), AppError> {
-    let q = Query::insert()
-        .into_table(VINCOLATI)
-        .columns(["cf", "vincolato_il"])
-        .values([cf.into(), ora.into()])
-        .map_err(AppError::internal)?
-        .on_conflict(OnConflict::column("cf").do_nothing().to_owned())
-        .to_owned();
-    txn.execute(&q).await?;
+    let q = sql(
+        txn,
+        "INSERT INTO committenti_vincolati (cf, vincolato_il) VALUES (?, ?) ON CONFLICT (cf) DO NOTHING",
+        vec![cf.into(), ora.into()],
+    );
+    txn.execute_raw(q).await?;
     Ok(())
 }
 
 pub async fn vincolato(db: &impl ConnectionTrait, cf: &str) -> Result<bool, AppError> {
-    let q = Query::select()
-        .column("cf")
-        .from(VINCOLATI)
-        .and_where(Expr::col("cf").eq(cf))
-        .to_owned();
-    Ok(db.query_one(&q).await?.is_some())
+    let q = sql(
+        db,
+        "SELECT cf FROM committenti_vincolati WHERE cf = ?",
+        vec![cf.into()],
+    );
+    Ok(db.query_one_raw(q).await?.is_some())
 }
 
 /// Search filters (LAO-2) plus the profile's restriction (LAO-1); `None` = any.
@@ -343,31 +310,40 @@ pub async fn cerca(
     prima_di: Option<i64>,
     limite: u64,
 ) -> Result<Vec<Sintesi>, AppError> {
-    let mut q: SelectStatement = Query::select()
-        .columns(SINTESI)
-        .from(COMUNICAZIONI)
-        .order_by("seq", Order::Desc)
-        .limit(limite)
-        .to_owned();
-    for (col, val) in [
-        ("codice", &f.codice),
-        ("committente_cf", &f.committente_cf),
-        ("lavoratore_cf", &f.lavoratore_cf),
-        ("compilatore_cf", &f.compilatore_cf),
+    let mut condizioni = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    for (condizione, valore) in [
+        ("codice = ?", &f.codice),
+        ("committente_cf = ?", &f.committente_cf),
+        ("lavoratore_cf = ?", &f.lavoratore_cf),
+        ("compilatore_cf = ?", &f.compilatore_cf),
     ] {
-        if let Some(v) = val {
-            q.and_where(Expr::col(col).eq(v.clone()));
+        if let Some(v) = valore {
+            condizioni.push(condizione);
+            values.push(v.clone().into());
         }
     }
     if let Some(seq) = prima_di {
-        q.and_where(Expr::col("seq").lt(seq));
+        condizioni.push("seq < ?");
+        values.push(seq.into());
     }
-    db.query_all(&q).await?.iter().map(sintesi).collect()
+    let dove = if condizioni.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", condizioni.join(" AND "))
+    };
+    values.push(i64::try_from(limite).unwrap_or(i64::MAX).into());
+    let q = sql(
+        db,
+        &format!("SELECT {SINTESI} FROM comunicazioni{dove} ORDER BY seq DESC LIMIT ?"),
+        values,
+    );
+    db.query_all_raw(q).await?.iter().map(sintesi).collect()
 }
 
-fn totale(r: &QueryResult, anno: i32) -> Result<TotaleAnno, AppError> {
+fn totale(r: &QueryResult) -> Result<TotaleAnno, AppError> {
     Ok(TotaleAnno {
-        anno,
+        anno: r.try_get("", "anno_inizio")?,
         numero: r.try_get("", "numero")?,
         totale_cents: r.try_get("", "totale_cents")?,
     })
@@ -380,37 +356,28 @@ pub async fn totali(
     lavoratore_cf: &str,
     anno: Option<i32>,
 ) -> Result<Vec<TotaleAnno>, AppError> {
-    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back so both engines return integers.
-    let somma = Func::cast_as(
-        Func::coalesce([
-            Expr::from(Func::sum(Expr::col("compenso_cents"))),
-            Expr::val(0i64),
-        ]),
-        Alias::new("BIGINT"),
+    let mut values: Vec<Value> = vec![lavoratore_cf.into(), Tipo::A.as_str().into()];
+    let dell_anno = match anno {
+        Some(a) => {
+            values.push(a.into());
+            " AND anno_inizio = ?"
+        }
+        None => "",
+    };
+    // COUNT is BIGINT and SUM of a BIGINT is NUMERIC on PostgreSQL: cast both so that either
+    // engine returns integers.
+    let q = sql(
+        db,
+        &format!(
+            "SELECT anno_inizio, CAST(COUNT(seq) AS BIGINT) AS numero, \
+             CAST(COALESCE(SUM(compenso_cents), 0) AS BIGINT) AS totale_cents \
+             FROM comunicazioni \
+             WHERE lavoratore_cf = ? AND codice_successivo IS NULL AND tipo <> ?{dell_anno} \
+             GROUP BY anno_inizio ORDER BY anno_inizio ASC"
+        ),
+        values,
     );
-    let numero = Func::cast_as(Func::count(Expr::col("seq")), Alias::new("BIGINT"));
-    let mut q = Query::select()
-        .column("anno_inizio")
-        .expr_as(numero, "numero")
-        .expr_as(somma, "totale_cents")
-        .from(COMUNICAZIONI)
-        .and_where(Expr::col("lavoratore_cf").eq(lavoratore_cf))
-        .and_where(Expr::col("codice_successivo").is_null())
-        .and_where(Expr::col("tipo").ne(Tipo::A.as_str()))
-        .group_by_col("anno_inizio")
-        .order_by("anno_inizio", Order::Asc)
-        .to_owned();
-    if let Some(a) = anno {
-        q.and_where(Expr::col("anno_inizio").eq(a));
-    }
-    db.query_all(&q)
-        .await?
-        .iter()
-        .map(|r| {
-            let anno: i32 = r.try_get("", "anno_inizio")?;
-            totale(r, anno)
-        })
-        .collect()
+    db.query_all_raw(q).await?.iter().map(totale).collect()
 }
 
 /// One year's total (zero when nothing counts).
@@ -438,17 +405,23 @@ pub async fn lavoratore_visibile(
     committente_cf: Option<&str>,
     compilatore_cf: Option<&str>,
 ) -> Result<bool, AppError> {
-    let mut q = Query::select()
-        .column("seq")
-        .from(COMUNICAZIONI)
-        .and_where(Expr::col("lavoratore_cf").eq(lavoratore_cf))
-        .limit(1)
-        .to_owned();
+    let mut condizioni = vec!["lavoratore_cf = ?"];
+    let mut values: Vec<Value> = vec![lavoratore_cf.into()];
     if let Some(c) = committente_cf {
-        q.and_where(Expr::col("committente_cf").eq(c));
+        condizioni.push("committente_cf = ?");
+        values.push(c.into());
     }
     if let Some(c) = compilatore_cf {
-        q.and_where(Expr::col("compilatore_cf").eq(c));
+        condizioni.push("compilatore_cf = ?");
+        values.push(c.into());
     }
-    Ok(db.query_one(&q).await?.is_some())
+    let q = sql(
+        db,
+        &format!(
+            "SELECT seq FROM comunicazioni WHERE {} LIMIT 1",
+            condizioni.join(" AND ")
+        ),
+        values,
+    );
+    Ok(db.query_one_raw(q).await?.is_some())
 }
