@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -14,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use command_fds::{CommandFdExt, FdMapping};
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
 use sea_orm::ConnectionTrait;
@@ -22,14 +24,17 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 pub const GATEWAY: &str = "gateway";
 
-/// How many times a restarted process is started again when it cannot come up (e.g. its old
-/// port is briefly taken by someone else).
+/// How many times a restarted process is started again when it cannot come up (its listener is
+/// the harness's, so not for a port: for a start that fails otherwise).
 const START_ATTEMPTS: u32 = 5;
 
 pub use occasionali_e2e::occasionali_binary as binary;
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// A listener on a port the system picks. The harness keeps it for the whole run and hands it to
+/// each start of its process (systemd socket activation, `LISTEN_FDS`), so no port is ever
+/// free between choosing and serving, nor between a kill and the restart.
+fn ascolto() -> anyhow::Result<std::net::TcpListener> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?)
 }
 
 /// A TOML basic string (JSON string escapes are valid TOML escapes).
@@ -53,6 +58,8 @@ pub struct Platform {
     /// Databases created so far (dropped by [`Drop`]).
     databases: Mutex<BTreeMap<Context, String>>,
     nodes: Mutex<BTreeMap<String, Node>>,
+    /// Every process's listener, by process name.
+    ascolti: BTreeMap<String, std::net::TcpListener>,
     started: Instant,
     keep_dir: AtomicBool,
 }
@@ -71,14 +78,21 @@ impl Platform {
         let dir = std::env::temp_dir().join(format!("occasionali-chaos-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(dir.join("secrets"))?;
         let mut backends = BTreeMap::new();
+        let mut ascolti = BTreeMap::new();
         for ctx in Context::ALL {
-            backends.insert(ctx, SocketAddr::from(([127, 0, 0, 1], free_port()?)));
+            let l = ascolto()?;
+            backends.insert(ctx, l.local_addr()?);
+            ascolti.insert(ctx.name().to_string(), l);
         }
+        let gateway = ascolto()?;
+        let gateway_addr = gateway.local_addr()?;
+        ascolti.insert(GATEWAY.to_string(), gateway);
         let platform = Platform {
             bin,
             config: dir.join("occasionali.toml"),
-            gateway: SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+            gateway: gateway_addr,
             backends,
+            ascolti,
             auth_key: dir.join("secrets").join("auth.key"),
             pg_server: pg_server.to_string(),
             databases: Mutex::new(BTreeMap::new()),
@@ -175,7 +189,14 @@ impl Platform {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("LISTEN_FDS", "1")
+            .env_remove("LISTEN_PID");
+        let ascolto = self.ascolti.get(name).context("no listener for this process")?;
+        cmd.fd_mappings(vec![FdMapping {
+            parent_fd: OwnedFd::from(ascolto.try_clone()?),
+            child_fd: 3,
+        }])?;
         // The configuration file is the whole truth: no override from this environment.
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy();
@@ -235,9 +256,8 @@ impl Platform {
         lock(&self.nodes).get(name).map_or(0, |n| n.starts)
     }
 
-    /// Starts a killed context again on the same port with the same configuration and waits for
-    /// it to answer SERVING; a start that exits (port briefly taken) is retried. Returns the
-    /// number of attempts.
+    /// Starts a killed context again on its listener with the same configuration and waits for
+    /// it to answer SERVING; a start that exits is retried. Returns the number of attempts.
     pub async fn restart(&self, ctx: Context) -> anyhow::Result<u32> {
         let name = ctx.name();
         for attempt in 1..=START_ATTEMPTS {

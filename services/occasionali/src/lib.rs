@@ -223,6 +223,25 @@ pub struct Ascolti {
     pub web: Option<tokio::net::TcpListener>,
 }
 
+/// The listeners handed over by whoever started the process (systemd socket activation:
+/// `LISTEN_FDS`, and `LISTEN_PID` when set): the served target's gRPC listener first, then
+/// notifiche's pages. A supervisor that keeps the sockets (systemd, the chaos suite) restarts a
+/// process without a port ever being free for someone else to take, and connections arriving
+/// meanwhile wait in the backlog instead of being refused. None passed: the configured
+/// addresses are bound as usual.
+fn attivazione() -> anyhow::Result<Vec<tokio::net::TcpListener>> {
+    let mut passati = listenfd::ListenFd::from_env();
+    (0..passati.len())
+        .map(|i| {
+            let l = passati
+                .take_tcp_listener(i)?
+                .with_context(|| format!("LISTEN_FDS: descriptor {i} is not a TCP listener"))?;
+            l.set_nonblocking(true)?;
+            Ok(tokio::net::TcpListener::from_std(l)?)
+        })
+        .collect()
+}
+
 /// Every context and the gateway in this process until `stop` (or a server fails).
 pub async fn dev(config: Config, clock_start: Option<DateTime<Utc>>, stop: Shutdown) -> anyhow::Result<()> {
     dev_con(config, clock_start, Ascolti::default(), stop).await
@@ -318,25 +337,31 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     let (trigger, handle) = shutdown::channel();
     // Kubernetes: keep answering NOT_SERVING for a few seconds so endpoints are removed first.
     let drain = Duration::from_secs(5);
+    let mut passati = attivazione()?.into_iter();
     let task = if target == "gateway" {
         tokio::spawn(run_gateway(
             config.clone(),
             drain,
             occasionali_kernel::clock::system(),
             None,
-            None,
+            passati.next(),
             handle,
         ))
     } else {
         let ctx: Context = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
         let tokens = internal_tokens(&config)?;
+        let mut ascolti = Ascolti::default();
+        if let Some(l) = passati.next() {
+            ascolti.contesti.insert(ctx, l);
+        }
+        ascolti.web = passati.next();
         tokio::spawn(run_context(
             config.clone(),
             ctx,
             occasionali_kernel::clock::system(),
             tokens,
             drain,
-            Ascolti::default(),
+            ascolti,
             handle,
         ))
     };

@@ -1,7 +1,17 @@
-//! Test support: throw-away databases on SQLite (always) and PostgreSQL (when
-//! `OCCASIONALI_TEST_PG` is set), so one storage suite runs on both engines.
+//! The one test kit of every context: throw-away databases on SQLite (always) and PostgreSQL
+//! (when `OCCASIONALI_TEST_PG` is set), so one storage suite runs on both engines; the callers
+//! ([`chi`]), people and companies ([`persone`]) and answers ([`esiti`]) every suite speaks;
+//! a test server and fakes of other contexts.
 
+pub mod chi;
+pub mod esiti;
+pub mod persone;
 pub mod proxy;
+
+pub use chi::{Chi, Chiamanti};
+pub use esiti::{
+    descrizioni, err, errore, fields, invalid, ok, reason_of, reason_of_field, refused, rule_of, violazioni,
+};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
@@ -204,48 +214,6 @@ impl TestServer {
         self.trigger.trigger();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.task).await;
     }
-}
-
-/// The message of a successful call; a failure panics with its code, message and fields.
-#[track_caller]
-pub fn ok<T>(r: Result<tonic::Response<T>, tonic::Status>) -> T {
-    match r {
-        Ok(r) => r.into_inner(),
-        Err(s) => panic!(
-            "expected success, got {:?}: {} {:?}",
-            s.code(),
-            s.message(),
-            fields(&s)
-        ),
-    }
-}
-
-/// The field paths of an error's BadRequest violations.
-pub fn fields(s: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    s.get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-/// The reason of the violation on `field`.
-pub fn reason_of_field(s: &tonic::Status, field: &str) -> String {
-    use tonic_types::StatusExt;
-    s.get_error_details()
-        .bad_request()
-        .and_then(|b| b.field_violations.iter().find(|v| v.field == field))
-        .map(|v| v.reason.clone())
-        .unwrap_or_default()
-}
-
-/// The rule IDs in an error's ErrorInfo (`metadata.rule`).
-pub fn rule_of(s: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    s.get_error_details()
-        .error_info()
-        .and_then(|i| i.metadata.get("rule").cloned())
-        .unwrap_or_default()
 }
 
 /// The RPCs a test fake of another context does not play: each answers UNIMPLEMENTED (the

@@ -65,7 +65,7 @@ async fn del_1_delegante_creates_its_own_delega(t: &TestDb) -> anyhow::Result<()
 
 async fn del_1_organisation_delegates_by_partita_iva(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let azienda = h.who(Profile::Azienda, PIVA);
+    let azienda = h.who(Profile::Azienda, PIVA, None);
     let r = richiesta(PIVA, &delegato(), CONSULENTE, OGGI, "2026-12-31");
     let d = ok(h.c().create_delega(azienda.req(r)).await)
         .delega
@@ -87,7 +87,7 @@ async fn del_1_operator_creates_with_a_note(t: &TestDb) -> anyhow::Result<()> {
     // Without a note: refused, like an operator's correction (ANA-6).
     let r = richiesta(&delegante(), &delegato(), CAF, OGGI, "");
     let s = invalid(
-        h.c().create_delega(h.op().req(r.clone())).await,
+        h.c().create_delega(h.op("RM").req(r.clone())).await,
         &["nota"],
         "DEL-1",
     );
@@ -98,7 +98,7 @@ async fn del_1_operator_creates_with_a_note(t: &TestDb) -> anyhow::Result<()> {
 
     let mut with_note = r.clone();
     with_note.nota = "delega cartacea consegnata allo sportello".into();
-    let d = ok(h.c().create_delega(h.op().req(with_note)).await)
+    let d = ok(h.c().create_delega(h.op("RM").req(with_note)).await)
         .delega
         .expect("delega");
     assert_eq!(d.creata_da_cf, OP_RM);
@@ -137,7 +137,7 @@ async fn del_1_stranger_cannot_create(t: &TestDb) -> anyhow::Result<()> {
     for who in [
         h.prestatore(&estraneo()),
         h.intermediario(&delegato()),
-        h.who(Profile::Sistema, "SISTEMA-ANAGRAFICA"),
+        h.who(Profile::Sistema, "SISTEMA-ANAGRAFICA", None),
     ] {
         refused(
             h.c().create_delega(who.req(r.clone())).await,
@@ -156,7 +156,7 @@ async fn del_1_delega_does_not_grant_deleghe(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     // An intermediary acting for the delegante cannot grant deleghe in its name, not even to
     // itself for another ruolo.
-    let caf = h.intermediario(&delegato()).per_conto_di(&delegante());
+    let caf = h.intermediario(&delegato()).per_conto_di(&delegante(), "caf");
     let r = richiesta(&delegante(), &delegato(), PATRONATO, OGGI, "");
     refused(
         h.c().create_delega(caf.req(r)).await,
@@ -179,7 +179,7 @@ async fn del_1_every_violation_at_once(t: &TestDb) -> anyhow::Result<()> {
         nota: String::new(),
     };
     let s = invalid(
-        h.c().create_delega(h.op().req(r)).await,
+        h.c().create_delega(h.op("RM").req(r)).await,
         &["delegante_cf", "delegato_cf", "ruolo", "validita.dal", "nota"],
         "DEL-1",
     );

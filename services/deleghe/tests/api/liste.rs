@@ -27,7 +27,7 @@ fn lista(delegante: &str, delegato: &str) -> pb::ListDelegheRequest {
     }
 }
 
-async fn ids(h: &Harness, who: &Who, r: pb::ListDelegheRequest) -> Vec<String> {
+async fn ids(h: &Harness, who: &Chi, r: pb::ListDelegheRequest) -> Vec<String> {
     let mut v: Vec<String> = ok(h.c().list_deleghe(who.req(r)).await)
         .deleghe
         .into_iter()
@@ -48,11 +48,11 @@ async fn del_1_get_by_parties_and_operators(t: &TestDb) -> anyhow::Result<()> {
     for who in [
         h.prestatore(&delegante()),
         h.intermediario(&delegato()),
-        h.op(),
+        h.op("RM"),
         h.dg(),
         // Someone acting for the delegante under a delega (DEL-3 through the gateway).
-        h.intermediario(&estraneo()).per_conto_di(&delegante()),
-        h.who(Profile::Sistema, "SISTEMA-GATEWAY"),
+        h.intermediario(&estraneo()).per_conto_di(&delegante(), "caf"),
+        h.who(Profile::Sistema, "SISTEMA-GATEWAY", None),
     ] {
         let got = ok(h.c().get_delega(who.req(get(&d.id))).await)
             .delega
@@ -74,11 +74,11 @@ async fn del_1_get_by_parties_and_operators(t: &TestDb) -> anyhow::Result<()> {
     );
     assert_eq!(known.message(), unknown.message());
     err(
-        h.c().get_delega(h.op().req(get("del_nonexistent"))).await,
+        h.c().get_delega(h.op("RM").req(get("del_nonexistent"))).await,
         Code::NotFound,
     );
     invalid(
-        h.c().get_delega(h.op().req(get(" "))).await,
+        h.c().get_delega(h.op("RM").req(get(" "))).await,
         &["delega_id"],
         "DEL-1",
     );
@@ -114,7 +114,7 @@ async fn del_1_list_shows_non_operators_only_their_deleghe(t: &TestDb) -> anyhow
     by_ruolo.ruolo = PATRONATO as i32;
     assert_eq!(ids(&h, &me_a, by_ruolo.clone()).await, vec![ac.clone()]);
     // Acting for a delegante shows the delegante's deleghe.
-    let for_x = h.intermediario(&c).per_conto_di(&x);
+    let for_x = h.intermediario(&c).per_conto_di(&x, "caf");
     assert_eq!(
         ids(&h, &for_x, lista("", "")).await,
         sorted(vec![xb.clone(), xc.clone()])
@@ -122,11 +122,11 @@ async fn del_1_list_shows_non_operators_only_their_deleghe(t: &TestDb) -> anyhow
     // Operators filter freely.
     assert_eq!(ids(&h, &h.dg(), lista("", "")).await.len(), 4);
     assert_eq!(
-        ids(&h, &h.op(), lista(&x, "")).await,
+        ids(&h, &h.op("RM"), lista(&x, "")).await,
         sorted(vec![xb, xc.clone()])
     );
     assert_eq!(
-        ids(&h, &h.op(), lista("", &c)).await,
+        ids(&h, &h.op("RM"), lista("", &c)).await,
         sorted(vec![ac.clone(), xc])
     );
     assert_eq!(ids(&h, &h.dg(), by_ruolo).await, vec![ac]);
@@ -337,7 +337,7 @@ async fn del_4_audit_is_for_operators_only(t: &TestDb) -> anyhow::Result<()> {
     for who in [
         h.prestatore(&delegante()),
         h.intermediario(&delegato()),
-        h.who(Profile::Sistema, "SISTEMA-GATEWAY"),
+        h.who(Profile::Sistema, "SISTEMA-GATEWAY", None),
     ] {
         refused(
             h.c().list_audit_delega(who.req(audit(&d.id, "", ""))).await,
@@ -346,7 +346,7 @@ async fn del_4_audit_is_for_operators_only(t: &TestDb) -> anyhow::Result<()> {
             "DEL_4_OPERATORS_ONLY",
         );
     }
-    for who in [h.op(), h.dg()] {
+    for who in [h.op("RM"), h.dg()] {
         let r = ok(h.c().list_audit_delega(who.req(audit(&d.id, "", ""))).await);
         assert_eq!(azioni(&r), vec![pb::AuditAction::Created]);
     }
@@ -399,7 +399,7 @@ async fn del_4_audit_filters_and_order(t: &TestDb) -> anyhow::Result<()> {
 
     let mut only = audit("", &delegante(), "");
     only.action = Denied as i32;
-    let denied = ok(h.c().list_audit_delega(h.op().req(only)).await);
+    let denied = ok(h.c().list_audit_delega(h.op("RM").req(only)).await);
     assert_eq!(azioni(&denied), vec![Denied, Denied]);
 
     let on = |dal: &str, al: &str| {
@@ -410,14 +410,14 @@ async fn del_4_audit_filters_and_order(t: &TestDb) -> anyhow::Result<()> {
         });
         q
     };
-    let day1 = ok(h.c().list_audit_delega(h.op().req(on(OGGI, OGGI))).await);
+    let day1 = ok(h.c().list_audit_delega(h.op("RM").req(on(OGGI, OGGI))).await);
     assert_eq!(azioni(&day1), vec![Used, Created]);
-    let from2 = ok(h.c().list_audit_delega(h.op().req(on(DOMANI, ""))).await);
+    let from2 = ok(h.c().list_audit_delega(h.op("RM").req(on(DOMANI, ""))).await);
     assert_eq!(azioni(&from2), vec![Denied, Revoked, Denied]);
-    let until2 = ok(h.c().list_audit_delega(h.op().req(on("", DOMANI))).await);
+    let until2 = ok(h.c().list_audit_delega(h.op("RM").req(on("", DOMANI))).await);
     assert_eq!(azioni(&until2), vec![Denied, Used, Created]);
     let s = invalid(
-        h.c().list_audit_delega(h.op().req(on(DOMANI, OGGI))).await,
+        h.c().list_audit_delega(h.op("RM").req(on(DOMANI, OGGI))).await,
         &["periodo.al"],
         "DEL-4",
     );
@@ -426,7 +426,7 @@ async fn del_4_audit_filters_and_order(t: &TestDb) -> anyhow::Result<()> {
     bad.action = 77;
     bad.delegato_cf = "X".into();
     invalid(
-        h.c().list_audit_delega(h.op().req(bad)).await,
+        h.c().list_audit_delega(h.op("RM").req(bad)).await,
         &["periodo.dal", "action", "delegato_cf"],
         "DEL-4",
     );
@@ -447,7 +447,7 @@ async fn del_4_audit_pagination(t: &TestDb) -> anyhow::Result<()> {
         let mut q = audit("", "", &delegato());
         q.page_size = 4;
         q.page_token = token;
-        let r = ok(h.c().list_audit_delega(h.op().req(q)).await);
+        let r = ok(h.c().list_audit_delega(h.op("RM").req(q)).await);
         all.extend(r.voci);
         if r.next_page_token.is_empty() {
             break;

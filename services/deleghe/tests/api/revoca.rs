@@ -66,12 +66,14 @@ async fn del_1_operator_revokes_with_a_reason(t: &TestDb) -> anyhow::Result<()> 
     let h = Harness::start(t).await?;
     let d = h.crea(&delegante(), &delegato(), CAF, OGGI, "").await;
     let s = invalid(
-        h.c().revoke_delega(h.op().req(revoca(&d.id, " "))).await,
+        h.c().revoke_delega(h.op("RM").req(revoca(&d.id, " "))).await,
         &["motivo"],
         "DEL-1",
     );
     assert_eq!(reason_of_field(&s, "motivo"), "DEL_1_NOTE_REQUIRED");
-    let r = h.revoca(&h.op(), &d.id, "revoca richiesta allo sportello").await;
+    let r = h
+        .revoca(&h.op("RM"), &d.id, "revoca richiesta allo sportello")
+        .await;
     assert_eq!(r.revocata_da_cf, OP_RM);
     // The delegante sees the operator masked.
     let seen = ok(h.c().get_delega(h.prestatore(&delegante()).req(get(&d.id))).await)
@@ -124,14 +126,14 @@ async fn del_1_stranger_cannot_revoke_nor_learn_existence(t: &TestDb) -> anyhow:
     assert_eq!(known.message(), unknown.message());
     // Acting for the delegante under a delega does not make one a party either; nor is the
     // platform one.
-    let other_caf = h.intermediario(&estraneo()).per_conto_di(&delegante());
+    let other_caf = h.intermediario(&estraneo()).per_conto_di(&delegante(), "caf");
     refused(
         h.c().revoke_delega(other_caf.req(revoca(&d.id, ""))).await,
         Code::PermissionDenied,
         "DEL-1",
         "DEL_1_NOT_A_PARTY",
     );
-    let sistema = h.who(Profile::Sistema, "SISTEMA-NOTIFICHE");
+    let sistema = h.who(Profile::Sistema, "SISTEMA-NOTIFICHE", None);
     err(
         h.c().revoke_delega(sistema.req(revoca(&d.id, ""))).await,
         Code::PermissionDenied,

@@ -21,7 +21,7 @@ both_engines!(
 
 /// The newest audit entry about the delegato is the check just made: USED/DENIED, the outcome,
 /// the delega that decided it, the client's CF, the method and the instant.
-async fn assert_audited(h: &Harness, client: &Who, outcome: O, delega_id: &str) {
+async fn assert_audited(h: &Harness, client: &Chi, outcome: O, delega_id: &str) {
     let audit = h.audit_delegato(&client.cf()).await;
     let v = audit.first().expect("an audit entry");
     let action = if outcome == O::Valid {
@@ -154,9 +154,9 @@ async fn del_2_only_the_platform_checks(t: &TestDb) -> anyhow::Result<()> {
     for who in [
         h.intermediario(&delegato()),
         h.prestatore(&delegante()),
-        h.op(),
+        h.op("RM"),
         h.dg(),
-        h.who(Profile::SoggettoAbilitato, &delegato()),
+        h.who(Profile::SoggettoAbilitato, &delegato(), None),
     ] {
         refused(
             h.interno().check_delega(who.req(r.clone())).await,

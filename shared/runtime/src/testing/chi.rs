@@ -1,0 +1,115 @@
+//! Who calls a context under test: the identity the gateway would forward, signed with the
+//! harness's internal key, and the usual callers of every suite (GW-1, GW-6, DEL-2).
+
+use tonic::Request;
+
+use super::persone::{FLUSSO, OP_DG, OP_MI, OP_RM};
+use crate::identity::{IDENTITY_HEADER, Identity, InternalTokens, OnBehalf, Principal, Profile};
+
+/// A caller: its identity, and the key that signs it into each request.
+#[derive(Clone)]
+pub struct Chi {
+    tokens: InternalTokens,
+    pub identity: Identity,
+}
+
+impl Chi {
+    /// `message` as this caller sends it through the gateway.
+    #[allow(clippy::expect_used)]
+    pub fn req<T>(&self, message: T) -> Request<T> {
+        let mut r = Request::new(message);
+        let token = self.tokens.mint(&self.identity).expect("mint a token");
+        r.metadata_mut()
+            .insert(IDENTITY_HEADER, token.parse().expect("an ascii token"));
+        r
+    }
+
+    pub fn cf(&self) -> String {
+        self.identity.caller.cf.clone()
+    }
+
+    /// The same caller acting for `cf` under a delega of `ruolo` the gateway verified (DEL-2).
+    pub fn per_conto_di(mut self, cf: &str, ruolo: &str) -> Chi {
+        self.identity.on_behalf_of = Some(OnBehalf {
+            cf: cf.into(),
+            ruolo: ruolo.into(),
+            delega_id: "del_test_1".into(),
+        });
+        self
+    }
+}
+
+/// The callers of a suite, all signed with one key.
+#[derive(Clone)]
+pub struct Chiamanti {
+    tokens: InternalTokens,
+}
+
+impl Chiamanti {
+    pub fn new(tokens: InternalTokens) -> Chiamanti {
+        Chiamanti { tokens }
+    }
+
+    pub fn tokens(&self) -> &InternalTokens {
+        &self.tokens
+    }
+
+    /// Anyone: a profile and a codice fiscale (and, for a sede operator, its sede).
+    pub fn who(&self, profile: Profile, cf: &str, sede: Option<&str>) -> Chi {
+        Chi {
+            tokens: self.tokens.clone(),
+            identity: Identity::new(Principal {
+                cf: cf.into(),
+                profile,
+                sede: sede.map(str::to_string),
+            }),
+        }
+    }
+
+    pub fn prestatore(&self, cf: &str) -> Chi {
+        self.who(Profile::Prestatore, cf, None)
+    }
+
+    pub fn utilizzatore(&self, cf: &str) -> Chi {
+        self.who(Profile::Utilizzatore, cf, None)
+    }
+
+    pub fn azienda(&self, cf: &str) -> Chi {
+        self.who(Profile::Azienda, cf, None)
+    }
+
+    pub fn intermediario(&self, cf: &str) -> Chi {
+        self.who(Profile::Intermediario, cf, None)
+    }
+
+    pub fn soggetto_abilitato(&self, cf: &str) -> Chi {
+        self.who(Profile::SoggettoAbilitato, cf, None)
+    }
+
+    /// The operator of a sede (Milan's for "MI", Rome's otherwise).
+    pub fn op(&self, sede: &str) -> Chi {
+        let cf = if sede == "MI" { OP_MI } else { OP_RM };
+        self.who(Profile::OperatoreSede, cf, Some(sede))
+    }
+
+    pub fn dg(&self) -> Chi {
+        self.who(Profile::OperatoreDg, OP_DG, None)
+    }
+
+    /// The platform itself (a background round: no client behind it).
+    pub fn sistema(&self) -> Chi {
+        self.who(Profile::Sistema, "SISTEMA-TEST", None)
+    }
+
+    /// A platform call made because of `origin` (GW-6: the client's scope travels with it).
+    pub fn sistema_per(&self, origin: &Chi) -> Chi {
+        let mut c = self.sistema();
+        c.identity.origin = Some(Box::new(origin.identity.clone()));
+        c
+    }
+
+    /// The payments feed (POR-2): a service identity, never a person.
+    pub fn flusso(&self) -> Chi {
+        self.who(Profile::FlussoPagamenti, FLUSSO, None)
+    }
+}

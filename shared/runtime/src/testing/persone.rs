@@ -1,0 +1,138 @@
+//! The people, companies and operators of every suite: one set of codici fiscali (valid, each
+//! generated from its data by the kernel, ANA-2), addresses and contacts, so a test of one
+//! context reads like a test of another.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
+use occasionali_proto::anagrafica as ana;
+
+/// The platform time of every suite unless moved: 2026-06-15 12:00 in Rome.
+#[allow(clippy::expect_used)]
+pub fn ora() -> DateTime<Utc> {
+    "2026-06-15T10:00:00Z".parse().expect("a valid instant")
+}
+
+/// A company (its codice fiscale is its partita IVA).
+pub const PIVA: &str = "00743110157";
+pub const IBAN: &str = "IT60X0542811101000000123456";
+/// A restaurant (56.10.11): not a special sector, not excluded.
+pub const ATECO: &str = "56.10.11";
+/// The operators of the Rome and Milan sedi, and of the central direction.
+pub const OP_RM: &str = "VRDGPP70A01H501U";
+pub const OP_MI: &str = "BNCLRA75B41F205X";
+pub const OP_DG: &str = "NRELSN68C12H501Z";
+/// The payments feed's service identity (POR-2).
+pub const FLUSSO: &str = "AGENZIA-ENTRATE";
+
+#[allow(clippy::expect_used)]
+pub fn data(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
+}
+
+/// An RFC 3339 instant as a protobuf timestamp.
+#[allow(clippy::expect_used)]
+pub fn ts(s: &str) -> prost_types::Timestamp {
+    let t: DateTime<Utc> = s.parse().expect("an RFC 3339 instant");
+    istante(t)
+}
+
+pub fn istante(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+pub fn sesso_pb(s: Sesso) -> ana::Sesso {
+    match s {
+        Sesso::M => ana::Sesso::M,
+        Sesso::F => ana::Sesso::F,
+    }
+}
+
+/// A person born in `luogo` (Belfiore code), with the codice fiscale of its data.
+pub fn persona_di(cognome: &str, nome: &str, nascita: &str, sesso: Sesso, luogo: &str) -> ana::PersonaFisica {
+    let cf = cf::genera(&DatiAnagrafici {
+        cognome: cognome.into(),
+        nome: nome.into(),
+        data_nascita: data(nascita),
+        sesso,
+        luogo_nascita: luogo.into(),
+    });
+    ana::PersonaFisica {
+        codice_fiscale: cf.as_str().into(),
+        cognome: cognome.into(),
+        nome: nome.into(),
+        data_nascita: nascita.into(),
+        sesso: sesso_pb(sesso) as i32,
+        luogo_nascita: luogo.into(),
+        luogo_nascita_nome: String::new(),
+    }
+}
+
+/// A person born in Rome.
+pub fn persona(cognome: &str, nome: &str, nascita: &str, sesso: Sesso) -> ana::PersonaFisica {
+    persona_di(cognome, nome, nascita, sesso, "H501")
+}
+
+/// The `i`-th of many distinct people (distinct birth dates).
+pub fn persona_n(i: usize) -> ana::PersonaFisica {
+    const COGNOMI: [&str; 10] = [
+        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
+    ];
+    const NOMI: [(&str, Sesso); 6] = [
+        ("Luca", Sesso::M),
+        ("Giulia", Sesso::F),
+        ("Marco", Sesso::M),
+        ("Sara", Sesso::F),
+        ("Paolo", Sesso::M),
+        ("Elena", Sesso::F),
+    ];
+    let (nome, sesso) = NOMI[i % NOMI.len()];
+    let nascita = format!("{}-{:02}-{:02}", 1950 + i, i % 12 + 1, i % 28 + 1);
+    persona(COGNOMI[i % COGNOMI.len()], nome, &nascita, sesso)
+}
+
+/// The codice fiscale of the `i`-th person.
+pub fn cf_n(i: usize) -> String {
+    persona_n(i).codice_fiscale
+}
+
+/// A valid codice fiscale nobody registered.
+pub fn cf_sconosciuto() -> String {
+    persona("Sconosciuto", "Nessuno", "1977-07-07", Sesso::M).codice_fiscale
+}
+
+pub fn domicilio(comune: &str, cap: &str) -> ana::Domicilio {
+    ana::Domicilio {
+        comune: comune.into(),
+        indirizzo: "Via Garibaldi 1".into(),
+        cap: cap.into(),
+        ..Default::default()
+    }
+}
+
+/// Rome (ISTAT code), sede RM.
+pub fn roma() -> ana::Domicilio {
+    domicilio("058091", "00184")
+}
+
+/// Milan (cadastral code), sede MI.
+pub fn milano() -> ana::Domicilio {
+    domicilio("F205", "20121")
+}
+
+pub fn contatti() -> ana::Contatti {
+    ana::Contatti {
+        cellulare: "+393331234567".into(),
+        email: "persona@example.it".into(),
+    }
+}
+
+/// Paid on a bank account (ANA-4).
+pub fn conto(iban: &str) -> ana::MetodoPagamento {
+    ana::MetodoPagamento {
+        tipo: ana::TipoMetodoPagamento::ContoCorrente as i32,
+        iban: iban.into(),
+    }
+}
