@@ -281,10 +281,22 @@ impl Regole {
     /// PRE-20: the figures make sense together; every breach is a violation of the field
     /// (`prefisso` + public name), so DG learns them all at once.
     pub fn verifica(&self, prefisso: &str) -> Violations {
-        let mut v = Violations::new();
-        let mut no = |campo: &str, motivo: &str, descrizione: String| {
-            v.add(format!("{prefisso}{campo}"), "PRE-20", motivo, descrizione);
+        let mut e = Esame {
+            v: Violations::new(),
+            prefisso,
         };
+        self.verifica_importi(&mut e);
+        self.verifica_limiti(&mut e);
+        self.verifica_percentuali(&mut e);
+        self.verifica_intervalli(&mut e);
+        self.verifica_agricoltura(&mut e);
+        self.verifica_ateco(&mut e);
+        self.verifica_riferimento(&mut e);
+        e.v
+    }
+
+    /// Amounts: the compensation, minima and limits above zero, the other parts not negative.
+    fn verifica_importi(&self, e: &mut Esame<'_>) {
         for (campo, valore) in [
             ("titolo_compenso", self.titolo_compenso),
             ("compenso_orario_minimo", self.orario_minimo),
@@ -298,7 +310,7 @@ impl Regole {
             ("limite_coppia", self.limite_coppia),
         ] {
             if valore <= 0 {
-                no(
+                e.no(
                     campo,
                     "PRE_20_NOT_POSITIVE",
                     format!("{campo} must be more than zero"),
@@ -312,21 +324,25 @@ impl Regole {
             ("commissione_bonifico_domiciliato", self.commissione_bonifico),
         ] {
             if valore < 0 {
-                no(campo, "PRE_20_NEGATIVE", format!("{campo} cannot be negative"));
+                e.no(campo, "PRE_20_NEGATIVE", format!("{campo} cannot be negative"));
             }
         }
+    }
+
+    /// The limits and minima against each other (PRE-3, PRE-4, PRE-8).
+    fn verifica_limiti(&self, e: &mut Esame<'_>) {
         if self.orario_minimo > 0
             && self.giornaliero_minimo > 0
             && self.giornaliero_minimo < self.orario_minimo
         {
-            no(
+            e.no(
                 "compenso_giornaliero_minimo",
                 "PRE_20_DAILY_BELOW_HOURLY",
                 "the daily minimum cannot be lower than the hourly one".into(),
             );
         }
         if self.limite_coppia > self.limite_prestatore.min(self.limite_utilizzatore) {
-            no(
+            e.no(
                 "limite_coppia",
                 "PRE_20_PAIR_ABOVE_LIMITS",
                 "the limit between one utilizzatore and one prestatore cannot exceed either party's limit"
@@ -334,19 +350,23 @@ impl Regole {
             );
         }
         if self.limite_utilizzatore_speciali < self.limite_utilizzatore {
-            no(
+            e.no(
                 "limite_utilizzatore_settori_speciali",
                 "PRE_20_SPECIAL_BELOW_ORDINARY",
                 "the special sectors' limit cannot be lower than the ordinary one".into(),
             );
         }
         if self.dipendenti_max_speciali < self.dipendenti_max {
-            no(
+            e.no(
                 "dipendenti_max_settori_speciali",
                 "PRE_20_SPECIAL_BELOW_ORDINARY",
                 "the special sectors' maximum cannot be lower than the ordinary one".into(),
             );
         }
+    }
+
+    /// Rates and shares between 0 and 100 %.
+    fn verifica_percentuali(&self, e: &mut Esame<'_>) {
         for (campo, valore) in [
             ("aliquota_ivs", self.aliquota_ivs),
             ("aliquota_inail", self.aliquota_inail),
@@ -357,13 +377,17 @@ impl Regole {
             ),
         ] {
             if !(0..=10_000).contains(&valore) {
-                no(
+                e.no(
                     campo,
                     "PRE_20_PERCENT_RANGE",
                     format!("{campo} must be between 0.00 and 100.00"),
                 );
             }
         }
+    }
+
+    /// Hours, days and counts within what a calendar and a company allow.
+    fn verifica_intervalli(&self, e: &mut Esame<'_>) {
         for (campo, valore, minimo, massimo) in [
             (
                 "ore_soglia_minimo_giornaliero",
@@ -388,25 +412,29 @@ impl Regole {
             ("giorno_pagamento", self.giorno_pagamento, 1, 28),
         ] {
             if !(minimo..=massimo).contains(&valore) {
-                no(
+                e.no(
                     campo,
                     "PRE_20_OUT_OF_RANGE",
                     format!("{campo} must be between {minimo} and {massimo}"),
                 );
             }
         }
+    }
+
+    /// The agricultural minimum and window exist exactly when agriculture is allowed (PRE-3, PRE-7).
+    fn verifica_agricoltura(&self, e: &mut Esame<'_>) {
         match (self.agricoltura_ammessa, self.orario_minimo_agricolo) {
-            (true, None) => no(
+            (true, None) => e.no(
                 "compenso_orario_minimo_agricolo",
                 "PRE_20_AGRICULTURAL_MINIMUM_REQUIRED",
                 "agriculture is allowed: its hourly minimum (collective agreement) is required".into(),
             ),
-            (false, Some(_)) => no(
+            (false, Some(_)) => e.no(
                 "compenso_orario_minimo_agricolo",
                 "PRE_20_AGRICULTURAL_MINIMUM_WITHOUT_AGRICULTURE",
                 "agriculture is excluded: leave its hourly minimum empty".into(),
             ),
-            (true, Some(c)) if c <= 0 => no(
+            (true, Some(c)) if c <= 0 => e.no(
                 "compenso_orario_minimo_agricolo",
                 "PRE_20_NOT_POSITIVE",
                 "compenso_orario_minimo_agricolo must be more than zero".into(),
@@ -414,19 +442,23 @@ impl Regole {
             _ => {}
         }
         if !self.agricoltura_ammessa && self.giorni_finestra_agricola != 0 {
-            no(
+            e.no(
                 "giorni_finestra_agricola",
                 "PRE_20_AGRICULTURAL_WINDOW_WITHOUT_AGRICULTURE",
                 "agriculture is excluded: its window must be 0".into(),
             );
         }
+    }
+
+    /// Sector codes well formed and listed once (PRE-4).
+    fn verifica_ateco(&self, e: &mut Esame<'_>) {
         for (campo, codici) in [
             ("ateco_settori_speciali", &self.ateco_speciali),
             ("ateco_esclusi", &self.ateco_esclusi),
         ] {
             for (i, c) in codici.iter().enumerate() {
                 if !codice_ateco(c) {
-                    no(
+                    e.no(
                         &format!("{campo}[{i}]"),
                         "PRE_20_ATECO_FORMAT",
                         "an ATECO code or prefix: 2 digits, then groups of 1–2 digits after dots (\"43\", \"08.11\", \"82.30.00\")".into(),
@@ -436,7 +468,7 @@ impl Regole {
             let mut visti = std::collections::BTreeSet::new();
             for (i, c) in codici.iter().enumerate() {
                 if !visti.insert(c.as_str()) {
-                    no(
+                    e.no(
                         &format!("{campo}[{i}]"),
                         "PRE_20_ATECO_DUPLICATE",
                         format!("{c} is listed twice"),
@@ -444,14 +476,30 @@ impl Regole {
                 }
             }
         }
+    }
+
+    /// The legal basis of the table as a whole.
+    fn verifica_riferimento(&self, e: &mut Esame<'_>) {
         if self.riferimento.trim().is_empty() || self.riferimento.chars().count() > 500 {
-            no(
+            e.no(
                 "riferimento_normativo",
                 "PRE_20_REFERENCE_REQUIRED",
                 "the legal basis of the table is required (at most 500 characters)".into(),
             );
         }
-        v
+    }
+}
+
+/// The violations of a table being checked, named under the request's prefix.
+struct Esame<'a> {
+    v: Violations,
+    prefisso: &'a str,
+}
+
+impl Esame<'_> {
+    fn no(&mut self, campo: &str, motivo: &str, descrizione: String) {
+        self.v
+            .add(format!("{}{campo}", self.prefisso), "PRE-20", motivo, descrizione);
     }
 }
 
