@@ -17,13 +17,7 @@ impl Portafoglio {
         e: Storno,
         r: &RichiestaStorno,
     ) -> Result<(Storno, Versamento), AppError> {
-        if !e.stesso_contenuto(r) {
-            return Err(AppError::already_exists(
-                "POR-7",
-                "POR_7_REQUEST_ID_REUSED",
-                "this request_id was used for a different storno",
-            ));
-        }
+        let e = e.ripetizione(r)?;
         let v = versamenti::carica(&self.db, &e.versamento_id)
             .await?
             .ok_or_else(|| AppError::internal("storno of a missing versamento"))?;
@@ -48,7 +42,7 @@ impl Portafoglio {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("versamento {}", r.versamento_id)))?;
         if !v.in_coda_di(&ambito) {
-            return Err(accesso::fuori_sede("POR-7"));
+            return Err(accesso::fuori_sede("POR-7").into());
         }
         let destinazione = match &r.destinazione {
             Destinazione::Trasferimento { portafoglio } => {

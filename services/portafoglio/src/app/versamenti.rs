@@ -240,7 +240,7 @@ impl Portafoglio {
     ) -> Result<Vec<(i64, Versamento)>, AppError> {
         let ambito = accesso::operatori(id, "POR-3", "the unmatched queue")?;
         filtro.sede = match (ambito.sede(), sede_richiesta) {
-            (Some(mia), Some(altra)) if altra != mia => return Err(accesso::fuori_sede("POR-3")),
+            (Some(mia), Some(altra)) if altra != mia => return Err(accesso::fuori_sede("POR-3").into()),
             (Some(mia), _) => Some(mia.to_string()),
             (None, richiesta) => richiesta,
         };
