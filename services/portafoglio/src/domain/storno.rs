@@ -107,54 +107,10 @@ pub fn storna(
     {
         return Err(Errore::StessoPortafoglio);
     }
-    let da = match (&sorgente, saldi_origine) {
-        (Some(w), Some(saldi)) => {
-            if importo > saldi.disponibile {
-                return Err(Errore::SottoIlRiservato {
-                    disponibile: saldi.disponibile,
-                    importo,
-                });
-            }
-            saldi.disponibile = differenza(saldi.disponibile, importo)?;
-            Conto::disponibile(w)
-        }
-        (Some(_), None) => return Err(Errore::Incoerenza("storno from a wallet without its balances")),
-        (None, _) => Conto::Piattaforma(TipoConto::VersamentiNonAbbinati),
-    };
+    let da = preleva(sorgente.as_ref(), saldi_origine, importo)?;
     let mut s = Scritture::new();
-    match (&r.destinazione, saldi_destinazione) {
-        (Destinazione::Restituzione { .. }, _) => s.sposta(
-            da,
-            Conto::Piattaforma(TipoConto::Restituzioni),
-            importo,
-            Causale::Storno,
-            &id,
-        )?,
-        (Destinazione::Trasferimento { portafoglio }, Some(saldi)) => {
-            accredita_disponibile(&mut s, saldi, portafoglio, da, importo, Causale::Storno, &id)?
-        }
-        (Destinazione::Trasferimento { .. }, None) => {
-            return Err(Errore::Incoerenza("transfer without the destination's balances"));
-        }
-    }
-    let mut dopo = v.clone();
-    dopo.importo_stornato = somma(v.importo_stornato, importo)?;
-    if differenza(dopo.dati.importo, dopo.importo_stornato)?.is_zero() {
-        dopo.stato = match &r.destinazione {
-            Destinazione::Restituzione { .. } => StatoVersamento::Restituito,
-            Destinazione::Trasferimento { portafoglio } => {
-                if sorgente.is_none() {
-                    // From the queue: the transfer is what matched it to a wallet.
-                    dopo.portafoglio = Some(portafoglio.clone());
-                    dopo.modalita = Some(Modalita::Trasferimento);
-                    dopo.abbinato_da_cf = operatore_cf.to_string();
-                    dopo.nota_abbinamento = r.nota.clone();
-                    dopo.abbinato_il = Some(ora);
-                }
-                StatoVersamento::Trasferito
-            }
-        };
-    }
+    versa(&mut s, da, &r.destinazione, saldi_destinazione, importo, &id)?;
+    let dopo = versamento_dopo(v, r, sorgente.is_none(), importo, operatore_cf, ora)?;
     Ok((
         Storno {
             id,
@@ -169,6 +125,86 @@ pub fn storna(
         dopo,
         s,
     ))
+}
+
+/// The account the sum leaves: the source wallet's available balance, never below what it
+/// holds (reserved funds stay for the prestazioni), or the unmatched queue's.
+fn preleva(
+    sorgente: Option<&PortafoglioRef>,
+    saldi_origine: Option<&mut SaldiPortafoglio>,
+    importo: Euro,
+) -> Result<Conto, Errore> {
+    match (sorgente, saldi_origine) {
+        (Some(w), Some(saldi)) => {
+            if importo > saldi.disponibile {
+                return Err(Errore::SottoIlRiservato {
+                    disponibile: saldi.disponibile,
+                    importo,
+                });
+            }
+            saldi.disponibile = differenza(saldi.disponibile, importo)?;
+            Ok(Conto::disponibile(w))
+        }
+        (Some(_), None) => Err(Errore::Incoerenza("storno from a wallet without its balances")),
+        (None, _) => Ok(Conto::Piattaforma(TipoConto::VersamentiNonAbbinati)),
+    }
+}
+
+/// The movement to the destination: the returns account, or the other wallet's available
+/// balance (covering its debt first).
+fn versa(
+    s: &mut Scritture,
+    da: Conto,
+    destinazione: &Destinazione,
+    saldi_destinazione: Option<&mut SaldiPortafoglio>,
+    importo: Euro,
+    id: &str,
+) -> Result<(), Errore> {
+    match (destinazione, saldi_destinazione) {
+        (Destinazione::Restituzione { .. }, _) => s.sposta(
+            da,
+            Conto::Piattaforma(TipoConto::Restituzioni),
+            importo,
+            Causale::Storno,
+            id,
+        ),
+        (Destinazione::Trasferimento { portafoglio }, Some(saldi)) => {
+            accredita_disponibile(s, saldi, portafoglio, da, importo, Causale::Storno, id)
+        }
+        (Destinazione::Trasferimento { .. }, None) => {
+            Err(Errore::Incoerenza("transfer without the destination's balances"))
+        }
+    }
+}
+
+/// The versamento after the storno: once nothing is left, returned or transferred; a transfer
+/// of a whole queued versamento is what matched it to a wallet.
+fn versamento_dopo(
+    v: &Versamento,
+    r: &RichiestaStorno,
+    dalla_coda: bool,
+    importo: Euro,
+    operatore_cf: &str,
+    ora: DateTime<Utc>,
+) -> Result<Versamento, Errore> {
+    let mut dopo = v.clone();
+    dopo.importo_stornato = somma(v.importo_stornato, importo)?;
+    if differenza(dopo.dati.importo, dopo.importo_stornato)?.is_zero() {
+        dopo.stato = match &r.destinazione {
+            Destinazione::Restituzione { .. } => StatoVersamento::Restituito,
+            Destinazione::Trasferimento { portafoglio } => {
+                if dalla_coda {
+                    dopo.portafoglio = Some(portafoglio.clone());
+                    dopo.modalita = Some(Modalita::Trasferimento);
+                    dopo.abbinato_da_cf = operatore_cf.to_string();
+                    dopo.nota_abbinamento = r.nota.clone();
+                    dopo.abbinato_il = Some(ora);
+                }
+                StatoVersamento::Trasferito
+            }
+        };
+    }
+    Ok(dopo)
 }
 
 #[cfg(test)]
