@@ -1,5 +1,6 @@
 //! The gRPC adapter: decode the request into domain values, call the context, encode the answer.
-//! One error mapping (runtime's `AppError` → `Status`). The public service is here; the internal
+//! One error mapping: the domain's refusals to the runtime's `AppError` ([`errori`]), and that to
+//! `Status`. The public service is here; the internal
 //! one (the saga's reserve/release/consume, `sistema` only) is in [`interno`].
 
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -25,6 +26,7 @@ use crate::store::rimborsi::FiltroRimborsi;
 use crate::store::scarti::Scarto;
 use crate::store::versamenti::FiltroCoda;
 
+mod errori;
 pub mod interno;
 
 /// The public service: what clients call through the gateway.
@@ -188,7 +190,7 @@ impl PortafoglioService for Api {
         request: Request<Streaming<pb::ImportF24Request>>,
     ) -> Result<Response<pb::ImportF24Response>, Status> {
         let id = request.identity()?;
-        accesso::flusso_pagamenti(&id, "F24 payments")?;
+        accesso::flusso_pagamenti(&id, "F24 payments").map_err(AppError::from)?;
         let mut stream = request.into_inner();
         let mut out = pb::ImportF24Response {
             id_import: new_id("imp"),
@@ -269,7 +271,7 @@ impl PortafoglioService for Api {
         request: Request<pb::NotifyPagoPaRequest>,
     ) -> Result<Response<pb::NotifyPagoPaResponse>, Status> {
         let id = request.identity()?;
-        accesso::flusso_pagamenti(&id, "pagoPA receipts")?;
+        accesso::flusso_pagamenti(&id, "pagoPA receipts").map_err(AppError::from)?;
         let r = request.into_inner();
         let ora = self.app.ora();
         let pagato_il = match &r.pagato_il {
@@ -368,7 +370,7 @@ impl PortafoglioService for Api {
         request: Request<pb::RunPayoutRequest>,
     ) -> Result<Response<pb::RunPayoutResponse>, Status> {
         let id = request.identity()?;
-        accesso::dg_o_sistema(&id, "POR-5", "running the payout")?;
+        accesso::dg_o_sistema(&id, "POR-5", "running the payout").map_err(AppError::from)?;
         let r = request.into_inner();
         let mut v = Violations::new();
         let am = anno_mese(&mut v, r.anno, r.mese, "POR-5");

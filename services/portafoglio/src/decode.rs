@@ -336,61 +336,11 @@ pub fn record_f24(r: &pb::RecordF24, oggi: NaiveDate) -> Result<DatiVersamento, 
             "is in the future",
         );
     }
-    let (mut anno, mut rif_a, mut rif_b) = (None, String::new(), String::new());
-    match modello {
-        Some(Canale::F24Elide) => {
-            if anno_plausibile(r.anno, oggi) {
-                anno = Some(r.anno);
-            } else {
-                v.add(
-                    "anno",
-                    rule,
-                    "POR_2_F24_YEAR",
-                    format!("must be a year from {PRIMO_ANNO} to next year"),
-                );
-            }
-        }
-        Some(Canale::F24Ep) => {
-            if codice == Some(CodiceTributo::Lifa) {
-                v.add(
-                    "codice_tributo",
-                    rule,
-                    "POR_2_F24_EP_CODICE",
-                    "an F24 EP pays CPO wallets only: codice CLOC",
-                );
-            }
-            let a = r.riferimento_a.trim();
-            let mese_ok = a.len() == 4
-                && a.starts_with("00")
-                && a.bytes().all(|b| b.is_ascii_digit())
-                && a[2..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
-            if mese_ok {
-                rif_a = a.to_string();
-            } else {
-                v.add(
-                    "riferimento_a",
-                    rule,
-                    "POR_2_F24_EP_RIFERIMENTO_A",
-                    "must be \"00MM\" with MM a month 01-12",
-                );
-            }
-            let b = r.riferimento_b.trim();
-            let anno_ok = b.len() == 4
-                && b.bytes().all(|c| c.is_ascii_digit())
-                && b.parse::<i32>().is_ok_and(|y| anno_plausibile(y, oggi));
-            if anno_ok {
-                rif_b = b.to_string();
-            } else {
-                v.add(
-                    "riferimento_b",
-                    rule,
-                    "POR_2_F24_EP_RIFERIMENTO_B",
-                    format!("must be \"AAAA\", a year from {PRIMO_ANNO} to next year"),
-                );
-            }
-        }
-        _ => {}
-    }
+    let (anno, (rif_a, rif_b)) = match modello {
+        Some(Canale::F24Elide) => (anno_elide(&mut v, r.anno, oggi), Default::default()),
+        Some(Canale::F24Ep) => (None, riferimenti_ep(&mut v, r, codice, oggi)),
+        _ => (None, Default::default()),
+    };
     if !v.is_empty() {
         return Err(v
             .iter()
@@ -416,6 +366,70 @@ pub fn record_f24(r: &pb::RecordF24, oggi: NaiveDate) -> Result<DatiVersamento, 
         }
         _ => Err("record could not be decoded".into()),
     }
+}
+
+/// An F24 ELIDE's reference year.
+fn anno_elide(v: &mut Violations, anno: i32, oggi: NaiveDate) -> Option<i32> {
+    if anno_plausibile(anno, oggi) {
+        return Some(anno);
+    }
+    v.add(
+        "anno",
+        "POR-2",
+        "POR_2_F24_YEAR",
+        format!("must be a year from {PRIMO_ANNO} to next year"),
+    );
+    None
+}
+
+/// An F24 EP's references: riferimento A the month ("00MM"), riferimento B the year ("AAAA");
+/// a public administration pays CPO wallets only.
+fn riferimenti_ep(
+    v: &mut Violations,
+    r: &pb::RecordF24,
+    codice: Option<CodiceTributo>,
+    oggi: NaiveDate,
+) -> (String, String) {
+    let rule = "POR-2";
+    if codice == Some(CodiceTributo::Lifa) {
+        v.add(
+            "codice_tributo",
+            rule,
+            "POR_2_F24_EP_CODICE",
+            "an F24 EP pays CPO wallets only: codice CLOC",
+        );
+    }
+    let (mut rif_a, mut rif_b) = (String::new(), String::new());
+    let a = r.riferimento_a.trim();
+    let mese_ok = a.len() == 4
+        && a.starts_with("00")
+        && a.bytes().all(|b| b.is_ascii_digit())
+        && a[2..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
+    if mese_ok {
+        rif_a = a.to_string();
+    } else {
+        v.add(
+            "riferimento_a",
+            rule,
+            "POR_2_F24_EP_RIFERIMENTO_A",
+            "must be \"00MM\" with MM a month 01-12",
+        );
+    }
+    let b = r.riferimento_b.trim();
+    let anno_ok = b.len() == 4
+        && b.bytes().all(|c| c.is_ascii_digit())
+        && b.parse::<i32>().is_ok_and(|y| anno_plausibile(y, oggi));
+    if anno_ok {
+        rif_b = b.to_string();
+    } else {
+        v.add(
+            "riferimento_b",
+            rule,
+            "POR_2_F24_EP_RIFERIMENTO_B",
+            format!("must be \"AAAA\", a year from {PRIMO_ANNO} to next year"),
+        );
+    }
+    (rif_a, rif_b)
 }
 
 /// POR-2: a pagoPA receipt.

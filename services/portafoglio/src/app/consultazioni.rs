@@ -10,7 +10,7 @@ use crate::domain::accesso::{self, Ambito};
 use crate::domain::riserva::Riserva;
 use crate::domain::versamento::Versamento;
 use crate::domain::{Conto, PortafoglioRef, SaldiPortafoglio, TipoConto};
-use crate::store::conti::{self, MovimentoRegistrato};
+use crate::store::conti::{self, MovimentoRegistrato, SaldoConto};
 use crate::store::{Pagina, riserve, versamenti};
 
 /// The wallet's summary of a year, before the limits are added (POR-6).
@@ -109,61 +109,14 @@ impl Portafoglio {
         let lettura = begin_snapshot(&self.db).await?;
         let (saldi, numero_movimenti) = conti::bilancio(&lettura).await?;
         lettura.commit().await?;
-        let mut totale: i64 = 0;
-        let mut cache: i64 = 0;
-        let mut coerente = true;
-        for s in &saldi {
-            totale = totale
-                .checked_add(s.da_movimenti)
-                .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
-            cache = cache
-                .checked_add(s.in_cache)
-                .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
-            coerente &= s.da_movimenti == s.in_cache;
-        }
+        let (totale, cache, coerente) = quadratura(&saldi)?;
         if !coerente || totale != 0 || cache != 0 {
             tracing::error!(totale, cache, "ledger out of balance (POR-1)");
         }
-        let scelto = |c: &Conto| tipi.is_empty() || tipi.contains(&c.tipo());
-        let mut righe: Vec<RigaBilancio> = Vec::new();
-        match portafoglio {
-            Some(w) => {
-                for t in TipoConto::PORTAFOGLIO {
-                    let c = Conto::Portafoglio(w.clone(), t);
-                    if !scelto(&c) {
-                        continue;
-                    }
-                    let saldo = saldi
-                        .iter()
-                        .find(|s| s.conto == c)
-                        .map(|s| s.da_movimenti)
-                        .unwrap_or(0);
-                    righe.push(RigaBilancio {
-                        tipo: t,
-                        portafoglio: Some(w.clone()),
-                        saldo: Euro::from_cents(saldo),
-                    });
-                }
-            }
-            None => {
-                for t in TipoConto::PIATTAFORMA.into_iter().chain(TipoConto::PORTAFOGLIO) {
-                    if !tipi.is_empty() && !tipi.contains(&t) {
-                        continue;
-                    }
-                    let mut somma: i64 = 0;
-                    for s in saldi.iter().filter(|s| s.conto.tipo() == t) {
-                        somma = somma
-                            .checked_add(s.da_movimenti)
-                            .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
-                    }
-                    righe.push(RigaBilancio {
-                        tipo: t,
-                        portafoglio: None,
-                        saldo: Euro::from_cents(somma),
-                    });
-                }
-            }
-        }
+        let righe = match portafoglio {
+            Some(w) => righe_del_portafoglio(&saldi, tipi, w),
+            None => righe_per_tipo(&saldi, tipi)?,
+        };
         Ok(Bilancio {
             righe,
             totale: Euro::from_cents(totale),
@@ -171,4 +124,66 @@ impl Portafoglio {
             numero_movimenti,
         })
     }
+}
+
+/// POR-1: the ledger's totals from the entries and from the cached balances, and whether every
+/// cached balance equals its entries.
+fn quadratura(saldi: &[SaldoConto]) -> Result<(i64, i64, bool), AppError> {
+    let mut totale: i64 = 0;
+    let mut cache: i64 = 0;
+    let mut coerente = true;
+    for s in saldi {
+        totale = totale
+            .checked_add(s.da_movimenti)
+            .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
+        cache = cache
+            .checked_add(s.in_cache)
+            .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
+        coerente &= s.da_movimenti == s.in_cache;
+    }
+    Ok((totale, cache, coerente))
+}
+
+/// One row per account of the wallet (of the kinds asked, all when none), from its entries.
+fn righe_del_portafoglio(saldi: &[SaldoConto], tipi: &[TipoConto], w: &PortafoglioRef) -> Vec<RigaBilancio> {
+    let mut righe = Vec::new();
+    for t in TipoConto::PORTAFOGLIO {
+        let c = Conto::Portafoglio(w.clone(), t);
+        if !tipi.is_empty() && !tipi.contains(&c.tipo()) {
+            continue;
+        }
+        let saldo = saldi
+            .iter()
+            .find(|s| s.conto == c)
+            .map(|s| s.da_movimenti)
+            .unwrap_or(0);
+        righe.push(RigaBilancio {
+            tipo: t,
+            portafoglio: Some(w.clone()),
+            saldo: Euro::from_cents(saldo),
+        });
+    }
+    righe
+}
+
+/// One row per account kind (of the kinds asked, all when none), summing every account of it.
+fn righe_per_tipo(saldi: &[SaldoConto], tipi: &[TipoConto]) -> Result<Vec<RigaBilancio>, AppError> {
+    let mut righe = Vec::new();
+    for t in TipoConto::PIATTAFORMA.into_iter().chain(TipoConto::PORTAFOGLIO) {
+        if !tipi.is_empty() && !tipi.contains(&t) {
+            continue;
+        }
+        let mut somma: i64 = 0;
+        for s in saldi.iter().filter(|s| s.conto.tipo() == t) {
+            somma = somma
+                .checked_add(s.da_movimenti)
+                .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
+        }
+        righe.push(RigaBilancio {
+            tipo: t,
+            portafoglio: None,
+            saldo: Euro::from_cents(somma),
+        });
+    }
+    Ok(righe)
 }

@@ -100,7 +100,7 @@ impl Portafoglio {
         match accesso::ambito(id) {
             Some(Ambito::Tutto) => Ok(()),
             Some(Ambito::Sede(s)) => self.nella_sede(id, cf, &s, rule).await,
-            None => Err(accesso::non_titolare(rule)),
+            None => Err(accesso::non_titolare(rule).into()),
         }
     }
 
@@ -129,7 +129,7 @@ impl Portafoglio {
     ) -> Result<(), AppError> {
         match self.registro.sede(cf, Some(id)).await? {
             Some(s) if s == sede => Ok(()),
-            _ => Err(accesso::fuori_sede(rule)),
+            _ => Err(accesso::fuori_sede(rule).into()),
         }
     }
 }

@@ -195,7 +195,7 @@ impl Portafoglio {
             None => {
                 let me = id.subject_cf().to_string();
                 if filtro.prestatore_cf.as_ref().is_some_and(|cf| *cf != me) {
-                    return Err(crate::domain::accesso::non_titolare("POR-5"));
+                    return Err(crate::domain::accesso::non_titolare("POR-5").into());
                 }
                 filtro.prestatore_cf = Some(me);
             }

@@ -11,22 +11,14 @@ use crate::store::rimborsi::FiltroRimborsi;
 use crate::store::{Inserimento, Pagina, conti, rimborsi as store};
 
 impl Portafoglio {
-    fn stesso(e: Rimborso, r: &RichiestaRimborso) -> Result<Rimborso, AppError> {
-        if e.stesso_contenuto(r) {
-            Ok(e)
-        } else {
-            Err(rimborso::conflitto_request_id())
-        }
-    }
-
     /// POR-7: the utilizzatore (or its delegato) asks to refund unused funds; the amount is held
     /// until an operator decides. Idempotent on the request id.
     pub async fn richiedi_rimborso(&self, id: &Identity, r: RichiestaRimborso) -> Result<Rimborso, AppError> {
         if !accesso::titolare(id, &r.portafoglio.cf) {
-            return Err(accesso::non_titolare("POR-7"));
+            return Err(accesso::non_titolare("POR-7").into());
         }
         if let Some(e) = store::per_request(&self.db, &r.request_id).await? {
-            return Self::stesso(e, &r);
+            return Ok(e.ripetizione(&r)?);
         }
         let sede = self
             .registro
@@ -42,7 +34,7 @@ impl Portafoglio {
             let e = store::per_request(&self.db, &r.request_id)
                 .await?
                 .ok_or_else(|| AppError::internal("duplicate rimborso not found"))?;
-            return Self::stesso(e, &r);
+            return Ok(e.ripetizione(&r)?);
         }
         conti::registra(&*txn, &s, ora, &[]).await?;
         txn.commit().await?;
@@ -76,7 +68,7 @@ impl Portafoglio {
                 .await?
                 .unwrap_or_else(|| r.sede.clone());
             if sede != *mia {
-                return Err(accesso::fuori_sede("POR-7"));
+                return Err(accesso::fuori_sede("POR-7").into());
             }
         }
         let ora = self.ora();
@@ -115,14 +107,14 @@ impl Portafoglio {
             Some(Ambito::Tutto) => filtro.sede = sede_richiesta,
             Some(Ambito::Sede(mia)) => {
                 if sede_richiesta.as_ref().is_some_and(|s| *s != mia) {
-                    return Err(accesso::fuori_sede("POR-7"));
+                    return Err(accesso::fuori_sede("POR-7").into());
                 }
                 filtro.sede = Some(mia);
             }
             None => {
                 let me = id.subject_cf().to_string();
                 if filtro.utilizzatore_cf.as_ref().is_some_and(|cf| *cf != me) {
-                    return Err(accesso::non_titolare("POR-7"));
+                    return Err(accesso::non_titolare("POR-7").into());
                 }
                 filtro.utilizzatore_cf = Some(me);
             }

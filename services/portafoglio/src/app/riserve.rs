@@ -35,7 +35,7 @@ impl Portafoglio {
         if !conti::preleva_per_riserva(&*txn, &w, totale).await? {
             rollback(txn).await?;
             let saldi = conti::saldi(&self.db, &w).await?;
-            return Err(riserva::fondi_insufficienti(&saldi, totale));
+            return Err(riserva::fondi_insufficienti(&saldi, totale).into());
         }
         let s = riserva::scritture_riserva(&nuova)?;
         conti::registra(&*txn, &s, ora, &[Conto::disponibile(&w)]).await?;

@@ -1,7 +1,9 @@
 //! POR-7: return or transfer of a wrong F24 by an operator.
 
+use chrono::{DateTime, Utc};
 use occasionali_kernel::ids::new_id;
 use occasionali_runtime::{AppError, Identity};
+use sea_orm::ConnectionTrait;
 
 use super::{Portafoglio, autore, rollback};
 use crate::domain::PortafoglioRef;
@@ -17,17 +19,31 @@ impl Portafoglio {
         e: Storno,
         r: &RichiestaStorno,
     ) -> Result<(Storno, Versamento), AppError> {
-        if !e.stesso_contenuto(r) {
-            return Err(AppError::already_exists(
-                "POR-7",
-                "POR_7_REQUEST_ID_REUSED",
-                "this request_id was used for a different storno",
-            ));
-        }
+        let e = e.ripetizione(r)?;
         let v = versamenti::carica(&self.db, &e.versamento_id)
             .await?
             .ok_or_else(|| AppError::internal("storno of a missing versamento"))?;
         Ok((e, v))
+    }
+
+    /// The wallet a transfer goes to, if it is one: a registered utilizzatore of its type.
+    async fn destinazione(
+        &self,
+        id: &Identity,
+        destinazione: &Destinazione,
+    ) -> Result<Option<PortafoglioRef>, AppError> {
+        let Destinazione::Trasferimento { portafoglio } = destinazione else {
+            return Ok(None);
+        };
+        let d = self.registro.soggetto(&portafoglio.cf, Some(id)).await?;
+        if !d.is_some_and(|d| d.utilizzatore(portafoglio.tipo)) {
+            return Err(AppError::precondition(
+                "POR-7",
+                "POR_7_DESTINATION_NOT_UTILIZZATORE",
+                "the destination is not a registered utilizzatore of that wallet type",
+            ));
+        }
+        Ok(Some(portafoglio.clone()))
     }
 
     /// POR-7: returns a versamento (or part of it) to the payer or moves it to another wallet;
@@ -48,22 +64,9 @@ impl Portafoglio {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("versamento {}", r.versamento_id)))?;
         if !v.in_coda_di(&ambito) {
-            return Err(accesso::fuori_sede("POR-7"));
+            return Err(accesso::fuori_sede("POR-7").into());
         }
-        let destinazione = match &r.destinazione {
-            Destinazione::Trasferimento { portafoglio } => {
-                let d = self.registro.soggetto(&portafoglio.cf, Some(id)).await?;
-                if !d.is_some_and(|d| d.utilizzatore(portafoglio.tipo)) {
-                    return Err(AppError::precondition(
-                        "POR-7",
-                        "POR_7_DESTINATION_NOT_UTILIZZATORE",
-                        "the destination is not a registered utilizzatore of that wallet type",
-                    ));
-                }
-                Some(portafoglio.clone())
-            }
-            Destinazione::Restituzione { .. } => None,
-        };
+        let destinazione = self.destinazione(id, &r.destinazione).await?;
         let origine = storno::origine(&v)?;
         let operatore = autore(id);
         let ora = self.ora();
@@ -101,20 +104,33 @@ impl Portafoglio {
         }
         versamenti::aggiorna(&*txn, &v, &dopo).await?;
         conti::registra(&*txn, &s, ora, &[]).await?;
-        events::versamento_stornato(&*txn, &st, &dopo, ora).await?;
-        if let Some(w) = &destinazione {
-            // Consumers of deposits see the transfer as a deposit to the destination wallet.
-            let mut vista = dopo.clone();
-            vista.stato = StatoVersamento::Accreditato;
-            vista.portafoglio = Some(w.clone());
-            vista.modalita = Some(Modalita::Trasferimento);
-            vista.abbinato_da_cf = operatore.clone();
-            vista.nota_abbinamento = st.nota.clone();
-            vista.abbinato_il = Some(ora);
-            events::versamento_accreditato(&*txn, encode::versamento(&vista), st.importo, ora).await?;
-        }
+        segnala(&*txn, &st, &dopo, destinazione.as_ref(), ora).await?;
         txn.commit().await?;
         tracing::info!(storno = %st.id, versamento = %dopo.id, tipo = st.destinazione.code(), "versamento stornato");
         Ok((st, dopo))
     }
+}
+
+/// The storno's events, in its transaction: the versamento stornato and, for a transfer, the
+/// deposit the destination wallet received.
+async fn segnala(
+    txn: &impl ConnectionTrait,
+    st: &Storno,
+    dopo: &Versamento,
+    destinazione: Option<&PortafoglioRef>,
+    ora: DateTime<Utc>,
+) -> Result<(), AppError> {
+    events::versamento_stornato(txn, st, dopo, ora).await?;
+    if let Some(w) = destinazione {
+        // Consumers of deposits see the transfer as a deposit to the destination wallet.
+        let mut vista = dopo.clone();
+        vista.stato = StatoVersamento::Accreditato;
+        vista.portafoglio = Some(w.clone());
+        vista.modalita = Some(Modalita::Trasferimento);
+        vista.abbinato_da_cf = st.operatore_cf.clone();
+        vista.nota_abbinamento = st.nota.clone();
+        vista.abbinato_il = Some(ora);
+        events::versamento_accreditato(txn, encode::versamento(&vista), st.importo, ora).await?;
+    }
+    Ok(())
 }

@@ -240,21 +240,21 @@ impl Portafoglio {
     ) -> Result<Vec<(i64, Versamento)>, AppError> {
         let ambito = accesso::operatori(id, "POR-3", "the unmatched queue")?;
         filtro.sede = match (ambito.sede(), sede_richiesta) {
-            (Some(mia), Some(altra)) if altra != mia => return Err(accesso::fuori_sede("POR-3")),
+            (Some(mia), Some(altra)) if altra != mia => return Err(accesso::fuori_sede("POR-3").into()),
             (Some(mia), _) => Some(mia.to_string()),
             (None, richiesta) => richiesta,
         };
         store::coda(&self.db, &filtro, pagina).await
     }
 
-    /// POR-3: abbinamento manuale to a CPO utilizzatore whose legal representative is the payer.
-    pub async fn abbina(
+    /// POR-3: what an operator may match: a versamento of its sede's queue, to an utilizzatore
+    /// of its sede (`None`: not registered); DG and the platform reach every sede.
+    async fn da_abbinare(
         &self,
         id: &Identity,
         versamento_id: &str,
         utilizzatore_cf: &str,
-        nota: &str,
-    ) -> Result<Versamento, AppError> {
+    ) -> Result<(Versamento, Option<SoggettoRegistrato>), AppError> {
         if !id.is_operator() {
             return Err(AppError::denied(
                 "POR-3",
@@ -285,6 +285,18 @@ impl Portafoglio {
                 "the chosen utilizzatore belongs to another sede",
             ));
         }
+        Ok((v, destinatario))
+    }
+
+    /// POR-3: abbinamento manuale to a CPO utilizzatore whose legal representative is the payer.
+    pub async fn abbina(
+        &self,
+        id: &Identity,
+        versamento_id: &str,
+        utilizzatore_cf: &str,
+        nota: &str,
+    ) -> Result<Versamento, AppError> {
+        let (v, destinatario) = self.da_abbinare(id, versamento_id, utilizzatore_cf).await?;
         let operatore = autore(id);
         let ora = self.ora();
         // Decide once before locking (a refusal takes no lock), then again on the locked row.

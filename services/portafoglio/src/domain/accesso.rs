@@ -5,7 +5,9 @@
 //! reservation for an operator's insertion) keeps that operator's sede (GW-6). Payments come
 //! only from the payments feeds (POR-2).
 
-use occasionali_runtime::{AppError, Identity, Profile};
+use occasionali_kernel::identita::{Identity, Profile};
+
+use super::errore::Errore;
 
 /// An operator's or the platform's reach.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,40 +55,32 @@ pub fn ambito(id: &Identity) -> Option<Ambito> {
 /// POR-2: payments arrive from the payments feeds (profile `flusso_pagamenti`) or the platform,
 /// never from a person, operators included: they correct with AbbinaVersamento,
 /// StornaVersamento and refunds, each with a note.
-pub fn flusso_pagamenti(id: &Identity, cosa: &str) -> Result<(), AppError> {
+pub fn flusso_pagamenti(id: &Identity, cosa: &str) -> Result<(), Errore> {
     if id.is_flusso_pagamenti() || id.is_system() {
         Ok(())
     } else {
-        Err(AppError::denied(
-            "POR-2",
-            "POR_2_FEED_ONLY",
-            format!(
-                "{cosa} come from the payments feeds, never from a person (operators correct with AbbinaVersamento, StornaVersamento and refunds)"
-            ),
-        ))
+        Err(Errore::SoloFlussiPagamento {
+            cosa: cosa.to_string(),
+        })
     }
 }
 
 /// Operators and the platform's services only.
-pub fn operatori(id: &Identity, rule: &'static str, cosa: &str) -> Result<Ambito, AppError> {
-    ambito(id).ok_or_else(|| {
-        AppError::denied(
-            rule,
-            format!("{}_OPERATORS_ONLY", rule.replace('-', "_")),
-            format!("{cosa} is for INPS operators and the platform's services"),
-        )
+pub fn operatori(id: &Identity, rule: &'static str, cosa: &str) -> Result<Ambito, Errore> {
+    ambito(id).ok_or_else(|| Errore::SoloOperatori {
+        regola: rule,
+        cosa: cosa.to_string(),
     })
 }
 
 /// DG and the platform's services only.
-pub fn dg_o_sistema(id: &Identity, rule: &'static str, cosa: &str) -> Result<(), AppError> {
+pub fn dg_o_sistema(id: &Identity, rule: &'static str, cosa: &str) -> Result<(), Errore> {
     match ambito(id) {
         Some(Ambito::Tutto) => Ok(()),
-        _ => Err(AppError::denied(
-            rule,
-            format!("{}_DG_ONLY", rule.replace('-', "_")),
-            format!("{cosa} is for the Direzione Generale and the platform's services"),
-        )),
+        _ => Err(Errore::SoloDg {
+            regola: rule,
+            cosa: cosa.to_string(),
+        }),
     }
 }
 
@@ -96,27 +90,18 @@ pub fn titolare(id: &Identity, cf: &str) -> bool {
     id.acts_for(cf)
 }
 
-pub fn fuori_sede(rule: &'static str) -> AppError {
-    AppError::denied(
-        rule,
-        format!("{}_OUTSIDE_SEDE", rule.replace('-', "_")),
-        "the utilizzatore belongs to another sede",
-    )
+pub fn fuori_sede(rule: &'static str) -> Errore {
+    Errore::FuoriSede { regola: rule }
 }
 
-pub fn non_titolare(rule: &'static str) -> AppError {
-    AppError::denied(
-        rule,
-        format!("{}_NOT_OWN_WALLET", rule.replace('-', "_")),
-        "a person or company reaches only its own wallets (an intermediary only its clients', under a delega)",
-    )
+pub fn non_titolare(rule: &'static str) -> Errore {
+    Errore::NonTitolare { regola: rule }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use occasionali_runtime::Principal;
-    use occasionali_runtime::identity::OnBehalf;
+    use occasionali_kernel::identita::{OnBehalf, Principal};
 
     fn id(profile: Profile, cf: &str, sede: Option<&str>) -> Identity {
         Identity::new(Principal {

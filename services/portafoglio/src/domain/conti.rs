@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use occasionali_kernel::Euro;
-use occasionali_runtime::AppError;
+use occasionali_kernel::identita::mask;
+
+use super::errore::{Errore, traboccamento};
 
 /// Which of an utilizzatore's wallets (a CF may hold both roles, hence both wallets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,12 +51,7 @@ impl PortafoglioRef {
 /// Masked: codici fiscali never reach logs (GW-5).
 impl fmt::Debug for PortafoglioRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Portafoglio({}, {})",
-            occasionali_runtime::identity::mask(&self.cf),
-            self.tipo.code()
-        )
+        write!(f, "Portafoglio({}, {})", mask(&self.cf), self.tipo.code())
     }
 }
 
@@ -291,16 +288,16 @@ impl Scritture {
         importo: Euro,
         causale: Causale,
         riferimento: &str,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), Errore> {
         if importo.is_zero() {
             return Ok(());
         }
         if importo.is_negative() || da == a {
-            return Err(AppError::internal(format!(
-                "refused posting of {importo} from {} to {}",
-                da.tipo().code(),
-                a.tipo().code()
-            )));
+            return Err(Errore::MovimentoRifiutato {
+                importo,
+                da: da.tipo(),
+                a: a.tipo(),
+            });
         }
         self.movimenti.push(Movimento {
             addebito: da,
@@ -322,7 +319,7 @@ impl Scritture {
     }
 
     /// Net change of every account touched, in cents (credits +, debits −), in key order.
-    pub fn variazioni(&self) -> Result<BTreeMap<String, (Conto, i64)>, AppError> {
+    pub fn variazioni(&self) -> Result<BTreeMap<String, (Conto, i64)>, Errore> {
         let mut out: BTreeMap<String, (Conto, i64)> = BTreeMap::new();
         for m in &self.movimenti {
             let c = m.importo.cents();
@@ -331,7 +328,7 @@ impl Scritture {
                 entry.1 = entry
                     .1
                     .checked_add(delta)
-                    .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
+                    .ok_or(Errore::Traboccamento("ledger amount overflow"))?;
             }
         }
         Ok(out)
@@ -347,14 +344,12 @@ pub struct SaldiPortafoglio {
     pub rimborso_richiesto: Euro,
 }
 
-pub fn somma(a: Euro, b: Euro) -> Result<Euro, AppError> {
-    a.checked_add(b)
-        .ok_or_else(|| AppError::internal("amount overflow"))
+pub fn somma(a: Euro, b: Euro) -> Result<Euro, Errore> {
+    a.checked_add(b).ok_or_else(traboccamento)
 }
 
-pub fn differenza(a: Euro, b: Euro) -> Result<Euro, AppError> {
-    a.checked_sub(b)
-        .ok_or_else(|| AppError::internal("amount overflow"))
+pub fn differenza(a: Euro, b: Euro) -> Result<Euro, Errore> {
+    a.checked_sub(b).ok_or_else(traboccamento)
 }
 
 /// Credits `importo` to the wallet's available balance from `da`, then covers any debt first
@@ -368,7 +363,7 @@ pub fn accredita_disponibile(
     importo: Euro,
     causale: Causale,
     riferimento: &str,
-) -> Result<(), AppError> {
+) -> Result<(), Errore> {
     s.sposta(da, Conto::disponibile(w), importo, causale, riferimento)?;
     saldi.disponibile = somma(saldi.disponibile, importo)?;
     copri_debito(s, saldi, w, riferimento)
@@ -380,7 +375,7 @@ pub fn copri_debito(
     saldi: &mut SaldiPortafoglio,
     w: &PortafoglioRef,
     riferimento: &str,
-) -> Result<(), AppError> {
+) -> Result<(), Errore> {
     let copertura = saldi.disponibile.min(saldi.debito);
     if copertura.is_positive() {
         s.sposta(

@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use occasionali_kernel::{Euro, calendar};
-use occasionali_runtime::AppError;
 
 use super::conti::{Causale, Conto, Scritture, TipoConto, differenza, somma};
+use super::errore::{Errore, traboccamento};
 use super::registro::MetodoPagamento;
 use super::riserva::{Riserva, StatoRiserva, scritture_consumo};
 
@@ -32,22 +32,17 @@ pub fn commissione_bonifico_domiciliato(anno: i32) -> Euro {
 }
 
 /// The value date of a month's payout: the 15th of the following month.
-pub fn data_pagamento(anno: i32, mese: u32) -> Result<NaiveDate, AppError> {
-    let primo = NaiveDate::from_ymd_opt(anno, mese, 1)
-        .ok_or_else(|| AppError::invalid("mese", "POR-5", "POR_5_MONTH", "must be between 1 and 12"))?;
+pub fn data_pagamento(anno: i32, mese: u32) -> Result<NaiveDate, Errore> {
+    let primo = NaiveDate::from_ymd_opt(anno, mese, 1).ok_or(Errore::MeseNonValido)?;
     Ok(calendar::day_of_month_next_month(primo, GIORNO_PAGAMENTO))
 }
 
 /// A month can be paid from its payment day on (Rome calendar): before it, late LF
 /// declarations (PRE-2) and contestazioni (PRE-14) may still change what is due.
-pub fn verifica_mese(anno: i32, mese: u32, oggi: NaiveDate) -> Result<NaiveDate, AppError> {
+pub fn verifica_mese(anno: i32, mese: u32, oggi: NaiveDate) -> Result<NaiveDate, Errore> {
     let data = data_pagamento(anno, mese)?;
     if oggi < data {
-        return Err(AppError::precondition(
-            "POR-5",
-            "POR_5_TOO_EARLY",
-            format!("the payout of {anno}-{mese:02} is due on {data}, not before"),
-        ));
+        return Err(Errore::PayoutPrematuro { anno, mese, data });
     }
     Ok(data)
 }
@@ -89,19 +84,16 @@ pub struct OrdinePagamento {
 }
 
 impl OrdinePagamento {
-    pub fn totale_ivs(&self) -> Result<Euro, AppError> {
-        Euro::checked_sum(self.righe.iter().map(|r| r.costo.contributi_ivs))
-            .ok_or_else(|| AppError::internal("amount overflow"))
+    pub fn totale_ivs(&self) -> Result<Euro, Errore> {
+        Euro::checked_sum(self.righe.iter().map(|r| r.costo.contributi_ivs)).ok_or_else(traboccamento)
     }
 
-    pub fn totale_inail(&self) -> Result<Euro, AppError> {
-        Euro::checked_sum(self.righe.iter().map(|r| r.costo.premio_inail))
-            .ok_or_else(|| AppError::internal("amount overflow"))
+    pub fn totale_inail(&self) -> Result<Euro, Errore> {
+        Euro::checked_sum(self.righe.iter().map(|r| r.costo.premio_inail)).ok_or_else(traboccamento)
     }
 
-    pub fn totale_oneri(&self) -> Result<Euro, AppError> {
-        Euro::checked_sum(self.righe.iter().map(|r| r.costo.oneri_gestione))
-            .ok_or_else(|| AppError::internal("amount overflow"))
+    pub fn totale_oneri(&self) -> Result<Euro, Errore> {
+        Euro::checked_sum(self.righe.iter().map(|r| r.costo.oneri_gestione)).ok_or_else(traboccamento)
     }
 }
 
@@ -118,7 +110,7 @@ pub fn ordine(
     metodo: MetodoPagamento,
     sede: &str,
     ora: DateTime<Utc>,
-) -> Result<Option<(OrdinePagamento, Scritture)>, AppError> {
+) -> Result<Option<(OrdinePagamento, Scritture)>, Errore> {
     let data = data_pagamento(anno, mese)?;
     let mut s = Scritture::new();
     let mut righe = Vec::new();
@@ -190,7 +182,7 @@ pub struct EsitoPayout {
 }
 
 impl EsitoPayout {
-    pub fn aggiungi(&mut self, o: &OrdinePagamento) -> Result<(), AppError> {
+    pub fn aggiungi(&mut self, o: &OrdinePagamento) -> Result<(), Errore> {
         self.numero_ordini += 1;
         self.numero_prestazioni += o.righe.len() as i64;
         self.totale_netto = somma(self.totale_netto, o.importo_netto)?;

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use occasionali_kernel::identita::mask;
+
 /// How a prestatore is paid (ANA-4).
 #[derive(Clone, PartialEq, Eq)]
 pub enum MetodoPagamento {
@@ -76,7 +78,7 @@ impl SoggettoRegistrato {
 impl fmt::Debug for SoggettoRegistrato {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SoggettoRegistrato")
-            .field("cf", &occasionali_runtime::identity::mask(&self.cf))
+            .field("cf", &mask(&self.cf))
             .field("sede", &self.sede)
             .field("utilizzatore_lf", &self.utilizzatore_lf)
             .field("utilizzatore_cpo", &self.utilizzatore_cpo)

@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use occasionali_kernel::Euro;
-use occasionali_runtime::AppError;
 
 use super::conti::{
     Causale, Conto, PortafoglioRef, SaldiPortafoglio, Scritture, TipoConto, accredita_disponibile,
     differenza, somma,
 };
+use super::errore::Errore;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatoRimborso {
@@ -68,20 +68,22 @@ pub struct RichiestaRimborso {
 }
 
 impl Rimborso {
+    /// AIP-155: the same request id with the same content is a retry; another content under
+    /// it is refused.
+    pub fn ripetizione(self, r: &RichiestaRimborso) -> Result<Rimborso, Errore> {
+        if self.stesso_contenuto(r) {
+            Ok(self)
+        } else {
+            Err(Errore::RichiestaRimborsoRiusata)
+        }
+    }
+
     /// AIP-155: the same request id with the same content is a retry.
     pub fn stesso_contenuto(&self, r: &RichiestaRimborso) -> bool {
         self.portafoglio == r.portafoglio
             && self.importo_richiesto == r.importo
             && self.iban_richiesto == r.iban
     }
-}
-
-pub fn conflitto_request_id() -> AppError {
-    AppError::already_exists(
-        "POR-7",
-        "POR_7_REQUEST_ID_REUSED",
-        "this request_id was used for a different rimborso request",
-    )
 }
 
 /// POR-7: hold the requested amount, if the available balance covers it.
@@ -92,18 +94,12 @@ pub fn richiedi(
     sede: &str,
     saldi: &mut SaldiPortafoglio,
     ora: DateTime<Utc>,
-) -> Result<(Rimborso, Scritture), AppError> {
+) -> Result<(Rimborso, Scritture), Errore> {
     if r.importo > saldi.disponibile {
-        return Err(AppError::precondition(
-            "POR-7",
-            "POR_7_EXCEEDS_AVAILABLE",
-            format!(
-                "a rimborso cannot exceed the available balance ({}): reserved funds stay for the prestazioni",
-                saldi.disponibile
-            ),
-        )
-        .with_metadata("available", saldi.disponibile.to_string())
-        .with_metadata("needed", r.importo.to_string()));
+        return Err(Errore::RimborsoOltreDisponibile {
+            disponibile: saldi.disponibile,
+            richiesto: r.importo,
+        });
     }
     let w = &r.portafoglio;
     let mut s = Scritture::new();
@@ -166,20 +162,14 @@ pub fn decidi(
     operatore_cf: &str,
     saldi: &mut SaldiPortafoglio,
     ora: DateTime<Utc>,
-) -> Result<EsitoDecisione, AppError> {
+) -> Result<EsitoDecisione, Errore> {
     match (r.stato, d) {
         (StatoRimborso::Pagato, Decisione::Approva { .. })
         | (StatoRimborso::Respinto, Decisione::Respingi { .. }) => {
             return Ok(EsitoDecisione::Invariato(r));
         }
         (StatoRimborso::Richiesto, _) => {}
-        _ => {
-            return Err(AppError::precondition(
-                "POR-7",
-                "POR_7_ALREADY_DECIDED",
-                format!("the rimborso was already decided: {}", r.stato.code()),
-            ));
-        }
+        _ => return Err(Errore::RimborsoGiaDeciso { stato: r.stato }),
     }
     let w = r.portafoglio.clone();
     let mut s = Scritture::new();
@@ -187,15 +177,9 @@ pub fn decidi(
         Decisione::Approva { iban, importo } => {
             let pagato = importo.unwrap_or(r.importo_richiesto);
             if pagato > r.importo_richiesto || !pagato.is_positive() {
-                return Err(AppError::invalid(
-                    "approvazione.importo",
-                    "POR-7",
-                    "POR_7_APPROVED_AMOUNT",
-                    format!(
-                        "must be more than 0 and not above the requested {}",
-                        r.importo_richiesto
-                    ),
-                ));
+                return Err(Errore::ImportoApprovatoNonValido {
+                    richiesto: r.importo_richiesto,
+                });
             }
             s.sposta(
                 Conto::rimborso_richiesto(&w),
@@ -309,7 +293,7 @@ mod tests {
         };
         assert!(matches!(
             decidi(r, &d, "ok", "OP", &mut saldi, ora()),
-            Err(AppError::Invalid(_))
+            Err(Errore::ImportoApprovatoNonValido { .. })
         ));
     }
 }

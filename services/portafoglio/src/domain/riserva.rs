@@ -5,12 +5,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::Euro;
-use occasionali_runtime::AppError;
 
 use super::conti::{
     Causale, Conto, PortafoglioRef, SaldiPortafoglio, Scritture, TipoConto, accredita_disponibile,
     differenza, somma,
 };
+use super::errore::Errore;
 
 /// Cost of a prestazione and its split (PRE-1 figures, rule table PRE-20); `totale` is the sum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +114,7 @@ pub fn nuova(r: &RichiestaRiserva, ora: DateTime<Utc>) -> Riserva {
 }
 
 /// The movement of a plain reservation: available → reserved.
-pub fn scritture_riserva(r: &Riserva) -> Result<Scritture, AppError> {
+pub fn scritture_riserva(r: &Riserva) -> Result<Scritture, Errore> {
     let mut s = Scritture::new();
     s.sposta(
         Conto::disponibile(&r.portafoglio),
@@ -126,39 +126,23 @@ pub fn scritture_riserva(r: &Riserva) -> Result<Scritture, AppError> {
     Ok(s)
 }
 
-/// POR-4 / POR-8 refusal: not enough available funds, or a debt blocks new prestazioni. The
-/// metadata carries the amounts as decimal strings (`available`, `needed`, `debt`).
-pub fn fondi_insufficienti(saldi: &SaldiPortafoglio, necessario: Euro) -> AppError {
-    let e = if saldi.debito.is_positive() {
-        AppError::precondition(
-            "POR-8",
-            "POR_8_WALLET_IN_DEBT",
-            format!(
-                "the wallet has a debt of {} that blocks new prestazioni until a deposit covers it",
-                saldi.debito
-            ),
-        )
+/// POR-4 / POR-8 refusal: a debt blocks new prestazioni, else the available funds do not
+/// cover the cost. Both carry the amounts the caller is told.
+pub fn fondi_insufficienti(saldi: &SaldiPortafoglio, necessario: Euro) -> Errore {
+    let (disponibile, debito) = (saldi.disponibile, saldi.debito);
+    if debito.is_positive() {
+        Errore::InDebito {
+            disponibile,
+            necessario,
+            debito,
+        }
     } else {
-        AppError::precondition(
-            "POR-4",
-            "POR_4_INSUFFICIENT_FUNDS",
-            format!(
-                "the available balance {} does not cover the {} needed",
-                saldi.disponibile, necessario
-            ),
-        )
-    };
-    e.with_metadata("available", saldi.disponibile.to_string())
-        .with_metadata("needed", necessario.to_string())
-        .with_metadata("debt", saldi.debito.to_string())
-}
-
-fn conflitto() -> AppError {
-    AppError::already_exists(
-        "POR-4",
-        "POR_4_RESERVATION_CONFLICT",
-        "a reservation with this prestazione id exists with a different wallet, prestatore, date or cost",
-    )
+        Errore::FondiInsufficienti {
+            disponibile,
+            necessario,
+            debito,
+        }
+    }
 }
 
 /// What to do with a ReserveFunds on a prestazione that already has a reservation.
@@ -170,9 +154,9 @@ pub enum Ripetizione {
     Reintegro,
 }
 
-pub fn ripetizione(esistente: &Riserva, r: &RichiestaRiserva) -> Result<Ripetizione, AppError> {
+pub fn ripetizione(esistente: &Riserva, r: &RichiestaRiserva) -> Result<Ripetizione, Errore> {
     if !esistente.stesso_contenuto(r) {
-        return Err(conflitto());
+        return Err(Errore::ConflittoRiserva);
     }
     Ok(match (esistente.stato, r.reintegro) {
         (StatoRiserva::Rilasciata, true) => Ripetizione::Reintegro,
@@ -188,11 +172,11 @@ pub fn reintegra(
     esistente: Option<Riserva>,
     saldi: &mut SaldiPortafoglio,
     ora: DateTime<Utc>,
-) -> Result<(Riserva, Scritture), AppError> {
+) -> Result<(Riserva, Scritture), Errore> {
     let mut riserva = match esistente {
         Some(e) => {
             if !e.stesso_contenuto(r) {
-                return Err(conflitto());
+                return Err(Errore::ConflittoRiserva);
             }
             e
         }
@@ -239,14 +223,10 @@ pub enum Esito {
 
 /// POR-4 / PRE-11: a reserved cost goes back to the available balance (covering any debt
 /// first). A second release answers the released reservation; a consumed one cannot be released.
-pub fn rilascia(mut r: Riserva, saldi: &mut SaldiPortafoglio, ora: DateTime<Utc>) -> Result<Esito, AppError> {
+pub fn rilascia(mut r: Riserva, saldi: &mut SaldiPortafoglio, ora: DateTime<Utc>) -> Result<Esito, Errore> {
     match r.stato {
         StatoRiserva::Rilasciata => Ok(Esito::Invariata(r)),
-        StatoRiserva::Consumata => Err(AppError::precondition(
-            "POR-4",
-            "POR_4_ALREADY_CONSUMED",
-            "the reservation was consumed by a payout: it can no longer be released",
-        )),
+        StatoRiserva::Consumata => Err(Errore::RiservaGiaConsumata),
         StatoRiserva::Riservata => {
             let w = r.portafoglio.clone();
             let mut s = Scritture::new();
@@ -270,7 +250,7 @@ pub fn rilascia(mut r: Riserva, saldi: &mut SaldiPortafoglio, ora: DateTime<Utc>
 
 /// The movements that spend a reservation: its cost leaves the wallet's reserved balance for
 /// the prestatori's compensations, the Gestione Separata, INAIL and the management fee (POR-5).
-pub fn scritture_consumo(r: &Riserva, s: &mut Scritture) -> Result<(), AppError> {
+pub fn scritture_consumo(r: &Riserva, s: &mut Scritture) -> Result<(), Errore> {
     let w = &r.portafoglio;
     let c = &r.costo;
     for (tipo, importo) in [
@@ -292,21 +272,13 @@ pub fn scritture_consumo(r: &Riserva, s: &mut Scritture) -> Result<(), AppError>
 
 /// POR-4 / POR-5: the payout spends a reservation. Consuming it again for the same payout
 /// order answers it as it is; for another order, or once released, it is refused.
-pub fn consuma(mut r: Riserva, payout_order_id: &str, ora: DateTime<Utc>) -> Result<Esito, AppError> {
+pub fn consuma(mut r: Riserva, payout_order_id: &str, ora: DateTime<Utc>) -> Result<Esito, Errore> {
     match r.stato {
         StatoRiserva::Consumata if r.payout_order_id.as_deref() == Some(payout_order_id) => {
             Ok(Esito::Invariata(r))
         }
-        StatoRiserva::Consumata => Err(AppError::precondition(
-            "POR-4",
-            "POR_4_CONSUMED_BY_ANOTHER_ORDER",
-            "the reservation was already consumed by another payout order",
-        )),
-        StatoRiserva::Rilasciata => Err(AppError::precondition(
-            "POR-4",
-            "POR_4_RELEASED",
-            "the reservation was released (revoca): there is nothing to consume",
-        )),
+        StatoRiserva::Consumata => Err(Errore::ConsumataDaAltroOrdine),
+        StatoRiserva::Rilasciata => Err(Errore::RiservaRilasciata),
         StatoRiserva::Riservata => {
             let mut s = Scritture::new();
             scritture_consumo(&r, &mut s)?;
@@ -430,15 +402,15 @@ mod tests {
         };
         let err = fondi_insufficienti(&s, e("12.41"));
         assert!(format!("{err}").contains("12.41"));
+        assert_eq!(err.regola(), Some("POR-4"));
         let s = SaldiPortafoglio {
             debito: e("5.00"),
             ..Default::default()
         };
-        match fondi_insufficienti(&s, e("12.41")) {
-            AppError::FailedPrecondition { rule, metadata, .. } => {
-                assert_eq!(rule, "POR-8");
-                assert!(metadata.contains(&("debt".to_string(), "5.00".to_string())));
-            }
+        let err = fondi_insufficienti(&s, e("12.41"));
+        assert_eq!(err.regola(), Some("POR-8"));
+        match err {
+            Errore::InDebito { debito, .. } => assert_eq!(debito.to_string(), "5.00"),
             other => panic!("{other:?}"),
         }
     }

@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use occasionali_kernel::Euro;
-use occasionali_runtime::AppError;
 
 use super::conti::{
     Causale, Conto, PortafoglioRef, SaldiPortafoglio, Scritture, TipoConto, accredita_disponibile,
     differenza, somma,
 };
+use super::errore::Errore;
 use super::versamento::{Modalita, StatoVersamento, Versamento};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,16 @@ pub struct RichiestaStorno {
 }
 
 impl Storno {
+    /// AIP-155: the same request id with the same content is a retry; another content under
+    /// it is refused.
+    pub fn ripetizione(self, r: &RichiestaStorno) -> Result<Storno, Errore> {
+        if self.stesso_contenuto(r) {
+            Ok(self)
+        } else {
+            Err(Errore::RichiestaStornoRiusata)
+        }
+    }
+
     /// AIP-155: the same request id with the same content is a retry.
     pub fn stesso_contenuto(&self, r: &RichiestaStorno) -> bool {
         self.versamento_id == r.versamento_id
@@ -62,19 +72,15 @@ impl Storno {
 }
 
 /// Where the sum is taken from: the versamento's wallet, or the unmatched queue.
-pub fn origine(v: &Versamento) -> Result<Option<PortafoglioRef>, AppError> {
+pub fn origine(v: &Versamento) -> Result<Option<PortafoglioRef>, Errore> {
     match v.stato {
         StatoVersamento::NonAbbinato => Ok(None),
         StatoVersamento::Accreditato => v
             .portafoglio
             .clone()
             .map(Some)
-            .ok_or_else(|| AppError::internal("credited versamento without wallet")),
-        StatoVersamento::Restituito | StatoVersamento::Trasferito => Err(AppError::precondition(
-            "POR-7",
-            "POR_7_NOTHING_LEFT",
-            "the whole versamento was already returned or transferred",
-        )),
+            .ok_or(Errore::Incoerenza("credited versamento without wallet")),
+        StatoVersamento::Restituito | StatoVersamento::Trasferito => Err(Errore::NienteDaStornare),
     }
 }
 
@@ -89,83 +95,22 @@ pub fn storna(
     saldi_destinazione: Option<&mut SaldiPortafoglio>,
     operatore_cf: &str,
     ora: DateTime<Utc>,
-) -> Result<(Storno, Versamento, Scritture), AppError> {
+) -> Result<(Storno, Versamento, Scritture), Errore> {
     let sorgente = origine(v)?;
     let residuo = v.residuo()?;
     let importo = r.importo.unwrap_or(residuo);
     if importo > residuo {
-        return Err(AppError::precondition(
-            "POR-7",
-            "POR_7_EXCEEDS_VERSAMENTO",
-            format!("only {residuo} of the versamento is left to return or transfer"),
-        )
-        .with_metadata("available", residuo.to_string())
-        .with_metadata("needed", importo.to_string()));
+        return Err(Errore::OltreIlVersamento { residuo, importo });
     }
     if let Destinazione::Trasferimento { portafoglio } = &r.destinazione
         && sorgente.as_ref() == Some(portafoglio)
     {
-        return Err(AppError::invalid(
-            "trasferimento.destinazione",
-            "POR-7",
-            "POR_7_SAME_WALLET",
-            "is the wallet the versamento is already in",
-        ));
+        return Err(Errore::StessoPortafoglio);
     }
-    let da = match (&sorgente, saldi_origine) {
-        (Some(w), Some(saldi)) => {
-            if importo > saldi.disponibile {
-                return Err(AppError::precondition(
-                    "POR-7",
-                    "POR_7_BELOW_RESERVED",
-                    format!(
-                        "the wallet's available balance ({}) does not cover it: reserved funds stay for the prestazioni",
-                        saldi.disponibile
-                    ),
-                )
-                .with_metadata("available", saldi.disponibile.to_string())
-                .with_metadata("needed", importo.to_string()));
-            }
-            saldi.disponibile = differenza(saldi.disponibile, importo)?;
-            Conto::disponibile(w)
-        }
-        (Some(_), None) => return Err(AppError::internal("storno from a wallet without its balances")),
-        (None, _) => Conto::Piattaforma(TipoConto::VersamentiNonAbbinati),
-    };
+    let da = preleva(sorgente.as_ref(), saldi_origine, importo)?;
     let mut s = Scritture::new();
-    match (&r.destinazione, saldi_destinazione) {
-        (Destinazione::Restituzione { .. }, _) => s.sposta(
-            da,
-            Conto::Piattaforma(TipoConto::Restituzioni),
-            importo,
-            Causale::Storno,
-            &id,
-        )?,
-        (Destinazione::Trasferimento { portafoglio }, Some(saldi)) => {
-            accredita_disponibile(&mut s, saldi, portafoglio, da, importo, Causale::Storno, &id)?
-        }
-        (Destinazione::Trasferimento { .. }, None) => {
-            return Err(AppError::internal("transfer without the destination's balances"));
-        }
-    }
-    let mut dopo = v.clone();
-    dopo.importo_stornato = somma(v.importo_stornato, importo)?;
-    if differenza(dopo.dati.importo, dopo.importo_stornato)?.is_zero() {
-        dopo.stato = match &r.destinazione {
-            Destinazione::Restituzione { .. } => StatoVersamento::Restituito,
-            Destinazione::Trasferimento { portafoglio } => {
-                if sorgente.is_none() {
-                    // From the queue: the transfer is what matched it to a wallet.
-                    dopo.portafoglio = Some(portafoglio.clone());
-                    dopo.modalita = Some(Modalita::Trasferimento);
-                    dopo.abbinato_da_cf = operatore_cf.to_string();
-                    dopo.nota_abbinamento = r.nota.clone();
-                    dopo.abbinato_il = Some(ora);
-                }
-                StatoVersamento::Trasferito
-            }
-        };
-    }
+    versa(&mut s, da, &r.destinazione, saldi_destinazione, importo, &id)?;
+    let dopo = versamento_dopo(v, r, sorgente.is_none(), importo, operatore_cf, ora)?;
     Ok((
         Storno {
             id,
@@ -180,6 +125,86 @@ pub fn storna(
         dopo,
         s,
     ))
+}
+
+/// The account the sum leaves: the source wallet's available balance, never below what it
+/// holds (reserved funds stay for the prestazioni), or the unmatched queue's.
+fn preleva(
+    sorgente: Option<&PortafoglioRef>,
+    saldi_origine: Option<&mut SaldiPortafoglio>,
+    importo: Euro,
+) -> Result<Conto, Errore> {
+    match (sorgente, saldi_origine) {
+        (Some(w), Some(saldi)) => {
+            if importo > saldi.disponibile {
+                return Err(Errore::SottoIlRiservato {
+                    disponibile: saldi.disponibile,
+                    importo,
+                });
+            }
+            saldi.disponibile = differenza(saldi.disponibile, importo)?;
+            Ok(Conto::disponibile(w))
+        }
+        (Some(_), None) => Err(Errore::Incoerenza("storno from a wallet without its balances")),
+        (None, _) => Ok(Conto::Piattaforma(TipoConto::VersamentiNonAbbinati)),
+    }
+}
+
+/// The movement to the destination: the returns account, or the other wallet's available
+/// balance (covering its debt first).
+fn versa(
+    s: &mut Scritture,
+    da: Conto,
+    destinazione: &Destinazione,
+    saldi_destinazione: Option<&mut SaldiPortafoglio>,
+    importo: Euro,
+    id: &str,
+) -> Result<(), Errore> {
+    match (destinazione, saldi_destinazione) {
+        (Destinazione::Restituzione { .. }, _) => s.sposta(
+            da,
+            Conto::Piattaforma(TipoConto::Restituzioni),
+            importo,
+            Causale::Storno,
+            id,
+        ),
+        (Destinazione::Trasferimento { portafoglio }, Some(saldi)) => {
+            accredita_disponibile(s, saldi, portafoglio, da, importo, Causale::Storno, id)
+        }
+        (Destinazione::Trasferimento { .. }, None) => {
+            Err(Errore::Incoerenza("transfer without the destination's balances"))
+        }
+    }
+}
+
+/// The versamento after the storno: once nothing is left, returned or transferred; a transfer
+/// of a whole queued versamento is what matched it to a wallet.
+fn versamento_dopo(
+    v: &Versamento,
+    r: &RichiestaStorno,
+    dalla_coda: bool,
+    importo: Euro,
+    operatore_cf: &str,
+    ora: DateTime<Utc>,
+) -> Result<Versamento, Errore> {
+    let mut dopo = v.clone();
+    dopo.importo_stornato = somma(v.importo_stornato, importo)?;
+    if differenza(dopo.dati.importo, dopo.importo_stornato)?.is_zero() {
+        dopo.stato = match &r.destinazione {
+            Destinazione::Restituzione { .. } => StatoVersamento::Restituito,
+            Destinazione::Trasferimento { portafoglio } => {
+                if dalla_coda {
+                    dopo.portafoglio = Some(portafoglio.clone());
+                    dopo.modalita = Some(Modalita::Trasferimento);
+                    dopo.abbinato_da_cf = operatore_cf.to_string();
+                    dopo.nota_abbinamento = r.nota.clone();
+                    dopo.abbinato_il = Some(ora);
+                }
+                StatoVersamento::Trasferito
+            }
+        };
+    }
+    Ok(dopo)
 }
 
 #[cfg(test)]
@@ -245,7 +270,10 @@ mod tests {
         };
         let r = richiesta(Destinazione::Restituzione { iban: "IT".into() }, None);
         match storna("sto_1".into(), &v, &r, Some(&mut saldi), None, "OP", ora()) {
-            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "POR_7_BELOW_RESERVED"),
+            Err(Errore::SottoIlRiservato { disponibile, importo }) => {
+                assert_eq!(disponibile, Euro::from_cents(4000));
+                assert_eq!(importo, Euro::from_cents(10_000));
+            }
             other => panic!("{other:?}"),
         }
         let r = richiesta(Destinazione::Restituzione { iban: "IT".into() }, Some(4000));

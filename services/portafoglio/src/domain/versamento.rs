@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::Euro;
-use occasionali_runtime::AppError;
 
 use super::accesso::Ambito;
 use super::conti::{
     Causale, Conto, PortafoglioRef, SaldiPortafoglio, Scritture, TipoConto, TipoPortafoglio,
     accredita_disponibile, differenza,
 };
+use super::errore::Errore;
 use super::registro::SoggettoRegistrato;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,7 +241,7 @@ impl Versamento {
     }
 
     /// What is left to return or transfer (POR-7).
-    pub fn residuo(&self) -> Result<Euro, AppError> {
+    pub fn residuo(&self) -> Result<Euro, Errore> {
         differenza(self.dati.importo, self.importo_stornato)
     }
 }
@@ -315,7 +315,7 @@ pub fn ricevi(
 pub fn scritture_ricezione(
     v: &Versamento,
     saldi: Option<&mut SaldiPortafoglio>,
-) -> Result<Scritture, AppError> {
+) -> Result<Scritture, Errore> {
     let mut s = Scritture::new();
     let incassi = Conto::Piattaforma(TipoConto::Incassi);
     match (&v.portafoglio, saldi) {
@@ -328,7 +328,7 @@ pub fn scritture_ricezione(
             Causale::Versamento,
             &v.id,
         )?,
-        (Some(_), None) => return Err(AppError::internal("crediting a wallet without its balances")),
+        (Some(_), None) => return Err(Errore::Incoerenza("crediting a wallet without its balances")),
         (None, _) => s.sposta(
             incassi,
             Conto::Piattaforma(TipoConto::VersamentiNonAbbinati),
@@ -359,7 +359,7 @@ pub fn abbina(
     operatore_cf: &str,
     nota: &str,
     ora: DateTime<Utc>,
-) -> Result<Abbinamento, AppError> {
+) -> Result<Abbinamento, Errore> {
     let w = PortafoglioRef::new(utilizzatore_cf, TipoPortafoglio::Cpo);
     if v.stato == StatoVersamento::Accreditato
         && v.modalita == Some(Modalita::Manuale)
@@ -368,35 +368,16 @@ pub fn abbina(
         return Ok(Abbinamento::Invariato);
     }
     if v.stato != StatoVersamento::NonAbbinato {
-        return Err(AppError::precondition(
-            "POR-3",
-            "POR_3_NOT_IN_QUEUE",
-            format!(
-                "the versamento is {}, not waiting in the unmatched queue",
-                v.stato.code()
-            ),
-        ));
+        return Err(Errore::NonInCoda { stato: v.stato });
     }
     if v.dati.tipo_portafoglio != TipoPortafoglio::Cpo {
-        return Err(AppError::precondition(
-            "POR-3",
-            "POR_3_NOT_A_CPO_PAYMENT",
-            "only a payment meant for a CPO wallet (codice CLOC) can be matched manually; a wrong causale is returned or transferred (POR-7)",
-        ));
+        return Err(Errore::NonPagamentoCpo);
     }
     let Some(d) = destinatario.filter(|d| d.utilizzatore_cpo) else {
-        return Err(AppError::precondition(
-            "POR-3",
-            "POR_3_NOT_A_CPO_UTILIZZATORE",
-            "the chosen subject is not a registered CPO utilizzatore",
-        ));
+        return Err(Errore::NonUtilizzatoreCpo);
     };
     if d.legale_rappresentante_cf.as_deref() != Some(v.dati.cf_versante.as_str()) {
-        return Err(AppError::precondition(
-            "POR-3",
-            "POR_3_PAYER_NOT_LEGAL_REPRESENTATIVE",
-            "a versamento can be matched manually only to a company whose legal representative is the payer",
-        ));
+        return Err(Errore::VersanteNonLegaleRappresentante);
     }
     let importo = v.residuo()?;
     let mut dopo = v.clone();
@@ -415,11 +396,11 @@ pub fn scritture_abbinamento(
     v: &Versamento,
     importo: Euro,
     saldi: &mut SaldiPortafoglio,
-) -> Result<Scritture, AppError> {
+) -> Result<Scritture, Errore> {
     let w = v
         .portafoglio
         .clone()
-        .ok_or_else(|| AppError::internal("matched versamento without wallet"))?;
+        .ok_or(Errore::Incoerenza("matched versamento without wallet"))?;
     let mut s = Scritture::new();
     accredita_disponibile(
         &mut s,
@@ -513,11 +494,15 @@ mod tests {
             abbina(&dopo, AZIENDA, Some(&azienda), "OP", "nota", ora()).unwrap(),
             Abbinamento::Invariato
         );
-        for other in [Some(&altra), None] {
-            match abbina(&v, AZIENDA, other, "OP", "nota", ora()) {
-                Err(AppError::FailedPrecondition { rule, .. }) => assert_eq!(rule, "POR-3"),
-                r => panic!("{r:?}"),
-            }
+        for (other, rifiuto) in [
+            (Some(&altra), Errore::VersanteNonLegaleRappresentante),
+            (None, Errore::NonUtilizzatoreCpo),
+        ] {
+            assert_eq!(
+                abbina(&v, AZIENDA, other, "OP", "nota", ora()),
+                Err(rifiuto.clone())
+            );
+            assert_eq!(rifiuto.regola(), Some("POR-3"));
         }
         let lifa = ricevi(
             "ver_2".into(),

@@ -6,33 +6,33 @@ use chrono::{DateTime, Utc};
 use occasionali_kernel::Euro;
 use occasionali_kernel::ids::new_id;
 use occasionali_runtime::AppError;
-use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, Value};
 
-use super::{Pagina, corrotto, per_aggiornare};
+use super::{Pagina, corrotto, esegui, insert, per_aggiornare, riga, righe, segnaposti};
 use crate::domain::conti::{Causale, Conto, Segno};
 use crate::domain::{PortafoglioRef, SaldiPortafoglio, Scritture, TipoConto, TipoPortafoglio};
 
-const CONTI: &str = "conti";
-const MOVIMENTI: &str = "movimenti";
-
 /// Creates a wallet's four accounts if they do not exist yet.
 pub async fn apri_portafoglio(txn: &impl ConnectionTrait, w: &PortafoglioRef) -> Result<(), AppError> {
-    let mut q = Query::insert();
-    q.into_table(CONTI)
-        .columns(["id", "tipo", "utilizzatore_cf", "tipo_portafoglio", "saldo"]);
-    for t in TipoConto::PORTAFOGLIO {
-        q.values([
-            Conto::Portafoglio(w.clone(), t).id().into(),
-            t.code().into(),
-            w.cf.clone().into(),
-            w.tipo.code().into(),
-            0i64.into(),
-        ])
-        .map_err(AppError::internal)?;
-    }
-    q.on_conflict(OnConflict::column("id").do_nothing().to_owned());
-    txn.execute(&q).await?;
+    let valori: Vec<Value> = TipoConto::PORTAFOGLIO
+        .into_iter()
+        .flat_map(|t| -> [Value; 5] {
+            [
+                Conto::Portafoglio(w.clone(), t).id().into(),
+                t.code().into(),
+                w.cf.clone().into(),
+                w.tipo.code().into(),
+                0i64.into(),
+            ]
+        })
+        .collect();
+    let sql = insert(
+        "conti",
+        &["id", "tipo", "utilizzatore_cf", "tipo_portafoglio", "saldo"],
+        TipoConto::PORTAFOGLIO.len(),
+        "ON CONFLICT (id) DO NOTHING",
+    );
+    esegui(txn, &sql, valori).await?;
     Ok(())
 }
 
@@ -49,13 +49,12 @@ pub async fn blocca(
     let mut out = BTreeMap::new();
     for w in ordinati {
         apri_portafoglio(txn, w).await?;
-        let mut q = Query::select()
-            .column("saldo")
-            .from(CONTI)
-            .and_where(Expr::col("id").eq(Conto::disponibile(w).id()))
-            .to_owned();
-        per_aggiornare(&mut q, txn);
-        txn.query_one(&q).await?;
+        riga(
+            txn,
+            &format!("SELECT saldo FROM conti WHERE id = ?{}", per_aggiornare(txn)),
+            vec![Conto::disponibile(w).id().into()],
+        )
+        .await?;
         out.insert(w.clone(), saldi(txn, w).await?);
     }
     Ok(out)
@@ -74,14 +73,14 @@ pub async fn blocca_uno(
 
 /// A wallet's balances (zero when it has no account yet).
 pub async fn saldi(db: &impl ConnectionTrait, w: &PortafoglioRef) -> Result<SaldiPortafoglio, AppError> {
-    let q = Query::select()
-        .columns(["tipo", "saldo"])
-        .from(CONTI)
-        .and_where(Expr::col("utilizzatore_cf").eq(w.cf.clone()))
-        .and_where(Expr::col("tipo_portafoglio").eq(w.tipo.code()))
-        .to_owned();
     let mut s = SaldiPortafoglio::default();
-    for row in db.query_all(&q).await? {
+    for row in righe(
+        db,
+        "SELECT tipo, saldo FROM conti WHERE utilizzatore_cf = ? AND tipo_portafoglio = ?",
+        vec![w.cf.clone().into(), w.tipo.code().into()],
+    )
+    .await?
+    {
         let tipo: String = row.try_get("", "tipo")?;
         let saldo = Euro::from_cents(row.try_get::<i64>("", "saldo")?);
         match TipoConto::from_code(&tipo) {
@@ -108,20 +107,19 @@ pub async fn preleva_per_riserva(
     importo: Euro,
 ) -> Result<bool, AppError> {
     let cents = importo.cents();
-    let debito = Query::select()
-        .expr(Expr::val(1))
-        .from(CONTI)
-        .and_where(Expr::col("id").eq(Conto::debito(w).id()))
-        .and_where(Expr::col("saldo").lt(0))
-        .to_owned();
-    let q = Query::update()
-        .table(CONTI)
-        .value("saldo", Expr::col("saldo").sub(cents))
-        .and_where(Expr::col("id").eq(Conto::disponibile(w).id()))
-        .and_where(Expr::col("saldo").gte(cents))
-        .and_where(Expr::exists(debito).not())
-        .to_owned();
-    Ok(txn.execute(&q).await?.rows_affected() == 1)
+    let n = esegui(
+        txn,
+        "UPDATE conti SET saldo = saldo - ? WHERE id = ? AND saldo >= ? \
+         AND NOT EXISTS (SELECT 1 FROM conti WHERE id = ? AND saldo < 0)",
+        vec![
+            cents.into(),
+            Conto::disponibile(w).id().into(),
+            cents.into(),
+            Conto::debito(w).id().into(),
+        ],
+    )
+    .await?;
+    Ok(n == 1)
 }
 
 /// Posts the movements and applies their net change to the balance rows, wallets first then
@@ -137,21 +135,29 @@ pub async fn registra(
     if s.is_empty() {
         return Ok(Vec::new());
     }
+    let ids = scrivi_movimenti(txn, s, ora).await?;
+    let (portafogli, piattaforma): (Vec<_>, Vec<_>) = s
+        .variazioni()?
+        .into_values()
+        .filter(|(c, d)| *d != 0 && !gia_applicati.contains(c))
+        .partition(|(c, _)| c.portafoglio().is_some());
+    for (conto, delta) in portafogli.into_iter().chain(piattaforma) {
+        applica_variazione(txn, &conto, delta).await?;
+    }
+    Ok(ids)
+}
+
+/// POR-1: appends the movements to the journal, in one statement; their new ids.
+async fn scrivi_movimenti(
+    txn: &impl ConnectionTrait,
+    s: &Scritture,
+    ora: DateTime<Utc>,
+) -> Result<Vec<String>, AppError> {
     let mut ids = Vec::with_capacity(s.movimenti.len());
-    let mut q = Query::insert();
-    q.into_table(MOVIMENTI).columns([
-        "id",
-        "registrato_il",
-        "conto_addebito",
-        "conto_accredito",
-        "importo",
-        "causale",
-        "riferimento",
-        "storno_di",
-    ]);
+    let mut valori: Vec<Value> = Vec::with_capacity(s.movimenti.len() * 8);
     for m in &s.movimenti {
         let id = new_id("mov");
-        q.values([
+        valori.extend([
             id.clone().into(),
             ora.into(),
             m.addebito.id().into(),
@@ -160,39 +166,53 @@ pub async fn registra(
             m.causale.code().into(),
             m.riferimento.clone().into(),
             m.storno_di.clone().unwrap_or_default().into(),
-        ])
-        .map_err(AppError::internal)?;
+        ]);
         ids.push(id);
     }
-    txn.execute(&q).await?;
-    let variazioni = s.variazioni()?;
-    let (portafogli, piattaforma): (Vec<_>, Vec<_>) = variazioni
-        .into_values()
-        .filter(|(c, d)| *d != 0 && !gia_applicati.contains(c))
-        .partition(|(c, _)| c.portafoglio().is_some());
-    for (conto, delta) in portafogli.into_iter().chain(piattaforma) {
-        let mut q = Query::update();
-        q.table(CONTI)
-            .value("saldo", Expr::col("saldo").add(delta))
-            .and_where(Expr::col("id").eq(conto.id()));
-        match conto.tipo().segno() {
-            Segno::NonNegativo => {
-                q.and_where(Expr::col("saldo").add(delta).gte(0));
-            }
-            Segno::NonPositivo => {
-                q.and_where(Expr::col("saldo").add(delta).lte(0));
-            }
-            Segno::Libero => {}
-        }
-        if txn.execute(&q).await?.rows_affected() != 1 {
-            return Err(AppError::aborted(
-                "POR-8",
-                "POR_8_CONCURRENT_CHANGE",
-                "the wallet changed meanwhile; retry",
-            ));
-        }
-    }
+    let sql = insert(
+        "movimenti",
+        &[
+            "id",
+            "registrato_il",
+            "conto_addebito",
+            "conto_accredito",
+            "importo",
+            "causale",
+            "riferimento",
+            "storno_di",
+        ],
+        s.movimenti.len(),
+        "",
+    );
+    esegui(txn, &sql, valori).await?;
     Ok(ids)
+}
+
+/// Applies an account's net change to its balance row, only if the account's sign still holds
+/// after it (POR-8); a row left alone means a concurrent writer got in between.
+async fn applica_variazione(txn: &impl ConnectionTrait, conto: &Conto, delta: i64) -> Result<(), AppError> {
+    let (sql, valori): (&str, Vec<Value>) = match conto.tipo().segno() {
+        Segno::NonNegativo => (
+            "UPDATE conti SET saldo = saldo + ? WHERE id = ? AND saldo + ? >= 0",
+            vec![delta.into(), conto.id().into(), delta.into()],
+        ),
+        Segno::NonPositivo => (
+            "UPDATE conti SET saldo = saldo + ? WHERE id = ? AND saldo + ? <= 0",
+            vec![delta.into(), conto.id().into(), delta.into()],
+        ),
+        Segno::Libero => (
+            "UPDATE conti SET saldo = saldo + ? WHERE id = ?",
+            vec![delta.into(), conto.id().into()],
+        ),
+    };
+    if esegui(txn, sql, valori).await? != 1 {
+        return Err(AppError::aborted(
+            "POR-8",
+            "POR_8_CONCURRENT_CHANGE",
+            "the wallet changed meanwhile; retry",
+        ));
+    }
+    Ok(())
 }
 
 /// A posted movement as stored.
@@ -236,37 +256,26 @@ pub async fn movimenti(
         .into_iter()
         .map(|t| Conto::Portafoglio(w.clone(), t).id())
         .collect();
-    let mut q = Query::select()
-        .columns([
-            "seq",
-            "id",
-            "registrato_il",
-            "conto_addebito",
-            "conto_accredito",
-            "importo",
-            "causale",
-            "riferimento",
-            "storno_di",
-        ])
-        .from(MOVIMENTI)
-        .cond_where(
-            Expr::col("conto_addebito")
-                .is_in(conti.clone())
-                .or(Expr::col("conto_accredito").is_in(conti)),
-        )
-        .order_by("seq", Order::Desc)
-        .limit(pagina.limite)
-        .to_owned();
+    let mut sql = format!(
+        "SELECT seq, id, registrato_il, conto_addebito, conto_accredito, importo, causale, riferimento, storno_di \
+         FROM movimenti WHERE (conto_addebito IN ({in_}) OR conto_accredito IN ({in_}))",
+        in_ = segnaposti(conti.len())
+    );
+    let mut valori: Vec<Value> = conti.iter().chain(&conti).map(|c| c.as_str().into()).collect();
     if let Some(seq) = pagina.cursore {
-        q.and_where(Expr::col("seq").lt(seq));
+        sql.push_str(" AND seq < ?");
+        valori.push(seq.into());
     }
     if let Some(dal) = dal {
-        q.and_where(Expr::col("registrato_il").gte(dal));
+        sql.push_str(" AND registrato_il >= ?");
+        valori.push(dal.into());
     }
     if let Some(al) = al {
-        q.and_where(Expr::col("registrato_il").lt(al));
+        sql.push_str(" AND registrato_il < ?");
+        valori.push(al.into());
     }
-    let rows = db.query_all(&q).await?;
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", pagina.limite));
+    let rows = righe(db, &sql, valori).await?;
     rows.iter()
         .map(|r| {
             let causale: String = r.try_get("", "causale")?;
@@ -299,16 +308,9 @@ pub struct SaldoConto {
 pub async fn bilancio(db: &impl ConnectionTrait) -> Result<(Vec<SaldoConto>, i64), AppError> {
     let mut derivati: HashMap<String, i64> = HashMap::new();
     for (col, segno) in [("conto_accredito", 1i64), ("conto_addebito", -1i64)] {
-        let q = Query::select()
-            .column(col)
-            .expr_as(
-                Func::cast_as(Func::sum(Expr::col("importo")), Alias::new("BIGINT")),
-                "totale",
-            )
-            .from(MOVIMENTI)
-            .group_by_col(col)
-            .to_owned();
-        for r in db.query_all(&q).await? {
+        let sql =
+            format!("SELECT {col}, CAST(SUM(importo) AS BIGINT) AS totale FROM movimenti GROUP BY {col}");
+        for r in righe(db, &sql, vec![]).await? {
             let id: String = r.try_get("", col)?;
             let totale: i64 = r.try_get("", "totale")?;
             let v = derivati.entry(id).or_default();
@@ -317,13 +319,8 @@ pub async fn bilancio(db: &impl ConnectionTrait) -> Result<(Vec<SaldoConto>, i64
                 .ok_or_else(|| AppError::internal("ledger amount overflow"))?;
         }
     }
-    let q = Query::select()
-        .columns(["id", "saldo"])
-        .from(CONTI)
-        .order_by("id", Order::Asc)
-        .to_owned();
     let mut out = Vec::new();
-    for r in db.query_all(&q).await? {
+    for r in righe(db, "SELECT id, saldo FROM conti ORDER BY id ASC", vec![]).await? {
         let id: String = r.try_get("", "id")?;
         out.push(SaldoConto {
             conto: conto_da_id(&id)?,
@@ -337,11 +334,7 @@ pub async fn bilancio(db: &impl ConnectionTrait) -> Result<(Vec<SaldoConto>, i64
             &occasionali_runtime::identity::mask(id),
         ));
     }
-    let q = Query::select()
-        .expr_as(Func::count(Expr::col("seq")), "n")
-        .from(MOVIMENTI)
-        .to_owned();
-    let n: i64 = match db.query_one(&q).await? {
+    let n: i64 = match riga(db, "SELECT COUNT(seq) AS n FROM movimenti", vec![]).await? {
         Some(r) => r.try_get("", "n")?,
         None => 0,
     };

@@ -1,6 +1,7 @@
-//! Persistence of the wallet ledger on SQLite or PostgreSQL: portable sea-query statements,
-//! money as integer cents, invariants enforced by the database (conditional updates, unique keys,
-//! CHECK constraints, row locks) so any number of replicas stays correct (POR-8).
+//! Persistence of the wallet ledger on SQLite or PostgreSQL: plain SQL written once with `?`
+//! placeholders (numbered for PostgreSQL by `occasionali_runtime::sql::dialect`), money as
+//! integer cents, invariants enforced by the database (conditional updates, unique keys, CHECK
+//! constraints, row locks) so any number of replicas stays correct (POR-8).
 //!
 //! Lock order, the same in every transaction so that PostgreSQL never deadlocks: wallets first
 //! (their DISPONIBILE balance row, in key order), then the rows of reservations, versamenti and
@@ -20,8 +21,8 @@ pub mod versamenti;
 use chrono::NaiveDate;
 use occasionali_kernel::Euro;
 use occasionali_runtime::AppError;
-use sea_orm::sea_query::{LockType, SelectStatement};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult};
+use occasionali_runtime::sql::dialect;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Statement, Value};
 
 pub use migrations::Migrator;
 
@@ -34,7 +35,7 @@ pub enum Inserimento {
     Duplicato,
 }
 
-pub(crate) fn inserimento(r: Result<sea_orm::ExecResult, DbErr>) -> Result<Inserimento, AppError> {
+fn inserimento(r: Result<ExecResult, DbErr>) -> Result<Inserimento, AppError> {
     match r {
         Ok(_) => Ok(Inserimento::Fatto),
         Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Ok(Inserimento::Duplicato),
@@ -42,10 +43,78 @@ pub(crate) fn inserimento(r: Result<sea_orm::ExecResult, DbErr>) -> Result<Inser
     }
 }
 
-/// `SELECT … FOR UPDATE` on PostgreSQL; SQLite write transactions are already exclusive.
-pub(crate) fn per_aggiornare(q: &mut SelectStatement, db: &impl ConnectionTrait) {
+/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order.
+fn istruzione(db: &impl ConnectionTrait, sql: &str, valori: Vec<Value>) -> Statement {
+    occasionali_runtime::db::stmt(db, &dialect(db, sql), valori)
+}
+
+/// Runs a write; the rows it touched.
+async fn esegui(db: &impl ConnectionTrait, sql: &str, valori: Vec<Value>) -> Result<u64, AppError> {
+    Ok(db.execute_raw(istruzione(db, sql, valori)).await?.rows_affected())
+}
+
+/// Runs an insert keyed by an idempotency key.
+async fn inserisci_unico(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    valori: Vec<Value>,
+) -> Result<Inserimento, AppError> {
+    inserimento(db.execute_raw(istruzione(db, sql, valori)).await)
+}
+
+async fn righe(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    valori: Vec<Value>,
+) -> Result<Vec<QueryResult>, AppError> {
+    Ok(db.query_all_raw(istruzione(db, sql, valori)).await?)
+}
+
+async fn riga(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    valori: Vec<Value>,
+) -> Result<Option<QueryResult>, AppError> {
+    Ok(db.query_one_raw(istruzione(db, sql, valori)).await?)
+}
+
+/// `INSERT INTO tabella (colonne) VALUES (…), (…) coda`: every row in one statement, each row
+/// the values of `colonne` in order.
+fn insert(tabella: &str, colonne: &[&str], righe: usize, coda: &str) -> String {
+    let riga = format!("({})", segnaposti(colonne.len()));
+    let mut sql = format!(
+        "INSERT INTO {tabella} ({}) VALUES {}",
+        colonne.join(", "),
+        vec![riga.as_str(); righe].join(", ")
+    );
+    if !coda.is_empty() {
+        sql.push(' ');
+        sql.push_str(coda);
+    }
+    sql
+}
+
+/// ` WHERE a AND b …`, or nothing without conditions.
+fn dove(condizioni: &[&str]) -> String {
+    if condizioni.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", condizioni.join(" AND "))
+    }
+}
+
+/// `?, ?, ?` for `n` values.
+fn segnaposti(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The lock clause of a `SELECT` whose rows the transaction will change: `FOR UPDATE` on
+/// PostgreSQL; SQLite write transactions are already exclusive.
+fn per_aggiornare(db: &impl ConnectionTrait) -> &'static str {
     if db.get_database_backend() == DbBackend::Postgres {
-        q.lock(LockType::Update);
+        " FOR UPDATE"
+    } else {
+        ""
     }
 }
 

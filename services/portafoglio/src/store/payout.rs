@@ -2,15 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use occasionali_runtime::AppError;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 
-use super::{Inserimento, Pagina, corrotto, data, euro, inserimento, riserve};
+use super::{
+    Inserimento, Pagina, corrotto, data, esegui, euro, inserisci_unico, insert, riga, righe, riserve,
+};
 use crate::domain::MetodoPagamento;
 use crate::domain::payout::OrdinePagamento;
-
-const RUNS: &str = "payout_runs";
-const ORDERS: &str = "payout_orders";
 
 /// A month's run: started, and completed once every due prestazione was paid.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,13 +18,13 @@ pub struct Run {
 }
 
 pub async fn run(db: &impl ConnectionTrait, anno: i32, mese: u32) -> Result<Option<Run>, AppError> {
-    let q = Query::select()
-        .columns(["avviato_il", "completato_il"])
-        .from(RUNS)
-        .and_where(Expr::col("anno").eq(anno))
-        .and_where(Expr::col("mese").eq(mese as i32))
-        .to_owned();
-    match db.query_one(&q).await? {
+    let r = riga(
+        db,
+        "SELECT avviato_il, completato_il FROM payout_runs WHERE anno = ? AND mese = ?",
+        vec![anno.into(), (mese as i32).into()],
+    )
+    .await?;
+    match r {
         Some(r) => Ok(Some(Run {
             avviato_il: r.try_get("", "avviato_il")?,
             completato_il: r.try_get("", "completato_il")?,
@@ -42,14 +40,12 @@ pub async fn avvia(
     mese: u32,
     ora: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let q = Query::insert()
-        .into_table(RUNS)
-        .columns(["anno", "mese", "avviato_il"])
-        .values([anno.into(), (mese as i32).into(), ora.into()])
-        .map_err(AppError::internal)?
-        .on_conflict(OnConflict::columns(["anno", "mese"]).do_nothing().to_owned())
-        .to_owned();
-    db.execute(&q).await?;
+    esegui(
+        db,
+        "INSERT INTO payout_runs (anno, mese, avviato_il) VALUES (?, ?, ?) ON CONFLICT (anno, mese) DO NOTHING",
+        vec![anno.into(), (mese as i32).into(), ora.into()],
+    )
+    .await?;
     Ok(())
 }
 
@@ -60,27 +56,23 @@ pub async fn completa(
     mese: u32,
     ora: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let q = Query::update()
-        .table(RUNS)
-        .value("completato_il", ora)
-        .and_where(Expr::col("anno").eq(anno))
-        .and_where(Expr::col("mese").eq(mese as i32))
-        .and_where(Expr::col("completato_il").is_null())
-        .to_owned();
-    db.execute(&q).await?;
+    esegui(
+        db,
+        "UPDATE payout_runs SET completato_il = ? WHERE anno = ? AND mese = ? AND completato_il IS NULL",
+        vec![ora.into(), anno.into(), (mese as i32).into()],
+    )
+    .await?;
     Ok(())
 }
 
 /// Months started and not completed (a run interrupted or with prestatori still to pay).
 pub async fn incompleti(db: &impl ConnectionTrait) -> Result<Vec<(i32, u32)>, AppError> {
-    let q = Query::select()
-        .columns(["anno", "mese"])
-        .from(RUNS)
-        .and_where(Expr::col("completato_il").is_null())
-        .order_by("anno", Order::Asc)
-        .order_by("mese", Order::Asc)
-        .to_owned();
-    let rows = db.query_all(&q).await?;
+    let rows = righe(
+        db,
+        "SELECT anno, mese FROM payout_runs WHERE completato_il IS NULL ORDER BY anno ASC, mese ASC",
+        vec![],
+    )
+    .await?;
     rows.iter()
         .map(|r| {
             let mese: i32 = r.try_get("", "mese")?;
@@ -94,23 +86,10 @@ pub async fn inserisci_ordine(
     txn: &impl ConnectionTrait,
     o: &OrdinePagamento,
 ) -> Result<Inserimento, AppError> {
-    let q = Query::insert()
-        .into_table(ORDERS)
-        .columns([
-            "id",
-            "prestatore_cf",
-            "anno",
-            "mese",
-            "data_pagamento",
-            "importo_lordo",
-            "commissione",
-            "importo_netto",
-            "metodo",
-            "iban",
-            "sede",
-            "eseguito_il",
-        ])
-        .values([
+    inserisci_unico(
+        txn,
+        &insert("payout_orders", &COLONNE[1..], 1, ""),
+        vec![
             o.id.clone().into(),
             o.prestatore_cf.clone().into(),
             o.anno.into(),
@@ -123,32 +102,27 @@ pub async fn inserisci_ordine(
             o.metodo.iban().unwrap_or("").into(),
             o.sede.clone().into(),
             o.eseguito_il.into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    inserimento(txn.execute(&q).await)
+        ],
+    )
+    .await
 }
 
-fn select() -> SelectStatement {
-    Query::select()
-        .columns([
-            "seq",
-            "id",
-            "prestatore_cf",
-            "anno",
-            "mese",
-            "data_pagamento",
-            "importo_lordo",
-            "commissione",
-            "importo_netto",
-            "metodo",
-            "iban",
-            "sede",
-            "eseguito_il",
-        ])
-        .from(ORDERS)
-        .to_owned()
-}
+/// The columns of an order: `seq` (assigned by the database), then what is written.
+const COLONNE: [&str; 13] = [
+    "seq",
+    "id",
+    "prestatore_cf",
+    "anno",
+    "mese",
+    "data_pagamento",
+    "importo_lordo",
+    "commissione",
+    "importo_netto",
+    "metodo",
+    "iban",
+    "sede",
+    "eseguito_il",
+];
 
 async fn decode(db: &impl ConnectionTrait, r: &QueryResult) -> Result<(i64, OrdinePagamento), AppError> {
     let id: String = r.try_get("", "id")?;
@@ -190,27 +164,36 @@ pub async fn ordini(
     f: &FiltroOrdini,
     pagina: Pagina,
 ) -> Result<Vec<(i64, OrdinePagamento)>, AppError> {
-    let mut q = select()
-        .order_by("seq", Order::Desc)
-        .limit(pagina.limite)
-        .to_owned();
+    let mut condizioni: Vec<&str> = Vec::new();
+    let mut valori: Vec<Value> = Vec::new();
     if let Some(seq) = pagina.cursore {
-        q.and_where(Expr::col("seq").lt(seq));
+        condizioni.push("seq < ?");
+        valori.push(seq.into());
     }
     if let Some(a) = f.anno {
-        q.and_where(Expr::col("anno").eq(a));
+        condizioni.push("anno = ?");
+        valori.push(a.into());
     }
     if let Some(m) = f.mese {
-        q.and_where(Expr::col("mese").eq(m as i32));
+        condizioni.push("mese = ?");
+        valori.push((m as i32).into());
     }
     if let Some(cf) = &f.prestatore_cf {
-        q.and_where(Expr::col("prestatore_cf").eq(cf.clone()));
+        condizioni.push("prestatore_cf = ?");
+        valori.push(cf.clone().into());
     }
     if let Some(s) = &f.sede {
-        q.and_where(Expr::col("sede").eq(s.clone()));
+        condizioni.push("sede = ?");
+        valori.push(s.clone().into());
     }
+    let sql = format!(
+        "SELECT {} FROM payout_orders{} ORDER BY seq DESC LIMIT {}",
+        COLONNE.join(", "),
+        super::dove(&condizioni),
+        pagina.limite
+    );
     let mut out = Vec::new();
-    for r in db.query_all(&q).await? {
+    for r in righe(db, &sql, valori).await? {
         out.push(decode(db, &r).await?);
     }
     Ok(out)

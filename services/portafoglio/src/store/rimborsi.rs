@@ -1,14 +1,13 @@
 //! POR-7: rimborsi, one per client request id.
 
 use occasionali_runtime::AppError;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 
-use super::{Inserimento, Pagina, corrotto, euro, inserimento, per_aggiornare};
+use super::{
+    Inserimento, Pagina, corrotto, dove, esegui, euro, inserisci_unico, insert, per_aggiornare, riga, righe,
+};
 use crate::domain::rimborso::{Rimborso, StatoRimborso};
 use crate::domain::{PortafoglioRef, TipoPortafoglio};
-
-const RIMBORSI: &str = "rimborsi";
 
 const CAMPI: [&str; 16] = [
     "id",
@@ -29,8 +28,9 @@ const CAMPI: [&str; 16] = [
     "seq",
 ];
 
-fn select() -> SelectStatement {
-    Query::select().columns(CAMPI).from(RIMBORSI).to_owned()
+/// `SELECT` of every field of the rimborsi, before its conditions.
+fn select() -> String {
+    format!("SELECT {} FROM rimborsi", CAMPI.join(", "))
 }
 
 fn decode(r: &QueryResult) -> Result<(i64, Rimborso), AppError> {
@@ -71,10 +71,11 @@ fn decode(r: &QueryResult) -> Result<(i64, Rimborso), AppError> {
 }
 
 pub async fn inserisci(txn: &impl ConnectionTrait, r: &Rimborso) -> Result<Inserimento, AppError> {
-    let q = Query::insert()
-        .into_table(RIMBORSI)
-        .columns(CAMPI[..15].iter().copied())
-        .values([
+    // Every field but `seq`, assigned by the database.
+    inserisci_unico(
+        txn,
+        &insert("rimborsi", &CAMPI[..15], 1, ""),
+        vec![
             r.id.clone().into(),
             r.request_id.clone().into(),
             r.richiedente_cf.clone().into(),
@@ -90,34 +91,32 @@ pub async fn inserisci(txn: &impl ConnectionTrait, r: &Rimborso) -> Result<Inser
             r.deciso_da_cf.clone().into(),
             r.nota.clone().into(),
             r.sede.clone().into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    inserimento(txn.execute(&q).await)
+        ],
+    )
+    .await
 }
 
 pub async fn carica(db: &impl ConnectionTrait, id: &str) -> Result<Option<Rimborso>, AppError> {
-    let q = select().and_where(Expr::col("id").eq(id)).to_owned();
-    db.query_one(&q)
+    riga(db, &format!("{} WHERE id = ?", select()), vec![id.into()])
         .await?
         .map(|r| decode(&r).map(|(_, x)| x))
         .transpose()
 }
 
 pub async fn per_request(db: &impl ConnectionTrait, request_id: &str) -> Result<Option<Rimborso>, AppError> {
-    let q = select()
-        .and_where(Expr::col("request_id").eq(request_id))
-        .to_owned();
-    db.query_one(&q)
-        .await?
-        .map(|r| decode(&r).map(|(_, x)| x))
-        .transpose()
+    riga(
+        db,
+        &format!("{} WHERE request_id = ?", select()),
+        vec![request_id.into()],
+    )
+    .await?
+    .map(|r| decode(&r).map(|(_, x)| x))
+    .transpose()
 }
 
 pub async fn blocca(txn: &impl ConnectionTrait, id: &str) -> Result<Option<Rimborso>, AppError> {
-    let mut q = select().and_where(Expr::col("id").eq(id)).to_owned();
-    per_aggiornare(&mut q, txn);
-    txn.query_one(&q)
+    let sql = format!("{} WHERE id = ?{}", select(), per_aggiornare(txn));
+    riga(txn, &sql, vec![id.into()])
         .await?
         .map(|r| decode(&r).map(|(_, x)| x))
         .transpose()
@@ -125,23 +124,23 @@ pub async fn blocca(txn: &impl ConnectionTrait, id: &str) -> Result<Option<Rimbo
 
 /// Records the decision, only if the rimborso is still RICHIESTO.
 pub async fn decidi(txn: &impl ConnectionTrait, r: &Rimborso) -> Result<(), AppError> {
-    let q = Query::update()
-        .table(RIMBORSI)
-        .values([
-            ("stato", r.stato.code().into()),
-            (
-                "importo_pagato",
-                r.importo_pagato.map(|e| e.cents()).unwrap_or(0).into(),
-            ),
-            ("iban_pagato", r.iban_pagato.clone().unwrap_or_default().into()),
-            ("deciso_il", r.deciso_il.into()),
-            ("deciso_da_cf", r.deciso_da_cf.clone().into()),
-            ("nota", r.nota.clone().into()),
-        ])
-        .and_where(Expr::col("id").eq(r.id.clone()))
-        .and_where(Expr::col("stato").eq(StatoRimborso::Richiesto.code()))
-        .to_owned();
-    if txn.execute(&q).await?.rows_affected() != 1 {
+    let n = esegui(
+        txn,
+        "UPDATE rimborsi SET stato = ?, importo_pagato = ?, iban_pagato = ?, deciso_il = ?, deciso_da_cf = ?, \
+         nota = ? WHERE id = ? AND stato = ?",
+        vec![
+            r.stato.code().into(),
+            r.importo_pagato.map(|e| e.cents()).unwrap_or(0).into(),
+            r.iban_pagato.clone().unwrap_or_default().into(),
+            r.deciso_il.into(),
+            r.deciso_da_cf.clone().into(),
+            r.nota.clone().into(),
+            r.id.clone().into(),
+            StatoRimborso::Richiesto.code().into(),
+        ],
+    )
+    .await?;
+    if n != 1 {
         return Err(AppError::aborted(
             "POR-7",
             "POR_7_CONCURRENT_DECISION",
@@ -164,22 +163,30 @@ pub async fn lista(
     f: &FiltroRimborsi,
     pagina: Pagina,
 ) -> Result<Vec<(i64, Rimborso)>, AppError> {
-    let mut q = select()
-        .order_by("seq", Order::Desc)
-        .limit(pagina.limite)
-        .to_owned();
+    let mut condizioni: Vec<&str> = Vec::new();
+    let mut valori: Vec<Value> = Vec::new();
     if let Some(seq) = pagina.cursore {
-        q.and_where(Expr::col("seq").lt(seq));
+        condizioni.push("seq < ?");
+        valori.push(seq.into());
     }
     if let Some(cf) = &f.utilizzatore_cf {
-        q.and_where(Expr::col("utilizzatore_cf").eq(cf.clone()));
+        condizioni.push("utilizzatore_cf = ?");
+        valori.push(cf.clone().into());
     }
     if let Some(s) = f.stato {
-        q.and_where(Expr::col("stato").eq(s.code()));
+        condizioni.push("stato = ?");
+        valori.push(s.code().into());
     }
     if let Some(s) = &f.sede {
-        q.and_where(Expr::col("sede").eq(s.clone()));
+        condizioni.push("sede = ?");
+        valori.push(s.clone().into());
     }
-    let rows = db.query_all(&q).await?;
+    let sql = format!(
+        "{}{} ORDER BY seq DESC LIMIT {}",
+        select(),
+        dove(&condizioni),
+        pagina.limite
+    );
+    let rows = righe(db, &sql, valori).await?;
     rows.iter().map(decode).collect()
 }

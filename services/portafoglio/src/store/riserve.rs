@@ -2,15 +2,14 @@
 
 use chrono::NaiveDate;
 use occasionali_runtime::AppError;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
 
-use super::{Inserimento, corrotto, data, euro, inserimento, per_aggiornare};
+use super::{
+    Inserimento, corrotto, data, esegui, euro, inserisci_unico, insert, per_aggiornare, riga, righe,
+};
 use crate::domain::payout::chiave_mese;
 use crate::domain::riserva::{Costo, Riserva, StatoRiserva};
 use crate::domain::{PortafoglioRef, TipoPortafoglio};
-
-const RISERVE: &str = "riserve";
 
 const CAMPI: [&str; 17] = [
     "prestazione_id",
@@ -32,8 +31,9 @@ const CAMPI: [&str; 17] = [
     "payout_order_id",
 ];
 
-fn select() -> SelectStatement {
-    Query::select().columns(CAMPI).from(RISERVE).to_owned()
+/// `SELECT` of every field of the reservations, before its conditions.
+fn select() -> String {
+    format!("SELECT {} FROM riserve", CAMPI.join(", "))
 }
 
 fn mese(d: NaiveDate) -> i64 {
@@ -72,10 +72,10 @@ fn decode(r: &QueryResult) -> Result<Riserva, AppError> {
 /// Stores a new reservation; `Duplicato` when the prestazione already has one.
 pub async fn inserisci(txn: &impl ConnectionTrait, r: &Riserva) -> Result<Inserimento, AppError> {
     let c = &r.costo;
-    let q = Query::insert()
-        .into_table(RISERVE)
-        .columns(CAMPI)
-        .values([
+    inserisci_unico(
+        txn,
+        &insert("riserve", &CAMPI, 1, ""),
+        vec![
             r.prestazione_id.clone().into(),
             r.portafoglio.cf.clone().into(),
             r.portafoglio.tipo.code().into(),
@@ -93,47 +93,50 @@ pub async fn inserisci(txn: &impl ConnectionTrait, r: &Riserva) -> Result<Inseri
             r.rilasciata_il.into(),
             r.consumata_il.into(),
             r.payout_order_id.clone().unwrap_or_default().into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    inserimento(txn.execute(&q).await)
+        ],
+    )
+    .await
 }
 
 pub async fn carica(db: &impl ConnectionTrait, prestazione_id: &str) -> Result<Option<Riserva>, AppError> {
-    let q = select()
-        .and_where(Expr::col("prestazione_id").eq(prestazione_id))
-        .to_owned();
-    db.query_one(&q).await?.map(|r| decode(&r)).transpose()
+    riga(
+        db,
+        &format!("{} WHERE prestazione_id = ?", select()),
+        vec![prestazione_id.into()],
+    )
+    .await?
+    .map(|r| decode(&r))
+    .transpose()
 }
 
 /// Reads a reservation for update (row lock on PostgreSQL).
 pub async fn blocca(txn: &impl ConnectionTrait, prestazione_id: &str) -> Result<Option<Riserva>, AppError> {
-    let mut q = select()
-        .and_where(Expr::col("prestazione_id").eq(prestazione_id))
-        .to_owned();
-    per_aggiornare(&mut q, txn);
-    txn.query_one(&q).await?.map(|r| decode(&r)).transpose()
+    let sql = format!("{} WHERE prestazione_id = ?{}", select(), per_aggiornare(txn));
+    riga(txn, &sql, vec![prestazione_id.into()])
+        .await?
+        .map(|r| decode(&r))
+        .transpose()
 }
 
 /// Writes the reservation's new state, only if it is still in state `prima`.
 pub async fn aggiorna(txn: &impl ConnectionTrait, prima: StatoRiserva, r: &Riserva) -> Result<(), AppError> {
-    let q = Query::update()
-        .table(RISERVE)
-        .values([
-            ("stato", r.stato.code().into()),
-            ("debito", r.debito.cents().into()),
-            ("riservata_il", r.riservata_il.into()),
-            ("rilasciata_il", r.rilasciata_il.into()),
-            ("consumata_il", r.consumata_il.into()),
-            (
-                "payout_order_id",
-                r.payout_order_id.clone().unwrap_or_default().into(),
-            ),
-        ])
-        .and_where(Expr::col("prestazione_id").eq(r.prestazione_id.clone()))
-        .and_where(Expr::col("stato").eq(prima.code()))
-        .to_owned();
-    if txn.execute(&q).await?.rows_affected() != 1 {
+    let n = esegui(
+        txn,
+        "UPDATE riserve SET stato = ?, debito = ?, riservata_il = ?, rilasciata_il = ?, consumata_il = ?, \
+         payout_order_id = ? WHERE prestazione_id = ? AND stato = ?",
+        vec![
+            r.stato.code().into(),
+            r.debito.cents().into(),
+            r.riservata_il.into(),
+            r.rilasciata_il.into(),
+            r.consumata_il.into(),
+            r.payout_order_id.clone().unwrap_or_default().into(),
+            r.prestazione_id.clone().into(),
+            prima.code().into(),
+        ],
+    )
+    .await?;
+    if n != 1 {
         return Err(AppError::aborted(
             "POR-4",
             "POR_4_CONCURRENT_CHANGE",
@@ -149,15 +152,15 @@ pub async fn prestatori_da_pagare(
     anno: i32,
     mese: u32,
 ) -> Result<Vec<String>, AppError> {
-    let q = Query::select()
-        .column("prestatore_cf")
-        .distinct()
-        .from(RISERVE)
-        .and_where(Expr::col("stato").eq(StatoRiserva::Riservata.code()))
-        .and_where(Expr::col("mese").eq(chiave_mese(anno, mese)))
-        .order_by("prestatore_cf", Order::Asc)
-        .to_owned();
-    let rows = db.query_all(&q).await?;
+    let rows = righe(
+        db,
+        "SELECT DISTINCT prestatore_cf FROM riserve WHERE stato = ? AND mese = ? ORDER BY prestatore_cf ASC",
+        vec![
+            StatoRiserva::Riservata.code().into(),
+            chiave_mese(anno, mese).into(),
+        ],
+    )
+    .await?;
     rows.iter()
         .map(|r| r.try_get::<String>("", "prestatore_cf").map_err(AppError::from))
         .collect()
@@ -171,16 +174,21 @@ pub async fn del_prestatore(
     mese: u32,
     blocca: bool,
 ) -> Result<Vec<Riserva>, AppError> {
-    let mut q = select()
-        .and_where(Expr::col("stato").eq(StatoRiserva::Riservata.code()))
-        .and_where(Expr::col("mese").eq(chiave_mese(anno, mese)))
-        .and_where(Expr::col("prestatore_cf").eq(prestatore_cf))
-        .order_by("prestazione_id", Order::Asc)
-        .to_owned();
-    if blocca {
-        per_aggiornare(&mut q, db);
-    }
-    let rows = db.query_all(&q).await?;
+    let sql = format!(
+        "{} WHERE stato = ? AND mese = ? AND prestatore_cf = ? ORDER BY prestazione_id ASC{}",
+        select(),
+        if blocca { per_aggiornare(db) } else { "" }
+    );
+    let rows = righe(
+        db,
+        &sql,
+        vec![
+            StatoRiserva::Riservata.code().into(),
+            chiave_mese(anno, mese).into(),
+            prestatore_cf.into(),
+        ],
+    )
+    .await?;
     rows.iter().map(decode).collect()
 }
 
@@ -191,25 +199,31 @@ pub async fn del_portafoglio(
     dal: NaiveDate,
     al: NaiveDate,
 ) -> Result<Vec<Riserva>, AppError> {
-    let q = select()
-        .and_where(Expr::col("utilizzatore_cf").eq(w.cf.clone()))
-        .and_where(Expr::col("tipo_portafoglio").eq(w.tipo.code()))
-        .and_where(Expr::col("data_prestazione").gte(dal.to_string()))
-        .and_where(Expr::col("data_prestazione").lte(al.to_string()))
-        .order_by("data_prestazione", Order::Asc)
-        .order_by("prestazione_id", Order::Asc)
-        .to_owned();
-    let rows = db.query_all(&q).await?;
+    let sql = format!(
+        "{} WHERE utilizzatore_cf = ? AND tipo_portafoglio = ? AND data_prestazione >= ? \
+         AND data_prestazione <= ? ORDER BY data_prestazione ASC, prestazione_id ASC",
+        select()
+    );
+    let rows = righe(
+        db,
+        &sql,
+        vec![
+            w.cf.clone().into(),
+            w.tipo.code().into(),
+            dal.to_string().into(),
+            al.to_string().into(),
+        ],
+    )
+    .await?;
     rows.iter().map(decode).collect()
 }
 
 /// The reservations a payout order consumed.
 pub async fn dell_ordine(db: &impl ConnectionTrait, payout_order_id: &str) -> Result<Vec<Riserva>, AppError> {
-    let q = select()
-        .and_where(Expr::col("payout_order_id").eq(payout_order_id))
-        .order_by("data_prestazione", Order::Asc)
-        .order_by("prestazione_id", Order::Asc)
-        .to_owned();
-    let rows = db.query_all(&q).await?;
+    let sql = format!(
+        "{} WHERE payout_order_id = ? ORDER BY data_prestazione ASC, prestazione_id ASC",
+        select()
+    );
+    let rows = righe(db, &sql, vec![payout_order_id.into()]).await?;
     rows.iter().map(decode).collect()
 }

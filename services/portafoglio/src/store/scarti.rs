@@ -3,12 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use occasionali_runtime::AppError;
-use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, Value};
 
-use super::Pagina;
-
-const SCARTI: &str = "scarti_import";
+use super::{Pagina, esegui, insert, righe};
 
 /// A record of the feed that was not imported.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,25 +26,31 @@ pub async fn registra(
     if scarti.is_empty() {
         return Ok(());
     }
-    let mut q = Query::insert();
-    q.into_table(SCARTI).columns([
-        "id_import",
-        "posizione",
-        "id_pagamento",
-        "motivo",
-        "registrato_il",
-    ]);
-    for s in scarti {
-        q.values([
-            id_import.into(),
-            s.posizione.into(),
-            s.id_pagamento.clone().into(),
-            s.motivo.clone().into(),
-            ora.into(),
-        ])
-        .map_err(AppError::internal)?;
-    }
-    db.execute(&q).await?;
+    let valori: Vec<Value> = scarti
+        .iter()
+        .flat_map(|s| -> [Value; 5] {
+            [
+                id_import.into(),
+                s.posizione.into(),
+                s.id_pagamento.clone().into(),
+                s.motivo.clone().into(),
+                ora.into(),
+            ]
+        })
+        .collect();
+    let sql = insert(
+        "scarti_import",
+        &[
+            "id_import",
+            "posizione",
+            "id_pagamento",
+            "motivo",
+            "registrato_il",
+        ],
+        scarti.len(),
+        "",
+    );
+    esegui(db, &sql, valori).await?;
     Ok(())
 }
 
@@ -57,18 +60,15 @@ pub async fn pagina(
     id_import: &str,
     pagina: Pagina,
 ) -> Result<Vec<(i64, Scarto)>, AppError> {
-    let mut q = Query::select()
-        .columns(["posizione", "id_pagamento", "motivo"])
-        .from(SCARTI)
-        .and_where(Expr::col("id_import").eq(id_import))
-        .order_by("posizione", Order::Asc)
-        .limit(pagina.da_leggere())
-        .to_owned();
+    let mut sql = "SELECT posizione, id_pagamento, motivo FROM scarti_import WHERE id_import = ?".to_string();
+    let mut valori: Vec<Value> = vec![id_import.into()];
     if let Some(seq) = pagina.cursore {
-        q.and_where(Expr::col("posizione").gte(seq));
+        sql.push_str(" AND posizione >= ?");
+        valori.push(seq.into());
     }
+    sql.push_str(&format!(" ORDER BY posizione ASC LIMIT {}", pagina.da_leggere()));
     let mut out = Vec::new();
-    for r in db.query_all(&q).await? {
+    for r in righe(db, &sql, valori).await? {
         let posizione: i64 = r.try_get("", "posizione")?;
         out.push((
             posizione + 1,

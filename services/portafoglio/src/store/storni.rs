@@ -2,13 +2,24 @@
 
 use occasionali_runtime::AppError;
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 
-use super::{Inserimento, corrotto, euro, inserimento};
+use super::{Inserimento, corrotto, euro, inserisci_unico, insert, riga};
 use crate::domain::storno::{Destinazione, Storno};
 use crate::domain::{PortafoglioRef, TipoPortafoglio};
 
-const STORNI: &str = "storni";
+const CAMPI: [&str; 11] = [
+    "id",
+    "request_id",
+    "versamento_id",
+    "tipo",
+    "importo",
+    "iban",
+    "destinazione_cf",
+    "destinazione_tipo",
+    "operatore_cf",
+    "nota",
+    "eseguito_il",
+];
 
 pub async fn inserisci(txn: &impl ConnectionTrait, s: &Storno) -> Result<Inserimento, AppError> {
     let (iban, dest_cf, dest_tipo) = match &s.destinazione {
@@ -17,22 +28,10 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Storno) -> Result<Inserim
             (String::new(), portafoglio.cf.clone(), portafoglio.tipo.code())
         }
     };
-    let q = Query::insert()
-        .into_table(STORNI)
-        .columns([
-            "id",
-            "request_id",
-            "versamento_id",
-            "tipo",
-            "importo",
-            "iban",
-            "destinazione_cf",
-            "destinazione_tipo",
-            "operatore_cf",
-            "nota",
-            "eseguito_il",
-        ])
-        .values([
+    inserisci_unico(
+        txn,
+        &insert("storni", &CAMPI, 1, ""),
+        vec![
             s.id.clone().into(),
             s.request_id.clone().into(),
             s.versamento_id.clone().into(),
@@ -44,31 +43,14 @@ pub async fn inserisci(txn: &impl ConnectionTrait, s: &Storno) -> Result<Inserim
             s.operatore_cf.clone().into(),
             s.nota.clone().into(),
             s.eseguito_il.into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    inserimento(txn.execute(&q).await)
+        ],
+    )
+    .await
 }
 
 pub async fn per_request(db: &impl ConnectionTrait, request_id: &str) -> Result<Option<Storno>, AppError> {
-    let q = Query::select()
-        .columns([
-            "id",
-            "request_id",
-            "versamento_id",
-            "tipo",
-            "importo",
-            "iban",
-            "destinazione_cf",
-            "destinazione_tipo",
-            "operatore_cf",
-            "nota",
-            "eseguito_il",
-        ])
-        .from(STORNI)
-        .and_where(Expr::col("request_id").eq(request_id))
-        .to_owned();
-    let Some(r) = db.query_one(&q).await? else {
+    let sql = format!("SELECT {} FROM storni WHERE request_id = ?", CAMPI.join(", "));
+    let Some(r) = riga(db, &sql, vec![request_id.into()]).await? else {
         return Ok(None);
     };
     let tipo: String = r.try_get("", "tipo")?;

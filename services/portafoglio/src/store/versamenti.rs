@@ -3,16 +3,16 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::Euro;
 use occasionali_runtime::AppError;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 
-use super::{Inserimento, Pagina, corrotto, data, euro, inserimento, per_aggiornare};
+use super::{
+    Inserimento, Pagina, corrotto, data, dove, esegui, euro, inserisci_unico, insert, per_aggiornare, riga,
+    righe,
+};
 use crate::domain::versamento::{
     Canale, CodiceTributo, DatiVersamento, Modalita, MotivoNonAbbinato, StatoVersamento, Versamento,
 };
 use crate::domain::{PortafoglioRef, TipoPortafoglio};
-
-const VERSAMENTI: &str = "versamenti";
 
 const CAMPI: [&str; 24] = [
     "id",
@@ -41,12 +41,9 @@ const CAMPI: [&str; 24] = [
     "impronta",
 ];
 
-fn select() -> SelectStatement {
-    Query::select()
-        .column("seq")
-        .columns(CAMPI)
-        .from(VERSAMENTI)
-        .to_owned()
+/// `SELECT` of `seq` and every field of the versamenti, before its conditions.
+fn select() -> String {
+    format!("SELECT seq, {} FROM versamenti", CAMPI.join(", "))
 }
 
 fn decode(r: &QueryResult) -> Result<(i64, Versamento), AppError> {
@@ -102,10 +99,10 @@ fn decode(r: &QueryResult) -> Result<(i64, Versamento), AppError> {
 /// Stores a new versamento; `Duplicato` when its payment id is known.
 pub async fn inserisci(txn: &impl ConnectionTrait, v: &Versamento) -> Result<Inserimento, AppError> {
     let d = &v.dati;
-    let q = Query::insert()
-        .into_table(VERSAMENTI)
-        .columns(CAMPI)
-        .values([
+    inserisci_unico(
+        txn,
+        &insert("versamenti", &CAMPI, 1, ""),
+        vec![
             v.id.clone().into(),
             d.id_pagamento.clone().into(),
             d.canale.code().into(),
@@ -134,15 +131,13 @@ pub async fn inserisci(txn: &impl ConnectionTrait, v: &Versamento) -> Result<Ins
             v.importo_stornato.cents().into(),
             v.motivo_non_abbinato.map(|m| m.code()).unwrap_or("").into(),
             d.impronta().into(),
-        ])
-        .map_err(AppError::internal)?
-        .to_owned();
-    inserimento(txn.execute(&q).await)
+        ],
+    )
+    .await
 }
 
 pub async fn carica(db: &impl ConnectionTrait, id: &str) -> Result<Option<Versamento>, AppError> {
-    let q = select().and_where(Expr::col("id").eq(id)).to_owned();
-    db.query_one(&q)
+    riga(db, &format!("{} WHERE id = ?", select()), vec![id.into()])
         .await?
         .map(|r| decode(&r).map(|(_, v)| v))
         .transpose()
@@ -153,10 +148,13 @@ pub async fn per_pagamento(
     db: &impl ConnectionTrait,
     id_pagamento: &str,
 ) -> Result<Option<(Versamento, String)>, AppError> {
-    let q = select()
-        .and_where(Expr::col("id_pagamento").eq(id_pagamento))
-        .to_owned();
-    match db.query_one(&q).await? {
+    let r = riga(
+        db,
+        &format!("{} WHERE id_pagamento = ?", select()),
+        vec![id_pagamento.into()],
+    )
+    .await?;
+    match r {
         Some(r) => {
             let (_, v) = decode(&r)?;
             Ok(Some((v, r.try_get("", "impronta")?)))
@@ -167,9 +165,8 @@ pub async fn per_pagamento(
 
 /// Reads a versamento for update (row lock on PostgreSQL).
 pub async fn blocca(txn: &impl ConnectionTrait, id: &str) -> Result<Option<Versamento>, AppError> {
-    let mut q = select().and_where(Expr::col("id").eq(id)).to_owned();
-    per_aggiornare(&mut q, txn);
-    txn.query_one(&q)
+    let sql = format!("{} WHERE id = ?{}", select(), per_aggiornare(txn));
+    riga(txn, &sql, vec![id.into()])
         .await?
         .map(|r| decode(&r).map(|(_, v)| v))
         .transpose()
@@ -181,34 +178,32 @@ pub async fn aggiorna(
     prima: &Versamento,
     v: &Versamento,
 ) -> Result<(), AppError> {
-    let q = Query::update()
-        .table(VERSAMENTI)
-        .values([
-            ("stato", v.stato.code().into()),
-            (
-                "utilizzatore_cf",
-                v.portafoglio
-                    .as_ref()
-                    .map(|w| w.cf.clone())
-                    .unwrap_or_default()
-                    .into(),
-            ),
-            (
-                "tipo_portafoglio",
-                v.portafoglio.as_ref().map(|w| w.tipo.code()).unwrap_or("").into(),
-            ),
-            ("modalita", v.modalita.map(|m| m.code()).unwrap_or("").into()),
-            ("abbinato_da_cf", v.abbinato_da_cf.clone().into()),
-            ("nota_abbinamento", v.nota_abbinamento.clone().into()),
-            ("abbinato_il", v.abbinato_il.into()),
-            ("sede", v.sede.clone().into()),
-            ("importo_stornato", v.importo_stornato.cents().into()),
-        ])
-        .and_where(Expr::col("id").eq(v.id.clone()))
-        .and_where(Expr::col("stato").eq(prima.stato.code()))
-        .and_where(Expr::col("importo_stornato").eq(prima.importo_stornato.cents()))
-        .to_owned();
-    if txn.execute(&q).await?.rows_affected() != 1 {
+    let n = esegui(
+        txn,
+        "UPDATE versamenti SET stato = ?, utilizzatore_cf = ?, tipo_portafoglio = ?, modalita = ?, \
+         abbinato_da_cf = ?, nota_abbinamento = ?, abbinato_il = ?, sede = ?, importo_stornato = ? \
+         WHERE id = ? AND stato = ? AND importo_stornato = ?",
+        vec![
+            v.stato.code().into(),
+            v.portafoglio
+                .as_ref()
+                .map(|w| w.cf.clone())
+                .unwrap_or_default()
+                .into(),
+            v.portafoglio.as_ref().map(|w| w.tipo.code()).unwrap_or("").into(),
+            v.modalita.map(|m| m.code()).unwrap_or("").into(),
+            v.abbinato_da_cf.clone().into(),
+            v.nota_abbinamento.clone().into(),
+            v.abbinato_il.into(),
+            v.sede.clone().into(),
+            v.importo_stornato.cents().into(),
+            v.id.clone().into(),
+            prima.stato.code().into(),
+            prima.importo_stornato.cents().into(),
+        ],
+    )
+    .await?;
+    if n != 1 {
         return Err(AppError::aborted(
             "POR-3",
             "POR_3_CONCURRENT_CHANGE",
@@ -234,37 +229,45 @@ pub async fn coda(
     f: &FiltroCoda,
     pagina: Pagina,
 ) -> Result<Vec<(i64, Versamento)>, AppError> {
-    let mut q = select()
-        .and_where(Expr::col("stato").eq(StatoVersamento::NonAbbinato.code()))
-        .order_by("seq", Order::Asc)
-        .limit(pagina.limite)
-        .to_owned();
+    let mut condizioni: Vec<&str> = vec!["stato = ?"];
+    let mut valori: Vec<Value> = vec![StatoVersamento::NonAbbinato.code().into()];
     if let Some(seq) = pagina.cursore {
-        q.and_where(Expr::col("seq").gt(seq));
+        condizioni.push("seq > ?");
+        valori.push(seq.into());
     }
     if let Some(s) = &f.sede {
         // POR-3: a payer representing companies of several sedi waits in each ("MI,RM").
-        q.and_where(
-            Expr::col("sede")
-                .eq(s.clone())
-                .or(Expr::col("sede").like(format!("{s},%")))
-                .or(Expr::col("sede").like(format!("%,{s}")))
-                .or(Expr::col("sede").like(format!("%,{s},%"))),
-        );
+        condizioni.push("(sede = ? OR sede LIKE ? OR sede LIKE ? OR sede LIKE ?)");
+        valori.extend([
+            s.clone().into(),
+            format!("{s},%").into(),
+            format!("%,{s}").into(),
+            format!("%,{s},%").into(),
+        ]);
     }
     if let Some(cf) = &f.cf_versante {
-        q.and_where(Expr::col("cf_versante").eq(cf.clone()));
+        condizioni.push("cf_versante = ?");
+        valori.push(cf.clone().into());
     }
     if let Some(c) = f.codice_tributo {
-        q.and_where(Expr::col("codice_tributo").eq(c.code()));
+        condizioni.push("codice_tributo = ?");
+        valori.push(c.code().into());
     }
     if let Some(d) = f.dal {
-        q.and_where(Expr::col("data_versamento").gte(d.to_string()));
+        condizioni.push("data_versamento >= ?");
+        valori.push(d.to_string().into());
     }
     if let Some(d) = f.al {
-        q.and_where(Expr::col("data_versamento").lte(d.to_string()));
+        condizioni.push("data_versamento <= ?");
+        valori.push(d.to_string().into());
     }
-    let rows = db.query_all(&q).await?;
+    let sql = format!(
+        "{}{} ORDER BY seq ASC LIMIT {}",
+        select(),
+        dove(&condizioni),
+        pagina.limite
+    );
+    let rows = righe(db, &sql, valori).await?;
     rows.iter().map(decode).collect()
 }
 
@@ -275,14 +278,22 @@ pub async fn del_portafoglio(
     dal: NaiveDate,
     al: NaiveDate,
 ) -> Result<Vec<Versamento>, AppError> {
-    let q = select()
-        .and_where(Expr::col("utilizzatore_cf").eq(w.cf.clone()))
-        .and_where(Expr::col("tipo_portafoglio").eq(w.tipo.code()))
-        .and_where(Expr::col("data_versamento").gte(dal.to_string()))
-        .and_where(Expr::col("data_versamento").lte(al.to_string()))
-        .order_by("seq", Order::Asc)
-        .to_owned();
-    let rows = db.query_all(&q).await?;
+    let sql = format!(
+        "{} WHERE utilizzatore_cf = ? AND tipo_portafoglio = ? AND data_versamento >= ? AND data_versamento <= ? \
+         ORDER BY seq ASC",
+        select()
+    );
+    let rows = righe(
+        db,
+        &sql,
+        vec![
+            w.cf.clone().into(),
+            w.tipo.code().into(),
+            dal.to_string().into(),
+            al.to_string().into(),
+        ],
+    )
+    .await?;
     rows.iter().map(|r| decode(r).map(|(_, v)| v)).collect()
 }
 
@@ -293,18 +304,21 @@ pub async fn trasferiti_a(
     dal: DateTime<Utc>,
     al: DateTime<Utc>,
 ) -> Result<Vec<(Versamento, Euro, DateTime<Utc>)>, AppError> {
-    let q = Query::select()
-        .columns(["versamento_id", "importo", "eseguito_il"])
-        .from("storni")
-        .and_where(Expr::col("tipo").eq("TRASFERIMENTO"))
-        .and_where(Expr::col("destinazione_cf").eq(w.cf.clone()))
-        .and_where(Expr::col("destinazione_tipo").eq(w.tipo.code()))
-        .and_where(Expr::col("eseguito_il").gte(dal))
-        .and_where(Expr::col("eseguito_il").lt(al))
-        .order_by("seq", Order::Asc)
-        .to_owned();
+    let rows = righe(
+        db,
+        "SELECT versamento_id, importo, eseguito_il FROM storni WHERE tipo = ? AND destinazione_cf = ? \
+         AND destinazione_tipo = ? AND eseguito_il >= ? AND eseguito_il < ? ORDER BY seq ASC",
+        vec![
+            "TRASFERIMENTO".into(),
+            w.cf.clone().into(),
+            w.tipo.code().into(),
+            dal.into(),
+            al.into(),
+        ],
+    )
+    .await?;
     let mut out = Vec::new();
-    for r in db.query_all(&q).await? {
+    for r in rows {
         let id: String = r.try_get("", "versamento_id")?;
         // A versamento moved whole from the queue is already the wallet's own.
         if let Some(v) = carica(db, &id).await?
