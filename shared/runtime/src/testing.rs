@@ -10,7 +10,8 @@ pub mod proxy;
 
 pub use chi::{Chi, Chiamanti};
 pub use esiti::{
-    descrizioni, err, errore, fields, invalid, ok, reason_of, reason_of_field, refused, rule_of, violazioni,
+    descrizioni, err, errore, fields, invalid, metadata_of, ok, reason_of, reason_of_field, refused, rule_of,
+    violazioni,
 };
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};

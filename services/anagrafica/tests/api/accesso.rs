@@ -153,11 +153,11 @@ async fn ana_8_operators_reach_records_within_their_scope(t: &TestDb) -> anyhow:
 
 async fn ana_8_legal_representative_reaches_the_company(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let legale = persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     let lr = h.utilizzatore(&legale);
     h.registra_utilizzatore(
         &h.who(Profile::Azienda, PIVA, None),
-        cpo_org(PIVA, &legale, milano()),
+        impresa(PIVA, &legale, milano()),
     )
     .await;
 
@@ -250,7 +250,7 @@ async fn ana_8_intermediary_reaches_only_clients_under_a_delega(t: &TestDb) -> a
     let altro = persona_n(2).codice_fiscale;
     h.registra_prestatore(prestatore(persona_n(1))).await;
     h.registra_prestatore(prestatore(persona_n(2))).await;
-    let consulente = persona("Gialli", "Franca", "1966-09-30", Sesso::F, "H501").codice_fiscale;
+    let consulente = persona("Gialli", "Franca", "1966-09-30", Sesso::F).codice_fiscale;
     let senza_delega = h.who(Profile::Intermediario, &consulente, None);
     let s = err(
         h.c().get_soggetto(senza_delega.req(get(&cliente))).await,
@@ -258,7 +258,9 @@ async fn ana_8_intermediary_reaches_only_clients_under_a_delega(t: &TestDb) -> a
     );
     assert_eq!(rule_of(&s), "ANA-8");
 
-    let con_delega = senza_delega.clone().per_conto_di(&cliente);
+    let con_delega = senza_delega
+        .clone()
+        .per_conto_di(&cliente, "intermediario_prestatore");
     ok(h.c().get_soggetto(con_delega.req(get(&cliente))).await);
     err(
         h.c().get_soggetto(con_delega.req(get(&altro))).await,
@@ -410,10 +412,10 @@ async fn ana_8_only_the_stored_legal_representative_adds_roles_to_a_company(
     t: &TestDb,
 ) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let legale = persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     h.registra_utilizzatore(
         &h.who(Profile::Azienda, PIVA, None),
-        cpo_org(PIVA, &legale, milano()),
+        impresa(PIVA, &legale, milano()),
     )
     .await;
     let before = h.stato(PIVA).await;
@@ -519,7 +521,7 @@ async fn ana_8_organisations_listed_by_legal_representative_for_the_platform_onl
 ) -> anyhow::Result<()> {
     use occasionali_proto::anagrafica::anagrafica_internal_service_client::AnagraficaInternalServiceClient;
     let h = Harness::start(t).await?;
-    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let legale = persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     let altro = persona_n(4).codice_fiscale;
     let piva_b = piva(1_234_567_890);
     let piva_c = piva(1_111_111_111);
@@ -528,7 +530,7 @@ async fn ana_8_organisations_listed_by_legal_representative_for_the_platform_onl
         (piva_b.as_str(), &legale),
         (piva_c.as_str(), &altro),
     ] {
-        h.registra_utilizzatore(&h.who(Profile::Azienda, cf, None), cpo_org(cf, lr, milano()))
+        h.registra_utilizzatore(&h.who(Profile::Azienda, cf, None), impresa(cf, lr, milano()))
             .await;
     }
     let mut interno = AnagraficaInternalServiceClient::new(
@@ -615,10 +617,10 @@ async fn ana_8_legal_representatives_of_organisations_registered_before_the_colu
     use sea_orm::ConnectionTrait;
     use sea_orm_migration::MigratorTrait;
     let h = Harness::start(t).await?;
-    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let legale = persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     h.registra_utilizzatore(
         &h.who(Profile::Azienda, PIVA, None),
-        cpo_org(PIVA, &legale, milano()),
+        impresa(PIVA, &legale, milano()),
     )
     .await;
     // The schema as before m0003.

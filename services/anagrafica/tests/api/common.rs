@@ -1,14 +1,14 @@
 //! The test harness: the real anagrafica service on a throw-away database (SQLite or
-//! PostgreSQL), a fake prestazioni service it calls, clients carrying the identity the gateway
-//! would forward, and small builders and assertions.
+//! PostgreSQL), a fake prestazioni service it calls, and the builders and readings of
+//! anagrafica's own requests and answers. Callers, people and answers come from the one test
+//! kit (`occasionali_runtime::testing`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use occasionali_kernel::CodiceFiscale;
 use occasionali_kernel::clock::FixedClock;
-use occasionali_kernel::{CodiceFiscale, DatiAnagrafici, Sesso, cf};
 use occasionali_proto::anagrafica as pb;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::common::Periodo;
@@ -16,33 +16,25 @@ use occasionali_proto::prestazioni as pp;
 use occasionali_proto::prestazioni::prestazioni_internal_service_server::{
     PrestazioniInternalService, PrestazioniInternalServiceServer,
 };
+use occasionali_runtime::Identity;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, OnBehalf};
+use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
 use occasionali_runtime::testing::TestDb;
-pub use occasionali_runtime::testing::{fields, ok, reason_of_field, rule_of};
-use occasionali_runtime::{Identity, Principal, Profile};
+pub use occasionali_runtime::testing::persone::{
+    ATECO, IBAN, OP_RM, PIVA, cf_sconosciuto, contatti, conto, domicilio, impresa, istante, milano, ora,
+    persona, persona_di, persona_n, roma,
+};
+pub use occasionali_runtime::testing::{
+    Chi, Chiamanti, err, fields, invalid, ok, reason_of, reason_of_field, rule_of,
+};
 use prost::Message;
 use tonic::codegen::BoxStream;
 use tonic::metadata::MetadataMap;
 use tonic::service::Routes;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Response, Status, Streaming};
-use tonic_types::StatusExt;
-
-/// The platform time of every test: 2026-06-15 12:00 in Rome.
-pub fn ora() -> DateTime<Utc> {
-    "2026-06-15T10:00:00Z".parse().expect("a valid instant")
-}
-
-pub const IBAN: &str = "IT60X0542811101000000123456";
-pub const PIVA: &str = "00743110157";
-pub const ATECO: &str = "56.10.11";
-/// Operators are natural persons too.
-pub const OP_RM: &str = "VRDGPP70A01H501U";
-pub const OP_MI: &str = "BNCLRA75B41F205X";
-pub const OP_DG: &str = "NRELSN68C12H501Z";
+use tonic::{Request, Response, Status, Streaming};
 
 // ---------------------------------------------------------------------------------------------
 // The fake prestazioni service
@@ -172,12 +164,15 @@ async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Resu
     Ok((s.url.clone(), s))
 }
 
+occasionali_runtime::deref_chiamanti!(Harness, chi);
+
 /// A running anagrafica with its fake prestazioni.
 pub struct Harness {
     client: AnagraficaServiceClient<Channel>,
     /// Where anagrafica listens (its internal service too).
     pub url: String,
-    pub tokens: InternalTokens,
+    /// The callers (`h.dg()`, `h.op("RM")`, `h.prestatore(cf)`, …), signed with the harness's key.
+    chi: Chiamanti,
     pub fake: Arc<FakeState>,
     pub clock: Arc<FixedClock>,
     pub db: sea_orm::DatabaseConnection,
@@ -218,7 +213,7 @@ impl Harness {
         Ok(Harness {
             client: AnagraficaServiceClient::new(channel),
             url,
-            tokens,
+            chi: Chiamanti::new(tokens),
             fake,
             clock,
             db: t.db.clone(),
@@ -246,35 +241,6 @@ impl Harness {
         self.stop_prestazioni().await;
     }
 
-    /// A caller as the gateway forwards it.
-    pub fn who(&self, profile: Profile, cf: &str, sede: Option<&str>) -> Who {
-        Who {
-            tokens: self.tokens.clone(),
-            identity: Identity::new(Principal {
-                cf: cf.into(),
-                profile,
-                sede: sede.map(str::to_string),
-            }),
-        }
-    }
-
-    pub fn prestatore(&self, cf: &str) -> Who {
-        self.who(Profile::Prestatore, cf, None)
-    }
-
-    pub fn utilizzatore(&self, cf: &str) -> Who {
-        self.who(Profile::Utilizzatore, cf, None)
-    }
-
-    pub fn op(&self, sede: &str) -> Who {
-        let cf = if sede == "MI" { OP_MI } else { OP_RM };
-        self.who(Profile::OperatoreSede, cf, Some(sede))
-    }
-
-    pub fn dg(&self) -> Who {
-        self.who(Profile::OperatoreDg, OP_DG, None)
-    }
-
     // --- common calls ------------------------------------------------------------------------
 
     /// Registers `p` as a prestatore, by the person itself.
@@ -289,7 +255,7 @@ impl Harness {
     }
 
     /// Registers an utilizzatore on behalf of `by`.
-    pub async fn registra_utilizzatore(&self, by: &Who, r: pb::RegisterUtilizzatoreRequest) -> pb::Soggetto {
+    pub async fn registra_utilizzatore(&self, by: &Chi, r: pb::RegisterUtilizzatoreRequest) -> pb::Soggetto {
         ok(self.c().register_utilizzatore(by.req(r)).await)
             .soggetto
             .expect("soggetto")
@@ -345,89 +311,8 @@ impl Harness {
     }
 }
 
-/// A caller: every request gets a freshly minted internal identity token.
-#[derive(Clone)]
-pub struct Who {
-    tokens: InternalTokens,
-    pub identity: Identity,
-}
-
-impl Who {
-    pub fn req<T>(&self, message: T) -> Request<T> {
-        let mut r = Request::new(message);
-        let token = self.tokens.mint(&self.identity).expect("mint a token");
-        r.metadata_mut()
-            .insert(IDENTITY_HEADER, token.parse().expect("an ascii token"));
-        r
-    }
-
-    /// The same caller acting for `cf` under a delega verified by the gateway (DEL-2).
-    pub fn per_conto_di(mut self, cf: &str) -> Who {
-        self.identity.on_behalf_of = Some(OnBehalf {
-            cf: cf.into(),
-            ruolo: "intermediario_prestatore".into(),
-            delega_id: "del_test_1".into(),
-        });
-        self
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Builders
-
-pub fn data(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
-}
-
-/// A natural person with the codice fiscale of its data.
-pub fn persona(cognome: &str, nome: &str, nascita: &str, sesso: Sesso, luogo: &str) -> pb::PersonaFisica {
-    let cf = cf::genera(&DatiAnagrafici {
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: data(nascita),
-        sesso,
-        luogo_nascita: luogo.into(),
-    });
-    pb::PersonaFisica {
-        codice_fiscale: cf.as_str().into(),
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: nascita.into(),
-        sesso: sesso_pb(sesso) as i32,
-        luogo_nascita: luogo.into(),
-        luogo_nascita_nome: String::new(),
-    }
-}
-
-pub fn sesso_pb(s: Sesso) -> pb::Sesso {
-    match s {
-        Sesso::M => pb::Sesso::M,
-        Sesso::F => pb::Sesso::F,
-    }
-}
-
-/// The `i`-th of many distinct people (distinct birth years, so distinct codici fiscali).
-pub fn persona_n(i: usize) -> pb::PersonaFisica {
-    const COGNOMI: [&str; 10] = [
-        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
-    ];
-    const NOMI: [(&str, Sesso); 6] = [
-        ("Luca", Sesso::M),
-        ("Giulia", Sesso::F),
-        ("Marco", Sesso::M),
-        ("Sara", Sesso::F),
-        ("Paolo", Sesso::M),
-        ("Elena", Sesso::F),
-    ];
-    let (nome, sesso) = NOMI[i % NOMI.len()];
-    let nascita = format!("{}-{:02}-{:02}", 1950 + i, i % 12 + 1, i % 28 + 1);
-    persona(COGNOMI[i % COGNOMI.len()], nome, &nascita, sesso, "H501")
-}
-
-/// A valid 16-character CF nobody registered.
-pub fn cf_sconosciuto() -> String {
-    persona("Sconosciuto", "Nessuno", "1977-07-07", Sesso::M, "H501").codice_fiscale
-}
 
 /// The same person's code with `n` omocodia substitutions.
 pub fn omocodico(cf: &str, n: usize) -> String {
@@ -459,45 +344,12 @@ pub fn piva(first10: u64) -> String {
     format!("{digits}{}", (10 - sum % 10) % 10)
 }
 
-pub fn domicilio(comune: &str, cap: &str) -> pb::Domicilio {
-    pb::Domicilio {
-        comune: comune.into(),
-        indirizzo: "Via Garibaldi 1".into(),
-        cap: cap.into(),
-        ..Default::default()
-    }
-}
-
-/// Roma by ISTAT code.
-pub fn roma() -> pb::Domicilio {
-    domicilio("058091", "00184")
-}
-
-/// Milano by cadastral code.
-pub fn milano() -> pb::Domicilio {
-    domicilio("F205", "20121")
-}
-
 pub fn estero() -> pb::Domicilio {
     pb::Domicilio {
         stato_estero: "Z404".into(),
         citta_estera: "New York".into(),
         indirizzo: "5th Avenue 1, NY 10001".into(),
         ..Default::default()
-    }
-}
-
-pub fn contatti() -> pb::Contatti {
-    pb::Contatti {
-        cellulare: "+393331234567".into(),
-        email: "persona@example.it".into(),
-    }
-}
-
-pub fn conto(iban: &str) -> pb::MetodoPagamento {
-    pb::MetodoPagamento {
-        tipo: pb::TipoMetodoPagamento::ContoCorrente as i32,
-        iban: iban.into(),
     }
 }
 
@@ -554,24 +406,6 @@ pub fn cpo_persona(p: pb::PersonaFisica) -> pb::RegisterUtilizzatoreRequest {
     }
 }
 
-/// A CPO company with its legal representative.
-pub fn cpo_org(cf: &str, legale: &str, domicilio: pb::Domicilio) -> pb::RegisterUtilizzatoreRequest {
-    pb::RegisterUtilizzatoreRequest {
-        tipo: pb::TipoUtilizzatore::Cpo as i32,
-        organizzazione: Some(pb::Organizzazione {
-            codice_fiscale: cf.into(),
-            denominazione: "Trattoria Da Mario S.r.l.".into(),
-            legale_rappresentante_cf: legale.into(),
-        }),
-        domicilio: Some(domicilio),
-        contatti: Some(contatti()),
-        categoria: pb::CategoriaUtilizzatore::Impresa as i32,
-        ateco: ATECO.into(),
-        dipendenti_tempo_indeterminato: 3,
-        ..Default::default()
-    }
-}
-
 pub fn get(cf: &str) -> pb::GetSoggettoRequest {
     pb::GetSoggettoRequest {
         codice_fiscale: cf.into(),
@@ -622,49 +456,7 @@ pub fn con_categoria_cpo(c: pb::CategoriaUtilizzatore) -> pb::Soggetto {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Assertions
-
-/// The status of a failed call, checked to carry `code`.
-#[track_caller]
-pub fn err<T: std::fmt::Debug>(r: Result<Response<T>, Status>, code: Code) -> Status {
-    match r {
-        Ok(r) => panic!("expected {code:?}, got success: {:?}", r.into_inner()),
-        Err(s) => {
-            assert_eq!(
-                s.code(),
-                code,
-                "unexpected status: {} {:?}",
-                s.message(),
-                fields(&s)
-            );
-            s
-        }
-    }
-}
-
-/// INVALID_ARGUMENT naming exactly `expected` fields (in any order) and carrying `rule`.
-#[track_caller]
-pub fn invalid<T: std::fmt::Debug>(r: Result<Response<T>, Status>, expected: &[&str], rule: &str) -> Status {
-    let s = err(r, Code::InvalidArgument);
-    let mut got = fields(&s);
-    got.sort();
-    let mut want: Vec<String> = expected.iter().map(|f| (*f).to_string()).collect();
-    want.sort();
-    assert_eq!(got, want, "field violations of: {}", s.message());
-    let rules = rule_of(&s);
-    assert!(
-        rules.split(',').any(|r| r == rule),
-        "rule {rule} not in ErrorInfo rule {rules:?}"
-    );
-    s
-}
-
-pub fn reason_of(s: &Status) -> String {
-    s.get_error_details()
-        .error_info()
-        .map(|i| i.reason.clone())
-        .unwrap_or_default()
-}
+// Reading answers
 
 /// Every subject of an ANA-9 stream, or the first error.
 pub async fn raccogli<M>(
@@ -686,16 +478,10 @@ pub fn cfs(list: &[pb::SoggettoAttivo]) -> Vec<String> {
     v
 }
 
-pub fn persona_di(s: &pb::Soggetto) -> &pb::PersonaFisica {
+/// The natural person a record is about.
+pub fn persona_del(s: &pb::Soggetto) -> &pb::PersonaFisica {
     match &s.identita {
         Some(pb::soggetto::Identita::Persona(p)) => p,
         other => panic!("not a person: {other:?}"),
-    }
-}
-
-pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
     }
 }

@@ -76,7 +76,7 @@ fn lista(ruolo: RuoloAttivo, sede: &str) -> pb::StreamSoggettiAttiviRequest {
 
 async fn estrai(
     h: &Harness,
-    who: &Who,
+    who: &Chi,
     r: pb::StreamSoggettiAttiviRequest,
 ) -> Result<Vec<pb::SoggettoAttivo>, tonic::Status> {
     raccogli(h.c().stream_soggetti_attivi(who.req(r)).await, |m| m.soggetto).await
@@ -84,7 +84,7 @@ async fn estrai(
 
 async fn campione(
     h: &Harness,
-    who: &Who,
+    who: &Chi,
     dimensione: Dimensione,
     seed: u64,
 ) -> Result<Vec<pb::SoggettoAttivo>, tonic::Status> {

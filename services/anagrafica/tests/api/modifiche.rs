@@ -31,7 +31,7 @@ both_engines!(
 
 /// A prestatore "De Luca Anna" domiciled in Roma (sede RM).
 async fn de_luca(h: &Harness) -> String {
-    let p = persona("De Luca", "Anna", "1990-03-15", Sesso::F, "H501");
+    let p = persona("De Luca", "Anna", "1990-03-15", Sesso::F);
     let cf = p.codice_fiscale.clone();
     h.registra_prestatore(prestatore(p)).await;
     cf
@@ -56,11 +56,11 @@ async fn ana_6_operator_corrects_a_surname_and_the_history_records_it(t: &TestDb
     let s = ok(h.c().update_soggetto(op.req(r)).await)
         .soggetto
         .expect("soggetto");
-    assert_eq!(persona_di(&s).cognome, "DELUCA");
-    assert_eq!(persona_di(&s).nome, "ANNA", "fields outside the mask are kept");
+    assert_eq!(persona_del(&s).cognome, "DELUCA");
+    assert_eq!(persona_del(&s).nome, "ANNA", "fields outside the mask are kept");
     assert_eq!(s.versione, 2);
-    assert_eq!(s.aggiornato_il, Some(timestamp(domani)));
-    assert_eq!(persona_di(&h.leggi(&cf).await).cognome, "DELUCA");
+    assert_eq!(s.aggiornato_il, Some(istante(domani)));
+    assert_eq!(persona_del(&h.leggi(&cf).await).cognome, "DELUCA");
 
     let storia = ok(h
         .c()
@@ -79,7 +79,7 @@ async fn ana_6_operator_corrects_a_surname_and_the_history_records_it(t: &TestDb
     assert_eq!(m.nota, "carta d'identità n. CA12345");
     assert_eq!(
         m.eseguita_il,
-        Some(timestamp(domani)),
+        Some(istante(domani)),
         "the platform clock dates changes"
     );
     assert_eq!(
@@ -91,7 +91,7 @@ async fn ana_6_operator_corrects_a_surname_and_the_history_records_it(t: &TestDb
         }]
     );
     assert_eq!(storia[1].azione, "registrazione_prestatore");
-    assert_eq!(storia[1].eseguita_il, Some(timestamp(ora())));
+    assert_eq!(storia[1].eseguita_il, Some(istante(ora())));
 
     // The subject sees the history too, the operator's CF masked (GW-5).
     let own = ok(h
@@ -119,7 +119,7 @@ async fn ana_6_operator_corrects_a_surname_and_the_history_records_it(t: &TestDb
     assert_eq!(e.campi, vec!["persona.cognome".to_string()]);
     assert_eq!(e.versione, 2);
     assert_eq!(
-        e.soggetto.as_ref().map(|s| persona_di(s).cognome.clone()),
+        e.soggetto.as_ref().map(|s| persona_del(s).cognome.clone()),
         Some("DELUCA".into())
     );
     h.stop().await;
@@ -149,7 +149,7 @@ async fn ana_6_operator_correction_without_a_note_is_refused(t: &TestDb) -> anyh
         );
     }
     assert_eq!(h.stato(&cf).await, before, "a refused change changes nothing");
-    assert_eq!(persona_di(&h.leggi(&cf).await).cognome, "DE LUCA");
+    assert_eq!(persona_del(&h.leggi(&cf).await).cognome, "DE LUCA");
     h.stop().await;
     Ok(())
 }
@@ -546,10 +546,10 @@ async fn ana_6_unchanged_values_leave_no_trace(t: &TestDb) -> anyhow::Result<()>
 
 /// A CPO company in Roma (sede RM), categoria impresa, ATECO 56.10.11.
 async fn azienda(h: &Harness) -> (String, String) {
-    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let legale = persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     h.registra_utilizzatore(
         &h.who(Profile::Azienda, PIVA, None),
-        cpo_org(PIVA, &legale, roma()),
+        impresa(PIVA, &legale, roma()),
     )
     .await;
     (PIVA.to_string(), legale)

@@ -40,7 +40,7 @@ both_engines!(
 
 async fn ana_1_one_cf_holds_several_roles(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
 
     let s = h.registra_prestatore(prestatore(p.clone())).await;
@@ -60,8 +60,8 @@ async fn ana_1_one_cf_holds_several_roles(t: &TestDb) -> anyhow::Result<()> {
         .expect("soggetto");
     assert!(got.prestatore.is_some() && got.utilizzatore_lf.is_some());
     assert!(got.utilizzatore_cpo.is_none() && got.intermediario.is_none());
-    assert_eq!(persona_di(&got).cognome, "ROSSI");
-    assert_eq!(persona_di(&got).luogo_nascita_nome, "Roma");
+    assert_eq!(persona_del(&got).cognome, "ROSSI");
+    assert_eq!(persona_del(&got).luogo_nascita_nome, "Roma");
     assert_eq!(got.versione, 2);
     h.stop().await;
     Ok(())
@@ -69,7 +69,7 @@ async fn ana_1_one_cf_holds_several_roles(t: &TestDb) -> anyhow::Result<()> {
 
 async fn ana_1_same_role_twice_is_already_exists(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     h.registra_prestatore(prestatore(p.clone())).await;
     let before = h.stato(&cf).await;
@@ -100,7 +100,7 @@ async fn ana_1_same_role_twice_is_already_exists(t: &TestDb) -> anyhow::Result<(
 
 async fn ana_1_second_role_with_different_identity_data_is_refused(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     h.registra_prestatore(prestatore(p.clone())).await;
     let before = h.stato(&cf).await;
@@ -127,11 +127,11 @@ async fn ana_1_organisation_registers_itself_as_cpo_naming_its_legal_representat
     t: &TestDb,
 ) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let legale = persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     let s = h
         .registra_utilizzatore(
             &h.who(Profile::Azienda, PIVA, None),
-            cpo_org(PIVA, &legale, milano()),
+            impresa(PIVA, &legale, milano()),
         )
         .await;
     assert_eq!(s.codice_fiscale, PIVA);
@@ -159,19 +159,19 @@ async fn ana_1_organisation_registers_itself_as_cpo_naming_its_legal_representat
         h.c()
             .register_utilizzatore(
                 h.utilizzatore(&legale)
-                    .req(cpo_org(&piva(7654321), &legale, milano())),
+                    .req(impresa(&piva(7654321), &legale, milano())),
             )
             .await,
         Code::PermissionDenied,
     );
     assert_eq!(rule_of(&s), "ANA-8");
     // Someone else cannot register a company naming another legal representative.
-    let other = persona("Neri", "Paolo", "1960-01-01", Sesso::M, "H501").codice_fiscale;
+    let other = persona("Neri", "Paolo", "1960-01-01", Sesso::M).codice_fiscale;
     let s = err(
         h.c()
             .register_utilizzatore(
                 h.utilizzatore(&other)
-                    .req(cpo_org(&piva(1234567), &legale, milano())),
+                    .req(impresa(&piva(1234567), &legale, milano())),
             )
             .await,
         Code::PermissionDenied,
@@ -183,8 +183,8 @@ async fn ana_1_organisation_registers_itself_as_cpo_naming_its_legal_representat
 
 async fn ana_1_lf_utilizzatore_cannot_be_an_organisation(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
-    let mut r = cpo_org(PIVA, &legale, roma());
+    let legale = persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let mut r = impresa(PIVA, &legale, roma());
     r.tipo = pb::TipoUtilizzatore::LibrettoFamiglia as i32;
     r.categoria = 0;
     r.ateco.clear();
@@ -195,15 +195,15 @@ async fn ana_1_lf_utilizzatore_cannot_be_an_organisation(t: &TestDb) -> anyhow::
         "ANA-1",
     );
     // Not both a person and an organisation either.
-    let mut r = cpo_org(PIVA, &legale, roma());
-    r.persona = Some(persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205"));
+    let mut r = impresa(PIVA, &legale, roma());
+    r.persona = Some(persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205"));
     invalid(
         h.c().register_utilizzatore(h.utilizzatore(&legale).req(r)).await,
         &["organizzazione"],
         "ANA-1",
     );
     // A type is required.
-    let mut r = lf(persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205"));
+    let mut r = lf(persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205"));
     r.tipo = 0;
     invalid(
         h.c().register_utilizzatore(h.utilizzatore(&legale).req(r)).await,
@@ -217,7 +217,7 @@ async fn ana_1_lf_utilizzatore_cannot_be_an_organisation(t: &TestDb) -> anyhow::
 
 async fn ana_1_intermediario_is_registered(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Gialli", "Franca", "1966-09-30", Sesso::F, "H501");
+    let p = persona("Gialli", "Franca", "1966-09-30", Sesso::F);
     let cf = p.codice_fiscale.clone();
     let me = h.who(Profile::Intermediario, &cf, None);
     let r = pb::RegisterIntermediarioRequest {
@@ -244,7 +244,7 @@ async fn ana_1_intermediario_is_registered(t: &TestDb) -> anyhow::Result<()> {
     assert_eq!(rule_of(&s), "ANA-1");
 
     // A patronato is an organisation; the type is required.
-    let legale = persona("Viola", "Ugo", "1959-02-02", Sesso::M, "H501").codice_fiscale;
+    let legale = persona("Viola", "Ugo", "1959-02-02", Sesso::M).codice_fiscale;
     let mut r = pb::RegisterIntermediarioRequest {
         nota: String::new(),
         persona: None,
@@ -281,7 +281,7 @@ async fn ana_1_intermediario_is_registered(t: &TestDb) -> anyhow::Result<()> {
 
 async fn ana_1_registration_history_and_event(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     h.registra_prestatore(prestatore(p.clone())).await;
 
@@ -291,7 +291,7 @@ async fn ana_1_registration_history_and_event(t: &TestDb) -> anyhow::Result<()> 
     assert_eq!(m.azione, "registrazione_prestatore");
     assert_eq!(m.autore_cf, cf);
     assert_eq!(m.autore_profilo, "prestatore");
-    assert_eq!(m.eseguita_il, Some(timestamp(ora())));
+    assert_eq!(m.eseguita_il, Some(istante(ora())));
     let campi: Vec<&str> = m.campi.iter().map(|c| c.campo.as_str()).collect();
     for c in [
         "persona.cognome",
@@ -334,7 +334,7 @@ async fn ana_1_registration_history_and_event(t: &TestDb) -> anyhow::Result<()> 
 
 async fn ana_2_invalid_codice_fiscale_is_refused_with_field_and_reason(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let good = p.codice_fiscale.clone();
     let mut wrong_check = good.clone();
     let last = wrong_check.pop().expect("16 chars");
@@ -374,7 +374,7 @@ async fn ana_2_invalid_codice_fiscale_is_refused_with_field_and_reason(t: &TestD
 
 async fn ana_2_omocodic_codice_fiscale_is_accepted(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let mut p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let mut p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let omo = omocodico(&p.codice_fiscale, 3);
     assert_ne!(omo, p.codice_fiscale);
     p.codice_fiscale = omo.clone();
@@ -383,10 +383,10 @@ async fn ana_2_omocodic_codice_fiscale_is_accepted(t: &TestDb) -> anyhow::Result
     let got = ok(h.c().get_soggetto(h.prestatore(&omo).req(get(&omo))).await)
         .soggetto
         .expect("soggetto");
-    assert_eq!(persona_di(&got).codice_fiscale, omo);
+    assert_eq!(persona_del(&got).codice_fiscale, omo);
 
     // Fully omocodic, lower case: parsed, decoded and normalised.
-    let mut q = persona("Verdi", "Anna", "1992-02-29", Sesso::F, "Z110");
+    let mut q = persona_di("Verdi", "Anna", "1992-02-29", Sesso::F, "Z110");
     let omo7 = omocodico(&q.codice_fiscale, 7);
     q.codice_fiscale = omo7.to_lowercase();
     let s = ok(h
@@ -396,14 +396,14 @@ async fn ana_2_omocodic_codice_fiscale_is_accepted(t: &TestDb) -> anyhow::Result
     .soggetto
     .expect("soggetto");
     assert_eq!(s.codice_fiscale, omo7);
-    assert_eq!(persona_di(&s).luogo_nascita_nome, "Francia");
+    assert_eq!(persona_del(&s).luogo_nascita_nome, "Francia");
     h.stop().await;
     Ok(())
 }
 
 async fn ana_2_invalid_organisation_codice_fiscale_is_refused(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let legale = persona("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
+    let legale = persona_di("Bianchi", "Carla", "1970-04-22", Sesso::F, "F205").codice_fiscale;
     let lr = h.utilizzatore(&legale);
     for (cf, reason) in [
         ("00743110158", "ANA_2_PIVA_CHECK_DIGIT"),
@@ -412,7 +412,7 @@ async fn ana_2_invalid_organisation_codice_fiscale_is_refused(t: &TestDb) -> any
     ] {
         let s = invalid(
             h.c()
-                .register_utilizzatore(lr.req(cpo_org(cf, &legale, roma())))
+                .register_utilizzatore(lr.req(impresa(cf, &legale, roma())))
                 .await,
             &["organizzazione.codice_fiscale"],
             "ANA-2",
@@ -426,7 +426,7 @@ async fn ana_2_invalid_organisation_codice_fiscale_is_refused(t: &TestDb) -> any
     // The legal representative's CF is a natural person's.
     invalid(
         h.c()
-            .register_utilizzatore(lr.req(cpo_org(PIVA, PIVA, roma())))
+            .register_utilizzatore(lr.req(impresa(PIVA, PIVA, roma())))
             .await,
         &["organizzazione.legale_rappresentante_cf"],
         "ANA-2",
@@ -439,7 +439,7 @@ async fn ana_2_invalid_organisation_codice_fiscale_is_refused(t: &TestDb) -> any
 
 async fn ana_3_each_field_in_conflict_with_the_cf_is_one_violation(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     type Change = Box<dyn Fn(&mut pb::PersonaFisica)>;
     let cases: Vec<(&str, Change)> = vec![
@@ -474,7 +474,7 @@ async fn ana_3_each_field_in_conflict_with_the_cf_is_one_violation(t: &TestDb) -
 
 async fn ana_3_every_conflict_is_reported_at_once(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     let bad = pb::PersonaFisica {
         codice_fiscale: cf.clone(),
@@ -523,12 +523,12 @@ async fn ana_3_every_conflict_is_reported_at_once(t: &TestDb) -> anyhow::Result<
 async fn ana_3_birth_place_of_a_suppressed_comune_on_the_birth_date(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     // Abetone (A012) existed from 1936 to 2016.
-    let p = persona("Bianchi", "Luca", "1980-05-01", Sesso::M, "A012");
+    let p = persona_di("Bianchi", "Luca", "1980-05-01", Sesso::M, "A012");
     let s = h.registra_prestatore(prestatore(p.clone())).await;
-    assert_eq!(persona_di(&s).luogo_nascita, "A012");
-    assert_eq!(persona_di(&s).luogo_nascita_nome, "Abetone");
+    assert_eq!(persona_del(&s).luogo_nascita, "A012");
+    assert_eq!(persona_del(&s).luogo_nascita_nome, "Abetone");
 
-    let late = persona("Bianchi", "Luca", "2018-05-01", Sesso::M, "A012");
+    let late = persona_di("Bianchi", "Luca", "2018-05-01", Sesso::M, "A012");
     let s = invalid(
         h.c()
             .register_prestatore(h.prestatore(&late.codice_fiscale).req(prestatore(late.clone())))
@@ -546,13 +546,13 @@ async fn ana_3_birth_place_of_a_suppressed_comune_on_the_birth_date(t: &TestDb) 
 
 async fn ana_3_accents_and_apostrophes_are_folded_as_in_the_cf(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("D'Amico", "Niccolò", "1975-08-31", Sesso::M, "H501");
+    let p = persona("D'Amico", "Niccolò", "1975-08-31", Sesso::M);
     let s = h.registra_prestatore(prestatore(p)).await;
-    assert_eq!(persona_di(&s).cognome, "D'AMICO");
-    assert_eq!(persona_di(&s).nome, "NICCOLÒ");
-    let q = persona("Città", "Zoë", "2001-01-09", Sesso::F, "Z404");
+    assert_eq!(persona_del(&s).cognome, "D'AMICO");
+    assert_eq!(persona_del(&s).nome, "NICCOLÒ");
+    let q = persona_di("Città", "Zoë", "2001-01-09", Sesso::F, "Z404");
     let s = h.registra_prestatore(prestatore(q)).await;
-    assert_eq!(persona_di(&s).cognome, "CITTÀ");
+    assert_eq!(persona_del(&s).cognome, "CITTÀ");
     h.stop().await;
     Ok(())
 }
@@ -561,7 +561,7 @@ async fn ana_3_accents_and_apostrophes_are_folded_as_in_the_cf(t: &TestDb) -> an
 
 async fn ana_4_iban_with_bad_checksum_is_refused(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     let mut r = prestatore(p.clone());
     r.metodo_pagamento = Some(conto("IT61X0542811101000000123456"));
@@ -676,7 +676,7 @@ async fn ana_4_payment_methods(t: &TestDb) -> anyhow::Result<()> {
 
 async fn ana_4_domicile_is_validated(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     let me = h.prestatore(&cf);
     let with = |d: pb::Domicilio| {
@@ -761,7 +761,7 @@ async fn ana_4_domicile_is_validated(t: &TestDb) -> anyhow::Result<()> {
 
 async fn ana_4_foreign_domicile_needs_an_explicit_sede(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     let mut r = prestatore(p);
     r.domicilio = Some(estero());
@@ -786,7 +786,7 @@ async fn ana_4_foreign_domicile_needs_an_explicit_sede(t: &TestDb) -> anyhow::Re
 async fn ana_4_declared_categories(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     use pb::TipoCategoria as C;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     let mut r = prestatore(p.clone());
     r.categorie = vec![
@@ -848,7 +848,7 @@ async fn ana_4_declared_categories(t: &TestDb) -> anyhow::Result<()> {
 
 async fn ana_4_every_bad_field_is_reported_at_once(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let mut p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let mut p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     p.cognome = "Bianchi".into();
     let mut r = prestatore(p);
@@ -879,7 +879,7 @@ async fn ana_4_every_bad_field_is_reported_at_once(t: &TestDb) -> anyhow::Result
 
 async fn ana_5_cpo_needs_categoria_and_known_ateco(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     let me = h.utilizzatore(&cf);
     let mut r = cpo_persona(p.clone());
@@ -919,7 +919,7 @@ async fn ana_5_cpo_needs_categoria_and_known_ateco(t: &TestDb) -> anyhow::Result
 
 async fn ana_5_unknown_sede_is_refused(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     let mut r = cpo_persona(p);
     r.sede = "XX".into();
@@ -935,7 +935,7 @@ async fn ana_5_unknown_sede_is_refused(t: &TestDb) -> anyhow::Result<()> {
 
 async fn ana_5_lf_with_business_data_is_refused(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let cf = p.codice_fiscale.clone();
     let me = h.utilizzatore(&cf);
     let mut r = lf(p.clone());
@@ -1038,7 +1038,7 @@ both_engines!(ana_5_lf_business_data_violation_names_the_field_given);
 
 async fn ana_5_lf_business_data_violation_names_the_field_given(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M, "H501");
+    let p = persona("Rossi", "Mario", "1985-12-10", Sesso::M);
     let me = h.utilizzatore(&p.codice_fiscale);
     let mut r = lf(p.clone());
     r.ateco = ATECO.into();

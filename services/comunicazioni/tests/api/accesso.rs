@@ -48,14 +48,14 @@ async fn lao_1_azienda_sees_and_sends_only_its_company(t: &TestDb) -> anyhow::Re
             .await,
         Code::PermissionDenied,
     );
-    assert_eq!(reason(&s), "LAO_1_OTHER_COMMITTENTE");
+    assert_eq!(reason_of(&s), "LAO_1_OTHER_COMMITTENTE");
     // Each company sees its own, not the other's.
     ok(h.c().get_comunicazione(a.req(get(&codice(&ca)))).await);
     let s = err(
         h.c().get_comunicazione(a.req(get(&codice(&cb)))).await,
         Code::PermissionDenied,
     );
-    assert_eq!(reason(&s), "LAO_1_OTHER_COMMITTENTE");
+    assert_eq!(reason_of(&s), "LAO_1_OTHER_COMMITTENTE");
     // Not even with all three keys: those are for soggetti abilitati.
     err(
         h.c()
@@ -109,7 +109,10 @@ async fn lao_1_azienda_sees_and_sends_only_its_company(t: &TestDb) -> anyhow::Re
 
 async fn lao_1_soggetto_abilitato_opens_others_only_with_three_keys(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let (sa1, sa2) = (h.sa(&consulente(0)), h.sa(&consulente(1)));
+    let (sa1, sa2) = (
+        h.soggetto_abilitato(&consulente(0)),
+        h.soggetto_abilitato(&consulente(1)),
+    );
     let w = lavoratore_n(2);
     let c = h.inserisci(&sa1, preventiva(PIVA, w.clone())).await;
     assert_eq!(invio(&c).compilatore_cf, sa1.cf());
@@ -121,7 +124,7 @@ async fn lao_1_soggetto_abilitato_opens_others_only_with_three_keys(t: &TestDb) 
     // Another soggetto abilitato: not by codice, not with two keys out of three.
     for r in [get(&k), get3(&k, PIVA, ""), get3(&k, "", &w.codice_fiscale)] {
         let s = err(h.c().get_comunicazione(sa2.req(r)).await, Code::PermissionDenied);
-        assert_eq!(reason(&s), "LAO_1_THREE_KEYS_REQUIRED");
+        assert_eq!(reason_of(&s), "LAO_1_THREE_KEYS_REQUIRED");
     }
     // With the three keys, yes: detail, receipt and search.
     let r = ok(h
@@ -180,7 +183,7 @@ async fn lao_1_soggetto_abilitato_opens_others_only_with_three_keys(t: &TestDb) 
         h.c().cancel_comunicazione(sa2.req(annullamento(&k))).await,
         Code::PermissionDenied,
     );
-    assert_eq!(reason(&s), "LAO_1_THREE_KEYS_REQUIRED");
+    assert_eq!(reason_of(&s), "LAO_1_THREE_KEYS_REQUIRED");
     // A variation carries the three keys: sa2 may take the chain over, and then cancel it.
     let mut v = variazione(&k, &c);
     v.rapporto.as_mut().unwrap().descrizione = "Ripresa dal nuovo consulente".into();
@@ -204,7 +207,7 @@ async fn lao_1_operators_read_everything_and_send_nothing(t: &TestDb) -> anyhow:
     let w = lavoratore_n(4);
     let c = h.inserisci(&a, preventiva("", w.clone())).await;
     let k = codice(&c);
-    for op in [h.dg(), h.sede()] {
+    for op in [h.dg(), h.op("RM")] {
         ok(h.c().get_comunicazione(op.req(get(&k))).await);
         assert_eq!(
             ok(h.c()
@@ -231,7 +234,7 @@ async fn lao_1_operators_read_everything_and_send_nothing(t: &TestDb) -> anyhow:
                 Code::PermissionDenied,
             ),
         ] {
-            assert_eq!(reason(&s), "LAO_1_OPERATOR_READ_ONLY");
+            assert_eq!(reason_of(&s), "LAO_1_OPERATOR_READ_ONLY");
         }
     }
     h.stop().await;
@@ -250,7 +253,7 @@ async fn lao_1_other_profiles_are_refused(t: &TestDb) -> anyhow::Result<()> {
         Profile::Intermediario,
         Profile::Sistema,
     ] {
-        let who = h.who(p, &w.codice_fiscale);
+        let who = h.who(p, &w.codice_fiscale, None);
         for s in [
             err(
                 h.c()
@@ -271,7 +274,7 @@ async fn lao_1_other_profiles_are_refused(t: &TestDb) -> anyhow::Result<()> {
                 Code::PermissionDenied,
             ),
         ] {
-            assert_eq!(reason(&s), "LAO_1_PROFILE", "{p}");
+            assert_eq!(reason_of(&s), "LAO_1_PROFILE", "{p}");
         }
     }
     // Without a verified identity: UNAUTHENTICATED.
@@ -285,7 +288,7 @@ async fn lao_1_other_profiles_are_refused(t: &TestDb) -> anyhow::Result<()> {
 
 async fn lao_2_search_needs_a_key(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let s = invalid(
+    let s = invalid_motivi(
         h.c()
             .search_comunicazioni(h.dg().req(pb::SearchComunicazioniRequest::default()))
             .await,
@@ -295,9 +298,9 @@ async fn lao_2_search_needs_a_key(t: &TestDb) -> anyhow::Result<()> {
             ("lavoratore_cf", "LAO_2_KEY_REQUIRED"),
         ],
     );
-    assert_eq!(metadata(&s, "rule"), "LAO-2");
+    assert_eq!(rule_of(&s), "LAO-2");
     // Page size alone is no key; a malformed CF is ANA-2.
-    invalid(
+    invalid_motivi(
         h.c()
             .search_comunicazioni(h.dg().req(pb::SearchComunicazioniRequest {
                 lavoratore_cf: "RSSMRA85T10A562X".into(),
@@ -410,7 +413,7 @@ async fn lao_2_search_pages_through_every_match(t: &TestDb) -> anyhow::Result<()
             break;
         }
         // A token is bound to its search.
-        invalid(
+        invalid_motivi(
             h.c()
                 .search_comunicazioni(a.req(pb::SearchComunicazioniRequest {
                     committente_cf: PIVA.into(),
@@ -441,7 +444,10 @@ async fn lao_2_search_pages_through_every_match(t: &TestDb) -> anyhow::Result<()
 /// The manual's flow: search with the three keys, then Annulla (LAO-1, LAO-9).
 async fn lao_1_soggetto_abilitato_cancels_with_the_three_keys(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let (sa1, sa2) = (h.sa(&consulente(0)), h.sa(&consulente(1)));
+    let (sa1, sa2) = (
+        h.soggetto_abilitato(&consulente(0)),
+        h.soggetto_abilitato(&consulente(1)),
+    );
     let w = lavoratore_n(5);
     let c = h.inserisci(&sa1, preventiva(PIVA, w.clone())).await;
     let k = codice(&c);
@@ -469,7 +475,7 @@ async fn lao_1_soggetto_abilitato_cancels_with_the_three_keys(t: &TestDb) -> any
             h.c().cancel_comunicazione(sa2.req(r)).await,
             Code::PermissionDenied,
         );
-        assert_eq!(reason(&s), "LAO_1_THREE_KEYS_REQUIRED");
+        assert_eq!(reason_of(&s), "LAO_1_THREE_KEYS_REQUIRED");
     }
     // Keys that do not belong together: NOT_FOUND, as an unknown codice (even for the compilatore).
     let altro = lavoratore_n(6).codice_fiscale;
@@ -577,7 +583,10 @@ async fn lao_1_list_profili_operativi(t: &TestDb) -> anyhow::Result<()> {
     // The legal representative of PIVA and PIVA_B, as a consultant and as a citizen.
     let r = ok(h
         .c()
-        .list_profili_operativi(h.sa(LEGALE).req(pb::ListProfiliOperativiRequest {}))
+        .list_profili_operativi(
+            h.soggetto_abilitato(LEGALE)
+                .req(pb::ListProfiliOperativiRequest {}),
+        )
         .await);
     assert_eq!(
         profili(r),
@@ -590,10 +599,7 @@ async fn lao_1_list_profili_operativi(t: &TestDb) -> anyhow::Result<()> {
     );
     let r = ok(h
         .c()
-        .list_profili_operativi(
-            h.who(Profile::Prestatore, LEGALE)
-                .req(pb::ListProfiliOperativiRequest {}),
-        )
+        .list_profili_operativi(h.prestatore(LEGALE).req(pb::ListProfiliOperativiRequest {}))
         .await);
     assert_eq!(
         profili(r),
@@ -603,10 +609,7 @@ async fn lao_1_list_profili_operativi(t: &TestDb) -> anyhow::Result<()> {
     let nessuno = consulente(0);
     let r = ok(h
         .c()
-        .list_profili_operativi(
-            h.who(Profile::Utilizzatore, &nessuno)
-                .req(pb::ListProfiliOperativiRequest {}),
-        )
+        .list_profili_operativi(h.utilizzatore(&nessuno).req(pb::ListProfiliOperativiRequest {}))
         .await);
     assert_eq!(
         profili(r),
@@ -638,7 +641,7 @@ async fn lao_1_list_profili_operativi(t: &TestDb) -> anyhow::Result<()> {
             .await,
         Code::PermissionDenied,
     );
-    assert_eq!(reason(&s), "LAO_1_PROFILE");
+    assert_eq!(reason_of(&s), "LAO_1_PROFILE");
     h.stop().await;
     Ok(())
 }
@@ -649,7 +652,7 @@ async fn lao_1_legal_representative_acts_for_the_company_and_is_the_compilatore(
     t: &TestDb,
 ) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let lr = h.who(Profile::Azienda, LEGALE);
+    let lr = h.azienda(LEGALE);
     let w = lavoratore_n(8);
     let p = h.inserisci(&lr, preventiva(PIVA, w.clone())).await;
     assert_eq!(invio(&p).compilatore_cf, LEGALE);
@@ -687,20 +690,20 @@ async fn lao_1_legal_representative_acts_for_the_company_and_is_the_compilatore(
             .await,
         Code::InvalidArgument,
     );
-    assert_eq!(reason(&s), "LAO_1_COMPANY_REQUIRED");
-    let altro = h.who(Profile::Azienda, &consulente(1));
+    assert_eq!(reason_of(&s), "LAO_1_COMPANY_REQUIRED");
+    let altro = h.azienda(&consulente(1));
     let s = err(
         h.c()
             .insert_comunicazione(altro.req(preventiva(PIVA, w.clone())))
             .await,
         Code::PermissionDenied,
     );
-    assert_eq!(reason(&s), "LAO_1_NOT_LEGAL_REPRESENTATIVE");
+    assert_eq!(reason_of(&s), "LAO_1_NOT_LEGAL_REPRESENTATIVE");
     let s = err(
         h.c().search_comunicazioni(altro.req(per_committente(PIVA))).await,
         Code::PermissionDenied,
     );
-    assert_eq!(reason(&s), "LAO_1_NOT_LEGAL_REPRESENTATIVE");
+    assert_eq!(reason_of(&s), "LAO_1_NOT_LEGAL_REPRESENTATIVE");
     h.stop().await;
     Ok(())
 }

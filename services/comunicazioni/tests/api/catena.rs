@@ -64,7 +64,7 @@ async fn lao_6_a_variation_is_a_new_v_pointing_to_the_head(t: &TestDb) -> anyhow
             .await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_6_NOTHING_CHANGED");
+    assert_eq!(reason_of(&s), "LAO_6_NOTHING_CHANGED");
     h.stop().await;
     Ok(())
 }
@@ -78,14 +78,14 @@ async fn lao_6_only_the_head_can_be_varied_or_cancelled(t: &TestDb) -> anyhow::R
     let v1 = h.varia(&a, r.clone()).await;
     r.rapporto.as_mut().unwrap().descrizione = "Seconda variazione".into();
     let s = err(h.c().vary_comunicazione(a.req(r)).await, Code::FailedPrecondition);
-    assert_eq!(reason(&s), "LAO_6_NOT_HEAD");
-    assert_eq!(metadata(&s, "codice_comunicazione_testa"), codice(&v1));
+    assert_eq!(reason_of(&s), "LAO_6_NOT_HEAD");
+    assert_eq!(metadata_of(&s, "codice_comunicazione_testa"), codice(&v1));
     assert!(s.message().contains(&codice(&v1)), "{}", s.message());
     let s = err(
         h.c().cancel_comunicazione(a.req(annullamento(&codice(&p)))).await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_9_NOT_HEAD");
+    assert_eq!(reason_of(&s), "LAO_9_NOT_HEAD");
     // After a second V the first is not the head either; the error names the latest.
     let mut r = variazione(&codice(&v1), &v1);
     r.rapporto.as_mut().unwrap().descrizione = "Seconda variazione".into();
@@ -94,7 +94,7 @@ async fn lao_6_only_the_head_can_be_varied_or_cancelled(t: &TestDb) -> anyhow::R
         h.c().cancel_comunicazione(a.req(annullamento(&codice(&p)))).await,
         Code::FailedPrecondition,
     );
-    assert_eq!(metadata(&s, "codice_comunicazione_testa"), codice(&v2));
+    assert_eq!(metadata_of(&s, "codice_comunicazione_testa"), codice(&v2));
     assert_eq!(h.eventi().await.len(), 3, "refusals write nothing");
     h.stop().await;
     Ok(())
@@ -102,7 +102,7 @@ async fn lao_6_only_the_head_can_be_varied_or_cancelled(t: &TestDb) -> anyhow::R
 
 async fn lao_7_up_to_the_start_date_everything_but_the_cfs_may_change(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let sa = h.sa(OP_RM);
+    let sa = h.soggetto_abilitato(OP_RM);
     let w = lavoratore_n(3);
     let p = h.inserisci(&sa, preventiva(PIVA, w.clone())).await;
     // Workplaces added and removed, start date moved (not before today), compensation, duration,
@@ -143,7 +143,7 @@ async fn lao_7_up_to_the_start_date_everything_but_the_cfs_may_change(t: &TestDb
     let mut r = variazione(&codice(&v), &v);
     r.rapporto.as_mut().unwrap().data_inizio = "2026-06-14".into();
     r.lavoratore.as_mut().unwrap().nome = "Paolo".into();
-    invalid(
+    invalid_motivi(
         h.c().vary_comunicazione(sa.req(r)).await,
         &[
             ("rapporto.data_inizio", "LAO_7_START_BEFORE_TODAY"),
@@ -158,7 +158,7 @@ async fn lao_7_up_to_the_start_date_everything_but_the_cfs_may_change(t: &TestDb
         h.c().vary_comunicazione(sa.req(r.clone())).await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_7_CF_FIXED");
+    assert_eq!(reason_of(&s), "LAO_7_CF_FIXED");
     let mut fields = violazioni(&s);
     fields.sort();
     assert_eq!(
@@ -177,10 +177,10 @@ async fn lao_7_up_to_the_start_date_everything_but_the_cfs_may_change(t: &TestDb
     // A soggetto abilitato foreign to the chain, with keys that are not the chain's, cannot
     // act on it at all.
     let s = err(
-        h.c().vary_comunicazione(h.sa(OP_DG).req(r)).await,
+        h.c().vary_comunicazione(h.soggetto_abilitato(OP_DG).req(r)).await,
         Code::PermissionDenied,
     );
-    assert_eq!(reason(&s), "LAO_1_THREE_KEYS_REQUIRED");
+    assert_eq!(reason_of(&s), "LAO_1_THREE_KEYS_REQUIRED");
     // An azienda cannot even name another committente.
     let a = h.azienda(PIVA);
     let mut r = variazione(&codice(&v), &v);
@@ -192,7 +192,7 @@ async fn lao_7_up_to_the_start_date_everything_but_the_cfs_may_change(t: &TestDb
 
 async fn lao_7_a_bound_committente_keeps_its_data(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let sa = h.sa(OP_RM);
+    let sa = h.soggetto_abilitato(OP_RM);
     let p = h.inserisci(&sa, preventiva(PIVA, lavoratore_n(4))).await;
     // Not bound yet: the soggetto abilitato may correct the committente's address (section 1
     // given without its CF keeps the chain's).
@@ -211,7 +211,7 @@ async fn lao_7_a_bound_committente_keeps_its_data(t: &TestDb) -> anyhow::Result<
         h.c().vary_comunicazione(sa.req(r.clone())).await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_7_COMMITTENTE_BOUND");
+    assert_eq!(reason_of(&s), "LAO_7_COMMITTENTE_BOUND");
     let mut fields: Vec<String> = violazioni(&s).into_iter().map(|(f, _)| f).collect();
     fields.sort();
     assert_eq!(fields, ["committente.cap", "committente.email"]);
@@ -264,8 +264,8 @@ async fn lao_8_after_the_start_date_only_document_permit_and_domicile(t: &TestDb
         r.lavoratore.as_mut().unwrap().domicilio = Some(domicilio_estero("Z330", "Rabat"));
     }
     let s = err(h.c().vary_comunicazione(a.req(r)).await, Code::FailedPrecondition);
-    assert_eq!(reason(&s), "LAO_8_FIXED_AFTER_START");
-    assert_eq!(metadata(&s, "rule"), "LAO-8");
+    assert_eq!(reason_of(&s), "LAO_8_FIXED_AFTER_START");
+    assert_eq!(rule_of(&s), "LAO-8");
     let mut fields: Vec<String> = violazioni(&s).into_iter().map(|(f, _)| f).collect();
     fields.sort();
     assert_eq!(
@@ -286,7 +286,7 @@ async fn lao_8_after_the_start_date_only_document_permit_and_domicile(t: &TestDb
         h.c().cancel_comunicazione(a.req(annullamento(&codice(&v)))).await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_9_AFTER_START");
+    assert_eq!(reason_of(&s), "LAO_9_AFTER_START");
     h.stop().await;
     Ok(())
 }
@@ -315,14 +315,14 @@ async fn lao_8_9_the_start_date_ends_at_rome_midnight(t: &TestDb) -> anyhow::Res
             .await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_8_FIXED_AFTER_START");
+    assert_eq!(reason_of(&s), "LAO_8_FIXED_AFTER_START");
     let s = err(
         h.c()
             .cancel_comunicazione(a.req(annullamento(&codice(&v1))))
             .await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_9_AFTER_START");
+    assert_eq!(reason_of(&s), "LAO_9_AFTER_START");
     h.stop().await;
     Ok(())
 }
@@ -351,18 +351,18 @@ async fn lao_9_a_cancellation_copies_the_sections_and_ends_the_chain(t: &TestDb)
             .await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_6_CHAIN_CANCELLED");
+    assert_eq!(reason_of(&s), "LAO_6_CHAIN_CANCELLED");
     let s = err(
         h.c()
             .cancel_comunicazione(a.req(annullamento(&codice(&an))))
             .await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_9_CHAIN_CANCELLED");
+    assert_eq!(reason_of(&s), "LAO_9_CHAIN_CANCELLED");
     // The e-mail of the compilatore is required for an A too.
     let mut r = annullamento(&codice(&p));
     r.compilatore_email = String::new();
-    invalid(
+    invalid_motivi(
         h.c().cancel_comunicazione(a.req(r)).await,
         &[("compilatore_email", "LAO_5_REQUIRED")],
     );
@@ -417,7 +417,7 @@ async fn lao_7_azienda_committente_comes_from_the_registry(t: &TestDb) -> anyhow
         "Officine Meccaniche Lombarde SpA in liquidazione"
     );
     // A soggetto abilitato still cannot change a bound committente's data (LAO-7).
-    let sa = h.sa(OP_RM);
+    let sa = h.soggetto_abilitato(OP_RM);
     let mut r = variazione(&codice(&v), &v);
     r.rapporto.as_mut().unwrap().compenso_stimato = "1000.00".into();
     let r = pb::VaryComunicazioneRequest {
@@ -431,7 +431,7 @@ async fn lao_7_azienda_committente_comes_from_the_registry(t: &TestDb) -> anyhow
         h.c().vary_comunicazione(sa.req(r)).await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_7_COMMITTENTE_BOUND");
+    assert_eq!(reason_of(&s), "LAO_7_COMMITTENTE_BOUND");
     // A company the registry does not know cannot send through an azienda profile.
     let ignota = "12345678903";
     let s = err(
@@ -440,7 +440,7 @@ async fn lao_7_azienda_committente_comes_from_the_registry(t: &TestDb) -> anyhow
             .await,
         Code::FailedPrecondition,
     );
-    assert_eq!(reason(&s), "LAO_1_COMMITTENTE_NOT_REGISTERED");
+    assert_eq!(reason_of(&s), "LAO_1_COMMITTENTE_NOT_REGISTERED");
     h.stop().await;
     Ok(())
 }

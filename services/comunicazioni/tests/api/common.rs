@@ -1,14 +1,13 @@
 //! The test harness: the real comunicazioni service on a throw-away database (SQLite or
-//! PostgreSQL), clients carrying the identity the gateway would forward, a movable clock,
-//! small builders and assertions.
+//! PostgreSQL), a real anagrafica as its registry, a movable clock, and the builders and
+//! readings of comunicazioni's own requests and answers. Callers, people and answers come from
+//! the one test kit (`occasionali_runtime::testing`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use occasionali_kernel::Sesso;
 use occasionali_kernel::clock::FixedClock;
-use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::comunicazioni as pb;
@@ -16,51 +15,45 @@ use occasionali_proto::comunicazioni::comunicazioni_service_client::Comunicazion
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
-use occasionali_runtime::server::{ServeOptions, bind, serve};
-use occasionali_runtime::shutdown::{self, ShutdownTrigger};
-use occasionali_runtime::testing::TestDb;
-use occasionali_runtime::{Identity, Principal, Profile};
+use occasionali_runtime::identity::InternalTokens;
+pub use occasionali_runtime::testing::persone::{
+    OP_DG, OP_RM, PIVA, contatti, data, impresa, ora, persona_di,
+};
+pub use occasionali_runtime::testing::{
+    Chi, Chiamanti, descrizioni, err, metadata_of, ok, reason_of, rule_of, violazioni,
+};
+use occasionali_runtime::testing::{TestDb, TestServer};
 use prost::Message;
-use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Response, Status};
-use tonic_types::StatusExt;
+use tonic::{Code, Response, Status};
 
 pub type Client = ComunicazioniServiceClient<Channel>;
 
-/// The platform time of every test: Monday 2026-06-15, 12:00 in Rome.
-pub fn ora() -> DateTime<Utc> {
-    "2026-06-15T10:00:00Z".parse().expect("a valid instant")
-}
-
+/// Monday, the day of [`ora`].
 pub const OGGI: &str = "2026-06-15";
 
-/// The two companies (committenti). PIVA is the example.
-pub const PIVA: &str = "00743110157";
+/// The second company (committente); the first, [`PIVA`], is the example.
 pub const PIVA_B: &str = "01234567897";
-/// Operators are natural persons too.
-pub const OP_DG: &str = "NRELSN68C12H501Z";
-pub const OP_RM: &str = "VRDGPP70A01H501U";
 
 pub const SERVICE: &str = "occasionali.comunicazioni.v1.ComunicazioniService";
 
 /// The legal representative of PIVA in the registry.
 pub const LEGALE: &str = "BNCNNA75M70F205S";
 
+occasionali_runtime::deref_chiamanti!(Harness, chi);
+
 /// A running comunicazioni, with a real anagrafica (the registry) on its own database where PIVA
 /// and PIVA_B are registered with the data of [`committente`].
 pub struct Harness {
     client: Client,
     anagrafica: AnagraficaServiceClient<Channel>,
-    anagrafica_server: occasionali_runtime::testing::TestServer,
+    anagrafica_server: TestServer,
     _anagrafica_db: TestDb,
-    pub url: String,
-    pub tokens: InternalTokens,
+    comunicazioni: TestServer,
+    /// The callers (`h.dg()`, `h.op("RM")`, `h.azienda(cf)`, …), signed with the harness's key.
+    chi: Chiamanti,
     pub clock: Arc<FixedClock>,
     pub db: sea_orm::DatabaseConnection,
-    trigger: ShutdownTrigger,
-    task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Harness {
@@ -70,7 +63,7 @@ impl Harness {
         let anagrafica_db = TestDb::new::<occasionali_anagrafica::Migrator>(t.engine, "anagrafica")
             .await?
             .ok_or_else(|| anyhow::anyhow!("the engine of the test is available"))?;
-        let anagrafica_server = occasionali_runtime::testing::TestServer::spawn(
+        let anagrafica_server = TestServer::spawn(
             "anagrafica",
             "occasionali.anagrafica.v1.AnagraficaService",
             occasionali_anagrafica::routes(ContextDeps {
@@ -90,22 +83,9 @@ impl Harness {
             endpoints: HashMap::from([(Context::Anagrafica, anagrafica_server.url.clone())]),
             relay: None,
         };
-        let listener = bind("127.0.0.1:0".parse()?).await?;
-        let addr = listener.local_addr()?;
-        let (trigger, signal) = shutdown::channel();
-        let options = ServeOptions {
-            name: "comunicazioni".into(),
-            services: vec![SERVICE.into()],
-            drain: Duration::ZERO,
-        };
-        let task = tokio::spawn(serve(
-            listener,
-            options,
-            occasionali_comunicazioni::routes(deps)?,
-            signal,
-        ));
-        let url = format!("http://{addr}");
-        let channel = Channel::from_shared(url.clone())?.connect().await?;
+        let comunicazioni =
+            TestServer::spawn("comunicazioni", SERVICE, occasionali_comunicazioni::routes(deps)?).await?;
+        let channel = Channel::from_shared(comunicazioni.url.clone())?.connect().await?;
         let anagrafica = AnagraficaServiceClient::new(
             Channel::from_shared(anagrafica_server.url.clone())?
                 .connect()
@@ -116,12 +96,10 @@ impl Harness {
             anagrafica,
             anagrafica_server,
             _anagrafica_db: anagrafica_db,
-            url,
-            tokens,
+            comunicazioni,
+            chi: Chiamanti::new(tokens),
             clock,
             db: t.db.clone(),
-            trigger,
-            task,
         };
         for piva in [PIVA, PIVA_B] {
             h.registra_azienda(&committente(piva)).await;
@@ -131,28 +109,24 @@ impl Harness {
 
     /// Registers a company in the registry with the data of `c` (by DG).
     pub async fn registra_azienda(&self, c: &pb::Committente) {
+        let domicilio = ana::Domicilio {
+            comune: c.comune.clone(),
+            indirizzo: c.indirizzo.clone(),
+            cap: c.cap.clone(),
+            ..Default::default()
+        };
         let r = ana::RegisterUtilizzatoreRequest {
-            tipo: ana::TipoUtilizzatore::Cpo as i32,
             organizzazione: Some(ana::Organizzazione {
                 codice_fiscale: c.codice_fiscale.clone(),
                 denominazione: c.denominazione.clone(),
                 legale_rappresentante_cf: LEGALE.into(),
             }),
-            domicilio: Some(ana::Domicilio {
-                comune: c.comune.clone(),
-                indirizzo: c.indirizzo.clone(),
-                cap: c.cap.clone(),
-                ..Default::default()
-            }),
             contatti: Some(ana::Contatti {
-                cellulare: "+393331234567".into(),
                 email: c.email.clone(),
+                ..contatti()
             }),
-            categoria: ana::CategoriaUtilizzatore::Impresa as i32,
-            ateco: "56.10.11".into(),
-            dipendenti_tempo_indeterminato: 3,
             nota: "registrazione d'ufficio per il test".into(),
-            ..Default::default()
+            ..impresa(&c.codice_fiscale, LEGALE, domicilio)
         };
         ok(self
             .anagrafica
@@ -189,7 +163,7 @@ impl Harness {
 
     /// A client on a connection of its own.
     pub async fn nuovo_client(&self) -> Client {
-        let channel = Channel::from_shared(self.url.clone())
+        let channel = Channel::from_shared(self.comunicazioni.url.clone())
             .expect("url")
             .connect()
             .await
@@ -198,8 +172,7 @@ impl Harness {
     }
 
     pub async fn stop(self) {
-        self.trigger.trigger();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        self.comunicazioni.stop().await;
         self.anagrafica_server.stop().await;
     }
 
@@ -211,48 +184,21 @@ impl Harness {
         self.clock.set(t);
     }
 
-    pub fn who(&self, profile: Profile, cf: &str) -> Who {
-        Who {
-            tokens: self.tokens.clone(),
-            identity: Identity::new(Principal {
-                cf: cf.into(),
-                profile,
-                sede: (profile == Profile::OperatoreSede).then(|| "RM".to_string()),
-            }),
-        }
-    }
-
-    pub fn azienda(&self, cf: &str) -> Who {
-        self.who(Profile::Azienda, cf)
-    }
-
-    pub fn sa(&self, cf: &str) -> Who {
-        self.who(Profile::SoggettoAbilitato, cf)
-    }
-
-    pub fn dg(&self) -> Who {
-        self.who(Profile::OperatoreDg, OP_DG)
-    }
-
-    pub fn sede(&self) -> Who {
-        self.who(Profile::OperatoreSede, OP_RM)
-    }
-
     // --- common calls ------------------------------------------------------------------------
 
-    pub async fn inserisci(&self, by: &Who, r: pb::InsertComunicazioneRequest) -> pb::Comunicazione {
+    pub async fn inserisci(&self, by: &Chi, r: pb::InsertComunicazioneRequest) -> pb::Comunicazione {
         ok(self.c().insert_comunicazione(by.req(r)).await)
             .comunicazione
             .expect("comunicazione")
     }
 
-    pub async fn varia(&self, by: &Who, r: pb::VaryComunicazioneRequest) -> pb::Comunicazione {
+    pub async fn varia(&self, by: &Chi, r: pb::VaryComunicazioneRequest) -> pb::Comunicazione {
         ok(self.c().vary_comunicazione(by.req(r)).await)
             .comunicazione
             .expect("comunicazione")
     }
 
-    pub async fn annulla(&self, by: &Who, codice: &str) -> pb::Comunicazione {
+    pub async fn annulla(&self, by: &Chi, codice: &str) -> pb::Comunicazione {
         ok(self.c().cancel_comunicazione(by.req(annullamento(codice))).await)
             .comunicazione
             .expect("comunicazione")
@@ -287,7 +233,7 @@ impl Harness {
     }
 
     /// The whole receipt and the first message's content type and file name.
-    pub async fn ricevuta(&self, by: &Who, r: pb::DownloadRicevutaRequest) -> Result<Ricevuta, Status> {
+    pub async fn ricevuta(&self, by: &Chi, r: pb::DownloadRicevutaRequest) -> Result<Ricevuta, Status> {
         let mut stream = self.c().download_ricevuta(by.req(r)).await?.into_inner();
         let mut out = Ricevuta::default();
         let mut first = true;
@@ -314,54 +260,23 @@ pub struct Ricevuta {
     pub pdf: Vec<u8>,
 }
 
-/// A caller: every request gets a freshly minted internal identity token.
-#[derive(Clone)]
-pub struct Who {
-    tokens: InternalTokens,
-    pub identity: Identity,
-}
-
-impl Who {
-    pub fn req<T>(&self, message: T) -> Request<T> {
-        let mut r = Request::new(message);
-        let token = self.tokens.mint(&self.identity).expect("mint a token");
-        r.metadata_mut()
-            .insert(IDENTITY_HEADER, token.parse().expect("an ascii token"));
-        r
-    }
-
-    pub fn cf(&self) -> String {
-        self.identity.caller.cf.clone()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Builders
 
-pub fn data(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
-}
-
-/// An Italian worker with the codice fiscale of its data, an identity card and a domicile in
-/// Roma.
+/// An Italian worker: the kit's person born in `luogo` (the codice fiscale of its data), with
+/// an identity card and a domicile in Roma.
 pub fn lavoratore(cognome: &str, nome: &str, nascita: &str, sesso: Sesso, luogo: &str) -> pb::Lavoratore {
-    let cf = cf::genera(&DatiAnagrafici {
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: data(nascita),
-        sesso,
-        luogo_nascita: luogo.into(),
-    });
+    let p = persona_di(cognome, nome, nascita, sesso, luogo);
     pb::Lavoratore {
-        codice_fiscale: cf.as_str().into(),
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: nascita.into(),
+        codice_fiscale: p.codice_fiscale,
+        cognome: p.cognome,
+        nome: p.nome,
+        data_nascita: p.data_nascita,
         sesso: match sesso {
             Sesso::M => pb::Sesso::M,
             Sesso::F => pb::Sesso::F,
         } as i32,
-        luogo_nascita: luogo.into(),
+        luogo_nascita: p.luogo_nascita,
         cittadinanza: "IT".into(),
         identificazione: Some(pb::lavoratore::Identificazione::Documento(carta_identita())),
         domicilio: Some(domicilio_italia("058091", "00184")),
@@ -562,59 +477,14 @@ pub fn refuso(codice: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Assertions
 
+/// INVALID_ARGUMENT carrying exactly these (field, reason) pairs, in any order: comunicazioni
+/// names the reason of each field (the kit's [`invalid`](occasionali_runtime::testing::invalid)
+/// checks the fields and the rule).
 #[track_caller]
-pub fn ok<T>(r: Result<Response<T>, Status>) -> T {
-    match r {
-        Ok(r) => r.into_inner(),
-        Err(s) => panic!(
-            "expected OK, got {:?}: {} {:?}",
-            s.code(),
-            s.message(),
-            violazioni(&s)
-        ),
-    }
-}
-
-#[track_caller]
-pub fn err<T: std::fmt::Debug>(r: Result<Response<T>, Status>, code: Code) -> Status {
-    match r {
-        Ok(v) => panic!("expected {code:?}, got OK: {:?}", v.into_inner()),
-        Err(s) => {
-            assert_eq!(s.code(), code, "{}: {:?}", s.message(), violazioni(&s));
-            s
-        }
-    }
-}
-
-/// (field, reason) of every BadRequest field violation.
-pub fn violazioni(s: &Status) -> Vec<(String, String)> {
-    s.get_error_details()
-        .bad_request()
-        .map(|b| {
-            b.field_violations
-                .iter()
-                .map(|f| (f.field.clone(), f.reason.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The field violations' descriptions (they start with the rule, e.g. "[LAO-3]").
-pub fn descrizioni(s: &Status) -> Vec<(String, String)> {
-    s.get_error_details()
-        .bad_request()
-        .map(|b| {
-            b.field_violations
-                .iter()
-                .map(|f| (f.field.clone(), f.description.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// INVALID_ARGUMENT carrying exactly these (field, reason) pairs, in any order.
-#[track_caller]
-pub fn invalid<T: std::fmt::Debug>(r: Result<Response<T>, Status>, expected: &[(&str, &str)]) -> Status {
+pub fn invalid_motivi<T: std::fmt::Debug>(
+    r: Result<Response<T>, Status>,
+    expected: &[(&str, &str)],
+) -> Status {
     let s = err(r, Code::InvalidArgument);
     let mut got = violazioni(&s);
     got.sort();
@@ -625,20 +495,6 @@ pub fn invalid<T: std::fmt::Debug>(r: Result<Response<T>, Status>, expected: &[(
     want.sort();
     assert_eq!(got, want, "{}", s.message());
     s
-}
-
-pub fn reason(s: &Status) -> String {
-    s.get_error_details()
-        .error_info()
-        .map(|i| i.reason.clone())
-        .unwrap_or_default()
-}
-
-pub fn metadata(s: &Status, key: &str) -> String {
-    s.get_error_details()
-        .error_info()
-        .and_then(|i| i.metadata.get(key).cloned())
-        .unwrap_or_default()
 }
 
 /// The text of a PDF, extracted by poppler's pdftotext (installed in CI).

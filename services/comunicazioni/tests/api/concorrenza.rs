@@ -18,14 +18,14 @@ both_engines!(
 #[track_caller]
 fn perdente(s: &Status, vincitore: &str) {
     match s.code() {
-        Code::Aborted => assert_eq!(reason(s), "LAO_11_NO_LONGER_HEAD"),
+        Code::Aborted => assert_eq!(reason_of(s), "LAO_11_NO_LONGER_HEAD"),
         Code::FailedPrecondition => {
             assert!(
-                ["LAO_6_NOT_HEAD", "LAO_9_NOT_HEAD"].contains(&reason(s).as_str()),
+                ["LAO_6_NOT_HEAD", "LAO_9_NOT_HEAD"].contains(&reason_of(s).as_str()),
                 "{}",
-                reason(s)
+                reason_of(s)
             );
-            assert_eq!(metadata(s, "codice_comunicazione_testa"), vincitore);
+            assert_eq!(metadata_of(s, "codice_comunicazione_testa"), vincitore);
         }
         other => panic!(
             "a lost race is ABORTED or FAILED_PRECONDITION, got {other:?}: {}",

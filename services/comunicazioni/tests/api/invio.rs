@@ -66,7 +66,7 @@ async fn lao_5_a_p_gets_its_dati_invio_from_the_system(t: &TestDb) -> anyhow::Re
 
 async fn lao_3_every_violation_is_reported_at_once(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let sa = h.sa(OP_RM);
+    let sa = h.soggetto_abilitato(OP_RM);
     let mut l = lavoratore_n(2);
     l.cognome = "Gialli".into();
     l.sesso = pb::Sesso::Unspecified as i32;
@@ -89,7 +89,7 @@ async fn lao_3_every_violation_is_reported_at_once(t: &TestDb) -> anyhow::Result
         }),
         compilatore_email: "non-una-mail".into(),
     };
-    let s = invalid(
+    let s = invalid_motivi(
         h.c().insert_comunicazione(sa.req(r)).await,
         &[
             ("committente.codice_fiscale", "ANA_2_CF_CHECK_CHARACTER"),
@@ -111,7 +111,7 @@ async fn lao_3_every_violation_is_reported_at_once(t: &TestDb) -> anyhow::Result
     for (field, d) in descrizioni(&s) {
         assert!(d.starts_with("[LAO-") || d.starts_with("[ANA-"), "{field}: {d}");
     }
-    let rules = metadata(&s, "rule");
+    let rules = rule_of(&s);
     for rule in ["ANA-2", "ANA-3", "LAO-3", "LAO-4", "LAO-5"] {
         assert!(rules.split(',').any(|r| r == rule), "{rules}");
     }
@@ -153,7 +153,7 @@ async fn lao_3_start_date_edge_is_the_rome_save_date(t: &TestDb) -> anyhow::Resu
     };
     // 00:30 in Rome on 16 June is still 15 June in UTC: the save date is the Rome one.
     h.alle("2026-06-16 00:30");
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(con_inizio("2026-06-15"))).await,
         &[("rapporto.data_inizio", "LAO_3_START_BEFORE_SAVE_DATE")],
     );
@@ -162,7 +162,7 @@ async fn lao_3_start_date_edge_is_the_rome_save_date(t: &TestDb) -> anyhow::Resu
     // 23:30 in Rome on 16 June is already 16 June... and still 16 June: today is allowed.
     h.alle("2026-06-16 23:30");
     h.inserisci(&az, con_inizio("2026-06-16")).await;
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(con_inizio("16/06/2026"))).await,
         &[("rapporto.data_inizio", "LAO_3_DATE_FORMAT")],
     );
@@ -188,7 +188,7 @@ async fn lao_3_durations_compensation_and_workplaces_at_their_edges(t: &TestDb) 
         let c = h.inserisci(&az, con(&|r| r.durata = durata as i32)).await;
         assert_eq!(c.rapporto.unwrap().data_fine, fine);
     }
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(con(&|r| r.durata = 9))).await,
         &[("rapporto.durata", "LAO_3_DURATION")],
     );
@@ -205,7 +205,7 @@ async fn lao_3_durations_compensation_and_workplaces_at_their_edges(t: &TestDb) 
         ("1e3", "LAO_3_COMPENSATION_FORMAT"),
         ("1000000000.00", "LAO_3_COMPENSATION_TOO_LARGE"),
     ] {
-        invalid(
+        invalid_motivi(
             h.c()
                 .insert_comunicazione(az.req(con(&|r| r.compenso_stimato = bad.into())))
                 .await,
@@ -213,7 +213,7 @@ async fn lao_3_durations_compensation_and_workplaces_at_their_edges(t: &TestDb) 
         );
     }
     // Workplaces: at least one; comune by ISTAT or cadastral code; CAP of five digits.
-    invalid(
+    invalid_motivi(
         h.c()
             .insert_comunicazione(az.req(con(&|r| r.luoghi_lavoro.clear())))
             .await,
@@ -239,7 +239,7 @@ async fn lao_3_durations_compensation_and_workplaces_at_their_edges(t: &TestDb) 
         .map(|l| l.comune)
         .collect();
     assert_eq!(comuni, ["058091", "015146", "001272"]);
-    invalid(
+    invalid_motivi(
         h.c()
             .insert_comunicazione(az.req(con(&|r| {
                 r.luoghi_lavoro = vec![
@@ -255,7 +255,7 @@ async fn lao_3_durations_compensation_and_workplaces_at_their_edges(t: &TestDb) 
             ("rapporto.luoghi_lavoro[2].cap", "LAO_3_CAP_FORMAT"),
         ],
     );
-    invalid(
+    invalid_motivi(
         h.c()
             .insert_comunicazione(az.req(con(&|r| r.descrizione = "x".repeat(2001))))
             .await,
@@ -290,7 +290,7 @@ async fn ana_3_worker_data_must_match_the_cf_field_by_field(t: &TestDb) -> anyho
     ] {
         let mut l = base.clone();
         change(&mut l);
-        invalid(
+        invalid_motivi(
             h.c().insert_comunicazione(az.req(preventiva("", l))).await,
             &[(field, "ANA_3_CF_DATA_CONFLICT")],
         );
@@ -344,18 +344,18 @@ async fn lao_4_domicile_italian_or_foreign(t: &TestDb) -> anyhow::Result<()> {
     }
     h.inserisci(&az, con(Some(domicilio_italia("H501", "00184"))))
         .await;
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(con(None))).await,
         &[("lavoratore.domicilio", "LAO_4_DOMICILE_REQUIRED")],
     );
-    invalid(
+    invalid_motivi(
         h.c()
             .insert_comunicazione(az.req(con(Some(pb::Domicilio { luogo: None }))))
             .await,
         &[("lavoratore.domicilio", "LAO_4_DOMICILE_REQUIRED")],
     );
     // A foreign domicile needs a state (a foreign one: a comune's code is not a state) and a city.
-    invalid(
+    invalid_motivi(
         h.c()
             .insert_comunicazione(az.req(con(Some(domicilio_estero("H501", "")))))
             .await,
@@ -364,20 +364,20 @@ async fn lao_4_domicile_italian_or_foreign(t: &TestDb) -> anyhow::Result<()> {
             ("lavoratore.domicilio.estero.citta", "LAO_4_REQUIRED"),
         ],
     );
-    invalid(
+    invalid_motivi(
         h.c()
             .insert_comunicazione(az.req(con(Some(domicilio_estero("", "Paris")))))
             .await,
         &[("lavoratore.domicilio.estero.stato", "LAO_4_REQUIRED")],
     );
     // An Italian domicile needs a comune of the ISTAT list (a foreign state is not one).
-    invalid(
+    invalid_motivi(
         h.c()
             .insert_comunicazione(az.req(con(Some(domicilio_italia("Z110", "00184")))))
             .await,
         &[("lavoratore.domicilio.italia.comune", "LAO_4_COMUNE_UNKNOWN")],
     );
-    invalid(
+    invalid_motivi(
         h.c()
             .insert_comunicazione(az.req(con(Some(domicilio_italia("", "1")))))
             .await,
@@ -406,13 +406,13 @@ async fn lao_4_non_eu_workers_need_a_residence_permit(t: &TestDb) -> anyhow::Res
     // Moroccan with an identity card: a permit is required.
     let mut l = lavoratore_extra_ue();
     l.identificazione = Some(I::Documento(carta_identita()));
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(preventiva("", l))).await,
         &[("lavoratore.permesso_soggiorno", "LAO_4_PERMIT_REQUIRED")],
     );
     let mut l = lavoratore_extra_ue();
     l.identificazione = None;
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(preventiva("", l))).await,
         &[("lavoratore.permesso_soggiorno", "LAO_4_PERMIT_REQUIRED")],
     );
@@ -421,13 +421,13 @@ async fn lao_4_non_eu_workers_need_a_residence_permit(t: &TestDb) -> anyhow::Res
     l.cittadinanza = "FR".into();
     h.inserisci(&az, preventiva("", l.clone())).await;
     l.identificazione = Some(I::PermessoSoggiorno(permesso()));
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(preventiva("", l))).await,
         &[("lavoratore.documento", "LAO_4_DOCUMENT_REQUIRED")],
     );
     let mut l = lavoratore_n(6);
     l.identificazione = None;
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(preventiva("", l))).await,
         &[("lavoratore.documento", "LAO_4_DOCUMENT_REQUIRED")],
     );
@@ -439,7 +439,7 @@ async fn lao_4_non_eu_workers_need_a_residence_permit(t: &TestDb) -> anyhow::Res
         data_scadenza: "2026-06-01".into(),
         ..carta_identita()
     }));
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(preventiva("", l))).await,
         &[
             ("lavoratore.cittadinanza", "LAO_4_CITIZENSHIP_UNKNOWN"),
@@ -452,7 +452,7 @@ async fn lao_4_non_eu_workers_need_a_residence_permit(t: &TestDb) -> anyhow::Res
         questura: String::new(),
         ..permesso()
     }));
-    invalid(
+    invalid_motivi(
         h.c().insert_comunicazione(az.req(preventiva("", l))).await,
         &[("lavoratore.permesso_soggiorno.questura", "LAO_4_REQUIRED")],
     );
@@ -466,30 +466,30 @@ async fn lao_5_a_mistyped_codice_is_invalid_not_unknown(t: &TestDb) -> anyhow::R
     let c = h.inserisci(&az, preventiva("", lavoratore_n(7))).await;
     let giusto = codice(&c);
     let sbagliato = refuso(&giusto);
-    let s = invalid(
+    let s = invalid_motivi(
         h.c().get_comunicazione(az.req(get(&sbagliato))).await,
         &[("codice_comunicazione", "LAO_5_CODICE_CHECK_CHARACTER")],
     );
     assert!(s.message().contains("mistyped"), "{}", s.message());
-    invalid(
+    invalid_motivi(
         h.c().vary_comunicazione(az.req(variazione(&sbagliato, &c))).await,
         &[("codice_comunicazione", "LAO_5_CODICE_CHECK_CHARACTER")],
     );
-    invalid(
+    invalid_motivi(
         h.c().cancel_comunicazione(az.req(annullamento(&sbagliato))).await,
         &[("codice_comunicazione", "LAO_5_CODICE_CHECK_CHARACTER")],
     );
-    invalid(
+    invalid_motivi(
         h.ricevuta(&az, ricevuta_di(&sbagliato))
             .await
             .map(tonic::Response::new),
         &[("codice_comunicazione", "LAO_5_CODICE_CHECK_CHARACTER")],
     );
-    invalid(
+    invalid_motivi(
         h.c().search_comunicazioni(az.req(per_codice(&sbagliato))).await,
         &[("codice_comunicazione", "LAO_5_CODICE_CHECK_CHARACTER")],
     );
-    invalid(
+    invalid_motivi(
         h.c().get_comunicazione(az.req(get("ABC"))).await,
         &[("codice_comunicazione", "LAO_5_CODICE_LENGTH")],
     );
@@ -528,7 +528,7 @@ async fn lao_5_request_id_makes_a_send_idempotent(t: &TestDb) -> anyhow::Result<
         h.c().insert_comunicazione(az.req(altro)).await,
         Code::AlreadyExists,
     );
-    assert_eq!(reason(&s), "LAO_5_REQUEST_ID_REUSED");
+    assert_eq!(reason_of(&s), "LAO_5_REQUEST_ID_REUSED");
     // Another caller's id is another key.
     let b2 = h
         .inserisci(&h.azienda(PIVA_B), {

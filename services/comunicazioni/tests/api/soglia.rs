@@ -2,7 +2,6 @@
 //! calendar year (heads of chains not cancelled, year of the start date).
 
 use occasionali_proto::comunicazioni as pb;
-use occasionali_runtime::Profile;
 use occasionali_runtime::testing::TestDb;
 use tonic::Code;
 
@@ -116,7 +115,7 @@ async fn gestione_separata_warning_above_5000_in_a_year(t: &TestDb) -> anyhow::R
 
 async fn worker_summary_is_visible_to_who_may_know_the_worker(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
-    let sa = h.sa(OP_RM);
+    let sa = h.soggetto_abilitato(OP_RM);
     let w = lavoratore_n(2);
     let cf = w.codice_fiscale.clone();
     h.inserisci(&sa, preventiva(PIVA, w.clone())).await;
@@ -124,22 +123,22 @@ async fn worker_summary_is_visible_to_who_may_know_the_worker(t: &TestDb) -> any
         lavoratore_cf: cf.clone(),
         anno,
     };
-    for who in [sa.clone(), h.dg(), h.sede(), h.who(Profile::Prestatore, &cf)] {
+    for who in [sa.clone(), h.dg(), h.op("RM"), h.prestatore(&cf)] {
         let s = ok(h.c().get_lavoratore_summary(who.req(req(0))).await);
         assert_eq!(s.anni.len(), 1);
     }
     for who in [
-        h.sa(OP_DG),
+        h.soggetto_abilitato(OP_DG),
         h.azienda(PIVA_B),
-        h.who(Profile::Prestatore, &lavoratore_n(3).codice_fiscale),
-        h.who(Profile::Utilizzatore, &cf),
+        h.prestatore(&lavoratore_n(3).codice_fiscale),
+        h.utilizzatore(&cf),
     ] {
         err(
             h.c().get_lavoratore_summary(who.req(req(0))).await,
             Code::PermissionDenied,
         );
     }
-    invalid(
+    invalid_motivi(
         h.c()
             .get_lavoratore_summary(h.dg().req(pb::GetLavoratoreSummaryRequest {
                 lavoratore_cf: String::new(),

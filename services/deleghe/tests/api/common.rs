@@ -43,6 +43,8 @@ struct Server {
     task: JoinHandle<anyhow::Result<()>>,
 }
 
+occasionali_runtime::deref_chiamanti!(Harness, chi);
+
 /// A running deleghe service.
 pub struct Harness {
     client: DelegheServiceClient<Channel>,
@@ -52,13 +54,6 @@ pub struct Harness {
     pub clock: Arc<FixedClock>,
     pub db: sea_orm::DatabaseConnection,
     server: Option<Server>,
-}
-
-impl std::ops::Deref for Harness {
-    type Target = Chiamanti;
-    fn deref(&self) -> &Chiamanti {
-        &self.chi
-    }
 }
 
 impl Harness {

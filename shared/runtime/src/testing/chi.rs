@@ -39,6 +39,21 @@ impl Chi {
     }
 }
 
+/// Makes a suite's harness answer for its callers, `h.dg()`, `h.op("RM")`, `h.prestatore(cf)`:
+/// `deref_chiamanti!(Harness, chi)` derefs `Harness` to the [`Chiamanti`] in its field `chi`.
+/// Every harness holds its callers the same way, so the impl is written once, here.
+#[macro_export]
+macro_rules! deref_chiamanti {
+    ($harness:ty, $field:ident) => {
+        impl ::std::ops::Deref for $harness {
+            type Target = $crate::testing::Chiamanti;
+            fn deref(&self) -> &$crate::testing::Chiamanti {
+                &self.$field
+            }
+        }
+    };
+}
+
 /// The callers of a suite, all signed with one key.
 #[derive(Clone)]
 pub struct Chiamanti {

@@ -117,6 +117,15 @@ pub fn rule_of(s: &Status) -> String {
         .unwrap_or_default()
 }
 
+/// The value of `key` in an error's ErrorInfo metadata (empty when absent): what a refusal
+/// names besides its rule, e.g. the head of a chain it was not made on.
+pub fn metadata_of(s: &Status, key: &str) -> String {
+    s.get_error_details()
+        .error_info()
+        .and_then(|i| i.metadata.get(key).cloned())
+        .unwrap_or_default()
+}
+
 /// The ErrorInfo's reason.
 pub fn reason_of(s: &Status) -> String {
     s.get_error_details()

@@ -136,3 +136,24 @@ pub fn conto(iban: &str) -> ana::MetodoPagamento {
         iban: iban.into(),
     }
 }
+
+/// A company as the registry knows it: a CPO utilizzatore (a restaurant, [`ATECO`], categoria
+/// impresa, three permanent employees) with its legal representative, domiciled at
+/// `domicilio`. Suites whose context needs a company in the registry change what they must
+/// (its name, contacts, an operator's note) with `..impresa(…)`.
+pub fn impresa(cf: &str, legale: &str, domicilio: ana::Domicilio) -> ana::RegisterUtilizzatoreRequest {
+    ana::RegisterUtilizzatoreRequest {
+        tipo: ana::TipoUtilizzatore::Cpo as i32,
+        organizzazione: Some(ana::Organizzazione {
+            codice_fiscale: cf.into(),
+            denominazione: "Trattoria Da Mario S.r.l.".into(),
+            legale_rappresentante_cf: legale.into(),
+        }),
+        domicilio: Some(domicilio),
+        contatti: Some(contatti()),
+        categoria: ana::CategoriaUtilizzatore::Impresa as i32,
+        ateco: ATECO.into(),
+        dipendenti_tempo_indeterminato: 3,
+        ..Default::default()
+    }
+}
