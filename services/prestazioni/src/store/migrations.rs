@@ -8,6 +8,10 @@ use sea_orm_migration::schema::{big_integer, blob, blob_null, integer, string, s
 
 use crate::domain::regole::semi;
 
+mod prestazione_in_colonne;
+
+use prestazione_in_colonne::PrestazioneInColonne;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -19,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(SediDelleParti),
             Box::new(AlterOutboxRelay),
             Box::new(RifiutoDellaPrestazione),
+            Box::new(PrestazioneInColonne),
         ]
     }
 }
@@ -205,8 +210,8 @@ impl MigrationTrait for SediDelleParti {
     }
 }
 
-/// PRE-18: the answer a REJECTED insertion gave (gRPC code, message and status details, see
-/// `app::RifiutoSalvato`), answered again to a retry of its request id. Nullable: rows refused
+/// PRE-18: the answer a REJECTED insertion gave (gRPC code, message and status details, a
+/// `RifiutoSalvato`), answered again to a retry of its request id. Nullable: rows refused
 /// before it have only their `motivo_rifiuto`.
 struct RifiutoDellaPrestazione;
 
