@@ -10,7 +10,7 @@ use occasionali_runtime::{AppError, Identity};
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::domain::{
+use crate::domain::soggetti::{
     Categoria, CategoriaUtilizzatore, CategoriaValida, Prestatore, ProfiloUtilizzatore, Utilizzatore,
 };
 

@@ -1,50 +1,29 @@
-//! The thin tonic adapter: decode, authorize, call the app, encode, one error mapping. The public
-//! service is here; the internal one (`sistema` only, GW-6) is in [`interno`].
+//! The thin tonic adapter: identity, decode, call the app, encode; the domain's refusals mapped
+//! once ([`errori`]). The public service is here; the internal one (`sistema` only, GW-6) is in
+//! [`interno`].
 
 use occasionali_runtime::RequestIdentity;
-use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use occasionali_kernel::calendar::rome_date;
 use occasionali_proto::prestazioni as pb;
 use occasionali_proto::prestazioni::prestazioni_service_server::PrestazioniService;
-use occasionali_runtime::{AppError, Identity};
+use occasionali_runtime::{AppError, Violations};
 use tonic::{Request, Response, Status};
 
-use crate::app::{App, puo_inserire};
-use crate::decode::{self, timestamp};
-use crate::domain::Stato;
+use crate::app::App;
+use crate::decode;
 use crate::domain::accesso;
-use crate::encode::{self, euro};
+use crate::encode;
 use crate::store;
+use crate::store::prestazioni::Filtro;
 
+pub mod errori;
 pub mod interno;
 
 /// The public service: what clients call through the gateway.
 pub struct Api {
     pub app: App,
-}
-
-/// PRE-19: a sede operator (also through the platform) reads a subject's aggregates only when one
-/// of the named subjects belongs to its sede (the registry says which); others pass untouched.
-async fn soggetti_in_sede(app: &App, id: &Identity, cfs: &[&str]) -> Result<(), AppError> {
-    if accesso::sede_limite(id).is_none() {
-        return Ok(());
-    }
-    let sedi = futures::future::try_join_all(cfs.iter().map(|cf| app.registro.sede(cf, id))).await?;
-    accesso::vede_soggetti(id, &sedi)
-}
-
-fn lato_prestatore(id: &Identity, prestatore_cf: &str) -> Result<(), AppError> {
-    if id.is_system() || id.is_operator() || id.subject_cf() == prestatore_cf {
-        Ok(())
-    } else {
-        Err(AppError::denied(
-            "PRE-19",
-            "PRE_19_NOT_PRESTATORE_SIDE",
-            "only the prestatore side and operators",
-        ))
-    }
 }
 
 /// A page of a list the domain keeps short (a prestatore's payments: at most twelve a year),
@@ -74,6 +53,15 @@ fn pagina<T: Clone>(items: Vec<(String, T)>, page_size: i32, token: &str) -> (Ve
     (page.into_iter().map(|(_, v)| v).collect(), next)
 }
 
+/// The year asked, or the current one (Rome) when 0.
+fn anno_o_corrente(app: &App, anno: i32) -> i32 {
+    if anno == 0 {
+        rome_date(app.clock.now()).year()
+    } else {
+        anno
+    }
+}
+
 #[tonic::async_trait]
 impl PrestazioniService for Api {
     async fn insert_prestazione(
@@ -82,25 +70,15 @@ impl PrestazioniService for Api {
     ) -> Result<Response<pb::InsertPrestazioneResponse>, Status> {
         let id = request.identity()?;
         let r = request.into_inner();
-        let mut d = decode::dichiarazione(r.prestazione.as_ref());
-        if r.request_id.trim().is_empty() || r.request_id.len() > 128 {
-            let mut v = match d {
-                Err(v) => v,
-                Ok(_) => occasionali_runtime::Violations::new(),
-            };
-            v.add(
-                "request_id",
-                "PRE-18",
-                "PRE_18_REQUEST_ID_REQUIRED",
-                "a client request id (at most 128 characters) is required",
-            );
-            d = Err(v);
-        }
-        let d = d.map_err(|v| Status::from(AppError::from(v)))?;
-        let dati = r.prestazione.unwrap_or_default();
-        let p = self.app.inserisci(&id, r.request_id.trim(), &dati, d).await?;
+        let mut v = Violations::new();
+        let d = decode::dichiarazione(r.prestazione.as_ref()).map_err(|e| v.extend(e));
+        let request_id = decode::request_id(&mut v, &r.request_id);
+        let (Ok(d), Some(request_id)) = (d, request_id) else {
+            return Err(AppError::from(v).into());
+        };
+        let p = self.app.inserisci(&id, &request_id, d).await?;
         Ok(Response::new(pb::InsertPrestazioneResponse {
-            prestazione: Some(p),
+            prestazione: Some(encode::prestazione(&p)),
         }))
     }
 
@@ -110,23 +88,12 @@ impl PrestazioniService for Api {
     ) -> Result<Response<pb::CheckPrestazioneResponse>, Status> {
         let id = request.identity()?;
         let r = request.into_inner();
-        let d = decode::dichiarazione(r.prestazione.as_ref()).map_err(|v| Status::from(AppError::from(v)))?;
-        puo_inserire(&id, &d.utilizzatore_cf)?;
+        let d = decode::dichiarazione(r.prestazione.as_ref()).map_err(AppError::from)?;
         let e = self.app.esamina(&d, &id).await?;
-        accesso::dichiara_per(&id, e.sedi.utilizzatore.as_deref())?;
         Ok(Response::new(pb::CheckPrestazioneResponse {
             ammissibile: e.violazioni.is_empty(),
-            violazioni: e
-                .violazioni
-                .iter()
-                .map(|v| pb::ViolazioneRegola {
-                    rule_id: v.rule.to_string(),
-                    reason: v.reason.to_string(),
-                    field: v.field.to_string(),
-                    description: v.description.clone(),
-                })
-                .collect(),
-            limiti: e.limiti,
+            violazioni: e.violazioni.iter().map(encode::violazione).collect(),
+            limiti: e.limiti.iter().map(encode::stato_limite).collect(),
             costo: Some(encode::costo(&e.val.costo)),
         }))
     }
@@ -137,24 +104,18 @@ impl PrestazioniService for Api {
     ) -> Result<Response<pb::GetHeadroomResponse>, Status> {
         let id = request.identity()?;
         let r = request.into_inner();
-        let norm = |s: &str| {
-            let t = s.trim().to_uppercase();
-            (!t.is_empty()).then_some(t)
-        };
-        let (p, u) = (norm(&r.prestatore_cf), norm(&r.utilizzatore_cf));
-        let s = id.subject_cf();
-        if !(id.is_system() || id.is_operator() || p.as_deref() == Some(s) || u.as_deref() == Some(s)) {
-            return Err(AppError::denied("PRE-19", "PRE_19_NOT_OWN_LIMITS", "only one's own limits").into());
-        }
+        let (p, u) = (
+            decode::soggetto(&r.prestatore_cf),
+            decode::soggetto(&r.utilizzatore_cf),
+        );
+        accesso::consulta_limiti(&id, p.as_deref(), u.as_deref()).map_err(AppError::from)?;
         let nominati: Vec<&str> = p.iter().chain(u.iter()).map(String::as_str).collect();
-        soggetti_in_sede(&self.app, &id, &nominati).await?;
-        let anno = if r.anno == 0 {
-            rome_date(self.app.clock.now()).year()
-        } else {
-            r.anno
-        };
-        let limiti = self.app.headroom(anno, p.as_deref(), u.as_deref(), &id).await?;
-        Ok(Response::new(pb::GetHeadroomResponse { limiti }))
+        self.app.soggetti_in_sede(&id, &nominati).await?;
+        let anno = anno_o_corrente(&self.app, r.anno);
+        let limiti = self.app.limiti(anno, p.as_deref(), u.as_deref(), &id).await?;
+        Ok(Response::new(pb::GetHeadroomResponse {
+            limiti: limiti.iter().map(encode::stato_limite).collect(),
+        }))
     }
 
     async fn get_prestazione(
@@ -162,9 +123,12 @@ impl PrestazioniService for Api {
         request: Request<pb::GetPrestazioneRequest>,
     ) -> Result<Response<pb::GetPrestazioneResponse>, Status> {
         let id = request.identity()?;
-        let r = self.app.get(&id, request.get_ref().prestazione_id.trim()).await?;
+        let p = self
+            .app
+            .prestazione(&id, request.get_ref().prestazione_id.trim())
+            .await?;
         Ok(Response::new(pb::GetPrestazioneResponse {
-            prestazione: Some(r.p),
+            prestazione: Some(encode::prestazione(&p)),
         }))
     }
 
@@ -174,70 +138,16 @@ impl PrestazioniService for Api {
     ) -> Result<Response<pb::ListPrestazioniResponse>, Status> {
         let id = request.identity()?;
         let r = request.into_inner();
-        let norm = |s: &str| {
-            let t = s.trim().to_uppercase();
-            (!t.is_empty()).then_some(t)
-        };
-        let (mut u, mut p) = (norm(&r.utilizzatore_cf), norm(&r.prestatore_cf));
-        if !(id.is_operator() || id.is_system()) {
-            let s = id.subject_cf().to_string();
-            if u.is_none() && p.is_none() {
-                if id.profile() == occasionali_runtime::Profile::Prestatore {
-                    p = Some(s.clone());
-                } else {
-                    u = Some(s.clone());
-                }
-            }
-            if u.as_deref() != Some(s.as_str()) && p.as_deref() != Some(s.as_str()) {
-                return Err(AppError::denied(
-                    "PRE-19",
-                    "PRE_19_NOT_OWN_PRESTAZIONI",
-                    "only one's own prestazioni",
-                )
-                .into());
-            }
-        } else if u.is_none() && p.is_none() {
-            return Err(AppError::invalid(
-                "utilizzatore_cf",
-                "PRE-16",
-                "PRE_16_SUBJECT_REQUIRED",
-                "an utilizzatore or a prestatore",
-            )
-            .into());
-        }
-        let mut v = occasionali_runtime::Violations::new();
+        let (u, p) = accesso::elenco(
+            &id,
+            decode::soggetto(&r.utilizzatore_cf),
+            decode::soggetto(&r.prestatore_cf),
+        )
+        .map_err(AppError::from)?;
+        let mut v = Violations::new();
         let mut stati = decode::stati(&mut v, "stati", &r.stati);
-        let tipo = match pb::TipoPrestazione::try_from(r.tipo) {
-            Ok(pb::TipoPrestazione::Unspecified) => None,
-            Ok(pb::TipoPrestazione::LibrettoFamiglia) => Some("LF"),
-            Ok(pb::TipoPrestazione::Cpo) => Some("CPO"),
-            Err(_) => {
-                v.add(
-                    "tipo",
-                    "PRE-16",
-                    "PRE_16_TIPO_UNKNOWN",
-                    "is not a kind of prestazione",
-                );
-                None
-            }
-        };
-        // The payment state follows from the state (encode::pagamento): filtering on it is
-        // filtering on its states.
-        let per_pagamento: Option<&[Stato]> = match pb::StatoPagamento::try_from(r.stato_pagamento) {
-            Ok(pb::StatoPagamento::Unspecified) => None,
-            Ok(pb::StatoPagamento::NotDue) => Some(&[Stato::Rejected, Stato::Revoked]),
-            Ok(pb::StatoPagamento::Due) => Some(&[Stato::Pending, Stato::Accepted, Stato::Contested]),
-            Ok(pb::StatoPagamento::Paid) => Some(&[Stato::Paid]),
-            Err(_) => {
-                v.add(
-                    "stato_pagamento",
-                    "PRE-16",
-                    "PRE_16_STATO_PAGAMENTO_UNKNOWN",
-                    "is not a payment state",
-                );
-                None
-            }
-        };
+        let tipo = decode::tipo(&mut v, "tipo", r.tipo);
+        let per_pagamento = decode::stato_pagamento(&mut v, "stato_pagamento", r.stato_pagamento);
         let periodo = r.periodo.clone().unwrap_or_default();
         let dal = decode::giorno(&mut v, "periodo.dal", &periodo.dal);
         let al = decode::giorno(&mut v, "periodo.al", &periodo.al);
@@ -246,7 +156,7 @@ impl PrestazioniService for Api {
             u.as_deref().unwrap_or_default(),
             p.as_deref().unwrap_or_default(),
             &format!("{:?}", stati),
-            tipo.unwrap_or_default(),
+            tipo.map(|t| t.code()).unwrap_or_default(),
             &r.stato_pagamento.to_string(),
             dal.as_deref().unwrap_or_default(),
             al.as_deref().unwrap_or_default(),
@@ -261,7 +171,8 @@ impl PrestazioniService for Api {
             |id| occasionali_kernel::ids::is_id("pre", id),
         );
         v.check().map_err(AppError::from)?;
-        if let Some(ammessi) = per_pagamento {
+        // The payment state follows from the state: filtering on it is filtering on its states.
+        if let Some(ammessi) = per_pagamento.map(|s| s.stati()) {
             if stati.is_empty() {
                 stati = ammessi.to_vec();
             } else {
@@ -272,10 +183,9 @@ impl PrestazioniService for Api {
                 }
             }
         }
-        // One page read, filters in SQL: the answer never costs more than a page of rows.
-        let rows = store::elenca(
-            &self.app.db,
-            &store::Filtro {
+        let righe = self
+            .app
+            .elenca(&Filtro {
                 utilizzatore_cf: u,
                 prestatore_cf: p,
                 stati,
@@ -287,10 +197,14 @@ impl PrestazioniService for Api {
                 dopo_id: pagina.cursore.clone(),
                 limite: pagina.da_leggere(),
                 ..Default::default()
-            },
-        )
-        .await?;
-        let (prestazioni, next_page_token) = pagina.taglia(rows.into_iter().map(|x| (x.id, x.p)).collect());
+            })
+            .await?;
+        let (prestazioni, next_page_token) = pagina.taglia(
+            righe
+                .iter()
+                .map(|x| (x.id.clone(), encode::prestazione(x)))
+                .collect(),
+        );
         Ok(Response::new(pb::ListPrestazioniResponse {
             prestazioni,
             next_page_token,
@@ -305,7 +219,7 @@ impl PrestazioniService for Api {
         let r = request.into_inner();
         let p = self.app.revoca(&id, r.prestazione_id.trim(), &r.motivo).await?;
         Ok(Response::new(pb::RevokePrestazioneResponse {
-            prestazione: Some(p),
+            prestazione: Some(encode::prestazione(&p)),
         }))
     }
 
@@ -319,7 +233,7 @@ impl PrestazioniService for Api {
             .conferma(&id, request.get_ref().prestazione_id.trim())
             .await?;
         Ok(Response::new(pb::ConfirmPrestazioneResponse {
-            prestazione: Some(p),
+            prestazione: Some(encode::prestazione(&p)),
         }))
     }
 
@@ -330,7 +244,9 @@ impl PrestazioniService for Api {
         let id = request.identity()?;
         let r = request.into_inner();
         let p = self.app.contesta(&id, r.prestazione_id.trim(), &r.nota).await?;
-        Ok(Response::new(pb::ContestRevocaResponse { prestazione: Some(p) }))
+        Ok(Response::new(pb::ContestRevocaResponse {
+            prestazione: Some(encode::prestazione(&p)),
+        }))
     }
 
     async fn get_annual_statement(
@@ -340,71 +256,9 @@ impl PrestazioniService for Api {
         let id = request.identity()?;
         let r = request.into_inner();
         let cf = r.prestatore_cf.trim().to_uppercase();
-        lato_prestatore(&id, &cf)?;
-        soggetti_in_sede(&self.app, &id, &[&cf]).await?;
-        let rows = store::elenca(
-            &self.app.db,
-            &store::Filtro {
-                prestatore_cf: Some(cf.clone()),
-                anno: Some(r.anno),
-                stati: vec![Stato::Accepted, Stato::Contested, Stato::Paid],
-                crescente: true,
-                ..Default::default()
-            },
-        )
-        .await?;
-        let cents = |s: &str| occasionali_kernel::Euro::parse(s).map(|e| e.cents()).unwrap_or(0);
-        let (mut n, mut comp, mut inc, mut ivs, mut inail) = (0i64, 0i64, 0i64, 0i64, 0i64);
-        let mut per_u: BTreeMap<(String, i32), (i64, i64, i64)> = BTreeMap::new();
-        let mut per_m: BTreeMap<u32, (i64, i64, i64)> = BTreeMap::new();
-        for x in &rows {
-            let c = cents(&x.p.compenso);
-            let paid = if x.stato == Stato::Paid { c } else { 0 };
-            let costo = x.p.costo.clone().unwrap_or_default();
-            n += 1;
-            comp += c;
-            inc += paid;
-            ivs += cents(&costo.contributi_ivs);
-            inail += cents(&costo.premio_inail);
-            let e = per_u.entry((x.p.utilizzatore_cf.clone(), x.p.tipo)).or_default();
-            *e = (e.0 + 1, e.1 + c, e.2 + paid);
-            let m = NaiveDate::parse_from_str(&x.p.data_prestazione, "%Y-%m-%d")
-                .map(|d| d.month())
-                .unwrap_or(0);
-            let e = per_m.entry(m).or_default();
-            *e = (e.0 + 1, e.1 + c, e.2 + paid);
-        }
+        let e = self.app.estratto(&id, &cf, r.anno).await?;
         Ok(Response::new(pb::GetAnnualStatementResponse {
-            statement: Some(pb::AnnualStatement {
-                prestatore_cf: cf,
-                anno: r.anno,
-                numero_prestazioni: n,
-                totale_compensi: euro(comp),
-                totale_incassato: euro(inc),
-                totale_da_incassare: euro(comp - inc),
-                totale_contributi_ivs: euro(ivs),
-                totale_premi_inail: euro(inail),
-                per_utilizzatore: per_u
-                    .into_iter()
-                    .map(|((u, t), (n, c, i))| pb::RigaStatementUtilizzatore {
-                        utilizzatore_cf: u,
-                        tipo: t,
-                        numero_prestazioni: n,
-                        compensi: euro(c),
-                        incassato: euro(i),
-                    })
-                    .collect(),
-                per_mese: per_m
-                    .into_iter()
-                    .map(|(m, (n, c, i))| pb::RigaStatementMese {
-                        mese: m as i32,
-                        numero_prestazioni: n,
-                        compensi: euro(c),
-                        incassato: euro(i),
-                    })
-                    .collect(),
-                generato_il: Some(timestamp(self.app.clock.now())),
-            }),
+            statement: Some(encode::estratto(&e, cf, r.anno, self.app.clock.now())),
         }))
     }
 
@@ -415,10 +269,11 @@ impl PrestazioniService for Api {
         let id = request.identity()?;
         let r = request.into_inner();
         let cf = r.prestatore_cf.trim().to_uppercase();
-        lato_prestatore(&id, &cf)?;
-        soggetti_in_sede(&self.app, &id, &[&cf]).await?;
-        let all = store::pagamenti(&self.app.db, &cf, r.anno).await?;
-        let items = all.into_iter().map(|p| (p.payout_order_id.clone(), p)).collect();
+        let tutti = self.app.pagamenti(&id, &cf, r.anno).await?;
+        let items = tutti
+            .iter()
+            .map(|p| (p.payout_order_id.clone(), encode::pagamento_registrato(p)))
+            .collect();
         let (pagamenti, next_page_token) = pagina(items, r.page_size, &r.page_token);
         Ok(Response::new(pb::ListPaymentsResponse {
             pagamenti,
@@ -503,6 +358,6 @@ impl PrestazioniService for Api {
 }
 
 /// Who may read the author of a rule table's publication: operators and the platform.
-fn autore_visibile(id: &Identity) -> bool {
+fn autore_visibile(id: &occasionali_runtime::Identity) -> bool {
     id.is_operator() || id.is_system()
 }

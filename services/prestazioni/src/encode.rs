@@ -1,21 +1,24 @@
 //! Domain → proto.
 
-use occasionali_kernel::Euro;
+use chrono::{DateTime, Utc};
+use occasionali_proto::common::Periodo;
 use occasionali_proto::prestazioni as pb;
-use rust_decimal::Decimal;
 
+use crate::domain::coerenza::Incoerenza;
+use crate::domain::dichiarazione::{AttivitaLf, FinalitaPa, LavoroCpo, LavoroLf, TempoCpo};
+use crate::domain::estratto::{Estratto, Somme};
 use crate::domain::regole::{Regole, percento};
-use crate::domain::{Costo, Quota, Stato, TipoLimite};
+use crate::domain::{
+    Costo, Lavoro, Pagamento, Prestazione, Stato, StatoLimite, StatoPagamento, Tipo, TipoLimite, Violazione,
+};
 
-pub fn euro(cents: i64) -> String {
-    Euro::from_cents(cents).to_string()
-}
+pub use crate::domain::limiti::euro;
 
-pub fn ore(minuti: i64) -> String {
-    (Decimal::from(minuti) / Decimal::from(60))
-        .round_dp(2)
-        .normalize()
-        .to_string()
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
 }
 
 pub fn costo(c: &Costo) -> pb::CostoPrestazione {
@@ -39,11 +42,18 @@ pub fn stato(s: Stato) -> pb::StatoPrestazione {
     }
 }
 
-pub fn pagamento(s: Stato) -> pb::StatoPagamento {
+pub fn pagamento(s: StatoPagamento) -> pb::StatoPagamento {
     match s {
-        Stato::Pending | Stato::Accepted | Stato::Contested => pb::StatoPagamento::Due,
-        Stato::Paid => pb::StatoPagamento::Paid,
-        Stato::Rejected | Stato::Revoked => pb::StatoPagamento::NotDue,
+        StatoPagamento::Dovuto => pb::StatoPagamento::Due,
+        StatoPagamento::Pagato => pb::StatoPagamento::Paid,
+        StatoPagamento::NonDovuto => pb::StatoPagamento::NotDue,
+    }
+}
+
+pub fn tipo(t: Tipo) -> pb::TipoPrestazione {
+    match t {
+        Tipo::Lf => pb::TipoPrestazione::LibrettoFamiglia,
+        Tipo::Cpo => pb::TipoPrestazione::Cpo,
     }
 }
 
@@ -56,11 +66,9 @@ pub fn tipo_limite(t: TipoLimite) -> pb::TipoLimite {
     }
 }
 
-/// A limit's status; `richiesto` is None for plain headroom.
-pub fn stato_limite(q: &Quota, usato: i64, richiesto: Option<i64>) -> pb::StatoLimite {
-    let ore_l = q.tipo == TipoLimite::OreCoppia;
-    let f = |v: i64| if ore_l { ore(v) } else { euro(v) };
-    let residuo = (q.limite - usato).max(0);
+/// A limit's status; `richiesto` is empty for plain headroom.
+pub fn stato_limite(l: &StatoLimite) -> pb::StatoLimite {
+    let q = &l.quota;
     let (pc, uc) = match q.tipo {
         TipoLimite::Prestatore => (q.prestatore_cf.clone(), String::new()),
         TipoLimite::Utilizzatore => (String::new(), q.utilizzatore_cf.clone()),
@@ -68,7 +76,7 @@ pub fn stato_limite(q: &Quota, usato: i64, richiesto: Option<i64>) -> pb::StatoL
     };
     pb::StatoLimite {
         tipo: tipo_limite(q.tipo) as i32,
-        unita: if ore_l {
+        unita: if l.in_ore() {
             pb::UnitaLimite::Ore
         } else {
             pb::UnitaLimite::Euro
@@ -76,11 +84,205 @@ pub fn stato_limite(q: &Quota, usato: i64, richiesto: Option<i64>) -> pb::StatoL
         anno: q.anno,
         prestatore_cf: pc,
         utilizzatore_cf: uc,
-        limite: f(q.limite),
-        utilizzato: f(usato),
-        residuo: f(residuo),
-        richiesto: richiesto.map(f).unwrap_or_default(),
-        superato: richiesto.is_some_and(|r| r > residuo),
+        limite: l.cifra(q.limite),
+        utilizzato: l.cifra(l.usato),
+        residuo: l.cifra(l.residuo()),
+        richiesto: l.richiesto.map(|r| l.cifra(r)).unwrap_or_default(),
+        superato: l.superato,
+    }
+}
+
+pub fn violazione(v: &Violazione) -> pb::ViolazioneRegola {
+    pb::ViolazioneRegola {
+        rule_id: v.rule.to_string(),
+        reason: v.reason.to_string(),
+        field: v.field.to_string(),
+        description: v.description.clone(),
+    }
+}
+
+fn attivita(a: AttivitaLf) -> pb::AttivitaLf {
+    match a {
+        AttivitaLf::LavoriDomestici => pb::AttivitaLf::LavoriDomestici,
+        AttivitaLf::AssistenzaDomiciliare => pb::AttivitaLf::AssistenzaDomiciliare,
+        AttivitaLf::InsegnamentoPrivato => pb::AttivitaLf::InsegnamentoPrivato,
+    }
+}
+
+fn finalita_pa(f: Option<FinalitaPa>) -> i32 {
+    match f {
+        None => pb::FinalitaPa::Unspecified as i32,
+        Some(FinalitaPa::ProgettiSpeciali) => pb::FinalitaPa::ProgettiSpeciali as i32,
+        Some(FinalitaPa::Emergenze) => pb::FinalitaPa::Emergenze as i32,
+        Some(FinalitaPa::Solidarieta) => pb::FinalitaPa::Solidarieta as i32,
+        Some(FinalitaPa::Manifestazioni) => pb::FinalitaPa::Manifestazioni as i32,
+        Some(FinalitaPa::NonPrevista(n)) => n,
+    }
+}
+
+fn giorno(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn dettaglio_lf(lf: &LavoroLf) -> pb::DettaglioLf {
+    pb::DettaglioLf {
+        attivita: attivita(lf.attivita) as i32,
+        data: giorno(lf.data),
+        durata_minuti: i32::try_from(lf.minuti).unwrap_or(i32::MAX),
+        titoli: i32::try_from(lf.titoli).unwrap_or(i32::MAX),
+    }
+}
+
+fn dettaglio_cpo(c: &LavoroCpo) -> pb::DettaglioCpo {
+    let (inizio, fine, finestra_agricola) = match &c.tempo {
+        TempoCpo::Orario { inizio, fine } => (Some(timestamp(*inizio)), Some(timestamp(*fine)), None),
+        TempoCpo::Finestra { dal, al, minuti } => (
+            None,
+            None,
+            Some(pb::FinestraAgricola {
+                periodo: Some(Periodo {
+                    dal: giorno(*dal),
+                    al: giorno(*al),
+                }),
+                durata_minuti: i32::try_from(*minuti).unwrap_or(i32::MAX),
+            }),
+        ),
+    };
+    pb::DettaglioCpo {
+        descrizione: c.descrizione.clone(),
+        inizio,
+        fine,
+        finestra_agricola,
+        finalita_pa: finalita_pa(c.finalita_pa),
+    }
+}
+
+pub fn prestazione(p: &Prestazione) -> pb::Prestazione {
+    let d = &p.dichiarazione;
+    pb::Prestazione {
+        id: p.id.clone(),
+        tipo: tipo(d.tipo()) as i32,
+        utilizzatore_cf: d.utilizzatore_cf.clone(),
+        prestatore_cf: d.prestatore_cf.clone(),
+        luogo: Some(pb::Luogo {
+            comune: d.luogo.comune.clone(),
+            indirizzo: d.luogo.indirizzo.clone(),
+            comune_nome: d.luogo.nome_comune.clone(),
+        }),
+        dettaglio: Some(match &d.lavoro {
+            Lavoro::Lf(lf) => pb::prestazione::Dettaglio::Lf(dettaglio_lf(lf)),
+            Lavoro::Cpo(c) => pb::prestazione::Dettaglio::Cpo(dettaglio_cpo(c)),
+        }),
+        compenso: p.costo.compenso.to_string(),
+        dichiarazioni: Some(pb::Dichiarazioni {
+            appalto: Some(d.appalto),
+            rapporto_lavoro_recente: Some(d.rapporto_recente),
+        }),
+        costo: Some(costo(&p.costo)),
+        stato: stato(p.stato) as i32,
+        stato_pagamento: pagamento(p.stato.pagamento()) as i32,
+        confermata: p.confermata(),
+        data_prestazione: giorno(p.data()),
+        durata_minuti: i32::try_from(p.minuti()).unwrap_or(i32::MAX),
+        revocabile_fino_al: Some(timestamp(p.revocabile_fino_al)),
+        inserita_da_cf: p.inserita_da_cf.clone(),
+        request_id: p.request_id.clone(),
+        inserita_il: Some(timestamp(p.inserita_il)),
+        accettata_il: p.accettata_il.map(timestamp),
+        motivo_rifiuto: p.rifiuto.as_ref().map(|r| r.motivo.clone()).unwrap_or_default(),
+        revocata_il: p.revoca.as_ref().map(|r| timestamp(r.il)),
+        motivo_revoca: p.revoca.as_ref().map(|r| r.motivo.clone()).unwrap_or_default(),
+        confermata_il: p.confermata_il.map(timestamp),
+        contestata_il: p.contestazione.as_ref().map(|c| timestamp(c.il)),
+        nota_contestazione: p
+            .contestazione
+            .as_ref()
+            .map(|c| c.nota.clone())
+            .unwrap_or_default(),
+        pagata_il: p.pagamento.as_ref().map(|x| timestamp(x.il)),
+        payout_order_id: p
+            .pagamento
+            .as_ref()
+            .map(|x| x.payout_order_id.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// A due prestazione as the payout reads it (POR-5).
+pub fn dovuta(p: &Prestazione) -> pb::PrestazioneDovuta {
+    pb::PrestazioneDovuta {
+        prestazione_id: p.id.clone(),
+        tipo: tipo(p.dichiarazione.tipo()) as i32,
+        utilizzatore_cf: p.dichiarazione.utilizzatore_cf.clone(),
+        prestatore_cf: p.dichiarazione.prestatore_cf.clone(),
+        data_prestazione: giorno(p.data()),
+        costo: Some(costo(&p.costo)),
+        reintegrata: p.stato == Stato::Contested,
+    }
+}
+
+pub fn pagamento_registrato(p: &Pagamento) -> pb::Pagamento {
+    pb::Pagamento {
+        payout_order_id: p.payout_order_id.clone(),
+        prestatore_cf: p.prestatore_cf.clone(),
+        anno: p.anno,
+        mese: p.mese,
+        data_pagamento: p.data_pagamento.clone(),
+        importo_lordo: p.importo_lordo.clone(),
+        commissione: p.commissione.clone(),
+        importo_netto: p.importo_netto.clone(),
+        prestazione_ids: p.prestazione_ids.clone(),
+        pagato_il: p.pagato_il.map(timestamp),
+    }
+}
+
+pub fn estratto(
+    e: &Estratto,
+    prestatore_cf: String,
+    anno: i32,
+    generato_il: DateTime<Utc>,
+) -> pb::AnnualStatement {
+    pb::AnnualStatement {
+        prestatore_cf,
+        anno,
+        numero_prestazioni: e.totale.numero,
+        totale_compensi: euro(e.totale.compensi),
+        totale_incassato: euro(e.totale.incassato),
+        totale_da_incassare: e.da_incassare().to_string(),
+        totale_contributi_ivs: euro(e.contributi_ivs),
+        totale_premi_inail: euro(e.premi_inail),
+        per_utilizzatore: e
+            .per_utilizzatore
+            .iter()
+            .map(
+                |((u, t), s): (&(String, Tipo), &Somme)| pb::RigaStatementUtilizzatore {
+                    utilizzatore_cf: u.clone(),
+                    tipo: tipo(*t) as i32,
+                    numero_prestazioni: s.numero,
+                    compensi: euro(s.compensi),
+                    incassato: euro(s.incassato),
+                },
+            )
+            .collect(),
+        per_mese: e
+            .per_mese
+            .iter()
+            .map(|(m, s)| pb::RigaStatementMese {
+                mese: *m as i32,
+                numero_prestazioni: s.numero,
+                compensi: euro(s.compensi),
+                incassato: euro(s.incassato),
+            })
+            .collect(),
+        generato_il: Some(timestamp(generato_il)),
+    }
+}
+
+pub fn incoerenza(i: &Incoerenza) -> pb::PrestazioneIncoerente {
+    pb::PrestazioneIncoerente {
+        prestazione_id: i.prestazione_id.clone(),
+        rule_id: i.rule.to_string(),
+        description: i.description.to_string(),
     }
 }
 
@@ -150,7 +352,7 @@ pub fn tabella(riga: &crate::store::RigaRegole, anno: i32, autore_visibile: bool
             } else {
                 String::new()
             },
-            pubblicata_il: p.pubblicata_il.map(crate::decode::timestamp),
+            pubblicata_il: p.pubblicata_il.map(timestamp),
         }),
         ..regole(&riga.regole, anno)
     }

@@ -8,13 +8,12 @@ use occasionali_runtime::outbox::Comando;
 use occasionali_runtime::{AppError, Identity, outbox};
 use sea_orm::ConnectionTrait;
 
-pub async fn inserita(
-    db: &impl ConnectionTrait,
-    p: &pb::Prestazione,
-    at: DateTime<Utc>,
-) -> Result<(), AppError> {
+use crate::domain::Prestazione;
+use crate::encode;
+
+pub async fn inserita(db: &impl ConnectionTrait, p: &Prestazione, at: DateTime<Utc>) -> Result<(), AppError> {
     let e = pb::PrestazioneInserita {
-        prestazione: Some(p.clone()),
+        prestazione: Some(encode::prestazione(p)),
     };
     outbox::append(
         db,
@@ -30,11 +29,11 @@ pub async fn inserita(
 
 pub async fn confermata(
     db: &impl ConnectionTrait,
-    p: &pb::Prestazione,
+    p: &Prestazione,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let e = pb::PrestazioneConfermata {
-        prestazione: Some(p.clone()),
+        prestazione: Some(encode::prestazione(p)),
     };
     outbox::append(
         db,
@@ -49,13 +48,9 @@ pub async fn confermata(
 }
 
 /// PRE-13: notifiche tells the prestatore at once.
-pub async fn revocata(
-    db: &impl ConnectionTrait,
-    p: &pb::Prestazione,
-    at: DateTime<Utc>,
-) -> Result<(), AppError> {
+pub async fn revocata(db: &impl ConnectionTrait, p: &Prestazione, at: DateTime<Utc>) -> Result<(), AppError> {
     let e = pb::PrestazioneRevocata {
-        prestazione: Some(p.clone()),
+        prestazione: Some(encode::prestazione(p)),
     };
     outbox::append(
         db,
@@ -71,11 +66,11 @@ pub async fn revocata(
 
 pub async fn contestata(
     db: &impl ConnectionTrait,
-    p: &pb::Prestazione,
+    p: &Prestazione,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let e = pb::RevocaContestata {
-        prestazione: Some(p.clone()),
+        prestazione: Some(encode::prestazione(p)),
     };
     outbox::append(
         db,
@@ -91,12 +86,12 @@ pub async fn contestata(
 
 pub async fn pagata(
     db: &impl ConnectionTrait,
-    p: &pb::Prestazione,
+    p: &Prestazione,
     order: &str,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let e = pb::PrestazionePagata {
-        prestazione: Some(p.clone()),
+        prestazione: Some(encode::prestazione(p)),
         payout_order_id: order.to_string(),
     };
     outbox::append(
@@ -136,7 +131,7 @@ pub fn chiave_annullo(id: &str) -> String {
 pub async fn rilascio(
     db: &impl ConnectionTrait,
     key: String,
-    p: &pb::Prestazione,
+    p: &Prestazione,
     origin: Option<&Identity>,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
@@ -164,7 +159,7 @@ pub async fn rilascio(
 /// PRE-15: the contested prestazione's cost reserved again, as a debt where funds are gone.
 pub async fn reintegro(
     db: &impl ConnectionTrait,
-    p: &pb::Prestazione,
+    p: &Prestazione,
     origin: Option<&Identity>,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {

@@ -4,7 +4,10 @@
 //! utilizzatore of its sede. The sede limit travels with the saga: a `sistema` call made for a
 //! sede operator (its origin) is limited the same way.
 
-use occasionali_runtime::{AppError, Identity, Profile};
+use occasionali_kernel::identita::{Identity, Profile};
+
+use super::errore::{AzionePrestatore, AzioneUtilizzatore, Errore, FuoriSede};
+use super::prestazione::Prestazione;
 
 /// The competent sede of each party, as the registry said at insertion.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,37 +34,119 @@ pub fn sede_limite(id: &Identity) -> Option<&str> {
     }
 }
 
-pub fn fuori_sede(message: &str) -> AppError {
-    AppError::denied("PRE-19", "PRE_19_OUTSIDE_SEDE", message)
-}
-
 /// Reading (or acting on) a stored prestazione: a sede operator only when a party is of its sede.
-pub fn vede(id: &Identity, sedi: &Sedi) -> Result<(), AppError> {
+pub fn vede(id: &Identity, sedi: &Sedi) -> Result<(), Errore> {
     match sede_limite(id) {
-        Some(s) if !sedi.comprende(s) => Err(fuori_sede(
-            "neither the utilizzatore nor the prestatore belongs to the operator's sede",
-        )),
+        Some(s) if !sedi.comprende(s) => Err(Errore::FuoriSede(FuoriSede::Parti)),
         _ => Ok(()),
     }
 }
 
+/// Reading a prestazione: its parties, operators and the platform (a sede operator within its
+/// sede). To anyone else it does not exist.
+pub fn legge(id: &Identity, p: &Prestazione) -> Result<(), Errore> {
+    let s = id.subject_cf();
+    let d = &p.dichiarazione;
+    if id.is_operator() || id.is_system() || s == d.utilizzatore_cf || s == d.prestatore_cf {
+        vede(id, &p.sedi)
+    } else {
+        Err(Errore::NonTrovata(p.id.clone()))
+    }
+}
+
+/// Declaring (or checking) for an utilizzatore: itself, an intermediary with its delega, an
+/// operator or the platform.
+pub fn puo_dichiarare(id: &Identity, utilizzatore_cf: &str) -> Result<(), Errore> {
+    if id.is_operator() || id.is_system() || id.subject_cf() == utilizzatore_cf {
+        Ok(())
+    } else {
+        Err(Errore::NonLatoUtilizzatore(AzioneUtilizzatore::Dichiara))
+    }
+}
+
+/// PRE-11: the utilizzatore's side revokes.
+pub fn puo_revocare(id: &Identity, p: &Prestazione) -> Result<(), Errore> {
+    if id.subject_cf() == p.dichiarazione.utilizzatore_cf {
+        Ok(())
+    } else {
+        Err(Errore::NonLatoUtilizzatore(AzioneUtilizzatore::Revoca))
+    }
+}
+
+/// PRE-12, PRE-14: the prestatore's side confirms and contests.
+pub fn lato_prestatore(id: &Identity, p: &Prestazione, azione: AzionePrestatore) -> Result<(), Errore> {
+    if id.subject_cf() == p.dichiarazione.prestatore_cf {
+        Ok(())
+    } else {
+        Err(Errore::NonLatoPrestatore(azione))
+    }
+}
+
+/// PRE-16: a prestatore's statement and payments, for its side, operators and the platform.
+pub fn consulta_prestatore(id: &Identity, prestatore_cf: &str) -> Result<(), Errore> {
+    if id.is_system() || id.is_operator() || id.subject_cf() == prestatore_cf {
+        Ok(())
+    } else {
+        Err(Errore::NonLatoPrestatore(AzionePrestatore::Consulta))
+    }
+}
+
+/// PRE-8: a person reads the limits it is named in; operators and the platform any.
+pub fn consulta_limiti(
+    id: &Identity,
+    prestatore_cf: Option<&str>,
+    utilizzatore_cf: Option<&str>,
+) -> Result<(), Errore> {
+    let s = id.subject_cf();
+    if id.is_system() || id.is_operator() || prestatore_cf == Some(s) || utilizzatore_cf == Some(s) {
+        Ok(())
+    } else {
+        Err(Errore::LimitiAltrui)
+    }
+}
+
+/// PRE-16: whose prestazioni a listing reads, as (utilizzatore, prestatore). A person lists its
+/// own (by default on its side: a prestatore's work, else what it declared); an operator or the
+/// platform names a subject.
+pub fn elenco(
+    id: &Identity,
+    utilizzatore_cf: Option<String>,
+    prestatore_cf: Option<String>,
+) -> Result<(Option<String>, Option<String>), Errore> {
+    let (mut u, mut p) = (utilizzatore_cf, prestatore_cf);
+    if !(id.is_operator() || id.is_system()) {
+        let s = id.subject_cf().to_string();
+        if u.is_none() && p.is_none() {
+            if id.profile() == Profile::Prestatore {
+                p = Some(s.clone());
+            } else {
+                u = Some(s.clone());
+            }
+        }
+        if u.as_deref() != Some(s.as_str()) && p.as_deref() != Some(s.as_str()) {
+            return Err(Errore::PrestazioniAltrui);
+        }
+    } else if u.is_none() && p.is_none() {
+        return Err(Errore::ElencoSenzaSoggetto);
+    }
+    Ok((u, p))
+}
+
 /// Declaring (or checking) a prestazione: a sede operator only for an utilizzatore of its sede,
 /// whose wallet it charges (portafoglio applies the same rule to the reservation).
-pub fn dichiara_per(id: &Identity, sede_utilizzatore: Option<&str>) -> Result<(), AppError> {
+pub fn dichiara_per(id: &Identity, sede_utilizzatore: Option<&str>) -> Result<(), Errore> {
     match sede_limite(id) {
-        Some(s) if sede_utilizzatore != Some(s) => {
-            Err(fuori_sede("the utilizzatore belongs to another sede"))
-        }
+        Some(s) if sede_utilizzatore != Some(s) => Err(Errore::FuoriSede(FuoriSede::Utilizzatore)),
         _ => Ok(()),
     }
 }
 
 /// Reading a subject's aggregates (limits, statement, payments): a sede operator only when one
 /// of the named subjects belongs to its sede.
-pub fn vede_soggetti(id: &Identity, sedi: &[Option<String>]) -> Result<(), AppError> {
+pub fn vede_soggetti(id: &Identity, sedi: &[Option<String>]) -> Result<(), Errore> {
     match sede_limite(id) {
         Some(s) if !sedi.iter().any(|x| x.as_deref() == Some(s)) => {
-            Err(fuori_sede("the subject belongs to another sede"))
+            Err(Errore::FuoriSede(FuoriSede::Soggetto))
         }
         _ => Ok(()),
     }
@@ -70,7 +155,7 @@ pub fn vede_soggetti(id: &Identity, sedi: &[Option<String>]) -> Result<(), AppEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use occasionali_runtime::Principal;
+    use occasionali_kernel::identita::Principal;
 
     fn id(profile: Profile, sede: Option<&str>) -> Identity {
         Identity::new(Principal {
@@ -120,7 +205,7 @@ mod tests {
         assert!(dichiara_per(&id(Profile::OperatoreDg, None), Some("MI")).is_ok());
         assert!(dichiara_per(&id(Profile::Azienda, None), None).is_ok());
         let e = dichiara_per(&id(Profile::OperatoreSede, Some("RM")), Some("MI"));
-        assert_eq!(e.err().map(|e| e.code()), Some(tonic::Code::PermissionDenied));
+        assert_eq!(e, Err(Errore::FuoriSede(FuoriSede::Utilizzatore)));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The prestazione's lifecycle (PRE-10..PRE-15) as an explicit state machine.
 
-use occasionali_runtime::AppError;
+use super::errore::Errore;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stato {
@@ -12,6 +12,8 @@ pub enum Stato {
     Paid,
 }
 
+/// What happens to a prestazione. The names are the ones a refused transition shows
+/// ("a prestazione REJECTED cannot be Revoca").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Evento {
     Accetta,
@@ -54,7 +56,16 @@ impl Stato {
         )
     }
 
-    pub fn transition(self, e: Evento) -> Result<Stato, AppError> {
+    /// What the payment of a prestazione in this state is (PRE-16).
+    pub fn pagamento(self) -> StatoPagamento {
+        match self {
+            Stato::Pending | Stato::Accepted | Stato::Contested => StatoPagamento::Dovuto,
+            Stato::Paid => StatoPagamento::Pagato,
+            Stato::Rejected | Stato::Revoked => StatoPagamento::NonDovuto,
+        }
+    }
+
+    pub fn transition(self, e: Evento) -> Result<Stato, Errore> {
         use Evento as E;
         use Stato as S;
         match (self, e) {
@@ -63,11 +74,26 @@ impl Stato {
             (S::Accepted, E::Revoca) => Ok(S::Revoked),
             (S::Revoked, E::Contesta) => Ok(S::Contested),
             (S::Accepted | S::Contested, E::Paga) => Ok(S::Paid),
-            (s, e) => Err(AppError::precondition(
-                "PRE-11",
-                "PRE_INVALID_TRANSITION",
-                format!("a prestazione {} cannot be {e:?}", s.code()),
-            )),
+            (stato, evento) => Err(Errore::TransizioneNonValida { stato, evento }),
+        }
+    }
+}
+
+/// The payment state as the prestatore sees it (PRE-16): it follows from the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatoPagamento {
+    NonDovuto,
+    Dovuto,
+    Pagato,
+}
+
+impl StatoPagamento {
+    /// The states whose payment is this one (a listing's filter).
+    pub fn stati(self) -> &'static [Stato] {
+        match self {
+            StatoPagamento::NonDovuto => &[Stato::Rejected, Stato::Revoked],
+            StatoPagamento::Dovuto => &[Stato::Pending, Stato::Accepted, Stato::Contested],
+            StatoPagamento::Pagato => &[Stato::Paid],
         }
     }
 }
@@ -99,7 +125,10 @@ mod tests {
             (S::Accepted, E::Contesta),
             (S::Revoked, E::Paga),
         ] {
-            assert!(s.transition(e).is_err());
+            assert_eq!(
+                s.transition(e),
+                Err(Errore::TransizioneNonValida { stato: s, evento: e })
+            );
         }
         for s in [
             S::Pending,
@@ -110,6 +139,7 @@ mod tests {
             S::Paid,
         ] {
             assert_eq!(Stato::from_code(s.code()), Some(s));
+            assert!(s.pagamento().stati().contains(&s));
         }
     }
 }

@@ -12,6 +12,10 @@ use sea_orm_migration::schema::{
 /// domain's code can never make a fresh database differ from an upgraded one (PRE-20).
 const SEMI: &str = include_str!("semi_2017_2023.jsonl");
 
+mod prestazione_in_colonne;
+
+use prestazione_in_colonne::PrestazioneInColonne;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -23,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(SediDelleParti),
             Box::new(AlterOutboxRelay),
             Box::new(RifiutoDellaPrestazione),
+            Box::new(PrestazioneInColonne),
             Box::new(RegoleVersionate),
         ]
     }
@@ -213,8 +218,8 @@ impl MigrationTrait for SediDelleParti {
     }
 }
 
-/// PRE-18: the answer a REJECTED insertion gave (gRPC code, message and status details, see
-/// `app::RifiutoSalvato`), answered again to a retry of its request id. Nullable: rows refused
+/// PRE-18: the answer a REJECTED insertion gave (gRPC code, message and status details, a
+/// `RifiutoSalvato`), answered again to a retry of its request id. Nullable: rows refused
 /// before it have only their `motivo_rifiuto`.
 struct RifiutoDellaPrestazione;
 
