@@ -137,7 +137,7 @@ async fn del_1_stranger_cannot_create(t: &TestDb) -> anyhow::Result<()> {
     for who in [
         h.prestatore(&estraneo()),
         h.intermediario(&delegato()),
-        h.who(Profile::Sistema, "SISTEMA-ANAGRAFICA", None),
+        h.servizio("anagrafica"),
     ] {
         refused(
             h.c().create_delega(who.req(r.clone())).await,

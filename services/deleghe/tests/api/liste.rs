@@ -2,7 +2,6 @@
 
 use occasionali_proto::common::Periodo;
 use occasionali_proto::deleghe as pb;
-use occasionali_runtime::Profile;
 use occasionali_runtime::testing::TestDb;
 use tonic::Code;
 
@@ -52,7 +51,7 @@ async fn del_1_get_by_parties_and_operators(t: &TestDb) -> anyhow::Result<()> {
         h.dg(),
         // Someone acting for the delegante under a delega (DEL-3 through the gateway).
         h.intermediario(&estraneo()).per_conto_di(&delegante(), "caf"),
-        h.who(Profile::Sistema, "SISTEMA-GATEWAY", None),
+        h.servizio("gateway"),
     ] {
         let got = ok(h.c().get_delega(who.req(get(&d.id))).await)
             .delega
@@ -337,7 +336,7 @@ async fn del_4_audit_is_for_operators_only(t: &TestDb) -> anyhow::Result<()> {
     for who in [
         h.prestatore(&delegante()),
         h.intermediario(&delegato()),
-        h.who(Profile::Sistema, "SISTEMA-GATEWAY", None),
+        h.servizio("gateway"),
     ] {
         refused(
             h.c().list_audit_delega(who.req(audit(&d.id, "", ""))).await,

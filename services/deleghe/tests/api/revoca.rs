@@ -1,7 +1,6 @@
 //! DEL-1 revocation: by either party or an operator, idempotent, audited (DEL-4) and announced.
 
 use occasionali_proto::deleghe as pb;
-use occasionali_runtime::Profile;
 use occasionali_runtime::testing::TestDb;
 use tonic::Code;
 
@@ -133,7 +132,7 @@ async fn del_1_stranger_cannot_revoke_nor_learn_existence(t: &TestDb) -> anyhow:
         "DEL-1",
         "DEL_1_NOT_A_PARTY",
     );
-    let sistema = h.who(Profile::Sistema, "SISTEMA-NOTIFICHE", None);
+    let sistema = h.servizio("notifiche");
     err(
         h.c().revoke_delega(sistema.req(revoca(&d.id, ""))).await,
         Code::PermissionDenied,

@@ -36,21 +36,24 @@ async fn another_person_s_wallet_is_permission_denied(t: &TestDb) -> anyhow::Res
     for who in [
         h.utilizzatore(&altro),
         h.op("MI"),
-        h.prestatore(cf).per_conto_di(&altro),
+        h.prestatore(cf)
+            .per_conto_di(&altro, "intermediario_utilizzatore"),
     ] {
-        err(
+        rifiuto(
             h.c().get_riepilogo(who.req(riepilogo_req(cf, LF))).await,
             Code::PermissionDenied,
             "POR-6",
         );
-        err(
+        rifiuto(
             h.c().list_movimenti(who.req(mov.clone())).await,
             Code::PermissionDenied,
             "POR-1",
         );
     }
-    let delegato = h.who(Profile::Intermediario, &altro, None).per_conto_di(cf);
-    for who in [h.utilizzatore(cf), delegato, h.op("RM"), h.dg(), h.sistema()] {
+    let delegato = h
+        .who(Profile::Intermediario, &altro, None)
+        .per_conto_di(cf, "intermediario_utilizzatore");
+    for who in [h.utilizzatore(cf), delegato, h.op("RM"), h.dg(), h.prestazioni()] {
         let r = ok(h.c().get_riepilogo(who.req(riepilogo_req(cf, LF))).await)
             .riepilogo
             .expect("riepilogo");
@@ -64,7 +67,7 @@ async fn another_person_s_wallet_is_permission_denied(t: &TestDb) -> anyhow::Res
         );
     }
     for who in [h.utilizzatore(cf), h.prestatore(cf)] {
-        err(
+        rifiuto(
             h.c()
                 .get_ledger_balance(who.req(pb::GetLedgerBalanceRequest::default()))
                 .await,
@@ -72,7 +75,7 @@ async fn another_person_s_wallet_is_permission_denied(t: &TestDb) -> anyhow::Res
             "POR-1",
         );
     }
-    err(
+    rifiuto(
         h.c()
             .get_ledger_balance(h.op("RM").req(pb::GetLedgerBalanceRequest::default()))
             .await,

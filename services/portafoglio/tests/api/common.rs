@@ -1,13 +1,12 @@
 //! The test harness: the real portafoglio service on a throw-away database (SQLite or
-//! PostgreSQL), the real anagrafica on its own database, clients carrying the identity the
-//! gateway would forward, builders, and the ledger checks run after every scenario.
+//! PostgreSQL), the real anagrafica on its own database, the builders and readings of
+//! portafoglio's own requests and answers, and the ledger checks run after every scenario.
+//! Callers, people and answers come from the one test kit (`occasionali_runtime::testing`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::clock::FixedClock;
-use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as pb;
@@ -16,30 +15,19 @@ use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServi
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, OnBehalf};
-use occasionali_runtime::testing::TestDb;
-pub use occasionali_runtime::testing::{fields, ok, rule_of};
-use occasionali_runtime::{Identity, Principal, Profile};
+use occasionali_runtime::identity::InternalTokens;
+pub use occasionali_runtime::testing::persone::{
+    IBAN, OP_DG, OP_RM, PIVA, cf_sconosciuto, contatti, conto, impresa, istante, milano, ora, persona,
+    persona_n, roma,
+};
+pub use occasionali_runtime::testing::{Chi, invalid, metadata_of, ok, reason_of, rule_of};
+use occasionali_runtime::testing::{Chiamanti, TestDb, err};
 use prost::Message;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use tonic::service::Routes;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Response, Status};
-use tonic_types::StatusExt;
+use tonic::{Code, Response, Status};
 
-/// The platform time of every test: 2026-06-15 12:00 in Rome.
-pub fn ora() -> DateTime<Utc> {
-    "2026-06-15T10:00:00Z".parse().expect("a valid instant")
-}
-
-pub const IBAN: &str = "IT60X0542811101000000123456";
-pub const PIVA: &str = "00743110157";
-pub const ATECO: &str = "56.10.11";
-pub const OP_RM: &str = "VRDGPP70A01H501U";
-pub const OP_MI: &str = "BNCLRA75B41F205X";
-pub const OP_DG: &str = "NRELSN68C12H501Z";
-/// The payments feed's id (profile flusso_pagamenti, POR-2).
-pub const FLUSSO: &str = "AGENZIA-ENTRATE";
 /// Nobody listens here: prestazioni is not part of these tests (its limits are absent).
 const PRESTAZIONI_ASSENTE: &str = "http://127.0.0.1:9";
 
@@ -53,13 +41,17 @@ async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Resu
     Ok((s.url.clone(), s))
 }
 
+occasionali_runtime::deref_chiamanti!(Harness, chi);
+
 /// A running portafoglio (one or more instances on the same database) with a real anagrafica.
 pub struct Harness {
     pub url: String,
     client: PortafoglioServiceClient<Channel>,
     interno: PortafoglioInternalServiceClient<Channel>,
     anagrafica_client: AnagraficaServiceClient<Channel>,
-    pub tokens: InternalTokens,
+    /// The callers (`h.dg()`, `h.op("RM")`, `h.flusso()`, `h.prestazioni()`, …),
+    /// signed with the harness's key.
+    chi: Chiamanti,
     pub clock: Arc<FixedClock>,
     pub db: DatabaseConnection,
     pub anagrafica_url: String,
@@ -96,7 +88,7 @@ impl Harness {
             anagrafica_client: AnagraficaServiceClient::new(
                 Channel::from_shared(anagrafica_url.clone())?.connect().await?,
             ),
-            tokens,
+            chi: Chiamanti::new(tokens),
             clock,
             db: t.db.clone(),
             anagrafica_url,
@@ -115,7 +107,7 @@ impl Harness {
         ContextDeps {
             db,
             clock: self.clock.clone(),
-            tokens: self.tokens.clone(),
+            tokens: self.chi.tokens().clone(),
             // No prestazioni: the riepilogo shows no limits and the payout has no contests to
             // close nor prestazioni to mark (the cluster e2e covers both with the real context).
             endpoints: HashMap::from([(Context::Anagrafica, self.anagrafica_url.clone())]),
@@ -192,51 +184,17 @@ impl Harness {
         }
     }
 
-    // --- identities ------------------------------------------------------------------------
+    // --- callers -----------------------------------------------------------------------------
 
-    pub fn who(&self, profile: Profile, cf: &str, sede: Option<&str>) -> Who {
-        Who {
-            tokens: self.tokens.clone(),
-            identity: Identity::new(Principal {
-                cf: cf.into(),
-                profile,
-                sede: sede.map(str::to_string),
-            }),
-        }
+    /// Prestazioni, the caller of the internal service (the saga's steps), and the platform
+    /// service these tests call as: `sistema` named SISTEMA-PRESTAZIONI.
+    pub fn prestazioni(&self) -> Chi {
+        self.servizio("prestazioni")
     }
 
-    pub fn utilizzatore(&self, cf: &str) -> Who {
-        self.who(Profile::Utilizzatore, cf, None)
-    }
-
-    pub fn prestatore(&self, cf: &str) -> Who {
-        self.who(Profile::Prestatore, cf, None)
-    }
-
-    pub fn op(&self, sede: &str) -> Who {
-        let cf = if sede == "MI" { OP_MI } else { OP_RM };
-        self.who(Profile::OperatoreSede, cf, Some(sede))
-    }
-
-    pub fn dg(&self) -> Who {
-        self.who(Profile::OperatoreDg, OP_DG, None)
-    }
-
-    /// Prestazioni (the saga's calls), or any platform service: `sistema` without an origin.
-    pub fn sistema(&self) -> Who {
-        self.who(Profile::Sistema, "SISTEMA-PRESTAZIONI", None)
-    }
-
-    /// A `sistema` call made for `origin`, as prestazioni makes it for its client (GW-6).
-    pub fn sistema_per(&self, origin: &Who) -> Who {
-        let mut w = self.sistema();
-        w.identity.origin = Some(Box::new(origin.identity.clone()));
-        w
-    }
-
-    /// The payments feed (POR-2): a service identity named by its id, never a person.
-    pub fn flusso(&self) -> Who {
-        self.who(Profile::FlussoPagamenti, FLUSSO, None)
+    /// Prestazioni calling for its client `origin` (GW-6: the client's scope travels with it).
+    pub fn prestazioni_per(&self, origin: &Chi) -> Chi {
+        self.servizio_per("prestazioni", origin)
     }
 
     // --- registry ----------------------------------------------------------------------------
@@ -259,19 +217,8 @@ impl Harness {
     /// Registers a CPO company (by DG, with the note operators must give).
     pub async fn registra_azienda(&self, piva: &str, legale: &str, dom: ana::Domicilio) {
         let r = ana::RegisterUtilizzatoreRequest {
-            tipo: ana::TipoUtilizzatore::Cpo as i32,
-            organizzazione: Some(ana::Organizzazione {
-                codice_fiscale: piva.into(),
-                denominazione: "Trattoria Da Mario S.r.l.".into(),
-                legale_rappresentante_cf: legale.into(),
-            }),
-            domicilio: Some(dom),
-            contatti: Some(contatti()),
-            categoria: ana::CategoriaUtilizzatore::Impresa as i32,
-            ateco: ATECO.into(),
-            dipendenti_tempo_indeterminato: 3,
             nota: "registrazione d'ufficio per il test".into(),
-            ..Default::default()
+            ..impresa(piva, legale, dom)
         };
         ok(self.a().register_utilizzatore(self.dg().req(r)).await);
     }
@@ -314,7 +261,7 @@ impl Harness {
 
     pub async fn importa_come(
         &self,
-        who: &Who,
+        who: &Chi,
         records: Vec<pb::RecordF24>,
     ) -> Result<pb::ImportF24Response, Status> {
         let msgs: Vec<pb::ImportF24Request> = records
@@ -329,7 +276,7 @@ impl Harness {
 
     pub async fn riserva(&self, r: pb::ReserveFundsRequest) -> Result<pb::Reservation, Status> {
         self.i()
-            .reserve_funds(self.sistema().req(r))
+            .reserve_funds(self.prestazioni().req(r))
             .await
             .map(|r| r.into_inner().reservation.expect("reservation"))
     }
@@ -444,118 +391,8 @@ pub async fn verifica_libro(h: &Harness) {
     assert!(b.bilanciato, "GetLedgerBalance says the ledger is not balanced");
 }
 
-/// A caller: every request gets a freshly minted internal identity token.
-#[derive(Clone)]
-pub struct Who {
-    tokens: InternalTokens,
-    pub identity: Identity,
-}
-
-impl Who {
-    pub fn req<T>(&self, message: T) -> Request<T> {
-        let mut r = Request::new(message);
-        let token = self.tokens.mint(&self.identity).expect("mint a token");
-        r.metadata_mut()
-            .insert(IDENTITY_HEADER, token.parse().expect("an ascii token"));
-        r
-    }
-
-    /// The same caller acting for `cf` under a delega verified by the gateway (DEL-2).
-    pub fn per_conto_di(mut self, cf: &str) -> Who {
-        self.identity.on_behalf_of = Some(OnBehalf {
-            cf: cf.into(),
-            ruolo: "intermediario_utilizzatore".into(),
-            delega_id: "del_test_1".into(),
-        });
-        self
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Builders
-
-pub fn data(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
-}
-
-/// A natural person with the codice fiscale of its data.
-pub fn persona(cognome: &str, nome: &str, nascita: &str, sesso: Sesso) -> ana::PersonaFisica {
-    let cf = cf::genera(&DatiAnagrafici {
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: data(nascita),
-        sesso,
-        luogo_nascita: "H501".into(),
-    });
-    ana::PersonaFisica {
-        codice_fiscale: cf.as_str().into(),
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: nascita.into(),
-        sesso: match sesso {
-            Sesso::M => ana::Sesso::M,
-            Sesso::F => ana::Sesso::F,
-        } as i32,
-        luogo_nascita: "H501".into(),
-        luogo_nascita_nome: String::new(),
-    }
-}
-
-/// The `i`-th of many distinct people.
-pub fn persona_n(i: usize) -> ana::PersonaFisica {
-    const COGNOMI: [&str; 10] = [
-        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
-    ];
-    const NOMI: [(&str, Sesso); 6] = [
-        ("Luca", Sesso::M),
-        ("Giulia", Sesso::F),
-        ("Marco", Sesso::M),
-        ("Sara", Sesso::F),
-        ("Paolo", Sesso::M),
-        ("Elena", Sesso::F),
-    ];
-    let (nome, sesso) = NOMI[i % NOMI.len()];
-    let nascita = format!("{}-{:02}-{:02}", 1950 + i, i % 12 + 1, i % 28 + 1);
-    persona(COGNOMI[i % COGNOMI.len()], nome, &nascita, sesso)
-}
-
-/// A valid person CF nobody registered.
-pub fn cf_sconosciuto() -> String {
-    persona("Sconosciuto", "Nessuno", "1977-07-07", Sesso::M).codice_fiscale
-}
-
-pub fn domicilio(comune: &str, cap: &str) -> ana::Domicilio {
-    ana::Domicilio {
-        comune: comune.into(),
-        indirizzo: "Via Garibaldi 1".into(),
-        cap: cap.into(),
-        ..Default::default()
-    }
-}
-
-/// Roma: sede RM.
-pub fn roma() -> ana::Domicilio {
-    domicilio("058091", "00184")
-}
-
-/// Milano: sede MI.
-pub fn milano() -> ana::Domicilio {
-    domicilio("F205", "20121")
-}
-
-pub fn contatti() -> ana::Contatti {
-    ana::Contatti {
-        cellulare: "+393331234567".into(),
-        email: "persona@example.it".into(),
-    }
-}
-
-pub fn conto(iban: &str) -> ana::MetodoPagamento {
-    ana::MetodoPagamento {
-        tipo: ana::TipoMetodoPagamento::ContoCorrente as i32,
-        iban: iban.into(),
-    }
-}
 
 pub fn bonifico_domiciliato() -> ana::MetodoPagamento {
     ana::MetodoPagamento {
@@ -581,7 +418,7 @@ pub fn pagopa(id: &str, cf: &str, tipo: pb::TipoPortafoglio, importo: &str) -> p
         codice_fiscale_versante: cf.into(),
         tipo_portafoglio: tipo as i32,
         importo: importo.into(),
-        pagato_il: Some(timestamp(ora())),
+        pagato_il: Some(istante(ora())),
     }
 }
 
@@ -656,64 +493,22 @@ pub fn riserva(
     }
 }
 
-pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Assertions
 
-/// The status of a failed call, checked to carry `code` and the rule (every error names it).
+/// The status of a failed call, checked to carry `code` and the rule (every error of
+/// portafoglio names it). Takes any result, so it also checks the harness's own calls
+/// (`h.riserva`, `h.importa`), which answer the message rather than the response.
 #[track_caller]
-pub fn err<T: std::fmt::Debug>(r: Result<T, Status>, code: Code, rule: &str) -> Status {
-    match r {
-        Ok(r) => panic!("expected {code:?}, got success: {r:?}"),
-        Err(s) => {
-            assert_eq!(
-                s.code(),
-                code,
-                "unexpected status: {} {:?}",
-                s.message(),
-                fields(&s)
-            );
-            let rules = rule_of(&s);
-            assert!(
-                rules.split(',').any(|r| r == rule),
-                "rule {rule} not in ErrorInfo rule {rules:?} ({})",
-                s.message()
-            );
-            s
-        }
-    }
-}
-
-/// INVALID_ARGUMENT naming exactly `expected` fields (in any order) and carrying `rule`.
-#[track_caller]
-pub fn invalid<T: std::fmt::Debug>(r: Result<T, Status>, expected: &[&str], rule: &str) -> Status {
-    let s = err(r, Code::InvalidArgument, rule);
-    let mut got = fields(&s);
-    got.sort();
-    let mut want: Vec<String> = expected.iter().map(|f| (*f).to_string()).collect();
-    want.sort();
-    assert_eq!(got, want, "field violations of: {}", s.message());
+pub fn rifiuto<T: std::fmt::Debug>(r: Result<T, Status>, code: Code, rule: &str) -> Status {
+    let s = err(r.map(Response::new), code);
+    let rules = rule_of(&s);
+    assert!(
+        rules.split(',').any(|r| r == rule),
+        "rule {rule} not in ErrorInfo rule {rules:?} ({})",
+        s.message()
+    );
     s
-}
-
-pub fn reason_of(s: &Status) -> String {
-    s.get_error_details()
-        .error_info()
-        .map(|i| i.reason.clone())
-        .unwrap_or_default()
-}
-
-pub fn metadata_of(s: &Status, key: &str) -> String {
-    s.get_error_details()
-        .error_info()
-        .and_then(|i| i.metadata.get(key).cloned())
-        .unwrap_or_default()
 }
 
 /// The FondiInsufficienti detail of a POR-4 refusal.

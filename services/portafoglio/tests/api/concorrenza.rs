@@ -31,7 +31,7 @@ async fn raffica(h: &Harness, urls: &[String], cf: &str, prestatore: &str) -> (u
         clients.push(h.i_nuovo(&urls[i % urls.len()]).await);
     }
     let calls = clients.into_iter().enumerate().map(|(i, mut c)| {
-        let req = h.sistema().req(riserva(
+        let req = h.prestazioni().req(riserva(
             &format!("prest_{i:03}"),
             cf,
             CPO,
@@ -98,7 +98,7 @@ async fn por_8_two_instances_share_the_load_and_never_overdraw(t: &TestDb) -> an
     // Deposits and releases racing with reservations on both instances keep the books.
     let mut c1 = h.c_nuovo(&urls[0]).await;
     let mut c2 = h.i_nuovo(&urls[1]).await;
-    let sis = h.sistema();
+    let sis = h.prestazioni();
     let (a, b, c) = tokio::join!(
         c1.notify_pago_pa(sis.req(pagopa("PPA-2", &cf, CPO, "12.41"))),
         c2.release_funds(sis.req(pb::ReleaseFundsRequest {
@@ -130,7 +130,7 @@ async fn por_4_concurrent_retries_of_one_reservation_post_once(t: &TestDb) -> an
     }
     let calls = clients.into_iter().map(|mut c| {
         let req = h
-            .sistema()
+            .prestazioni()
             .req(riserva("prest_same", &cf, CPO, &p, "2026-06-10", costo_ora_cpo()));
         async move { c.reserve_funds(req).await }
     });
@@ -193,7 +193,7 @@ async fn por_1_ledger_balance_reads_one_snapshot_under_load(t: &TestDb) -> anyho
         // The saga's steps on the internal service (GW-6), deposits as the payments feed.
         let mut interno = h.i_nuovo(&h.url).await;
         let mut c = h.c_nuovo(&h.url).await;
-        let sis = h.sistema();
+        let sis = h.prestazioni();
         let flusso = h.flusso();
         let (cf, p) = (cf.clone(), p.clone());
         let fermati = fermati.clone();

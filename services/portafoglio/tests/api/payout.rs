@@ -67,7 +67,7 @@ async fn scenario(h: &Harness) -> anyhow::Result<Scenario> {
     h.riserva(riserva("prest_b2", &f, LF, &b, "2026-06-21", costo_lf()))
         .await?;
     ok(h.i()
-        .release_funds(h.sistema().req(pb::ReleaseFundsRequest {
+        .release_funds(h.prestazioni().req(pb::ReleaseFundsRequest {
             prestazione_id: "prest_b2".into(),
         }))
         .await);
@@ -78,7 +78,7 @@ async fn por_5_payout_pays_each_prestatore_once_summing_its_prestazioni(t: &Test
     let h = Harness::start(t).await?;
     let s = scenario(&h).await?;
     // Before the 15th of July the month is not payable.
-    let e = err(
+    let e = rifiuto(
         h.c().run_payout(h.dg().req(run(2026, 6))).await,
         Code::FailedPrecondition,
         "POR-5",
@@ -99,7 +99,7 @@ async fn por_5_payout_pays_each_prestatore_once_summing_its_prestazioni(t: &Test
     assert_eq!(r.totale_commissioni, "2.60");
 
     // Running it again pays nothing twice.
-    let again = ok(h.c().run_payout(h.sistema().req(run(2026, 6))).await)
+    let again = ok(h.c().run_payout(h.prestazioni().req(run(2026, 6))).await)
         .run
         .expect("run");
     assert!(again.gia_eseguito);
@@ -147,9 +147,9 @@ async fn por_5_payout_pays_each_prestatore_once_summing_its_prestazioni(t: &Test
         ("70.00", "10.00")
     );
     assert_eq!(h.riepilogo(PIVA, CPO).await.riservato, "0.00");
-    err(
+    rifiuto(
         h.i()
-            .release_funds(h.sistema().req(pb::ReleaseFundsRequest {
+            .release_funds(h.prestazioni().req(pb::ReleaseFundsRequest {
                 prestazione_id: "prest_a1".into(),
             }))
             .await,
@@ -171,7 +171,7 @@ async fn por_5_payout_pays_each_prestatore_once_summing_its_prestazioni(t: &Test
     let mine = ok(h.c().list_payout_orders(h.prestatore(&s.a).req(ordini(""))).await).payout_orders;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].prestatore_cf, s.a);
-    err(
+    rifiuto(
         h.c()
             .list_payout_orders(h.prestatore(&s.a).req(ordini(&s.b)))
             .await,
@@ -199,7 +199,7 @@ async fn por_5_only_dg_and_the_platform_run_the_payout(t: &TestDb) -> anyhow::Re
     h.clock.set("2026-07-15T08:00:00Z".parse()?);
     let u = persona_n(5).codice_fiscale;
     for who in [h.op("RM"), h.utilizzatore(&u)] {
-        err(
+        rifiuto(
             h.c().run_payout(who.req(run(2026, 6))).await,
             Code::PermissionDenied,
             "POR-5",

@@ -38,7 +38,7 @@ async fn por_7_rimborso_never_above_available_and_idempotent(t: &TestDb) -> anyh
     ))
     .await?;
     let me = h.utilizzatore(cf);
-    let s = err(
+    let s = rifiuto(
         h.c()
             .request_rimborso(me.req(richiesta("r-1", cf, "20.01", IBAN)))
             .await,
@@ -55,14 +55,14 @@ async fn por_7_rimborso_never_above_available_and_idempotent(t: &TestDb) -> anyh
         &["request_id", "importo", "iban"],
         "POR-7",
     );
-    err(
+    rifiuto(
         h.c()
             .request_rimborso(h.utilizzatore(&altro).req(richiesta("r-2", cf, "5.00", IBAN)))
             .await,
         Code::PermissionDenied,
         "POR-7",
     );
-    err(
+    rifiuto(
         h.c()
             .request_rimborso(h.dg().req(richiesta("r-2", cf, "5.00", IBAN)))
             .await,
@@ -82,7 +82,7 @@ async fn por_7_rimborso_never_above_available_and_idempotent(t: &TestDb) -> anyh
         ("0.00".into(), "30.00".into(), "0.00".into(), "20.00".into()),
         "held, so it cannot be reserved meanwhile"
     );
-    err(
+    rifiuto(
         h.riserva(riserva("prest_2", cf, LF, &p, "2026-06-11", costo_lf()))
             .await,
         Code::FailedPrecondition,
@@ -96,7 +96,7 @@ async fn por_7_rimborso_never_above_available_and_idempotent(t: &TestDb) -> anyh
     .rimborso
     .expect("rimborso");
     assert_eq!(again.id, r.id);
-    err(
+    rifiuto(
         h.c()
             .request_rimborso(me.req(richiesta("r-1", cf, "10.00", IBAN)))
             .await,
@@ -106,8 +106,8 @@ async fn por_7_rimborso_never_above_available_and_idempotent(t: &TestDb) -> anyh
     // An intermediary under a delega acts for the utilizzatore.
     let consulente = h
         .who(occasionali_runtime::Profile::Intermediario, &altro, None)
-        .per_conto_di(cf);
-    let s = err(
+        .per_conto_di(cf, "intermediario_utilizzatore");
+    let s = rifiuto(
         h.c()
             .request_rimborso(consulente.req(richiesta("r-3", cf, "0.01", IBAN)))
             .await,
@@ -160,14 +160,14 @@ async fn por_7_rimborso_approved_or_rejected_by_the_competent_operator(t: &TestD
     .rimborso
     .expect("rimborso");
     // Not the competent sede; not an operator.
-    err(
+    rifiuto(
         h.c()
             .decide_rimborso(h.op("MI").req(decidi(&r1.id, approva("", ""), "ok")))
             .await,
         Code::PermissionDenied,
         "POR-7",
     );
-    err(
+    rifiuto(
         h.c()
             .decide_rimborso(me.req(decidi(&r1.id, approva("", ""), "ok")))
             .await,
@@ -218,7 +218,7 @@ async fn por_7_rimborso_approved_or_rejected_by_the_competent_operator(t: &TestD
     .rimborso
     .expect("rimborso");
     assert_eq!(again, pagato);
-    err(
+    rifiuto(
         h.c()
             .decide_rimborso(h.dg().req(decidi(&r1.id, respingi("no"), "no")))
             .await,
@@ -256,7 +256,7 @@ async fn por_7_rimborso_approved_or_rejected_by_the_competent_operator(t: &TestD
         Some("15.00")
     );
 
-    let lista = |who: &Who, sede: &str| {
+    let lista = |who: &Chi, sede: &str| {
         let c = h.c();
         let req = who.req(pb::ListRimborsiRequest {
             sede: sede.into(),
@@ -271,7 +271,7 @@ async fn por_7_rimborso_approved_or_rejected_by_the_competent_operator(t: &TestD
     assert_eq!(ok(lista(&me, "").await).rimborsi.len(), 2);
     assert_eq!(ok(lista(&h.op("RM"), "").await).rimborsi.len(), 2);
     assert_eq!(ok(lista(&h.op("MI"), "").await).rimborsi.len(), 0);
-    err(lista(&h.op("MI"), "RM").await, Code::PermissionDenied, "POR-7");
+    rifiuto(lista(&h.op("MI"), "RM").await, Code::PermissionDenied, "POR-7");
     assert_eq!(ok(lista(&h.dg(), "RM").await).rimborsi.len(), 2);
     let other = h.utilizzatore(&persona_n(5).codice_fiscale);
     assert_eq!(ok(lista(&other, "").await).rimborsi.len(), 0);

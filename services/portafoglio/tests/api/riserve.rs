@@ -24,7 +24,7 @@ async fn por_4_reservation_beyond_the_balance_is_refused_with_available_and_need
     h.registra_lf(&u, roma()).await;
     let cf = &u.codice_fiscale;
     // No wallet yet: nothing available.
-    let s = err(
+    let s = rifiuto(
         h.riserva(riserva("prest_0", cf, LF, &p, "2026-06-10", costo_lf()))
             .await,
         Code::FailedPrecondition,
@@ -40,7 +40,7 @@ async fn por_4_reservation_beyond_the_balance_is_refused_with_available_and_need
     assert_eq!(r1.debito, "0.00");
     h.riserva(riserva("prest_2", cf, LF, &p, "2026-06-11", costo_lf()))
         .await?;
-    let s = err(
+    let s = rifiuto(
         h.riserva(riserva("prest_3", cf, LF, &p, "2026-06-12", costo_lf()))
             .await,
         Code::FailedPrecondition,
@@ -85,20 +85,20 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
     // Same id, other content: refused.
     let mut altro = req.clone();
     altro.data_prestazione = "2026-06-11".into();
-    err(h.riserva(altro).await, Code::AlreadyExists, "POR-4");
+    rifiuto(h.riserva(altro).await, Code::AlreadyExists, "POR-4");
     let mut altro = req.clone();
     altro.costo = Some(costo_ora_cpo());
-    err(h.riserva(altro).await, Code::AlreadyExists, "POR-4");
+    rifiuto(h.riserva(altro).await, Code::AlreadyExists, "POR-4");
 
     let rel = |pid: &str| pb::ReleaseFundsRequest {
         prestazione_id: pid.into(),
     };
-    let r1 = ok(h.i().release_funds(h.sistema().req(rel("prest_1"))).await)
+    let r1 = ok(h.i().release_funds(h.prestazioni().req(rel("prest_1"))).await)
         .reservation
         .expect("reservation");
     assert_eq!(r1.stato, pb::ReservationState::Released as i32);
     assert!(r1.rilasciata_il.is_some());
-    let r2 = ok(h.i().release_funds(h.sistema().req(rel("prest_1"))).await)
+    let r2 = ok(h.i().release_funds(h.prestazioni().req(rel("prest_1"))).await)
         .reservation
         .expect("reservation");
     assert_eq!(r1, r2);
@@ -112,9 +112,9 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
         prestazione_id: pid.into(),
         payout_order_id: ordine.into(),
     };
-    err(
+    rifiuto(
         h.i()
-            .consume_funds(h.sistema().req(cons("prest_1", "pay_x")))
+            .consume_funds(h.prestazioni().req(cons("prest_1", "pay_x")))
             .await,
         Code::FailedPrecondition,
         "POR-4",
@@ -124,7 +124,7 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
         .await?;
     let c1 = ok(h
         .i()
-        .consume_funds(h.sistema().req(cons("prest_2", "pay_1")))
+        .consume_funds(h.prestazioni().req(cons("prest_2", "pay_1")))
         .await)
     .reservation
     .expect("reservation");
@@ -132,20 +132,20 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
     assert_eq!(c1.payout_order_id, "pay_1");
     let c2 = ok(h
         .i()
-        .consume_funds(h.sistema().req(cons("prest_2", "pay_1")))
+        .consume_funds(h.prestazioni().req(cons("prest_2", "pay_1")))
         .await)
     .reservation
     .expect("reservation");
     assert_eq!(c1, c2);
-    err(
+    rifiuto(
         h.i()
-            .consume_funds(h.sistema().req(cons("prest_2", "pay_2")))
+            .consume_funds(h.prestazioni().req(cons("prest_2", "pay_2")))
             .await,
         Code::FailedPrecondition,
         "POR-4",
     );
-    err(
-        h.i().release_funds(h.sistema().req(rel("prest_2"))).await,
+    rifiuto(
+        h.i().release_funds(h.prestazioni().req(rel("prest_2"))).await,
         Code::FailedPrecondition,
         "POR-4",
     );
@@ -157,7 +157,7 @@ async fn por_4_reserve_release_consume_are_idempotent(t: &TestDb) -> anyhow::Res
     assert_eq!(h.saldo_conto(pb::TipoConto::GestioneSeparata).await, "1.65");
     assert_eq!(h.saldo_conto(pb::TipoConto::Inail).await, "0.25");
     assert_eq!(h.saldo_conto(pb::TipoConto::OneriGestione).await, "0.10");
-    let missing = h.i().release_funds(h.sistema().req(rel("prest_none"))).await;
+    let missing = h.i().release_funds(h.prestazioni().req(rel("prest_none"))).await;
     assert_eq!(missing.err().map(|s| s.code()), Some(Code::NotFound));
     h.fine().await;
     Ok(())
@@ -177,7 +177,7 @@ async fn por_4_bad_requests_report_every_field(t: &TestDb) -> anyhow::Result<()>
         reintegro: false,
     };
     invalid(
-        h.riserva(r).await,
+        h.i().reserve_funds(h.prestazioni().req(r)).await,
         &[
             "prestazione_id",
             "portafoglio.utilizzatore_cf",
@@ -192,15 +192,16 @@ async fn por_4_bad_requests_report_every_field(t: &TestDb) -> anyhow::Result<()>
     let u = persona_n(5).codice_fiscale;
     let p = persona_n(6).codice_fiscale;
     invalid(
-        h.riserva(riserva(
-            "prest_1",
-            &u,
-            LF,
-            &p,
-            "2026-06-10",
-            costo("8.00", "1.65", "0.25", "0.10", "10.01"),
-        ))
-        .await,
+        h.i()
+            .reserve_funds(h.prestazioni().req(riserva(
+                "prest_1",
+                &u,
+                LF,
+                &p,
+                "2026-06-10",
+                costo("8.00", "1.65", "0.25", "0.10", "10.01"),
+            )))
+            .await,
         &["costo.totale"],
         "POR-4",
     );
@@ -219,7 +220,7 @@ async fn por_8_debt_from_reinstatement_blocks_until_a_deposit_covers_it(t: &Test
     h.riserva(p1.clone()).await?;
     // PRE-11 revoca: released.
     ok(h.i()
-        .release_funds(h.sistema().req(pb::ReleaseFundsRequest {
+        .release_funds(h.prestazioni().req(pb::ReleaseFundsRequest {
             prestazione_id: "prest_1".into(),
         }))
         .await);
@@ -245,7 +246,7 @@ async fn por_8_debt_from_reinstatement_blocks_until_a_deposit_covers_it(t: &Test
     let eventi: Vec<pb::DebitoCreato> = h.eventi("portafoglio.debito.creato").await;
     assert_eq!(eventi.len(), 1);
     // The debt blocks new prestazioni, whatever their cost.
-    let s = err(
+    let s = rifiuto(
         h.riserva(riserva(
             "prest_4",
             cf,
@@ -307,18 +308,18 @@ async fn gw_6_reservations_only_by_the_platform_within_the_origin_sede(t: &TestD
         h.flusso(),
     ];
     for who in &estranei {
-        let s = err(
+        let s = rifiuto(
             h.i().reserve_funds(who.req(req("prest_x"))).await,
             Code::PermissionDenied,
             "GW-6",
         );
         assert_eq!(reason_of(&s), "GW_6_INTERNAL_ONLY");
-        err(
+        rifiuto(
             h.i().release_funds(who.req(rel("prest_x"))).await,
             Code::PermissionDenied,
             "GW-6",
         );
-        err(
+        rifiuto(
             h.i().consume_funds(who.req(cons("prest_x"))).await,
             Code::PermissionDenied,
             "GW-6",
@@ -327,9 +328,9 @@ async fn gw_6_reservations_only_by_the_platform_within_the_origin_sede(t: &TestD
     assert_eq!(h.saldi(cf, LF).await.1, "0.00", "nothing reserved");
     // The platform acting for an operator of another sede keeps that operator's scope (GW-6):
     // the wallet of a Rome family is not charged for a Milan operator.
-    let s = err(
+    let s = rifiuto(
         h.i()
-            .reserve_funds(h.sistema_per(&h.op("MI")).req(req("prest_1")))
+            .reserve_funds(h.prestazioni_per(&h.op("MI")).req(req("prest_1")))
             .await,
         Code::PermissionDenied,
         "POR-4",
@@ -338,22 +339,22 @@ async fn gw_6_reservations_only_by_the_platform_within_the_origin_sede(t: &TestD
     assert_eq!(h.saldi(cf, LF).await.0, "30.00", "nothing reserved");
     // For an operator of the sede, for DG, and on its own (recovery): reserved.
     ok(h.i()
-        .reserve_funds(h.sistema_per(&h.op("RM")).req(req("prest_1")))
+        .reserve_funds(h.prestazioni_per(&h.op("RM")).req(req("prest_1")))
         .await);
     ok(h.i()
-        .reserve_funds(h.sistema_per(&h.dg()).req(req("prest_2")))
+        .reserve_funds(h.prestazioni_per(&h.dg()).req(req("prest_2")))
         .await);
-    ok(h.i().reserve_funds(h.sistema().req(req("prest_3"))).await);
+    ok(h.i().reserve_funds(h.prestazioni().req(req("prest_3"))).await);
     assert_eq!(h.saldi(cf, LF).await.0, "0.00");
     // Releasing for the Milan operator is refused too; the platform on its own releases.
-    err(
+    rifiuto(
         h.i()
-            .release_funds(h.sistema_per(&h.op("MI")).req(rel("prest_1")))
+            .release_funds(h.prestazioni_per(&h.op("MI")).req(rel("prest_1")))
             .await,
         Code::PermissionDenied,
         "POR-4",
     );
-    ok(h.i().release_funds(h.sistema().req(rel("prest_1"))).await);
+    ok(h.i().release_funds(h.prestazioni().req(rel("prest_1"))).await);
     assert_eq!(h.saldi(cf, LF).await.0, "10.00");
     h.fine().await;
     Ok(())

@@ -63,7 +63,7 @@ async fn por_7_storno_return_never_below_reserved(t: &TestDb) -> anyhow::Result<
         costo("56.00", "11.55", "1.75", "0.70", "70.00"),
     ))
     .await?;
-    let s = err(
+    let s = rifiuto(
         h.c()
             .storna_versamento(h.op("RM").req(restituzione("s-1", &v.id, "")))
             .await,
@@ -73,14 +73,14 @@ async fn por_7_storno_return_never_below_reserved(t: &TestDb) -> anyhow::Result<
     assert_eq!(reason_of(&s), "POR_7_BELOW_RESERVED");
     assert_eq!(metadata_of(&s, "available"), "30.00");
     assert_eq!(metadata_of(&s, "needed"), "100.00");
-    err(
+    rifiuto(
         h.c()
             .storna_versamento(h.op("MI").req(restituzione("s-1", &v.id, "30.00")))
             .await,
         Code::PermissionDenied,
         "POR-7",
     );
-    err(
+    rifiuto(
         h.c()
             .storna_versamento(h.utilizzatore(cf).req(restituzione("s-1", &v.id, "30.00")))
             .await,
@@ -112,7 +112,7 @@ async fn por_7_storno_return_never_below_reserved(t: &TestDb) -> anyhow::Result<
         .storna_versamento(h.op("RM").req(restituzione("s-1", &v.id, "30.00")))
         .await);
     assert_eq!(again.storno.expect("storno").id, st.id);
-    err(
+    rifiuto(
         h.c()
             .storna_versamento(h.op("RM").req(restituzione("s-1", &v.id, "10.00")))
             .await,
@@ -126,7 +126,7 @@ async fn por_7_storno_return_never_below_reserved(t: &TestDb) -> anyhow::Result<
     assert_eq!(h.saldo_conto(pb::TipoConto::Restituzioni).await, "30.00");
     // Once the prestazione is revoked the rest can go back too; then nothing is left.
     ok(h.i()
-        .release_funds(h.sistema().req(pb::ReleaseFundsRequest {
+        .release_funds(h.prestazioni().req(pb::ReleaseFundsRequest {
             prestazione_id: "prest_1".into(),
         }))
         .await);
@@ -139,7 +139,7 @@ async fn por_7_storno_return_never_below_reserved(t: &TestDb) -> anyhow::Result<
         fine.versamento.expect("versamento").stato,
         pb::StatoVersamento::Restituito as i32
     );
-    let s = err(
+    let s = rifiuto(
         h.c()
             .storna_versamento(h.dg().req(restituzione("s-3", &v.id, "1.00")))
             .await,
@@ -174,7 +174,7 @@ async fn por_7_storno_transfer_from_the_queue_and_between_wallets(t: &TestDb) ->
     .versamenti;
     let q = &queue[0];
     // Not to someone who is not an utilizzatore of that type.
-    let e = err(
+    let e = rifiuto(
         h.c()
             .storna_versamento(h.dg().req(trasferimento("t-0", &q.id, w(g, CPO), "")))
             .await,
@@ -202,7 +202,7 @@ async fn por_7_storno_transfer_from_the_queue_and_between_wallets(t: &TestDb) ->
         .await
         .versamento
         .expect("versamento");
-    err(
+    rifiuto(
         h.c()
             .storna_versamento(h.op("RM").req(trasferimento("t-2", &v2.id, w(s, LF), "")))
             .await,
@@ -216,7 +216,7 @@ async fn por_7_storno_transfer_from_the_queue_and_between_wallets(t: &TestDb) ->
     assert_eq!(r.versamento.expect("versamento").importo_stornato, "25.00");
     assert_eq!(h.saldi(g, LF).await.0, "65.00");
     assert_eq!(h.saldi(s, LF).await.0, "35.00");
-    let e = err(
+    let e = rifiuto(
         h.c()
             .storna_versamento(h.op("RM").req(trasferimento("t-4", &v2.id, w(g, LF), "35.01")))
             .await,

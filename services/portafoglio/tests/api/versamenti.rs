@@ -207,7 +207,7 @@ async fn por_2_a_day_in_batches_lists_its_first_discards_and_pages_them_all(
 
     // The feed's business: not an operator's, not a person's.
     for who in [h.dg(), h.utilizzatore(p)] {
-        err(
+        rifiuto(
             h.c()
                 .list_scarti_import(who.req(pb::ListScartiImportRequest {
                     id_import: esito.id_import.clone(),
@@ -243,7 +243,7 @@ async fn por_2_payments_come_only_from_the_feed(t: &TestDb) -> anyhow::Result<()
     let cf = &u.codice_fiscale;
     // Never from a person: not the utilizzatore, not an operator of its sede, not DG.
     for who in [h.utilizzatore(cf), h.op("RM"), h.dg()] {
-        let s = err(
+        let s = rifiuto(
             h.c()
                 .notify_pago_pa(who.req(pagopa("PPA-X", cf, LF, "10.00")))
                 .await,
@@ -251,7 +251,7 @@ async fn por_2_payments_come_only_from_the_feed(t: &TestDb) -> anyhow::Result<()
             "POR-2",
         );
         assert_eq!(reason_of(&s), "POR_2_FEED_ONLY");
-        err(
+        rifiuto(
             h.importa_come(&who, vec![f24("F24-X", cf, pb::CodiceTributo::Lifa, "10.00")])
                 .await,
             Code::PermissionDenied,
@@ -271,7 +271,7 @@ async fn por_2_payments_come_only_from_the_feed(t: &TestDb) -> anyhow::Result<()
         .notify_pago_pa(h.flusso().req(pagopa("PPA-Y", cf, LF, "5.00")))
         .await);
     ok(h.c()
-        .notify_pago_pa(h.sistema().req(pagopa("PPA-Z", cf, LF, "5.00")))
+        .notify_pago_pa(h.prestazioni().req(pagopa("PPA-Z", cf, LF, "5.00")))
         .await);
     assert_eq!(h.saldi(cf, LF).await.0, "20.00");
     h.fine().await;
@@ -289,7 +289,7 @@ async fn por_2_bad_pagopa_reports_every_field(t: &TestDb) -> anyhow::Result<()> 
         pagato_il: None,
     };
     invalid(
-        h.c().notify_pago_pa(h.sistema().req(r)).await,
+        h.c().notify_pago_pa(h.prestazioni().req(r)).await,
         &[
             "id_pagamento",
             "codice_fiscale_versante",
@@ -299,9 +299,9 @@ async fn por_2_bad_pagopa_reports_every_field(t: &TestDb) -> anyhow::Result<()> 
         "POR-2",
     );
     let mut futuro = pagopa("PPA-F", &cf_sconosciuto(), LF, "10.00");
-    futuro.pagato_il = Some(timestamp(ora() + chrono::Duration::days(2)));
+    futuro.pagato_il = Some(istante(ora() + chrono::Duration::days(2)));
     invalid(
-        h.c().notify_pago_pa(h.sistema().req(futuro)).await,
+        h.c().notify_pago_pa(h.prestazioni().req(futuro)).await,
         &["pagato_il"],
         "POR-2",
     );
@@ -363,7 +363,7 @@ async fn por_3_queue_with_reason_and_sede_scope(t: &TestDb) -> anyhow::Result<()
     .versamenti;
     assert_eq!(mi.len(), 1);
     assert_eq!(mi[0].id_pagamento, "Q-3");
-    err(
+    rifiuto(
         h.c()
             .list_versamenti_non_abbinati(h.op("RM").req(coda("MI")))
             .await,
@@ -372,7 +372,7 @@ async fn por_3_queue_with_reason_and_sede_scope(t: &TestDb) -> anyhow::Result<()
     );
     let dg_rm = ok(h.c().list_versamenti_non_abbinati(h.dg().req(coda("rm"))).await).versamenti;
     assert_eq!(dg_rm.len(), 1);
-    err(
+    rifiuto(
         h.c()
             .list_versamenti_non_abbinati(h.utilizzatore(&romano.codice_fiscale).req(coda("")))
             .await,
@@ -389,7 +389,7 @@ async fn por_3_queue_with_reason_and_sede_scope(t: &TestDb) -> anyhow::Result<()
     let p2 = ok(h.c().list_versamenti_non_abbinati(h.dg().req(f.clone())).await);
     assert_eq!(p2.versamenti[0].id_pagamento, "Q-3");
     f.codice_tributo = pb::CodiceTributo::Lifa as i32;
-    err(
+    rifiuto(
         h.c().list_versamenti_non_abbinati(h.dg().req(f)).await,
         Code::InvalidArgument,
         "POR-3",
@@ -432,14 +432,14 @@ async fn por_3_manual_match_only_for_the_legal_representative(t: &TestDb) -> any
     );
     // The payment waits in the sede of the company its payer represents (RM), not elsewhere.
     assert_eq!(v1.sede, "RM");
-    err(
+    rifiuto(
         h.c()
             .abbina_versamento(h.op("MI").req(abbina(&v1.id, "legale rappresentante")))
             .await,
         Code::PermissionDenied,
         "POR-3",
     );
-    err(
+    rifiuto(
         h.c()
             .abbina_versamento(h.utilizzatore(PIVA).req(abbina(&v1.id, "mio")))
             .await,
@@ -472,7 +472,7 @@ async fn por_3_manual_match_only_for_the_legal_representative(t: &TestDb) -> any
     assert_eq!(again.id, fatto.id);
     assert_eq!(h.saldi(PIVA, CPO).await.0, "120.00");
     // Anyone else's payment cannot be matched to the company.
-    let s = err(
+    let s = rifiuto(
         h.c()
             .abbina_versamento(h.dg().req(abbina(&v2.id, "tentativo")))
             .await,
@@ -482,7 +482,7 @@ async fn por_3_manual_match_only_for_the_legal_representative(t: &TestDb) -> any
     assert_eq!(reason_of(&s), "POR_3_PAYER_NOT_LEGAL_REPRESENTATIVE");
     let mut not_cpo = abbina(&v2.id, "x");
     not_cpo.utilizzatore_cf = estraneo.codice_fiscale.clone();
-    let s = err(
+    let s = rifiuto(
         h.c().abbina_versamento(h.dg().req(not_cpo)).await,
         Code::FailedPrecondition,
         "POR-3",
@@ -575,7 +575,7 @@ async fn por_3_representative_payment_waits_in_the_company_sede(t: &TestDb) -> a
         nota: "versante = legale rappresentante".into(),
     };
     // The Milan operator cannot match the Rome company's payment of a Milan resident ...
-    err(
+    rifiuto(
         h.c()
             .abbina_versamento(h.op("MI").req(abbina(id_di("R-2"), "01234567897")))
             .await,
@@ -594,7 +594,7 @@ async fn por_3_representative_payment_waits_in_the_company_sede(t: &TestDb) -> a
         assert_eq!(v.sede, "RM");
     }
     // Several companies: either sede's operator may match it, to a company of its own sede.
-    err(
+    rifiuto(
         h.c()
             .abbina_versamento(h.op("MI").req(abbina(id_di("R-3"), "02345678904")))
             .await,

@@ -118,13 +118,30 @@ impl Chiamanti {
 
     /// A platform call made because of `origin` (GW-6: the client's scope travels with it).
     pub fn sistema_per(&self, origin: &Chi) -> Chi {
-        let mut c = self.sistema();
-        c.identity.origin = Some(Box::new(origin.identity.clone()));
-        c
+        con_origine(self.sistema(), origin)
+    }
+
+    /// A named platform service calling (a saga's steps, the gateway's checks): `sistema` with
+    /// the codice fiscale the platform mints for it, `SISTEMA-<NOME>` (as
+    /// `InternalTokens::system_call` does), so the context sees who called, as in production.
+    pub fn servizio(&self, nome: &str) -> Chi {
+        let cf = format!("SISTEMA-{}", nome.to_ascii_uppercase());
+        self.who(Profile::Sistema, &cf, None)
+    }
+
+    /// The service `nome` calling because of `origin` (GW-6), as [`Chiamanti::sistema_per`].
+    pub fn servizio_per(&self, nome: &str, origin: &Chi) -> Chi {
+        con_origine(self.servizio(nome), origin)
     }
 
     /// The payments feed (POR-2): a service identity, never a person.
     pub fn flusso(&self) -> Chi {
         self.who(Profile::FlussoPagamenti, FLUSSO, None)
     }
+}
+
+/// `c` calling because of `origin`: the client's identity travels with the platform's call.
+fn con_origine(mut c: Chi, origin: &Chi) -> Chi {
+    c.identity.origin = Some(Box::new(origin.identity.clone()));
+    c
 }
