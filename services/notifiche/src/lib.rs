@@ -7,15 +7,17 @@
 //! The domestic-work read model is imported by stream (NOT-7) and drives the quarterly campaign
 //! (NOT-3) whose personalised guide is a web page with its dashboard (NOT-4, NOT-5).
 //!
-//! Layout: `domain/` (pure), `app/` (commands, queries, workers), `store/` (tables),
-//! `decode.rs` (other contexts' events), `api.rs` (gRPC edge), `canali/` (channel adapters),
-//! `web/` (the pages).
+//! Layout: `domain/` (pure: rules, access, refusals), `app/` (commands, queries, workers),
+//! `store/` (tables), `decode.rs` (requests and other contexts' events), `encode.rs` (answers),
+//! `api.rs` (gRPC edge; `api/errori.rs` maps refusals to gRPC, `api/interno.rs` the internal
+//! service, `api/pagine.rs` the pages' port), `canali/` (channel adapters), `web/` (the pages).
 
 mod api;
 pub mod app;
 pub mod canali;
 mod decode;
 pub mod domain;
+mod encode;
 mod store;
 pub mod web;
 
@@ -62,7 +64,7 @@ pub fn routes(app: &App, deps: &ContextDeps) -> Routes {
         IdentityInterceptor::new(deps.tokens.clone()),
     );
     let internal = InterceptedService::new(
-        NotificheInternalServiceServer::new(api::Interno { app: app.clone() }).limitato(),
+        NotificheInternalServiceServer::new(api::interno::Interno { app: app.clone() }).limitato(),
         SystemOnlyInterceptor::new(deps.tokens.clone()),
     );
     Routes::new(public).add_service(internal)

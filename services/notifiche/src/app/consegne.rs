@@ -1,19 +1,24 @@
 //! The delivery worker (NOT-6): at least once, with backoff; a channel that fails delays only
 //! its own deliveries; a process that dies mid-send leaves a lease that expires, and another
-//! worker (or the same after restart) sends again.
+//! worker (or the same after restart) sends again. And the query of who was told what, how
+//! (ListDeliveries).
 
 use std::time::Duration;
 
 use futures::future::join_all;
-use occasionali_runtime::AppError;
+use occasionali_runtime::pagina::Pagina;
 use occasionali_runtime::shutdown::Shutdown;
+use occasionali_runtime::{AppError, Identity};
 use rand::Rng;
 use tokio::task::JoinHandle;
 
 use super::App;
 use crate::canali::{ErroreCanale, Esito, Messaggio};
+use crate::domain::accesso;
 use crate::domain::canali::Canale;
-use crate::store::consegne::{self, Consegna, Stato};
+use crate::store::consegne;
+
+pub use crate::store::consegne::{Consegna, Filtri, Stato};
 
 /// After this many attempts a delivery is FAILED.
 pub const MAX_TENTATIVI: i32 = 10;
@@ -111,6 +116,20 @@ impl App {
         )
         .await?;
         Ok(())
+    }
+}
+
+impl App {
+    /// NOT-6: one page of the deliveries matching `filtri`, newest first (`(seq, delivery)`,
+    /// one more than the page), for whom may see them.
+    pub async fn consegne(
+        &self,
+        id: &Identity,
+        filtri: &Filtri,
+        pagina: Pagina,
+    ) -> Result<Vec<(i64, Consegna)>, AppError> {
+        accesso::consegne(id, filtri.codice_fiscale.as_deref())?;
+        consegne::elenco(&self.db, filtri, pagina.cursore, pagina.da_leggere()).await
     }
 }
 

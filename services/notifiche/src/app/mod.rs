@@ -1,10 +1,14 @@
-//! Notifiche's commands and queries: transactions, the delivery worker, the schedulers.
+//! Notifiche's commands and queries: transactions, the delivery worker, the schedulers; each
+//! command checks who may give it (`domain::accesso`).
 
 pub mod avvisi;
 pub mod campagna;
 pub mod consegne;
+pub mod contatti;
+pub mod cruscotto;
 pub mod guida;
 pub mod importa;
+pub mod inbox;
 pub mod ingest;
 pub mod scadenze;
 

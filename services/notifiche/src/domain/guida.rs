@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Months, Utc};
 
+use super::Errore;
+
 /// The services a guide links to (NOT-3), in the order the guide shows them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Link {
@@ -65,9 +67,27 @@ pub fn scaduta(scade: DateTime<Utc>, adesso: DateTime<Utc>) -> bool {
     adesso >= scade
 }
 
+/// An expired guide is no longer rated nor followed (NOT-4).
+pub fn leggibile(scade: DateTime<Utc>, adesso: DateTime<Utc>) -> Result<(), Errore> {
+    if scaduta(scade, adesso) {
+        Err(Errore::GuidaScaduta)
+    } else {
+        Ok(())
+    }
+}
+
 /// A rating is 1 to 5 (NOT-4).
 pub fn voto_valido(voto: i32) -> bool {
     (1..=5).contains(&voto)
+}
+
+/// A rating as given, when it is one (NOT-4).
+pub fn voto(voto: i32) -> Result<i32, Errore> {
+    if voto_valido(voto) {
+        Ok(voto)
+    } else {
+        Err(Errore::VotoFuoriScala)
+    }
 }
 
 pub const ISTRUZIONI_RAPPORTO_SOSPESO_CESSATO: &str = "Se il rapporto di lavoro è cessato e non lo hai \
@@ -103,6 +123,8 @@ mod tests {
         );
         assert!(!scaduta(scade, scade - chrono::Duration::seconds(1)));
         assert!(scaduta(scade, scade));
+        assert_eq!(leggibile(scade, scade - chrono::Duration::seconds(1)), Ok(()));
+        assert_eq!(leggibile(scade, scade), Err(Errore::GuidaScaduta));
     }
 
     #[test]
@@ -112,5 +134,7 @@ mod tests {
         assert!(voto_valido(5));
         assert!(!voto_valido(6));
         assert!(!voto_valido(-1));
+        assert_eq!(voto(4), Ok(4));
+        assert_eq!(voto(0), Err(Errore::VotoFuoriScala));
     }
 }

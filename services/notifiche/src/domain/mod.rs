@@ -1,12 +1,17 @@
-//! Notifiche's domain, pure: no database, no gRPC. Who is told what, on which channel
-//! (NOT-1, NOT-2, PRE-13), who a campaign addresses and what its guide says (NOT-3, NOT-4),
+//! Notifiche's domain, pure: no database, no gRPC. Who may read and act on what (NOT-1, NOT-5,
+//! NOT-6), and what is refused ([`Errore`]); who is told what, on which channel (NOT-1, NOT-2,
+//! PRE-13), who a campaign addresses and what its guide says (NOT-3, NOT-4),
 //! and the quarters and payment windows of domestic work (NOT-7).
 
+pub mod accesso;
 pub mod avvisi;
 pub mod campagna;
 pub mod canali;
+pub mod errore;
 pub mod guida;
 pub mod trimestre;
+
+pub use errore::Errore;
 
 use std::fmt;
 

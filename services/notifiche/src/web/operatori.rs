@@ -1,10 +1,11 @@
 //! The dashboard's check of who is asking: the same client bearer tokens the gateway verifies
-//! (GW-1), operators only.
+//! (GW-1); whom the dashboard is for is the domain's (NOT-5).
 
-use occasionali_runtime::AppError;
 use occasionali_runtime::identity::ClientTokens;
+use occasionali_runtime::{AppError, Identity};
 
 use super::VerificaOperatore;
+use crate::domain::accesso;
 
 pub struct TokenOperatore(pub ClientTokens);
 
@@ -15,16 +16,12 @@ impl VerificaOperatore for TokenOperatore {
             .0
             .verify(bearer)
             .map_err(|e| AppError::Unauthenticated(format!("token not accepted: {e}")))?;
-        if !p.profile.is_operator() {
-            return Err(AppError::denied(
-                "NOT-5",
-                "NOT_5_OPERATORS_ONLY",
-                "the dashboard is for INPS operators",
-            ));
-        }
-        Ok(match p.sede {
-            Some(s) => format!("{} (sede {s})", p.profile),
-            None => p.profile.to_string(),
+        // The operator signs in with its own token: no delega, no origin.
+        let id = Identity::new(p);
+        accesso::pagina_cruscotto(&id)?;
+        Ok(match id.caller.sede {
+            Some(s) => format!("{} (sede {s})", id.caller.profile),
+            None => id.caller.profile.to_string(),
         })
     }
 }
