@@ -32,6 +32,18 @@ impl From<Errore> for AppError {
             SoloDg { .. } => AppError::denied(regola, motivo(regola, "DG_ONLY"), messaggio),
             FuoriSede { .. } => AppError::denied(regola, motivo(regola, "OUTSIDE_SEDE"), messaggio),
             NonTitolare { .. } => AppError::denied(regola, motivo(regola, "NOT_OWN_WALLET"), messaggio),
+            LibroSoloDg => AppError::denied(regola, "POR_1_DG_ONLY", messaggio),
+            AnnoNonValido => AppError::invalid("anno", regola, "POR_6_YEAR", messaggio),
+            AbbinamentoSoloOperatori => AppError::denied(regola, "POR_3_OPERATORS_ONLY", messaggio),
+            VersamentoDiAltraSede | UtilizzatoreDiAltraSede => {
+                AppError::denied(regola, "POR_3_OUTSIDE_SEDE", messaggio)
+            }
+            RimborsiSoloOperatori | StorniSoloOperatori => {
+                AppError::denied(regola, "POR_7_OPERATORS_ONLY", messaggio)
+            }
+            DestinazioneNonUtilizzatore => precondizione("POR_7_DESTINATION_NOT_UTILIZZATORE"),
+            MeseGiaPagato { .. } => precondizione("POR_5_MONTH_ALREADY_PAID"),
+            Concorrente { .. } => AppError::aborted(regola, motivo(regola, "CONCURRENT_CHANGE"), messaggio),
 
             NonInCoda { .. } => precondizione("POR_3_NOT_IN_QUEUE"),
             NonPagamentoCpo => precondizione("POR_3_NOT_A_CPO_PAYMENT"),

@@ -6,6 +6,7 @@ use occasionali_runtime::db::begin_snapshot;
 use occasionali_runtime::{AppError, Identity};
 
 use super::Portafoglio;
+use crate::domain::Errore;
 use crate::domain::accesso::{self, Ambito};
 use crate::domain::riserva::Riserva;
 use crate::domain::versamento::Versamento;
@@ -50,10 +51,8 @@ impl Portafoglio {
         anno: i32,
     ) -> Result<DatiRiepilogo, AppError> {
         self.puo_leggere(id, &w.cf, "POR-6").await?;
-        let dal = NaiveDate::from_ymd_opt(anno, 1, 1)
-            .ok_or_else(|| AppError::invalid("anno", "POR-6", "POR_6_YEAR", "is not a valid year"))?;
-        let al = NaiveDate::from_ymd_opt(anno, 12, 31)
-            .ok_or_else(|| AppError::invalid("anno", "POR-6", "POR_6_YEAR", "is not a valid year"))?;
+        let dal = NaiveDate::from_ymd_opt(anno, 1, 1).ok_or(Errore::AnnoNonValido)?;
+        let al = NaiveDate::from_ymd_opt(anno, 12, 31).ok_or(Errore::AnnoNonValido)?;
         let (inizio, fine) = calendar::year_bounds(anno);
         Ok(DatiRiepilogo {
             saldi: conti::saldi(&self.db, w).await?,
@@ -97,11 +96,7 @@ impl Portafoglio {
             (Ambito::Tutto, _) => {}
             (Ambito::Sede(_), Some(w)) => self.puo_leggere(id, &w.cf, "POR-1").await?,
             (Ambito::Sede(_), None) => {
-                return Err(AppError::denied(
-                    "POR-1",
-                    "POR_1_DG_ONLY",
-                    "the whole ledger is for the Direzione Generale; a sede operator asks for one wallet",
-                ));
+                return Err(Errore::LibroSoloDg.into());
             }
         }
         // One snapshot for the three reads: under load, separate statements would see

@@ -4,6 +4,7 @@ use occasionali_kernel::ids::new_id;
 use occasionali_runtime::{AppError, Identity};
 
 use super::{Portafoglio, mask, rollback};
+use crate::domain::Errore;
 use crate::domain::payout::{self, EsitoPayout, OrdinePagamento};
 use crate::domain::riserva::StatoRiserva;
 use crate::domain::{MetodoPagamento, PortafoglioRef};
@@ -127,11 +128,11 @@ impl Portafoglio {
             txn.commit().await?;
             return Ok(Some(ordine));
         }
-        Err(AppError::aborted(
-            "POR-5",
-            "POR_5_CONCURRENT_CHANGE",
-            "the prestatore's reservations kept changing during the payout; run it again",
-        ))
+        Err(Errore::Concorrente {
+            regola: "POR-5",
+            messaggio: "the prestatore's reservations kept changing during the payout; run it again",
+        }
+        .into())
     }
 
     /// Makes sure prestazioni is told of every order of a month (PRE-16): the commands are

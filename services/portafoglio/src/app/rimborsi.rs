@@ -4,6 +4,7 @@ use occasionali_kernel::ids::new_id;
 use occasionali_runtime::{AppError, Identity};
 
 use super::{Portafoglio, autore, rollback};
+use crate::domain::Errore;
 use crate::domain::accesso::{self, Ambito};
 use crate::domain::rimborso::{self, Decisione, EsitoDecisione, RichiestaRimborso, Rimborso, StatoRimborso};
 use crate::events;
@@ -51,11 +52,7 @@ impl Portafoglio {
         nota: &str,
     ) -> Result<Rimborso, AppError> {
         if !id.is_operator() {
-            return Err(AppError::denied(
-                "POR-7",
-                "POR_7_OPERATORS_ONLY",
-                "rimborsi are decided by INPS operators",
-            ));
+            return Err(Errore::RimborsiSoloOperatori.into());
         }
         let ambito = accesso::operatori(id, "POR-7", "deciding a rimborso")?;
         let r = store::carica(&self.db, rimborso_id)

@@ -5,6 +5,7 @@ use occasionali_runtime::{AppError, Identity};
 
 use super::{Portafoglio, rollback};
 use crate::domain::Conto;
+use crate::domain::Errore;
 use crate::domain::riserva::{self, Esito, RichiestaRiserva, Ripetizione, Riserva, StatoRiserva};
 use crate::events;
 use crate::store::{Inserimento, conti, riserve as store};
@@ -69,11 +70,7 @@ impl Portafoglio {
         let (anno, mese) = (r.data_prestazione.year(), r.data_prestazione.month());
         if crate::store::payout::run(&*txn, anno, mese).await?.is_some() {
             rollback(txn).await?;
-            return Err(AppError::precondition(
-                "POR-5",
-                "POR_5_MONTH_ALREADY_PAID",
-                format!("the payout of {anno}-{mese:02} has started: no reinstatement into it"),
-            ));
+            return Err(Errore::MeseGiaPagato { anno, mese }.into());
         }
         let prima = esistente.as_ref().map(|e| e.stato);
         let (nuova, s) = riserva::reintegra(&r, esistente, &mut saldi, ora)?;
@@ -82,11 +79,11 @@ impl Portafoglio {
             None => {
                 if store::inserisci(&*txn, &nuova).await? == Inserimento::Duplicato {
                     rollback(txn).await?;
-                    return Err(AppError::aborted(
-                        "POR-4",
-                        "POR_4_CONCURRENT_CHANGE",
-                        "the reservation was created concurrently; retry",
-                    ));
+                    return Err(Errore::Concorrente {
+                        regola: "POR-4",
+                        messaggio: "the reservation was created concurrently; retry",
+                    }
+                    .into());
                 }
             }
         }

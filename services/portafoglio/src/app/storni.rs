@@ -6,6 +6,7 @@ use occasionali_runtime::{AppError, Identity};
 use sea_orm::ConnectionTrait;
 
 use super::{Portafoglio, autore, rollback};
+use crate::domain::Errore;
 use crate::domain::PortafoglioRef;
 use crate::domain::accesso;
 use crate::domain::storno::{self, Destinazione, RichiestaStorno, Storno};
@@ -37,11 +38,7 @@ impl Portafoglio {
         };
         let d = self.registro.soggetto(&portafoglio.cf, Some(id)).await?;
         if !d.is_some_and(|d| d.utilizzatore(portafoglio.tipo)) {
-            return Err(AppError::precondition(
-                "POR-7",
-                "POR_7_DESTINATION_NOT_UTILIZZATORE",
-                "the destination is not a registered utilizzatore of that wallet type",
-            ));
+            return Err(Errore::DestinazioneNonUtilizzatore.into());
         }
         Ok(Some(portafoglio.clone()))
     }
@@ -50,11 +47,7 @@ impl Portafoglio {
     /// from a wallet never more than its available balance. Idempotent on the request id.
     pub async fn storna(&self, id: &Identity, r: RichiestaStorno) -> Result<(Storno, Versamento), AppError> {
         if !id.is_operator() {
-            return Err(AppError::denied(
-                "POR-7",
-                "POR_7_OPERATORS_ONLY",
-                "returns and transfers of versamenti are for INPS operators",
-            ));
+            return Err(Errore::StorniSoloOperatori.into());
         }
         let ambito = accesso::operatori(id, "POR-7", "storno")?;
         if let Some(e) = storni::per_request(&self.db, &r.request_id).await? {
@@ -78,11 +71,11 @@ impl Portafoglio {
             .ok_or_else(|| AppError::NotFound(format!("versamento {}", r.versamento_id)))?;
         if storno::origine(&v)? != origine {
             rollback(txn).await?;
-            return Err(AppError::aborted(
-                "POR-7",
-                "POR_7_CONCURRENT_CHANGE",
-                "the versamento moved meanwhile; read it again and retry",
-            ));
+            return Err(Errore::Concorrente {
+                regola: "POR-7",
+                messaggio: "the versamento moved meanwhile; read it again and retry",
+            }
+            .into());
         }
         let mut saldi_origine = origine.as_ref().and_then(|w| saldi.remove(w));
         let mut saldi_destinazione = destinazione.as_ref().and_then(|w| saldi.remove(w));

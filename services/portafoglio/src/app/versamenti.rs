@@ -6,6 +6,7 @@ use occasionali_kernel::ids::new_id;
 use occasionali_runtime::{AppError, Identity};
 
 use super::{Portafoglio, autore, mask, rollback};
+use crate::domain::Errore;
 use crate::domain::accesso;
 use crate::domain::versamento::{self, Abbinamento, DatiVersamento, Versamento};
 use crate::domain::{PortafoglioRef, SoggettoRegistrato, TipoPortafoglio};
@@ -256,22 +257,14 @@ impl Portafoglio {
         utilizzatore_cf: &str,
     ) -> Result<(Versamento, Option<SoggettoRegistrato>), AppError> {
         if !id.is_operator() {
-            return Err(AppError::denied(
-                "POR-3",
-                "POR_3_OPERATORS_ONLY",
-                "abbinamento manuale is for INPS operators",
-            ));
+            return Err(Errore::AbbinamentoSoloOperatori.into());
         }
         let ambito = accesso::operatori(id, "POR-3", "abbinamento manuale")?;
         let v = store::carica(&self.db, versamento_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("versamento {versamento_id}")))?;
         if !v.in_coda_di(&ambito) {
-            return Err(AppError::denied(
-                "POR-3",
-                "POR_3_OUTSIDE_SEDE",
-                "the versamento belongs to another sede's queue",
-            ));
+            return Err(Errore::VersamentoDiAltraSede.into());
         }
         let destinatario = self.registro.soggetto(utilizzatore_cf, Some(id)).await?;
         // A payer representing companies of several sedi waits in each queue; each sede's
@@ -279,11 +272,7 @@ impl Portafoglio {
         if let Some(d) = &destinatario
             && !ambito.copre(&d.sede)
         {
-            return Err(AppError::denied(
-                "POR-3",
-                "POR_3_OUTSIDE_SEDE",
-                "the chosen utilizzatore belongs to another sede",
-            ));
+            return Err(Errore::UtilizzatoreDiAltraSede.into());
         }
         Ok((v, destinatario))
     }

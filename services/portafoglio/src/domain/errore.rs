@@ -27,6 +27,11 @@ pub enum Errore {
         "a person or company reaches only its own wallets (an intermediary only its clients', under a delega)"
     )]
     NonTitolare { regola: &'static str },
+    /// POR-1: the whole ledger is the central direction's.
+    #[error("the whole ledger is for the Direzione Generale; a sede operator asks for one wallet")]
+    LibroSoloDg,
+    #[error("is not a valid year")]
+    AnnoNonValido,
 
     // POR-3: abbinamento manuale.
     #[error("the versamento is {}, not waiting in the unmatched queue", .stato.code())]
@@ -39,6 +44,12 @@ pub enum Errore {
     NonUtilizzatoreCpo,
     #[error("a versamento can be matched manually only to a company whose legal representative is the payer")]
     VersanteNonLegaleRappresentante,
+    #[error("abbinamento manuale is for INPS operators")]
+    AbbinamentoSoloOperatori,
+    #[error("the versamento belongs to another sede's queue")]
+    VersamentoDiAltraSede,
+    #[error("the chosen utilizzatore belongs to another sede")]
+    UtilizzatoreDiAltraSede,
 
     // POR-4 / POR-8: reservations.
     /// POR-8: a debt blocks new prestazioni until a deposit covers it.
@@ -68,10 +79,19 @@ pub enum Errore {
     // POR-5: the payout.
     #[error("must be between 1 and 12")]
     MeseNonValido,
+    /// A contest's reinstatement cannot go into a month whose payout has started.
+    #[error("the payout of {anno}-{mese:02} has started: no reinstatement into it")]
+    MeseGiaPagato { anno: i32, mese: u32 },
     #[error("the payout of {anno}-{mese:02} is due on {data}, not before")]
     PayoutPrematuro { anno: i32, mese: u32, data: NaiveDate },
 
     // POR-7: rimborsi and storni.
+    #[error("rimborsi are decided by INPS operators")]
+    RimborsiSoloOperatori,
+    #[error("returns and transfers of versamenti are for INPS operators")]
+    StorniSoloOperatori,
+    #[error("the destination is not a registered utilizzatore of that wallet type")]
+    DestinazioneNonUtilizzatore,
     #[error("this request_id was used for a different rimborso request")]
     RichiestaRimborsoRiusata,
     #[error(
@@ -94,6 +114,13 @@ pub enum Errore {
         "the wallet's available balance ({disponibile}) does not cover it: reserved funds stay for the prestazioni"
     )]
     SottoIlRiservato { disponibile: Euro, importo: Euro },
+
+    /// Another writer changed what this step read: the caller retries (ABORTED).
+    #[error("{messaggio}")]
+    Concorrente {
+        regola: &'static str,
+        messaggio: &'static str,
+    },
 
     // Broken invariants: bugs of the caller or corrupt data, never the client's fault.
     #[error("refused posting of {importo} from {} to {}", .da.code(), .a.code())]
@@ -119,18 +146,28 @@ impl Errore {
             SoloOperatori { regola, .. }
             | SoloDg { regola, .. }
             | FuoriSede { regola }
-            | NonTitolare { regola } => *regola,
-            NonInCoda { .. } | NonPagamentoCpo | NonUtilizzatoreCpo | VersanteNonLegaleRappresentante => {
-                "POR-3"
-            }
+            | NonTitolare { regola }
+            | Concorrente { regola, .. } => *regola,
+            LibroSoloDg => "POR-1",
+            AnnoNonValido => "POR-6",
+            NonInCoda { .. }
+            | NonPagamentoCpo
+            | NonUtilizzatoreCpo
+            | VersanteNonLegaleRappresentante
+            | AbbinamentoSoloOperatori
+            | VersamentoDiAltraSede
+            | UtilizzatoreDiAltraSede => "POR-3",
             InDebito { .. } => "POR-8",
             FondiInsufficienti { .. }
             | ConflittoRiserva
             | RiservaGiaConsumata
             | ConsumataDaAltroOrdine
             | RiservaRilasciata => "POR-4",
-            MeseNonValido | PayoutPrematuro { .. } => "POR-5",
-            RichiestaRimborsoRiusata
+            MeseNonValido | PayoutPrematuro { .. } | MeseGiaPagato { .. } => "POR-5",
+            RimborsiSoloOperatori
+            | StorniSoloOperatori
+            | DestinazioneNonUtilizzatore
+            | RichiestaRimborsoRiusata
             | RimborsoOltreDisponibile { .. }
             | RimborsoGiaDeciso { .. }
             | ImportoApprovatoNonValido { .. }

@@ -8,11 +8,29 @@ use tonic::Code;
 use crate::domain::errore::Errore;
 use crate::domain::limiti::StatoLimite;
 use crate::domain::prestazione::{Rifiuto, Risposta};
+use crate::domain::regole::RifiutoPubblicazione;
 use crate::domain::verifiche::Violazione;
 use crate::encode;
 
 /// The type URL of a StatoLimite in google.rpc.Status.details.
 pub const STATO_LIMITE_TYPE_URL: &str = "type.googleapis.com/occasionali.prestazioni.v1.StatoLimite";
+
+impl From<RifiutoPubblicazione> for AppError {
+    fn from(e: RifiutoPubblicazione) -> AppError {
+        use RifiutoPubblicazione::*;
+        let message = e.to_string();
+        match e {
+            AnnoIniziato { .. } => AppError::precondition("PRE-20", "PRE_20_YEAR_IN_FORCE", message),
+            AnnoTroppoLontano { .. } => {
+                AppError::invalid("rule_table.anno", "PRE-20", "PRE_20_YEAR_TOO_FAR", message)
+            }
+            SoloDg => AppError::denied("PRE-20", "PRE_20_PUBLISH_DG_ONLY", message),
+            SenzaRegolePrecedenti { .. } => AppError::precondition("PRE-20", "PRE_20_NO_RULES", message),
+            RichiestaRiusata => AppError::already_exists("PRE-20", "PRE_20_REQUEST_ID_REUSED", message),
+            Concorrente { .. } => AppError::aborted("PRE-20", "PRE_20_CONCURRENT_PUBLICATION", message),
+        }
+    }
+}
 
 impl From<Errore> for AppError {
     fn from(e: Errore) -> AppError {

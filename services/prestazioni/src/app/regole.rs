@@ -21,40 +21,20 @@ impl App {
         nuova: Regole,
         motivo: &str,
     ) -> Result<RigaRegole, AppError> {
-        if !regole::puo_pubblicare(chi) {
-            return Err(AppError::denied(
-                "PRE-20",
-                "PRE_20_PUBLISH_DG_ONLY",
-                "only the central direction (DG) publishes rule tables",
-            ));
-        }
+        regole::puo_pubblicare(chi)?;
         // PRE-18's retry contract: the same id answers the same publication.
         if let Some(r) = self.pubblicazione_gia_fatta(request_id, &nuova, motivo).await? {
             return Ok(r);
         }
         let anno_in_corso = rome_date(self.clock.now()).year();
-        regole::pubblicabile(nuova.anno, anno_in_corso).map_err(|e| match e {
-            RifiutoPubblicazione::AnnoIniziato { .. } => {
-                AppError::precondition("PRE-20", "PRE_20_YEAR_IN_FORCE", e.to_string())
-            }
-            RifiutoPubblicazione::AnnoTroppoLontano { .. } => {
-                AppError::invalid("rule_table.anno", "PRE-20", "PRE_20_YEAR_TOO_FAR", e.to_string())
-            }
-        })?;
+        regole::pubblicabile(nuova.anno, anno_in_corso)?;
         if let Some(r) = self.registra(chi, request_id, nuova.clone(), motivo).await? {
             return Ok(r);
         }
         // Another publication of the year, or this very request, committed meanwhile.
         match self.pubblicazione_gia_fatta(request_id, &nuova, motivo).await? {
             Some(r) => Ok(r),
-            None => Err(AppError::aborted(
-                "PRE-20",
-                "PRE_20_CONCURRENT_PUBLICATION",
-                format!(
-                    "another table for {} was published meanwhile: read it and retry",
-                    nuova.anno
-                ),
-            )),
+            None => Err(RifiutoPubblicazione::Concorrente { anno: nuova.anno }.into()),
         }
     }
 
@@ -66,13 +46,9 @@ impl App {
         motivo: &str,
     ) -> Result<Option<RigaRegole>, AppError> {
         let tx = begin_write(&self.db).await?;
-        let precedente = store::regole(&tx, nuova.anno - 1).await?.ok_or_else(|| {
-            AppError::precondition(
-                "PRE-20",
-                "PRE_20_NO_RULES",
-                format!("no rule table before {}", nuova.anno),
-            )
-        })?;
+        let precedente = store::regole(&tx, nuova.anno - 1)
+            .await?
+            .ok_or(RifiutoPubblicazione::SenzaRegolePrecedenti { anno: nuova.anno })?;
         nuova.variazioni = regole::variazioni(&precedente, &nuova, motivo);
         let autore = chi.author();
         let Some(riga) = store::pubblica(
@@ -126,11 +102,7 @@ impl App {
         let mut confronto = fatta.regole.clone();
         confronto.variazioni.clear();
         if confronto != *nuova || fatta.pubblicazione.motivo != motivo {
-            return Err(AppError::already_exists(
-                "PRE-20",
-                "PRE_20_REQUEST_ID_REUSED",
-                "this request id was used for a different publication",
-            ));
+            return Err(RifiutoPubblicazione::RichiestaRiusata.into());
         }
         Ok(Some(fatta))
     }

@@ -179,11 +179,22 @@ pub enum RifiutoPubblicazione {
     AnnoIniziato { anno: i32 },
     #[error("a table may be published for the next {ANNI_PUBBLICABILI} years only (up to {massimo})")]
     AnnoTroppoLontano { anno: i32, massimo: i32 },
+    #[error("only the central direction (DG) publishes rule tables")]
+    SoloDg,
+    #[error("no rule table before {anno}")]
+    SenzaRegolePrecedenti { anno: i32 },
+    #[error("this request id was used for a different publication")]
+    RichiestaRiusata,
+    #[error("another table for {anno} was published meanwhile: read it and retry")]
+    Concorrente { anno: i32 },
 }
 
 /// PRE-20: who publishes the figures of the law: the central direction (DG) and the platform.
-pub fn puo_pubblicare(chi: &Identity) -> bool {
-    matches!(chi.profile(), Profile::OperatoreDg | Profile::Sistema)
+pub fn puo_pubblicare(chi: &Identity) -> Result<(), RifiutoPubblicazione> {
+    match chi.profile() {
+        Profile::OperatoreDg | Profile::Sistema => Ok(()),
+        _ => Err(RifiutoPubblicazione::SoloDg),
+    }
 }
 
 /// PRE-20: a table may be published for a year that has not begun in Rome, up to
