@@ -12,7 +12,6 @@ use occasionali_proto::common::Periodo;
 use occasionali_proto::deleghe as pb;
 use occasionali_proto::deleghe::deleghe_internal_service_client::DelegheInternalServiceClient;
 use occasionali_proto::deleghe::deleghe_service_client::DelegheServiceClient;
-use occasionali_runtime::Profile;
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::identity::InternalTokens;
@@ -122,9 +121,7 @@ impl Harness {
 
     /// The gateway's own identity, calling because of `client` (DEL-2).
     pub fn gateway_per(&self, client: &Chi) -> Chi {
-        let mut g = self.who(Profile::Sistema, "SISTEMA-GATEWAY", None);
-        g.identity.origin = Some(Box::new(client.identity.clone()));
-        g
+        self.sistema_di("SISTEMA-GATEWAY").per(client)
     }
 
     // --- common calls ------------------------------------------------------------------------

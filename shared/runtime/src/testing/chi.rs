@@ -37,6 +37,15 @@ impl Chi {
         });
         self
     }
+
+    /// The same caller calling because of `origin` (GW-6: the client's scope travels with it):
+    /// a platform identity, the gateway's or a context's own, acting for a client. Suites whose
+    /// platform caller has a name of its own build it with [`Chiamanti::sistema_di`] and send it
+    /// with this.
+    pub fn per(mut self, origin: &Chi) -> Chi {
+        self.identity.origin = Some(Box::new(origin.identity.clone()));
+        self
+    }
 }
 
 /// Makes a suite's harness answer for its callers, `h.dg()`, `h.op("RM")`, `h.prestatore(cf)`:
@@ -113,14 +122,19 @@ impl Chiamanti {
 
     /// The platform itself (a background round: no client behind it).
     pub fn sistema(&self) -> Chi {
-        self.who(Profile::Sistema, "SISTEMA-TEST", None)
+        self.sistema_di("SISTEMA-TEST")
+    }
+
+    /// The platform as one of its parts, named by `cf` (SISTEMA-GATEWAY, SISTEMA-PORTAFOGLIO):
+    /// for a suite whose context records who called it (a rule table's author), or tells the
+    /// platform's callers apart.
+    pub fn sistema_di(&self, cf: &str) -> Chi {
+        self.who(Profile::Sistema, cf, None)
     }
 
     /// A platform call made because of `origin` (GW-6: the client's scope travels with it).
     pub fn sistema_per(&self, origin: &Chi) -> Chi {
-        let mut c = self.sistema();
-        c.identity.origin = Some(Box::new(origin.identity.clone()));
-        c
+        self.sistema().per(origin)
     }
 
     /// The payments feed (POR-2): a service identity, never a person.
