@@ -13,14 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use occasionali_e2e::Cluster;
-use occasionali_e2e::feed::{self, with};
-use occasionali_proto::portafoglio as por;
-use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
-use occasionali_runtime::context::Context;
+use occasionali_e2e::basi::Basi;
+use occasionali_e2e::feed::{self, lettore};
 use occasionali_runtime::identity::Profile;
-use sea_orm::ConnectionTrait;
+use occasionali_runtime::testing::persone::FLUSSO;
 use tonic::transport::Channel;
 
 const AZIENDE: usize = 32;
@@ -35,44 +32,10 @@ struct Row {
     p99: Duration,
 }
 
-async fn lettore(
-    channel: Channel,
-    token: String,
-    piva: String,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<Vec<Duration>> {
-    let mut client = PortafoglioServiceClient::new(channel);
-    let mut out = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
-        let r = with(
-            &token,
-            por::GetRiepilogoRequest {
-                portafoglio: Some(por::PortafoglioRef {
-                    utilizzatore_cf: piva.clone(),
-                    tipo: por::TipoPortafoglio::Cpo as i32,
-                }),
-                anno: 2026,
-            },
-        )?;
-        let t = Instant::now();
-        client.get_riepilogo(r).await?;
-        out.push(t.elapsed());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(out)
-}
-
-async fn measure(
-    engine: &'static str,
-    pg: Option<&str>,
-    databases: &[(Context, String)],
-    records: usize,
-) -> anyhow::Result<Row> {
+async fn measure(engine: &'static str, basi: Option<&Basi>, records: usize) -> anyhow::Result<Row> {
     let c = Cluster::start_with(None, |config| {
-        if let Some(server) = pg {
-            for (ctx, name) in databases {
-                config.services.entry(*ctx).or_default().database_url = Some(format!("{server}/{name}"));
-            }
+        if let Some(b) = basi {
+            b.configura(config);
         }
     })
     .await?;
@@ -80,7 +43,7 @@ async fn measure(
     let channel = Channel::from_shared(url.clone())?.connect().await?;
     let mut aziende = feed::registra_aziende(&c, channel.clone(), AZIENDE + 1).await?;
     let (letta, token) = aziende.pop().unwrap();
-    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
+    let flusso = c.token(Profile::FlussoPagamenti, FLUSSO, None)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let altra = Channel::from_shared(url)?.connect().await?;
@@ -105,7 +68,7 @@ async fn measure(
     stop.store(true, Ordering::Relaxed);
     let mut latenze = Vec::new();
     for l in lettori {
-        latenze.extend(l.await??);
+        latenze.extend(l.await?.map_err(anyhow::Error::msg)?);
     }
     latenze.sort();
     anyhow::ensure!(!latenze.is_empty(), "{engine}: no reader call completed");
@@ -138,28 +101,13 @@ async fn measure(
 
 async fn run(engine: &'static str, pg: Option<&str>, records: usize) -> anyhow::Result<Row> {
     // PostgreSQL: one fresh database per context, dropped afterwards.
-    let mut databases = Vec::new();
-    if let Some(server) = pg {
-        let admin = occasionali_runtime::db::connect(&format!("{server}/postgres"), 1).await?;
-        let stamp = Utc::now().timestamp_micros();
-        for ctx in Context::ALL {
-            let name = format!("occ_feed_{}_{}_{stamp}", ctx.name(), std::process::id());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            databases.push((ctx, name));
-        }
-        admin.close().await?;
-    }
-    let result = measure(engine, pg, &databases, records).await;
-    if let Some(server) = pg {
-        let admin = occasionali_runtime::db::connect(&format!("{server}/postgres"), 1).await?;
-        for (_, name) in &databases {
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await?;
-        }
-        admin.close().await?;
+    let basi = match pg {
+        Some(server) => Some(Basi::crea(server, "occ_feed").await?),
+        None => None,
+    };
+    let result = measure(engine, basi.as_ref(), records).await;
+    if let Some(b) = basi {
+        b.elimina().await?;
     }
     result
 }

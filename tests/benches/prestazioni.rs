@@ -13,19 +13,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use occasionali_e2e::Cluster;
-use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
-use occasionali_proto::anagrafica as ana;
+use chrono::{TimeZone, Utc};
+use occasionali_e2e::basi::Basi;
+use occasionali_e2e::feed::versamento;
+use occasionali_e2e::{Cluster, carico, with};
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as por;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_proto::prestazioni as pb;
 use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
-use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::Profile;
-use sea_orm::ConnectionTrait;
-use tonic::Request;
+use occasionali_runtime::testing::persone::FLUSSO;
 use tonic::transport::Channel;
 
 /// Companies (CPO utilizzatori), each funded with [`FONDI`].
@@ -36,102 +34,6 @@ const FONDI: &str = "1000000.00";
 const CLIENTS: [usize; 3] = [1, 8, 64];
 const WARM_UP: Duration = Duration::from_secs(1);
 const DURATION: Duration = Duration::from_secs(3);
-
-fn with<T>(token: &str, msg: T) -> Request<T> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    r
-}
-
-/// A valid partita IVA: 7-digit matricola, office 015, check digit.
-fn partita_iva(i: usize) -> String {
-    let base = format!("{:07}015", 1_000_000 + i);
-    let sum: u32 = base
-        .chars()
-        .enumerate()
-        .map(|(k, c)| {
-            let d = c.to_digit(10).unwrap();
-            if k % 2 == 0 {
-                d
-            } else {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            }
-        })
-        .sum();
-    format!("{base}{}", (10 - sum % 10) % 10)
-}
-
-fn persona(i: usize) -> ana::PersonaFisica {
-    const COGNOMI: [&str; 10] = [
-        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
-    ];
-    const NOMI: [(&str, Sesso); 6] = [
-        ("Luca", Sesso::M),
-        ("Giulia", Sesso::F),
-        ("Marco", Sesso::M),
-        ("Sara", Sesso::F),
-        ("Paolo", Sesso::M),
-        ("Elena", Sesso::F),
-    ];
-    let (nome, sesso) = NOMI[i % NOMI.len()];
-    let cognome = COGNOMI[(i / NOMI.len()) % COGNOMI.len()];
-    // Distinct birthdays (adults, 1960-2003): distinct codici fiscali.
-    let nascita = NaiveDate::from_ymd_opt(1960, 1, 1).unwrap() + chrono::Duration::days(i as i64 * 61);
-    let codice = cf::genera(&DatiAnagrafici {
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: nascita,
-        sesso,
-        luogo_nascita: "H501".into(),
-    });
-    ana::PersonaFisica {
-        codice_fiscale: codice.as_str().into(),
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: nascita.to_string(),
-        sesso: match sesso {
-            Sesso::M => ana::Sesso::M,
-            Sesso::F => ana::Sesso::F,
-        } as i32,
-        luogo_nascita: "H501".into(),
-        luogo_nascita_nome: String::new(),
-    }
-}
-
-fn domicilio() -> ana::Domicilio {
-    ana::Domicilio {
-        comune: "H501".into(),
-        indirizzo: "Via Appia 1".into(),
-        cap: "00179".into(),
-        ..Default::default()
-    }
-}
-
-fn contatti() -> ana::Contatti {
-    ana::Contatti {
-        cellulare: "+393331234567".into(),
-        email: "persona@example.it".into(),
-    }
-}
-
-/// A CPO detail from `inizio` to `fine` (the Timestamp type is inferred from the message).
-fn dettaglio(inizio: chrono::DateTime<Utc>, fine: chrono::DateTime<Utc>) -> pb::DettaglioCpo {
-    let mut d = pb::DettaglioCpo {
-        descrizione: "servizio ai tavoli".into(),
-        inizio: Some(Default::default()),
-        fine: Some(Default::default()),
-        finestra_agricola: None,
-        finalita_pa: 0,
-    };
-    for (slot, t) in [(&mut d.inizio, inizio), (&mut d.fine, fine)] {
-        if let Some(ts) = slot {
-            ts.seconds = t.timestamp();
-        }
-    }
-    d
-}
 
 /// Who inserts what in one slot.
 struct Fixture {
@@ -151,23 +53,7 @@ impl Fixture {
         let p = j / AZIENDE;
         let giorno = 5 + (p % 20) as u32;
         let inizio = Utc.with_ymd_and_hms(anno, 3, giorno, 8, 0, 0).unwrap();
-        let fine = inizio + chrono::Duration::hours(4);
-        let d = pb::DatiPrestazione {
-            tipo: pb::TipoPrestazione::Cpo as i32,
-            utilizzatore_cf: piva.clone(),
-            prestatore_cf: self.prestatori[p].clone(),
-            luogo: Some(pb::Luogo {
-                comune: "058091".into(),
-                indirizzo: "Via Roma 1".into(),
-                comune_nome: String::new(),
-            }),
-            dettaglio: Some(pb::dati_prestazione::Dettaglio::Cpo(dettaglio(inizio, fine))),
-            compenso: "36.00".into(),
-            dichiarazioni: Some(pb::Dichiarazioni {
-                appalto: Some(false),
-                rapporto_lavoro_recente: Some(false),
-            }),
-        };
+        let d = carico::cpo(piva, &self.prestatori[p], inizio);
         (
             token,
             pb::InsertPrestazioneRequest {
@@ -191,7 +77,7 @@ async fn client(channel: Channel, fixture: Arc<Fixture>, next: Arc<AtomicU64>, u
         let k = next.fetch_add(1, Ordering::Relaxed);
         let (token, req) = fixture.slot(k);
         let t = Instant::now();
-        let r = c.insert_prestazione(with(token, req)).await;
+        let r = c.insert_prestazione(with(token, req).unwrap()).await;
         let elapsed = t.elapsed();
         match r {
             Ok(r) => {
@@ -252,73 +138,44 @@ async fn setup(c: &Cluster, url: &str) -> anyhow::Result<Fixture> {
     let mut anagrafica = AnagraficaServiceClient::new(channel.clone());
     let mut aziende = Vec::with_capacity(AZIENDE);
     for i in 0..AZIENDE {
-        let piva = partita_iva(i);
+        let piva = carico::partita_iva(1_000_000 + i);
         let token = c.token(Profile::Azienda, &piva, None)?;
+        let legale = carico::persona(10_000 + i).codice_fiscale;
         anagrafica
             .register_utilizzatore(with(
                 &token,
-                ana::RegisterUtilizzatoreRequest {
-                    tipo: ana::TipoUtilizzatore::Cpo as i32,
-                    organizzazione: Some(ana::Organizzazione {
-                        codice_fiscale: piva.clone(),
-                        denominazione: format!("Trattoria {i} srl"),
-                        legale_rappresentante_cf: persona(10_000 + i).codice_fiscale,
-                    }),
-                    domicilio: Some(domicilio()),
-                    contatti: Some(contatti()),
-                    categoria: ana::CategoriaUtilizzatore::Impresa as i32,
-                    ateco: "56.10.11".into(),
-                    dipendenti_tempo_indeterminato: 3,
-                    ..Default::default()
-                },
-            ))
+                carico::azienda(&piva, format!("Trattoria {i} srl"), &legale),
+            )?)
             .await?;
         aziende.push((piva, token));
     }
     let mut prestatori = Vec::with_capacity(PRESTATORI);
     for i in 0..PRESTATORI {
-        let p = persona(i);
+        let p = carico::persona(i);
         let token = c.token(Profile::Prestatore, &p.codice_fiscale, None)?;
         let cf = p.codice_fiscale.clone();
         anagrafica
-            .register_prestatore(with(
-                &token,
-                ana::RegisterPrestatoreRequest {
-                    persona: Some(p),
-                    domicilio: Some(domicilio()),
-                    contatti: Some(contatti()),
-                    metodo_pagamento: Some(ana::MetodoPagamento {
-                        tipo: ana::TipoMetodoPagamento::ContoCorrente as i32,
-                        iban: "IT60X0542811101000000123456".into(),
-                    }),
-                    ..Default::default()
-                },
-            ))
+            .register_prestatore(with(&token, carico::prestatore(p))?)
             .await?;
         prestatori.push(cf);
     }
     // The payments feed funds the wallets (POR-2: never a person).
-    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
+    let flusso = c.token(Profile::FlussoPagamenti, FLUSSO, None)?;
     let records: Vec<_> = aziende
         .iter()
         .enumerate()
         .map(|(i, (piva, _))| por::ImportF24Request {
-            record: Some(por::RecordF24 {
-                id_pagamento: format!("F24-BENCH-{i}"),
-                modello: por::ModelloF24::Elide as i32,
-                codice_fiscale_versante: piva.clone(),
-                tipo: "I".into(),
-                codice_tributo: por::CodiceTributo::Cloc as i32,
-                anno: 2026,
-                importo: FONDI.into(),
-                riferimento_a: String::new(),
-                riferimento_b: String::new(),
-                data_versamento: "2026-03-01".into(),
-            }),
+            record: Some(versamento(
+                format!("F24-BENCH-{i}"),
+                piva,
+                FONDI,
+                2026,
+                "2026-03-01",
+            )),
         })
         .collect();
     let r = PortafoglioServiceClient::new(channel)
-        .import_f24(with(&flusso, tonic::codegen::tokio_stream::iter(records)))
+        .import_f24(with(&flusso, tonic::codegen::tokio_stream::iter(records))?)
         .await?
         .into_inner();
     anyhow::ensure!(
@@ -328,72 +185,29 @@ async fn setup(c: &Cluster, url: &str) -> anyhow::Result<Fixture> {
     Ok(Fixture { aziende, prestatori })
 }
 
-/// Waits for the whole cluster (every backend) to be SERVING through the gateway.
-async fn wait_all_serving(url: &str) -> anyhow::Result<()> {
-    use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let started = Instant::now();
-    loop {
-        if let Ok(ch) = Channel::from_shared(url.to_string())?.connect().await {
-            let r = HealthClient::new(ch)
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await;
-            if matches!(r, Ok(r) if r.get_ref().status == ServingStatus::Serving as i32) {
-                return Ok(());
-            }
-        }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(60), "cluster not SERVING");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn run(engine: &'static str, pg: Option<&str>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     // PostgreSQL: one fresh database per context, dropped afterwards.
-    let mut databases = Vec::new();
-    if let Some(server) = pg {
-        let admin = occasionali_runtime::db::connect(&format!("{server}/postgres"), 1).await?;
-        let stamp = Utc::now().timestamp_micros();
-        for ctx in Context::ALL {
-            let name = format!("occ_bench_{}_{}_{stamp}", ctx.name(), std::process::id());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            databases.push((ctx, name));
-        }
-        admin.close().await?;
-    }
-    let result = measure(engine, pg, &databases, rows).await;
-    if let Some(server) = pg {
-        let admin = occasionali_runtime::db::connect(&format!("{server}/postgres"), 1).await?;
-        for (_, name) in &databases {
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await?;
-        }
-        admin.close().await?;
+    let basi = match pg {
+        Some(server) => Some(Basi::crea(server, "occ_bench").await?),
+        None => None,
+    };
+    let result = measure(engine, basi.as_ref(), rows).await;
+    if let Some(b) = basi {
+        b.elimina().await?;
     }
     result
 }
 
-async fn measure(
-    engine: &'static str,
-    pg: Option<&str>,
-    databases: &[(Context, String)],
-    rows: &mut Vec<Row>,
-) -> anyhow::Result<()> {
+async fn measure(engine: &'static str, basi: Option<&Basi>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let clock = chrono::DateTime::parse_from_rfc3339("2026-03-02T08:00:00+01:00")?.to_utc();
     let c = Cluster::start_with(Some(clock), |config| {
-        if let Some(server) = pg {
-            for (ctx, name) in databases {
-                config.services.entry(*ctx).or_default().database_url = Some(format!("{server}/{name}"));
-            }
+        if let Some(b) = basi {
+            b.configura(config);
         }
     })
     .await?;
     let url = format!("http://{}", c.gateway);
-    wait_all_serving(&url).await?;
+    c.wait_all_serving().await?;
     let t = Instant::now();
     let fixture = Arc::new(setup(&c, &url).await?);
     println!(

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use command_fds::{CommandFdExt, FdMapping};
+use occasionali_e2e::basi::Basi;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use sea_orm::ConnectionTrait;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -54,9 +54,8 @@ pub struct Platform {
     pub gateway: SocketAddr,
     pub backends: BTreeMap<Context, SocketAddr>,
     pub auth_key: PathBuf,
-    pg_server: String,
-    /// Databases created so far (dropped by [`Drop`]).
-    databases: Mutex<BTreeMap<Context, String>>,
+    /// Every context's database (dropped with the platform).
+    basi: Option<Basi>,
     nodes: Mutex<BTreeMap<String, Node>>,
     /// Every process's listener, by process name.
     ascolti: BTreeMap<String, std::net::TcpListener>,
@@ -87,15 +86,14 @@ impl Platform {
         let gateway = ascolto()?;
         let gateway_addr = gateway.local_addr()?;
         ascolti.insert(GATEWAY.to_string(), gateway);
-        let platform = Platform {
+        let mut platform = Platform {
             bin,
             config: dir.join("occasionali.toml"),
             gateway: gateway_addr,
             backends,
             ascolti,
             auth_key: dir.join("secrets").join("auth.key"),
-            pg_server: pg_server.to_string(),
-            databases: Mutex::new(BTreeMap::new()),
+            basi: None,
             nodes: Mutex::new(BTreeMap::new()),
             started: Instant::now(),
             keep_dir: AtomicBool::new(false),
@@ -104,7 +102,7 @@ impl Platform {
         // Provisioned keys: `serve` refuses to invent them.
         Secret::load_or_create(&platform.auth_key)?;
         Secret::load_or_create(&platform.dir.join("secrets").join("internal.key"))?;
-        platform.create_databases(nanos).await?;
+        platform.basi = Some(Basi::crea(pg_server, "occ_chaos").await?);
         platform.write_config()?;
         for ctx in Context::ALL {
             platform.spawn(ctx.name())?;
@@ -114,22 +112,8 @@ impl Platform {
         Ok(platform)
     }
 
-    async fn create_databases(&self, stamp: u128) -> anyhow::Result<()> {
-        let admin = occasionali_runtime::db::connect(&format!("{}/postgres", self.pg_server), 1).await?;
-        for ctx in Context::ALL {
-            let name = format!("occ_chaos_{}_{}_{stamp}", ctx.name(), std::process::id());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            lock(&self.databases).insert(ctx, name);
-        }
-        admin.close().await?;
-        Ok(())
-    }
-
     pub fn database_url(&self, ctx: Context) -> String {
-        let name = lock(&self.databases).get(&ctx).cloned().unwrap_or_default();
-        format!("{}/{name}", self.pg_server)
+        self.basi.as_ref().map(|b| b.url(ctx)).unwrap_or_default()
     }
 
     fn write_config(&self) -> anyhow::Result<()> {
@@ -376,35 +360,7 @@ impl Drop for Platform {
                 let _ = c.wait();
             }
         }
-        let databases: Vec<String> = std::mem::take(&mut *lock(&self.databases))
-            .into_values()
-            .collect();
-        if !databases.is_empty() {
-            // We may be inside a runtime (even one shutting down): a helper thread with its own.
-            let server = self.pg_server.clone();
-            let handle = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-                    return;
-                };
-                rt.block_on(async move {
-                    let Ok(admin) = occasionali_runtime::db::connect(&format!("{server}/postgres"), 1).await
-                    else {
-                        eprintln!("chaos: cannot connect to drop the databases {databases:?}");
-                        return;
-                    };
-                    for name in &databases {
-                        if let Err(e) = admin
-                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                            .await
-                        {
-                            eprintln!("chaos: dropping {name}: {e}");
-                        }
-                    }
-                    let _ = admin.close().await;
-                });
-            });
-            let _ = handle.join();
-        }
+        // The databases go with `basi`, once no process uses them.
         if self.keep_dir.load(Ordering::Relaxed) {
             eprintln!("chaos: logs and configuration kept in {}", self.dir.display());
         } else {

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, NaiveDate, TimeZone, Utc};
-use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
-use occasionali_proto::anagrafica as ana;
+use chrono::{Datelike, TimeZone, Utc};
+use occasionali_e2e::carico;
+use occasionali_e2e::feed::versamento;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as por;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
@@ -16,12 +16,10 @@ use occasionali_proto::prestazioni as pb;
 use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{ClientTokens, Principal, Profile};
+use occasionali_runtime::testing::persone::FLUSSO;
 use tonic::transport::Channel;
 
 use crate::cluster::Platform;
-
-/// Who feeds deposits (POR-2: ImportF24, NotifyPagoPa): the payments feed's own identity.
-const FLUSSO_PAGAMENTI: (Profile, &str) = (Profile::FlussoPagamenti, "AGENZIA-ENTRATE");
 
 /// CPO companies funded (cents) well beyond what the load can spend.
 const AZIENDE: usize = 10;
@@ -88,79 +86,6 @@ fn euro(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-/// A valid partita IVA: 7-digit matricola, office 015, check digit.
-fn partita_iva(i: usize) -> String {
-    let base = format!("{:07}015", 2_000_000 + i);
-    let sum: u32 = base
-        .chars()
-        .enumerate()
-        .map(|(k, c)| {
-            let d = c.to_digit(10).unwrap_or(0);
-            if k % 2 == 0 {
-                d
-            } else {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            }
-        })
-        .sum();
-    format!("{base}{}", (10 - sum % 10) % 10)
-}
-
-/// Adults with distinct birthdays, hence distinct codici fiscali (i < 250).
-fn persona(i: usize) -> ana::PersonaFisica {
-    const COGNOMI: [&str; 10] = [
-        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
-    ];
-    const NOMI: [(&str, Sesso); 6] = [
-        ("Luca", Sesso::M),
-        ("Giulia", Sesso::F),
-        ("Marco", Sesso::M),
-        ("Sara", Sesso::F),
-        ("Paolo", Sesso::M),
-        ("Elena", Sesso::F),
-    ];
-    let (nome, sesso) = NOMI[i % NOMI.len()];
-    let cognome = COGNOMI[(i / NOMI.len()) % COGNOMI.len()];
-    let nascita =
-        NaiveDate::from_ymd_opt(1960, 1, 1).unwrap_or_default() + chrono::Duration::days(i as i64 * 61);
-    let codice = cf::genera(&DatiAnagrafici {
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: nascita,
-        sesso,
-        luogo_nascita: "H501".into(),
-    });
-    ana::PersonaFisica {
-        codice_fiscale: codice.as_str().into(),
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: nascita.to_string(),
-        sesso: match sesso {
-            Sesso::M => ana::Sesso::M,
-            Sesso::F => ana::Sesso::F,
-        } as i32,
-        luogo_nascita: "H501".into(),
-        luogo_nascita_nome: String::new(),
-    }
-}
-
-fn domicilio() -> ana::Domicilio {
-    ana::Domicilio {
-        comune: "H501".into(),
-        indirizzo: "Via Appia 1".into(),
-        cap: "00179".into(),
-        ..Default::default()
-    }
-}
-
-fn contatti() -> ana::Contatti {
-    ana::Contatti {
-        cellulare: "+393331234567".into(),
-        email: "persona@example.it".into(),
-    }
-}
-
 pub fn mint(tokens: &ClientTokens, profile: Profile, cf: &str) -> anyhow::Result<String> {
     let principal = Principal {
         cf: cf.to_string(),
@@ -176,25 +101,13 @@ pub async fn seed(channel: Channel, tokens: &ClientTokens) -> anyhow::Result<Fix
     let mut portafoglio = PortafoglioServiceClient::new(channel);
     let mut utilizzatori = Vec::new();
     for i in 0..=AZIENDE {
-        let piva = partita_iva(i);
+        let piva = carico::partita_iva(2_000_000 + i);
         let token = mint(tokens, Profile::Azienda, &piva)?;
+        let legale = carico::persona(200 + i).codice_fiscale;
         anagrafica
             .register_utilizzatore(with(
                 &token,
-                ana::RegisterUtilizzatoreRequest {
-                    tipo: ana::TipoUtilizzatore::Cpo as i32,
-                    organizzazione: Some(ana::Organizzazione {
-                        codice_fiscale: piva.clone(),
-                        denominazione: format!("Trattoria {i} srl"),
-                        legale_rappresentante_cf: persona(200 + i).codice_fiscale,
-                    }),
-                    domicilio: Some(domicilio()),
-                    contatti: Some(contatti()),
-                    categoria: ana::CategoriaUtilizzatore::Impresa as i32,
-                    ateco: "56.10.11".into(),
-                    dipendenti_tempo_indeterminato: 3,
-                    ..Default::default()
-                },
+                carico::azienda(&piva, format!("Trattoria {i} srl"), &legale),
             ))
             .await?;
         let fondi = if i == AZIENDE { FONDI_SCARSI } else { FONDI_AZIENDA };
@@ -206,20 +119,11 @@ pub async fn seed(channel: Channel, tokens: &ClientTokens) -> anyhow::Result<Fix
         });
     }
     for j in 0..FAMIGLIE {
-        let p = persona(230 + j);
+        let p = carico::persona(230 + j);
         let cf = p.codice_fiscale.clone();
         let token = mint(tokens, Profile::Utilizzatore, &cf)?;
         anagrafica
-            .register_utilizzatore(with(
-                &token,
-                ana::RegisterUtilizzatoreRequest {
-                    tipo: ana::TipoUtilizzatore::LibrettoFamiglia as i32,
-                    persona: Some(p),
-                    domicilio: Some(domicilio()),
-                    contatti: Some(contatti()),
-                    ..Default::default()
-                },
-            ))
+            .register_utilizzatore(with(&token, carico::famiglia(p)))
             .await?;
         utilizzatori.push(Utilizzatore {
             cf,
@@ -230,48 +134,31 @@ pub async fn seed(channel: Channel, tokens: &ClientTokens) -> anyhow::Result<Fix
     }
     let mut prestatori = Vec::with_capacity(PRESTATORI);
     for i in 0..PRESTATORI {
-        let p = persona(i);
+        let p = carico::persona(i);
         let cf = p.codice_fiscale.clone();
         let token = mint(tokens, Profile::Prestatore, &cf)?;
         anagrafica
-            .register_prestatore(with(
-                &token,
-                ana::RegisterPrestatoreRequest {
-                    persona: Some(p),
-                    domicilio: Some(domicilio()),
-                    contatti: Some(contatti()),
-                    metodo_pagamento: Some(ana::MetodoPagamento {
-                        tipo: ana::TipoMetodoPagamento::ContoCorrente as i32,
-                        iban: "IT60X0542811101000000123456".into(),
-                    }),
-                    ..Default::default()
-                },
-            ))
+            .register_prestatore(with(&token, carico::prestatore(p)))
             .await?;
         prestatori.push((cf, token));
     }
 
-    // Deposits, as the payments feed sends them: F24 (CLOC) for the companies, pagoPA for the
-    // families.
-    let feed = mint(tokens, FLUSSO_PAGAMENTI.0, FLUSSO_PAGAMENTI.1)?;
+    // Deposits, as the payments feed sends them under its own identity (POR-2): F24 (CLOC) for
+    // the companies, pagoPA for the families.
+    let feed = mint(tokens, Profile::FlussoPagamenti, FLUSSO)?;
     let ieri = Utc::now() - chrono::Duration::days(1);
     let records: Vec<por::ImportF24Request> = utilizzatori
         .iter()
         .filter(|u| u.tipo == Tipo::Cpo)
         .enumerate()
         .map(|(i, u)| por::ImportF24Request {
-            record: Some(por::RecordF24 {
-                id_pagamento: format!("F24-CHAOS-{i}"),
-                modello: por::ModelloF24::Elide as i32,
-                codice_fiscale_versante: u.cf.clone(),
-                tipo: "I".into(),
-                codice_tributo: por::CodiceTributo::Cloc as i32,
-                anno: ieri.year(),
-                importo: euro(u.fondi),
-                riferimento_a: String::new(),
-                riferimento_b: String::new(),
-                data_versamento: ieri.date_naive().to_string(),
-            }),
+            record: Some(versamento(
+                format!("F24-CHAOS-{i}"),
+                &u.cf,
+                &euro(u.fondi),
+                ieri.year(),
+                &ieri.date_naive().to_string(),
+            )),
         })
         .collect();
     let n = records.len() as i64;
@@ -314,58 +201,16 @@ impl Fixture {
         let p = j / nu;
         let giorno = 5 + (p % 20) as u32;
         let ut = &self.utilizzatori[u];
-        let dettaglio = match ut.tipo {
+        let prestatore = &self.prestatori[p].0;
+        let d = match ut.tipo {
             Tipo::Cpo => {
                 let inizio = Utc
                     .with_ymd_and_hms(anno, 3, giorno, 8, 0, 0)
                     .single()
                     .unwrap_or_default();
-                let mut d = pb::DettaglioCpo {
-                    descrizione: "servizio ai tavoli".into(),
-                    inizio: Some(Default::default()),
-                    fine: Some(Default::default()),
-                    finestra_agricola: None,
-                    finalita_pa: 0,
-                };
-                for (slot, t) in [
-                    (&mut d.inizio, inizio),
-                    (&mut d.fine, inizio + chrono::Duration::hours(4)),
-                ] {
-                    if let Some(ts) = slot {
-                        ts.seconds = t.timestamp();
-                    }
-                }
-                pb::dati_prestazione::Dettaglio::Cpo(d)
+                carico::cpo(&ut.cf, prestatore, inizio)
             }
-            Tipo::Lf => pb::dati_prestazione::Dettaglio::Lf(pb::DettaglioLf {
-                attivita: pb::AttivitaLf::LavoriDomestici as i32,
-                data: format!("{anno}-03-{giorno:02}"),
-                durata_minuti: 120,
-                titoli: 0,
-            }),
-        };
-        let d = pb::DatiPrestazione {
-            tipo: match ut.tipo {
-                Tipo::Cpo => pb::TipoPrestazione::Cpo,
-                Tipo::Lf => pb::TipoPrestazione::LibrettoFamiglia,
-            } as i32,
-            utilizzatore_cf: ut.cf.clone(),
-            prestatore_cf: self.prestatori[p].0.clone(),
-            luogo: Some(pb::Luogo {
-                comune: "058091".into(),
-                indirizzo: "Via Roma 1".into(),
-                comune_nome: String::new(),
-            }),
-            dettaglio: Some(dettaglio),
-            compenso: if ut.tipo == Tipo::Cpo {
-                "36.00".into()
-            } else {
-                String::new()
-            },
-            dichiarazioni: Some(pb::Dichiarazioni {
-                appalto: Some(false),
-                rapporto_lavoro_recente: Some(false),
-            }),
+            Tipo::Lf => carico::lf(&ut.cf, prestatore, format!("{anno}-03-{giorno:02}")),
         };
         (
             u,

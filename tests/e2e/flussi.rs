@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use occasionali_e2e::Cluster;
-use occasionali_e2e::feed::{self, with};
-use occasionali_proto::portafoglio as por;
+use occasionali_e2e::feed::{self, lettore};
+use occasionali_e2e::{Cluster, with};
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_runtime::identity::Profile;
+use occasionali_runtime::testing::persone::FLUSSO;
 use tonic::transport::Channel;
 
 /// Records of the test's day: past the old small-frame limit (~3,300 records; the stream broke
@@ -30,38 +30,6 @@ fn records() -> usize {
         .unwrap_or(RECORDS)
 }
 
-/// Reads a wallet summary in a loop until `stop`; returns every latency, or the first error.
-async fn lettore(
-    channel: Channel,
-    token: String,
-    piva: String,
-    stop: Arc<AtomicBool>,
-) -> Result<Vec<Duration>, String> {
-    let mut client = PortafoglioServiceClient::new(channel);
-    let mut latenze = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
-        let request = with(
-            &token,
-            por::GetRiepilogoRequest {
-                portafoglio: Some(por::PortafoglioRef {
-                    utilizzatore_cf: piva.clone(),
-                    tipo: por::TipoPortafoglio::Cpo as i32,
-                }),
-                anno: 2026,
-            },
-        )
-        .map_err(|e| e.to_string())?;
-        let t = Instant::now();
-        client
-            .get_riepilogo(request)
-            .await
-            .map_err(|s| format!("GetRiepilogo during the feed: {:?} {}", s.code(), s.message()))?;
-        latenze.push(t.elapsed());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(latenze)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_day_of_f24_goes_through_the_gateway_beside_other_callers() -> anyhow::Result<()> {
     let c = Cluster::start().await?;
@@ -71,7 +39,7 @@ async fn a_day_of_f24_goes_through_the_gateway_beside_other_callers() -> anyhow:
     // summary stays small whatever the day's size.
     let mut aziende = feed::registra_aziende(&c, channel.clone(), AZIENDE + 1).await?;
     let (letta, letta_token) = aziende.pop().ok_or_else(|| anyhow::anyhow!("no company"))?;
-    let flusso = c.token(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None)?;
+    let flusso = c.token(Profile::FlussoPagamenti, FLUSSO, None)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let altra = Channel::from_shared(url)?.connect().await?;
@@ -123,16 +91,7 @@ async fn a_day_of_f24_goes_through_the_gateway_beside_other_callers() -> anyhow:
     for (k, (piva, token)) in aziende.iter().enumerate() {
         let quote = (n + AZIENDE - 1 - k) / AZIENDE;
         let s = client
-            .get_riepilogo(with(
-                token,
-                por::GetRiepilogoRequest {
-                    portafoglio: Some(por::PortafoglioRef {
-                        utilizzatore_cf: piva.clone(),
-                        tipo: por::TipoPortafoglio::Cpo as i32,
-                    }),
-                    anno: 2026,
-                },
-            )?)
+            .get_riepilogo(with(token, feed::riepilogo(piva))?)
             .await?
             .into_inner()
             .riepilogo

@@ -1,63 +1,32 @@
 //! A day of the F24 payments feed through the gateway (POR-2), shared by the end-to-end test and
-//! the benchmark: companies to credit, the records, and a sender that writes every record as
-//! its own HTTP/2 DATA frame, as gRPC clients in Go and Java do (the shape that used to exhaust
-//! the backend's small-frame budget, issue 12).
+//! the benchmarks: companies to credit, the records, a caller reading beside the feed, and a
+//! sender that writes every record as its own HTTP/2 DATA frame, as gRPC clients in Go and Java
+//! do (the shape that used to exhaust the backend's small-frame budget, issue 12).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
+use occasionali_kernel::Sesso;
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as por;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_runtime::identity::Profile;
-use tonic::Request;
+use occasionali_runtime::testing::persone;
 use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-use crate::Cluster;
+use crate::{Cluster, carico, with};
 
 /// Every record credits 1.00 to one of these companies' CPO wallets.
 pub const IMPORTO: &str = "1.00";
 
-/// A request carrying `token` as its bearer.
-pub fn with<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
-    let mut r = Request::new(msg);
-    r.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse()?);
-    Ok(r)
-}
-
-/// A valid partita IVA: 7-digit matricola, office 015, check digit.
-pub fn partita_iva(i: usize) -> String {
-    let base = format!("{:07}015", 3_000_000 + i);
-    let sum: u32 = base
-        .chars()
-        .enumerate()
-        .map(|(k, c)| {
-            let d = c.to_digit(10).unwrap_or_default();
-            if k % 2 == 0 {
-                d
-            } else {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            }
-        })
-        .sum();
-    format!("{base}{}", (10 - sum % 10) % 10)
-}
-
 fn legale_rappresentante(i: usize) -> anyhow::Result<String> {
     let nascita = NaiveDate::from_ymd_opt(1950, 1, 1).ok_or_else(|| anyhow::anyhow!("date"))?
         + chrono::Duration::days(i as i64 * 37);
-    Ok(cf::genera(&DatiAnagrafici {
-        cognome: "Fontana".into(),
-        nome: "Laura".into(),
-        data_nascita: nascita,
-        sesso: Sesso::F,
-        luogo_nascita: "H501".into(),
-    })
-    .as_str()
-    .to_string())
+    Ok(persone::persona("Fontana", "Laura", &nascita.to_string(), Sesso::F).codice_fiscale)
 }
 
 /// Registers `n` CPO companies and returns their partite IVA, with each one's own token.
@@ -69,32 +38,18 @@ pub async fn registra_aziende(
     let mut anagrafica = AnagraficaServiceClient::new(channel);
     let mut aziende = Vec::with_capacity(n);
     for i in 0..n {
-        let piva = partita_iva(i);
+        let piva = carico::partita_iva(3_000_000 + i);
         let token = c.token(Profile::Azienda, &piva, None)?;
+        let legale = legale_rappresentante(i)?;
         anagrafica
             .register_utilizzatore(with(
                 &token,
                 ana::RegisterUtilizzatoreRequest {
-                    tipo: ana::TipoUtilizzatore::Cpo as i32,
-                    organizzazione: Some(ana::Organizzazione {
-                        codice_fiscale: piva.clone(),
-                        denominazione: format!("Ristorante {i} srl"),
-                        legale_rappresentante_cf: legale_rappresentante(i)?,
-                    }),
-                    domicilio: Some(ana::Domicilio {
-                        comune: "H501".into(),
-                        indirizzo: "Via Appia 1".into(),
-                        cap: "00179".into(),
-                        ..Default::default()
-                    }),
                     contatti: Some(ana::Contatti {
-                        cellulare: "+393331234567".into(),
                         email: "azienda@example.it".into(),
+                        ..persone::contatti()
                     }),
-                    categoria: ana::CategoriaUtilizzatore::Impresa as i32,
-                    ateco: "56.10.11".into(),
-                    dipendenti_tempo_indeterminato: 3,
-                    ..Default::default()
+                    ..carico::azienda(&piva, format!("Ristorante {i} srl"), &legale)
                 },
             )?)
             .await?;
@@ -103,20 +58,32 @@ pub async fn registra_aziende(
     Ok(aziende)
 }
 
-/// Record `i` of a day: payment id `<giorno>-<i>`, 1.00 from company `i % aziende.len()`.
-pub fn record(giorno: &str, i: usize, aziende: &[(String, String)]) -> por::RecordF24 {
+/// An F24 (modello ELIDE, CLOC) of `importo` euro paid by `cf` on `data` for `anno`: what funds
+/// a company's CPO wallet.
+pub fn versamento(id_pagamento: String, cf: &str, importo: &str, anno: i32, data: &str) -> por::RecordF24 {
     por::RecordF24 {
-        id_pagamento: format!("{giorno}-{i:07}"),
+        id_pagamento,
         modello: por::ModelloF24::Elide as i32,
-        codice_fiscale_versante: aziende[i % aziende.len()].0.clone(),
+        codice_fiscale_versante: cf.into(),
         tipo: "I".into(),
         codice_tributo: por::CodiceTributo::Cloc as i32,
-        anno: 2026,
-        importo: IMPORTO.into(),
+        anno,
+        importo: importo.into(),
         riferimento_a: String::new(),
         riferimento_b: String::new(),
-        data_versamento: "2026-03-02".into(),
+        data_versamento: data.into(),
     }
+}
+
+/// Record `i` of a day: payment id `<giorno>-<i>`, 1.00 from company `i % aziende.len()`.
+pub fn record(giorno: &str, i: usize, aziende: &[(String, String)]) -> por::RecordF24 {
+    versamento(
+        format!("{giorno}-{i:07}"),
+        &aziende[i % aziende.len()].0,
+        IMPORTO,
+        2026,
+        "2026-03-02",
+    )
 }
 
 /// Sends `records` as one ImportF24 stream, one DATA frame per record: the producer hands the
@@ -142,4 +109,38 @@ pub async fn invia(
         .map(tonic::Response::into_inner);
     producer.abort();
     Ok(answer)
+}
+
+/// The 2026 summary of `piva`'s CPO wallet.
+pub fn riepilogo(piva: &str) -> por::GetRiepilogoRequest {
+    por::GetRiepilogoRequest {
+        portafoglio: Some(por::PortafoglioRef {
+            utilizzatore_cf: piva.into(),
+            tipo: por::TipoPortafoglio::Cpo as i32,
+        }),
+        anno: 2026,
+    }
+}
+
+/// Reads `piva`'s wallet summary every 20 ms until `stop`, as a caller beside the feed; returns
+/// every latency, or the first error.
+pub async fn lettore(
+    channel: Channel,
+    token: String,
+    piva: String,
+    stop: Arc<AtomicBool>,
+) -> Result<Vec<Duration>, String> {
+    let mut client = PortafoglioServiceClient::new(channel);
+    let mut latenze = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let request = with(&token, riepilogo(&piva)).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        client
+            .get_riepilogo(request)
+            .await
+            .map_err(|s| format!("GetRiepilogo during the feed: {:?} {}", s.code(), s.message()))?;
+        latenze.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(latenze)
 }

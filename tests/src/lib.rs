@@ -17,7 +17,17 @@ use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+pub mod basi;
+pub mod carico;
 pub mod feed;
+
+/// A request carrying `token` as its bearer, as a client sends it to the gateway.
+pub fn with<T>(token: &str, msg: T) -> anyhow::Result<tonic::Request<T>> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
+    Ok(r)
+}
 
 /// A running cluster.
 pub struct Cluster {
@@ -121,6 +131,16 @@ impl Cluster {
             Err(e) => anyhow::anyhow!("the cluster task failed: {e}"),
         };
         Err(cause.context("the cluster stopped while starting"))
+    }
+
+    /// Waits until the gateway reports every backend SERVING (a cluster started on other
+    /// databases by [`Cluster::start_with`] was judged ready on anagrafica alone).
+    pub async fn wait_all_serving(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.wait_serving("", Duration::from_secs(60)).await?,
+            "the cluster stopped while starting"
+        );
+        Ok(())
     }
 
     /// True once SERVING, false if the cluster stopped first.
@@ -288,8 +308,8 @@ impl Grpcurl {
         Ok(o.stdout.lines().map(str::to_string).collect())
     }
 
-    /// Calls `method` with `body`, as the holder of `token` (if any).
-    /// A client-streaming call: every message of `bodies`, in order, as one stream.
+    /// A client-streaming call: every message of `bodies`, in order, as one stream, as the
+    /// holder of `token` (if any).
     pub async fn call_stream(
         &self,
         token: Option<&str>,
@@ -308,17 +328,9 @@ impl Grpcurl {
         self.run(&args).await
     }
 
+    /// Calls `method` with `body`, as the holder of `token` (if any): a stream of one message.
     pub async fn call(&self, token: Option<&str>, method: &str, body: &Value) -> anyhow::Result<Outcome> {
-        let data = body.to_string();
-        let header = token.map(|t| format!("authorization: Bearer {t}"));
-        let mut args: Vec<&str> = vec!["-format-error", "-d", &data];
-        if let Some(h) = &header {
-            args.push("-H");
-            args.push(h);
-        }
-        args.push(&self.target);
-        args.push(method);
-        self.run(&args).await
+        self.call_stream(token, method, std::slice::from_ref(body)).await
     }
 }
 

@@ -23,8 +23,8 @@ use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
 use occasionali_runtime::testing::TestDb;
 pub use occasionali_runtime::testing::persone::{
-    ATECO, IBAN, OP_RM, PIVA, cf_sconosciuto, contatti, conto, domicilio, impresa, istante, milano, ora,
-    persona, persona_di, persona_n, roma,
+    ATECO, IBAN, OP_RM, PIVA, cf_sconosciuto, contatti, conto, domicilio, famiglia, impresa, istante, milano,
+    ora, persona, persona_di, persona_n, prestatore, roma,
 };
 pub use occasionali_runtime::testing::{
     Chi, Chiamanti, err, fields, invalid, ok, reason_of, reason_of_field, rule_of,
@@ -368,28 +368,9 @@ pub fn periodo(dal: &str, al: &str) -> Periodo {
     }
 }
 
-/// A prestatore domiciled in Roma, paid on a current account.
-pub fn prestatore(p: pb::PersonaFisica) -> pb::RegisterPrestatoreRequest {
-    pb::RegisterPrestatoreRequest {
-        nota: String::new(),
-        persona: Some(p),
-        domicilio: Some(roma()),
-        contatti: Some(contatti()),
-        metodo_pagamento: Some(conto(IBAN)),
-        categorie: vec![],
-        sede: String::new(),
-    }
-}
-
-/// A Libretto Famiglia utilizzatore domiciled in Roma.
+/// A Libretto Famiglia utilizzatore domiciled in Roma (the kit's [`famiglia`]).
 pub fn lf(p: pb::PersonaFisica) -> pb::RegisterUtilizzatoreRequest {
-    pb::RegisterUtilizzatoreRequest {
-        tipo: pb::TipoUtilizzatore::LibrettoFamiglia as i32,
-        persona: Some(p),
-        domicilio: Some(roma()),
-        contatti: Some(contatti()),
-        ..Default::default()
-    }
+    famiglia(p, roma())
 }
 
 /// A CPO natural person (professionista) domiciled in Roma.

@@ -121,7 +121,7 @@ impl Harness {
 
     /// The gateway's own identity, calling because of `client` (DEL-2).
     pub fn gateway_per(&self, client: &Chi) -> Chi {
-        self.servizio_per("gateway", client)
+        self.servizio("gateway").per(client)
     }
 
     // --- common calls ------------------------------------------------------------------------

@@ -194,7 +194,7 @@ impl Harness {
 
     /// Prestazioni calling for its client `origin` (GW-6: the client's scope travels with it).
     pub fn prestazioni_per(&self, origin: &Chi) -> Chi {
-        self.servizio_per("prestazioni", origin)
+        self.servizio("prestazioni").per(origin)
     }
 
     // --- registry ----------------------------------------------------------------------------

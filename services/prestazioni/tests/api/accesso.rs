@@ -36,7 +36,7 @@ async fn gw_6_internal_service_only_for_sistema(t: &TestDb) -> anyhow::Result<()
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -68,7 +68,13 @@ async fn gw_6_internal_service_only_for_sistema(t: &TestDb) -> anyhow::Result<()
     };
     let chiudi = || pb::CloseContestazioniRequest { anno: 2026, mese: 6 };
     // Nobody but the platform: not the parties, not operators (DG included), not the feed.
-    for who in [h.azienda(), h.prestatore(&p[0]), h.dg(), h.op("RM"), h.flusso()] {
+    for who in [
+        h.azienda(PIVA),
+        h.prestatore(&p[0]),
+        h.dg(),
+        h.op("RM"),
+        h.flusso(),
+    ] {
         let i = h.interno();
         negato(
             i.clone().list_due_prestazioni(who.req(mese())).await,
@@ -100,8 +106,8 @@ async fn gw_6_internal_service_only_for_sistema(t: &TestDb) -> anyhow::Result<()
         pb::StatoPrestazione::Accepted as i32
     );
     // The platform's own identity (also acting for a client) is served.
-    let s = h.sistema();
-    let per_dg = h.sistema_per(&h.dg());
+    let s = h.servizio("portafoglio");
+    let per_dg = h.servizio("portafoglio").per(&h.dg());
     assert_eq!(
         ok(h.interno().list_due_prestazioni(s.req(mese())).await)
             .prestazioni
@@ -194,7 +200,7 @@ async fn pre_19_sede_operator_reads_only_prestazioni_of_its_sede(t: &TestDb) -> 
         .await
         .unwrap();
     let (mi, rm, to) = (h.op("MI"), h.op("RM"), h.op("TO"));
-    let get = |who: &Who| {
+    let get = |who: &Chi| {
         let mut c = h.c();
         let r = who.req(pb::GetPrestazioneRequest {
             prestazione_id: x.id.clone(),
@@ -206,8 +212,11 @@ async fn pre_19_sede_operator_reads_only_prestazioni_of_its_sede(t: &TestDb) -> 
     }
     negato(get(&to).await, "PRE_19_OUTSIDE_SEDE");
     // The platform acting for the Turin operator is limited the same way; on its own it is not.
-    negato(get(&h.sistema_per(&to)).await, "PRE_19_OUTSIDE_SEDE");
-    ok(get(&h.sistema()).await);
+    negato(
+        get(&h.servizio("portafoglio").per(&to)).await,
+        "PRE_19_OUTSIDE_SEDE",
+    );
+    ok(get(&h.servizio("portafoglio")).await);
     // Acting on it goes through the same read.
     negato(
         h.c()
@@ -219,7 +228,7 @@ async fn pre_19_sede_operator_reads_only_prestazioni_of_its_sede(t: &TestDb) -> 
         "PRE_19_OUTSIDE_SEDE",
     );
     // Lists keep what the operator's sede reaches.
-    let elenco = |who: &Who, u: &str, pr: &str| {
+    let elenco = |who: &Chi, u: &str, pr: &str| {
         let mut c = h.c();
         let r = who.req(pb::ListPrestazioniRequest {
             utilizzatore_cf: u.into(),
@@ -234,7 +243,7 @@ async fn pre_19_sede_operator_reads_only_prestazioni_of_its_sede(t: &TestDb) -> 
     assert_eq!(elenco(&to, &fam, "").await, 0);
     assert_eq!(elenco(&to, "", &p).await, 0);
     // Limits: one of the named subjects must be of the sede.
-    let limiti = |who: &Who, pr: &str, u: &str| {
+    let limiti = |who: &Chi, pr: &str, u: &str| {
         let mut c = h.c();
         let r = who.req(pb::GetHeadroomRequest {
             anno: 2026,
@@ -249,7 +258,7 @@ async fn pre_19_sede_operator_reads_only_prestazioni_of_its_sede(t: &TestDb) -> 
     negato(limiti(&rm, "", &fam).await, "PRE_19_OUTSIDE_SEDE");
     negato(limiti(&to, &p, &fam).await, "PRE_19_OUTSIDE_SEDE");
     // The prestatore's statement and payments: the prestatore's sede.
-    let statement = |who: &Who| {
+    let statement = |who: &Chi| {
         let mut c = h.c();
         let r = who.req(pb::GetAnnualStatementRequest {
             prestatore_cf: p.clone(),
@@ -257,7 +266,7 @@ async fn pre_19_sede_operator_reads_only_prestazioni_of_its_sede(t: &TestDb) -> 
         });
         async move { c.get_annual_statement(r).await }
     };
-    let pagamenti = |who: &Who| {
+    let pagamenti = |who: &Chi| {
         let mut c = h.c();
         let r = who.req(pb::ListPaymentsRequest {
             prestatore_cf: p.clone(),

@@ -18,7 +18,7 @@ both_engines!(
     ana_9_soggetti_attivi_and_ana_7_categoria_change,
 );
 
-async fn revoca(h: &Harness, who: &Who, id: &str) -> Result<pb::Prestazione, tonic::Status> {
+async fn revoca(h: &Harness, who: &Chi, id: &str) -> Result<pb::Prestazione, tonic::Status> {
     h.c()
         .revoke_prestazione(who.req(pb::RevokePrestazioneRequest {
             prestazione_id: id.into(),
@@ -33,7 +33,7 @@ async fn pre_11_revoca_until_end_of_3rd_day_rome_releases_funds(t: &TestDb) -> a
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -41,7 +41,7 @@ async fn pre_11_revoca_until_end_of_3rd_day_rome_releases_funds(t: &TestDb) -> a
         .unwrap();
     let b = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "b",
             cpo(&p[0], "2026-06-16T12:00:00Z", "2026-06-16T16:00:00Z", "36.00"),
         )
@@ -49,12 +49,12 @@ async fn pre_11_revoca_until_end_of_3rd_day_rome_releases_funds(t: &TestDb) -> a
         .unwrap();
     // 19 June 23:59:59 Rome: still revocable.
     h.set_ora("2026-06-19T21:59:59Z");
-    let r = revoca(&h, &h.azienda(), &a.id).await.unwrap();
+    let r = revoca(&h, &h.azienda(PIVA), &a.id).await.unwrap();
     assert_eq!(r.stato, pb::StatoPrestazione::Revoked as i32);
     assert_eq!(r.stato_pagamento, pb::StatoPagamento::NotDue as i32);
     // 20 June 00:00 Rome: too late.
     h.set_ora("2026-06-19T22:00:00Z");
-    let e = revoca(&h, &h.azienda(), &b.id).await.unwrap_err();
+    let e = revoca(&h, &h.azienda(PIVA), &b.id).await.unwrap_err();
     assert_eq!(errore(&e).1, "PRE_11_REVOCA_DEADLINE");
     let w = h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await;
     assert_eq!(w.riservato, "49.63");
@@ -80,7 +80,7 @@ async fn pre_11_revoca_deadline_on_dst_day_25_october(t: &TestDb) -> anyhow::Res
     // after the clocks go back that morning: 25 October 23:00Z.
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-10-22T07:00:00Z", "2026-10-22T11:00:00Z", "36.00"),
         )
@@ -91,7 +91,7 @@ async fn pre_11_revoca_deadline_on_dst_day_25_october(t: &TestDb) -> anyhow::Res
     h.set_ora("2026-03-20T10:00:00Z");
     let b = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "b",
             cpo(&p[0], "2026-03-29T21:30:00Z", "2026-03-29T21:59:00Z", "36.00"),
         )
@@ -100,7 +100,7 @@ async fn pre_11_revoca_deadline_on_dst_day_25_october(t: &TestDb) -> anyhow::Res
     assert_eq!(b.data_prestazione, "2026-03-29");
     let c = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "c",
             cpo(&p[0], "2026-03-29T22:00:00Z", "2026-03-29T23:00:00Z", "36.00"),
         )
@@ -108,7 +108,7 @@ async fn pre_11_revoca_deadline_on_dst_day_25_october(t: &TestDb) -> anyhow::Res
         .unwrap();
     assert_eq!(c.data_prestazione, "2026-03-30");
     h.set_ora("2026-10-25T22:59:59Z");
-    revoca(&h, &h.azienda(), &a.id).await.unwrap();
+    revoca(&h, &h.azienda(PIVA), &a.id).await.unwrap();
     h.fine().await;
     Ok(())
 }
@@ -118,7 +118,7 @@ async fn pre_12_confirmed_cannot_be_revoked(t: &TestDb) -> anyhow::Result<()> {
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -135,7 +135,7 @@ async fn pre_12_confirmed_cannot_be_revoked(t: &TestDb) -> anyhow::Result<()> {
     .prestazione
     .unwrap();
     assert!(c.confermata);
-    let e = revoca(&h, &h.azienda(), &a.id).await.unwrap_err();
+    let e = revoca(&h, &h.azienda(PIVA), &a.id).await.unwrap_err();
     assert_eq!(errore(&e).1, "PRE_12_CONFIRMED");
     let ev: Vec<pb::PrestazioneConfermata> = h.eventi("prestazioni.prestazione.confermata").await;
     assert_eq!(ev.len(), 1);
@@ -151,7 +151,7 @@ async fn pre_12_confirmation_only_once_the_prestazione_took_place(t: &TestDb) ->
     // 16 June 09:00–13:00 Rome; the clock is at 15 June 12:00.
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -183,7 +183,7 @@ async fn pre_12_confirmation_only_once_the_prestazione_took_place(t: &TestDb) ->
     Ok(())
 }
 
-async fn contesta(h: &Harness, who: &Who, id: &str) -> Result<pb::Prestazione, tonic::Status> {
+async fn contesta(h: &Harness, who: &Chi, id: &str) -> Result<pb::Prestazione, tonic::Status> {
     h.c()
         .contest_revoca(who.req(pb::ContestRevocaRequest {
             prestazione_id: id.into(),
@@ -198,7 +198,7 @@ async fn pre_14_contest_reinstates_until_payout_closed(t: &TestDb) -> anyhow::Re
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -206,21 +206,21 @@ async fn pre_14_contest_reinstates_until_payout_closed(t: &TestDb) -> anyhow::Re
         .unwrap();
     let b = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "b",
             cpo(&p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "36.00"),
         )
         .await
         .unwrap();
-    revoca(&h, &h.azienda(), &a.id).await.unwrap();
-    revoca(&h, &h.azienda(), &b.id).await.unwrap();
+    revoca(&h, &h.azienda(PIVA), &a.id).await.unwrap();
+    revoca(&h, &h.azienda(PIVA), &b.id).await.unwrap();
     assert_eq!(
         h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await.riservato,
         "0.00"
     );
     // Only the prestatore side contests.
     assert_eq!(
-        contesta(&h, &h.azienda(), &a.id).await.unwrap_err().code(),
+        contesta(&h, &h.azienda(PIVA), &a.id).await.unwrap_err().code(),
         Code::PermissionDenied
     );
     let c = contesta(&h, &h.prestatore(&p[0]), &a.id).await.unwrap();
@@ -242,7 +242,7 @@ async fn pre_14_contest_reinstates_until_payout_closed(t: &TestDb) -> anyhow::Re
     let chiuso = ok(h
         .interno()
         .close_contestazioni(
-            h.sistema()
+            h.servizio("portafoglio")
                 .req(pb::CloseContestazioniRequest { anno: 2026, mese: 6 }),
         )
         .await);
@@ -258,7 +258,7 @@ async fn pre_16_payout_feed_and_statement(t: &TestDb) -> anyhow::Result<()> {
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -266,7 +266,7 @@ async fn pre_16_payout_feed_and_statement(t: &TestDb) -> anyhow::Result<()> {
         .unwrap();
     let b = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "b",
             cpo(&p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "40.00"),
         )
@@ -274,7 +274,7 @@ async fn pre_16_payout_feed_and_statement(t: &TestDb) -> anyhow::Result<()> {
         .unwrap();
     let due = ok(h
         .interno()
-        .list_due_prestazioni(h.sistema().req(pb::ListDuePrestazioniRequest {
+        .list_due_prestazioni(h.servizio("portafoglio").req(pb::ListDuePrestazioniRequest {
             anno: 2026,
             mese: 6,
             page_size: 1,
@@ -285,7 +285,7 @@ async fn pre_16_payout_feed_and_statement(t: &TestDb) -> anyhow::Result<()> {
     assert!(!due.next_page_token.is_empty());
     let due2 = ok(h
         .interno()
-        .list_due_prestazioni(h.sistema().req(pb::ListDuePrestazioniRequest {
+        .list_due_prestazioni(h.servizio("portafoglio").req(pb::ListDuePrestazioniRequest {
             anno: 2026,
             mese: 6,
             page_size: 1,
@@ -309,7 +309,7 @@ async fn pre_16_payout_feed_and_statement(t: &TestDb) -> anyhow::Result<()> {
     for _ in 0..2 {
         let r = ok(h
             .interno()
-            .mark_paid(h.sistema().req(pb::MarkPaidRequest {
+            .mark_paid(h.servizio("portafoglio").req(pb::MarkPaidRequest {
                 pagamento: Some(pag.clone()),
             }))
             .await);
@@ -363,7 +363,7 @@ async fn pre_19_other_sides_are_refused(t: &TestDb) -> anyhow::Result<()> {
     let p = scenario_cpo(&h, "1000.00", 2).await;
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -375,7 +375,7 @@ async fn pre_19_other_sides_are_refused(t: &TestDb) -> anyhow::Result<()> {
     );
     let e = h
         .c()
-        .confirm_prestazione(h.azienda().req(pb::ConfirmPrestazioneRequest {
+        .confirm_prestazione(h.azienda(PIVA).req(pb::ConfirmPrestazioneRequest {
             prestazione_id: a.id.clone(),
         }))
         .await
@@ -391,7 +391,7 @@ async fn pre_19_other_sides_are_refused(t: &TestDb) -> anyhow::Result<()> {
     assert_eq!(e.code(), Code::NotFound);
     let e = h
         .interno()
-        .list_due_prestazioni(h.azienda().req(pb::ListDuePrestazioniRequest {
+        .list_due_prestazioni(h.azienda(PIVA).req(pb::ListDuePrestazioniRequest {
             anno: 2026,
             mese: 6,
             ..Default::default()
@@ -408,14 +408,14 @@ async fn ana_9_soggetti_attivi_and_ana_7_categoria_change(t: &TestDb) -> anyhow:
     let h = Harness::start(t).await?;
     let p = scenario_cpo(&h, "1000.00", 2).await;
     h.inserisci(
-        &h.azienda(),
+        &h.azienda(PIVA),
         "a",
         cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
     )
     .await
     .unwrap();
     h.inserisci(
-        &h.azienda(),
+        &h.azienda(PIVA),
         "b",
         cpo(&p[1], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "36.00"),
     )
@@ -423,7 +423,7 @@ async fn ana_9_soggetti_attivi_and_ana_7_categoria_change(t: &TestDb) -> anyhow:
     .unwrap();
     let mut s = ok(h
         .interno()
-        .stream_soggetti_attivi(h.sistema().req(pb::StreamSoggettiAttiviRequest {
+        .stream_soggetti_attivi(h.servizio("portafoglio").req(pb::StreamSoggettiAttiviRequest {
             ruolo: pb::RuoloSoggetto::UtilizzatoreCpo as i32,
             periodo: Some(occasionali_proto::common::Periodo {
                 dal: "2026-06-01".into(),
@@ -442,7 +442,7 @@ async fn ana_9_soggetti_attivi_and_ana_7_categoria_change(t: &TestDb) -> anyhow:
     );
     let r = ok(h
         .interno()
-        .check_categoria_change(h.sistema().req(pb::CheckCategoriaChangeRequest {
+        .check_categoria_change(h.servizio("portafoglio").req(pb::CheckCategoriaChangeRequest {
             utilizzatore_cf: PIVA.into(),
             categoria: "pubblica_amministrazione".into(),
             ateco: "56.10.11".into(),
@@ -464,7 +464,7 @@ async fn pre_10_pending_left_by_a_crash_is_resumed(t: &TestDb) -> anyhow::Result
     let mut c = h.c_nuovo(&rotto).await;
     for rid in ["r-1", "r-2"] {
         let e = c
-            .insert_prestazione(h.azienda().req(pb::InsertPrestazioneRequest {
+            .insert_prestazione(h.azienda(PIVA).req(pb::InsertPrestazioneRequest {
                 request_id: rid.into(),
                 prestazione: Some(cpo(
                     &p[0],
@@ -479,7 +479,7 @@ async fn pre_10_pending_left_by_a_crash_is_resumed(t: &TestDb) -> anyhow::Result
     }
     let lista = |h: &Harness| {
         let mut c = h.c();
-        let who = h.azienda();
+        let who = h.azienda(PIVA);
         async move {
             ok(c.list_prestazioni(who.req(pb::ListPrestazioniRequest::default()))
                 .await)
@@ -504,7 +504,7 @@ async fn pre_10_pending_left_by_a_crash_is_resumed(t: &TestDb) -> anyhow::Result
     // A client retry with the same request id finishes the saga…
     let x = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "r-1",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -548,16 +548,16 @@ async fn pre_15_contest_without_funds_books_a_debt(t: &TestDb) -> anyhow::Result
     let p = scenario_cpo(&h, "49.63", 1).await;
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
         .await
         .unwrap();
-    revoca(&h, &h.azienda(), &a.id).await.unwrap();
+    revoca(&h, &h.azienda(PIVA), &a.id).await.unwrap();
     // The released funds go to another prestazione.
     h.inserisci(
-        &h.azienda(),
+        &h.azienda(PIVA),
         "b",
         cpo(&p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "36.00"),
     )
@@ -580,7 +580,7 @@ async fn pre_11_revoca_answers_once_committed_and_the_relay_releases(t: &TestDb)
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let a = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "36.00"),
         )
@@ -592,7 +592,7 @@ async fn pre_11_revoca_answers_once_committed_and_the_relay_releases(t: &TestDb)
     let x = ok(h
         .c_nuovo(&rotto)
         .await
-        .revoke_prestazione(h.azienda().req(pb::RevokePrestazioneRequest {
+        .revoke_prestazione(h.azienda(PIVA).req(pb::RevokePrestazioneRequest {
             prestazione_id: a.id.clone(),
             motivo: String::new(),
         }))
@@ -633,7 +633,7 @@ fn relay(
         h.db.clone(),
         occasionali_runtime::context::Context::Prestazioni,
         &h.deps(h.db.clone()).endpoints,
-        h.tokens.clone(),
+        h.tokens().clone(),
         occasionali_runtime::relay::RelayOptions {
             poll: std::time::Duration::from_millis(20),
             ..Default::default()
@@ -654,7 +654,7 @@ async fn pre_14_the_payout_waits_for_the_months_reinstatements_and_closes_contes
     for (r, giorno) in [("a", "16"), ("b", "17")] {
         let x = h
             .inserisci(
-                &h.azienda(),
+                &h.azienda(PIVA),
                 r,
                 cpo(
                     &p[0],
@@ -665,7 +665,7 @@ async fn pre_14_the_payout_waits_for_the_months_reinstatements_and_closes_contes
             )
             .await
             .unwrap();
-        revoca(&h, &h.azienda(), &x.id).await.unwrap();
+        revoca(&h, &h.azienda(PIVA), &x.id).await.unwrap();
         ids.push(x.id);
     }
     assert_eq!(
@@ -695,7 +695,7 @@ async fn pre_14_the_payout_waits_for_the_months_reinstatements_and_closes_contes
     let chiudi = || {
         let mut c = h.interno();
         let r = h
-            .sistema()
+            .servizio("portafoglio")
             .req(pb::CloseContestazioniRequest { anno: 2026, mese: 6 });
         async move { c.close_contestazioni(r).await }
     };

@@ -1,13 +1,12 @@
 //! The harness: prestazioni on a throw-away database, the real anagrafica and portafoglio on
-//! theirs, clients carrying the identity the gateway would forward, and builders.
+//! theirs, and the builders and calls of prestazioni's own requests. Callers, people and answers
+//! come from the one test kit (`occasionali_runtime::testing`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::clock::FixedClock;
-use occasionali_kernel::{DatiAnagrafici, Sesso, cf};
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as por;
@@ -18,49 +17,28 @@ use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServi
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
+use occasionali_runtime::identity::InternalTokens;
 use occasionali_runtime::server::{ServeOptions, bind, serve};
 use occasionali_runtime::shutdown::{self, ShutdownTrigger};
-use occasionali_runtime::testing::TestDb;
-use occasionali_runtime::{Identity, Principal, Profile};
+pub use occasionali_runtime::testing::persone::{
+    OP_DG, OP_MI, PIVA, famiglia, impresa, milano, ora, persona_n, prestatore, roma, ts,
+};
+pub use occasionali_runtime::testing::{Chi, Chiamanti, errore, fields, ok, violazioni};
+use occasionali_runtime::testing::{TestDb, TestServer};
 use prost::Message;
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
-use tonic::service::Routes;
+use tonic::Status;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Response, Status};
-use tonic_types::StatusExt;
 
-/// The platform time of every test unless moved: 2026-06-15 12:00 in Rome.
-pub fn ora() -> DateTime<Utc> {
-    "2026-06-15T10:00:00Z".parse().expect("a valid instant")
-}
-
-pub const PIVA: &str = "00743110157";
-pub const OP_DG: &str = "NRELSN68C12H501Z";
-pub const OP_RM: &str = "VRDGPP70A01H501U";
-pub const OP_MI: &str = "BNCLRA75B41F205X";
-/// The payments feed's id (profile flusso_pagamenti, POR-2).
-pub const FLUSSO: &str = "AGENZIA-ENTRATE";
-pub const IBAN: &str = "IT60X0542811101000000123456";
-
-struct Server {
+/// Prestazioni itself: served on a listener bound before anagrafica and portafoglio start, as
+/// they call it back (its address is in their endpoints).
+struct Prestazioni {
     trigger: ShutdownTrigger,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
-async fn spawn_server(name: &str, service: &str, routes: Routes) -> anyhow::Result<(String, Server)> {
-    let listener = bind("127.0.0.1:0".parse()?).await?;
-    let addr = listener.local_addr()?;
-    let (trigger, signal) = shutdown::channel();
-    let options = ServeOptions {
-        name: name.into(),
-        services: vec![service.into()],
-        drain: Duration::ZERO,
-    };
-    let task = tokio::spawn(serve(listener, options, routes, signal));
-    Ok((format!("http://{addr}"), Server { trigger, task }))
-}
+occasionali_runtime::deref_chiamanti!(Harness, chi);
 
 pub struct Harness {
     pub url: String,
@@ -68,11 +46,16 @@ pub struct Harness {
     interno: PrestazioniInternalServiceClient<Channel>,
     pub anagrafica: AnagraficaServiceClient<Channel>,
     pub portafoglio: PortafoglioServiceClient<Channel>,
-    pub tokens: InternalTokens,
+    /// The callers (`h.dg()`, `h.op("RM")`, `h.prestatore(cf)`, …), signed with the harness's key.
+    chi: Chiamanti,
     pub clock: Arc<FixedClock>,
     pub db: DatabaseConnection,
     endpoints: HashMap<Context, String>,
-    servers: Vec<Server>,
+    /// Anagrafica and portafoglio.
+    altri: Vec<TestServer>,
+    prestazioni: Prestazioni,
+    /// Replicas and instances added by a test.
+    repliche: Vec<TestServer>,
     dbs: Vec<TestDb>,
     extra: Vec<DatabaseConnection>,
 }
@@ -104,20 +87,20 @@ impl Harness {
             endpoints: endpoints.clone(),
             relay: None,
         };
-        let (ana_url, ana) = spawn_server(
+        let ana = TestServer::spawn(
             "anagrafica",
             "occasionali.anagrafica.v1.AnagraficaService",
             occasionali_anagrafica::routes(deps(ana_db.db.clone(), &endpoints))?,
         )
         .await?;
-        endpoints.insert(Context::Anagrafica, ana_url.clone());
-        let (por_url, por) = spawn_server(
+        endpoints.insert(Context::Anagrafica, ana.url.clone());
+        let por = TestServer::spawn(
             "portafoglio",
             "occasionali.portafoglio.v1.PortafoglioService",
             occasionali_portafoglio::routes(deps(por_db.db.clone(), &endpoints))?,
         )
         .await?;
-        endpoints.insert(Context::Portafoglio, por_url.clone());
+        endpoints.insert(Context::Portafoglio, por.url.clone());
         let (trigger, signal) = shutdown::channel();
         let options = ServeOptions {
             name: "prestazioni".into(),
@@ -130,19 +113,22 @@ impl Harness {
             occasionali_prestazioni::routes(deps(t.db.clone(), &endpoints))?,
             signal,
         ));
-        let pre = Server { trigger, task };
         let channel = Channel::from_shared(pre_url.clone())?.connect().await?;
         Ok(Harness {
             client: PrestazioniServiceClient::new(channel.clone()),
             interno: PrestazioniInternalServiceClient::new(channel),
             url: pre_url,
-            anagrafica: AnagraficaServiceClient::new(Channel::from_shared(ana_url)?.connect().await?),
-            portafoglio: PortafoglioServiceClient::new(Channel::from_shared(por_url)?.connect().await?),
-            tokens,
+            anagrafica: AnagraficaServiceClient::new(Channel::from_shared(ana.url.clone())?.connect().await?),
+            portafoglio: PortafoglioServiceClient::new(
+                Channel::from_shared(por.url.clone())?.connect().await?,
+            ),
+            chi: Chiamanti::new(tokens),
             clock,
             db: t.db.clone(),
             endpoints,
-            servers: vec![ana, por, pre],
+            altri: vec![ana, por],
+            prestazioni: Prestazioni { trigger, task },
+            repliche: Vec::new(),
             dbs: vec![ana_db, por_db],
             extra: Vec::new(),
         })
@@ -152,7 +138,7 @@ impl Harness {
         ContextDeps {
             db,
             clock: self.clock.clone(),
-            tokens: self.tokens.clone(),
+            tokens: self.tokens().clone(),
             endpoints: self.endpoints.clone(),
             relay: None,
         }
@@ -162,13 +148,14 @@ impl Harness {
     pub async fn add_replica(&mut self, t: &TestDb) -> anyhow::Result<String> {
         let db = occasionali_runtime::db::connect(&t.url, 8).await?;
         self.extra.push(db.clone());
-        let (url, server) = spawn_server(
+        let server = TestServer::spawn(
             "prestazioni",
             "occasionali.prestazioni.v1.PrestazioniService",
             occasionali_prestazioni::routes(self.deps(db))?,
         )
         .await?;
-        self.servers.push(server);
+        let url = server.url.clone();
+        self.repliche.push(server);
         Ok(url)
     }
 
@@ -177,13 +164,14 @@ impl Harness {
         let mut deps = self.deps(self.db.clone());
         deps.endpoints
             .insert(Context::Portafoglio, "http://127.0.0.1:9".into());
-        let (url, server) = spawn_server(
+        let server = TestServer::spawn(
             "prestazioni",
             "occasionali.prestazioni.v1.PrestazioniService",
             occasionali_prestazioni::routes(deps)?,
         )
         .await?;
-        self.servers.push(server);
+        let url = server.url.clone();
+        self.repliche.push(server);
         Ok(url)
     }
 
@@ -207,9 +195,13 @@ impl Harness {
     }
 
     pub async fn fine(mut self) {
-        for s in self.servers.drain(..).rev() {
-            s.trigger.trigger();
-            let _ = tokio::time::timeout(Duration::from_secs(10), s.task).await;
+        for s in self.repliche.drain(..).rev() {
+            s.stop().await;
+        }
+        self.prestazioni.trigger.trigger();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.prestazioni.task).await;
+        for s in self.altri.drain(..).rev() {
+            s.stop().await;
         }
         for db in self.extra.drain(..) {
             occasionali_runtime::db::close(db, Duration::from_secs(5)).await;
@@ -223,77 +215,17 @@ impl Harness {
         self.clock.set(t.parse().expect("instant"));
     }
 
-    // --- identities ----------------------------------------------------------------------------
-
-    pub fn who(&self, profile: Profile, cf: &str) -> Who {
-        Who {
-            tokens: self.tokens.clone(),
-            identity: Identity::new(Principal {
-                cf: cf.into(),
-                profile,
-                sede: None,
-            }),
-        }
-    }
-
-    /// A sede operator (RM or MI).
-    pub fn op(&self, sede: &str) -> Who {
-        let cf = if sede == "MI" { OP_MI } else { OP_RM };
-        let mut w = self.who(Profile::OperatoreSede, cf);
-        w.identity.caller.sede = Some(sede.to_string());
-        w
-    }
-
-    /// The payments feed (POR-2): the only client that imports F24s.
-    pub fn flusso(&self) -> Who {
-        self.who(Profile::FlussoPagamenti, FLUSSO)
-    }
-
-    /// A call of the platform's `sistema` identity made for `origin` (the saga's calls).
-    pub fn sistema_per(&self, origin: &Who) -> Who {
-        let mut w = self.sistema();
-        w.identity.origin = Some(Box::new(origin.identity.clone()));
-        w
-    }
-
-    pub fn utilizzatore(&self, cf: &str) -> Who {
-        self.who(Profile::Utilizzatore, cf)
-    }
-
-    pub fn azienda(&self) -> Who {
-        self.who(Profile::Azienda, PIVA)
-    }
-
-    pub fn prestatore(&self, cf: &str) -> Who {
-        self.who(Profile::Prestatore, cf)
-    }
-
-    pub fn dg(&self) -> Who {
-        self.who(Profile::OperatoreDg, OP_DG)
-    }
-
-    pub fn sistema(&self) -> Who {
-        self.who(Profile::Sistema, "SISTEMA-PORTAFOGLIO")
-    }
-
     // --- registry and wallets -----------------------------------------------------------------
 
-    /// A CPO company (partita IVA [`PIVA`]) with this ATECO code and employees.
+    /// A CPO company (partita IVA [`PIVA`], the kit's [`impresa`]) with this ATECO code and
+    /// employees.
     pub async fn azienda_cpo(&self, categoria: ana::CategoriaUtilizzatore, ateco: &str, dipendenti: i32) {
         let r = ana::RegisterUtilizzatoreRequest {
-            tipo: ana::TipoUtilizzatore::Cpo as i32,
-            organizzazione: Some(ana::Organizzazione {
-                codice_fiscale: PIVA.into(),
-                denominazione: "Trattoria Da Mario S.r.l.".into(),
-                legale_rappresentante_cf: persona_n(40).codice_fiscale,
-            }),
-            domicilio: Some(roma()),
-            contatti: Some(contatti()),
             categoria: categoria as i32,
             ateco: ateco.into(),
             dipendenti_tempo_indeterminato: dipendenti,
             nota: "registrazione d'ufficio per il test".into(),
-            ..Default::default()
+            ..impresa(PIVA, &persona_n(40).codice_fiscale, roma())
         };
         ok(self
             .anagrafica
@@ -309,13 +241,7 @@ impl Harness {
 
     /// A Libretto Famiglia utilizzatore living at `domicilio` (its sede follows it).
     pub async fn famiglia_a(&self, p: &ana::PersonaFisica, domicilio: ana::Domicilio) {
-        let r = ana::RegisterUtilizzatoreRequest {
-            tipo: ana::TipoUtilizzatore::LibrettoFamiglia as i32,
-            persona: Some(p.clone()),
-            domicilio: Some(domicilio),
-            contatti: Some(contatti()),
-            ..Default::default()
-        };
+        let r = famiglia(p.clone(), domicilio);
         ok(self
             .anagrafica
             .clone()
@@ -329,15 +255,8 @@ impl Harness {
         categorie: Vec<ana::CategoriaDichiarata>,
     ) {
         let r = ana::RegisterPrestatoreRequest {
-            persona: Some(p.clone()),
-            domicilio: Some(roma()),
-            contatti: Some(contatti()),
-            metodo_pagamento: Some(ana::MetodoPagamento {
-                tipo: ana::TipoMetodoPagamento::ContoCorrente as i32,
-                iban: IBAN.into(),
-            }),
             categorie,
-            ..Default::default()
+            ..prestatore(p.clone())
         };
         ok(self
             .anagrafica
@@ -388,7 +307,7 @@ impl Harness {
 
     pub async fn inserisci(
         &self,
-        who: &Who,
+        who: &Chi,
         request_id: &str,
         d: pb::DatiPrestazione,
     ) -> Result<pb::Prestazione, Status> {
@@ -401,7 +320,7 @@ impl Harness {
             .map(|r| r.into_inner().prestazione.expect("prestazione"))
     }
 
-    pub async fn verifica(&self, who: &Who, d: pb::DatiPrestazione) -> pb::CheckPrestazioneResponse {
+    pub async fn verifica(&self, who: &Chi, d: pb::DatiPrestazione) -> pb::CheckPrestazioneResponse {
         ok(self
             .c()
             .check_prestazione(who.req(pb::CheckPrestazioneRequest { prestazione: Some(d) }))
@@ -428,125 +347,6 @@ impl Harness {
             .filter(|e| e.topic == topic)
             .map(|e| M::decode(e.payload.expect("payload").value.as_slice()).expect("decodes"))
             .collect()
-    }
-}
-
-#[derive(Clone)]
-pub struct Who {
-    tokens: InternalTokens,
-    pub identity: Identity,
-}
-
-impl Who {
-    pub fn req<T>(&self, message: T) -> Request<T> {
-        let mut r = Request::new(message);
-        let token = self.tokens.mint(&self.identity).expect("mint");
-        r.metadata_mut()
-            .insert(IDENTITY_HEADER, token.parse().expect("ascii"));
-        r
-    }
-}
-
-pub fn ok<T>(r: Result<Response<T>, Status>) -> T {
-    match r {
-        Ok(r) => r.into_inner(),
-        Err(s) => panic!(
-            "unexpected error {:?}: {} {:?}",
-            s.code(),
-            s.message(),
-            s.get_error_details()
-        ),
-    }
-}
-
-/// The error's code, ErrorInfo reason and metadata, and the BadRequest fields' reasons.
-pub fn errore(s: &Status) -> (Code, String, HashMap<String, String>, Vec<String>) {
-    let d = s.get_error_details();
-    let (reason, md) = d
-        .error_info()
-        .map(|i| (i.reason.clone(), i.metadata.clone()))
-        .unwrap_or_default();
-    let fields = d
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.description.clone()).collect())
-        .unwrap_or_default();
-    (s.code(), reason, md, fields)
-}
-
-pub fn data(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date")
-}
-
-pub fn persona(cognome: &str, nome: &str, nascita: &str, sesso: Sesso) -> ana::PersonaFisica {
-    let cf = cf::genera(&DatiAnagrafici {
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: data(nascita),
-        sesso,
-        luogo_nascita: "H501".into(),
-    });
-    ana::PersonaFisica {
-        codice_fiscale: cf.as_str().into(),
-        cognome: cognome.into(),
-        nome: nome.into(),
-        data_nascita: nascita.into(),
-        sesso: match sesso {
-            Sesso::M => ana::Sesso::M,
-            Sesso::F => ana::Sesso::F,
-        } as i32,
-        luogo_nascita: "H501".into(),
-        luogo_nascita_nome: String::new(),
-    }
-}
-
-pub fn persona_n(i: usize) -> ana::PersonaFisica {
-    const COGNOMI: [&str; 10] = [
-        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
-    ];
-    const NOMI: [(&str, Sesso); 6] = [
-        ("Luca", Sesso::M),
-        ("Giulia", Sesso::F),
-        ("Marco", Sesso::M),
-        ("Sara", Sesso::F),
-        ("Paolo", Sesso::M),
-        ("Elena", Sesso::F),
-    ];
-    let (nome, sesso) = NOMI[i % NOMI.len()];
-    let nascita = format!("{}-{:02}-{:02}", 1950 + i, i % 12 + 1, i % 28 + 1);
-    persona(COGNOMI[i % COGNOMI.len()], nome, &nascita, sesso)
-}
-
-pub fn roma() -> ana::Domicilio {
-    ana::Domicilio {
-        comune: "058091".into(),
-        indirizzo: "Via Garibaldi 1".into(),
-        cap: "00184".into(),
-        ..Default::default()
-    }
-}
-
-/// A domicile in Milan (sede MI).
-pub fn milano() -> ana::Domicilio {
-    ana::Domicilio {
-        comune: "F205".into(),
-        indirizzo: "Corso Como 1".into(),
-        cap: "20154".into(),
-        ..Default::default()
-    }
-}
-
-pub fn contatti() -> ana::Contatti {
-    ana::Contatti {
-        cellulare: "+393331234567".into(),
-        email: "persona@example.it".into(),
-    }
-}
-
-pub fn ts(s: &str) -> prost_types::Timestamp {
-    let t: DateTime<Utc> = s.parse().expect("instant");
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: 0,
     }
 }
 

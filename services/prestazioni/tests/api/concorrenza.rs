@@ -17,7 +17,7 @@ async fn pre_9_concurrent_insertions_never_cross_the_pair_limit(t: &TestDb) -> a
     let mut tasks = Vec::new();
     for i in 0..30 {
         let mut c = h.c_nuovo(&urls[i % 2]).await;
-        let who = h.azienda();
+        let who = h.azienda(PIVA);
         let giorno = 16 + (i % 10);
         let d = cpo(
             &p[0],
@@ -71,7 +71,7 @@ async fn pre_9_concurrent_insertions_never_cross_the_utilizzatore_limit(t: &Test
     let mut tasks = Vec::new();
     for (i, cf) in p.iter().enumerate() {
         let mut c = h.c_nuovo(&urls[i % 2]).await;
-        let who = h.azienda();
+        let who = h.azienda(PIVA);
         let d = cpo(cf, "2026-06-16T07:00:00Z", "2026-06-16T11:00:00Z", "500.00");
         tasks.push(tokio::spawn(async move {
             c.insert_prestazione(who.req(pb::InsertPrestazioneRequest {

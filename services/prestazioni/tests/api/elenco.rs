@@ -24,13 +24,13 @@ async fn quattro(h: &Harness) -> Vec<pb::Prestazione> {
         ("r-4", &p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z"),
     ] {
         out.push(
-            h.inserisci(&h.azienda(), rid, cpo(cf, inizio, fine, "36.00"))
+            h.inserisci(&h.azienda(PIVA), rid, cpo(cf, inizio, fine, "36.00"))
                 .await
                 .unwrap(),
         );
     }
     ok(h.c()
-        .revoke_prestazione(h.azienda().req(pb::RevokePrestazioneRequest {
+        .revoke_prestazione(h.azienda(PIVA).req(pb::RevokePrestazioneRequest {
             prestazione_id: out[2].id.clone(),
             motivo: "maltempo".into(),
         }))
@@ -43,7 +43,7 @@ async fn elenco(
     r: pb::ListPrestazioniRequest,
 ) -> Result<pb::ListPrestazioniResponse, tonic::Status> {
     h.c()
-        .list_prestazioni(h.azienda().req(r))
+        .list_prestazioni(h.azienda(PIVA).req(r))
         .await
         .map(tonic::Response::into_inner)
 }

@@ -34,7 +34,7 @@ async fn pre_3_cpo_accepted_reserves_its_cost(t: &TestDb) -> anyhow::Result<()> 
     let h = Harness::start(t).await?;
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let x = h
-        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .inserisci(&h.azienda(PIVA), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await
         .unwrap();
     assert_eq!(x.stato, pb::StatoPrestazione::Accepted as i32);
@@ -102,7 +102,7 @@ async fn pre_3_cpo_below_daily_minimum_is_refused(t: &TestDb) -> anyhow::Result<
     // Two hours at 18.00 meet the hourly minimum but not the daily one.
     let e = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "req-1",
             cpo(&p[0], INIZIO, "2026-06-16T09:00:00Z", "35.99"),
         )
@@ -115,7 +115,7 @@ async fn pre_3_cpo_below_daily_minimum_is_refused(t: &TestDb) -> anyhow::Result<
     );
     // Exactly 36.00 passes.
     h.inserisci(
-        &h.azienda(),
+        &h.azienda(PIVA),
         "req-2",
         cpo(&p[0], INIZIO, "2026-06-16T09:00:00Z", "36.00"),
     )
@@ -124,7 +124,7 @@ async fn pre_3_cpo_below_daily_minimum_is_refused(t: &TestDb) -> anyhow::Result<
     // More than four hours: only the hourly minimum (5 h → 45.00).
     let e = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "req-3",
             cpo(&p[0], INIZIO, "2026-06-16T12:00:00Z", "44.99"),
         )
@@ -132,7 +132,7 @@ async fn pre_3_cpo_below_daily_minimum_is_refused(t: &TestDb) -> anyhow::Result<
         .unwrap_err();
     assert_eq!(errore(&e).1, "PRE_3_CPO_HOURLY_MINIMUM");
     h.inserisci(
-        &h.azienda(),
+        &h.azienda(PIVA),
         "req-4",
         cpo(&p[0], INIZIO, "2026-06-16T12:00:00Z", "45.00"),
     )
@@ -148,7 +148,7 @@ async fn pre_3_cpo_notice_edge_is_60_minutes(t: &TestDb) -> anyhow::Result<()> {
     // Now 12:00 Rome; a start at 12:59 is too soon, 13:00 is fine.
     let e = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             cpo(&p[0], "2026-06-15T10:59:00Z", "2026-06-15T14:59:00Z", "36.00"),
         )
@@ -156,7 +156,7 @@ async fn pre_3_cpo_notice_edge_is_60_minutes(t: &TestDb) -> anyhow::Result<()> {
         .unwrap_err();
     assert_eq!(errore(&e).1, "PRE_3_CPO_NOTICE");
     h.inserisci(
-        &h.azienda(),
+        &h.azienda(PIVA),
         "b",
         cpo(&p[0], "2026-06-15T11:00:00Z", "2026-06-15T15:00:00Z", "36.00"),
     )
@@ -174,12 +174,12 @@ async fn pre_1_refusal_lists_every_rule_broken(t: &TestDb) -> anyhow::Result<()>
         appalto: Some(true),
         rapporto_lavoro_recente: Some(true),
     });
-    let e = h.inserisci(&h.azienda(), "x", d.clone()).await.unwrap_err();
+    let e = h.inserisci(&h.azienda(PIVA), "x", d.clone()).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     for rule in ["PRE-3", "PRE-4", "PRE-5"] {
         assert!(e.message().contains(rule), "{rule} missing in {}", e.message());
     }
-    let v = h.verifica(&h.azienda(), d).await;
+    let v = h.verifica(&h.azienda(PIVA), d).await;
     assert!(!v.ammissibile);
     let reasons: Vec<&str> = v.violazioni.iter().map(|v| v.reason.as_str()).collect();
     for r in [
@@ -194,7 +194,7 @@ async fn pre_1_refusal_lists_every_rule_broken(t: &TestDb) -> anyhow::Result<()>
     // Unset declarations are invalid arguments.
     let mut d = cpo(&p[0], INIZIO, FINE4, "36.00");
     d.dichiarazioni = None;
-    let e = h.inserisci(&h.azienda(), "y", d).await.unwrap_err();
+    let e = h.inserisci(&h.azienda(PIVA), "y", d).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     // A prestatore cannot insert (PRE-19).
     let e = h
@@ -213,7 +213,7 @@ async fn pre_4_excluded_sector_and_employees_are_refused(t: &TestDb) -> anyhow::
     let p = persona_n(1);
     h.registra_prestatore(&p, Vec::new()).await;
     let v = h
-        .verifica(&h.azienda(), cpo(&p.codice_fiscale, INIZIO, FINE4, "36.00"))
+        .verifica(&h.azienda(PIVA), cpo(&p.codice_fiscale, INIZIO, FINE4, "36.00"))
         .await;
     let reasons: Vec<&str> = v.violazioni.iter().map(|v| v.reason.as_str()).collect();
     assert!(reasons.contains(&"PRE_4_EXCLUDED_SECTOR"), "{reasons:?}");
@@ -233,7 +233,11 @@ async fn pre_4_ateco_2025_event_company_may_have_25_employees(t: &TestDb) -> any
     let p = persona_n(1);
     h.registra_prestatore(&p, Vec::new()).await;
     let a = h
-        .inserisci(&h.azienda(), "a", cpo(&p.codice_fiscale, INIZIO, FINE4, "36.00"))
+        .inserisci(
+            &h.azienda(PIVA),
+            "a",
+            cpo(&p.codice_fiscale, INIZIO, FINE4, "36.00"),
+        )
         .await
         .unwrap();
     assert_eq!(a.stato, pb::StatoPrestazione::Accepted as i32);
@@ -301,12 +305,12 @@ async fn pre_2_lf_deadline_is_the_3rd_of_next_month_rome(t: &TestDb) -> anyhow::
 async fn pre_8_pair_limit_refusal_says_used_and_left(t: &TestDb) -> anyhow::Result<()> {
     let h = Harness::start(t).await?;
     let p = scenario_cpo(&h, "5000.00", 1).await;
-    h.inserisci(&h.azienda(), "a", cpo(&p[0], INIZIO, FINE4, "2400.00"))
+    h.inserisci(&h.azienda(PIVA), "a", cpo(&p[0], INIZIO, FINE4, "2400.00"))
         .await
         .unwrap();
     let e = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "b",
             cpo(&p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "100.01"),
         )
@@ -322,7 +326,7 @@ async fn pre_8_pair_limit_refusal_says_used_and_left(t: &TestDb) -> anyhow::Resu
     assert_eq!(md.get("residuo").map(String::as_str), Some("100.00"));
     // Exactly what is left passes.
     h.inserisci(
-        &h.azienda(),
+        &h.azienda(PIVA),
         "c",
         cpo(&p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "100.00"),
     )
@@ -339,11 +343,11 @@ async fn pre_8_limit_refusal_carries_stato_limite_and_request_field_paths(t: &Te
     use prost::Message;
     let h = Harness::start(t).await?;
     let p = scenario_cpo(&h, "5000.00", 1).await;
-    h.inserisci(&h.azienda(), "a", cpo(&p[0], INIZIO, FINE4, "2400.00"))
+    h.inserisci(&h.azienda(PIVA), "a", cpo(&p[0], INIZIO, FINE4, "2400.00"))
         .await
         .unwrap();
     let d = cpo(&p[0], "2026-06-17T07:00:00Z", "2026-06-17T11:00:00Z", "100.01");
-    let e = h.inserisci(&h.azienda(), "b", d.clone()).await.unwrap_err();
+    let e = h.inserisci(&h.azienda(PIVA), "b", d.clone()).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert_eq!(
         e.message(),
@@ -377,28 +381,22 @@ async fn pre_8_limit_refusal_carries_stato_limite_and_request_field_paths(t: &Te
         det.error_info().map(|i| i.reason.as_str()),
         Some("PRE_8_LIMIT_COPPIA")
     );
-    let campi = |e: &tonic::Status| -> Vec<String> {
-        e.get_error_details()
-            .bad_request()
-            .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-            .unwrap_or_default()
-    };
-    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    assert_eq!(fields(&e), vec!["prestazione.compenso"]);
     // A rule refusal and the what-if name the same path as decoding does.
     let d = cpo(&p[0], "2026-06-18T07:00:00Z", "2026-06-18T08:00:00Z", "9.00");
-    let e = h.inserisci(&h.azienda(), "c", d.clone()).await.unwrap_err();
-    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    let e = h.inserisci(&h.azienda(PIVA), "c", d.clone()).await.unwrap_err();
+    assert_eq!(fields(&e), vec!["prestazione.compenso"]);
     assert_eq!(
         e.message(),
         "[PRE-3] at least 36.00 per day for prestazioni of at most 4 hours"
     );
-    let v = h.verifica(&h.azienda(), d).await;
-    let fields: Vec<&str> = v.violazioni.iter().map(|v| v.field.as_str()).collect();
-    assert_eq!(fields, vec!["prestazione.compenso"]);
+    let v = h.verifica(&h.azienda(PIVA), d).await;
+    let campi: Vec<&str> = v.violazioni.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(campi, vec!["prestazione.compenso"]);
     let mut bad = cpo(&p[0], INIZIO, FINE4, "x");
     bad.compenso = "abc".into();
-    let e = h.inserisci(&h.azienda(), "d", bad).await.unwrap_err();
-    assert_eq!(campi(&e), vec!["prestazione.compenso"]);
+    let e = h.inserisci(&h.azienda(PIVA), "d", bad).await.unwrap_err();
+    assert_eq!(fields(&e), vec!["prestazione.compenso"]);
     h.fine().await;
     Ok(())
 }
@@ -422,9 +420,13 @@ async fn pre_8_special_categories_count_75_percent_for_utilizzatore_only(t: &Tes
         }],
     )
     .await;
-    h.inserisci(&h.azienda(), "a", cpo(&p.codice_fiscale, INIZIO, FINE4, "100.00"))
-        .await
-        .unwrap();
+    h.inserisci(
+        &h.azienda(PIVA),
+        "a",
+        cpo(&p.codice_fiscale, INIZIO, FINE4, "100.00"),
+    )
+    .await
+    .unwrap();
     let l = h.headroom(2026, &p.codice_fiscale, PIVA).await;
     let get = |t: pb::TipoLimite| l.iter().find(|x| x.tipo == t as i32).unwrap().utilizzato.clone();
     assert_eq!(get(pb::TipoLimite::Utilizzatore), "75.00");
@@ -438,7 +440,7 @@ async fn pre_10_without_funds_rejected_and_limits_given_back(t: &TestDb) -> anyh
     let h = Harness::start(t).await?;
     let p = scenario_cpo(&h, "49.62", 1).await;
     let e = h
-        .inserisci(&h.azienda(), "a", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .inserisci(&h.azienda(PIVA), "a", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
@@ -449,7 +451,7 @@ async fn pre_10_without_funds_rejected_and_limits_given_back(t: &TestDb) -> anyh
     );
     let lst = ok(h
         .c()
-        .list_prestazioni(h.azienda().req(pb::ListPrestazioniRequest::default()))
+        .list_prestazioni(h.azienda(PIVA).req(pb::ListPrestazioniRequest::default()))
         .await)
     .prestazioni;
     assert_eq!(lst.len(), 1);
@@ -463,18 +465,18 @@ async fn pre_18_retry_returns_same_prestazione_and_charges_once(t: &TestDb) -> a
     let h = Harness::start(t).await?;
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let a = h
-        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .inserisci(&h.azienda(PIVA), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await
         .unwrap();
     let b = h
-        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .inserisci(&h.azienda(PIVA), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await
         .unwrap();
     assert_eq!(a.id, b.id);
     let r = h.riepilogo(PIVA, por::TipoPortafoglio::Cpo).await;
     assert_eq!(r.riservato, "49.63");
     let e = h
-        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "40.00"))
+        .inserisci(&h.azienda(PIVA), "req-1", cpo(&p[0], INIZIO, FINE4, "40.00"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::AlreadyExists);
@@ -501,7 +503,7 @@ async fn pre_18_unavailable_but_committed_then_retried_with_the_same_id_is_charg
     let senza_portafoglio = h.add_instance_senza_portafoglio().await?;
     let mut c = h.c_nuovo(&senza_portafoglio).await;
     let e = c
-        .insert_prestazione(h.azienda().req(pb::InsertPrestazioneRequest {
+        .insert_prestazione(h.azienda(PIVA).req(pb::InsertPrestazioneRequest {
             request_id: "req-1".into(),
             prestazione: Some(cpo(&p[0], INIZIO, FINE4, "36.00")),
         }))
@@ -511,14 +513,14 @@ async fn pre_18_unavailable_but_committed_then_retried_with_the_same_id_is_charg
     // It happened: committed, counted toward the limits, waiting for the wallet.
     let lista = ok(h
         .c()
-        .list_prestazioni(h.azienda().req(pb::ListPrestazioniRequest::default()))
+        .list_prestazioni(h.azienda(PIVA).req(pb::ListPrestazioniRequest::default()))
         .await)
     .prestazioni;
     assert_eq!(lista.len(), 1);
     assert_eq!(lista[0].stato, pb::StatoPrestazione::Pending as i32);
     // The retry, same id, where the wallet answers: the same prestazione, now accepted.
     let x = h
-        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .inserisci(&h.azienda(PIVA), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await
         .unwrap();
     assert_eq!(x.id, lista[0].id);
@@ -534,7 +536,7 @@ async fn pre_18_unavailable_but_committed_then_retried_with_the_same_id_is_charg
     assert_eq!(coppia.utilizzato, "36.00");
     let lista = ok(h
         .c()
-        .list_prestazioni(h.azienda().req(pb::ListPrestazioniRequest::default()))
+        .list_prestazioni(h.azienda(PIVA).req(pb::ListPrestazioniRequest::default()))
         .await)
     .prestazioni;
     assert_eq!(lista.len(), 1);
@@ -549,13 +551,13 @@ async fn pre_18_retry_of_a_rejected_insertion_answers_the_same_refusal(t: &TestD
     let h = Harness::start(t).await?;
     let p = scenario_cpo(&h, "49.62", 1).await;
     let prima = h
-        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .inserisci(&h.azienda(PIVA), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await
         .unwrap_err();
     assert_eq!(prima.code(), Code::FailedPrecondition);
     for _ in 0..2 {
         let di_nuovo = h
-            .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+            .inserisci(&h.azienda(PIVA), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
             .await
             .unwrap_err();
         assert_eq!(di_nuovo.code(), prima.code());
@@ -567,7 +569,7 @@ async fn pre_18_retry_of_a_rejected_insertion_answers_the_same_refusal(t: &TestD
     h.finanzia("F24-CPO-2", PIVA, por::CodiceTributo::Cloc, "100.00")
         .await;
     let e = h
-        .inserisci(&h.azienda(), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
+        .inserisci(&h.azienda(PIVA), "req-1", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await
         .unwrap_err();
     assert_eq!(errore(&e), errore(&prima));
@@ -588,7 +590,7 @@ async fn pre_8_yearly_limits_reset_on_1_january_rome(t: &TestDb) -> anyhow::Resu
     h.set_ora("2026-12-30T10:00:00Z");
     // 31 Dec 22:00–23:30 Rome counts for 2026; 1 Jan 00:00 Rome (31 Dec 23:00Z) for 2027.
     h.inserisci(
-        &h.azienda(),
+        &h.azienda(PIVA),
         "a",
         cpo(&p[0], "2026-12-31T21:00:00Z", "2026-12-31T22:30:00Z", "2500.00"),
     )
@@ -596,7 +598,7 @@ async fn pre_8_yearly_limits_reset_on_1_january_rome(t: &TestDb) -> anyhow::Resu
     .unwrap();
     let x = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "b",
             cpo(&p[0], "2026-12-31T23:00:00Z", "2027-01-01T01:00:00Z", "36.00"),
         )
@@ -605,7 +607,7 @@ async fn pre_8_yearly_limits_reset_on_1_january_rome(t: &TestDb) -> anyhow::Resu
     assert_eq!(x.data_prestazione, "2027-01-01");
     let e = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "c",
             cpo(&p[0], "2026-12-31T20:00:00Z", "2026-12-31T20:30:00Z", "36.00"),
         )
@@ -632,14 +634,14 @@ async fn pre_6_pa_purpose_is_mandatory(t: &TestDb) -> anyhow::Result<()> {
     let p = persona_n(1);
     h.registra_prestatore(&p, Vec::new()).await;
     let d = cpo(&p.codice_fiscale, INIZIO, FINE4, "36.00");
-    let v = h.verifica(&h.azienda(), d.clone()).await;
+    let v = h.verifica(&h.azienda(PIVA), d.clone()).await;
     let reasons: Vec<&str> = v.violazioni.iter().map(|v| v.reason.as_str()).collect();
     assert!(reasons.contains(&"PRE_6_PA_PURPOSE_REQUIRED"), "{reasons:?}");
     let mut d = d;
     if let Some(pb::dati_prestazione::Dettaglio::Cpo(c)) = &mut d.dettaglio {
         c.finalita_pa = pb::FinalitaPa::Manifestazioni as i32;
     }
-    let v = h.verifica(&h.azienda(), d).await;
+    let v = h.verifica(&h.azienda(PIVA), d).await;
     assert!(
         !v.violazioni.iter().any(|v| v.rule_id == "PRE-6"),
         "{:?}",
@@ -687,7 +689,7 @@ async fn pre_7_agriculture_only_up_to_2022_with_special_prestatori(t: &TestDb) -
     .await;
     let v = h
         .verifica(
-            &h.azienda(),
+            &h.azienda(PIVA),
             finestra(&qualunque.codice_fiscale, "2022-06-20", "2022-06-22", "80.00"),
         )
         .await;
@@ -695,7 +697,7 @@ async fn pre_7_agriculture_only_up_to_2022_with_special_prestatori(t: &TestDb) -
     assert_eq!(reasons, vec!["PRE_7_AGRICULTURAL_PRESTATORE"]);
     let v = h
         .verifica(
-            &h.azienda(),
+            &h.azienda(PIVA),
             finestra(&pensionato.codice_fiscale, "2022-06-20", "2022-06-22", "80.00"),
         )
         .await;
@@ -703,7 +705,7 @@ async fn pre_7_agriculture_only_up_to_2022_with_special_prestatori(t: &TestDb) -
     // Four days is beyond the window; in 2026 agriculture is excluded.
     let v = h
         .verifica(
-            &h.azienda(),
+            &h.azienda(PIVA),
             finestra(&pensionato.codice_fiscale, "2022-06-20", "2022-06-23", "80.00"),
         )
         .await;
@@ -715,7 +717,7 @@ async fn pre_7_agriculture_only_up_to_2022_with_special_prestatori(t: &TestDb) -
     h.set_ora("2026-06-15T10:00:00Z");
     let v = h
         .verifica(
-            &h.azienda(),
+            &h.azienda(PIVA),
             cpo(&pensionato.codice_fiscale, INIZIO, FINE4, "36.00"),
         )
         .await;
@@ -763,25 +765,15 @@ async fn pre_3_agricultural_window_duration_fits_the_window(t: &TestDb) -> anyho
     };
     let e = h
         .inserisci(
-            &h.azienda(),
+            &h.azienda(PIVA),
             "a",
             con_durata("2022-06-20", "2022-06-20", 3000, "400.00"),
         )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
-    let fields: Vec<(String, String)> = e
-        .get_error_details()
-        .bad_request()
-        .map(|b| {
-            b.field_violations
-                .iter()
-                .map(|f| (f.field.clone(), f.reason.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
     assert_eq!(
-        fields,
+        violazioni(&e),
         vec![(
             "prestazione.cpo.finestra_agricola.durata_minuti".to_string(),
             "PRE_3_DURATION_BEYOND_WINDOW".to_string()
@@ -789,7 +781,7 @@ async fn pre_3_agricultural_window_duration_fits_the_window(t: &TestDb) -> anyho
     );
     let e = h
         .c()
-        .check_prestazione(h.azienda().req(pb::CheckPrestazioneRequest {
+        .check_prestazione(h.azienda(PIVA).req(pb::CheckPrestazioneRequest {
             prestazione: Some(con_durata("2022-06-20", "2022-06-22", 72 * 60 + 1, "500.00")),
         }))
         .await
@@ -798,14 +790,14 @@ async fn pre_3_agricultural_window_duration_fits_the_window(t: &TestDb) -> anyho
     // The whole window is possible.
     let v = h
         .verifica(
-            &h.azienda(),
+            &h.azienda(PIVA),
             con_durata("2022-06-20", "2022-06-20", 24 * 60, "160.00"),
         )
         .await;
     assert!(v.ammissibile, "{:?}", v.violazioni);
     let v = h
         .verifica(
-            &h.azienda(),
+            &h.azienda(PIVA),
             con_durata("2022-06-20", "2022-06-22", 72 * 60, "480.00"),
         )
         .await;
@@ -818,18 +810,14 @@ async fn pre_19_intermediary_with_delega_inserts_for_the_utilizzatore(t: &TestDb
     let h = Harness::start(t).await?;
     let p = scenario_cpo(&h, "1000.00", 1).await;
     let consulente = persona_n(30).codice_fiscale;
-    let mut who = h.who(occasionali_runtime::Profile::Intermediario, &consulente);
+    let who = h.intermediario(&consulente);
     // Without a delega: refused.
     let e = h
         .inserisci(&who, "a", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
-    who.identity.on_behalf_of = Some(occasionali_runtime::identity::OnBehalf {
-        cf: PIVA.into(),
-        ruolo: "intermediario_utilizzatore".into(),
-        delega_id: "del_test_1".into(),
-    });
+    let who = who.per_conto_di(PIVA, "intermediario_utilizzatore");
     let x = h
         .inserisci(&who, "a", cpo(&p[0], INIZIO, FINE4, "36.00"))
         .await

@@ -1,7 +1,6 @@
 //! PRE-20: the rule table.
 
 use occasionali_proto::prestazioni as pb;
-use occasionali_runtime::Profile;
 use occasionali_runtime::testing::TestDb;
 use tonic::Code;
 
@@ -112,7 +111,7 @@ fn pubblica(request_id: &str, t: &pb::RuleTable, motivo: &str) -> pb::PublishRul
     }
 }
 
-async fn tabella(h: &Harness, who: &Who, anno: i32) -> pb::RuleTable {
+async fn tabella(h: &Harness, who: &Chi, anno: i32) -> pb::RuleTable {
     ok(h.c()
         .get_rule_table(who.req(pb::GetRuleTableRequest { anno }))
         .await)
@@ -205,7 +204,7 @@ async fn pre_20_dg_publishes_a_future_year_and_it_applies_from_its_first_day(
         let h = &h;
         let p = p[0].clone();
         async move {
-            h.verifica(&h.azienda(), cpo(&p, inizio, fine, "36.00"))
+            h.verifica(&h.azienda(PIVA), cpo(&p, inizio, fine, "36.00"))
                 .await
                 .costo
                 .expect("cost")
@@ -227,9 +226,9 @@ async fn pre_20_only_dg_publishes_and_only_a_year_not_yet_begun(t: &TestDb) -> a
     let t2027 = bozza(&h, 2027).await;
     for who in [
         h.prestatore(&persona_n(1).codice_fiscale),
-        h.azienda(),
+        h.azienda(PIVA),
         h.op("RM"),
-        h.who(Profile::Intermediario, &persona_n(2).codice_fiscale),
+        h.intermediario(&persona_n(2).codice_fiscale),
     ] {
         let e = h
             .c()
@@ -280,10 +279,11 @@ async fn pre_20_only_dg_publishes_and_only_a_year_not_yet_begun(t: &TestDb) -> a
     );
     // The platform publishes too.
     ok(h.c()
-        .publish_rule_table(
-            h.sistema()
-                .req(pubblica("s1", &bozza(&h, 2028).await, "L. 1/2028")),
-        )
+        .publish_rule_table(h.servizio("portafoglio").req(pubblica(
+            "s1",
+            &bozza(&h, 2028).await,
+            "L. 1/2028",
+        )))
         .await);
     h.fine().await;
     Ok(())
@@ -307,10 +307,7 @@ async fn pre_20_a_bad_table_is_refused_field_by_field_and_changes_nothing(t: &Te
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
-    let campi: Vec<String> = tonic_types::StatusExt::get_error_details(&e)
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default();
+    let campi = fields(&e);
     // Parsing first: the figures' consistency is judged once each of them reads.
     assert_eq!(
         campi,
@@ -333,10 +330,7 @@ async fn pre_20_a_bad_table_is_refused_field_by_field_and_changes_nothing(t: &Te
         .publish_rule_table(h.dg().req(pubblica("b2", &incoerente, "L. 1/2027")))
         .await
         .unwrap_err();
-    let campi: Vec<String> = tonic_types::StatusExt::get_error_details(&e)
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default();
+    let campi = fields(&e);
     assert_eq!(campi, vec!["rule_table.variazioni"]);
     incoerente.variazioni.clear();
     let e = h
@@ -344,10 +338,7 @@ async fn pre_20_a_bad_table_is_refused_field_by_field_and_changes_nothing(t: &Te
         .publish_rule_table(h.dg().req(pubblica("b3", &incoerente, "L. 1/2027")))
         .await
         .unwrap_err();
-    let campi: Vec<String> = tonic_types::StatusExt::get_error_details(&e)
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default();
+    let campi = fields(&e);
     assert_eq!(
         campi,
         vec![

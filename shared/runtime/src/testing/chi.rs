@@ -37,6 +37,15 @@ impl Chi {
         });
         self
     }
+
+    /// The same caller calling because of `origin` (GW-6: the client's scope travels with it):
+    /// a platform identity, the gateway's or a context's own, acting for a client. Suites whose
+    /// platform caller has a name of its own build it with [`Chiamanti::sistema_di`] and send it
+    /// with this.
+    pub fn per(mut self, origin: &Chi) -> Chi {
+        self.identity.origin = Some(Box::new(origin.identity.clone()));
+        self
+    }
 }
 
 /// Makes a suite's harness answer for its callers, `h.dg()`, `h.op("RM")`, `h.prestatore(cf)`:
@@ -113,35 +122,25 @@ impl Chiamanti {
 
     /// The platform itself (a background round: no client behind it).
     pub fn sistema(&self) -> Chi {
-        self.who(Profile::Sistema, "SISTEMA-TEST", None)
+        self.servizio("test")
     }
 
     /// A platform call made because of `origin` (GW-6: the client's scope travels with it).
     pub fn sistema_per(&self, origin: &Chi) -> Chi {
-        con_origine(self.sistema(), origin)
+        self.sistema().per(origin)
     }
 
     /// A named platform service calling (a saga's steps, the gateway's checks): `sistema` with
     /// the codice fiscale the platform mints for it, `SISTEMA-<NOME>` (as
-    /// `InternalTokens::system_call` does), so the context sees who called, as in production.
+    /// `InternalTokens::system_call` does), so the context sees who called, as in production
+    /// (a rule table records its author). With [`Chi::per`] for a call made because of a client.
     pub fn servizio(&self, nome: &str) -> Chi {
         let cf = format!("SISTEMA-{}", nome.to_ascii_uppercase());
         self.who(Profile::Sistema, &cf, None)
-    }
-
-    /// The service `nome` calling because of `origin` (GW-6), as [`Chiamanti::sistema_per`].
-    pub fn servizio_per(&self, nome: &str, origin: &Chi) -> Chi {
-        con_origine(self.servizio(nome), origin)
     }
 
     /// The payments feed (POR-2): a service identity, never a person.
     pub fn flusso(&self) -> Chi {
         self.who(Profile::FlussoPagamenti, FLUSSO, None)
     }
-}
-
-/// `c` calling because of `origin`: the client's identity travels with the platform's call.
-fn con_origine(mut c: Chi, origin: &Chi) -> Chi {
-    c.identity.origin = Some(Box::new(origin.identity.clone()));
-    c
 }

@@ -157,3 +157,28 @@ pub fn impresa(cf: &str, legale: &str, domicilio: ana::Domicilio) -> ana::Regist
         ..Default::default()
     }
 }
+
+/// A prestatore as the registry knows it: `p` domiciled in Rome, paid on a bank account
+/// ([`IBAN`]), no category declared. Suites change what they must (the categories, another
+/// domicile) with `..prestatore(…)`.
+pub fn prestatore(p: ana::PersonaFisica) -> ana::RegisterPrestatoreRequest {
+    ana::RegisterPrestatoreRequest {
+        persona: Some(p),
+        domicilio: Some(roma()),
+        contatti: Some(contatti()),
+        metodo_pagamento: Some(conto(IBAN)),
+        ..Default::default()
+    }
+}
+
+/// A family as the registry knows it: `p` a Libretto Famiglia utilizzatore living at
+/// `domicilio` (its sede follows it).
+pub fn famiglia(p: ana::PersonaFisica, domicilio: ana::Domicilio) -> ana::RegisterUtilizzatoreRequest {
+    ana::RegisterUtilizzatoreRequest {
+        tipo: ana::TipoUtilizzatore::LibrettoFamiglia as i32,
+        persona: Some(p),
+        domicilio: Some(domicilio),
+        contatti: Some(contatti()),
+        ..Default::default()
+    }
+}
