@@ -3,7 +3,7 @@
 //! `Status`. The public service is here; the internal
 //! one (the saga's reserve/release/consume, `sistema` only) is in [`interno`].
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{Datelike, Duration};
 use futures::{FutureExt, StreamExt};
 use occasionali_kernel::calendar;
 use occasionali_kernel::ids::new_id;
@@ -14,11 +14,10 @@ use occasionali_runtime::{AppError, Identity, Violations};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::app::{self, EsitoDeposito, Portafoglio};
-use crate::decode;
+use crate::decode::{self, anno_mese, codice_tributo, sede, timestamp, tipo_conto};
 use crate::domain::accesso;
 use crate::domain::rimborso::{Decisione, RichiestaRimborso, StatoRimborso};
 use crate::domain::storno::{Destinazione, RichiestaStorno};
-use crate::domain::versamento::CodiceTributo;
 use crate::domain::{PortafoglioRef, TipoConto};
 use crate::encode;
 use crate::store::payout::FiltroOrdini;
@@ -27,7 +26,10 @@ use crate::store::scarti::Scarto;
 use crate::store::versamenti::FiltroCoda;
 
 mod errori;
+mod flussi;
 pub mod interno;
+
+use flussi::{LOTTO_F24, SCARTI_PER_SCRITTURA, esamina, scartato};
 
 /// The public service: what clients call through the gateway.
 pub struct Api {
@@ -36,79 +38,6 @@ pub struct Api {
 
 /// How far in the future a pagoPA receipt time may be (clock skew between systems).
 const TOLLERANZA_OROLOGIO: Duration = Duration::minutes(5);
-
-fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
-}
-
-fn sede(value: &str) -> Option<String> {
-    let s = value.trim().to_ascii_uppercase();
-    (!s.is_empty()).then_some(s)
-}
-
-fn codice_tributo(v: &mut Violations, value: i32) -> Option<CodiceTributo> {
-    match pb::CodiceTributo::try_from(value) {
-        Ok(pb::CodiceTributo::Unspecified) => None,
-        Ok(pb::CodiceTributo::Lifa) => Some(CodiceTributo::Lifa),
-        Ok(pb::CodiceTributo::Cloc) => Some(CodiceTributo::Cloc),
-        Err(_) => {
-            v.add(
-                "codice_tributo",
-                "POR-3",
-                "POR_3_CODICE",
-                "is not a codice tributo",
-            );
-            None
-        }
-    }
-}
-
-fn tipo_conto(v: &mut Violations, i: usize, value: i32) -> Option<TipoConto> {
-    use pb::TipoConto as T;
-    let t = match T::try_from(value) {
-        Ok(T::Incassi) => TipoConto::Incassi,
-        Ok(T::VersamentiNonAbbinati) => TipoConto::VersamentiNonAbbinati,
-        Ok(T::PortafoglioDisponibile) => TipoConto::Disponibile,
-        Ok(T::PortafoglioRiservato) => TipoConto::Riservato,
-        Ok(T::PortafoglioDebito) => TipoConto::Debito,
-        Ok(T::PortafoglioRimborsoRichiesto) => TipoConto::RimborsoRichiesto,
-        Ok(T::CompensiPrestatori) => TipoConto::CompensiPrestatori,
-        Ok(T::GestioneSeparata) => TipoConto::GestioneSeparata,
-        Ok(T::Inail) => TipoConto::Inail,
-        Ok(T::OneriGestione) => TipoConto::OneriGestione,
-        Ok(T::CommissioniBonificoDomiciliato) => TipoConto::CommissioniBonificoDomiciliato,
-        Ok(T::Rimborsi) => TipoConto::Rimborsi,
-        Ok(T::Restituzioni) => TipoConto::Restituzioni,
-        _ => {
-            v.add(
-                format!("tipi[{i}]"),
-                "POR-1",
-                "POR_1_ACCOUNT_KIND",
-                "is not an account kind",
-            );
-            return None;
-        }
-    };
-    Some(t)
-}
-
-fn anno_mese(v: &mut Violations, anno: i32, mese: i32, rule: &'static str) -> Option<(i32, u32)> {
-    let prefix = rule.replace('-', "_");
-    let a = (2017..=9999).contains(&anno);
-    if !a {
-        v.add("anno", rule, format!("{prefix}_YEAR"), "must be a year from 2017");
-    }
-    let m = (1..=12).contains(&mese);
-    if !m {
-        v.add(
-            "mese",
-            rule,
-            format!("{prefix}_MONTH"),
-            "must be between 1 and 12",
-        );
-    }
-    (a && m).then(|| (anno, mese.unsigned_abs()))
-}
 
 /// The limits of the year for the riepilogo (POR-6). Today they come from prestazioni's
 /// GetHeadroom when it answers, and are absent otherwise (docs/decisions.md).
@@ -119,68 +48,6 @@ async fn limiti_economici(
     anno: i32,
 ) -> Vec<pb::LimiteEconomico> {
     app.limiti.dell_utilizzatore(&w.cf, anno, id).await
-}
-
-/// Records of an ImportF24 stream written in one transaction at most: enough to spread a
-/// commit's cost (an fsync on SQLite) over many records, few enough that the wallets a batch
-/// locks wait a few milliseconds, not seconds (issue 12).
-const LOTTO_F24: usize = 256;
-/// Discards listed in the ImportF24 answer; all of them are read with ListScartiImport.
-const SCARTATI_IN_RISPOSTA: usize = 1_000;
-/// Discards kept per write.
-const SCARTI_PER_SCRITTURA: usize = 500;
-/// A discard keeps this much of what the feed sent: enough to find the record, never the
-/// megabytes a malformed one may carry.
-const ID_PAGAMENTO_SCARTATO_MAX: usize = 64;
-const MOTIVO_MAX: usize = 256;
-
-/// At most `max` characters of `s`.
-fn tronca(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
-}
-
-fn scartato(s: Scarto) -> pb::RecordF24Scartato {
-    pb::RecordF24Scartato {
-        id_pagamento: s.id_pagamento,
-        posizione: s.posizione,
-        motivo: s.motivo,
-    }
-}
-
-/// One message of the feed: a record for the batch, or a discard (counted, kept, and listed in
-/// the answer while there is room).
-fn esamina(
-    item: pb::ImportF24Request,
-    oggi: chrono::NaiveDate,
-    out: &mut pb::ImportF24Response,
-    lotto: &mut Vec<crate::domain::versamento::DatiVersamento>,
-    da_scrivere: &mut Vec<Scarto>,
-) {
-    let posizione = out.numero_ricevuti;
-    out.numero_ricevuti += 1;
-    let scarto = match item.record {
-        None => Scarto {
-            posizione,
-            id_pagamento: String::new(),
-            motivo: "record: is required".into(),
-        },
-        Some(record) => match decode::record_f24(&record, oggi) {
-            Ok(dati) => {
-                lotto.push(dati);
-                return;
-            }
-            Err(motivo) => Scarto {
-                posizione,
-                id_pagamento: tronca(&record.id_pagamento, ID_PAGAMENTO_SCARTATO_MAX),
-                motivo: tronca(&motivo, MOTIVO_MAX),
-            },
-        },
-    };
-    out.numero_scartati += 1;
-    if out.scartati.len() < SCARTATI_IN_RISPOSTA {
-        out.scartati.push(scartato(scarto.clone()));
-    }
-    da_scrivere.push(scarto);
 }
 
 #[tonic::async_trait]

@@ -1,7 +1,7 @@
 //! Decoding requests into domain values (parse, don't validate): every bad field becomes one
 //! field violation with its rule, and all of them are reported together.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use occasionali_kernel::{CodiceFiscale, CodiceFiscaleSoggetto, Euro, Iban};
 use occasionali_proto::common::Periodo;
 use occasionali_proto::portafoglio as pb;
@@ -9,7 +9,7 @@ use occasionali_runtime::Violations;
 
 use crate::domain::riserva::Costo;
 use crate::domain::versamento::{Canale, CodiceTributo, DatiVersamento};
-use crate::domain::{PortafoglioRef, TipoPortafoglio};
+use crate::domain::{PortafoglioRef, TipoConto, TipoPortafoglio};
 
 /// First year of the platform's payments (art. 54-bis DL 50/2017).
 const PRIMO_ANNO: i32 = 2017;
@@ -476,6 +476,81 @@ pub fn pagopa(
             "decoding produced no value and no violation",
         )),
     }
+}
+
+/// A protobuf timestamp as an instant (None when out of range).
+pub fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
+}
+
+/// A sede code as given (trimmed, upper case), or none.
+pub fn sede(value: &str) -> Option<String> {
+    let s = value.trim().to_ascii_uppercase();
+    (!s.is_empty()).then_some(s)
+}
+
+pub fn codice_tributo(v: &mut Violations, value: i32) -> Option<CodiceTributo> {
+    match pb::CodiceTributo::try_from(value) {
+        Ok(pb::CodiceTributo::Unspecified) => None,
+        Ok(pb::CodiceTributo::Lifa) => Some(CodiceTributo::Lifa),
+        Ok(pb::CodiceTributo::Cloc) => Some(CodiceTributo::Cloc),
+        Err(_) => {
+            v.add(
+                "codice_tributo",
+                "POR-3",
+                "POR_3_CODICE",
+                "is not a codice tributo",
+            );
+            None
+        }
+    }
+}
+
+pub fn tipo_conto(v: &mut Violations, i: usize, value: i32) -> Option<TipoConto> {
+    use pb::TipoConto as T;
+    let t = match T::try_from(value) {
+        Ok(T::Incassi) => TipoConto::Incassi,
+        Ok(T::VersamentiNonAbbinati) => TipoConto::VersamentiNonAbbinati,
+        Ok(T::PortafoglioDisponibile) => TipoConto::Disponibile,
+        Ok(T::PortafoglioRiservato) => TipoConto::Riservato,
+        Ok(T::PortafoglioDebito) => TipoConto::Debito,
+        Ok(T::PortafoglioRimborsoRichiesto) => TipoConto::RimborsoRichiesto,
+        Ok(T::CompensiPrestatori) => TipoConto::CompensiPrestatori,
+        Ok(T::GestioneSeparata) => TipoConto::GestioneSeparata,
+        Ok(T::Inail) => TipoConto::Inail,
+        Ok(T::OneriGestione) => TipoConto::OneriGestione,
+        Ok(T::CommissioniBonificoDomiciliato) => TipoConto::CommissioniBonificoDomiciliato,
+        Ok(T::Rimborsi) => TipoConto::Rimborsi,
+        Ok(T::Restituzioni) => TipoConto::Restituzioni,
+        _ => {
+            v.add(
+                format!("tipi[{i}]"),
+                "POR-1",
+                "POR_1_ACCOUNT_KIND",
+                "is not an account kind",
+            );
+            return None;
+        }
+    };
+    Some(t)
+}
+
+pub fn anno_mese(v: &mut Violations, anno: i32, mese: i32, rule: &'static str) -> Option<(i32, u32)> {
+    let prefix = rule.replace('-', "_");
+    let a = (2017..=9999).contains(&anno);
+    if !a {
+        v.add("anno", rule, format!("{prefix}_YEAR"), "must be a year from 2017");
+    }
+    let m = (1..=12).contains(&mese);
+    if !m {
+        v.add(
+            "mese",
+            rule,
+            format!("{prefix}_MONTH"),
+            "must be between 1 and 12",
+        );
+    }
+    (a && m).then(|| (anno, mese.unsigned_abs()))
 }
 
 #[cfg(test)]
