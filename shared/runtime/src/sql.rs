@@ -1,7 +1,7 @@
 //! Plain SQL written once for both engines: `?` placeholders, numbered (`$1`, `$2`, …) for
 //! PostgreSQL. Statements handed to it must not contain a literal `?`.
 
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 /// `sql` in the connection's placeholder dialect.
 pub fn dialect(db: &impl ConnectionTrait, sql: &str) -> String {
@@ -9,6 +9,12 @@ pub fn dialect(db: &impl ConnectionTrait, sql: &str) -> String {
         DbBackend::Postgres => numbered(sql),
         _ => sql.to_string(),
     }
+}
+
+/// A statement from `?` SQL in the connection's dialect: one value per `?`, in order (a value
+/// used twice is bound twice). Every context's store writes its statements through this.
+pub fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
+    crate::db::stmt(db, &dialect(db, sql), values)
 }
 
 fn numbered(sql: &str) -> String {

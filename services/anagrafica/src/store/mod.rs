@@ -7,18 +7,14 @@ mod migrations;
 use chrono::{DateTime, Utc};
 use occasionali_runtime::AppError;
 use occasionali_runtime::identity::Identity;
-use occasionali_runtime::sql::dialect;
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
 
 pub use migrations::Migrator;
 
 use crate::domain::modifica::CampoModificato;
 use crate::domain::{Identita, Ruolo, Soggetto};
 
-/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order.
-fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
-    occasionali_runtime::db::stmt(db, &dialect(db, text), values)
-}
+use occasionali_runtime::sql::statement as sql;
 
 fn decode(row: &QueryResult) -> Result<Soggetto, AppError> {
     let dati: String = row.try_get("", "dati")?;

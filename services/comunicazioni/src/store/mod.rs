@@ -7,18 +7,14 @@ mod migrations;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_runtime::AppError;
-use occasionali_runtime::sql::dialect;
-use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 pub use migrations::Migrator;
 
 use crate::domain::soglia::TotaleAnno;
 use crate::domain::{Comunicazione, Durata, Errore, Tipo};
 
-/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order.
-fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
-    occasionali_runtime::db::stmt(db, &dialect(db, text), values)
-}
+use occasionali_runtime::sql::statement as sql;
 
 /// A stored communication and where it stands in its chain.
 #[derive(Clone, Debug)]

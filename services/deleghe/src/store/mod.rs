@@ -6,9 +6,8 @@ mod migrations;
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::calendar;
 use occasionali_runtime::AppError;
-use occasionali_runtime::db::{is_unique_violation, stmt};
-use occasionali_runtime::sql::dialect;
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+use occasionali_runtime::db::is_unique_violation;
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
 
 pub use migrations::Migrator;
 
@@ -18,10 +17,7 @@ use occasionali_kernel::ids::fnv1a;
 const SELECT_DELEGHE: &str = "SELECT seq, id, delegante_cf, delegato_cf, ruolo, dal, al, creata_il, creata_da_cf, \
      nota, request_id, revocata_il, revocata_da_cf, motivo_revoca FROM deleghe";
 
-/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order.
-fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
-    stmt(db, &dialect(db, text), values)
-}
+use occasionali_runtime::sql::statement as sql;
 
 fn ruolo(row: &QueryResult) -> Result<Ruolo, AppError> {
     let r: String = row.try_get("", "ruolo")?;

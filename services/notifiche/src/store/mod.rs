@@ -12,15 +12,14 @@ pub mod ricevuti;
 pub mod scarti;
 
 use occasionali_runtime::AppError;
-use occasionali_runtime::db::stmt;
-use occasionali_runtime::sql::dialect;
+
+use occasionali_runtime::sql::statement;
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 
 pub use migrations::Migrator;
 
 async fn esegui(db: &impl ConnectionTrait, sql: &str, valori: Vec<Value>) -> Result<u64, AppError> {
-    let sql = dialect(db, sql);
-    Ok(db.execute_raw(stmt(db, &sql, valori)).await?.rows_affected())
+    Ok(db.execute_raw(statement(db, sql, valori)).await?.rows_affected())
 }
 
 async fn righe(
@@ -28,8 +27,7 @@ async fn righe(
     sql: &str,
     valori: Vec<Value>,
 ) -> Result<Vec<QueryResult>, AppError> {
-    let sql = dialect(db, sql);
-    Ok(db.query_all_raw(stmt(db, &sql, valori)).await?)
+    Ok(db.query_all_raw(statement(db, sql, valori)).await?)
 }
 
 async fn riga(
@@ -37,8 +35,7 @@ async fn riga(
     sql: &str,
     valori: Vec<Value>,
 ) -> Result<Option<QueryResult>, AppError> {
-    let sql = dialect(db, sql);
-    Ok(db.query_one_raw(stmt(db, &sql, valori)).await?)
+    Ok(db.query_one_raw(statement(db, sql, valori)).await?)
 }
 
 /// Inserts `righe` (each the values of `colonne`) with multi-row statements of at most `per_statement`

@@ -21,8 +21,7 @@ pub mod versamenti;
 use chrono::NaiveDate;
 use occasionali_kernel::Euro;
 use occasionali_runtime::AppError;
-use occasionali_runtime::sql::dialect;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Value};
 
 pub use migrations::Migrator;
 
@@ -43,10 +42,7 @@ fn inserimento(r: Result<ExecResult, DbErr>) -> Result<Inserimento, AppError> {
     }
 }
 
-/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order.
-fn istruzione(db: &impl ConnectionTrait, sql: &str, valori: Vec<Value>) -> Statement {
-    occasionali_runtime::db::stmt(db, &dialect(db, sql), valori)
-}
+use occasionali_runtime::sql::statement as istruzione;
 
 /// Runs a write; the rows it touched.
 async fn esegui(db: &impl ConnectionTrait, sql: &str, valori: Vec<Value>) -> Result<u64, AppError> {

@@ -14,19 +14,13 @@ mod regole;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use occasionali_runtime::AppError;
-use occasionali_runtime::sql::dialect;
-use sea_orm::{ConnectionTrait, Statement, Value};
 
 pub use migrations::Migrator;
 pub use regole::{
     NuovaPubblicazione, RigaRegole, aggiorna_dati, pubblica, pubblicazione_per_request, regole, righe_regole,
 };
 
-/// A statement in the connection's dialect from `?` SQL: one value per `?`, in order (a value
-/// used twice is bound twice).
-pub(crate) fn sql(db: &impl ConnectionTrait, text: &str, values: Vec<Value>) -> Statement {
-    occasionali_runtime::db::stmt(db, &dialect(db, text), values)
-}
+pub(crate) use occasionali_runtime::sql::statement as sql;
 
 fn istante(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)
