@@ -3,7 +3,6 @@
 //! a slot. Built on the one test kit's people (`occasionali_runtime::testing::persone`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use occasionali_kernel::Sesso;
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::testing::persone;
@@ -31,17 +30,7 @@ pub fn partita_iva(matricola: usize) -> String {
 /// Person `i` of a load, born in Rome: a birthday every 61 days from 1960, so distinct
 /// codici fiscali (adults for i < 250).
 pub fn persona(i: usize) -> ana::PersonaFisica {
-    const COGNOMI: [&str; 10] = [
-        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
-    ];
-    const NOMI: [(&str, Sesso); 6] = [
-        ("Luca", Sesso::M),
-        ("Giulia", Sesso::F),
-        ("Marco", Sesso::M),
-        ("Sara", Sesso::F),
-        ("Paolo", Sesso::M),
-        ("Elena", Sesso::F),
-    ];
+    use persone::{COGNOMI, NOMI};
     let (nome, sesso) = NOMI[i % NOMI.len()];
     let cognome = COGNOMI[(i / NOMI.len()) % COGNOMI.len()];
     let nascita =

@@ -75,19 +75,21 @@ pub fn persona(cognome: &str, nome: &str, nascita: &str, sesso: Sesso) -> ana::P
     persona_di(cognome, nome, nascita, sesso, "H501")
 }
 
+/// The surnames and given names the kit's people are made of.
+pub const COGNOMI: [&str; 10] = [
+    "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
+];
+pub const NOMI: [(&str, Sesso); 6] = [
+    ("Luca", Sesso::M),
+    ("Giulia", Sesso::F),
+    ("Marco", Sesso::M),
+    ("Sara", Sesso::F),
+    ("Paolo", Sesso::M),
+    ("Elena", Sesso::F),
+];
+
 /// The `i`-th of many distinct people (distinct birth dates).
 pub fn persona_n(i: usize) -> ana::PersonaFisica {
-    const COGNOMI: [&str; 10] = [
-        "Rossi", "Bianchi", "Verdi", "Russo", "Ferrari", "Esposito", "Romano", "Colombo", "Ricci", "Marino",
-    ];
-    const NOMI: [(&str, Sesso); 6] = [
-        ("Luca", Sesso::M),
-        ("Giulia", Sesso::F),
-        ("Marco", Sesso::M),
-        ("Sara", Sesso::F),
-        ("Paolo", Sesso::M),
-        ("Elena", Sesso::F),
-    ];
     let (nome, sesso) = NOMI[i % NOMI.len()];
     let nascita = format!("{}-{:02}-{:02}", 1950 + i, i % 12 + 1, i % 28 + 1);
     persona(COGNOMI[i % COGNOMI.len()], nome, &nascita, sesso)
