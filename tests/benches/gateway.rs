@@ -134,10 +134,48 @@ async fn run() -> anyhow::Result<()> {
 
     // Warm up connections and caches.
     measure(&mut ana_client, &t_p, cf, None).await;
-    report(
-        "GetSoggetto direct (subject itself)",
-        measure(&mut ana_client, &t_p, cf, None).await,
-    );
+    let via_gateway = measure(&mut ana_client, &t_p, cf, None).await;
+    // The same call at anagrafica itself, with the identity header the gateway would have
+    // sent: the difference is what the gateway adds (issue 11: goal ≤ 0.3 ms at p50).
+    let diretto = {
+        let identity = occasionali_runtime::Identity::new(occasionali_runtime::Principal {
+            profile: Profile::Prestatore,
+            cf: cf.into(),
+            sede: None,
+        });
+        let header = c.identity_token(&identity)?;
+        let backend = c.backends[&occasionali_runtime::context::Context::Anagrafica];
+        let mut direct = AnagraficaServiceClient::new(
+            Channel::from_shared(format!("http://{backend}"))?
+                .connect()
+                .await?,
+        );
+        let mut out = Vec::with_capacity(N);
+        // Twice: the first round warms the connection up, the second is measured.
+        for _ in 0..2 {
+            out.clear();
+            for _ in 0..N {
+                let mut r = Request::new(ana::GetSoggettoRequest {
+                    codice_fiscale: cf.into(),
+                });
+                r.metadata_mut()
+                    .insert(occasionali_runtime::identity::IDENTITY_HEADER, header.parse()?);
+                let t = Instant::now();
+                direct.get_soggetto(r).await?;
+                out.push(t.elapsed());
+            }
+        }
+        out
+    };
+    let p50 = |v: &[Duration]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v[v.len() / 2]
+    };
+    let aggiunto = p50(&via_gateway).as_secs_f64() - p50(&diretto).as_secs_f64();
+    report("GetSoggetto through the gateway (subject itself)", via_gateway);
+    report("GetSoggetto at anagrafica directly", diretto);
+    println!("{:<48} p50 +{:.3} ms", "what the gateway adds", aggiunto * 1e3);
     report(
         "GetSoggetto on behalf (CheckDelega each)",
         measure(&mut ana_client, &t_c, cf, Some(cf)).await,

@@ -556,6 +556,40 @@ pub fn cf_richiesto(value: &str) -> Result<String, AppError> {
     v.into_result(cf).map_err(AppError::from)
 }
 
+/// GetSoggetti's subjects: 1 to [`MAX_SOGGETTI`], each as [`cf_richiesto`], repeats once.
+pub fn cf_elenco(values: &[String]) -> Result<Vec<String>, AppError> {
+    let mut v = Violations::new();
+    if values.is_empty() {
+        v.add(
+            "codici_fiscali",
+            "ANA-2",
+            "ANA_2_CF_REQUIRED",
+            "at least one is required",
+        );
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, value) in occasionali_runtime::decode::al_massimo(&mut v, "codici_fiscali", values, MAX_SOGGETTI)
+        .iter()
+        .enumerate()
+    {
+        let cf = value.trim().to_uppercase();
+        if cf.is_empty() {
+            v.add(
+                format!("codici_fiscali[{i}]"),
+                "ANA-2",
+                "ANA_2_CF_REQUIRED",
+                "is required",
+            );
+        } else if !out.contains(&cf) {
+            out.push(cf);
+        }
+    }
+    v.into_result(out).map_err(AppError::from)
+}
+
+/// How many subjects one GetSoggetti may ask for: a check is about a handful of parties.
+pub const MAX_SOGGETTI: usize = 16;
+
 /// A person or an organisation, never both (ANA-1), with its codice fiscale.
 fn persona_o_organizzazione(
     v: &mut Violations,

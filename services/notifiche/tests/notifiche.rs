@@ -1280,3 +1280,72 @@ async fn scarti_import(t: &TestDb) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_2_a_run_of_events_is_ingested_in_order_in_one_call_and_stops_at_the_first_refused,
+    eventi_insieme
+);
+
+/// IngestEvents (issue 11, the relay's batches): each event as IngestEvent would take it, in
+/// order; a duplicate is OK again with nothing done; the first event refused gets its code and
+/// the ones after it no outcome (nothing overtakes it); more than 256 is the caller's mistake;
+/// only the platform calls it.
+async fn eventi_insieme(t: &TestDb) -> anyhow::Result<()> {
+    let b = Banco::new(t, "2026-07-15T08:00:00Z").await?;
+    let mut c = b.interno().await?;
+    let primo = revocata("ev-r1", PRESTATORE);
+    let secondo = revocata("ev-r2", PRESTATORE);
+    let mut rotto = revocata("ev-bad", PRESTATORE);
+    rotto.payload.as_mut().unwrap().value = vec![0xff, 0xff, 0xff];
+    let dopo = revocata("ev-r3", PRESTATORE);
+    let lotto = |events: Vec<cpb::Event>| cpb::IngestEventsRequest { events };
+    let codici = |r: cpb::IngestEventsResponse| -> Vec<i32> { r.outcomes.iter().map(|o| o.code).collect() };
+    let r = ok(c
+        .ingest_events(req(
+            lotto(vec![primo.clone(), secondo, primo, rotto, dopo.clone()]),
+            &sistema(),
+        ))
+        .await);
+    assert_eq!(
+        codici(r.clone()),
+        vec![0, 0, 0, Code::InvalidArgument as i32],
+        "{r:?}"
+    );
+    assert!(r.outcomes[3].message.contains("payload"), "{r:?}");
+    // Two notices (the duplicate made none), the event after the refused one not ingested yet.
+    assert_eq!(quanti_in_inbox(&b).await?, 2);
+    assert!(!b.ingest(dopo).await?.duplicato, "ev-r3 was not looked at");
+    assert_eq!(quanti_in_inbox(&b).await?, 3);
+    // Bounded, and the platform's only.
+    let s = c
+        .ingest_events(req(lotto(vec![cpb::Event::default(); 257]), &sistema()))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert_eq!(fields(&s), vec!["events".to_string()]);
+    let s = c
+        .ingest_events(req(lotto(vec![revocata("ev-r4", PRESTATORE)]), &dg()))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::PermissionDenied);
+    b.server.stop().await;
+    Ok(())
+}
+
+async fn quanti_in_inbox(b: &Banco) -> anyhow::Result<usize> {
+    Ok(ok(b
+        .pubblico()
+        .await?
+        .list_inbox(req(
+            pb::ListInboxRequest {
+                codice_fiscale: PRESTATORE.into(),
+                ..Default::default()
+            },
+            &chi(PRESTATORE, Profile::Prestatore),
+        ))
+        .await)
+    .messaggi
+    .len())
+}

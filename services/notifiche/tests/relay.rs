@@ -368,3 +368,98 @@ async fn failed_blocks_its_aggregate(t: &TestDb) -> anyhow::Result<()> {
     server.stop().await;
     sub.close().await
 }
+
+storage_test!(
+    Migrator,
+    "source",
+    relay_sends_runs_of_events_together_and_a_refused_one_stops_only_its_aggregate,
+    runs_together
+);
+
+/// Issue 11: the relay hands notifiche a run of events in one IngestEvents call; an event the
+/// subscriber refuses (a body that is not what its topic says) is failed for an operator after
+/// the ones before it were kept, and the events after it arrive on the next cycles, each
+/// aggregate's in order, except those of its own aggregate, which wait behind it.
+async fn runs_together(t: &TestDb) -> anyhow::Result<()> {
+    let (server, sub) = notifiche(t.engine).await?;
+    let prima = emit(t, "PRE-A", 3).await?;
+    // A revocation whose body does not decode.
+    let txn = db::begin_write(&t.db).await?;
+    outbox::append(
+        &txn,
+        "prestazioni.prestazione.revocata",
+        "PRE-B",
+        "2026-06-01T10:00:00Z".parse()?,
+        "occasionali.prestazioni.v1.PrestazioneRevocata",
+        &prost_types::Duration {
+            seconds: -1,
+            nanos: -1,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let dopo_b = emit(t, "PRE-B", 1).await?;
+    let dopo = emit(t, "PRE-C", 2).await?;
+    let r = relay_to(t, &server.url)?;
+    drain(&r, t, 20).await?;
+    let got: Vec<String> = eventi_ricevuti(&sub.db)
+        .await?
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    // Each aggregate's events in their order (the relay orders per aggregate); PRE-B's second
+    // event waits behind its refused first.
+    let di = |ids: &[String]| {
+        got.iter()
+            .filter(|g| ids.contains(g))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        (di(&prima), di(&dopo), di(&dopo_b)),
+        (prima.clone(), dopo.clone(), vec![])
+    );
+    assert_eq!(got.len(), 5);
+    let s = relay::status(&t.db).await?;
+    assert_eq!((s.recapitati, s.falliti, s.in_attesa), (5, 1, 1));
+    let (falliti, _) = relay::list(
+        &t.db,
+        cpb::StatoRecapito::Fallito,
+        occasionali_runtime::pagina::Pagina::decodifica(
+            &mut occasionali_runtime::Violations::new(),
+            "GW-5",
+            10,
+            "",
+            0,
+        ),
+    )
+    .await?;
+    assert_eq!(falliti.len(), 1);
+    assert_eq!(
+        (falliti[0].aggregate_id.as_str(), falliti[0].tentativi),
+        ("PRE-B", 1)
+    );
+    assert!(
+        falliti[0].ultimo_errore.contains("InvalidArgument"),
+        "{}",
+        falliti[0].ultimo_errore
+    );
+    let (in_attesa, _) = relay::list(
+        &t.db,
+        cpb::StatoRecapito::InAttesa,
+        occasionali_runtime::pagina::Pagina::decodifica(
+            &mut occasionali_runtime::Violations::new(),
+            "GW-5",
+            10,
+            "",
+            0,
+        ),
+    )
+    .await?;
+    assert_eq!(
+        in_attesa.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>(),
+        dopo_b
+    );
+    server.stop().await;
+    sub.close().await
+}

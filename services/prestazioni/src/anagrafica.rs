@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use occasionali_proto::anagrafica as pb;
+use occasionali_proto::anagrafica::anagrafica_internal_service_client::AnagraficaInternalServiceClient;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_runtime::client::Caller;
 use occasionali_runtime::error::from_upstream;
@@ -17,15 +18,57 @@ use crate::domain::soggetti::{
 #[derive(Clone)]
 pub struct Registro {
     client: AnagraficaServiceClient<Channel>,
+    interno: AnagraficaInternalServiceClient<Channel>,
     caller: Caller,
+}
+
+/// What the checks of a declaration need about its parties, read in one call.
+pub struct Parti {
+    pub utilizzatore: Option<Utilizzatore>,
+    pub sede_utilizzatore: Option<String>,
+    pub prestatore: Prestatore,
+    pub sede_prestatore: Option<String>,
 }
 
 impl Registro {
     pub fn new(channel: Channel, caller: Caller) -> Registro {
         Registro {
-            client: AnagraficaServiceClient::new(channel),
+            client: AnagraficaServiceClient::new(channel.clone()),
+            interno: AnagraficaInternalServiceClient::new(channel),
             caller,
         }
+    }
+
+    /// Both parties of a declaration in one call (issue 11: a hop fewer per insertion).
+    pub async fn parti(
+        &self,
+        utilizzatore_cf: &str,
+        prestatore_cf: &str,
+        origin: &Identity,
+    ) -> Result<Parti, AppError> {
+        let request = self.caller.request(
+            pb::GetSoggettiRequest {
+                codici_fiscali: vec![utilizzatore_cf.to_string(), prestatore_cf.to_string()],
+            },
+            Some(origin),
+        )?;
+        let soggetti = self
+            .interno
+            .clone()
+            .get_soggetti(request)
+            .await
+            .map_err(|s| from_upstream("anagrafica", s))?
+            .into_inner()
+            .soggetti;
+        let di = |cf: &str| soggetti.iter().find(|s| s.codice_fiscale == cf).cloned();
+        let (utilizzatore, sede_utilizzatore) = utilizzatore_e_sede(di(utilizzatore_cf));
+        let (prestatore, sede_prestatore) = prestatore_e_sede(di(prestatore_cf));
+        Ok(Parti {
+            utilizzatore,
+            sede_utilizzatore,
+            prestatore,
+            sede_prestatore,
+        })
     }
 
     pub async fn soggetto(&self, cf: &str, origin: &Identity) -> Result<Option<pb::Soggetto>, AppError> {
@@ -57,37 +100,35 @@ impl Registro {
         cf: &str,
         origin: &Identity,
     ) -> Result<(Option<Utilizzatore>, Option<String>), AppError> {
-        let s = self.soggetto(cf, origin).await?;
-        let sede = s.as_ref().and_then(sede);
-        Ok((
-            s.and_then(|s| {
-                let u = Utilizzatore {
-                    lf: s.utilizzatore_lf.as_ref().map(profilo),
-                    cpo: s.utilizzatore_cpo.as_ref().map(profilo),
-                };
-                (u.lf.is_some() || u.cpo.is_some()).then_some(u)
-            }),
-            sede,
-        ))
+        Ok(utilizzatore_e_sede(self.soggetto(cf, origin).await?))
     }
+}
 
-    /// The prestatore's role, and the subject's sede (GW-6: a sede operator's scope).
-    pub async fn prestatore_e_sede(
-        &self,
-        cf: &str,
-        origin: &Identity,
-    ) -> Result<(Prestatore, Option<String>), AppError> {
-        let s = self.soggetto(cf, origin).await?;
-        let sede = s.as_ref().and_then(sede);
-        let p = match s.and_then(|s| s.prestatore) {
-            Some(p) => Prestatore {
-                registrato: true,
-                categorie: p.categorie.iter().filter_map(categoria).collect(),
-            },
-            None => Prestatore::default(),
-        };
-        Ok((p, sede))
-    }
+fn utilizzatore_e_sede(s: Option<pb::Soggetto>) -> (Option<Utilizzatore>, Option<String>) {
+    let sede = s.as_ref().and_then(sede);
+    (
+        s.and_then(|s| {
+            let u = Utilizzatore {
+                lf: s.utilizzatore_lf.as_ref().map(profilo),
+                cpo: s.utilizzatore_cpo.as_ref().map(profilo),
+            };
+            (u.lf.is_some() || u.cpo.is_some()).then_some(u)
+        }),
+        sede,
+    )
+}
+
+/// The prestatore's role, and the subject's sede (GW-6: a sede operator's scope).
+fn prestatore_e_sede(s: Option<pb::Soggetto>) -> (Prestatore, Option<String>) {
+    let sede = s.as_ref().and_then(sede);
+    let p = match s.and_then(|s| s.prestatore) {
+        Some(p) => Prestatore {
+            registrato: true,
+            categorie: p.categorie.iter().filter_map(categoria).collect(),
+        },
+        None => Prestatore::default(),
+    };
+    (p, sede)
 }
 
 fn sede(s: &pb::Soggetto) -> Option<String> {

@@ -55,6 +55,7 @@ fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
                 occasionali_runtime::relay::RelayOptions::default(),
             )?,
         },
+        regole_in_vigore: app::RegoleInVigore::default(),
     })
 }
 

@@ -82,6 +82,15 @@ impl Context {
         }
     }
 
+    /// The RPC that ingests a run of events in one call (`occasionali.common.v1.IngestEvents*`),
+    /// when the subscriber has one: the relay prefers it (issue 11).
+    pub fn ingest_batch_method(self) -> Option<&'static str> {
+        match self {
+            Context::Notifiche => Some("/occasionali.notifiche.v1.NotificheInternalService/IngestEvents"),
+            _ => None,
+        }
+    }
+
     /// The fully qualified name of the context's internal service (GW-6): what only the
     /// platform's `sistema` identity may call and the gateway never routes. Its process
     /// advertises it in reflection beside the public service.

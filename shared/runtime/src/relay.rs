@@ -196,22 +196,81 @@ impl Relay {
 
     async fn deliver_group(&self, rows: Vec<Claimed>) -> Result<(), AppError> {
         let mut delivered = Vec::new();
-        let mut rest = rows.into_iter();
-        for row in rest.by_ref() {
-            match self.deliver(&row).await {
-                Outcome::Delivered => delivered.push(row.id),
-                other => {
-                    self.mark_delivered(&delivered).await?;
-                    delivered.clear();
-                    self.mark_failed_attempt(&row, other).await?;
-                    break;
+        let mut rest = rows.into_iter().peekable();
+        while let Some(row) = rest.next() {
+            // A run of events for a subscriber that takes them together goes in one call.
+            let outcomes = match lotto(row, &mut rest) {
+                Lotto::Uno(row) => {
+                    let outcome = self.deliver(&row).await;
+                    vec![(row, outcome)]
+                }
+                Lotto::Eventi(method, rows) => self.deliver_events(method, rows).await,
+            };
+            let mut outcomes = outcomes.into_iter();
+            for (row, outcome) in outcomes.by_ref() {
+                match outcome {
+                    Outcome::Delivered => delivered.push(row.id),
+                    other => {
+                        self.mark_delivered(&delivered).await?;
+                        delivered.clear();
+                        self.mark_failed_attempt(&row, other).await?;
+                        // Rows behind a failed one keep their turn: released for the next cycle.
+                        let left: Vec<i64> = outcomes.map(|(r, _)| r.id).chain(rest.map(|r| r.id)).collect();
+                        return self.release(&left).await;
+                    }
                 }
             }
         }
-        self.mark_delivered(&delivered).await?;
-        // Rows behind a failed one keep their turn: released for the next cycle.
-        let left: Vec<i64> = rest.map(|r| r.id).collect();
-        self.release(&left).await
+        self.mark_delivered(&delivered).await
+    }
+
+    /// One IngestEvents call for a run of events (issue 11): each row's outcome, in order; a
+    /// row the subscriber did not look at (after one it did not ingest) is a retry.
+    async fn deliver_events(&self, method: &'static str, rows: Vec<Claimed>) -> Vec<(Claimed, Outcome)> {
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match Event::decode(row.event.as_slice()) {
+                Ok(e) => events.push(e),
+                // `lotto` takes only rows that decode.
+                Err(e) => {
+                    return rows
+                        .into_iter()
+                        .map(|r| (r, Outcome::Retry(format!("undecodable: {e}"))))
+                        .collect();
+                }
+            }
+        }
+        let Some(channel) = Context::from_str(&rows[0].destination)
+            .ok()
+            .and_then(|d| self.channels.get(&d))
+            .cloned()
+        else {
+            let why = format!("{} is not configured", rows[0].destination);
+            return rows
+                .into_iter()
+                .map(|r| (r, Outcome::Wait(why.clone())))
+                .collect();
+        };
+        let body = pb::IngestEventsRequest { events }.encode_to_vec();
+        let answer = self.call(channel, method, body, None).await.and_then(|bytes| {
+            pb::IngestEventsResponse::decode(bytes.as_slice()).map_err(|e| Status::internal(e.to_string()))
+        });
+        match answer {
+            Err(s) => rows.into_iter().map(|r| (r, classify(KIND_EVENT, &s))).collect(),
+            Ok(answer) => {
+                let mut outcomes = answer.outcomes.into_iter();
+                rows.into_iter()
+                    .map(|r| {
+                        let outcome = match outcomes.next() {
+                            Some(o) if o.code == Code::Ok as i32 => Outcome::Delivered,
+                            Some(o) => classify(KIND_EVENT, &Status::new(Code::from_i32(o.code), o.message)),
+                            None => Outcome::Retry("not looked at: an earlier event was not ingested".into()),
+                        };
+                        (r, outcome)
+                    })
+                    .collect()
+            }
+        }
     }
 
     /// Delivers one row now, by its key, if it is due and nothing earlier about its aggregate
@@ -328,7 +387,7 @@ impl Relay {
             .call(channel.clone(), &row.method, body, origin.as_ref())
             .await
         {
-            Ok(()) => Outcome::Delivered,
+            Ok(_) => Outcome::Delivered,
             Err(s) => classify(&row.kind, &s),
         }
     }
@@ -339,7 +398,7 @@ impl Relay {
         method: &str,
         body: Vec<u8>,
         origin: Option<&Identity>,
-    ) -> Result<(), Status> {
+    ) -> Result<Vec<u8>, Status> {
         let path = http::uri::PathAndQuery::try_from(method.to_string())
             .map_err(|e| Status::invalid_argument(format!("bad method {method:?}: {e}")))?;
         let mut request = Request::new(body);
@@ -351,8 +410,8 @@ impl Relay {
         grpc.ready()
             .await
             .map_err(|e| Status::unavailable(format!("not reachable: {e}")))?;
-        let _: Response<Vec<u8>> = grpc.unary(request, path, RawCodec).await?;
-        Ok(())
+        let answer: Response<Vec<u8>> = grpc.unary(request, path, RawCodec).await?;
+        Ok(answer.into_inner())
     }
 
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), AppError> {
@@ -442,6 +501,35 @@ impl Relay {
         );
         self.write(&sql, vec![before.into()]).await
     }
+}
+
+/// The most events one IngestEvents call carries (the subscriber takes up to 256).
+const EVENTI_PER_CHIAMATA: usize = 64;
+
+/// What one delivery call carries: a row alone, or a run of events for a subscriber that
+/// ingests several at once.
+enum Lotto {
+    Uno(Claimed),
+    Eventi(&'static str, Vec<Claimed>),
+}
+
+/// `first` and, when it is an event for a subscriber with IngestEvents, the events right after
+/// it (same destination: a group is one destination) that decode.
+fn lotto(first: Claimed, rest: &mut std::iter::Peekable<std::vec::IntoIter<Claimed>>) -> Lotto {
+    let batch = Context::from_str(&first.destination)
+        .ok()
+        .and_then(Context::ingest_batch_method);
+    let decodes = |r: &Claimed| r.kind == KIND_EVENT && Event::decode(r.event.as_slice()).is_ok();
+    let Some(method) = batch.filter(|_| decodes(&first)) else {
+        return Lotto::Uno(first);
+    };
+    let mut rows = vec![first];
+    while rows.len() < EVENTI_PER_CHIAMATA
+        && let Some(r) = rest.next_if(|r| decodes(r))
+    {
+        rows.push(r);
+    }
+    Lotto::Eventi(method, rows)
 }
 
 /// The request of every ingest RPC, encoded without naming a context's type.
@@ -788,5 +876,69 @@ mod tests {
             classify(KIND_COMMAND, &Status::unimplemented("typo")),
             Outcome::Retry(_)
         ));
+    }
+
+    fn riga(id: i64, kind: &str, destination: &str, event: Vec<u8>) -> Claimed {
+        Claimed {
+            id,
+            kind: kind.into(),
+            destination: destination.into(),
+            method: String::new(),
+            origin: None,
+            attempts: 0,
+            event,
+        }
+    }
+
+    fn ids(l: &Lotto) -> (bool, Vec<i64>) {
+        match l {
+            Lotto::Uno(r) => (false, vec![r.id]),
+            Lotto::Eventi(_, rows) => (true, rows.iter().map(|r| r.id).collect()),
+        }
+    }
+
+    /// Issue 11: consecutive events for notifiche go in one IngestEvents call, at most
+    /// EVENTI_PER_CHIAMATA; a command, or a row that does not decode, is delivered alone and
+    /// ends the run, so the order within a destination is kept.
+    #[test]
+    fn runs_of_events_are_batched_up_to_a_command_or_an_undecodable_row() {
+        let ev = Event::default().encode_to_vec();
+        let mut rows: Vec<Claimed> = (1..=3)
+            .map(|i| riga(i, KIND_EVENT, "notifiche", ev.clone()))
+            .collect();
+        rows.push(riga(4, KIND_COMMAND, "notifiche", ev.clone()));
+        rows.push(riga(5, KIND_EVENT, "notifiche", vec![0xff, 0xff]));
+        rows.push(riga(6, KIND_EVENT, "notifiche", ev.clone()));
+        let mut rest = rows.into_iter().peekable();
+        let mut lotti = Vec::new();
+        while let Some(first) = rest.next() {
+            lotti.push(ids(&lotto(first, &mut rest)));
+        }
+        assert_eq!(
+            lotti,
+            vec![
+                (true, vec![1, 2, 3]),
+                (false, vec![4]),
+                (false, vec![5]),
+                (true, vec![6]),
+            ]
+        );
+        // A destination without IngestEvents: one call each.
+        let mut rest = vec![riga(2, KIND_EVENT, "portafoglio", ev.clone())]
+            .into_iter()
+            .peekable();
+        assert_eq!(
+            ids(&lotto(riga(1, KIND_EVENT, "portafoglio", ev.clone()), &mut rest)),
+            (false, vec![1])
+        );
+        // Bounded.
+        let mut rest = (2..=100)
+            .map(|i| riga(i, KIND_EVENT, "notifiche", ev.clone()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .peekable();
+        let (_, primo) = ids(&lotto(riga(1, KIND_EVENT, "notifiche", ev.clone()), &mut rest));
+        assert_eq!(primo.len(), EVENTI_PER_CHIAMATA);
+        assert_eq!(rest.count(), 100 - EVENTI_PER_CHIAMATA);
     }
 }

@@ -3,7 +3,7 @@
 
 use occasionali_proto::anagrafica as pb;
 use occasionali_proto::anagrafica::anagrafica_internal_service_server::AnagraficaInternalService;
-use occasionali_runtime::{AppError, Violations};
+use occasionali_runtime::{AppError, RequestIdentity, Violations};
 use tonic::{Request, Response, Status};
 
 use crate::app::Anagrafica;
@@ -38,6 +38,18 @@ impl Interno {
 
 #[tonic::async_trait]
 impl AnagraficaInternalService for Interno {
+    async fn get_soggetti(
+        &self,
+        request: Request<pb::GetSoggettiRequest>,
+    ) -> Result<Response<pb::GetSoggettiResponse>, Status> {
+        let id = request.identity()?;
+        let cfs = decode::cf_elenco(&request.get_ref().codici_fiscali)?;
+        let soggetti = self.app.soggetti(&id, &cfs).await?;
+        Ok(Response::new(pb::GetSoggettiResponse {
+            soggetti: soggetti.iter().map(encode::soggetto).collect(),
+        }))
+    }
+
     async fn list_organizzazioni_rappresentate(
         &self,
         request: Request<pb::ListOrganizzazioniRappresentateRequest>,

@@ -25,6 +25,19 @@ impl Anagrafica {
         Ok(s)
     }
 
+    /// The registered subjects among `cfs` (decoded: trimmed, upper case, distinct), in that
+    /// order, for the platform's own checks (GetSoggetti, internal): each read is allowed and
+    /// recorded as GetSoggetto's is.
+    pub async fn soggetti(&self, id: &Identity, cfs: &[String]) -> Result<Vec<Soggetto>, AppError> {
+        let mut trovati = store::carica_molti(&self.db, cfs).await?;
+        trovati.sort_by_key(|s| cfs.iter().position(|cf| *cf == s.cf));
+        for s in &trovati {
+            accesso::accesso(id, s)?;
+            self.traccia(id, "lettura_soggetto", &s.cf, "").await?;
+        }
+        Ok(trovati)
+    }
+
     /// ANA-8: the organisations `cf` is the legal representative of, as far as the caller may
     /// see them (a sede operator those of its sede).
     pub async fn rappresentate(&self, id: &Identity, cf: &str) -> Result<Vec<Soggetto>, AppError> {

@@ -35,6 +35,23 @@ pub async fn carica(db: &impl ConnectionTrait, cf: &str) -> Result<Option<Sogget
         .transpose()
 }
 
+/// The records of `cfs` that exist, in one statement (order not kept).
+pub async fn carica_molti(db: &impl ConnectionTrait, cfs: &[String]) -> Result<Vec<Soggetto>, AppError> {
+    if cfs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let segnaposti = vec!["?"; cfs.len()].join(", ");
+    db.query_all_raw(sql(
+        db,
+        &format!("SELECT dati FROM soggetti WHERE cf IN ({segnaposti})"),
+        cfs.iter().map(|cf| cf.clone().into()).collect(),
+    ))
+    .await?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
 /// Loads a record inside a write transaction, locking it on PostgreSQL so concurrent
 /// corrections queue (SQLite write transactions are already exclusive: BEGIN IMMEDIATE).
 pub async fn carica_per_modifica(txn: &impl ConnectionTrait, cf: &str) -> Result<Option<Soggetto>, AppError> {

@@ -19,6 +19,7 @@ both_engines!(
     ana_8_calls_without_a_verified_identity_are_unauthenticated,
     ana_8_organisations_listed_by_legal_representative_for_the_platform_only,
     ana_8_legal_representatives_of_organisations_registered_before_the_column,
+    ana_8_parties_of_a_check_read_together_by_the_platform_only,
 );
 
 fn storia_req(cf: &str) -> pb::ListModificheRequest {
@@ -651,6 +652,89 @@ async fn ana_8_legal_representatives_of_organisations_registered_before_the_colu
             .collect::<Vec<_>>(),
         vec![PIVA.to_string()]
     );
+    h.stop().await;
+    Ok(())
+}
+
+/// GetSoggetti (internal, issue 11): the parties of a check in one call — the registered ones,
+/// in the order asked, once each; an operator's reads through the platform recorded as
+/// GetSoggetto's are; the list bounded (GW-3) and the service refused to anyone but `sistema`.
+async fn ana_8_parties_of_a_check_read_together_by_the_platform_only(t: &TestDb) -> anyhow::Result<()> {
+    use occasionali_proto::anagrafica::anagrafica_internal_service_client::AnagraficaInternalServiceClient;
+    let h = Harness::start(t).await?;
+    let legale = persona_n(3).codice_fiscale;
+    h.registra_utilizzatore(
+        &h.who(Profile::Azienda, PIVA, None),
+        impresa(PIVA, &legale, milano()),
+    )
+    .await;
+    let cf = persona_n(1).codice_fiscale;
+    h.registra_prestatore(prestatore(persona_n(1))).await;
+    let ignoto = persona_n(2).codice_fiscale;
+    let mut interno = AnagraficaInternalServiceClient::new(
+        tonic::transport::Channel::from_shared(h.url.clone())?
+            .connect()
+            .await?,
+    );
+    let chiedi = |cfs: &[&str]| pb::GetSoggettiRequest {
+        codici_fiscali: cfs.iter().map(|c| c.to_string()).collect(),
+    };
+    let trovati = |r: pb::GetSoggettiResponse| -> Vec<String> {
+        r.soggetti.into_iter().map(|s| s.codice_fiscale).collect()
+    };
+    let sistema = h.sistema();
+    let minuscolo = cf.to_lowercase();
+    assert_eq!(
+        trovati(ok(interno
+            .get_soggetti(sistema.req(chiedi(&[&cf, &ignoto, PIVA, &minuscolo])))
+            .await)),
+        vec![cf.clone(), PIVA.to_string()]
+    );
+    assert!(trovati(ok(interno.get_soggetti(sistema.req(chiedi(&[&ignoto]))).await)).is_empty());
+    // The full record, as GetSoggetto shows it.
+    let uno = ok(interno.get_soggetti(sistema.req(chiedi(&[PIVA]))).await).soggetti;
+    let via_get = ok(h.c().get_soggetto(h.dg().req(get(PIVA))).await).soggetto;
+    assert_eq!(uno.first(), via_get.as_ref());
+    // An operator's insertion reads both parties through the platform: recorded for each.
+    let op = h.op("MI");
+    ok(interno
+        .get_soggetti(h.sistema_per(&op).req(chiedi(&[PIVA, &cf])))
+        .await);
+    let accessi = pb::ListAccessiOperatoriRequest {
+        autore_cf: op.identity.caller.cf.clone(),
+        page_size: 50,
+        ..Default::default()
+    };
+    let letti: Vec<(String, String)> = ok(h.c().list_accessi_operatori(h.dg().req(accessi)).await)
+        .accessi
+        .into_iter()
+        .map(|a| (a.azione, a.codice_fiscale))
+        .collect();
+    assert_eq!(letti.len(), 2, "{letti:?}");
+    assert!(letti.iter().all(|(azione, _)| azione == "lettura_soggetto"));
+    // Bounded: none, a blank one, or more than 16 are the caller's mistake.
+    let s = err(
+        interno.get_soggetti(sistema.req(chiedi(&[]))).await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(reason_of(&s), "ANA_2_CF_REQUIRED");
+    let s = err(
+        interno.get_soggetti(sistema.req(chiedi(&[&cf, " "]))).await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(reason_of(&s), "ANA_2_CF_REQUIRED");
+    let molti = vec![cf.as_str(); 17];
+    let s = err(
+        interno.get_soggetti(sistema.req(chiedi(&molti))).await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(reason_of(&s), "REQUEST_TOO_MANY_VALUES");
+    // Only the platform.
+    let s = err(
+        interno.get_soggetti(h.prestatore(&cf).req(chiedi(&[&cf]))).await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason_of(&s), "GW_6_INTERNAL_ONLY");
     h.stop().await;
     Ok(())
 }

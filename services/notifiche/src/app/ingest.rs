@@ -4,6 +4,7 @@
 use occasionali_proto::common::Event;
 use occasionali_runtime::AppError;
 use occasionali_runtime::db::begin_write;
+use sea_orm::DatabaseTransaction;
 
 use super::App;
 use super::avvisi::Origine;
@@ -19,12 +20,54 @@ pub struct Esito {
 impl App {
     pub async fn ingerisci(&self, evento: &Event, ingresso: Ingresso) -> Result<Esito, AppError> {
         let txn = begin_write(&self.db).await?;
-        if !ricevuti::ricevi(&txn, evento, self.adesso()).await? {
+        let Some(create) = self.ingerisci_in(&txn, evento, ingresso).await? else {
             drop(txn);
             return Ok(Esito {
                 duplicato: true,
                 notifiche: notifiche::per_evento(&self.db, &evento.event_id).await?,
             });
+        };
+        txn.commit().await?;
+        if !create.is_empty() {
+            self.sveglia.notify_one();
+        }
+        Ok(Esito {
+            duplicato: false,
+            notifiche: create,
+        })
+    }
+
+    /// A run of events (IngestEvents, issue 11), in order, in one transaction: each kept once by
+    /// id with what it causes, as [`App::ingerisci`] would one by one.
+    pub async fn ingerisci_tutti(&self, eventi: Vec<(Event, Ingresso)>) -> Result<(), AppError> {
+        if eventi.is_empty() {
+            return Ok(());
+        }
+        let txn = begin_write(&self.db).await?;
+        let mut create = false;
+        for (evento, ingresso) in eventi {
+            create |= self
+                .ingerisci_in(&txn, &evento, ingresso)
+                .await?
+                .is_some_and(|c| !c.is_empty());
+        }
+        txn.commit().await?;
+        if create {
+            self.sveglia.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Keeps the event and writes what it causes, in `txn`; the notices created, or None when
+    /// the event id was already kept (nothing written).
+    async fn ingerisci_in(
+        &self,
+        txn: &DatabaseTransaction,
+        evento: &Event,
+        ingresso: Ingresso,
+    ) -> Result<Option<Vec<String>>, AppError> {
+        if !ricevuti::ricevi(txn, evento, self.adesso()).await? {
+            return Ok(None);
         }
         let mut create = Vec::new();
         match ingresso {
@@ -35,7 +78,7 @@ impl App {
                 versione,
             } => {
                 contatti::da_anagrafica(
-                    &txn,
+                    txn,
                     &codice_fiscale,
                     cellulare.as_deref(),
                     email.as_deref(),
@@ -44,7 +87,7 @@ impl App {
                 )
                 .await?;
             }
-            Ingresso::DelegaRevocata { delega_id } => deleghe::revoca(&txn, &delega_id).await?,
+            Ingresso::DelegaRevocata { delega_id } => deleghe::revoca(txn, &delega_id).await?,
             Ingresso::Avviso(fatto) => {
                 if let Fatto::DelegaCreata {
                     delega_id,
@@ -53,7 +96,7 @@ impl App {
                     fine,
                 } = &fatto
                 {
-                    deleghe::registra(&txn, delega_id, delegante_cf, delegato_cf, *fine).await?;
+                    deleghe::registra(txn, delega_id, delegante_cf, delegato_cf, *fine).await?;
                 }
                 let a = avviso(&fatto);
                 let chiave = format!("evento:{}:{}:{}", evento.event_id, a.destinatario_cf, a.tipo);
@@ -61,19 +104,12 @@ impl App {
                     event_id: Some(evento.event_id.clone()),
                     ..Default::default()
                 };
-                if let Some(id) = self.crea_avviso(&txn, chiave, &a, origine).await? {
+                if let Some(id) = self.crea_avviso(txn, chiave, &a, origine).await? {
                     create.push(id);
                 }
             }
             Ingresso::Nessuno => {}
         }
-        txn.commit().await?;
-        if !create.is_empty() {
-            self.sveglia.notify_one();
-        }
-        Ok(Esito {
-            duplicato: false,
-            notifiche: create,
-        })
+        Ok(Some(create))
     }
 }

@@ -15,6 +15,7 @@ use crate::domain::{
 use crate::events;
 use crate::portafoglio::Esito;
 use crate::store;
+use crate::store::contatori::Presa;
 
 /// The result of every check (CheckPrestazione, and the first step of InsertPrestazione).
 pub struct Esame {
@@ -47,12 +48,17 @@ impl App {
     }
 
     async fn valuta(&self, d: &Dichiarazione, origin: &Identity) -> Result<Esame, AppError> {
-        let regole = self.regole(d.giorno().year()).await?;
-        let ((u, sede_u), (p, sede_p)) = tokio::try_join!(
-            self.registro.utilizzatore_e_sede(&d.utilizzatore_cf, origin),
-            self.registro.prestatore_e_sede(&d.prestatore_cf, origin)
+        let (regole, parti) = tokio::try_join!(
+            self.regole(d.giorno().year()),
+            self.registro.parti(&d.utilizzatore_cf, &d.prestatore_cf, origin)
         )?;
-        let val = valuta(d, &regole, u.as_ref(), &p, self.adesso());
+        let val = valuta(
+            d,
+            &regole,
+            parti.utilizzatore.as_ref(),
+            &parti.prestatore,
+            self.adesso(),
+        );
         let ids: Vec<String> = val.quote.iter().map(|q| q.id.clone()).collect();
         let usati = store::contatori::usati(&self.db, &ids).await?;
         let limiti: Vec<StatoLimite> = val
@@ -68,8 +74,8 @@ impl App {
             limiti,
             regole,
             sedi: Sedi {
-                utilizzatore: sede_u,
-                prestatore: sede_p,
+                utilizzatore: parti.sede_utilizzatore,
+                prestatore: parti.sede_prestatore,
             },
         })
     }
@@ -122,23 +128,44 @@ impl App {
             };
         }
         // PRE-9: the counters, raised only within their caps, in this transaction.
-        for q in &quote {
-            if !store::contatori::prendi(&txn, &q.id, q.richiesto, q.limite).await? {
-                txn.rollback().await?;
-                let usati = store::contatori::usati(&self.db, std::slice::from_ref(&q.id)).await?;
-                let l = StatoLimite {
-                    superato: true,
-                    ..StatoLimite::per_richiesta(q, usati.get(&q.id).copied().unwrap_or(0))
-                };
-                return Err(Errore::NonAmmissibile {
-                    violazioni: vec![l.violazione()],
-                    limiti: vec![l],
-                }
-                .into());
-            }
+        let prese: Vec<Presa> = quote
+            .iter()
+            .map(|q| Presa {
+                id: &q.id,
+                valore: q.richiesto,
+                limite: q.limite,
+            })
+            .collect();
+        if !store::contatori::prendi(&txn, &prese).await? {
+            txn.rollback().await?;
+            return Err(self.limite_superato(&quote).await?.into());
         }
         txn.commit().await?;
         self.completa(p, Some(id)).await
+    }
+
+    /// The refusal of an insertion whose counters did not all fit (PRE-9): the first limit, by
+    /// counter, that the request crosses as the counters stand now (if a concurrent release has
+    /// made room meanwhile, the first one, as it stood when it refused).
+    async fn limite_superato(&self, quote: &[&Quota]) -> Result<Errore, AppError> {
+        let ids: Vec<String> = quote.iter().map(|q| q.id.clone()).collect();
+        let usati = store::contatori::usati(&self.db, &ids).await?;
+        let stato = |q: &Quota| StatoLimite::per_richiesta(q, usati.get(&q.id).copied().unwrap_or(0));
+        let l = quote
+            .iter()
+            .map(|q| stato(q))
+            .find(|l| l.superato)
+            .or_else(|| {
+                quote.first().map(|q| StatoLimite {
+                    superato: true,
+                    ..stato(q)
+                })
+            })
+            .ok_or_else(|| AppError::internal("a refused insertion took no quota"))?;
+        Ok(Errore::NonAmmissibile {
+            violazioni: vec![l.violazione()],
+            limiti: vec![l],
+        })
     }
 
     /// PRE-18: a retry (the same declaration under the same request id) answers as the first
@@ -169,6 +196,17 @@ impl App {
     ) -> Result<Prestazione, AppError> {
         let esito = self.portafoglio.riserva(&p, false, origin).await?;
         let txn = begin_write(&self.db).await?;
+        // The usual case: still PENDING as this request left it, accepted without reading it back.
+        if matches!(esito, Esito::Riservato) && p.stato == Stato::Pending {
+            let adesso = self.adesso();
+            let mut accettata = p.clone();
+            accettata.accetta(adesso)?;
+            if store::prestazioni::transita(&txn, &accettata, Stato::Pending).await? {
+                events::inserita(&txn, &accettata, adesso).await?;
+                txn.commit().await?;
+                return Ok(accettata);
+            }
+        }
         let Some(mut attuale) = store::prestazioni::carica(&txn, &p.id, true).await? else {
             return Err(AppError::internal("pending prestazione vanished"));
         };

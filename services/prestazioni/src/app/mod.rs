@@ -12,8 +12,12 @@ mod recupero;
 mod regole;
 mod revoca;
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Datelike, Utc};
 use occasionali_kernel::SharedClock;
+use occasionali_kernel::calendar::rome_date;
 use occasionali_runtime::relay::Relay;
 use occasionali_runtime::{AppError, Identity};
 use sea_orm::DatabaseConnection;
@@ -32,6 +36,33 @@ pub struct App {
     /// Delivers the saga's commands at once after their commit (the relay task finishes them
     /// whatever happens).
     pub relay: Relay,
+    /// The rules of years already begun, which no publication can change (PRE-20 publishes
+    /// only years not begun): read once per process instead of once per check (issue 11).
+    pub regole_in_vigore: RegoleInVigore,
+}
+
+/// Rule tables by year, for years begun by the clock at the time they were read.
+#[derive(Clone, Default)]
+pub struct RegoleInVigore(Arc<RwLock<HashMap<i32, Regole>>>);
+
+impl RegoleInVigore {
+    fn get(&self, anno: i32) -> Option<Regole> {
+        self.0.read().ok()?.get(&anno).cloned()
+    }
+
+    fn put(&self, anno: i32, regole: &Regole) {
+        if let Ok(mut m) = self.0.write() {
+            m.insert(anno, regole.clone());
+        }
+    }
+
+    /// After a publication in this process: a clock set back (dev) may have made a year
+    /// publishable again.
+    fn svuota(&self) {
+        if let Ok(mut m) = self.0.write() {
+            m.clear();
+        }
+    }
 }
 
 impl App {
@@ -41,9 +72,16 @@ impl App {
 
     /// PRE-20: the rules of a year.
     pub async fn regole(&self, anno: i32) -> Result<Regole, AppError> {
-        Ok(store::regole(&self.db, anno)
+        if let Some(r) = self.regole_in_vigore.get(anno) {
+            return Ok(r);
+        }
+        let r = store::regole(&self.db, anno)
             .await?
-            .ok_or(Errore::SenzaRegole { anno })?)
+            .ok_or(Errore::SenzaRegole { anno })?;
+        if anno <= rome_date(self.adesso()).year() {
+            self.regole_in_vigore.put(anno, &r);
+        }
+        Ok(r)
     }
 
     /// A prestazione the caller may read (PRE-19); to anyone else it does not exist.

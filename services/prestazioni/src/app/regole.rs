@@ -29,6 +29,7 @@ impl App {
         let anno_in_corso = rome_date(self.clock.now()).year();
         regole::pubblicabile(nuova.anno, anno_in_corso)?;
         if let Some(r) = self.registra(chi, request_id, nuova.clone(), motivo).await? {
+            self.regole_in_vigore.svuota();
             return Ok(r);
         }
         // Another publication of the year, or this very request, committed meanwhile.

@@ -9,22 +9,45 @@ use sea_orm::ConnectionTrait;
 use super::sql;
 use crate::domain::QuotaPresa;
 
-/// PRE-9: raises a counter by `valore` only if it stays within `limite`; `false` = refused.
-pub async fn prendi(db: &impl ConnectionTrait, id: &str, valore: i64, limite: i64) -> Result<bool, AppError> {
-    db.execute_raw(sql(
-        db,
-        "INSERT INTO contatori (id, usato) VALUES (?, 0) ON CONFLICT (id) DO NOTHING",
-        vec![id.into()],
-    ))
-    .await?;
+/// A quota to take: the counter, how much, and the cap it must stay within.
+pub struct Presa<'a> {
+    pub id: &'a str,
+    pub valore: i64,
+    pub limite: i64,
+}
+
+/// PRE-9: raises every counter by its quota, each only if it stays within its cap, in one
+/// statement (the first quota of a counter creates it); `false` if any was refused, and then
+/// the caller rolls back what the others took. `prese` sorted by id, so that concurrent
+/// insertions lock the counters in one order.
+pub async fn prendi(db: &impl ConnectionTrait, prese: &[Presa<'_>]) -> Result<bool, AppError> {
+    if prese.is_empty() {
+        return Ok(true);
+    }
+    if prese.iter().any(|p| p.valore > p.limite) {
+        return Ok(false);
+    }
+    let righe = vec!["(?, ?)"; prese.len()].join(", ");
+    let tetti = vec!["WHEN ? THEN ?"; prese.len()].join(" ");
+    let mut valori: Vec<sea_orm::Value> = Vec::with_capacity(prese.len() * 4);
+    for p in prese {
+        valori.extend([p.id.into(), p.valore.into()]);
+    }
+    for p in prese {
+        valori.extend([p.id.into(), p.limite.into()]);
+    }
     let r = db
         .execute_raw(sql(
             db,
-            "UPDATE contatori SET usato = usato + ? WHERE id = ? AND usato + ? <= ?",
-            vec![valore.into(), id.into(), valore.into(), limite.into()],
+            &format!(
+                "INSERT INTO contatori (id, usato) VALUES {righe} ON CONFLICT (id) DO UPDATE \
+                 SET usato = contatori.usato + excluded.usato \
+                 WHERE contatori.usato + excluded.usato <= (CASE contatori.id {tetti} END)"
+            ),
+            valori,
         ))
         .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(r.rows_affected() == prese.len() as u64)
 }
 
 /// Raises a counter without a cap (a contested revoca reinstates work already done, PRE-15).
@@ -59,22 +82,22 @@ pub async fn restituisci(db: &impl ConnectionTrait, quote: &[QuotaPresa]) -> Res
     Ok(())
 }
 
-/// Used amount of each counter (missing = 0).
+/// Used amount of each counter (missing = 0), in one statement.
 pub async fn usati(db: &impl ConnectionTrait, ids: &[String]) -> Result<HashMap<String, i64>, AppError> {
-    let mut out = HashMap::new();
-    for id in ids {
-        let row = db
-            .query_one_raw(sql(
-                db,
-                "SELECT usato FROM contatori WHERE id = ?",
-                vec![id.clone().into()],
-            ))
-            .await?;
-        let v = match row {
-            Some(r) => r.try_get::<i64>("", "usato")?,
-            None => 0,
-        };
-        out.insert(id.clone(), v);
+    let mut out: HashMap<String, i64> = ids.iter().map(|id| (id.clone(), 0)).collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let segnaposti = vec!["?"; ids.len()].join(", ");
+    let rows = db
+        .query_all_raw(sql(
+            db,
+            &format!("SELECT id, usato FROM contatori WHERE id IN ({segnaposti})"),
+            ids.iter().map(|id| id.clone().into()).collect(),
+        ))
+        .await?;
+    for r in rows {
+        out.insert(r.try_get::<String>("", "id")?, r.try_get::<i64>("", "usato")?);
     }
     Ok(out)
 }

@@ -162,35 +162,61 @@ pub async fn inserisci(db: &impl ConnectionTrait, p: &Prestazione) -> Result<boo
 /// Writes the lifecycle: the state and each step's time and words (what insertion settled does
 /// not change).
 pub async fn aggiorna(db: &impl ConnectionTrait, p: &Prestazione) -> Result<(), AppError> {
+    scrivi_stato(db, p, None).await.map(|_| ())
+}
+
+/// As [`aggiorna`], only if the row is still in state `da`; whether it was. A PENDING row is
+/// never changed but by leaving PENDING, so one that still is holds what `p` was inserted or
+/// loaded with: the saga's last step needs no read before its write (issue 11).
+pub async fn transita(db: &impl ConnectionTrait, p: &Prestazione, da: Stato) -> Result<bool, AppError> {
+    scrivi_stato(db, p, Some(da)).await
+}
+
+async fn scrivi_stato(
+    db: &impl ConnectionTrait,
+    p: &Prestazione,
+    da: Option<Stato>,
+) -> Result<bool, AppError> {
     let risposta = p.rifiuto.as_ref().and_then(|r| r.risposta.as_ref());
-    db.execute_raw(sql(
-        db,
-        "UPDATE prestazioni SET stato = ?, accettata_il = ?, motivo_rifiuto = ?, rifiuto_codice = ?, \
-         rifiuto_messaggio = ?, rifiuto_dettagli = ?, revocata_il = ?, motivo_revoca = ?, confermata_il = ?, \
-         contestata_il = ?, nota_contestazione = ?, pagata_il = ?, payout_order_id = ? WHERE id = ?",
-        vec![
-            p.stato.code().into(),
-            p.accettata_il.map(istante).into(),
-            p.rifiuto.as_ref().map(|r| r.motivo.clone()).into(),
-            risposta.map(|r| r.codice).into(),
-            risposta.map(|r| r.messaggio.clone()).into(),
-            risposta.map(|r| r.dettagli.clone()).into(),
-            p.revoca.as_ref().map(|r| istante(r.il)).into(),
-            p.revoca.as_ref().map(|r| r.motivo.clone()).into(),
-            p.confermata_il.map(istante).into(),
-            p.contestazione.as_ref().map(|c| istante(c.il)).into(),
-            p.contestazione.as_ref().map(|c| c.nota.clone()).into(),
-            p.pagamento.as_ref().map(|x| istante(x.il)).into(),
-            p.pagamento
-                .as_ref()
-                .map(|x| x.payout_order_id.clone())
-                .unwrap_or_default()
-                .into(),
-            p.id.clone().into(),
-        ],
-    ))
-    .await?;
-    Ok(())
+    let mut valori: Vec<Value> = vec![
+        p.stato.code().into(),
+        p.accettata_il.map(istante).into(),
+        p.rifiuto.as_ref().map(|r| r.motivo.clone()).into(),
+        risposta.map(|r| r.codice).into(),
+        risposta.map(|r| r.messaggio.clone()).into(),
+        risposta.map(|r| r.dettagli.clone()).into(),
+        p.revoca.as_ref().map(|r| istante(r.il)).into(),
+        p.revoca.as_ref().map(|r| r.motivo.clone()).into(),
+        p.confermata_il.map(istante).into(),
+        p.contestazione.as_ref().map(|c| istante(c.il)).into(),
+        p.contestazione.as_ref().map(|c| c.nota.clone()).into(),
+        p.pagamento.as_ref().map(|x| istante(x.il)).into(),
+        p.pagamento
+            .as_ref()
+            .map(|x| x.payout_order_id.clone())
+            .unwrap_or_default()
+            .into(),
+        p.id.clone().into(),
+    ];
+    let condizione = match da {
+        Some(stato) => {
+            valori.push(stato.code().into());
+            " AND stato = ?"
+        }
+        None => "",
+    };
+    let r = db
+        .execute_raw(sql(
+            db,
+            &format!(
+                "UPDATE prestazioni SET stato = ?, accettata_il = ?, motivo_rifiuto = ?, rifiuto_codice = ?, \
+                 rifiuto_messaggio = ?, rifiuto_dettagli = ?, revocata_il = ?, motivo_revoca = ?, confermata_il = ?, \
+                 contestata_il = ?, nota_contestazione = ?, pagata_il = ?, payout_order_id = ? WHERE id = ?{condizione}"
+            ),
+            valori,
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn per_request(
