@@ -60,7 +60,6 @@ fn portafoglio(deps: &ContextDeps) -> anyhow::Result<app::Portafoglio> {
                 occasionali_runtime::relay::RelayOptions::default(),
             )?,
         },
-        turno: Default::default(),
     })
 }
 

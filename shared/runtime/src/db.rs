@@ -89,7 +89,12 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<
         .min_connections(0)
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
-        .test_before_acquire(true)
+        // A connection idle for a second may have been dropped (a database restart, a proxy):
+        // it is pinged before use. A busy one is not — a ping on every checkout is a round trip
+        // (and on SQLite a worker-thread hand-off) per statement on the hot path (issue 11); a
+        // connection that breaks while busy fails its statement (UNAVAILABLE, retryable) and is
+        // discarded.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(|o| {
             o.options([
@@ -148,15 +153,100 @@ pub async fn connect_and_migrate<M: MigratorTrait>(url: &str, context: &str) -> 
     Ok(())
 }
 
-/// Begins a write transaction. SQLite: `BEGIN IMMEDIATE`, so concurrent writers queue on the
-/// busy timeout instead of failing with "database is locked" (STACK.md). PostgreSQL: READ
-/// COMMITTED; invariants are enforced with row locks and conditional updates.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+/// Begins a write transaction. SQLite: `BEGIN IMMEDIATE`, after queueing on the process's lock
+/// for that file ([`Scrittura`]). PostgreSQL: READ COMMITTED; invariants are enforced with row
+/// locks and conditional updates.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<Scrittura, DbErr> {
+    let turno = match db.get_database_backend() {
+        DbBackend::Sqlite => Some(turno_sqlite(db).await?),
+        _ => None,
+    };
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    Ok(Scrittura { txn, _turno: turno })
+}
+
+/// A write transaction. On SQLite the writers of this process first queue, in arrival order, on
+/// one lock per database file: SQLite admits one writer at a time anyway, and its busy handler
+/// waits by sleeping 1, 2, 5 … 100 ms between tries, which under load puts a tail of a hundred
+/// milliseconds and more on whoever loses (issue 11: SQLite p99 at 8 clients). Correctness never
+/// depends on the queue: `BEGIN IMMEDIATE`, conditional updates and unique keys hold across
+/// processes too. End it with `commit` or `rollback` (dropping it rolls back).
+pub struct Scrittura {
+    txn: DatabaseTransaction,
+    _turno: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Scrittura {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+impl std::ops::Deref for Scrittura {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Scrittura {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+}
+
+/// How long a writer waits for its turn on SQLite before the call fails UNAVAILABLE, as long as
+/// SQLite's own busy timeout (connect_with).
+const SQLITE_TURNO: Duration = Duration::from_secs(30);
+
+/// The turn of this process's writers on one SQLite file.
+async fn turno_sqlite(db: &DatabaseConnection) -> Result<tokio::sync::OwnedMutexGuard<()>, DbErr> {
+    static TURNI: std::sync::OnceLock<
+        std::sync::Mutex<
+            std::collections::HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
+    > = std::sync::OnceLock::new();
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf();
+    let lock = {
+        let mut turni = TURNI
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        turni.entry(file).or_default().clone()
+    };
+    tokio::time::timeout(SQLITE_TURNO, lock.lock_owned())
+        .await
+        .map_err(|_| DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
 }
 
 /// Begins a read-only transaction whose statements all see one snapshot of the database, for

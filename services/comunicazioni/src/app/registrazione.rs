@@ -4,7 +4,8 @@
 
 use chrono::Datelike;
 use occasionali_runtime::AppError;
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use occasionali_runtime::db::Scrittura;
+use sea_orm::ConnectionTrait;
 
 use super::{App, Esito, non_trovata};
 use crate::domain::accesso::Profilo;
@@ -70,7 +71,7 @@ async fn avvisi(db: &impl ConnectionTrait, c: &Comunicazione) -> Result<Vec<Avvi
 }
 
 /// A fresh codice, checked unused (LAO-5).
-pub(super) async fn nuovo_codice(txn: &DatabaseTransaction) -> Result<CodiceComunicazione, AppError> {
+pub(super) async fn nuovo_codice(txn: &Scrittura) -> Result<CodiceComunicazione, AppError> {
     for _ in 0..5 {
         let codice = CodiceComunicazione::genera(&mut rand::rng());
         if !store::esiste(txn, codice.as_str()).await? {
@@ -83,7 +84,7 @@ pub(super) async fn nuovo_codice(txn: &DatabaseTransaction) -> Result<CodiceComu
 /// Writes a new communication with its event (and binds an azienda's company, LAO-7), in
 /// `txn`, and commits; replaces `testa` first for a V or A (LAO-11). Returns the warnings.
 pub(super) async fn registra(
-    txn: DatabaseTransaction,
+    txn: Scrittura,
     com: &Comunicazione,
     origine: &str,
     testa: Option<&Registrata>,
@@ -111,7 +112,7 @@ pub(super) async fn registra(
 
 /// Registers the V or A `tipo` with sections `contenuto` that replaces `testa` (LAO-6, LAO-9).
 pub(super) async fn registra_successiva(
-    txn: DatabaseTransaction,
+    txn: Scrittura,
     testa: &Registrata,
     tipo: Tipo,
     contenuto: Contenuto,
@@ -133,7 +134,7 @@ pub(super) async fn registra_successiva(
 
 /// LAO-11: `com` replaces the head `t` only if nothing replaced it since it was read; else the
 /// caller learns the head now.
-async fn sostituisci(txn: &DatabaseTransaction, t: &Registrata, com: &Comunicazione) -> Result<(), AppError> {
+async fn sostituisci(txn: &Scrittura, t: &Registrata, com: &Comunicazione) -> Result<(), AppError> {
     if store::sostituisci(txn, t.com.codice(), com.codice()).await? {
         return Ok(());
     }

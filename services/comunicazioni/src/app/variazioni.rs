@@ -3,9 +3,9 @@
 
 use chrono::NaiveDate;
 use occasionali_proto::comunicazioni as pb;
+use occasionali_runtime::db::Scrittura;
 use occasionali_runtime::db::begin_write;
 use occasionali_runtime::{AppError, Identity};
-use sea_orm::DatabaseTransaction;
 
 use super::registrazione::registra_successiva;
 use super::{App, Esito, chiavi, invio, non_trovata};
@@ -97,7 +97,7 @@ impl App {
 
 /// The head a V or A targets, checked for access (LAO-1) and chain state (LAO-6, LAO-9).
 async fn bersaglio(
-    txn: &DatabaseTransaction,
+    txn: &Scrittura,
     profilo: &Profilo,
     codice: &CodiceComunicazione,
     date: &ChiaviDate,

@@ -3,8 +3,8 @@
 
 use occasionali_proto::common::Event;
 use occasionali_runtime::AppError;
+use occasionali_runtime::db::Scrittura;
 use occasionali_runtime::db::begin_write;
-use sea_orm::DatabaseTransaction;
 
 use super::App;
 use super::avvisi::Origine;
@@ -62,7 +62,7 @@ impl App {
     /// the event id was already kept (nothing written).
     async fn ingerisci_in(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Scrittura,
         evento: &Event,
         ingresso: Ingresso,
     ) -> Result<Option<Vec<String>>, AppError> {

@@ -9,15 +9,11 @@ mod riserve;
 mod storni;
 mod versamenti;
 
-use std::ops::Deref;
-use std::sync::Arc;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_kernel::{SharedClock, calendar};
 use occasionali_runtime::db::begin_write;
 use occasionali_runtime::{AppError, Identity};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sea_orm::DatabaseConnection;
 
 use crate::anagrafica::Registro;
 use crate::domain::accesso::{self, Ambito};
@@ -39,48 +35,14 @@ pub struct Portafoglio {
     pub limiti: Limiti,
     /// Delivers the commands of a committed change at once (the relay task finishes them).
     pub relay: occasionali_runtime::relay::Relay,
-    /// SQLite's writers of this process queue here (see [`Scrittura`]).
-    pub turno: Arc<Mutex<()>>,
 }
 
-/// A write transaction (`BEGIN IMMEDIATE` on SQLite). On SQLite the writers of this process
-/// first queue on an in-process lock: SQLite admits one writer at a time anyway, and queueing
-/// here spares the busy handler's sleep-and-retry under load. Correctness never depends on it:
-/// the transaction mode, conditional updates and unique keys hold across processes too.
-pub struct Scrittura {
-    txn: DatabaseTransaction,
-    _turno: Option<OwnedMutexGuard<()>>,
-}
-
-impl Scrittura {
-    pub async fn commit(self) -> Result<(), AppError> {
-        self.txn.commit().await?;
-        Ok(())
-    }
-
-    pub async fn rollback(self) -> Result<(), AppError> {
-        self.txn.rollback().await?;
-        Ok(())
-    }
-}
-
-impl Deref for Scrittura {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.txn
-    }
-}
+/// A write transaction; on SQLite, writers queue in the process (`runtime::db::Scrittura`).
+pub use occasionali_runtime::db::Scrittura;
 
 impl Portafoglio {
     pub async fn scrittura(&self) -> Result<Scrittura, AppError> {
-        let turno = match self.db.get_database_backend() {
-            DbBackend::Sqlite => Some(self.turno.clone().lock_owned().await),
-            _ => None,
-        };
-        Ok(Scrittura {
-            txn: begin_write(&self.db).await?,
-            _turno: turno,
-        })
+        Ok(begin_write(&self.db).await?)
     }
 
     pub fn ora(&self) -> DateTime<Utc> {
@@ -140,7 +102,7 @@ pub fn autore(id: &Identity) -> String {
 }
 
 async fn rollback(txn: Scrittura) -> Result<(), AppError> {
-    txn.rollback().await
+    Ok(txn.rollback().await?)
 }
 
 fn mask(cf: &str) -> String {

@@ -204,7 +204,7 @@ impl Portafoglio {
         }
         let txn = self.scrittura().await?;
         crate::store::scarti::registra(&*txn, id_import, scarti, self.ora()).await?;
-        txn.commit().await
+        Ok(txn.commit().await?)
     }
 
     /// POR-2: a page of an import's discards, for the feed that sent it.
