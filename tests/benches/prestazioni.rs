@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
+use occasionali::carico::{self, versamento};
 use occasionali_e2e::basi::Basi;
-use occasionali_e2e::feed::versamento;
-use occasionali_e2e::{Cluster, carico, with};
+use occasionali_e2e::{Cluster, with};
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as por;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;

@@ -18,7 +18,6 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 pub mod basi;
-pub mod carico;
 pub mod feed;
 
 /// A request carrying `token` as its bearer, as a client sends it to the gateway.
