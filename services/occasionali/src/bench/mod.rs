@@ -79,8 +79,9 @@ pub async fn run(
     let setup = connect(&options.gateway).await?;
     serving(&setup, &options.gateway).await?;
     progress(format!(
-        "preparing the population: {} companies and {} workers",
+        "preparing the population: {} compan{} and {} workers",
         options.population,
+        if options.population == 1 { "y" } else { "ies" },
         options.population.div_ceil(COMPANIES_PER_GROUP) * WORKERS_PER_GROUP
     ));
     let population = Arc::new(
