@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, TimeZone, Utc};
-use occasionali_e2e::carico;
-use occasionali_e2e::feed::versamento;
+use occasionali::carico::{self, versamento};
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
 use occasionali_proto::portafoglio as por;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod anagrafica;
+mod carico;
 mod comunicazioni;
 mod deleghe;
 mod flussi;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use occasionali::carico::{self, versamento};
 use occasionali_kernel::Sesso;
 use occasionali_proto::anagrafica as ana;
 use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
@@ -18,7 +19,7 @@ use occasionali_runtime::testing::persone;
 use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-use crate::{Cluster, carico, with};
+use crate::{Cluster, with};
 
 /// Every record credits 1.00 to one of these companies' CPO wallets.
 pub const IMPORTO: &str = "1.00";
@@ -56,23 +57,6 @@ pub async fn registra_aziende(
         aziende.push((piva, token));
     }
     Ok(aziende)
-}
-
-/// An F24 (modello ELIDE, CLOC) of `importo` euro paid by `cf` on `data` for `anno`: what funds
-/// a company's CPO wallet.
-pub fn versamento(id_pagamento: String, cf: &str, importo: &str, anno: i32, data: &str) -> por::RecordF24 {
-    por::RecordF24 {
-        id_pagamento,
-        modello: por::ModelloF24::Elide as i32,
-        codice_fiscale_versante: cf.into(),
-        tipo: "I".into(),
-        codice_tributo: por::CodiceTributo::Cloc as i32,
-        anno,
-        importo: importo.into(),
-        riferimento_a: String::new(),
-        riferimento_b: String::new(),
-        data_versamento: data.into(),
-    }
 }
 
 /// Record `i` of a day: payment id `<giorno>-<i>`, 1.00 from company `i % aziende.len()`.

@@ -12,13 +12,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use occasionali_runtime::config::Config;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{Identity, Principal, Profile};
+use occasionali_runtime::identity::{ClientTokens, Identity, Principal, Profile};
 use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
 pub mod basi;
-pub mod carico;
 pub mod feed;
 
 /// A request carrying `token` as its bearer, as a client sends it to the gateway.
@@ -180,7 +179,13 @@ impl Cluster {
             profile,
             sede: sede.map(str::to_string),
         };
-        Ok(occasionali::client_tokens(&self.config)?.mint(&principal, 600)?)
+        Ok(self.client_tokens()?.mint(&principal, 600)?)
+    }
+
+    /// What signs the cluster's client tokens (the load engine mints its callers' with it, as
+    /// `occasionali bench` does from the configuration).
+    pub fn client_tokens(&self) -> anyhow::Result<ClientTokens> {
+        occasionali::client_tokens(&self.config)
     }
 
     /// `claims` signed (HS256) with the cluster's client key as they are: the edge cases no

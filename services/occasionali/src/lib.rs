@@ -18,6 +18,9 @@ use occasionali_runtime::server::{self, ServeOptions};
 use occasionali_runtime::shutdown::{self, Shutdown};
 use tonic::service::Routes;
 
+pub mod bench;
+pub mod carico;
+
 pub fn internal_tokens(config: &Config) -> anyhow::Result<InternalTokens> {
     Ok(
         InternalTokens::new(Secret::load_or_create(&config.secret_path(SecretKind::Internal))?)

@@ -1,16 +1,24 @@
-//! The population of a load through the gateway, shared by the benchmarks and the chaos test:
-//! companies and people with valid codes, the requests that register them, the prestazioni of
-//! a slot. Built on the one test kit's people (`occasionali_runtime::testing::persone`).
+//! The population of a load through the gateway, shared by `occasionali bench`, the benchmarks
+//! and the chaos test: companies and people with valid codes, the requests that register them,
+//! the prestazioni of a slot, the F24 that funds a company. Built on the one test kit's people
+//! (`occasionali_runtime::testing::persone`, compiled into the binary).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use occasionali_proto::anagrafica as ana;
+use occasionali_proto::portafoglio as por;
 use occasionali_proto::prestazioni as pb;
 use occasionali_runtime::testing::persone;
 
 /// A valid partita IVA: 7-digit `matricola`, office 015, check digit. Each load takes its own
 /// range of matricole, so two loads' companies never meet.
 pub fn partita_iva(matricola: usize) -> String {
-    let base = format!("{matricola:07}015");
+    partita_iva_di(matricola, 15)
+}
+
+/// A valid partita IVA of office `ufficio` (its last three digits before the check digit):
+/// `matricola` modulo 10,000,000, the office modulo 1,000.
+pub fn partita_iva_di(matricola: usize, ufficio: usize) -> String {
+    let base = format!("{:07}{:03}", matricola % 10_000_000, ufficio % 1_000);
     let sum: u32 = base
         .chars()
         .enumerate()
@@ -130,5 +138,22 @@ fn dati(
             appalto: Some(false),
             rapporto_lavoro_recente: Some(false),
         }),
+    }
+}
+
+/// An F24 (modello ELIDE, CLOC) of `importo` euro paid by `cf` on `data` for `anno`: what funds
+/// a company's CPO wallet (POR-2).
+pub fn versamento(id_pagamento: String, cf: &str, importo: &str, anno: i32, data: &str) -> por::RecordF24 {
+    por::RecordF24 {
+        id_pagamento,
+        modello: por::ModelloF24::Elide as i32,
+        codice_fiscale_versante: cf.into(),
+        tipo: "I".into(),
+        codice_tributo: por::CodiceTributo::Cloc as i32,
+        anno,
+        importo: importo.into(),
+        riferimento_a: String::new(),
+        riferimento_b: String::new(),
+        data_versamento: data.into(),
     }
 }
