@@ -212,6 +212,20 @@ async fn calls_spread_over_every_replica_and_leave_one_that_drains_without_faili
     assert_eq!(a.authority.lock().unwrap().as_deref(), Some(authority.as_str()));
     assert_eq!(b.authority.lock().unwrap().as_deref(), Some(authority.as_str()));
     until_current(&addresses, &[a.addr, b.addr]).await;
+    // Streams' own connections (the gateway's feeds) take the replicas in turn.
+    let mut own: Vec<String> = (0..2)
+        .map(|_| {
+            addresses
+                .own_endpoint()
+                .unwrap()
+                .uri()
+                .authority()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    own.sort();
+    assert_eq!(own, vec![a.addr.to_string(), b.addr.to_string()]);
 
     // B shuts down as `serve` does: NOT_SERVING first, then it stops. Calls never fail: B is
     // left at its next health check, before it stops.
