@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use tokio::task::JoinHandle;
 
 pub mod basi;
 pub mod feed;
+pub mod repliche;
 
 /// A request carrying `token` as its bearer, as a client sends it to the gateway.
 pub fn with<T>(token: &str, msg: T) -> anyhow::Result<tonic::Request<T>> {
@@ -32,14 +34,36 @@ pub fn with<T>(token: &str, msg: T) -> anyhow::Result<tonic::Request<T>> {
 pub struct Cluster {
     pub gateway: SocketAddr,
     pub backends: HashMap<Context, SocketAddr>,
+    /// Prestazioni's two replicas, when started by [`Cluster::start_with_two_prestazioni`]:
+    /// `backends[Prestazioni]` and the same port on [`repliche::SECONDA`].
+    pub prestazioni: Vec<SocketAddr>,
     config: Config,
     trigger: ShutdownTrigger,
     task: JoinHandle<anyhow::Result<()>>,
+    /// The second prestazioni replica, if any.
+    seconda: Option<JoinHandle<anyhow::Result<()>>>,
+    /// The name both prestazioni replicas answer to (in `client::hosts`), if any.
+    nome: Option<String>,
     dir: PathBuf,
 }
 
 async fn bind_any() -> anyhow::Result<tokio::net::TcpListener> {
     Ok(tokio::net::TcpListener::bind("127.0.0.1:0").await?)
+}
+
+/// A listener on a free port of 127.0.0.1 and one on the same port of `altro`.
+async fn stessa_porta(
+    altro: std::net::IpAddr,
+) -> anyhow::Result<(tokio::net::TcpListener, tokio::net::TcpListener)> {
+    for _ in 0..50 {
+        let prima = bind_any().await?;
+        let port = prima.local_addr()?.port();
+        // Taken there by someone else: another port.
+        if let Ok(altra) = tokio::net::TcpListener::bind(SocketAddr::new(altro, port)).await {
+            return Ok((prima, altra));
+        }
+    }
+    bail!("no port free on both 127.0.0.1 and {altro}")
 }
 
 fn scratch_dir() -> PathBuf {
@@ -73,6 +97,28 @@ impl Cluster {
         clock: Option<chrono::DateTime<chrono::Utc>>,
         adjust: impl FnOnce(&mut Config),
     ) -> anyhow::Result<Cluster> {
+        Cluster::avvia(clock, adjust, false).await
+    }
+
+    /// As [`Cluster::start_with`], with two prestazioni replicas sharing its database (issue
+    /// 11): the cluster's own on 127.0.0.1 and a second one on the same port of
+    /// [`repliche::SECONDA`], both behind one name that every other process resolves to the two
+    /// addresses (`occasionali_runtime::client::hosts`), so the gateway and the contexts
+    /// balance over them. Returns once both serve. Meant for PostgreSQL: two processes on one
+    /// SQLite file is not a deployment. The second replica's clock starts at `clock` too, but
+    /// the dev clock service moves the first one's only.
+    pub async fn start_with_two_prestazioni(
+        clock: Option<chrono::DateTime<chrono::Utc>>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Cluster> {
+        Cluster::avvia(clock, adjust, true).await
+    }
+
+    async fn avvia(
+        clock: Option<chrono::DateTime<chrono::Utc>>,
+        adjust: impl FnOnce(&mut Config),
+        due_prestazioni: bool,
+    ) -> anyhow::Result<Cluster> {
         let dir = scratch_dir();
         let mut config = Config {
             data_dir: dir.clone(),
@@ -93,6 +139,23 @@ impl Cluster {
             backends.insert(ctx, addr);
             contesti.insert(ctx, l);
         }
+        let mut seconda = None;
+        let mut nome = None;
+        let mut prestazioni = Vec::new();
+        if due_prestazioni {
+            let (prima, altra) = stessa_porta(repliche::SECONDA).await?;
+            let addr = prima.local_addr()?;
+            let name = format!("prestazioni-{}-{}.repliche.test", std::process::id(), addr.port());
+            occasionali_runtime::client::hosts::set(&name, &[addr.ip(), repliche::SECONDA]);
+            let svc = config.services.entry(Context::Prestazioni).or_default();
+            svc.listen = Some(addr);
+            svc.endpoint = Some(format!("http://{name}:{}", addr.port()));
+            backends.insert(Context::Prestazioni, addr);
+            contesti.insert(Context::Prestazioni, prima);
+            prestazioni = vec![addr, altra.local_addr()?];
+            seconda = Some(altra);
+            nome = Some(name);
+        }
         let defaults = format!("{:?}", config.services);
         adjust(&mut config);
         let degraded = defaults != format!("{:?}", config.services);
@@ -105,12 +168,15 @@ impl Cluster {
         };
         let (trigger, stop) = shutdown::channel();
         let task = tokio::spawn(occasionali::dev_con(config.clone(), clock, ascolti, stop));
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             gateway: config.gateway.listen,
             backends,
+            prestazioni,
             config,
             trigger,
             task,
+            seconda: None,
+            nome,
             dir,
         };
         let probe = if degraded {
@@ -119,6 +185,23 @@ impl Cluster {
             ""
         };
         if cluster.wait_serving(probe, Duration::from_secs(60)).await? {
+            let Some(listener) = seconda else {
+                return Ok(cluster);
+            };
+            // Started once the first replica has migrated the database: two migrations at
+            // once would race.
+            let clock: occasionali_kernel::SharedClock = match clock {
+                Some(t) => Arc::new(occasionali_kernel::OffsetClock::starting_at(t)),
+                None => occasionali_kernel::clock::system(),
+            };
+            let addr = listener.local_addr()?;
+            cluster.seconda = Some(tokio::spawn(repliche::prestazioni(
+                Arc::new(cluster.config.clone()),
+                clock,
+                listener,
+                cluster.trigger.handle(),
+            )));
+            cluster.wait_replica(addr).await?;
             return Ok(cluster);
         }
         let dir = cluster.dir.clone();
@@ -140,6 +223,40 @@ impl Cluster {
             "the cluster stopped while starting"
         );
         Ok(())
+    }
+
+    /// Waits until the second replica at `addr` serves, and until the other processes'
+    /// health checks of it (`Balancing::check_every`) have had time to count it in.
+    async fn wait_replica(&self, addr: SocketAddr) -> anyhow::Result<()> {
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        let started = Instant::now();
+        loop {
+            if let Some(task) = &self.seconda
+                && task.is_finished()
+            {
+                bail!("the second prestazioni replica stopped while starting");
+            }
+            if let Ok(channel) = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+                .connect()
+                .await
+            {
+                let answer = HealthClient::new(channel)
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await;
+                if matches!(answer, Ok(r) if r.get_ref().status == ServingStatus::Serving as i32) {
+                    tokio::time::sleep(2 * occasionali_runtime::client::Balancing::default().check_every)
+                        .await;
+                    return Ok(());
+                }
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("the second prestazioni replica not SERVING after 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// True once SERVING, false if the cluster stopped first.
@@ -230,8 +347,15 @@ impl Cluster {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.trigger.trigger();
         let result = self.task.await?;
+        let seconda = match self.seconda {
+            Some(task) => task.await?,
+            None => Ok(()),
+        };
+        if let Some(name) = &self.nome {
+            occasionali_runtime::client::hosts::remove(name);
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
-        result
+        result.and(seconda)
     }
 }
 

@@ -25,7 +25,7 @@ use occasionali_kernel::{OffsetClock, SharedClock};
 use occasionali_proto::gateway::dev_clock_service_server::DevClockServiceServer;
 use occasionali_proto::gateway::posizione_service_server::PosizioneServiceServer;
 use occasionali_proto::gateway::relay_service_server::RelayServiceServer;
-use occasionali_runtime::client::Caller;
+use occasionali_runtime::client::{self, Caller};
 
 use occasionali_runtime::config::AdmissionLimits;
 use occasionali_runtime::context::Context;
@@ -63,9 +63,20 @@ pub struct GatewayOptions {
 
 /// Serves the gateway on `listener` until `shutdown`.
 pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shutdown) -> anyhow::Result<()> {
+    // Each backend's calls spread over every replica its name resolves to (issue 11); the
+    // streams' own connections too (`addresses`).
     let mut channels = HashMap::new();
+    let mut addresses = HashMap::new();
     for (ctx, endpoint) in &options.backends {
-        channels.insert(*ctx, occasionali_runtime::client::lazy_channel(endpoint)?);
+        let (channel, resolved) = client::balanced_channel(
+            endpoint,
+            client::Balancing {
+                shutdown: Some(shutdown.clone()),
+                ..Default::default()
+            },
+        )?;
+        channels.insert(*ctx, channel);
+        addresses.insert(*ctx, resolved);
     }
     // Only the public services: internal ones (GW-6) are neither advertised nor routed here.
     let mut services: Vec<String> = Context::ALL
@@ -135,7 +146,7 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
     ));
     let proxy = Proxy::new(
         channels,
-        options.backends.clone(),
+        addresses,
         auth,
         options.internal_tokens,
         proxy::Scadenze {

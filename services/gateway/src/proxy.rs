@@ -15,6 +15,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use occasionali_runtime::client::Addresses;
 use occasionali_runtime::context::{Context, is_internal_path};
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens, ON_BEHALF_OF_HEADER, RUOLO_HEADER};
 use occasionali_runtime::telemetry;
@@ -42,8 +43,9 @@ pub struct Scadenze {
 
 struct Inner {
     backends: HashMap<Context, Channel>,
-    /// Where each context is reached, for the streaming calls' own connections.
-    endpoints: HashMap<Context, String>,
+    /// Where each context is reached, for the streaming calls' own connections: the replicas
+    /// the backend's channel balances over, taken in turn.
+    endpoints: HashMap<Context, Addresses>,
     /// `/package.Service/Method` of every streaming RPC.
     flussi: HashSet<String>,
     auth: Authenticator,
@@ -54,7 +56,7 @@ struct Inner {
 impl Proxy {
     pub fn new(
         backends: HashMap<Context, Channel>,
-        endpoints: HashMap<Context, String>,
+        endpoints: HashMap<Context, Addresses>,
         auth: Authenticator,
         internal_tokens: InternalTokens,
         scadenze: Scadenze,
@@ -142,8 +144,9 @@ impl Inner {
             true => Some(
                 self.endpoints
                     .get(&context)
-                    .cloned()
-                    .ok_or_else(|| Status::unavailable(format!("no backend configured for {context}")))?,
+                    .ok_or_else(|| Status::unavailable(format!("no backend configured for {context}")))?
+                    .own_endpoint()
+                    .map_err(|e| Status::unavailable(format!("{context} is unavailable: {e}")))?,
             ),
             false => None,
         };
@@ -181,9 +184,8 @@ impl Inner {
         let call = async move {
             // A stream's own connection lives as long as its answer does (see Interrotta).
             let propria = match endpoint {
-                Some(url) => Some(
-                    occasionali_runtime::client::endpoint(&url)
-                        .map_err(|e| Status::unavailable(format!("{context} is unavailable: {e}")))?
+                Some(endpoint) => Some(
+                    endpoint
                         .connect()
                         .await
                         .map_err(|e| Status::unavailable(format!("{context} is unavailable: {e}")))?,

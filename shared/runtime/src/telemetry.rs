@@ -87,12 +87,22 @@ impl Injector for HeaderInjector<'_> {
 }
 
 /// A server span for an incoming gRPC request, child of the caller's trace context.
-/// The span carries the method only: request bodies and metadata hold personal data (GW-5).
+/// The span carries the method and the server's own address only: request bodies and metadata
+/// hold personal data (GW-5).
 pub fn server_span(request: &http::Request<()>) -> tracing::Span {
+    // Which replica served the call (OpenTelemetry `network.local.*`): with several behind one
+    // name (client-side balancing, issue 11) a trace says where a call went. The local socket
+    // only: the peer's address would be a citizen's on the gateway.
+    let local = request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(|i| i.local_addr());
     let span = tracing::info_span!(
         "grpc",
         otel.kind = "server",
         rpc.method = %request.uri().path(),
+        network.local.address = local.map(|a| tracing::field::display(a.ip())),
+        network.local.port = local.map(|a| a.port()),
     );
     let parent =
         opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));

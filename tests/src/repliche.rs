@@ -1,0 +1,162 @@
+//! A context with two replicas in the in-process cluster (issue 11): the second prestazioni
+//! replica, run as `occasionali serve prestazioni` runs one (relay and recovery included) on
+//! the same database, and the count of calls each server of the process served, read from the
+//! servers' own spans.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use occasionali_kernel::SharedClock;
+use occasionali_runtime::app::ContextDeps;
+use occasionali_runtime::config::Config;
+use occasionali_runtime::context::Context;
+use occasionali_runtime::db;
+use occasionali_runtime::relay::{self, Relay, RelayOptions};
+use occasionali_runtime::server::{self, ServeOptions};
+use occasionali_runtime::shutdown::Shutdown;
+use tokio::net::TcpListener;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Where the second replica of a context listens: the same port as the first on this other
+/// loopback address, so one name resolving to both is the context's endpoint.
+pub const SECONDA: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
+/// The second prestazioni replica, serving on `listener` until `shutdown`: what
+/// `occasionali::run_context` does for prestazioni (kept in step with it by hand: it is private
+/// to the binary's crate). The first replica has migrated the database already.
+pub async fn prestazioni(
+    config: Arc<Config>,
+    clock: SharedClock,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let ctx = Context::Prestazioni;
+    occasionali::migrate(&config, ctx).await?;
+    let db = db::connect_with(&config.database_url(ctx), &config.pool_settings(ctx)).await?;
+    let endpoints: HashMap<Context, String> =
+        Context::ALL.iter().map(|c| (*c, config.endpoint(*c))).collect();
+    let tokens = occasionali::internal_tokens(&config)?;
+    // Every replica relays its context's outbox (SKIP LOCKED shares the work, issue 9) and
+    // finishes PENDING prestazioni (PRE-10).
+    let relay = Relay::new(
+        db.clone(),
+        ctx,
+        &endpoints,
+        tokens.clone(),
+        RelayOptions::default(),
+    )?;
+    let deps = ContextDeps {
+        db: db.clone(),
+        clock,
+        tokens,
+        endpoints,
+        relay: Some(relay.clone()),
+    };
+    let recovery = occasionali_prestazioni::spawn_recovery(deps.clone(), shutdown.clone())?;
+    let relay_task = relay.spawn(shutdown.clone());
+    let app = occasionali_prestazioni::routes(deps.clone())?.add_service(relay::admin_service(
+        db.clone(),
+        ctx,
+        deps.tokens,
+    ));
+    let options = ServeOptions {
+        name: "prestazioni (second replica)".into(),
+        services: std::iter::once(ctx.service_name())
+            .chain(ctx.internal_service_name())
+            .chain([relay::ADMIN_SERVICE])
+            .map(String::from)
+            .collect(),
+        drain: Duration::from_millis(200),
+    };
+    server::serve_context(listener, options, app, db.clone(), shutdown).await?;
+    for task in [recovery, relay_task] {
+        let _ = task.await;
+    }
+    db::close(db, Duration::from_secs(5)).await;
+    Ok(())
+}
+
+/// Calls served by each server of this process, by the server's address and the called
+/// service, counted from the server spans (`occasionali_runtime::telemetry::server_span`
+/// records `network.local.address` and `network.local.port`).
+#[derive(Clone, Default)]
+pub struct Conteggi {
+    per_server: Arc<Mutex<HashMap<(SocketAddr, String), u64>>>,
+}
+
+impl Conteggi {
+    /// Installs the counting as the process's tracing subscriber (nothing else is logged).
+    pub fn installa() -> anyhow::Result<Conteggi> {
+        let conteggi = Conteggi::default();
+        let filtro = tracing_subscriber::filter::filter_fn(|m| m.is_span() && m.name() == "grpc");
+        tracing_subscriber::registry()
+            .with(conteggi.clone().with_filter(filtro))
+            .try_init()?;
+        Ok(conteggi)
+    }
+
+    /// Calls to `service` (e.g. `occasionali.prestazioni.v1.PrestazioniService`) that the
+    /// server at `addr` served so far.
+    pub fn di(&self, addr: SocketAddr, service: &str) -> u64 {
+        let per_server = self.per_server.lock().unwrap_or_else(PoisonError::into_inner);
+        per_server
+            .get(&(addr, service.to_string()))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// The fields of one server span.
+#[derive(Default)]
+struct Campi {
+    metodo: Option<String>,
+    ip: Option<IpAddr>,
+    porta: Option<u16>,
+}
+
+impl Visit for Campi {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "rpc.method" => self.metodo = Some(format!("{value:?}")),
+            "network.local.address" => self.ip = format!("{value:?}").parse().ok(),
+            _ => {}
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "network.local.port" {
+            self.porta = u16::try_from(value).ok();
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Conteggi {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut campi = Campi::default();
+        attrs.record(&mut campi);
+        let (Some(metodo), Some(ip), Some(porta)) = (campi.metodo, campi.ip, campi.porta) else {
+            return;
+        };
+        // `/package.Service/Method` → `package.Service`
+        let service = metodo
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut per_server = self.per_server.lock().unwrap_or_else(PoisonError::into_inner);
+        *per_server
+            .entry((SocketAddr::new(ip, porta), service))
+            .or_default() += 1;
+    }
+}
