@@ -264,7 +264,7 @@ impl Population {
             workers,
             groups,
             today,
-            first_year: today.year() + 1,
+            first_year: primo_anno(today),
             clock,
             skipped: skipped_companies + skipped_workers,
             setup: started.elapsed(),
@@ -550,5 +550,24 @@ mod tests {
             assert!(p.data_nascita.as_str() < "1995-01-01", "{}", p.data_nascita);
             assert_eq!(p.luogo_nascita, "H501");
         }
+    }
+
+    #[test]
+    fn slots_stay_in_the_year_while_all_of_march_5_to_24_is_ahead() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        assert_eq!(primo_anno(d("2026-01-10")), 2026);
+        assert_eq!(primo_anno(d("2026-03-03")), 2026);
+        assert_eq!(primo_anno(d("2026-03-04")), 2027);
+        assert_eq!(primo_anno(d("2026-12-03")), 2027);
+    }
+}
+
+/// The first year of the insertion slots (March 5..24): this one while all of them are still
+/// ahead (a day's margin over PRE-2's hour), as most real prestazioni fall in the year in force,
+/// else the next one.
+fn primo_anno(today: NaiveDate) -> i32 {
+    match NaiveDate::from_ymd_opt(today.year(), 3, 4) {
+        Some(limite) if today < limite => today.year(),
+        _ => today.year() + 1,
     }
 }
