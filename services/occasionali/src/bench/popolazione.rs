@@ -498,6 +498,16 @@ async fn fund(
     Ok(())
 }
 
+/// The first year of the insertion slots (March 5..24): this one while all of them are still
+/// ahead (a day's margin over PRE-2's hour), as most real prestazioni fall in the year in force,
+/// else the next one.
+fn primo_anno(today: NaiveDate) -> i32 {
+    match NaiveDate::from_ymd_opt(today.year(), 3, 4) {
+        Some(limite) if today < limite => today.year(),
+        _ => today.year() + 1,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -559,15 +569,5 @@ mod tests {
         assert_eq!(primo_anno(d("2026-03-03")), 2026);
         assert_eq!(primo_anno(d("2026-03-04")), 2027);
         assert_eq!(primo_anno(d("2026-12-03")), 2027);
-    }
-}
-
-/// The first year of the insertion slots (March 5..24): this one while all of them are still
-/// ahead (a day's margin over PRE-2's hour), as most real prestazioni fall in the year in force,
-/// else the next one.
-fn primo_anno(today: NaiveDate) -> i32 {
-    match NaiveDate::from_ymd_opt(today.year(), 3, 4) {
-        Some(limite) if today < limite => today.year(),
-        _ => today.year() + 1,
     }
 }
