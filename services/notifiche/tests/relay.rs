@@ -95,6 +95,34 @@ async fn emit(source: &TestDb, aggregate: &str, n: usize) -> anyhow::Result<Vec<
     Ok(ids)
 }
 
+/// The source's outbox messages in state `stato`, first page.
+async fn elenco(
+    t: &TestDb,
+    stato: cpb::StatoRecapito,
+) -> anyhow::Result<(Vec<cpb::MessaggioOutbox>, String)> {
+    Ok(relay::list(
+        &t.db,
+        stato,
+        occasionali_runtime::pagina::Pagina::decodifica(
+            &mut occasionali_runtime::Violations::new(),
+            "GW-5",
+            10,
+            "",
+            0,
+        ),
+    )
+    .await?)
+}
+
+/// The ids of the events the subscriber kept, in the order it kept them.
+async fn ricevuti(sub: &TestDb) -> anyhow::Result<Vec<String>> {
+    Ok(eventi_ricevuti(&sub.db)
+        .await?
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect())
+}
+
 async fn drain(r: &Relay, source: &TestDb, rounds: usize) -> anyhow::Result<cpb::GetOutboxStatusResponse> {
     for _ in 0..rounds {
         r.step().await?;
@@ -120,11 +148,7 @@ async fn delivers_once(t: &TestDb) -> anyhow::Result<()> {
     let r = relay_to(t, &server.url)?;
     let s = drain(&r, t, 50).await?;
     assert_eq!((s.in_attesa, s.falliti, s.recapitati), (0, 0, 5));
-    let got: Vec<String> = eventi_ricevuti(&sub.db)
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let got = ricevuti(&sub).await?;
     assert_eq!(got, ids, "every event, in order");
     // At least once: a redelivery (a lost answer, a replica's expired lease) changes nothing.
     t.db.execute_unprepared("UPDATE outbox SET delivered_at_ms = NULL")
@@ -157,18 +181,7 @@ async fn fails_and_retries(t: &TestDb) -> anyhow::Result<()> {
         steps += 1;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let (rows, _) = relay::list(
-        &t.db,
-        cpb::StatoRecapito::Fallito,
-        occasionali_runtime::pagina::Pagina::decodifica(
-            &mut occasionali_runtime::Violations::new(),
-            "GW-5",
-            10,
-            "",
-            0,
-        ),
-    )
-    .await?;
+    let (rows, _) = elenco(t, cpb::StatoRecapito::Fallito).await?;
     assert_eq!(rows.len(), 1, "failed after its attempts");
     assert_eq!(rows[0].tentativi, 3);
     assert!(
@@ -202,7 +215,7 @@ async fn waits_in_order(t: &TestDb) -> anyhow::Result<()> {
     let empty = TestServer::spawn(
         "empty",
         "occasionali.notifiche.v1.NotificheService",
-        tonic::service::Routes::new(tonic_health::server::health_reporter().1),
+        tonic::service::Routes::default(),
     )
     .await?;
     let ids = emit(t, "B", 3).await?;
@@ -227,11 +240,7 @@ async fn waits_in_order(t: &TestDb) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(s.recapitati, 3);
-    let got: Vec<String> = eventi_ricevuti(&sub.db)
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let got = ricevuti(&sub).await?;
     assert_eq!(got, ids);
     server.stop().await;
     sub.close().await
@@ -345,11 +354,7 @@ async fn failed_blocks_its_aggregate(t: &TestDb) -> anyhow::Result<()> {
     for _ in 0..5 {
         r.step().await?;
     }
-    let got: Vec<String> = eventi_ricevuti(&sub.db)
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let got = ricevuti(&sub).await?;
     assert_eq!(
         got, b,
         "B goes on; A's second message waits behind the failed first"
@@ -359,11 +364,7 @@ async fn failed_blocks_its_aggregate(t: &TestDb) -> anyhow::Result<()> {
     // Retried by an operator: A's messages arrive in their order.
     assert_eq!(relay::retry(&t.db, &[], true).await?, 1);
     drain(&r, t, 50).await?;
-    let got: Vec<String> = eventi_ricevuti(&sub.db)
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let got = ricevuti(&sub).await?;
     assert_eq!(got, [b.clone(), a.clone()].concat());
     server.stop().await;
     sub.close().await
@@ -402,11 +403,7 @@ async fn runs_together(t: &TestDb) -> anyhow::Result<()> {
     let dopo = emit(t, "PRE-C", 2).await?;
     let r = relay_to(t, &server.url)?;
     drain(&r, t, 20).await?;
-    let got: Vec<String> = eventi_ricevuti(&sub.db)
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let got = ricevuti(&sub).await?;
     // Each aggregate's events in their order (the relay orders per aggregate); PRE-B's second
     // event waits behind its refused first.
     let di = |ids: &[String]| {
@@ -422,18 +419,7 @@ async fn runs_together(t: &TestDb) -> anyhow::Result<()> {
     assert_eq!(got.len(), 5);
     let s = relay::status(&t.db).await?;
     assert_eq!((s.recapitati, s.falliti, s.in_attesa), (5, 1, 1));
-    let (falliti, _) = relay::list(
-        &t.db,
-        cpb::StatoRecapito::Fallito,
-        occasionali_runtime::pagina::Pagina::decodifica(
-            &mut occasionali_runtime::Violations::new(),
-            "GW-5",
-            10,
-            "",
-            0,
-        ),
-    )
-    .await?;
+    let (falliti, _) = elenco(t, cpb::StatoRecapito::Fallito).await?;
     assert_eq!(falliti.len(), 1);
     assert_eq!(
         (falliti[0].aggregate_id.as_str(), falliti[0].tentativi),
@@ -444,18 +430,7 @@ async fn runs_together(t: &TestDb) -> anyhow::Result<()> {
         "{}",
         falliti[0].ultimo_errore
     );
-    let (in_attesa, _) = relay::list(
-        &t.db,
-        cpb::StatoRecapito::InAttesa,
-        occasionali_runtime::pagina::Pagina::decodifica(
-            &mut occasionali_runtime::Violations::new(),
-            "GW-5",
-            10,
-            "",
-            0,
-        ),
-    )
-    .await?;
+    let (in_attesa, _) = elenco(t, cpb::StatoRecapito::InAttesa).await?;
     assert_eq!(
         in_attesa.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>(),
         dopo_b
