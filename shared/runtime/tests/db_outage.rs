@@ -81,7 +81,14 @@ impl Context {
             .execute_unprepared("SELECT 1")
             .await
             .map(|_| ())
-            .map_err(|e| Status::from(AppError::from(e)));
+            .map_err(|e| {
+                // INTERNAL's message hides the cause: say which error was not taken for an
+                // outage, so that a failure here names what to classify.
+                if !db::is_unavailable(&e) {
+                    eprintln!("not classified as an outage: {e:?}");
+                }
+                Status::from(AppError::from(e))
+            });
         (r, started.elapsed())
     }
 
