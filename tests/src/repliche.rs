@@ -9,12 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use occasionali_kernel::SharedClock;
-use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::Config;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::db;
-use occasionali_runtime::relay::{self, Relay, RelayOptions};
-use occasionali_runtime::server::{self, ServeOptions};
 use occasionali_runtime::shutdown::Shutdown;
 use tokio::net::TcpListener;
 use tracing::field::{Field, Visit};
@@ -26,59 +22,29 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// loopback address, so one name resolving to both is the context's endpoint.
 pub const SECONDA: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
 
-/// The second prestazioni replica, serving on `listener` until `shutdown`: what
-/// `occasionali::run_context` does for prestazioni (kept in step with it by hand: it is private
-/// to the binary's crate). The first replica has migrated the database already.
+/// The second prestazioni replica, serving on `listener` until `shutdown`, as `serve` runs a
+/// context (`occasionali::run_context`: relay and recovery included).
 pub async fn prestazioni(
     config: Arc<Config>,
     clock: SharedClock,
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let ctx = Context::Prestazioni;
-    occasionali::migrate(&config, ctx).await?;
-    let db = db::connect_with(&config.database_url(ctx), &config.pool_settings(ctx)).await?;
-    let endpoints: HashMap<Context, String> =
-        Context::ALL.iter().map(|c| (*c, config.endpoint(*c))).collect();
     let tokens = occasionali::internal_tokens(&config)?;
-    // Every replica relays its context's outbox (SKIP LOCKED shares the work, issue 9) and
-    // finishes PENDING prestazioni (PRE-10).
-    let relay = Relay::new(
-        db.clone(),
-        ctx,
-        &endpoints,
-        tokens.clone(),
-        RelayOptions::default(),
-    )?;
-    let deps = ContextDeps {
-        db: db.clone(),
+    let ascolti = occasionali::Ascolti {
+        contesti: HashMap::from([(Context::Prestazioni, listener)]),
+        ..Default::default()
+    };
+    occasionali::run_context(
+        config,
+        Context::Prestazioni,
         clock,
         tokens,
-        endpoints,
-        relay: Some(relay.clone()),
-    };
-    let recovery = occasionali_prestazioni::spawn_recovery(deps.clone(), shutdown.clone())?;
-    let relay_task = relay.spawn(shutdown.clone());
-    let app = occasionali_prestazioni::routes(deps.clone())?.add_service(relay::admin_service(
-        db.clone(),
-        ctx,
-        deps.tokens,
-    ));
-    let options = ServeOptions {
-        name: "prestazioni (second replica)".into(),
-        services: std::iter::once(ctx.service_name())
-            .chain(ctx.internal_service_name())
-            .chain([relay::ADMIN_SERVICE])
-            .map(String::from)
-            .collect(),
-        drain: Duration::from_millis(200),
-    };
-    server::serve_context(listener, options, app, db.clone(), shutdown).await?;
-    for task in [recovery, relay_task] {
-        let _ = task.await;
-    }
-    db::close(db, Duration::from_secs(5)).await;
-    Ok(())
+        Duration::from_millis(200),
+        ascolti,
+        shutdown,
+    )
+    .await
 }
 
 /// Calls served by each server of this process, by the server's address and the called

@@ -77,9 +77,11 @@ fn endpoints(config: &Config) -> HashMap<Context, String> {
     Context::ALL.iter().map(|c| (*c, config.endpoint(*c))).collect()
 }
 
-/// Migrates, binds and serves one context until `shutdown`.
+/// Migrates, binds and serves one context until `shutdown`, with everything its process runs
+/// beside the service (relay, recovery, scheduler, delivery worker, pages). Also how the test
+/// cluster starts a second replica.
 #[allow(clippy::too_many_arguments)]
-async fn run_context(
+pub async fn run_context(
     config: Arc<Config>,
     ctx: Context,
     clock: SharedClock,
