@@ -35,24 +35,49 @@ pub fn client_tokens(config: &Config) -> anyhow::Result<ClientTokens> {
     )
 }
 
+/// Migrates `ctx`'s database, then grants the services' role (`database.runtime_role`) its
+/// data rights when one is configured (the production init container, as the owner role).
 pub async fn migrate(config: &Config, ctx: Context) -> anyhow::Result<()> {
     let url = config.database_url(ctx);
     let name = ctx.name();
+    let role = config.database.runtime_role.as_deref();
     match ctx {
-        Context::Anagrafica => db::connect_and_migrate::<occasionali_anagrafica::Migrator>(&url, name).await,
+        Context::Anagrafica => {
+            db::connect_migrate_and_grant::<occasionali_anagrafica::Migrator>(&url, name, role).await
+        }
         Context::Portafoglio => {
-            db::connect_and_migrate::<occasionali_portafoglio::Migrator>(&url, name).await
+            db::connect_migrate_and_grant::<occasionali_portafoglio::Migrator>(&url, name, role).await
         }
         Context::Prestazioni => {
-            db::connect_and_migrate::<occasionali_prestazioni::Migrator>(&url, name).await
+            db::connect_migrate_and_grant::<occasionali_prestazioni::Migrator>(&url, name, role).await
         }
         Context::Comunicazioni => {
-            db::connect_and_migrate::<occasionali_comunicazioni::Migrator>(&url, name).await
+            db::connect_migrate_and_grant::<occasionali_comunicazioni::Migrator>(&url, name, role).await
         }
-        Context::Deleghe => db::connect_and_migrate::<occasionali_deleghe::Migrator>(&url, name).await,
-        Context::Notifiche => db::connect_and_migrate::<occasionali_notifiche::Migrator>(&url, name).await,
+        Context::Deleghe => {
+            db::connect_migrate_and_grant::<occasionali_deleghe::Migrator>(&url, name, role).await
+        }
+        Context::Notifiche => {
+            db::connect_migrate_and_grant::<occasionali_notifiche::Migrator>(&url, name, role).await
+        }
     }
     .with_context(|| format!("migrating {name}"))
+}
+
+/// With `database.migrate_on_start` off: refuses to serve unless `ctx`'s schema is at this
+/// binary's version (the services' role has no right to migrate it).
+async fn ensure_migrated(db: &sea_orm::DatabaseConnection, ctx: Context) -> anyhow::Result<()> {
+    let name = ctx.name();
+    match ctx {
+        Context::Anagrafica => db::ensure_migrated::<occasionali_anagrafica::Migrator>(db, name).await,
+        Context::Portafoglio => db::ensure_migrated::<occasionali_portafoglio::Migrator>(db, name).await,
+        Context::Prestazioni => db::ensure_migrated::<occasionali_prestazioni::Migrator>(db, name).await,
+        Context::Comunicazioni => {
+            db::ensure_migrated::<occasionali_comunicazioni::Migrator>(db, name).await
+        }
+        Context::Deleghe => db::ensure_migrated::<occasionali_deleghe::Migrator>(db, name).await,
+        Context::Notifiche => db::ensure_migrated::<occasionali_notifiche::Migrator>(db, name).await,
+    }
 }
 
 fn routes(
@@ -77,7 +102,7 @@ fn endpoints(config: &Config) -> HashMap<Context, String> {
     Context::ALL.iter().map(|c| (*c, config.endpoint(*c))).collect()
 }
 
-/// Migrates, binds and serves one context until `shutdown`, with everything its process runs
+/// Migrates (or checks the schema, `database.migrate_on_start`), binds and serves one context until `shutdown`, with everything its process runs
 /// beside the service (relay, recovery, scheduler, delivery worker, pages). Also how the test
 /// cluster starts a second replica.
 #[allow(clippy::too_many_arguments)]
@@ -90,8 +115,16 @@ pub async fn run_context(
     mut ascolti: Ascolti,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    migrate(&config, ctx).await?;
+    if config.database.migrate_on_start {
+        migrate(&config, ctx).await?;
+    }
     let db = db::connect_with(&config.database_url(ctx), &config.pool_settings(ctx)).await?;
+    if !config.database.migrate_on_start
+        && let Err(e) = ensure_migrated(&db, ctx).await
+    {
+        db::close(db, Duration::from_secs(5)).await;
+        return Err(e);
+    }
     let endpoints = endpoints(&config);
     // Every context's outbox is relayed by every process that serves it (issue 9): one relay
     // per process, spawned below and lent to the context for committed commands.

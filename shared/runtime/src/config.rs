@@ -24,6 +24,32 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub services: BTreeMap<Context, ServiceConfig>,
     pub notifiche: NotificheConfig,
+    pub database: DatabaseConfig,
+}
+
+/// Who changes the schema (issue 14, "Sizing right"): by default `serve` migrates its database
+/// before serving, as `occasionali dev` does; in production migrations run in an init container
+/// with the owner (DDL) role, the services run as a role with data rights only, and `serve`
+/// refuses to start while migrations are pending.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `serve` and `dev` migrate before serving (default true); false: they check the schema
+    /// is at their version instead, and refuse to start if it is not.
+    pub migrate_on_start: bool,
+    /// The services' role (PostgreSQL): after migrating, `occasionali migrate` grants it
+    /// SELECT/INSERT/UPDATE/DELETE on every table and USAGE on every sequence, now and for the
+    /// tables later migrations create (ALTER DEFAULT PRIVILEGES). None: no grants.
+    pub runtime_role: Option<String>,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            migrate_on_start: true,
+            runtime_role: None,
+        }
+    }
 }
 
 /// The notifiche context's channels and its web pages (NOT-4, NOT-5, NOT-6). A channel left
@@ -301,6 +327,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             services: BTreeMap::new(),
             notifiche: NotificheConfig::default(),
+            database: DatabaseConfig::default(),
         }
     }
 }
@@ -386,6 +413,11 @@ impl Config {
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {
             bail!("notifiche.public_url must be an http:// or https:// URL");
+        }
+        if let Some(role) = &self.database.runtime_role
+            && !crate::db::is_plain_identifier(role)
+        {
+            bail!("database.runtime_role must be a plain PostgreSQL role name (a-z, 0-9, _), not {role:?}");
         }
         for (ctx, svc) in &self.services {
             if svc.pool_size == Some(0) {
@@ -489,6 +521,16 @@ impl Config {
                 v.parse()
                     .with_context(|| format!("{}: bad address {v:?}", env::NOTIFICHE_WEB_LISTEN))?,
             );
+        }
+        if let Some(v) = var(env::DATABASE_MIGRATE_ON_START) {
+            self.database.migrate_on_start = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                other => bail!("{}: true or false, not {other:?}", env::DATABASE_MIGRATE_ON_START),
+            };
+        }
+        if let Some(v) = var(env::DATABASE_RUNTIME_ROLE) {
+            self.database.runtime_role = Some(v).filter(|s| !s.is_empty());
         }
         if let Some(v) = var(env::NOTIFICHE_PUBLIC_URL) {
             self.notifiche.public_url = Some(v).filter(|s| !s.is_empty());

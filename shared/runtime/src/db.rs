@@ -8,6 +8,7 @@ use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
     DbBackend, DbErr, IsolationLevel, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
+use anyhow::Context as _;
 use sea_orm_migration::MigratorTrait;
 
 /// How long a call waits for a database connection (a free one from the pool, or a new one
@@ -145,9 +146,73 @@ fn advisory_key(context: &str) -> i64 {
 
 /// Connects with a single connection (so a session-level advisory lock holds) and migrates.
 pub async fn connect_and_migrate<M: MigratorTrait>(url: &str, context: &str) -> anyhow::Result<()> {
+    connect_migrate_and_grant::<M>(url, context, None).await
+}
+
+/// [`connect_and_migrate`], then [`grant_runtime_role`] to `runtime_role` if any.
+pub async fn connect_migrate_and_grant<M: MigratorTrait>(
+    url: &str,
+    context: &str,
+    runtime_role: Option<&str>,
+) -> anyhow::Result<()> {
     let db = connect_with(url, &PoolSettings::migrations()).await?;
     migrate::<M>(&db, context).await?;
+    if let Some(role) = runtime_role {
+        grant_runtime_role(&db, role).await?;
+    }
     db.close().await?;
+    Ok(())
+}
+
+/// Refuses to serve a database whose schema is behind this binary (`database.migrate_on_start`
+/// false): the services' role cannot migrate, and serving an old schema would fail call by call.
+/// Reads the migration table without creating it, so a role without DDL rights can check.
+pub async fn ensure_migrated<M: MigratorTrait>(db: &DatabaseConnection, context: &str) -> anyhow::Result<()> {
+    let pending = M::get_pending_migrations_read_only(db)
+        .await
+        .with_context(|| format!("reading {context}'s applied migrations"))?;
+    if let Some(first) = pending.first() {
+        anyhow::bail!(
+            "{context}'s database has {} pending migration(s), the first {}: run `occasionali migrate {context}` \
+             with the owner role (the init container does), or set database.migrate_on_start = true",
+            pending.len(),
+            first.name()
+        );
+    }
+    Ok(())
+}
+
+/// A role name safe to splice into SQL unquoted: lower-case letters, digits and `_`, not
+/// starting with a digit, at most 63 bytes (PostgreSQL's NAMEDATALEN).
+pub fn is_plain_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Gives the services' role data rights and nothing more (PostgreSQL; SQLite has no roles): on
+/// every table and sequence of `public` now, and on those the migrating role creates later.
+/// Run by `occasionali migrate` as the owner, after migrating; idempotent.
+pub async fn grant_runtime_role(db: &DatabaseConnection, role: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(is_plain_identifier(role), "not a plain role name: {role:?}");
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for statement in [
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+        // Tables and sequences the owner creates in later migrations: granted as they appear.
+        format!("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}"),
+        format!("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}"),
+    ] {
+        db.execute_unprepared(&statement)
+            .await
+            .with_context(|| format!("granting the runtime role: {statement}"))?;
+    }
     Ok(())
 }
 

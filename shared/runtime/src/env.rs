@@ -27,6 +27,10 @@ pub const AUTH_CLOCK_LEEWAY_SECONDS: &str = "OCCASIONALI_AUTH_CLOCK_LEEWAY_SECON
 /// Where the notifiche pages listen, and the public URL their links start with (NOT-4, NOT-5).
 pub const NOTIFICHE_WEB_LISTEN: &str = "OCCASIONALI_NOTIFICHE_WEB_LISTEN";
 pub const NOTIFICHE_PUBLIC_URL: &str = "OCCASIONALI_NOTIFICHE_PUBLIC_URL";
+/// Whether `serve` migrates on start (config `database.migrate_on_start`, default true).
+pub const DATABASE_MIGRATE_ON_START: &str = "OCCASIONALI_DATABASE_MIGRATE_ON_START";
+/// The services' DML-only role `occasionali migrate` grants to (config `database.runtime_role`).
+pub const DATABASE_RUNTIME_ROLE: &str = "OCCASIONALI_DATABASE_RUNTIME_ROLE";
 pub const TEST_PG: &str = "OCCASIONALI_TEST_PG";
 
 /// `OCCASIONALI_<CONTEXT>_<KEY>`, e.g. `OCCASIONALI_ANAGRAFICA_DATABASE_URL`.
