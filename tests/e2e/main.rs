@@ -6,6 +6,7 @@
 mod anagrafica;
 mod carico;
 mod comunicazioni;
+mod dati;
 mod deleghe;
 mod flussi;
 mod limiti;
