@@ -107,9 +107,14 @@ def main():
                     "(.ci/schemas/extract.py) or list it in SKIPPED in .ci/validate-manifests.py"
                 )
     for (api_version, kind), n in sorted(counts.items()):
-        how = "skipped: " + SKIPPED[(api_version, kind)] if (api_version, kind) in skipped else (
-            f"Kubernetes {args.kubernetes_version}" if builtin(api_version) else ".ci/schemas"
-        )
+        if (api_version, kind) in skipped:
+            how = "skipped: " + SKIPPED[(api_version, kind)]
+        elif builtin(api_version):
+            how = f"Kubernetes {args.kubernetes_version}"
+        elif "/" in api_version and crd_schema(api_version, kind) is not None:
+            how = ".ci/schemas"
+        else:
+            how = "NO SCHEMA"
         print(f"  {n:3} x {api_version} {kind}  ({how})")
     for f in failures:
         print(f"INVALID {f}", file=sys.stderr)
