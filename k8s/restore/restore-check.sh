@@ -13,6 +13,7 @@
 #            postgres://occasionali:PASSWORD@127.0.0.1:15432
 #   SCRATCH  server URL without database where databases may be created and dropped (a
 #            scratch server, or the same one; never production's primary under load)
+#   (no ?parameters in either URL: the script appends /<database>; set PGSSLMODE etc. instead)
 #
 # Environment: OCCASIONALI_BIN (default `occasionali` on PATH), SOURCE_DB (printf pattern of
 # the source databases' names, default occasionali_%s), PORT_BASE (the checking cluster's
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 if [ $# -ne 2 ]; then
-  sed -n '2,22p' "$0" >&2
+  sed -n '2,22p' "$0" | cut -c3- >&2
   exit 2
 fi
 SOURCE=${1%/}
