@@ -9,7 +9,7 @@
 //! - with `database.migrate_on_start` off, a context refuses to start on pending migrations.
 //!
 //! docs/runbook.md ("Restore") describes the same procedures on the production cluster, and
-//! k8s/restore-check.sh is the operator's version of the rehearsal.
+//! k8s/restore/restore-check.sh, the operator's version of the rehearsal, is run here too.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -127,7 +127,10 @@ async fn saldi(c: &Cluster) -> anyhow::Result<Saldi> {
         .await?;
     anyhow::ensure!(o.code == 0, "GetLedgerBalance: {o:?}");
     let ledger = o.json()?;
-    anyhow::ensure!(ledger["bilanciato"] == true, "the ledger is not balanced: {ledger}");
+    anyhow::ensure!(
+        ledger["bilanciato"] == true,
+        "the ledger is not balanced: {ledger}"
+    );
     let o = g
         .call(
             Some(&azienda),
@@ -196,7 +199,10 @@ async fn a_dump_restored_into_fresh_databases_keeps_the_ledger_balanced() -> any
     c.wait_all_serving().await?;
     movimenta(&c).await?;
     let prima = saldi(&c).await?;
-    assert_eq!(prima.disponibile, "428.00", "500.00 less two prestazioni: {prima:?}");
+    assert_eq!(
+        prima.disponibile, "400.74",
+        "500.00 less two prestazioni with their contributions: {prima:?}"
+    );
 
     // The backup, taken while the cluster serves (pg_dump reads one consistent snapshot).
     let dir = std::env::temp_dir().join(format!("occasionali-backup-{}", std::process::id()));
@@ -209,6 +215,8 @@ async fn a_dump_restored_into_fresh_databases_keeps_the_ledger_balanced() -> any
         )?;
     }
     c.stop().await?;
+    // The operator's script, on the same databases: its own dump, restore and checks.
+    restore_check(&server, &originali)?;
     originali.elimina().await?;
 
     // The restore, into fresh databases that never saw the cluster.
@@ -217,7 +225,13 @@ async fn a_dump_restored_into_fresh_databases_keeps_the_ledger_balanced() -> any
         let file = dir.join(format!("{}.dump", ctx.name()));
         strumento(
             "pg_restore",
-            &["--no-owner", "--exit-on-error", "-d", &ripristinate.url(ctx), path(&file)?],
+            &[
+                "--no-owner",
+                "--exit-on-error",
+                "-d",
+                &ripristinate.url(ctx),
+                path(&file)?,
+            ],
         )?;
     }
     std::fs::remove_dir_all(&dir)?;
@@ -247,8 +261,36 @@ async fn a_dump_restored_into_fresh_databases_keeps_the_ledger_balanced() -> any
     ripristinate.elimina().await
 }
 
+/// k8s/restore/restore-check.sh from `basi` to fresh databases of the same server.
+fn restore_check(server: &str, basi: &Basi) -> anyhow::Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../k8s/restore/restore-check.sh");
+    let anagrafica = basi.url(Context::Anagrafica);
+    let pattern = anagrafica
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .replacen("_anagrafica_", "_%s_", 1);
+    // Ports of its own: a block of ten below the ephemeral range, by process.
+    let port_base = 10_000 + (std::process::id() % 2_000) * 10;
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args([server, server])
+        .env("OCCASIONALI_BIN", occasionali_e2e::occasionali_binary()?)
+        .env("SOURCE_DB", pattern)
+        .env("PORT_BASE", port_base.to_string())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(
+        out.status.success() && stdout.contains("RESTORE CHECK OK") && stdout.contains("bilanciato"),
+        "restore-check.sh failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
 fn path(p: &Path) -> anyhow::Result<&str> {
-    p.to_str().ok_or_else(|| anyhow::anyhow!("not UTF-8: {}", p.display()))
+    p.to_str()
+        .ok_or_else(|| anyhow::anyhow!("not UTF-8: {}", p.display()))
 }
 
 /// `server` (a URL without database) with `user:password` instead of its credentials.
@@ -293,6 +335,7 @@ async fn dml_only(server: &str, basi: &Basi, role: &str, password: &str) -> anyh
     for ctx in Context::ALL {
         occasionali::migrate(&owner, ctx).await?;
     }
+    // Errors return (never panic) so the caller drops the role, which outlives the databases.
     // The services: the runtime role, no migration on start.
     let runtime_server = come(server, role, password)?;
     let c = Cluster::start_with(Some(start()), |cfg| {
@@ -307,13 +350,24 @@ async fn dml_only(server: &str, basi: &Basi, role: &str, password: &str) -> anyh
     c.wait_all_serving().await?;
     movimenta(&c).await?;
     let s = saldi(&c).await?;
-    assert_eq!(s.disponibile, "428.00", "{s:?}");
+    anyhow::ensure!(s.disponibile == "400.74", "{s:?}");
     c.stop().await?;
+
+    // A table a later migration creates (as the owner, who made the grants) is the runtime
+    // role's to use at once: the default privileges cover it.
+    let owner_db = connetti(&basi.url(Context::Portafoglio)).await?;
+    owner_db
+        .execute_unprepared("CREATE TABLE migrazione_futura (id integer)")
+        .await?;
+    owner_db.close().await?;
 
     // And nothing beyond data: no table created, altered or dropped.
     let db_name = basi.url(Context::Portafoglio);
     let db_name = db_name.rsplit('/').next().unwrap_or_default();
     let db = connetti(&format!("{runtime_server}/{db_name}")).await?;
+    db.execute_unprepared("INSERT INTO migrazione_futura VALUES (1)")
+        .await
+        .map_err(|e| anyhow::anyhow!("a later migration's table is not the runtime role's: {e}"))?;
     for ddl in [
         "CREATE TABLE intrusa (id integer)",
         "ALTER TABLE outbox ADD COLUMN intrusa integer",
@@ -321,13 +375,11 @@ async fn dml_only(server: &str, basi: &Basi, role: &str, password: &str) -> anyh
         "CREATE INDEX intrusa ON outbox (id)",
         "TRUNCATE outbox",
     ] {
-        let e = db
-            .execute_unprepared(ddl)
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("the runtime role could run {ddl:?}"));
+        let Err(e) = db.execute_unprepared(ddl).await else {
+            anyhow::bail!("the runtime role could run {ddl:?}");
+        };
         let e = e.to_string();
-        assert!(
+        anyhow::ensure!(
             e.contains("permission denied") || e.contains("must be owner"),
             "{ddl}: {e}"
         );
@@ -355,7 +407,10 @@ async fn without_migrate_on_start_pending_migrations_stop_the_start() -> anyhow:
         Err(e) => format!("{e:#}"),
     };
     assert!(e.contains("pending migration"), "{e}");
-    assert!(e.contains("occasionali migrate"), "the message says what to do: {e}");
+    assert!(
+        e.contains("occasionali migrate"),
+        "the message says what to do: {e}"
+    );
     // Nothing was created by the check either.
     let db = connetti(&basi.url(Context::Portafoglio)).await?;
     let tables = db

@@ -72,9 +72,7 @@ async fn ensure_migrated(db: &sea_orm::DatabaseConnection, ctx: Context) -> anyh
         Context::Anagrafica => db::ensure_migrated::<occasionali_anagrafica::Migrator>(db, name).await,
         Context::Portafoglio => db::ensure_migrated::<occasionali_portafoglio::Migrator>(db, name).await,
         Context::Prestazioni => db::ensure_migrated::<occasionali_prestazioni::Migrator>(db, name).await,
-        Context::Comunicazioni => {
-            db::ensure_migrated::<occasionali_comunicazioni::Migrator>(db, name).await
-        }
+        Context::Comunicazioni => db::ensure_migrated::<occasionali_comunicazioni::Migrator>(db, name).await,
         Context::Deleghe => db::ensure_migrated::<occasionali_deleghe::Migrator>(db, name).await,
         Context::Notifiche => db::ensure_migrated::<occasionali_notifiche::Migrator>(db, name).await,
     }

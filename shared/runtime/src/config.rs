@@ -846,6 +846,37 @@ mod tests {
     }
 
     #[test]
+    fn who_migrates_is_configurable() {
+        let mut c = Config::default();
+        assert!(
+            c.database.migrate_on_start,
+            "dev and the README's commands migrate on start"
+        );
+        assert_eq!(c.database.runtime_role, None);
+        c.apply_env(|k| match k {
+            "OCCASIONALI_DATABASE_MIGRATE_ON_START" => Some("false".into()),
+            "OCCASIONALI_DATABASE_RUNTIME_ROLE" => Some("occasionali_runtime".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.database.migrate_on_start);
+        assert_eq!(c.database.runtime_role.as_deref(), Some("occasionali_runtime"));
+        assert!(c.validate().is_ok());
+        assert!(
+            Config::default()
+                .apply_env(|k| (k == "OCCASIONALI_DATABASE_MIGRATE_ON_START").then(|| "maybe".into()))
+                .is_err()
+        );
+        // The role is spliced into GRANT statements: only a plain name.
+        c.database.runtime_role = Some("x; DROP TABLE outbox".into());
+        assert!(c.validate().is_err());
+        let file: Config =
+            toml::from_str("[database]\nmigrate_on_start = false\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!file.database.migrate_on_start);
+        assert!(toml::from_str::<Config>("[database]\nmigrate = false\n").is_err());
+    }
+
+    #[test]
     fn secret_debug_is_redacted() {
         assert_eq!(
             format!("{:?}", Secret::new(b"abc".to_vec())),

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
     DbBackend, DbErr, IsolationLevel, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
-use anyhow::Context as _;
 use sea_orm_migration::MigratorTrait;
 
 /// How long a call waits for a database connection (a free one from the pool, or a new one
@@ -206,7 +206,9 @@ pub async fn grant_runtime_role(db: &DatabaseConnection, role: &str) -> anyhow::
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
         // Tables and sequences the owner creates in later migrations: granted as they appear.
-        format!("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}"),
+        format!(
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}"
+        ),
         format!("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}"),
     ] {
         db.execute_unprepared(&statement)
