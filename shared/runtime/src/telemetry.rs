@@ -45,8 +45,15 @@ where
     };
     let otel = match &config.telemetry.otlp_endpoint {
         Some(endpoint) => {
+            // Each replica is its own instance: without it, a collector's Prometheus exporter
+            // would merge the replicas' series into one (its `instance` label).
+            let instance = std::env::var("HOSTNAME")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             let resource = opentelemetry_sdk::Resource::builder()
                 .with_service_name(format!("occasionali-{service}"))
+                .with_attribute(opentelemetry::KeyValue::new("service.instance.id", instance))
                 .build();
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
