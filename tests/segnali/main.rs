@@ -355,12 +355,14 @@ async fn spans_metrics_and_request_lines_of_calls_through_the_gateway() -> anyho
         "health checks are not measured"
     );
 
-    // The relay's levels per context, its deliveries (the registration's event), the pools.
-    attendi(&ricevuto, "relay, pool metrics", || {
+    // The relay's levels per context, its deliveries (the registration's event), the saga's
+    // backlog (prestazioni's recovery round), the pools.
+    attendi(&ricevuto, "relay, saga, pool metrics", || {
         let pending = ricevuto.punti("occasionali.relay.pending");
         let lag = ricevuto.punti("occasionali.relay.lag");
         let consegne = ricevuto.punti("occasionali.relay.deliveries");
         let pool = ricevuto.punti("db.client.connection.count");
+        let saga = ricevuto.punti("occasionali.prestazioni.saga.pending");
         pending
             .iter()
             .any(|p| testo(p, "context").as_deref() == Some("anagrafica"))
@@ -371,6 +373,7 @@ async fn spans_metrics_and_request_lines_of_calls_through_the_gateway() -> anyho
                 testo(p, "context").as_deref() == Some("anagrafica")
                     && testo(p, "outcome").as_deref() == Some("delivered")
             })
+            && !saga.is_empty()
             && pool.iter().any(|p| {
                 testo(p, "db.client.connection.pool.name").as_deref() == Some("anagrafica")
                     && testo(p, "db.client.connection.state").as_deref() == Some("idle")
@@ -417,14 +420,13 @@ async fn spans_metrics_and_request_lines_of_calls_through_the_gateway() -> anyho
             .is_some_and(|m| m.starts_with("grpc."))),
         "health and reflection are not logged per request"
     );
-    // Other lines logged inside a request carry its trace id among their span's fields.
-    let dentro: Vec<&Value> = righe
+    // Other lines logged inside a request carry its trace id among their span's fields: anagrafica
+    // logs "registered" while serving the registration.
+    let registrato = righe
         .iter()
-        .filter(|r| r["target"] != "occasionali::richiesta" && r["span"]["trace_id"].is_string())
-        .collect();
-    for r in &dentro {
-        assert_eq!(r["span"]["trace_id"].as_str().map(str::len), Some(32), "{r}");
-    }
+        .find(|r| r["fields"]["message"] == "registered")
+        .expect("anagrafica's line for the registration");
+    assert_eq!(registrato["span"]["trace_id"], trace_id.as_str(), "{registrato}");
     // Never a codice fiscale in clear, anywhere in the log.
     let testo_log = log.testo();
     assert!(!testo_log.contains(&mario), "{testo_log}");
