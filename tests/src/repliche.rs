@@ -49,7 +49,7 @@ pub async fn prestazioni(
 
 /// Calls served by each server of this process, by the server's address and the called
 /// service, counted from the server spans (`occasionali_runtime::telemetry::server_span`
-/// records `network.local.address` and `network.local.port`).
+/// records `rpc.service`, `network.local.address` and `network.local.port`).
 #[derive(Clone, Default)]
 pub struct Conteggi {
     per_server: Arc<Mutex<HashMap<(SocketAddr, String), u64>>>,
@@ -88,13 +88,13 @@ struct Campi {
 impl Visit for Campi {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         match field.name() {
-            "rpc.method" => self.metodo = Some(format!("{value:?}")),
+            "rpc.service" => self.metodo = Some(format!("{value:?}")),
             "network.local.address" => self.ip = format!("{value:?}").parse().ok(),
             _ => {}
         }
     }
 
-    fn record_u64(&mut self, field: &Field, value: u64) {
+    fn record_i64(&mut self, field: &Field, value: i64) {
         if field.name() == "network.local.port" {
             self.porta = u16::try_from(value).ok();
         }
@@ -113,13 +113,7 @@ impl<S: tracing::Subscriber> Layer<S> for Conteggi {
         let (Some(metodo), Some(ip), Some(porta)) = (campi.metodo, campi.ip, campi.porta) else {
             return;
         };
-        // `/package.Service/Method` → `package.Service`
-        let service = metodo
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let service = metodo;
         let mut per_server = self.per_server.lock().unwrap_or_else(PoisonError::into_inner);
         *per_server
             .entry((SocketAddr::new(ip, porta), service))

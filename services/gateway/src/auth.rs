@@ -70,6 +70,7 @@ impl Authenticator {
     /// The verified identity the backends will see for a call to `rpc_path`.
     pub async fn identity(&self, headers: &HeaderMap, rpc_path: &str) -> Result<Identity, Status> {
         let principal = authenticate(&self.client_tokens, headers)?;
+        occasionali_runtime::richiesta::soggetto(&principal.cf);
         let Some(delegante) = header(headers, ON_BEHALF_OF_HEADER) else {
             return Ok(Identity::new(principal));
         };

@@ -11,11 +11,11 @@ use occasionali_kernel::{Clock, OffsetClock, SharedClock};
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::{AdmissionLimits, Config, Secret, SecretKind};
 use occasionali_runtime::context::Context;
-use occasionali_runtime::db;
 use occasionali_runtime::identity::{ClientTokens, InternalTokens};
 use occasionali_runtime::relay::{self, Relay, RelayOptions};
 use occasionali_runtime::server::{self, ServeOptions};
 use occasionali_runtime::shutdown::{self, Shutdown};
+use occasionali_runtime::{db, metriche};
 use tonic::service::Routes;
 
 pub mod bench;
@@ -160,6 +160,10 @@ pub async fn run_context(
         None
     };
     let relay = relay.spawn(shutdown.clone());
+    // Signals (issue 14): the pool's connections and the outbox's levels, read off the
+    // request path (occasionali_runtime::metriche).
+    metriche::registra_pool(ctx, &db, config.pool_settings(ctx).size);
+    let livelli = metriche::spawn_livelli(ctx, db.clone(), metriche::LIVELLI_OGNI, shutdown.clone());
     // NOT-6, NOT-2: notifiche's delivery worker and scheduler run in every notifiche process.
     let notifiche = if ctx == Context::Notifiche {
         Some(occasionali_notifiche::app(&deps, &config.notifiche)?)
@@ -206,7 +210,7 @@ pub async fn run_context(
     };
     // Health follows the database too: NOT_SERVING while it does not answer.
     server::serve_context(listener, options, app, db.clone(), shutdown).await?;
-    for task in [scheduler, recovery, Some(relay)]
+    for task in [scheduler, recovery, Some(relay), Some(livelli)]
         .into_iter()
         .flatten()
         .chain(background)

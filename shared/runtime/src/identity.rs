@@ -448,6 +448,7 @@ impl tonic::service::Interceptor for IdentityInterceptor {
             .tokens
             .verify(token)
             .map_err(|e| Status::unauthenticated(format!("identity rejected: {e}")))?;
+        crate::richiesta::soggetto(&identity.caller.cf);
         request.extensions_mut().insert(identity);
         Ok(request)
     }

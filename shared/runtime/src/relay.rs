@@ -109,6 +109,13 @@ struct Claimed {
 
 /// What a delivery attempt came to.
 #[derive(Debug)]
+/// An [`Outcome`] without its message, for the metrics.
+enum Kind {
+    Refused,
+    Wait,
+    Other,
+}
+
 enum Outcome {
     Delivered,
     /// Try again later; counts as an attempt.
@@ -426,11 +433,18 @@ impl Relay {
                  last_error = NULL WHERE id IN ({list})"
             ),
         );
-        self.write(&sql, vec![now_ms().into()]).await
+        self.write(&sql, vec![now_ms().into()]).await?;
+        crate::metriche::relay_deliveries(self.context, "delivered", ids.len() as u64);
+        Ok(())
     }
 
     async fn mark_failed_attempt(&self, row: &Claimed, outcome: Outcome) -> Result<(), AppError> {
         let now = now_ms();
+        let outcome_kind = match &outcome {
+            Outcome::Refused(_) => Kind::Refused,
+            Outcome::Wait(_) => Kind::Wait,
+            _ => Kind::Other,
+        };
         let (attempts, error, failed, wait) = match outcome {
             Outcome::Delivered => return Ok(()),
             Outcome::Wait(e) => (row.attempts, e, false, self.options.max_backoff),
@@ -439,6 +453,13 @@ impl Relay {
                 (n, e, n >= self.options.max_attempts, self.backoff(n))
             }
             Outcome::Refused(e) => (row.attempts + 1, e, true, Duration::ZERO),
+        };
+        // What the marking below records, for the relay's failure metrics.
+        let esito = match (&outcome_kind, failed) {
+            (Kind::Refused, _) => "refused",
+            (_, true) => "failed",
+            (Kind::Wait, _) => "waiting",
+            _ => "retried",
         };
         let error: String = error.chars().take(500).collect();
         if failed {
@@ -461,7 +482,9 @@ impl Relay {
                 row.id.into(),
             ],
         )
-        .await
+        .await?;
+        crate::metriche::relay_deliveries(self.context, esito, 1);
+        Ok(())
     }
 
     async fn release(&self, ids: &[i64]) -> Result<(), AppError> {
@@ -619,6 +642,47 @@ fn ts(ms: Option<i64>) -> Option<prost_types::Timestamp> {
 const PENDING: &str = "delivered_at_ms IS NULL AND failed_at_ms IS NULL";
 const FAILED: &str = "delivered_at_ms IS NULL AND failed_at_ms IS NOT NULL";
 const DELIVERED: &str = "delivered_at_ms IS NOT NULL";
+
+/// An outbox's levels for the metrics ([`crate::metriche::spawn_livelli`]).
+pub struct Livelli {
+    pub in_attesa: i64,
+    pub falliti: i64,
+    /// Age of the oldest row waiting (zero when none waits).
+    pub ritardo: Duration,
+}
+
+/// Rows waiting and failed, and the oldest waiting row's age: unlike [`status`], no count of the
+/// delivered rows (a week of them), so cheap enough to read every few seconds.
+pub async fn livelli(db: &impl ConnectionTrait) -> Result<Livelli, AppError> {
+    let row = db
+        .query_one_raw(crate::db::stmt(
+            db,
+            &format!("SELECT COUNT(*) AS n, MIN(created_at_ms) AS t FROM outbox WHERE {PENDING}"),
+            vec![],
+        ))
+        .await?;
+    let (in_attesa, oldest): (i64, Option<i64>) = match row {
+        Some(r) => (r.try_get("", "n")?, r.try_get("", "t")?),
+        None => (0, None),
+    };
+    let falliti: i64 = match db
+        .query_one_raw(crate::db::stmt(
+            db,
+            &format!("SELECT COUNT(*) AS n FROM outbox WHERE {FAILED}"),
+            vec![],
+        ))
+        .await?
+    {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    let ritardo = oldest.map_or(0, |t| (now_ms() - t).max(0));
+    Ok(Livelli {
+        in_attesa,
+        falliti,
+        ritardo: Duration::from_millis(ritardo as u64),
+    })
+}
 
 /// Counts by state and the lag of one context's outbox.
 pub async fn status(db: &impl ConnectionTrait) -> Result<pb::GetOutboxStatusResponse, AppError> {

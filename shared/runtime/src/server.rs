@@ -1,5 +1,5 @@
 //! Serving a process: the given routes plus gRPC health and server reflection (v1 and v1alpha,
-//! so grpcurl 1.8 works, GW-2), a server span per request, and a graceful shutdown that first
+//! so grpcurl 1.8 works, GW-2), a server span, a duration and a log line per request, and a graceful shutdown that first
 //! reports NOT_SERVING so load balancers stop sending work, then drains. A context's health
 //! also follows its database: NOT_SERVING while the database does not answer.
 
@@ -17,7 +17,6 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::shutdown::Shutdown;
-use crate::telemetry;
 
 pub const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 pub const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
@@ -214,7 +213,9 @@ async fn serve_inner(
         .initial_stream_window_size(HTTP2_STREAM_WINDOW)
         .initial_connection_window_size(HTTP2_CONNECTION_WINDOW)
         .max_concurrent_streams(HTTP2_MAX_CONCURRENT_STREAMS)
-        .trace_fn(telemetry::server_span)
+        // The span, duration metric and log line of each request (crate::richiesta): outside
+        // the layers below, so it sees the status the caller gets.
+        .layer(crate::richiesta::RichiestaLayer)
         // A message over its service's limit (crate::limiti) is RESOURCE_EXHAUSTED, not
         // tonic's OUT_OF_RANGE.
         .layer(crate::limiti::MessaggiTroppoGrandi)

@@ -134,7 +134,10 @@ impl App {
             if dry_run || scelti.is_empty() {
                 continue;
             }
-            create += self.scrivi_pagina(campagna, t, eseguita, scelti).await?;
+            let scritte = self.scrivi_pagina(campagna, t, eseguita, scelti).await?;
+            create += scritte;
+            // The campaign's progress, a page at a time (committed).
+            occasionali_runtime::metriche::campaign_notifications(campagna.as_str(), scritte.max(0) as u64);
             self.sveglia.notify_one();
         }
         esegui_run(

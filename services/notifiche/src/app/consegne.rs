@@ -115,6 +115,7 @@ impl App {
             inviata,
         )
         .await?;
+        occasionali_runtime::metriche::notification_delivery(c.canale.as_str(), stato.as_str());
         Ok(())
     }
 }

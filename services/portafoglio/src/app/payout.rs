@@ -1,7 +1,7 @@
 //! POR-5: the monthly payout and its scheduler.
 
 use occasionali_kernel::ids::new_id;
-use occasionali_runtime::{AppError, Identity};
+use occasionali_runtime::{AppError, Identity, metriche};
 
 use super::{Portafoglio, mask, rollback};
 use crate::domain::Errore;
@@ -46,18 +46,33 @@ impl Portafoglio {
         self.limiti.chiudi_contestazioni(anno, mese, origin).await?;
         let ora = self.ora();
         store::avvia(&self.db, anno, mese, ora).await?;
-        for cf in riserve::prestatori_da_pagare(&self.db, anno, mese).await? {
-            let soggetto = self.registro.soggetto(&cf, origin).await?;
+        let da_pagare = riserve::prestatori_da_pagare(&self.db, anno, mese).await?;
+        // The run's progress: how many prestatori are left, counted down as each is handled.
+        let periodo = format!("{anno}-{mese:02}");
+        let avanzamento = |restanti: usize| {
+            metriche::livello(
+                metriche::PAYOUT_REMAINING,
+                &[("period", &periodo)],
+                restanti as f64,
+            );
+        };
+        avanzamento(da_pagare.len());
+        for (i, cf) in da_pagare.iter().enumerate() {
+            let soggetto = self.registro.soggetto(cf, origin).await?;
             let Some((metodo, sede)) = soggetto.and_then(|s| s.metodo_pagamento.clone().map(|m| (m, s.sede)))
             else {
-                tracing::warn!(prestatore = %mask(&cf), anno, mese, "prestatore not registered: not paid, the month stays open");
+                tracing::warn!(prestatore = %mask(cf), anno, mese, "prestatore not registered: not paid, the month stays open");
                 esito.non_pagati += 1;
+                metriche::payout_prestatore("unpaid");
+                avanzamento(da_pagare.len() - i - 1);
                 continue;
             };
-            if let Some(o) = self.paga(&cf, anno, mese, &metodo, &sede).await? {
+            if let Some(o) = self.paga(cf, anno, mese, &metodo, &sede).await? {
                 esito.aggiungi(&o)?;
+                metriche::payout_prestatore("paid");
                 self.relay.deliver_now(&events::chiave_pagato(&o)).await;
             }
+            avanzamento(da_pagare.len() - i - 1);
         }
         if esito.non_pagati == 0 {
             store::completa(&self.db, anno, mese, self.ora()).await?;

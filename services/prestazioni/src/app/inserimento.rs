@@ -3,6 +3,7 @@
 
 use chrono::Datelike;
 use occasionali_runtime::db::begin_write;
+use occasionali_runtime::metriche;
 use occasionali_runtime::{AppError, Identity};
 
 use super::App;
@@ -141,6 +142,7 @@ impl App {
             return Err(self.limite_superato(&quote).await?.into());
         }
         txn.commit().await?;
+        metriche::saga_transition("PENDING");
         self.completa(p, Some(id)).await
     }
 
@@ -204,6 +206,7 @@ impl App {
             if store::prestazioni::transita(&txn, &accettata, Stato::Pending).await? {
                 events::inserita(&txn, &accettata, adesso).await?;
                 txn.commit().await?;
+                metriche::saga_transition("ACCEPTED");
                 return Ok(accettata);
             }
         }
@@ -235,6 +238,7 @@ impl App {
                 store::prestazioni::aggiorna(&txn, &attuale).await?;
                 events::inserita(&txn, &attuale, adesso).await?;
                 txn.commit().await?;
+                metriche::saga_transition("ACCEPTED");
                 Ok(attuale)
             }
             Esito::Rifiutato { errore, rifiuto } => {
@@ -243,6 +247,7 @@ impl App {
                 store::contatori::restituisci(&txn, &attuale.quote).await?;
                 store::prestazioni::aggiorna(&txn, &attuale).await?;
                 txn.commit().await?;
+                metriche::saga_transition("REJECTED");
                 Err(errore)
             }
         }

@@ -21,7 +21,14 @@ impl App {
             txn.commit().await?;
             n += 1;
         }
-        for p in store::prestazioni::pendenti(&self.db).await? {
+        let pendenti = store::prestazioni::pendenti(&self.db).await?;
+        // The saga's backlog, as this round found it (a wallet outage makes it grow).
+        occasionali_runtime::metriche::livello(
+            occasionali_runtime::metriche::SAGA_PENDING,
+            &[],
+            pendenti.len() as f64,
+        );
+        for p in pendenti {
             match self.completa(p, None).await {
                 Ok(_) => n += 1,
                 // Refused for good (REJECTED): done too.
