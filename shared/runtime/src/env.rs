@@ -27,6 +27,13 @@ pub const AUTH_CLOCK_LEEWAY_SECONDS: &str = "OCCASIONALI_AUTH_CLOCK_LEEWAY_SECON
 /// Where the notifiche pages listen, and the public URL their links start with (NOT-4, NOT-5).
 pub const NOTIFICHE_WEB_LISTEN: &str = "OCCASIONALI_NOTIFICHE_WEB_LISTEN";
 pub const NOTIFICHE_PUBLIC_URL: &str = "OCCASIONALI_NOTIFICHE_PUBLIC_URL";
+/// Mutual TLS between processes (config `[tls]`, issue 14).
+pub const TLS_CA_FILE: &str = "OCCASIONALI_TLS_CA_FILE";
+pub const TLS_CERT_FILE: &str = "OCCASIONALI_TLS_CERT_FILE";
+pub const TLS_KEY_FILE: &str = "OCCASIONALI_TLS_KEY_FILE";
+/// The gateway's certificate for clients (config `[gateway.tls]`).
+pub const GATEWAY_TLS_CERT_FILE: &str = "OCCASIONALI_GATEWAY_TLS_CERT_FILE";
+pub const GATEWAY_TLS_KEY_FILE: &str = "OCCASIONALI_GATEWAY_TLS_KEY_FILE";
 pub const TEST_PG: &str = "OCCASIONALI_TEST_PG";
 
 /// `OCCASIONALI_<CONTEXT>_<KEY>`, e.g. `OCCASIONALI_ANAGRAFICA_DATABASE_URL`.

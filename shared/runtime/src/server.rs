@@ -9,8 +9,6 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -56,6 +54,9 @@ pub struct ServeOptions {
     pub services: Vec<String>,
     /// How long to report NOT_SERVING before refusing new calls (Kubernetes drain).
     pub drain: Duration,
+    /// TLS on the listener (mutual between processes, server-only on the gateway's public
+    /// side); None: plaintext h2c.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 /// Binds a listener; port 0 picks a free port (tests).
@@ -181,7 +182,16 @@ async fn serve_inner(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    tracing::info!(process = %options.name, %addr, "serving");
+    tracing::info!(
+        process = %options.name,
+        %addr,
+        tls = match &options.tls {
+            Some(t) if t.mutual() => "mutual",
+            Some(_) => "server",
+            None => "none",
+        },
+        "serving"
+    );
     let services = options.services.clone();
     let drain = options.drain;
     let name = options.name.clone();
@@ -200,13 +210,8 @@ async fn serve_inner(
         tracing::info!(process = %name, drain_ms = drain.as_millis() as u64, "shutting down: not serving, draining");
         tokio::time::sleep(drain).await;
     };
-    // gRPC writes many small frames: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
-    // add ~40 ms to calls that fan out over several streams.
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|s| {
-            let _ = s.set_nodelay(true);
-        })
-    });
+    // TCP_NODELAY, and the TLS handshake when configured (crate::tls).
+    let incoming = crate::tls::incoming(listener, options.tls.clone());
     Server::builder()
         // Fixed windows (see HTTP2_STREAM_WINDOW): the adaptive window would move both to the
         // measured bandwidth-delay product and lose the ratio that keeps the frame budget safe.
