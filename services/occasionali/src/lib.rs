@@ -91,7 +91,11 @@ fn server_tls(config: &Config) -> anyhow::Result<Option<ServerTls>> {
     config
         .tls
         .files()?
-        .map(|files| ServerTls::load(files).context("[tls]: the server certificate"))
+        .map(|files| {
+            Ok(ServerTls::load(files)
+                .context("[tls]: the server certificate")?
+                .with_plain_health(config.tls.health_listen))
+        })
         .transpose()
 }
 
@@ -101,7 +105,12 @@ fn public_tls(config: &Config) -> anyhow::Result<Option<ServerTls>> {
         .gateway
         .tls
         .files()?
-        .map(|files| ServerTls::load(files).context("[gateway.tls]: the gateway's certificate"))
+        .map(|files| {
+            // Probes cannot speak TLS to it either.
+            Ok(ServerTls::load(files)
+                .context("[gateway.tls]: the gateway's certificate")?
+                .with_plain_health(config.tls.health_listen))
+        })
         .transpose()
 }
 
@@ -299,6 +308,8 @@ pub async fn dev_con(
     if config.notifiche.web_listen.is_none() {
         config.notifiche.web_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], DEV_WEB_PORT)));
     }
+    // Every context runs in this process: one plaintext health port could serve only one.
+    config.tls.health_listen = None;
     // Generous admission limits unless configured: benches and suites call from one caller.
     config.gateway.admission.fill(AdmissionLimits::DEVELOPMENT);
     install_client_tls(&config)?;

@@ -42,6 +42,9 @@ pub struct TlsConfig {
     pub key_file: Option<PathBuf>,
     /// How often the files are checked for a rotated certificate (default 5).
     pub reload_every_seconds: Option<u64>,
+    /// `serve` only: where gRPC health alone is also served in plaintext, for the kubelet's
+    /// gRPC probes (they speak no TLS), e.g. `0.0.0.0:50070`. `occasionali dev` ignores it.
+    pub health_listen: Option<SocketAddr>,
 }
 
 /// `[gateway.tls]`: the certificate the gateway presents to clients for its public name. No
@@ -67,7 +70,9 @@ impl TlsConfig {
         ];
         let (ca, cert, key) = match (&self.ca_file, &self.cert_file, &self.key_file) {
             (Some(ca), Some(cert), Some(key)) => (ca, cert, key),
-            (None, None, None) if self.reload_every_seconds.is_none() => return Ok(None),
+            (None, None, None) if self.reload_every_seconds.is_none() && self.health_listen.is_none() => {
+                return Ok(None);
+            }
             _ => bail!(
                 "[tls] is half configured: {} missing (mutual TLS needs ca_file, cert_file and key_file; none of them for plaintext)",
                 missing(&keys, "tls")
@@ -614,6 +619,12 @@ impl Config {
             if let Some(v) = var(name) {
                 *slot = Some(v).filter(|s| !s.is_empty()).map(PathBuf::from);
             }
+        }
+        if let Some(v) = var(env::TLS_HEALTH_LISTEN) {
+            self.tls.health_listen = Some(
+                v.parse()
+                    .with_context(|| format!("{}: bad address {v:?}", env::TLS_HEALTH_LISTEN))?,
+            );
         }
         if let Some(v) = var(env::NOTIFICHE_PUBLIC_URL) {
             self.notifiche.public_url = Some(v).filter(|s| !s.is_empty());

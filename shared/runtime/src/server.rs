@@ -195,6 +195,10 @@ async fn serve_inner(
     let services = options.services.clone();
     let drain = options.drain;
     let name = options.name.clone();
+    let plain_health = match options.tls.as_ref().and_then(crate::tls::ServerTls::plain_health) {
+        Some(addr) => Some(serve_plain_health(addr, reporter.clone()).await?),
+        None => None,
+    };
     let mut watcher = AbortOnDrop(watcher);
     let signal = async move {
         shutdown.wait().await;
@@ -228,8 +232,38 @@ async fn serve_inner(
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal)
         .await?;
+    if let Some((stop, task)) = plain_health {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     tracing::info!(process = %options.name, "stopped");
     Ok(())
+}
+
+/// Serves `reporter`'s health alone, plaintext, on `addr` until told to stop (after the main
+/// server stopped, so it reports NOT_SERVING through the drain as the main one does).
+async fn serve_plain_health(
+    addr: SocketAddr,
+    reporter: HealthReporter,
+) -> anyhow::Result<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)> {
+    let listener = bind(addr).await?;
+    tracing::info!(%addr, "serving plaintext health for probes");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let health = tonic_health::pb::health_server::HealthServer::new(
+        tonic_health::server::HealthService::from_health_reporter(reporter),
+    );
+    let task = tokio::spawn(async move {
+        let outcome = Server::builder()
+            .add_service(health)
+            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(error) = outcome {
+            tracing::warn!(%error, "plaintext health stopped");
+        }
+    });
+    Ok((stop, task))
 }
 
 /// Keeps a context's health in step with its database: every `every`, `SELECT 1` through the

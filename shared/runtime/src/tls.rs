@@ -206,6 +206,7 @@ impl<T> Watched<T> {
 #[derive(Clone)]
 pub struct ServerTls {
     config: Arc<Watched<rustls::ServerConfig>>,
+    health_listen: Option<std::net::SocketAddr>,
 }
 
 impl ServerTls {
@@ -214,7 +215,21 @@ impl ServerTls {
     pub fn load(files: TlsFiles) -> anyhow::Result<ServerTls> {
         Ok(ServerTls {
             config: Arc::new(Watched::load(files, server_config)?),
+            health_listen: None,
         })
+    }
+
+    /// Also serves gRPC health alone, in plaintext, on `addr`: the kubelet's gRPC probes speak
+    /// no TLS, and readiness must follow health (NOT_SERVING while draining or while the
+    /// database is away). Nothing but health is there, and health tells nothing personal.
+    pub fn with_plain_health(mut self, addr: Option<std::net::SocketAddr>) -> ServerTls {
+        self.health_listen = addr;
+        self
+    }
+
+    /// Where plaintext health is served, if anywhere.
+    pub fn plain_health(&self) -> Option<std::net::SocketAddr> {
+        self.health_listen
     }
 
     /// Whether a client certificate is required.

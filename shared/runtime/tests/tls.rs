@@ -52,6 +52,10 @@ struct Served {
 
 impl Served {
     async fn start(addr: SocketAddr, files: TlsFiles, service: &str) -> Served {
+        Served::start_with(addr, ServerTls::load(files).unwrap(), service).await
+    }
+
+    async fn start_with(addr: SocketAddr, tls: ServerTls, service: &str) -> Served {
         let listener = server::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (trigger, signal) = shutdown::channel();
@@ -59,7 +63,7 @@ impl Served {
             name: "prova".into(),
             services: vec![service.into()],
             drain: Duration::ZERO,
-            tls: Some(ServerTls::load(files).unwrap()),
+            tls: Some(tls),
         };
         let task = tokio::spawn(server::serve(
             listener,
@@ -172,7 +176,8 @@ async fn handshake(
 /// A call that never reached the service: the connection failed. Which code tonic gives depends
 /// on when the refusal arrived (with TLS 1.3 a client's certificate is refused after the client
 /// finished its handshake, so the first write meets a closed connection): UNAVAILABLE, UNKNOWN
-/// "transport error", or CANCELLED.
+/// "transport error", or CANCELLED; a plaintext client reads the TLS alert as a broken HTTP/2
+/// frame: INTERNAL "h2 protocol error".
 fn assert_refused(outcome: Result<i32, tonic::Status>) {
     match outcome {
         Err(s)
@@ -180,6 +185,7 @@ fn assert_refused(outcome: Result<i32, tonic::Status>) {
                 s.code(),
                 tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
             ) => {}
+        Err(s) if s.code() == tonic::Code::Internal && s.message().contains("h2 protocol error") => {}
         other => panic!("not refused: {other:?}"),
     }
 }
@@ -451,5 +457,77 @@ async fn a_balanced_channel_spreads_calls_over_tls_replicas_checking_the_name() 
     hosts::remove(name);
     a.stop().await;
     b.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The gateway's public side: TLS without a client certificate (clients bring bearer tokens);
+/// and the plaintext health port beside a mutual-TLS listener, for the kubelet's probes, which
+/// answers health and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_only_tls_and_the_plaintext_health_port() {
+    let dir = scratch("public");
+    let ca = DevCa::new("public CA").unwrap();
+    let mut public = ca
+        .issue(&["api.tls.test"])
+        .unwrap()
+        .write(&dir.join("public"), "gateway", None)
+        .unwrap();
+    public.reload_every = TEST_RELOAD_EVERY;
+    let gateway = Served::start_with(LOOPBACK, ServerTls::load(public).unwrap(), "").await;
+    let anonymous = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca.pem()))
+        .domain_name("api.tls.test");
+    let url = format!("https://{}", gateway.addr);
+    assert_eq!(
+        check_with(&url, Some(anonymous))
+            .await
+            .map_err(|s| format!("{s:?}")),
+        Ok(ServingStatus::Serving as i32)
+    );
+    gateway.stop().await;
+
+    // A context with mTLS and plaintext health on another port.
+    let health = server::bind(LOOPBACK).await.unwrap();
+    let health_addr = health.local_addr().unwrap();
+    drop(health);
+    let tls = ServerTls::load(files(
+        &dir,
+        "server",
+        &ca.issue(&["127.0.0.1"]).unwrap(),
+        &ca.pem(),
+    ))
+    .unwrap()
+    .with_plain_health(Some(health_addr));
+    let context = Served::start_with(LOOPBACK, tls, "prova.Servizio").await;
+    let probe = format!("http://{health_addr}");
+    let (plain, _) = client::balanced_channel(&probe, balancing(None)).unwrap();
+    // Bound once the server starts, just after the main listener.
+    eventually("plaintext health answers SERVING", || async {
+        match check(&plain, "prova.Servizio").await {
+            Ok(s) if s == ServingStatus::Serving as i32 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    // Only health there: reflection (and every application service) is not served.
+    let mut reflection =
+        tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(plain.clone());
+    let request = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
+    };
+    let status = match reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+    {
+        Ok(mut answers) => answers.get_mut().message().await.unwrap_err(),
+        Err(s) => s,
+    };
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
+    // The main port still refuses plaintext.
+    assert_refused(check_with(&format!("http://{}", context.addr), None).await);
+    context.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
