@@ -149,6 +149,11 @@ async fn accept(listener: TcpListener, tls: ServerTls, ready: mpsc::Sender<io::R
                 Ok(Ok(conn)) => {
                     let _ = ready.send(Ok(Connection::Tls(Box::new(conn)))).await;
                 }
+                // A connection closed before any handshake (a TCP probe, a port scan): nothing
+                // was refused.
+                Ok(Err(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    tracing::debug!(%error, "connection closed before the TLS handshake");
+                }
                 // The peer's address is not logged: on the gateway it is a citizen's.
                 Ok(Err(error)) if mutual => {
                     // On an internal hop a refused handshake is a misconfigured process (an
