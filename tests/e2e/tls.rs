@@ -30,6 +30,7 @@ async fn tls_the_cluster_with_mutual_tls_between_processes_answers_a_normal_call
             cert_file: Some(files.cert.clone()),
             key_file: Some(files.key.clone()),
             reload_every_seconds: None,
+            health_listen: None,
         };
     })
     .await?;

@@ -115,16 +115,14 @@ fn write_file(path: &Path, text: &str, secret: bool) -> anyhow::Result<()> {
 /// default endpoints of `occasionali dev`). Returns the CA's path.
 pub fn write_platform(dir: &Path, processes: &[&str], namespace: &str) -> anyhow::Result<PathBuf> {
     let ca = DevCa::new("Occasionali development CA")?;
-    let ca_pem = ca.pem();
-    let mut ca_path = dir.join("ca.crt");
-    for (i, process) in processes.iter().enumerate() {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let ca_path = dir.join("ca.crt");
+    write_file(&ca_path, &ca.pem(), false)?;
+    for process in processes {
         let svc = format!("{process}.{namespace}.svc");
         let fqdn = format!("{svc}.cluster.local");
-        let cert = ca.issue(&[process, &svc, &fqdn, "localhost", "127.0.0.1"])?;
-        let files = cert.write(dir, process, (i == 0).then_some(ca_pem.as_str()))?;
-        if let Some(path) = files.ca {
-            ca_path = path;
-        }
+        ca.issue(&[process, &svc, &fqdn, "localhost", "127.0.0.1"])?
+            .write(dir, process, None)?;
     }
     Ok(ca_path)
 }
