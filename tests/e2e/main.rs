@@ -17,6 +17,7 @@ mod portafoglio;
 mod prestazioni;
 mod rappresentanza;
 mod relay;
+mod tls;
 mod wire;
 
 use chrono::NaiveDate;

@@ -456,6 +456,7 @@ async fn run(engine: Engine, rows: usize, inserts: usize, n_searches: usize) {
             name: "comunicazioni-bench".into(),
             services: vec!["occasionali.comunicazioni.v1.ComunicazioniService".into()],
             drain: Duration::ZERO,
+            tls: None,
         },
         occasionali_comunicazioni::routes(deps).unwrap(),
         signal,

@@ -59,6 +59,9 @@ pub struct GatewayOptions {
     pub composite_deadline: Duration,
     /// Per-caller rate and calls in flight (issue 12, `[gateway.admission]`).
     pub admission: AdmissionLimits,
+    /// TLS for clients (`[gateway.tls]`, issue 14); the backends are called with the process's
+    /// client TLS (`[tls]`) whatever this is.
+    pub tls: Option<occasionali_runtime::tls::ServerTls>,
 }
 
 /// Serves the gateway on `listener` until `shutdown`.
@@ -165,6 +168,7 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
             name: "gateway".into(),
             services,
             drain: options.drain,
+            tls: options.tls,
         },
         routes,
         reporter,

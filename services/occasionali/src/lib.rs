@@ -16,6 +16,7 @@ use occasionali_runtime::relay::{self, Relay, RelayOptions};
 use occasionali_runtime::server::{self, ServeOptions};
 use occasionali_runtime::shutdown::{self, Shutdown};
 use occasionali_runtime::{db, metriche};
+use occasionali_runtime::tls::{self, ClientTls, ServerTls};
 use tonic::service::Routes;
 
 pub mod bench;
@@ -96,6 +97,46 @@ fn routes(
     }
 }
 
+/// `[tls]` (issue 14): this process's client certificate, installed for every `https://`
+/// channel it builds, before any is built. Never cleared: a test binary may start plaintext
+/// clusters beside a TLS one, whose http:// channels do not use it.
+pub fn install_client_tls(config: &Config) -> anyhow::Result<()> {
+    if let Some(files) = config.tls.files()? {
+        tls::install_client(Some(
+            ClientTls::load(files).context("[tls]: the client certificate")?,
+        ));
+    }
+    Ok(())
+}
+
+/// `[tls]`: what a context's listener requires (mutual TLS), if configured.
+fn server_tls(config: &Config) -> anyhow::Result<Option<ServerTls>> {
+    config
+        .tls
+        .files()?
+        .map(|files| {
+            Ok(ServerTls::load(files)
+                .context("[tls]: the server certificate")?
+                .with_plain_health(config.tls.health_listen))
+        })
+        .transpose()
+}
+
+/// `[gateway.tls]`: what the gateway's public listener presents, if configured.
+fn public_tls(config: &Config) -> anyhow::Result<Option<ServerTls>> {
+    config
+        .gateway
+        .tls
+        .files()?
+        .map(|files| {
+            // Probes cannot speak TLS to it either.
+            Ok(ServerTls::load(files)
+                .context("[gateway.tls]: the gateway's certificate")?
+                .with_plain_health(config.tls.health_listen))
+        })
+        .transpose()
+}
+
 fn endpoints(config: &Config) -> HashMap<Context, String> {
     Context::ALL.iter().map(|c| (*c, config.endpoint(*c))).collect()
 }
@@ -113,6 +154,8 @@ pub async fn run_context(
     mut ascolti: Ascolti,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    // Before anything is migrated or bound: bad certificate files stop the start.
+    let tls = server_tls(&config)?;
     if config.database.migrate_on_start {
         migrate(&config, ctx).await?;
     }
@@ -207,6 +250,7 @@ pub async fn run_context(
             .map(String::from)
             .collect(),
         drain,
+        tls,
     };
     // Health follows the database too: NOT_SERVING while it does not answer.
     server::serve_context(listener, options, app, db.clone(), shutdown).await?;
@@ -234,6 +278,7 @@ async fn run_gateway(
         None => server::bind(config.gateway.listen).await?,
     };
     let options = occasionali_gateway::GatewayOptions {
+        tls: public_tls(&config)?,
         backends: endpoints(&config),
         client_tokens: client_tokens(&config)?,
         internal_tokens: internal_tokens(&config)?,
@@ -298,8 +343,11 @@ pub async fn dev_con(
     if config.notifiche.web_listen.is_none() {
         config.notifiche.web_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], DEV_WEB_PORT)));
     }
+    // Every context runs in this process: one plaintext health port could serve only one.
+    config.tls.health_listen = None;
     // Generous admission limits unless configured: benches and suites call from one caller.
     config.gateway.admission.fill(AdmissionLimits::DEVELOPMENT);
+    install_client_tls(&config)?;
     let config = Arc::new(config);
     // Dev always runs on an adjustable clock (DevClockService); it starts at --clock or now.
     let dev_clock = Arc::new(match clock_start {
@@ -374,6 +422,7 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
         Secret::load(&config.secret_path(*kind))
             .with_context(|| "configure the key files (auth.secret_file / auth.internal_secret_file)")?;
     }
+    install_client_tls(&config)?;
     let (trigger, handle) = shutdown::channel();
     // Kubernetes: keep answering NOT_SERVING for a few seconds so endpoints are removed first.
     let drain = Duration::from_secs(5);

@@ -70,6 +70,17 @@ enum Command {
     /// for docs/benchmarks.md, or --json). It writes: run it on a cluster that may hold test
     /// subjects, not on production data.
     Bench(BenchArgs),
+    /// Write a throw-away development CA and a certificate for every process (the six contexts
+    /// and the gateway) into DIR: ca.crt, <process>.crt, <process>.key, each valid for the
+    /// process's name, its Service names in NAMESPACE, localhost and 127.0.0.1. For trying
+    /// `[tls]` (mutual TLS, issue 14) on one machine or with deploy/compose.mtls.yaml; production
+    /// certificates come from cert-manager (k8s/components/mtls).
+    DevCerts {
+        #[arg(long, default_value = "./data/tls")]
+        dir: std::path::PathBuf,
+        #[arg(long, default_value = "occasionali")]
+        namespace: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -192,6 +203,18 @@ async fn main() -> anyhow::Result<()> {
             let r = occasionali::serve(config, &target).await;
             telemetry::shutdown();
             r
+        }
+        Command::DevCerts { dir, namespace } => {
+            let mut processes: Vec<&str> = Context::ALL.iter().map(|c| c.name()).collect();
+            processes.push("gateway");
+            let ca = occasionali_runtime::tls::dev::write_platform(&dir, &processes, &namespace)?;
+            println!(
+                "development CA {} and certificates for {} written in {}",
+                ca.display(),
+                processes.join(", "),
+                dir.display()
+            );
+            Ok(())
         }
         Command::Migrate { contexts } => {
             telemetry::init(&config, "migrate")?;

@@ -84,6 +84,7 @@ async fn spawn(name: &str, service: &str, routes: Routes) -> (String, ShutdownTr
         name: name.into(),
         services: vec![service.into()],
         drain: Duration::ZERO,
+        tls: None,
     };
     tokio::spawn(serve(listener, options, routes, signal));
     (format!("http://{addr}"), trigger)

@@ -28,6 +28,7 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::error::AppError;
 use crate::identity::{IDENTITY_HEADER, Identity, InternalTokens};
 use crate::shutdown::Shutdown;
+use crate::tls::ClientTls;
 
 /// How a process reaches another: HTTP/2 with the platform's flow-control windows (see
 /// [`crate::server::HTTP2_STREAM_WINDOW`]), on both ends of every hop.
@@ -67,6 +68,10 @@ pub struct Balancing {
     /// Stops the refresh at shutdown (it also stops when the channel is dropped); the channel
     /// keeps the addresses it has.
     pub shutdown: Option<Shutdown>,
+    /// The client certificate and trusted CAs of an `https://` URL (mutual TLS, issue 14); by
+    /// default the process's ([`crate::tls::install_client`]). Each connection checks the
+    /// server's certificate against the URL's host, whichever address it goes to.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for Balancing {
@@ -75,6 +80,7 @@ impl Default for Balancing {
             resolve_every: Duration::from_secs(5),
             check_every: Duration::from_secs(1),
             shutdown: None,
+            tls: crate::tls::installed_client(),
         }
     }
 }
@@ -97,7 +103,7 @@ const CHANGES: usize = 64;
 ///
 /// Must be called inside a Tokio runtime (as `connect_lazy` must).
 pub fn balanced_channel(url: &str, options: Balancing) -> anyhow::Result<(Channel, Addresses)> {
-    let target = Arc::new(Target::parse(url)?);
+    let target = Arc::new(Target::parse(url, options.tls.clone())?);
     let (channel, changes) = Channel::balance_channel::<Key>(CHANGES);
     let literal = target.literal();
     let (published, addresses) = watch::channel(Arc::new(literal.clone().unwrap_or_default()));
@@ -107,7 +113,9 @@ pub fn balanced_channel(url: &str, options: Balancing) -> anyhow::Result<(Channe
         next: Arc::new(AtomicUsize::new(0)),
     };
     match literal {
-        Some(fixed) => {
+        // With TLS the refresh also runs for a literal: it rebuilds the endpoint when the
+        // certificate files change.
+        Some(fixed) if target.tls.is_none() => {
             // Nothing to resolve, nothing to choose between. The sender is dropped once the
             // insertion is made: the balancer keeps what it has.
             for addr in fixed {
@@ -116,7 +124,7 @@ pub fn balanced_channel(url: &str, options: Balancing) -> anyhow::Result<(Channe
                     .map_err(|e| anyhow::anyhow!("balancer of {url}: {e}"))?;
             }
         }
-        None => {
+        _ => {
             tokio::spawn(refresh(target, options, changes, published));
         }
     }
@@ -143,7 +151,7 @@ impl Addresses {
     pub fn own_endpoint(&self) -> anyhow::Result<Endpoint> {
         let current = self.current.borrow().clone();
         if current.is_empty() {
-            return endpoint(&self.target.url);
+            return self.target.endpoint(&Key::Unresolved);
         }
         let i = self.next.fetch_add(1, Ordering::Relaxed) % current.len();
         self.target.endpoint_to(current[i])
@@ -168,6 +176,8 @@ enum Key {
 /// A URL split into what resolution and the endpoints need.
 #[derive(Debug)]
 struct Target {
+    /// For `https://`: the certificate presented and the CAs trusted.
+    tls: Option<ClientTls>,
     url: String,
     /// `scheme://host:port`: the `:authority` every call carries, whichever address it goes to
     /// (and the name a TLS configuration would check the certificate against).
@@ -179,9 +189,16 @@ struct Target {
 }
 
 impl Target {
-    fn parse(url: &str) -> anyhow::Result<Target> {
+    fn parse(url: &str, tls: Option<ClientTls>) -> anyhow::Result<Target> {
         let uri: Uri = url.parse()?;
         let scheme = uri.scheme_str().unwrap_or("http").to_string();
+        let tls = match scheme.as_str() {
+            "https" => Some(tls.ok_or_else(|| {
+                anyhow::anyhow!("{url}: an https:// endpoint needs the process's TLS files ([tls])")
+            })?),
+            // Plaintext stays plaintext: `occasionali dev` and the tests call http:// URLs.
+            _ => None,
+        };
         let authority = uri
             .authority()
             .ok_or_else(|| anyhow::anyhow!("{url}: no host"))?
@@ -200,6 +217,7 @@ impl Target {
             .path_and_query("/")
             .build()?;
         Ok(Target {
+            tls,
             url: url.to_string(),
             origin,
             scheme,
@@ -217,14 +235,28 @@ impl Target {
     /// An endpoint that connects to `addr` and calls as the URL's host.
     fn endpoint_to(&self, addr: SocketAddr) -> anyhow::Result<Endpoint> {
         let uri: Uri = format!("{}://{addr}", self.scheme).parse()?;
-        Ok(http2(Endpoint::from(uri)).origin(self.origin.clone()))
+        self.secured(http2(Endpoint::from(uri)).origin(self.origin.clone()))
     }
 
     fn endpoint(&self, key: &Key) -> anyhow::Result<Endpoint> {
         match key {
             Key::Address(addr) => self.endpoint_to(*addr),
-            Key::Unresolved => endpoint(&self.url),
+            Key::Unresolved => self.secured(endpoint(&self.url)?),
         }
+    }
+
+    /// With TLS, the certificate files as they are now, and the server's certificate checked
+    /// against the URL's host (also sent as SNI), not the address connected to.
+    fn secured(&self, endpoint: Endpoint) -> anyhow::Result<Endpoint> {
+        Ok(match &self.tls {
+            Some(tls) => endpoint.tls_config(tls.config(&self.host))?,
+            None => endpoint,
+        })
+    }
+
+    /// The TLS files' generation, if TLS is used.
+    fn tls_generation(&self) -> Option<u64> {
+        self.tls.as_ref().map(ClientTls::generation)
     }
 
     async fn resolve(&self) -> std::io::Result<BTreeSet<SocketAddr>> {
@@ -265,7 +297,9 @@ async fn refresh(
         health: HashMap::new(),
         inserted: BTreeSet::new(),
         failing: false,
+        tls_generation: None,
     };
+    state.tls_generation = state.target.tls_generation();
     let stop = async move {
         match options.shutdown {
             Some(s) => s.wait().await,
@@ -307,10 +341,13 @@ struct Refresh {
     inserted: BTreeSet<Key>,
     /// Resolution is failing (logged once, not at every attempt).
     failing: bool,
+    /// The TLS files' generation the endpoints were built with.
+    tls_generation: Option<u64>,
 }
 
 impl Refresh {
     async fn resolve(&mut self) -> Result<(), Closed> {
+        self.renew_tls().await?;
         match self.target.resolve().await {
             Ok(found) if !found.is_empty() => {
                 if self.failing {
@@ -398,6 +435,35 @@ impl Refresh {
             }
         }
         self.apply().await
+    }
+
+    /// The certificate files changed: every endpoint is built again with them. Inserting a key
+    /// the balancer has replaces its endpoint; calls in flight on the old connection finish
+    /// there (it closes once it has no calls left).
+    async fn renew_tls(&mut self) -> Result<(), Closed> {
+        let generation = self.target.tls_generation();
+        if generation == self.tls_generation {
+            return Ok(());
+        }
+        self.tls_generation = generation;
+        tracing::info!(host = %self.target.host, "TLS files changed: reconnecting with them");
+        for (addr, (health, client)) in self.health.iter_mut() {
+            if let Ok(e) = self.target.endpoint_to(*addr) {
+                *client = HealthClient::new(e.connect_timeout(CHECK_LIMIT).connect_lazy());
+                *health = Health::Unknown;
+            }
+        }
+        for key in &self.inserted {
+            match self.target.endpoint(key) {
+                Ok(e) => self
+                    .changes
+                    .send(Change::Insert(key.clone(), e))
+                    .await
+                    .map_err(|_| Closed)?,
+                Err(e) => tracing::warn!(host = %self.target.host, error = %e, "endpoint kept as it was"),
+            }
+        }
+        Ok(())
     }
 
     /// Brings the balancer to the addresses that should get calls: those resolved and not

@@ -25,6 +25,8 @@ pub struct Config {
     pub services: BTreeMap<Context, ServiceConfig>,
     pub notifiche: NotificheConfig,
     pub database: DatabaseConfig,
+    /// Mutual TLS between processes (issue 14); none of its keys set: plaintext h2c.
+    pub tls: TlsConfig,
 }
 
 /// Who changes the schema (issue 14, "Sizing right"): by default `serve` migrates its database
@@ -49,6 +51,103 @@ impl Default for DatabaseConfig {
             migrate_on_start: true,
             runtime_role: None,
         }
+    }
+}
+
+/// `[tls]`: this process's certificate and key, and the CA every peer's certificate must chain
+/// to. With it, the process serves only mutual TLS and calls the others over `https://` with
+/// its certificate. All three files, or none.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM: the CA (or, during a CA rotation, the CAs) peers' certificates must chain to.
+    pub ca_file: Option<PathBuf>,
+    /// PEM: this process's certificate (chain), valid for the names others call it by.
+    pub cert_file: Option<PathBuf>,
+    /// PEM: its private key.
+    pub key_file: Option<PathBuf>,
+    /// How often the files are checked for a rotated certificate (default 5).
+    pub reload_every_seconds: Option<u64>,
+    /// `serve` only: where gRPC health alone is also served in plaintext, for the kubelet's
+    /// gRPC probes (they speak no TLS), e.g. `0.0.0.0:50070`. `occasionali dev` ignores it.
+    pub health_listen: Option<SocketAddr>,
+}
+
+/// `[gateway.tls]`: the certificate the gateway presents to clients for its public name. No
+/// client certificate is asked for (clients authenticate with bearer tokens). Both files, or
+/// none (plaintext, e.g. behind an ingress that terminates TLS).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicTlsConfig {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// How often the files are checked for a renewed certificate (default 5).
+    pub reload_every_seconds: Option<u64>,
+}
+
+impl TlsConfig {
+    /// The files, if TLS is configured; a section with some keys but not all is an error
+    /// naming the missing ones.
+    pub fn files(&self) -> anyhow::Result<Option<crate::tls::TlsFiles>> {
+        let keys = [
+            ("ca_file", &self.ca_file),
+            ("cert_file", &self.cert_file),
+            ("key_file", &self.key_file),
+        ];
+        let (ca, cert, key) = match (&self.ca_file, &self.cert_file, &self.key_file) {
+            (Some(ca), Some(cert), Some(key)) => (ca, cert, key),
+            (None, None, None) if self.reload_every_seconds.is_none() && self.health_listen.is_none() => {
+                return Ok(None);
+            }
+            _ => bail!(
+                "[tls] is half configured: {} missing (mutual TLS needs ca_file, cert_file and key_file; none of them for plaintext)",
+                missing(&keys, "tls")
+            ),
+        };
+        Ok(Some(crate::tls::TlsFiles {
+            ca: Some(ca.clone()),
+            cert: cert.clone(),
+            key: key.clone(),
+            reload_every: reload_every(self.reload_every_seconds, "tls")?,
+        }))
+    }
+}
+
+impl PublicTlsConfig {
+    /// The files, if the gateway's public side uses TLS; half configured is an error.
+    pub fn files(&self) -> anyhow::Result<Option<crate::tls::TlsFiles>> {
+        let keys = [("cert_file", &self.cert_file), ("key_file", &self.key_file)];
+        let (cert, key) = match (&self.cert_file, &self.key_file) {
+            (Some(cert), Some(key)) => (cert, key),
+            (None, None) if self.reload_every_seconds.is_none() => return Ok(None),
+            _ => bail!(
+                "[gateway.tls] is half configured: {} missing (TLS for clients needs cert_file and key_file; none of them for plaintext)",
+                missing(&keys, "gateway.tls")
+            ),
+        };
+        Ok(Some(crate::tls::TlsFiles {
+            ca: None,
+            cert: cert.clone(),
+            key: key.clone(),
+            reload_every: reload_every(self.reload_every_seconds, "gateway.tls")?,
+        }))
+    }
+}
+
+/// `tls.key_file, tls.ca_file`: the keys of `keys` left unset.
+fn missing(keys: &[(&str, &Option<PathBuf>)], section: &str) -> String {
+    keys.iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| format!("{section}.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn reload_every(seconds: Option<u64>, section: &str) -> anyhow::Result<Duration> {
+    match seconds {
+        None => Ok(crate::tls::DEFAULT_RELOAD_EVERY),
+        Some(0) => bail!("{section}.reload_every_seconds must be more than 0"),
+        Some(s) => Ok(Duration::from_secs(s)),
     }
 }
 
@@ -174,6 +273,8 @@ pub struct GatewayConfig {
     pub composite_timeout_ms: u64,
     /// What the gateway admits: per-caller rate and calls in flight (issue 12).
     pub admission: AdmissionConfig,
+    /// TLS for clients (issue 14), independent of `[tls]`.
+    pub tls: PublicTlsConfig,
 }
 
 /// The gateway's admission control (issue 12): a token bucket per caller (the verified token's
@@ -328,6 +429,7 @@ impl Default for Config {
             services: BTreeMap::new(),
             notifiche: NotificheConfig::default(),
             database: DatabaseConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -360,6 +462,7 @@ impl Default for GatewayConfig {
             stream_timeout_ms: 3_600_000,
             composite_timeout_ms: 3_000,
             admission: AdmissionConfig::default(),
+            tls: PublicTlsConfig::default(),
         }
     }
 }
@@ -419,7 +522,22 @@ impl Config {
         {
             bail!("database.runtime_role must be a plain PostgreSQL role name (a-z, 0-9, _), not {role:?}");
         }
+        let mutual = self.tls.files()?.is_some();
+        self.gateway.tls.files()?;
         for (ctx, svc) in &self.services {
+            // Servers with [tls] accept only mutual TLS, and a process without it has no
+            // certificate to call one: both ends of every hop agree.
+            match &svc.endpoint {
+                Some(e) if mutual && !e.starts_with("https://") => {
+                    bail!("services.{ctx}.endpoint must be an https:// URL: [tls] is configured (mutual TLS)")
+                }
+                Some(e) if !mutual && e.starts_with("https://") => {
+                    bail!(
+                        "services.{ctx}.endpoint is https:// but [tls] is not configured (ca_file, cert_file, key_file)"
+                    )
+                }
+                _ => {}
+            }
             if svc.pool_size == Some(0) {
                 bail!("services.{ctx}.pool_size must be more than 0");
             }
@@ -532,6 +650,24 @@ impl Config {
         if let Some(v) = var(env::DATABASE_RUNTIME_ROLE) {
             self.database.runtime_role = Some(v).filter(|s| !s.is_empty());
         }
+        let files = [
+            (env::TLS_CA_FILE, &mut self.tls.ca_file),
+            (env::TLS_CERT_FILE, &mut self.tls.cert_file),
+            (env::TLS_KEY_FILE, &mut self.tls.key_file),
+            (env::GATEWAY_TLS_CERT_FILE, &mut self.gateway.tls.cert_file),
+            (env::GATEWAY_TLS_KEY_FILE, &mut self.gateway.tls.key_file),
+        ];
+        for (name, slot) in files {
+            if let Some(v) = var(name) {
+                *slot = Some(v).filter(|s| !s.is_empty()).map(PathBuf::from);
+            }
+        }
+        if let Some(v) = var(env::TLS_HEALTH_LISTEN) {
+            self.tls.health_listen = Some(
+                v.parse()
+                    .with_context(|| format!("{}: bad address {v:?}", env::TLS_HEALTH_LISTEN))?,
+            );
+        }
         if let Some(v) = var(env::NOTIFICHE_PUBLIC_URL) {
             self.notifiche.public_url = Some(v).filter(|s| !s.is_empty());
         }
@@ -587,7 +723,14 @@ impl Config {
             } else {
                 addr.ip().to_string()
             };
-            format!("http://{host}:{}", addr.port())
+            // With [tls] the certificate must name that address (IP SAN), as the development
+            // certificates do; deployments configure endpoints by name.
+            let scheme = if self.tls.files().ok().flatten().is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{host}:{}", addr.port())
         })
     }
 
@@ -882,5 +1025,78 @@ mod tests {
             format!("{:?}", Secret::new(b"abc".to_vec())),
             "Secret(**redacted**)"
         );
+    }
+
+    /// Issue 14: a half-configured TLS section is a start-up error naming what is missing;
+    /// endpoints and [tls] agree on the scheme.
+    #[test]
+    fn tls_sections_are_all_or_nothing() {
+        let parse = |text: &str| -> anyhow::Result<Config> {
+            let c: Config = toml::from_str(text)?;
+            c.validate()?;
+            Ok(c)
+        };
+        let error = |text: &str| match parse(text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => format!("{e:#}"),
+        };
+        let e = error("[tls]\nca_file = \"/ca.pem\"\ncert_file = \"/c.pem\"\n");
+        assert!(e.contains("tls.key_file missing"), "{e}");
+        let e = error("[tls]\ncert_file = \"/c.pem\"\n");
+        assert!(e.contains("tls.ca_file, tls.key_file missing"), "{e}");
+        let e = error("[gateway.tls]\nkey_file = \"/k.pem\"\n");
+        assert!(e.contains("gateway.tls.cert_file missing"), "{e}");
+        let e = error(
+            "[tls]\nca_file = \"/a\"\ncert_file = \"/b\"\nkey_file = \"/c\"\nreload_every_seconds = 0\n",
+        );
+        assert!(e.contains("tls.reload_every_seconds"), "{e}");
+
+        let full = "[tls]\nca_file = \"/a\"\ncert_file = \"/b\"\nkey_file = \"/c\"\n";
+        let c = parse(full).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(c.endpoint(Context::Anagrafica), "https://127.0.0.1:50061");
+        let files = c
+            .tls
+            .files()
+            .unwrap_or_else(|e| panic!("{e:#}"))
+            .unwrap_or_else(|| panic!("no files"));
+        assert_eq!(files.ca.as_deref(), Some(Path::new("/a")));
+        assert_eq!(files.reload_every, crate::tls::DEFAULT_RELOAD_EVERY);
+        let e = error(&format!(
+            "{full}[services.anagrafica]\nendpoint = \"http://anagrafica:50061\"\n"
+        ));
+        assert!(
+            e.contains("services.anagrafica.endpoint must be an https:// URL"),
+            "{e}"
+        );
+        let e = error("[services.anagrafica]\nendpoint = \"https://anagrafica:50061\"\n");
+        assert!(e.contains("[tls] is not configured"), "{e}");
+
+        // Without [tls]: plaintext, as `occasionali dev` runs.
+        let c = parse("").unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(c.endpoint(Context::Anagrafica), "http://127.0.0.1:50061");
+        assert!(
+            c.gateway
+                .tls
+                .files()
+                .unwrap_or_else(|e| panic!("{e:#}"))
+                .is_none()
+        );
+
+        // The environment sets the same keys (Kubernetes mounts the files).
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "OCCASIONALI_TLS_CA_FILE" => Some("/tls/ca.crt".into()),
+            "OCCASIONALI_TLS_CERT_FILE" => Some("/tls/tls.crt".into()),
+            "OCCASIONALI_TLS_KEY_FILE" => Some("/tls/tls.key".into()),
+            "OCCASIONALI_GATEWAY_TLS_CERT_FILE" => Some("/public/tls.crt".into()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(c.tls.key_file.as_deref(), Some(Path::new("/tls/tls.key")));
+        let e = match c.validate() {
+            Ok(()) => panic!("half-configured gateway.tls accepted"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(e.contains("gateway.tls.key_file missing"), "{e}");
     }
 }

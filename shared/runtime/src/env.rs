@@ -31,6 +31,15 @@ pub const NOTIFICHE_PUBLIC_URL: &str = "OCCASIONALI_NOTIFICHE_PUBLIC_URL";
 pub const DATABASE_MIGRATE_ON_START: &str = "OCCASIONALI_DATABASE_MIGRATE_ON_START";
 /// The services' DML-only role `occasionali migrate` grants to (config `database.runtime_role`).
 pub const DATABASE_RUNTIME_ROLE: &str = "OCCASIONALI_DATABASE_RUNTIME_ROLE";
+/// Mutual TLS between processes (config `[tls]`, issue 14).
+pub const TLS_CA_FILE: &str = "OCCASIONALI_TLS_CA_FILE";
+pub const TLS_CERT_FILE: &str = "OCCASIONALI_TLS_CERT_FILE";
+pub const TLS_KEY_FILE: &str = "OCCASIONALI_TLS_KEY_FILE";
+/// Plaintext gRPC health for the kubelet's probes beside a mutual-TLS listener (`serve`).
+pub const TLS_HEALTH_LISTEN: &str = "OCCASIONALI_TLS_HEALTH_LISTEN";
+/// The gateway's certificate for clients (config `[gateway.tls]`).
+pub const GATEWAY_TLS_CERT_FILE: &str = "OCCASIONALI_GATEWAY_TLS_CERT_FILE";
+pub const GATEWAY_TLS_KEY_FILE: &str = "OCCASIONALI_GATEWAY_TLS_KEY_FILE";
 pub const TEST_PG: &str = "OCCASIONALI_TEST_PG";
 
 /// `OCCASIONALI_<CONTEXT>_<KEY>`, e.g. `OCCASIONALI_ANAGRAFICA_DATABASE_URL`.

@@ -22,6 +22,7 @@ pub mod shutdown;
 pub mod sql;
 pub mod telemetry;
 pub mod testing;
+pub mod tls;
 pub mod wire;
 
 pub use config::Config;

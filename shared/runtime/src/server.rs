@@ -9,8 +9,6 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -55,6 +53,9 @@ pub struct ServeOptions {
     pub services: Vec<String>,
     /// How long to report NOT_SERVING before refusing new calls (Kubernetes drain).
     pub drain: Duration,
+    /// TLS on the listener (mutual between processes, server-only on the gateway's public
+    /// side); None: plaintext h2c.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 /// Binds a listener; port 0 picks a free port (tests).
@@ -180,10 +181,23 @@ async fn serve_inner(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    tracing::info!(process = %options.name, %addr, "serving");
+    tracing::info!(
+        process = %options.name,
+        %addr,
+        tls = match &options.tls {
+            Some(t) if t.mutual() => "mutual",
+            Some(_) => "server",
+            None => "none",
+        },
+        "serving"
+    );
     let services = options.services.clone();
     let drain = options.drain;
     let name = options.name.clone();
+    let plain_health = match options.tls.as_ref().and_then(crate::tls::ServerTls::plain_health) {
+        Some(addr) => Some(serve_plain_health(addr, reporter.clone()).await?),
+        None => None,
+    };
     let mut watcher = AbortOnDrop(watcher);
     let signal = async move {
         shutdown.wait().await;
@@ -199,13 +213,8 @@ async fn serve_inner(
         tracing::info!(process = %name, drain_ms = drain.as_millis() as u64, "shutting down: not serving, draining");
         tokio::time::sleep(drain).await;
     };
-    // gRPC writes many small frames: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
-    // add ~40 ms to calls that fan out over several streams.
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|s| {
-            let _ = s.set_nodelay(true);
-        })
-    });
+    // TCP_NODELAY, and the TLS handshake when configured (crate::tls).
+    let incoming = crate::tls::incoming(listener, options.tls.clone());
     Server::builder()
         // Fixed windows (see HTTP2_STREAM_WINDOW): the adaptive window would move both to the
         // measured bandwidth-delay product and lose the ratio that keeps the frame budget safe.
@@ -224,8 +233,38 @@ async fn serve_inner(
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal)
         .await?;
+    if let Some((stop, task)) = plain_health {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     tracing::info!(process = %options.name, "stopped");
     Ok(())
+}
+
+/// Serves `reporter`'s health alone, plaintext, on `addr` until told to stop (after the main
+/// server stopped, so it reports NOT_SERVING through the drain as the main one does).
+async fn serve_plain_health(
+    addr: SocketAddr,
+    reporter: HealthReporter,
+) -> anyhow::Result<(tokio::sync::oneshot::Sender<()>, JoinHandle<()>)> {
+    let listener = bind(addr).await?;
+    tracing::info!(%addr, "serving plaintext health for probes");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let health = tonic_health::pb::health_server::HealthServer::new(
+        tonic_health::server::HealthService::from_health_reporter(reporter),
+    );
+    let task = tokio::spawn(async move {
+        let outcome = Server::builder()
+            .add_service(health)
+            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(error) = outcome {
+            tracing::warn!(%error, "plaintext health stopped");
+        }
+    });
+    Ok((stop, task))
 }
 
 /// Keeps a context's health in step with its database: every `every`, `SELECT 1` through the

@@ -206,6 +206,7 @@ impl TestServer {
             name: name.into(),
             services: vec![service.into()],
             drain: std::time::Duration::ZERO,
+            tls: None,
         };
         let task = tokio::spawn(crate::server::serve(listener, options, routes, signal));
         Ok(TestServer { url, trigger, task })

@@ -42,6 +42,7 @@ fn fast() -> Balancing {
         resolve_every: Duration::from_millis(100),
         check_every: Duration::from_millis(50),
         shutdown: None,
+        tls: None,
     }
 }
 

@@ -54,6 +54,7 @@ impl Context {
             name: "prova".into(),
             services: vec![SERVICE.into()],
             drain,
+            tls: None,
         };
         let task = tokio::spawn(server::serve_context(
             listener,

@@ -73,6 +73,7 @@ impl Harness {
             name: "deleghe".into(),
             services: vec!["occasionali.deleghe.v1.DelegheService".into()],
             drain: Duration::ZERO,
+            tls: None,
         };
         let task = tokio::spawn(serve(
             listener,

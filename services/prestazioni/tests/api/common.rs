@@ -106,6 +106,7 @@ impl Harness {
             name: "prestazioni".into(),
             services: vec!["occasionali.prestazioni.v1.PrestazioniService".into()],
             drain: Duration::ZERO,
+            tls: None,
         };
         let task = tokio::spawn(serve(
             listener,
