@@ -77,3 +77,165 @@ async fn tls_the_cluster_with_mutual_tls_between_processes_answers_a_normal_call
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
+
+/// The processes of one separate-process platform, killed when dropped (on failure too).
+struct Processi(Vec<std::process::Child>);
+
+impl Drop for Processi {
+    fn drop(&mut self) {
+        for p in &mut self.0 {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
+}
+
+/// As production runs it: every context and the gateway as its own `occasionali serve`
+/// process (SQLite under a scratch directory), each with its own certificate from
+/// `occasionali dev-certs`, listeners handed over by socket activation (no port race). Through
+/// the gateway a call reaches anagrafica over mTLS; the gateway reports every backend SERVING
+/// (its health checks go over mTLS too); a context refuses a plaintext client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tls_separate_processes_with_their_own_certificates_answer_through_the_gateway() -> anyhow::Result<()>
+{
+    use command_fds::{CommandFdExt, FdMapping};
+    use std::os::fd::OwnedFd;
+    use std::process::{Command, Stdio};
+
+    let bin = occasionali_e2e::occasionali_binary()?;
+    let dir = std::env::temp_dir().join(format!("occasionali-e2e-tls-processi-{}", std::process::id()));
+    let tls = dir.join("tls");
+    let made = Command::new(&bin)
+        .arg("dev-certs")
+        .arg("--dir")
+        .arg(&tls)
+        .env("OCCASIONALI_DATA_DIR", &dir)
+        .output()?;
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let secrets = dir.join("secrets");
+    std::fs::create_dir_all(&secrets)?;
+    std::fs::write(
+        secrets.join("auth.key"),
+        "e2e-auth-key-0123456789-0123456789-0123456789",
+    )?;
+    std::fs::write(
+        secrets.join("internal.key"),
+        "e2e-internal-key-0123456789-0123456789-012345",
+    )?;
+
+    let mut ascolti = Vec::new();
+    let mut env: Vec<(String, String)> = vec![
+        ("OCCASIONALI_DATA_DIR".into(), dir.display().to_string()),
+        (
+            "OCCASIONALI_AUTH_SECRET_FILE".into(),
+            secrets.join("auth.key").display().to_string(),
+        ),
+        (
+            "OCCASIONALI_INTERNAL_SECRET_FILE".into(),
+            secrets.join("internal.key").display().to_string(),
+        ),
+        (
+            "OCCASIONALI_TLS_CA_FILE".into(),
+            tls.join("ca.crt").display().to_string(),
+        ),
+        ("OCCASIONALI_LOG".into(), "warn".into()),
+    ];
+    let mut backends = std::collections::HashMap::new();
+    for ctx in Context::ALL {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = l.local_addr()?;
+        let upper = ctx.name().to_ascii_uppercase();
+        env.push((format!("OCCASIONALI_{upper}_LISTEN"), addr.to_string()));
+        // The certificates name localhost (and the Service names), as callers name the peer.
+        env.push((
+            format!("OCCASIONALI_{upper}_ENDPOINT"),
+            format!("https://localhost:{}", addr.port()),
+        ));
+        backends.insert(ctx, addr);
+        ascolti.push((ctx.name().to_string(), l));
+    }
+    let gateway = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let gateway_addr = gateway.local_addr()?;
+    env.push(("OCCASIONALI_GATEWAY_LISTEN".into(), gateway_addr.to_string()));
+    ascolti.push(("gateway".into(), gateway));
+
+    let mut processi = Processi(Vec::new());
+    for (name, listener) in &ascolti {
+        let mut cmd = Command::new(&bin);
+        cmd.args(["serve", name])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .env("LISTEN_FDS", "1")
+            .env_remove("LISTEN_PID")
+            .env("OCCASIONALI_TLS_CERT_FILE", tls.join(format!("{name}.crt")))
+            .env("OCCASIONALI_TLS_KEY_FILE", tls.join(format!("{name}.key")));
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        cmd.fd_mappings(vec![FdMapping {
+            parent_fd: OwnedFd::from(listener.try_clone()?),
+            child_fd: 3,
+        }])?;
+        processi.0.push(cmd.spawn()?);
+    }
+
+    // The gateway's public side is plaintext here; SERVING means every backend answered its
+    // health checks over mTLS.
+    let started = std::time::Instant::now();
+    let url = format!("http://{gateway_addr}");
+    loop {
+        let serving = match tonic::transport::Endpoint::from_shared(url.clone())?
+            .connect()
+            .await
+        {
+            Ok(channel) => matches!(
+                tonic_health::pb::health_client::HealthClient::new(channel)
+                    .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                    .await,
+                Ok(r) if r.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+            ),
+            Err(_) => false,
+        };
+        if serving {
+            break;
+        }
+        for p in &mut processi.0 {
+            if let Some(status) = p.try_wait()? {
+                panic!("a process stopped while starting: {status}");
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(90),
+            "gateway not SERVING after 90 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // A call that anagrafica answers: NOT_FOUND from its store, through gateway → anagrafica.
+    let claims = occasionali_runtime::identity::Principal {
+        cf: "DGXOPR80A01H501X".into(),
+        profile: Profile::OperatoreDg,
+        sede: None,
+    };
+    let key = occasionali_runtime::config::Secret::load(&secrets.join("auth.key"))?;
+    let token = occasionali_runtime::identity::ClientTokens::new(key).mint(&claims, 600)?;
+    let g = occasionali_e2e::Grpcurl::at(&gateway_addr.to_string());
+    let o = g
+        .call(
+            Some(&token),
+            "occasionali.anagrafica.v1.AnagraficaService/GetSoggetto",
+            &json!({"codice_fiscale": "RSSMRA85T10A562S"}),
+        )
+        .await?;
+    assert_eq!(o.code, 5, "{o:?}");
+    // A context refuses plaintext.
+    let plain = occasionali_e2e::Grpcurl::at(&backends[&Context::Anagrafica].to_string())
+        .call(None, "grpc.health.v1.Health/Check", &json!({}))
+        .await?;
+    assert_ne!(plain.code, 0, "{plain:?}");
+
+    drop(processi);
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}

@@ -412,6 +412,13 @@ impl Outcome {
 }
 
 impl Grpcurl {
+    /// grpcurl (plaintext) at `target` (`host:port`), for processes outside a [`Cluster`].
+    pub fn at(target: &str) -> Grpcurl {
+        Grpcurl {
+            target: target.to_string(),
+        }
+    }
+
     pub async fn run(&self, args: &[&str]) -> anyhow::Result<Outcome> {
         let output = tokio::process::Command::new("grpcurl")
             .arg("-plaintext")

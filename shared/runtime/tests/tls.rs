@@ -322,6 +322,19 @@ async fn replaced_certificate_files_are_used_by_new_connections_without_a_restar
         Ok(der(&first))
     );
 
+    // A stream open across the renewal: its connection must stay.
+    let mut watch = HealthClient::new(channel.clone())
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        watch.message().await.unwrap().map(|m| m.status),
+        Some(ServingStatus::Serving as i32)
+    );
+
     // cert-manager renews: a new key, the same CA, written in place.
     let renewed = ca.issue(&["127.0.0.1"]).unwrap();
     renewed
@@ -334,7 +347,16 @@ async fn replaced_certificate_files_are_used_by_new_connections_without_a_restar
         }
     })
     .await;
-    // The connection made before the renewal was not dropped, and still works.
+    // The connection made before the renewal was not dropped: the stream is still open (no
+    // message, no end, no error), and calls still work.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), watch.message())
+            .await
+            .is_err(),
+        "the stream opened before the renewal ended"
+    );
+    // Closed by the client: an open stream would hold the server's graceful stop.
+    drop(watch);
     assert_eq!(
         check(&channel, "").await.map_err(|s| format!("{s:?}")),
         Ok(ServingStatus::Serving as i32)
