@@ -324,6 +324,36 @@ async fn spans_metrics_and_request_lines_of_calls_through_the_gateway() -> anyho
     codici.sort();
     assert_eq!(codici, vec![5, 7]);
 
+    // The relay's delivery of the registration's event: a client span named by the RPC, parent
+    // of the subscriber's server span; and the gateway's hop, a client span named by the RPC.
+    let ingest = "occasionali.notifiche.v1.NotificheInternalService/IngestEvents";
+    attendi(&ricevuto, "the relay's client span", || {
+        ricevuto
+            .spans()
+            .iter()
+            .any(|s| s.name == ingest && s.kind == span::SpanKind::Client as i32)
+    })
+    .await;
+    let spans = ricevuto.spans();
+    let cliente = spans
+        .iter()
+        .find(|s| s.name == ingest && s.kind == span::SpanKind::Client as i32)
+        .unwrap();
+    assert_eq!(intero(&cliente.attributes, "rpc.grpc.status_code"), Some(0));
+    assert!(
+        spans.iter().any(|s| s.name == ingest
+            && s.kind == span::SpanKind::Server as i32
+            && s.parent_span_id == cliente.span_id
+            && s.trace_id == cliente.trace_id),
+        "the subscriber's server span is a child of the relay's client span"
+    );
+    assert!(
+        spans.iter().any(|s| s.name == register
+            && s.kind == span::SpanKind::Client as i32
+            && s.trace_id == sul_gateway.trace_id),
+        "the gateway's hop is a client span named by the RPC"
+    );
+
     // No span for health checks (the gateway polls every backend's health) nor reflection
     // (grpcurl asked for it at each call), and no span still named `grpc`.
     let spans = ricevuto.spans();
@@ -363,6 +393,7 @@ async fn spans_metrics_and_request_lines_of_calls_through_the_gateway() -> anyho
         let consegne = ricevuto.punti("occasionali.relay.deliveries");
         let pool = ricevuto.punti("db.client.connection.count");
         let saga = ricevuto.punti("occasionali.prestazioni.saga.pending");
+        let client = ricevuto.punti("rpc.client.duration");
         pending
             .iter()
             .any(|p| testo(p, "context").as_deref() == Some("anagrafica"))
@@ -374,6 +405,10 @@ async fn spans_metrics_and_request_lines_of_calls_through_the_gateway() -> anyho
                     && testo(p, "outcome").as_deref() == Some("delivered")
             })
             && !saga.is_empty()
+            && client.iter().any(|p| {
+                testo(p, "rpc.method").as_deref() == Some("IngestEvents")
+                    && intero(p, "rpc.grpc.status_code") == Some(0)
+            })
             && pool.iter().any(|p| {
                 testo(p, "db.client.connection.pool.name").as_deref() == Some("anagrafica")
                     && testo(p, "db.client.connection.state").as_deref() == Some("idle")
