@@ -212,6 +212,13 @@ pub fn registra_pool(context: Context, db: &DatabaseConnection, massimo: u32) {
     pool.push((context, db.clone(), massimo));
 }
 
+/// Stops reporting `context`'s pool (the context stopped): the pool is not kept alive here.
+pub fn rimuovi_pool(context: Context) {
+    POOL.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|(c, _, _)| *c != context);
+}
+
 /// Open and idle connections of a pool.
 fn connessioni(db: &DatabaseConnection) -> Option<(u32, usize)> {
     match db.get_database_backend() {
