@@ -171,6 +171,8 @@ impl Inner {
 
         let span = tracing::info_span!(
             "gateway.route",
+            // Named by the RPC it forwards, as OpenTelemetry's RPC conventions name client spans.
+            otel.name = %path.trim_start_matches('/'),
             otel.kind = "client",
             rpc.method = %path,
             context = %context,

@@ -253,7 +253,9 @@ pub async fn run_context(
         tls,
     };
     // Health follows the database too: NOT_SERVING while it does not answer.
-    server::serve_context(listener, options, app, db.clone(), shutdown).await?;
+    let served = server::serve_context(listener, options, app, db.clone(), shutdown).await;
+    metriche::rimuovi_pool(ctx);
+    served?;
     for task in [scheduler, recovery, Some(relay), Some(livelli)]
         .into_iter()
         .flatten()

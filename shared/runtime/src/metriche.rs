@@ -26,6 +26,9 @@ use crate::shutdown::Shutdown;
 
 /// Duration of the calls a server answered, by service, method and status code (RED).
 pub const RPC_SERVER_DURATION: &str = "rpc.server.duration";
+/// Duration of the calls this process made to another (the relay's deliveries), by service,
+/// method and status code.
+pub const RPC_CLIENT_DURATION: &str = "rpc.client.duration";
 /// Outbox deliveries by outcome (`delivered`, `retried`, `waiting`, `failed`, `refused`).
 pub const RELAY_DELIVERIES: &str = "occasionali.relay.deliveries";
 /// Outbox rows waiting for delivery.
@@ -56,12 +59,19 @@ pub const LIVELLI_OGNI: Duration = Duration::from_secs(15);
 
 struct Strumenti {
     rpc_server_duration: Histogram<f64>,
+    rpc_client_duration: Histogram<f64>,
     relay_deliveries: Counter<u64>,
     saga_transitions: Counter<u64>,
     payout_prestatori: Counter<u64>,
     campaign_notifications: Counter<u64>,
     notification_deliveries: Counter<u64>,
 }
+
+/// Histogram buckets of call durations (ms): calls here take milliseconds; the SDK's default
+/// buckets stop being useful above 10 s, where the deadlines are.
+const DURATE_MS: [f64; 14] = [
+    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0,
+];
 
 static STRUMENTI: LazyLock<Strumenti> = LazyLock::new(|| {
     let meter = meter();
@@ -71,12 +81,13 @@ static STRUMENTI: LazyLock<Strumenti> = LazyLock::new(|| {
             .f64_histogram(RPC_SERVER_DURATION)
             .with_unit("ms")
             .with_description("Duration of the calls a server answered, to the end of the answer")
-            // Calls here take milliseconds; the SDK's default buckets stop being useful above
-            // 10 s, where the deadlines are.
-            .with_boundaries(vec![
-                1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-                30000.0,
-            ])
+            .with_boundaries(DURATE_MS.to_vec())
+            .build(),
+        rpc_client_duration: meter
+            .f64_histogram(RPC_CLIENT_DURATION)
+            .with_unit("ms")
+            .with_description("Duration of the calls this process made to another")
+            .with_boundaries(DURATE_MS.to_vec())
             .build(),
         relay_deliveries: meter
             .u64_counter(RELAY_DELIVERIES)
@@ -108,6 +119,19 @@ fn meter() -> Meter {
 /// One answered call (see [`crate::richiesta`]).
 pub fn rpc_server_duration(service: &str, method: &str, code: Code, durata: Duration) {
     STRUMENTI.rpc_server_duration.record(
+        durata.as_secs_f64() * 1000.0,
+        &[
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.service", service.to_string()),
+            KeyValue::new("rpc.method", method.to_string()),
+            KeyValue::new("rpc.grpc.status_code", code as i64),
+        ],
+    );
+}
+
+/// One call made to another process (see [`crate::richiesta::in_uscita`]).
+pub fn rpc_client_duration(service: &str, method: &str, code: Code, durata: Duration) {
+    STRUMENTI.rpc_client_duration.record(
         durata.as_secs_f64() * 1000.0,
         &[
             KeyValue::new("rpc.system", "grpc"),
@@ -186,6 +210,13 @@ pub fn registra_pool(context: Context, db: &DatabaseConnection, massimo: u32) {
     let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
     pool.retain(|(c, _, _)| *c != context);
     pool.push((context, db.clone(), massimo));
+}
+
+/// Stops reporting `context`'s pool (the context stopped): the pool is not kept alive here.
+pub fn rimuovi_pool(context: Context) {
+    POOL.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|(c, _, _)| *c != context);
 }
 
 /// Open and idle connections of a pool.

@@ -406,19 +406,24 @@ impl Relay {
         body: Vec<u8>,
         origin: Option<&Identity>,
     ) -> Result<Vec<u8>, Status> {
-        let path = http::uri::PathAndQuery::try_from(method.to_string())
-            .map_err(|e| Status::invalid_argument(format!("bad method {method:?}: {e}")))?;
-        let mut request = Request::new(body);
-        request.set_timeout(self.options.call_deadline);
-        let token = self.tokens.system_call(self.context.name(), origin)?;
-        request.metadata_mut().insert(IDENTITY_HEADER, token);
-        crate::client::inject_trace(request.metadata_mut());
-        let mut grpc = tonic::client::Grpc::new(channel);
-        grpc.ready()
-            .await
-            .map_err(|e| Status::unavailable(format!("not reachable: {e}")))?;
-        let answer: Response<Vec<u8>> = grpc.unary(request, path, RawCodec).await?;
-        Ok(answer.into_inner())
+        // A client span (the trace context injected below names it as the destination's
+        // parent) and rpc.client.duration for every delivery (crate::richiesta).
+        crate::richiesta::in_uscita(method, async move {
+            let path = http::uri::PathAndQuery::try_from(method.to_string())
+                .map_err(|e| Status::invalid_argument(format!("bad method {method:?}: {e}")))?;
+            let mut request = Request::new(body);
+            request.set_timeout(self.options.call_deadline);
+            let token = self.tokens.system_call(self.context.name(), origin)?;
+            request.metadata_mut().insert(IDENTITY_HEADER, token);
+            crate::client::inject_trace(request.metadata_mut());
+            let mut grpc = tonic::client::Grpc::new(channel);
+            grpc.ready()
+                .await
+                .map_err(|e| Status::unavailable(format!("not reachable: {e}")))?;
+            let answer: Response<Vec<u8>> = grpc.unary(request, path, RawCodec).await?;
+            Ok(answer.into_inner())
+        })
+        .await
     }
 
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), AppError> {

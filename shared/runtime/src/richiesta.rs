@@ -49,6 +49,37 @@ pub fn silenzioso(service: &str) -> bool {
     [HEALTH_SERVICE, REFLECTION_V1, REFLECTION_V1ALPHA].contains(&service)
 }
 
+/// An outgoing call to `path` (`/package.Service/Method`) made by `call`: a client span named by
+/// the RPC around it (the trace context injected inside `call` names this span as the server
+/// span's parent) and its `rpc.client.duration`. The status is the one the call returned;
+/// unlike a server span, a client span is Error for every non-OK code (OpenTelemetry's gRPC
+/// conventions: the caller did not get what it asked for).
+pub async fn in_uscita<T>(path: &str, call: impl Future<Output = Result<T, Status>>) -> Result<T, Status> {
+    let (service, method) = rpc(path);
+    let span = tracing::info_span!(
+        "grpc.client",
+        otel.name = %format_args!("{service}/{method}"),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+        rpc.grpc.status_code = tracing::field::Empty,
+    );
+    let inizio = Instant::now();
+    let esito = call.instrument(span.clone()).await;
+    let code = match &esito {
+        Ok(_) => Code::Ok,
+        Err(s) => s.code(),
+    };
+    span.record("rpc.grpc.status_code", code as i64);
+    if code != Code::Ok {
+        span.record("otel.status_code", "ERROR");
+    }
+    metriche::rpc_client_duration(service, method, code, inizio.elapsed());
+    esito
+}
+
 /// `/package.Service/Method` → (`package.Service`, `Method`).
 pub fn rpc(path: &str) -> (&str, &str) {
     let path = path.strip_prefix('/').unwrap_or(path);

@@ -1,7 +1,8 @@
 //! Serving a process: the given routes plus gRPC health and server reflection (v1 and v1alpha,
-//! so grpcurl 1.8 works, GW-2), a server span, a duration and a log line per request, and a graceful shutdown that first
-//! reports NOT_SERVING so load balancers stop sending work, then drains. A context's health
-//! also follows its database: NOT_SERVING while the database does not answer.
+//! so grpcurl 1.8 works, GW-2), a server span, a duration and a log line per request
+//! ([`crate::richiesta`]), and a graceful shutdown that first reports NOT_SERVING so load
+//! balancers stop sending work, then drains. A context's health also follows its database:
+//! NOT_SERVING while the database does not answer.
 
 use std::net::SocketAddr;
 use std::time::Duration;
