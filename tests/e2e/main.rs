@@ -8,6 +8,7 @@ mod carico;
 mod comunicazioni;
 mod deleghe;
 mod flussi;
+mod issuers;
 mod limiti;
 mod notifiche;
 mod outage;
