@@ -828,4 +828,44 @@ mod tests {
             "Secret(**redacted**)"
         );
     }
+
+    /// Issue 14: every shipped issuers file is a valid configuration, and the HS256 client key
+    /// is gone for good (an old config naming it is refused, not silently ignored).
+    #[test]
+    fn the_shipped_issuer_configurations_are_valid() {
+        for (name, text) in [
+            (
+                "deploy/config.example.toml",
+                include_str!("../../../deploy/config.example.toml"),
+            ),
+            (
+                "deploy/compose.issuers.toml",
+                include_str!("../../../deploy/compose.issuers.toml"),
+            ),
+            (
+                "k8s/overlays/prod/issuers.toml",
+                include_str!("../../../k8s/overlays/prod/issuers.toml"),
+            ),
+            (
+                "k8s/overlays/dev/issuers.toml",
+                include_str!("../../../k8s/overlays/dev/issuers.toml"),
+            ),
+        ] {
+            let c: Config = toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            c.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!c.auth.issuers.is_empty(), "{name}");
+        }
+        let prod: Config = toml::from_str(include_str!("../../../k8s/overlays/prod/issuers.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = prod.auth.issuers.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["inps-idp", "pdnd"]);
+        assert!(toml::from_str::<Config>("[auth]\nsecret_file = \"/run/secrets/auth\"\n").is_err());
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "OCCASIONALI_DEV_ISSUER_KEY_FILE").then(|| "/keys/dev.pem".to_string()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.auth.dev_issuer_key_file, Some(PathBuf::from("/keys/dev.pem")));
+        let mut bad = Config::default();
+        bad.auth.jwks_refresh_seconds = 0;
+        assert!(bad.validate().is_err());
+    }
 }
