@@ -19,6 +19,7 @@ use command_fds::{CommandFdExt, FdMapping};
 use occasionali_e2e::basi::Basi;
 use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
+use occasionali_runtime::issuers::{DEV_AUDIENCE, DEV_ISSUER, DevIssuer};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -92,15 +93,17 @@ impl Platform {
             gateway: gateway_addr,
             backends,
             ascolti,
-            auth_key: dir.join("secrets").join("auth.key"),
+            auth_key: dir.join("secrets").join("dev-issuer.pem"),
             basi: None,
             nodes: Mutex::new(BTreeMap::new()),
             started: Instant::now(),
             keep_dir: AtomicBool::new(false),
             dir,
         };
-        // Provisioned keys: `serve` refuses to invent them.
-        Secret::load_or_create(&platform.auth_key)?;
+        // Provisioned keys: `serve` refuses to invent them. Clients' tokens come from the dev
+        // issuer, its JWKS a file the gateway is configured with (issue 14).
+        let dev = DevIssuer::load_or_create(&platform.auth_key)?;
+        std::fs::write(platform.jwks_file(), serde_json::to_vec(&dev.jwks())?)?;
         Secret::load_or_create(&platform.dir.join("secrets").join("internal.key"))?;
         platform.basi = Some(Basi::crea(pg_server, "occ_chaos").await?);
         platform.write_config()?;
@@ -116,6 +119,10 @@ impl Platform {
         self.basi.as_ref().map(|b| b.url(ctx)).unwrap_or_default()
     }
 
+    fn jwks_file(&self) -> PathBuf {
+        self.dir.join("secrets").join("dev-issuer.jwks.json")
+    }
+
     fn write_config(&self) -> anyhow::Result<()> {
         let secrets = self.dir.join("secrets");
         let mut t = String::new();
@@ -124,9 +131,14 @@ impl Platform {
             toml_str(&self.dir.join("data").display().to_string())
         ));
         t.push_str(&format!(
-            "[auth]\nsecret_file = {}\ninternal_secret_file = {}\ntoken_ttl_seconds = 3600\n\n",
-            toml_str(&self.auth_key.display().to_string()),
+            "[auth]\ninternal_secret_file = {}\ntoken_ttl_seconds = 3600\n\n",
             toml_str(&secrets.join("internal.key").display().to_string())
+        ));
+        t.push_str(&format!(
+            "[[auth.issuers]]\nname = \"dev\"\nissuer = {}\njwks_file = {}\naudiences = [{}]\nalgorithms = [\"ES256\"]\nprofile_claim = \"profile\"\nsede_claim = \"sede\"\n\n",
+            toml_str(DEV_ISSUER),
+            toml_str(&self.jwks_file().display().to_string()),
+            toml_str(DEV_AUDIENCE)
         ));
         t.push_str(&format!("[gateway]\nlisten = \"{}\"\n\n", self.gateway));
         // The load is a few callers as fast as they can: the production per-caller rate would

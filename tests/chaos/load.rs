@@ -14,7 +14,8 @@ use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServi
 use occasionali_proto::prestazioni as pb;
 use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{ClientTokens, Principal, Profile};
+use occasionali_runtime::identity::{Principal, Profile};
+use occasionali_runtime::issuers::DevIssuer;
 use occasionali_runtime::testing::persone::FLUSSO;
 use tonic::transport::Channel;
 
@@ -85,7 +86,7 @@ fn euro(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-pub fn mint(tokens: &ClientTokens, profile: Profile, cf: &str) -> anyhow::Result<String> {
+pub fn mint(tokens: &DevIssuer, profile: Profile, cf: &str) -> anyhow::Result<String> {
     let principal = Principal {
         cf: cf.to_string(),
         profile,
@@ -95,7 +96,7 @@ pub fn mint(tokens: &ClientTokens, profile: Profile, cf: &str) -> anyhow::Result
 }
 
 /// Registers the utilizzatori and prestatori and funds the wallets, all through the gateway.
-pub async fn seed(channel: Channel, tokens: &ClientTokens) -> anyhow::Result<Fixture> {
+pub async fn seed(channel: Channel, tokens: &DevIssuer) -> anyhow::Result<Fixture> {
     let mut anagrafica = AnagraficaServiceClient::new(channel.clone());
     let mut portafoglio = PortafoglioServiceClient::new(channel);
     let mut utilizzatori = Vec::new();

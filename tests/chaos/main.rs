@@ -17,9 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::ClientTokens;
+use occasionali_runtime::issuers::DevIssuer;
 use tonic::transport::Channel;
 
 use checks::{Finding, Kind};
@@ -74,7 +73,7 @@ async fn run(bin: std::path::PathBuf, server: String) -> anyhow::Result<()> {
     let platform = Arc::new(Platform::start(bin, &server).await?);
     let started_in = t0.elapsed();
     let url = format!("http://{}", platform.gateway);
-    let tokens = ClientTokens::new(Secret::load(&platform.auth_key)?);
+    let tokens = DevIssuer::load(&platform.auth_key)?;
     let t = Instant::now();
     let channel = Channel::from_shared(url.clone())?.connect().await?;
     let fx = match load::seed(channel, &tokens).await {

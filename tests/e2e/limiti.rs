@@ -123,7 +123,7 @@ impl Piattaforma {
             data_dir: self.dir.clone(),
             ..Default::default()
         };
-        Ok(occasionali::client_tokens(&config)?.mint(
+        Ok(occasionali::dev_issuer(&config)?.mint(
             &Principal {
                 cf: cf.into(),
                 profile,

@@ -9,6 +9,7 @@ mod comunicazioni;
 mod dati;
 mod deleghe;
 mod flussi;
+mod issuers;
 mod limiti;
 mod notifiche;
 mod outage;

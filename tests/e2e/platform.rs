@@ -158,7 +158,7 @@ async fn gw_1_tokens_are_checked_per_rfc_7519() -> anyhow::Result<()> {
     let claims = |edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
         let mut v = json!({
             "sub": "DGXOPR80A01H501X", "profile": "operatore_dg",
-            "iss": "occasionali", "aud": "occasionali-api",
+            "iss": "occasionali-dev", "aud": "occasionali-api",
             "iat": now, "exp": now + 600,
         });
         if let Some(m) = v.as_object_mut() {
@@ -265,7 +265,7 @@ async fn gw_1_tokens_are_checked_per_rfc_7519() -> anyhow::Result<()> {
             claims(&|m| {
                 m.insert("profile".into(), json!("amministratore"));
             }),
-            "GW_1_TOKEN_CLAIM_MALFORMED",
+            "GW_1_TOKEN_PROFILE_UNMAPPED",
         ),
     ];
     for (what, claims, expected) in cases {
@@ -279,18 +279,33 @@ async fn gw_1_tokens_are_checked_per_rfc_7519() -> anyhow::Result<()> {
             assert!(o.rules().contains("GW-1"), "{what}: {o:?}");
         }
     }
-    // No algorithm ("alg": "none") with our claims, and a token signed with another key.
+    // No algorithm ("alg": "none") with our claims, an HS256 token (no shared secret is ever
+    // accepted, issue 14), and our claims with our key's kid over another signature.
     let ours = c.signed_token(&claims(&|_| {}))?;
     let payload = ours.split('.').nth(1).unwrap_or_default();
     let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
     let o = c.grpcurl().call(Some(&unsigned), GET, &body).await?;
     assert_eq!(
         (o.code, reason(&o).as_str()),
-        (16, "GW_1_TOKEN_MALFORMED"),
+        (16, "GW_1_TOKEN_ALGORITHM"),
         "{o:?}"
     );
-    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJYIiwicHJvZmlsZSI6Im9wZXJhdG9yZV9kZyJ9.c2lnbmF0dXJl";
-    let o = c.grpcurl().call(Some(forged), GET, &body).await?;
+    let hs256 = format!("eyJhbGciOiJIUzI1NiJ9.{payload}.c2lnbmF0dXJl");
+    let o = c.grpcurl().call(Some(&hs256), GET, &body).await?;
+    assert_eq!(
+        (o.code, reason(&o).as_str()),
+        (16, "GW_1_TOKEN_ALGORITHM"),
+        "{o:?}"
+    );
+    let other = c.signed_token(&claims(&|m| {
+        m.insert("sub".into(), json!("RSSMRA85T10A562S"));
+    }))?;
+    let (head, sig) = (
+        ours.split('.').next().unwrap_or_default(),
+        other.split('.').nth(2).unwrap_or_default(),
+    );
+    let forged = format!("{head}.{payload}.{sig}");
+    let o = c.grpcurl().call(Some(&forged), GET, &body).await?;
     assert_eq!(
         (o.code, reason(&o).as_str()),
         (16, "GW_1_TOKEN_SIGNATURE"),

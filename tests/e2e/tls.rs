@@ -114,9 +114,20 @@ async fn tls_separate_processes_with_their_own_certificates_answer_through_the_g
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let secrets = dir.join("secrets");
     std::fs::create_dir_all(&secrets)?;
+    // Clients' tokens come from the dev issuer, whose JWKS the gateway reads from a file named
+    // in the configuration (issuers are a list: TOML, not the environment).
+    let dev = occasionali_runtime::issuers::DevIssuer::load_or_create(&secrets.join("dev-issuer.pem"))?;
+    let jwks = secrets.join("dev-issuer.jwks.json");
+    std::fs::write(&jwks, serde_json::to_vec(&dev.jwks())?)?;
+    let config = dir.join("config.toml");
     std::fs::write(
-        secrets.join("auth.key"),
-        "e2e-auth-key-0123456789-0123456789-0123456789",
+        &config,
+        format!(
+            "[[auth.issuers]]\nname = \"dev\"\nissuer = {:?}\njwks_file = {:?}\naudiences = [{:?}]\nalgorithms = [\"ES256\"]\nprofile_claim = \"profile\"\nsede_claim = \"sede\"\n",
+            occasionali_runtime::issuers::DEV_ISSUER,
+            jwks.display().to_string(),
+            occasionali_runtime::issuers::DEV_AUDIENCE,
+        ),
     )?;
     std::fs::write(
         secrets.join("internal.key"),
@@ -126,10 +137,7 @@ async fn tls_separate_processes_with_their_own_certificates_answer_through_the_g
     let mut ascolti = Vec::new();
     let mut env: Vec<(String, String)> = vec![
         ("OCCASIONALI_DATA_DIR".into(), dir.display().to_string()),
-        (
-            "OCCASIONALI_AUTH_SECRET_FILE".into(),
-            secrets.join("auth.key").display().to_string(),
-        ),
+        ("OCCASIONALI_CONFIG".into(), config.display().to_string()),
         (
             "OCCASIONALI_INTERNAL_SECRET_FILE".into(),
             secrets.join("internal.key").display().to_string(),
@@ -218,8 +226,7 @@ async fn tls_separate_processes_with_their_own_certificates_answer_through_the_g
         profile: Profile::OperatoreDg,
         sede: None,
     };
-    let key = occasionali_runtime::config::Secret::load(&secrets.join("auth.key"))?;
-    let token = occasionali_runtime::identity::ClientTokens::new(key).mint(&claims, 600)?;
+    let token = dev.mint(&claims, 600)?;
     let g = occasionali_e2e::Grpcurl::at(&gateway_addr.to_string());
     let o = g
         .call(

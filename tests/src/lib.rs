@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use occasionali_runtime::config::Config;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{ClientTokens, Identity, Principal, Profile};
+use occasionali_runtime::identity::{Identity, Principal, Profile};
+use occasionali_runtime::issuers::DevIssuer;
 use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -130,6 +131,9 @@ impl Cluster {
         config.gateway.listen = gateway.local_addr()?;
         let web = bind_any().await?;
         config.notifiche.web_listen = Some(web.local_addr()?);
+        // The dev issuer's JWKS, served and trusted as `occasionali dev` does.
+        let jwks = bind_any().await?;
+        config.auth.dev_jwks_listen = jwks.local_addr()?;
         let mut backends = HashMap::new();
         let mut contesti = HashMap::new();
         for ctx in Context::ALL {
@@ -165,6 +169,7 @@ impl Cluster {
             gateway: Some(gateway),
             contesti,
             web: Some(web),
+            jwks: Some(jwks),
         };
         let (trigger, stop) = shutdown::channel();
         let task = tokio::spawn(occasionali::dev_con(config.clone(), clock, ascolti, stop));
@@ -299,22 +304,16 @@ impl Cluster {
         Ok(self.client_tokens()?.mint(&principal, 600)?)
     }
 
-    /// What signs the cluster's client tokens (the load engine mints its callers' with it, as
-    /// `occasionali bench` does from the configuration).
-    pub fn client_tokens(&self) -> anyhow::Result<ClientTokens> {
-        occasionali::client_tokens(&self.config)
+    /// What signs the cluster's client tokens: its dev issuer (the load engine mints its
+    /// callers' with it, as `occasionali bench` does from the configuration).
+    pub fn client_tokens(&self) -> anyhow::Result<DevIssuer> {
+        occasionali::dev_issuer(&self.config)
     }
 
-    /// `claims` signed (HS256) with the cluster's client key as they are: the edge cases no
-    /// minted token has (a future `nbf`, an `aud` array, a missing `exp`).
+    /// `claims` signed (ES256, with its kid) by the cluster's dev issuer as they are: the edge
+    /// cases no minted token has (a future `nbf`, an `aud` array, a missing `exp`).
     pub fn signed_token(&self, claims: &Value) -> anyhow::Result<String> {
-        use occasionali_runtime::config::{Secret, SecretKind};
-        let key = Secret::load(&self.config.secret_path(SecretKind::Auth))?;
-        Ok(jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            claims,
-            &jsonwebtoken::EncodingKey::from_secret(key.expose()),
-        )?)
+        Ok(self.client_tokens()?.sign(claims)?)
     }
 
     /// An internal identity token as the gateway or a context would forward it (tests that

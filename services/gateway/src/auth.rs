@@ -5,9 +5,10 @@ use occasionali_proto::deleghe as dpb;
 use occasionali_runtime::AppError;
 use occasionali_runtime::error::ERROR_DOMAIN;
 use occasionali_runtime::identity::{
-    ClientTokens, Identity, InternalTokens, ON_BEHALF_OF_HEADER, OnBehalf, Principal, RUOLO_HEADER,
-    RUOLO_LEGALE_RAPPRESENTANTE,
+    Identity, InternalTokens, ON_BEHALF_OF_HEADER, OnBehalf, Principal, RUOLO_HEADER,
+    RUOLO_LEGALE_RAPPRESENTANTE, TokenError,
 };
+use occasionali_runtime::issuers::ClientVerifier;
 use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -16,8 +17,20 @@ use crate::rappresentanza::RappresentanzaCheck;
 
 /// The caller of a request, from `authorization: Bearer <jwt>`. A refusal is UNAUTHENTICATED
 /// with an ErrorInfo reason saying why (expired, not yet valid, forged...), so a client knows
-/// whether a fresh token will help.
-pub fn authenticate(tokens: &ClientTokens, headers: &HeaderMap) -> Result<Principal, Status> {
+/// whether a fresh token will help; UNAVAILABLE while the token's issuer has no keys yet. A
+/// key the cache does not know is fetched before the token is judged (a rotated key).
+pub async fn authenticate(tokens: &ClientVerifier, headers: &HeaderMap) -> Result<Principal, Status> {
+    let token = bearer(headers)?;
+    tokens.verify(token).await.map_err(|e| refused(&e))
+}
+
+/// [`authenticate`] from the cached keys alone, for synchronous callers (interceptors).
+pub fn authenticate_cached(tokens: &ClientVerifier, headers: &HeaderMap) -> Result<Principal, Status> {
+    let token = bearer(headers)?;
+    tokens.verify_cached(token).map_err(|e| refused(&e))
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, Status> {
     let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
         unauthenticated(
             "GW_1_TOKEN_MISSING",
@@ -35,15 +48,21 @@ pub fn authenticate(tokens: &ClientTokens, headers: &HeaderMap) -> Result<Princi
                 "authorization header is not a bearer token".into(),
             )
         })?;
-    tokens
-        .verify(token)
-        .map_err(|e| unauthenticated(e.reason(), e.to_string()))
+    Ok(token)
+}
+
+fn refused(e: &TokenError) -> Status {
+    gw_1(e.code(), e.reason(), e.to_string())
 }
 
 fn unauthenticated(reason: &str, message: String) -> Status {
+    gw_1(tonic::Code::Unauthenticated, reason, message)
+}
+
+fn gw_1(code: tonic::Code, reason: &str, message: String) -> Status {
     let metadata = std::collections::HashMap::from([("rule".to_string(), "GW-1".to_string())]);
     Status::with_error_details(
-        tonic::Code::Unauthenticated,
+        code,
         message,
         ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
     )
@@ -60,7 +79,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Authenticates callers and resolves on-behalf-of through deleghe.
 #[derive(Clone)]
 pub struct Authenticator {
-    pub client_tokens: ClientTokens,
+    pub client_tokens: ClientVerifier,
     pub deleghe: DelegaCheck,
     /// Legal representatives acting for their organisation (issue 13).
     pub rappresentanze: RappresentanzaCheck,
@@ -69,7 +88,7 @@ pub struct Authenticator {
 impl Authenticator {
     /// The verified identity the backends will see for a call to `rpc_path`.
     pub async fn identity(&self, headers: &HeaderMap, rpc_path: &str) -> Result<Identity, Status> {
-        let principal = authenticate(&self.client_tokens, headers)?;
+        let principal = authenticate(&self.client_tokens, headers).await?;
         occasionali_runtime::richiesta::soggetto(&principal.cf);
         let Some(delegante) = header(headers, ON_BEHALF_OF_HEADER) else {
             return Ok(Identity::new(principal));
@@ -152,16 +171,28 @@ pub fn internal_token(tokens: &InternalTokens, identity: &Identity) -> Result<ht
 
 #[cfg(test)]
 mod tests {
-    use occasionali_runtime::config::Secret;
     use occasionali_runtime::identity::Profile;
+    use occasionali_runtime::issuers::DevIssuer;
 
     use super::*;
 
-    fn reason(headers: &HeaderMap) -> Option<String> {
-        let tokens = ClientTokens::new(Secret::new(vec![3u8; 48]));
-        let status = authenticate(&tokens, headers).err()?;
+    fn issuer() -> DevIssuer {
+        DevIssuer::generate().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn reason(ours: &DevIssuer, headers: &HeaderMap) -> Option<String> {
+        let tokens = ClientVerifier::trusting(ours).unwrap_or_else(|e| panic!("{e}"));
+        let cached = authenticate_cached(&tokens, headers).err().map(|s| s.code());
+        let status = authenticate(&tokens, headers).await.err()?;
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
-        status.get_details_error_info().map(|i| i.reason)
+        assert_eq!(
+            cached,
+            Some(status.code()),
+            "the interceptors' path says the same"
+        );
+        let info = status.get_details_error_info()?;
+        assert_eq!(info.metadata.get("rule").map(String::as_str), Some("GW-1"));
+        Some(info.reason)
     }
 
     fn bearer(value: &str) -> HeaderMap {
@@ -172,31 +203,51 @@ mod tests {
         h
     }
 
-    #[test]
-    fn gw_1_each_refusal_says_why() {
-        assert_eq!(reason(&HeaderMap::new()).as_deref(), Some("GW_1_TOKEN_MISSING"));
+    #[tokio::test]
+    async fn gw_1_each_refusal_says_why() {
+        let ours = issuer();
+        let r = |h: HeaderMap| {
+            let ours = ours.clone();
+            async move { reason(&ours, &h).await }
+        };
+        assert_eq!(r(HeaderMap::new()).await.as_deref(), Some("GW_1_TOKEN_MISSING"));
         assert_eq!(
-            reason(&bearer("Basic dXNlcjpwdw==")).as_deref(),
+            r(bearer("Basic dXNlcjpwdw==")).await.as_deref(),
             Some("GW_1_NOT_BEARER")
         );
         assert_eq!(
-            reason(&bearer("Bearer x.y.z")).as_deref(),
+            r(bearer("Bearer x.y.z")).await.as_deref(),
             Some("GW_1_TOKEN_MALFORMED")
         );
-        let other = ClientTokens::new(Secret::new(vec![4u8; 48]));
         let p = Principal {
             cf: "RSSMRA85T10A562S".into(),
             profile: Profile::Prestatore,
             sede: None,
         };
-        let forged = other.mint(&p, 60).unwrap_or_default();
+        // Another key, which our issuer never published.
+        let other = issuer().mint(&p, 60).unwrap_or_default();
         assert_eq!(
-            reason(&bearer(&format!("Bearer {forged}"))).as_deref(),
+            r(bearer(&format!("Bearer {other}"))).await.as_deref(),
+            Some("GW_1_TOKEN_KEY_UNKNOWN")
+        );
+        // Our key's signature over other claims.
+        let good = ours.mint(&p, 60).unwrap_or_default();
+        let dg = Principal {
+            profile: Profile::OperatoreDg,
+            ..p.clone()
+        };
+        let theirs = ours.mint(&dg, 60).unwrap_or_default();
+        let pieces: Vec<&str> = good.split('.').collect();
+        let swapped = format!(
+            "{}.{}.{}",
+            pieces[0],
+            theirs.split('.').nth(1).unwrap_or_default(),
+            pieces[2]
+        );
+        assert_eq!(
+            r(bearer(&format!("Bearer {swapped}"))).await.as_deref(),
             Some("GW_1_TOKEN_SIGNATURE")
         );
-        let ours = ClientTokens::new(Secret::new(vec![3u8; 48]))
-            .mint(&p, 60)
-            .unwrap_or_default();
-        assert_eq!(reason(&bearer(&format!("Bearer {ours}"))), None, "accepted");
+        assert_eq!(r(bearer(&format!("Bearer {good}"))).await, None, "accepted");
     }
 }

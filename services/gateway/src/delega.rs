@@ -99,7 +99,8 @@ mod tests {
         DelegheInternalService, DelegheInternalServiceServer,
     };
     use occasionali_runtime::config::Secret;
-    use occasionali_runtime::identity::{ClientTokens, InternalTokens, Principal, Profile};
+    use occasionali_runtime::identity::{InternalTokens, Principal, Profile};
+    use occasionali_runtime::issuers::{ClientVerifier, DevIssuer};
     use occasionali_runtime::shutdown;
     use tokio_stream::wrappers::TcpListenerStream;
     use tonic::{Request, Response, Status};
@@ -147,10 +148,10 @@ mod tests {
                 .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop.wait())
                 .await;
         });
-        let client_tokens = ClientTokens::new(Secret::new(vec![3u8; 48]));
+        let client_tokens = DevIssuer::generate()?;
         let internal = InternalTokens::new(Secret::new(vec![7u8; 48]));
         let auth = Authenticator {
-            client_tokens: client_tokens.clone(),
+            client_tokens: ClientVerifier::trusting(&client_tokens)?,
             deleghe: DelegaCheck::new(
                 tonic::transport::Channel::from_shared(url)?.connect_lazy(),
                 Caller::new(internal.clone(), "gateway", Duration::from_secs(2)),

@@ -8,7 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use occasionali_kernel::{Clock, OffsetClock, calendar};
 use occasionali_proto::gateway as pb;
 use occasionali_proto::gateway::dev_clock_service_server::DevClockService;
-use occasionali_runtime::identity::{ClientTokens, Principal, Profile};
+use occasionali_runtime::identity::{Principal, Profile};
+use occasionali_runtime::issuers::ClientVerifier;
 use occasionali_runtime::{AppError, Identity};
 use tonic::{Request, Response, Status};
 
@@ -42,11 +43,11 @@ fn only_dg<T>(request: &Request<T>) -> Result<(), Status> {
 
 /// Verifies the client's bearer token for services the gateway answers itself.
 #[derive(Clone)]
-pub struct ClientAuth(pub ClientTokens);
+pub struct ClientAuth(pub ClientVerifier);
 
 impl tonic::service::Interceptor for ClientAuth {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let principal: Principal = crate::auth::authenticate(&self.0, request.metadata().as_ref())?;
+        let principal: Principal = crate::auth::authenticate_cached(&self.0, request.metadata().as_ref())?;
         request.extensions_mut().insert(Identity::new(principal));
         Ok(request)
     }

@@ -29,7 +29,8 @@ use occasionali_runtime::client::{self, Caller};
 
 use occasionali_runtime::config::AdmissionLimits;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{ClientTokens, InternalTokens};
+use occasionali_runtime::identity::InternalTokens;
+use occasionali_runtime::issuers::ClientVerifier;
 use occasionali_runtime::server::{self, ServeOptions};
 use occasionali_runtime::shutdown::Shutdown;
 use tokio::net::TcpListener;
@@ -41,7 +42,8 @@ pub use proxy::Proxy;
 pub struct GatewayOptions {
     /// Where each context is reached.
     pub backends: HashMap<Context, String>,
-    pub client_tokens: ClientTokens,
+    /// Verifies client tokens against the configured issuers (issue 14).
+    pub client_tokens: ClientVerifier,
     pub internal_tokens: InternalTokens,
     /// Upper bound on a call's deadline; a shorter client deadline wins.
     pub max_timeout: Duration,

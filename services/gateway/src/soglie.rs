@@ -28,7 +28,8 @@ use axum::body::Body;
 use bytes::Bytes;
 use occasionali_runtime::config::AdmissionLimits;
 use occasionali_runtime::error::ERROR_DOMAIN;
-use occasionali_runtime::identity::{ClientTokens, Profile, mask};
+use occasionali_runtime::identity::{Profile, mask};
+use occasionali_runtime::issuers::ClientVerifier;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tonic::transport::server::TcpConnectInfo;
@@ -66,13 +67,13 @@ enum Caller {
 }
 
 impl Caller {
-    fn of(tokens: &ClientTokens, headers: &http::HeaderMap, extensions: &http::Extensions) -> Caller {
+    fn of(tokens: &ClientVerifier, headers: &http::HeaderMap, extensions: &http::Extensions) -> Caller {
         let bearer = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim);
-        if let Some(principal) = bearer.and_then(|t| tokens.verify(t).ok()) {
+        if let Some(principal) = bearer.and_then(|t| tokens.verify_cached(t).ok()) {
             return Caller::Subject {
                 profile: principal.profile,
                 sub: principal.cf,
@@ -229,7 +230,7 @@ impl Buckets {
 /// The thresholds of one gateway process, shared by every connection.
 pub struct Thresholds {
     limits: AdmissionLimits,
-    tokens: ClientTokens,
+    tokens: ClientVerifier,
     /// None: no per-caller limit (`caller_rate_per_second = 0`).
     buckets: Option<Mutex<Buckets>>,
     /// None: no cap on calls in flight (`max_in_flight = 0`).
@@ -240,7 +241,7 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    pub fn new(limits: AdmissionLimits, tokens: ClientTokens) -> Thresholds {
+    pub fn new(limits: AdmissionLimits, tokens: ClientVerifier) -> Thresholds {
         let now = Instant::now();
         Thresholds {
             limits,
@@ -441,8 +442,8 @@ impl http_body::Body for Held {
 
 #[cfg(test)]
 mod tests {
-    use occasionali_runtime::config::Secret;
     use occasionali_runtime::identity::Principal;
+    use occasionali_runtime::issuers::DevIssuer;
     use tower::ServiceExt;
 
     use super::*;
@@ -568,8 +569,12 @@ mod tests {
         assert_eq!(network(mapped), "10.0.0.1".parse().unwrap_or(mapped));
     }
 
-    fn key() -> Secret {
-        Secret::new(vec![3u8; 48])
+    fn issuer() -> DevIssuer {
+        DevIssuer::generate().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn verifier(dev: &DevIssuer) -> ClientVerifier {
+        ClientVerifier::trusting(dev).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn request(path: &str, token: Option<&str>, peer: Option<&str>) -> http::Request<Body> {
@@ -641,7 +646,7 @@ mod tests {
     #[tokio::test]
     async fn calls_beyond_the_cap_in_flight_are_shed_with_retry_info() {
         let (inner, open) = backend();
-        let tokens = ClientTokens::new(key());
+        let tokens = verifier(&issuer());
         let mut svc = Admission::new(inner, Arc::new(Thresholds::new(limits(0, 0, 2, 10), tokens)));
         let path = "/occasionali.portafoglio.v1.PortafoglioService/ImportF24";
         let first = call(&mut svc, request(path, None, None)).await;
@@ -684,10 +689,10 @@ mod tests {
     #[tokio::test]
     async fn each_caller_has_its_own_bucket_keyed_by_token_or_peer() {
         let (inner, _open) = backend();
-        let tokens = ClientTokens::new(key());
+        let tokens = issuer();
         let mut svc = Admission::new(
             inner,
-            Arc::new(Thresholds::new(limits(1, 2, 0, 100), tokens.clone())),
+            Arc::new(Thresholds::new(limits(1, 2, 0, 100), verifier(&tokens))),
         );
         let mint = |cf: &str| {
             tokens

@@ -74,7 +74,7 @@ pub fn routes(app: &App, deps: &ContextDeps) -> Routes {
 pub fn spawn_web(
     app: &App,
     listener: tokio::net::TcpListener,
-    client_tokens: occasionali_runtime::identity::ClientTokens,
+    client_tokens: occasionali_runtime::issuers::ClientVerifier,
     shutdown: Shutdown,
 ) -> JoinHandle<()> {
     let router = web::router(

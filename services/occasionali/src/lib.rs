@@ -11,12 +11,13 @@ use occasionali_kernel::{Clock, OffsetClock, SharedClock};
 use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::{AdmissionLimits, Config, Secret, SecretKind};
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{ClientTokens, InternalTokens};
+use occasionali_runtime::identity::InternalTokens;
+use occasionali_runtime::issuers::{self, ClientVerifier, DevIssuer, VerifierOptions};
 use occasionali_runtime::relay::{self, Relay, RelayOptions};
 use occasionali_runtime::server::{self, ServeOptions};
 use occasionali_runtime::shutdown::{self, Shutdown};
-use occasionali_runtime::{db, metriche};
 use occasionali_runtime::tls::{self, ClientTls, ServerTls};
+use occasionali_runtime::{db, metriche};
 use tonic::service::Routes;
 
 pub mod bench;
@@ -29,11 +30,27 @@ pub fn internal_tokens(config: &Config) -> anyhow::Result<InternalTokens> {
     )
 }
 
-pub fn client_tokens(config: &Config) -> anyhow::Result<ClientTokens> {
-    Ok(
-        ClientTokens::new(Secret::load_or_create(&config.secret_path(SecretKind::Auth))?)
-            .with_leeway(config.auth.clock_leeway_seconds),
-    )
+/// How client tokens are judged: the configured issuers (`[[auth.issuers]]`).
+pub fn verifier_options(config: &Config) -> VerifierOptions {
+    VerifierOptions {
+        leeway_seconds: config.auth.clock_leeway_seconds,
+        refresh_seconds: config.auth.jwks_refresh_seconds,
+        min_refresh_seconds: config.auth.jwks_min_refresh_seconds,
+        ..VerifierOptions::new(config.auth.issuers.clone())
+    }
+}
+
+/// The client token verifier of a process that judges clients (the gateway, notifiche's
+/// dashboard): the issuers' keys fetched now (an unreachable JWKS is logged, not fatal) and
+/// kept fresh in the background until `shutdown`.
+pub async fn client_verifier(config: &Config, shutdown: Shutdown) -> anyhow::Result<ClientVerifier> {
+    ClientVerifier::start(&verifier_options(config), shutdown).await
+}
+
+/// The local dev issuer's key (`occasionali token`, the test cluster, the benches), created
+/// on first use.
+pub fn dev_issuer(config: &Config) -> anyhow::Result<DevIssuer> {
+    DevIssuer::of(config)
 }
 
 /// Migrates `ctx`'s database, then grants the services' role (`database.runtime_role`) its
@@ -226,7 +243,7 @@ pub async fn run_context(
         background.push(occasionali_notifiche::spawn_web(
             a,
             listener,
-            client_tokens(&config)?,
+            client_verifier(&config, shutdown.clone()).await?,
             shutdown.clone(),
         ));
     }
@@ -282,7 +299,7 @@ async fn run_gateway(
     let options = occasionali_gateway::GatewayOptions {
         tls: public_tls(&config)?,
         backends: endpoints(&config),
-        client_tokens: client_tokens(&config)?,
+        client_tokens: client_verifier(&config, shutdown.clone()).await?,
         internal_tokens: internal_tokens(&config)?,
         max_timeout: Duration::from_millis(config.gateway.request_timeout_ms),
         stream_timeout: Duration::from_millis(config.gateway.stream_timeout_ms),
@@ -308,6 +325,8 @@ pub struct Ascolti {
     pub contesti: HashMap<Context, tokio::net::TcpListener>,
     /// The notifiche pages.
     pub web: Option<tokio::net::TcpListener>,
+    /// The dev issuer's JWKS (`auth.dev_jwks_listen`).
+    pub jwks: Option<tokio::net::TcpListener>,
 }
 
 /// The listeners handed over by whoever started the process (systemd socket activation:
@@ -350,7 +369,7 @@ pub async fn dev_con(
     // Generous admission limits unless configured: benches and suites call from one caller.
     config.gateway.admission.fill(AdmissionLimits::DEVELOPMENT);
     install_client_tls(&config)?;
-    let config = Arc::new(config);
+    let mut config = Arc::new(config);
     // Dev always runs on an adjustable clock (DevClockService); it starts at --clock or now.
     let dev_clock = Arc::new(match clock_start {
         Some(t) => OffsetClock::starting_at(t),
@@ -358,10 +377,25 @@ pub async fn dev_con(
     });
     let clock: SharedClock = dev_clock.clone();
     let tokens = internal_tokens(&config)?;
-    client_tokens(&config)?;
     let (trigger, handle) = shutdown::channel();
-    let drain = Duration::from_millis(200);
     let mut tasks = tokio::task::JoinSet::new();
+    if config.auth.dev_issuer {
+        // The dev issuer is trusted as any issuer is: its JWKS fetched over HTTP.
+        let dev = dev_issuer(&config)?;
+        let listener = match ascolti.jwks.take() {
+            Some(l) => l,
+            None => server::bind(config.auth.dev_jwks_listen).await?,
+        };
+        let url = format!("http://{}{}", listener.local_addr()?, issuers::JWKS_PATH);
+        tracing::info!(%url, kid = dev.kid(), "dev issuer: `occasionali token` signs with it");
+        let mut with_dev = (*config).clone();
+        with_dev.auth.issuers.retain(|i| i.issuer != issuers::DEV_ISSUER);
+        with_dev.auth.issuers.push(DevIssuer::issuer_config(url));
+        config = Arc::new(with_dev);
+        tasks.spawn(issuers::serve_jwks(listener, dev.jwks(), handle.clone()));
+    }
+    let config = config;
+    let drain = Duration::from_millis(200);
     for ctx in Context::ALL {
         let propri = Ascolti {
             gateway: None,
@@ -375,6 +409,7 @@ pub async fn dev_con(
             } else {
                 None
             },
+            jwks: None,
         };
         tasks.spawn(run_context(
             config.clone(),
@@ -412,17 +447,19 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     let config = Arc::new(config);
     // A production process uses provisioned keys: a missing key file is a start-up error, not
     // a fresh random key that no other replica shares.
-    let kinds: &[SecretKind] = if target == "gateway" {
-        &[SecretKind::Auth, SecretKind::Internal]
-    } else if target == "notifiche" && config.notifiche.web_listen.is_some() {
-        // The dashboard verifies the same client tokens the gateway does.
-        &[SecretKind::Auth, SecretKind::Internal]
-    } else {
-        &[SecretKind::Internal]
-    };
+    let kinds: &[SecretKind] = &[SecretKind::Internal];
     for kind in kinds {
         Secret::load(&config.secret_path(*kind))
-            .with_context(|| "configure the key files (auth.secret_file / auth.internal_secret_file)")?;
+            .with_context(|| "configure the key files (auth.internal_secret_file)")?;
+    }
+    // The gateway (and the dashboard, which verifies the same client tokens) trusts the
+    // configured issuers only: with none, every client would be refused.
+    let judges_clients =
+        target == "gateway" || (target == "notifiche" && config.notifiche.web_listen.is_some());
+    if judges_clients && config.auth.issuers.is_empty() {
+        anyhow::bail!(
+            "serve {target}: configure the client token issuers ([[auth.issuers]], deploy/config.example.toml)"
+        );
     }
     install_client_tls(&config)?;
     let (trigger, handle) = shutdown::channel();

@@ -16,9 +16,10 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use occasionali::bench::{self, Mix};
 use occasionali_kernel::{Clock, SystemClock};
-use occasionali_runtime::config::{Config, Secret, SecretKind};
+use occasionali_runtime::config::Config;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::{ClientTokens, Profile, client_principal};
+use occasionali_runtime::identity::{Profile, client_principal};
+use occasionali_runtime::issuers::DevIssuer;
 use occasionali_runtime::{shutdown, telemetry};
 
 #[derive(Parser)]
@@ -50,7 +51,8 @@ enum Command {
     Serve { target: String },
     /// Run database migrations (all contexts when none is named).
     Migrate { contexts: Vec<String> },
-    /// Print a development bearer token signed with the configured key.
+    /// Print a development bearer token signed by the local dev issuer (its key created on
+    /// first use; `occasionali dev` serves its JWKS and trusts it).
     Token {
         #[arg(long)]
         profile: String,
@@ -81,6 +83,9 @@ enum Command {
         #[arg(long, default_value = "occasionali")]
         namespace: String,
     },
+    /// Print the local dev issuer's public key set (JWKS), for a deployment that trusts dev
+    /// tokens through `jwks_file` (compose, the k8s dev overlay) instead of `occasionali dev`.
+    DevJwks,
 }
 
 #[derive(clap::Args, Debug)]
@@ -135,16 +140,15 @@ fn gateway_url(args: &BenchArgs, config: &Config) -> String {
 }
 
 async fn run_bench(args: BenchArgs, config: &Config) -> anyhow::Result<()> {
-    // The key must be the gateway's own: a key created here would only mint tokens the
-    // gateway refuses (UNAUTHENTICATED on every call).
-    let path = config.secret_path(SecretKind::Auth);
-    let key = Secret::load(&path).with_context(|| {
+    // The key must be the one the cluster's dev issuer publishes: a key created here would
+    // only mint tokens the gateway refuses (UNAUTHENTICATED on every call).
+    let path = DevIssuer::key_path(config);
+    let tokens = DevIssuer::load(&path).with_context(|| {
         format!(
-            "the bench signs its callers' tokens with the gateway's client key ({}):              point --config or --data-dir at the cluster's",
+            "the bench signs its callers' tokens with the dev issuer's key ({}) that `occasionali dev` trusts: point --config or --data-dir at the cluster's",
             path.display()
         )
     })?;
-    let tokens = ClientTokens::new(key).with_leeway(config.auth.clock_leeway_seconds);
     let run = args
         .run
         .unwrap_or_else(|| u64::try_from(SystemClock.now().timestamp()).unwrap_or_default());
@@ -249,12 +253,18 @@ async fn main() -> anyhow::Result<()> {
             }
             // The gateway's own rules (a payments feed is named by its id, e.g. AGENZIA-ENTRATE).
             let principal = client_principal(&cf, profile, sede.as_deref())?;
-            let token = occasionali::client_tokens(&config)?
+            // Signed by the local dev issuer, whose JWKS `occasionali dev` serves and trusts.
+            let token = occasionali::dev_issuer(&config)?
                 .mint(&principal, ttl.unwrap_or(config.auth.token_ttl_seconds))?;
             println!("{token}");
             Ok(())
         }
         Command::Bench(args) => run_bench(args, &config).await,
+        Command::DevJwks => {
+            let jwks = occasionali::dev_issuer(&config)?.jwks();
+            println!("{}", serde_json::to_string_pretty(&jwks)?);
+            Ok(())
+        }
     }
 }
 

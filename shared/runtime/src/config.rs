@@ -249,8 +249,6 @@ pub struct TelemetryConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
-    /// HS256 key for client bearer tokens. Default: `<data_dir>/secrets/auth.key`, created on first use.
-    pub secret_file: Option<PathBuf>,
     /// HS256 key for the internal identity tokens. Default: `<data_dir>/secrets/internal.key`.
     pub internal_secret_file: Option<PathBuf>,
     /// Lifetime of development tokens printed by `occasionali token`.
@@ -258,6 +256,20 @@ pub struct AuthConfig {
     /// Clock skew tolerated on a token's `exp`, `nbf` and `iat` (RFC 7519 §4.1.4–4.1.6), for
     /// client and internal tokens alike.
     pub clock_leeway_seconds: u64,
+    /// The identity providers whose tokens the gateway accepts (issue 14). `occasionali dev`
+    /// adds the local dev issuer unless `dev_issuer` is false.
+    pub issuers: Vec<crate::issuers::IssuerConfig>,
+    /// How often every issuer's JWKS is fetched again.
+    pub jwks_refresh_seconds: u64,
+    /// The least time between two fetches of one issuer's JWKS caused by tokens naming an
+    /// unknown `kid` (so garbage tokens cannot make us hammer the IdP).
+    pub jwks_min_refresh_seconds: u64,
+    /// `occasionali dev`: serve the dev issuer's JWKS and trust it (default true).
+    pub dev_issuer: bool,
+    /// The dev issuer's ES256 key. Default: `<data_dir>/secrets/dev-issuer.pem`, created on first use.
+    pub dev_issuer_key_file: Option<PathBuf>,
+    /// `occasionali dev`: where the dev issuer's JWKS is served (loopback).
+    pub dev_jwks_listen: SocketAddr,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -446,10 +458,15 @@ impl Default for LogConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
-            secret_file: None,
             internal_secret_file: None,
             token_ttl_seconds: 8 * 3600,
             clock_leeway_seconds: crate::identity::DEFAULT_CLOCK_LEEWAY_SECONDS,
+            issuers: Vec::new(),
+            jwks_refresh_seconds: crate::issuers::DEFAULT_REFRESH_SECONDS,
+            jwks_min_refresh_seconds: crate::issuers::DEFAULT_MIN_REFRESH_SECONDS,
+            dev_issuer: true,
+            dev_issuer_key_file: None,
+            dev_jwks_listen: SocketAddr::from(([127, 0, 0, 1], 50092)),
         }
     }
 }
@@ -499,6 +516,10 @@ impl Config {
         // off is a fault to fix, not to tolerate.
         if self.auth.clock_leeway_seconds > 300 {
             bail!("auth.clock_leeway_seconds must be at most 300");
+        }
+        crate::issuers::validate_all(&self.auth.issuers)?;
+        if self.auth.jwks_refresh_seconds == 0 || self.auth.jwks_min_refresh_seconds == 0 {
+            bail!("auth.jwks_refresh_seconds and auth.jwks_min_refresh_seconds must be more than 0");
         }
         let a = &self.gateway.admission;
         if a.caller_burst == Some(0) && a.caller_rate_per_second != Some(0) {
@@ -578,8 +599,8 @@ impl Config {
         if let Some(v) = var(env::OTLP_ENDPOINT).or_else(|| var(env::OTEL_EXPORTER_OTLP_ENDPOINT)) {
             self.telemetry.otlp_endpoint = Some(v).filter(|s| !s.is_empty());
         }
-        if let Some(v) = var(env::AUTH_SECRET_FILE) {
-            self.auth.secret_file = Some(v.into());
+        if let Some(v) = var(env::DEV_ISSUER_KEY_FILE) {
+            self.auth.dev_issuer_key_file = Some(v.into());
         }
         if let Some(v) = var(env::INTERNAL_SECRET_FILE) {
             self.auth.internal_secret_file = Some(v.into());
@@ -765,7 +786,6 @@ impl Config {
 
     pub fn secret_path(&self, which: SecretKind) -> PathBuf {
         let configured = match which {
-            SecretKind::Auth => self.auth.secret_file.clone(),
             SecretKind::Internal => self.auth.internal_secret_file.clone(),
         };
         configured.unwrap_or_else(|| self.data_dir.join("secrets").join(which.file_name()))
@@ -774,14 +794,12 @@ impl Config {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecretKind {
-    Auth,
     Internal,
 }
 
 impl SecretKind {
     fn file_name(self) -> &'static str {
         match self {
-            SecretKind::Auth => "auth.key",
             SecretKind::Internal => "internal.key",
         }
     }
@@ -831,7 +849,7 @@ impl Secret {
 }
 
 #[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -845,7 +863,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes)?;
     Ok(())
 }
@@ -1098,5 +1116,45 @@ mod tests {
             Err(e) => format!("{e:#}"),
         };
         assert!(e.contains("gateway.tls.key_file missing"), "{e}");
+    }
+
+    /// Issue 14: every shipped issuers file is a valid configuration, and the HS256 client key
+    /// is gone for good (an old config naming it is refused, not silently ignored).
+    #[test]
+    fn the_shipped_issuer_configurations_are_valid() {
+        for (name, text) in [
+            (
+                "deploy/config.example.toml",
+                include_str!("../../../deploy/config.example.toml"),
+            ),
+            (
+                "deploy/compose.issuers.toml",
+                include_str!("../../../deploy/compose.issuers.toml"),
+            ),
+            (
+                "k8s/overlays/prod/issuers.toml",
+                include_str!("../../../k8s/overlays/prod/issuers.toml"),
+            ),
+            (
+                "k8s/overlays/dev/issuers.toml",
+                include_str!("../../../k8s/overlays/dev/issuers.toml"),
+            ),
+        ] {
+            let c: Config = toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            c.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!c.auth.issuers.is_empty(), "{name}");
+        }
+        let prod: Config = toml::from_str(include_str!("../../../k8s/overlays/prod/issuers.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = prod.auth.issuers.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["inps-idp", "pdnd"]);
+        assert!(toml::from_str::<Config>("[auth]\nsecret_file = \"/run/secrets/auth\"\n").is_err());
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "OCCASIONALI_DEV_ISSUER_KEY_FILE").then(|| "/keys/dev.pem".to_string()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.auth.dev_issuer_key_file, Some(PathBuf::from("/keys/dev.pem")));
+        let mut bad = Config::default();
+        bad.auth.jwks_refresh_seconds = 0;
+        assert!(bad.validate().is_err());
     }
 }

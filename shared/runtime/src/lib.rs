@@ -10,6 +10,7 @@ pub mod decode;
 pub mod env;
 pub mod error;
 pub mod identity;
+pub mod issuers;
 pub mod limiti;
 pub mod metriche;
 pub mod outbox;

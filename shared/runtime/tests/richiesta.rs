@@ -149,6 +149,7 @@ async fn the_logged_code_is_the_one_the_caller_got() {
         name: "prova".into(),
         services: vec!["prova.Prova".into()],
         drain: Duration::ZERO,
+        tls: None,
     };
     let serving = tokio::spawn(server::serve(listener, options, Routes::new(Prova), stop));
     let mut channel = Channel::from_shared(format!("http://{addr}"))

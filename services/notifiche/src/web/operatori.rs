@@ -1,13 +1,13 @@
 //! The dashboard's check of who is asking: the same client bearer tokens the gateway verifies
 //! (GW-1); whom the dashboard is for is the domain's (NOT-5).
 
-use occasionali_runtime::identity::ClientTokens;
+use occasionali_runtime::issuers::ClientVerifier;
 use occasionali_runtime::{AppError, Identity};
 
 use super::VerificaOperatore;
 use crate::domain::accesso;
 
-pub struct TokenOperatore(pub ClientTokens);
+pub struct TokenOperatore(pub ClientVerifier);
 
 #[tonic::async_trait]
 impl VerificaOperatore for TokenOperatore {
@@ -15,6 +15,7 @@ impl VerificaOperatore for TokenOperatore {
         let p = self
             .0
             .verify(bearer)
+            .await
             .map_err(|e| AppError::Unauthenticated(format!("token not accepted: {e}")))?;
         // The operator signs in with its own token: no delega, no origin.
         let id = Identity::new(p);

@@ -18,7 +18,7 @@ use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceC
 use occasionali_proto::comunicazioni::comunicazioni_service_client::ComunicazioniServiceClient;
 use occasionali_proto::prestazioni as pb;
 use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
-use occasionali_runtime::identity::ClientTokens;
+use occasionali_runtime::issuers::DevIssuer;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
@@ -67,7 +67,7 @@ impl Options {
 /// gateway's client key); `progress` hears what is being done.
 pub async fn run(
     options: &Options,
-    tokens: &ClientTokens,
+    tokens: &DevIssuer,
     progress: &(dyn Fn(String) + Sync),
 ) -> anyhow::Result<Report> {
     anyhow::ensure!(!options.clients.is_empty(), "no number of clients to run");

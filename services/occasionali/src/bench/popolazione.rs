@@ -26,7 +26,8 @@ use occasionali_proto::gateway::dev_clock_service_client::DevClockServiceClient;
 use occasionali_proto::portafoglio as por;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_proto::prestazioni as pb;
-use occasionali_runtime::identity::{ClientTokens, Profile, client_principal};
+use occasionali_runtime::identity::{Profile, client_principal};
+use occasionali_runtime::issuers::DevIssuer;
 use occasionali_runtime::testing::persone;
 use tonic::Code;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -129,7 +130,7 @@ pub struct Subject {
 }
 
 impl Subject {
-    fn new(tokens: &ClientTokens, cf: &str, profile: Profile, ttl: u64) -> anyhow::Result<Subject> {
+    fn new(tokens: &DevIssuer, cf: &str, profile: Profile, ttl: u64) -> anyhow::Result<Subject> {
         let principal = client_principal(cf, profile, None)?;
         let token = tokens.mint(&principal, ttl)?;
         Ok(Subject {
@@ -197,7 +198,7 @@ impl Population {
     /// wallet with an F24 of the payments feed. Tokens live `ttl` seconds.
     pub async fn prepare(
         channel: &Channel,
-        tokens: &ClientTokens,
+        tokens: &DevIssuer,
         companies: usize,
         seed: u64,
         run: u64,
@@ -456,7 +457,7 @@ async fn platform_now(channel: &Channel, caller: &Subject) -> anyhow::Result<(Da
 /// company's CPO wallet; every record must be credited.
 async fn fund(
     channel: &Channel,
-    tokens: &ClientTokens,
+    tokens: &DevIssuer,
     space: &Space,
     companies: &[Subject],
     today: NaiveDate,
