@@ -636,7 +636,9 @@ async fn gw_6_backends_serve_internal_services_only_to_sistema() -> anyhow::Resu
         identity(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None),
     ];
     let call = |ctx: Context, id: &Identity, rpc: &str, body: serde_json::Value| {
-        let header = c.identity_token(id).map(|t| format!("{IDENTITY_HEADER}: {t}"));
+        let header = c
+            .identity_token(id, ctx)
+            .map(|t| format!("{IDENTITY_HEADER}: {t}"));
         let target = c.backends[&ctx].to_string();
         let rpc = rpc.to_string();
         let b = c.grpcurl_backend(ctx);

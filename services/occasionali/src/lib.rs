@@ -12,6 +12,7 @@ use occasionali_runtime::app::ContextDeps;
 use occasionali_runtime::config::{AdmissionLimits, Config, Secret, SecretKind};
 use occasionali_runtime::context::Context;
 use occasionali_runtime::db;
+use occasionali_runtime::firme::{Firmatario, Portachiavi};
 use occasionali_runtime::identity::{ClientTokens, InternalTokens};
 use occasionali_runtime::relay::{self, Relay, RelayOptions};
 use occasionali_runtime::server::{self, ServeOptions};
@@ -21,9 +22,26 @@ use tonic::service::Routes;
 pub mod bench;
 pub mod carico;
 
-pub fn internal_tokens(config: &Config) -> anyhow::Result<InternalTokens> {
+/// What `firmatario`'s process signs and verifies internal tokens with: its provisioned
+/// private key and trust set (issue 14). Never invented: a missing key is a start-up error.
+pub fn internal_tokens(config: &Config, firmatario: Firmatario) -> anyhow::Result<InternalTokens> {
+    let key = config.internal_key_path(firmatario);
+    let trust = config.internal_trust_dir();
+    Ok(InternalTokens::load(firmatario, &key, &trust)
+        .with_context(|| {
+            format!(
+                "the internal identity of {firmatario}: configure auth.internal_key_file and auth.internal_trust_dir \
+                 (generate a key pair with `occasionali keygen {firmatario}`)"
+            )
+        })?
+        .with_leeway(config.auth.clock_leeway_seconds))
+}
+
+/// Every process's internal key for `occasionali dev` and the test cluster, created under
+/// `<data_dir>/secrets/internal/` on first use, with their public keys in the trust directory.
+pub fn dev_keys(config: &Config) -> anyhow::Result<Portachiavi> {
     Ok(
-        InternalTokens::new(Secret::load_or_create(&config.secret_path(SecretKind::Internal))?)
+        Portachiavi::dev(&config.internal_keys_dir(), &config.internal_trust_dir())?
             .with_leeway(config.auth.clock_leeway_seconds),
     )
 }
@@ -188,6 +206,7 @@ pub async fn run_context(
 
 async fn run_gateway(
     config: Arc<Config>,
+    internal_tokens: InternalTokens,
     drain: Duration,
     clock: SharedClock,
     dev_clock: Option<Arc<OffsetClock>>,
@@ -201,7 +220,7 @@ async fn run_gateway(
     let options = occasionali_gateway::GatewayOptions {
         backends: endpoints(&config),
         client_tokens: client_tokens(&config)?,
-        internal_tokens: internal_tokens(&config)?,
+        internal_tokens,
         max_timeout: Duration::from_millis(config.gateway.request_timeout_ms),
         stream_timeout: Duration::from_millis(config.gateway.stream_timeout_ms),
         drain,
@@ -272,7 +291,8 @@ pub async fn dev_con(
         None => OffsetClock::starting_at(Clock::now(&occasionali_kernel::SystemClock)),
     });
     let clock: SharedClock = dev_clock.clone();
-    let tokens = internal_tokens(&config)?;
+    // One process, every signer: each context and the gateway still sign with their own key.
+    let keys = dev_keys(&config)?;
     client_tokens(&config)?;
     let (trigger, handle) = shutdown::channel();
     let drain = Duration::from_millis(200);
@@ -295,7 +315,7 @@ pub async fn dev_con(
             config.clone(),
             ctx,
             clock.clone(),
-            tokens.clone(),
+            keys.contesto(ctx)?,
             drain,
             propri,
             handle.clone(),
@@ -303,6 +323,7 @@ pub async fn dev_con(
     }
     tasks.spawn(run_gateway(
         config.clone(),
+        keys.tokens(Firmatario::Gateway)?,
         drain,
         clock.clone(),
         Some(dev_clock),
@@ -327,17 +348,19 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     let config = Arc::new(config);
     // A production process uses provisioned keys: a missing key file is a start-up error, not
     // a fresh random key that no other replica shares.
+    let firmatario: Firmatario = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let tokens = internal_tokens(&config, firmatario)?;
     let kinds: &[SecretKind] = if target == "gateway" {
-        &[SecretKind::Auth, SecretKind::Internal]
+        &[SecretKind::Auth]
     } else if target == "notifiche" && config.notifiche.web_listen.is_some() {
         // The dashboard verifies the same client tokens the gateway does.
-        &[SecretKind::Auth, SecretKind::Internal]
+        &[SecretKind::Auth]
     } else {
-        &[SecretKind::Internal]
+        &[]
     };
     for kind in kinds {
         Secret::load(&config.secret_path(*kind))
-            .with_context(|| "configure the key files (auth.secret_file / auth.internal_secret_file)")?;
+            .with_context(|| "configure the key file (auth.secret_file)")?;
     }
     let (trigger, handle) = shutdown::channel();
     // Kubernetes: keep answering NOT_SERVING for a few seconds so endpoints are removed first.
@@ -346,6 +369,7 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     let task = if target == "gateway" {
         tokio::spawn(run_gateway(
             config.clone(),
+            tokens,
             drain,
             occasionali_kernel::clock::system(),
             None,
@@ -354,7 +378,6 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
         ))
     } else {
         let ctx: Context = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        let tokens = internal_tokens(&config)?;
         let mut ascolti = Ascolti::default();
         if let Some(l) = passati.next() {
             ascolti.contesti.insert(ctx, l);

@@ -9,13 +9,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::Serialize;
-use tonic::metadata::MetadataValue;
 use tonic::{Request, Status};
 
 use crate::config::Secret;
 pub use occasionali_kernel::identita::{
     Identity, OnBehalf, Principal, Profile, RUOLO_LEGALE_RAPPRESENTANTE, mask,
 };
+// The internal tokens, signed per process (issue 14): their own module, named here as before.
+pub use crate::firme::{IdentityInterceptor, InternalTokens, SystemOnlyInterceptor};
 
 /// Metadata carrying the internal identity token from the gateway to the services.
 pub const IDENTITY_HEADER: &str = "x-occasionali-identity";
@@ -27,9 +28,6 @@ pub const RUOLO_HEADER: &str = "x-occasionali-ruolo";
 
 const ISSUER: &str = "occasionali";
 const CLIENT_AUDIENCE: &str = "occasionali-api";
-const INTERNAL_AUDIENCE: &str = "occasionali-internal";
-/// Internal tokens only need to live for one hop.
-const INTERNAL_TTL_SECONDS: u64 = 120;
 
 /// The identity of a request, as placed there by [`IdentityInterceptor`].
 pub trait RequestIdentity {
@@ -74,6 +72,17 @@ pub enum TokenError {
     /// `iat` is later than now (beyond the clock leeway): a clock or a forger in the future.
     #[error("token is issued in the future (iat)")]
     IssuedInFuture,
+    /// An internal token whose `iss` names no process of the platform.
+    #[error("internal token is signed by an unknown signer {0:?}")]
+    UnknownSigner(String),
+    /// An internal token whose header `kid` (if any) is none of its signer's trusted keys: a
+    /// key rotated away, or one never provisioned.
+    #[error("internal token is signed by {0} with a key not trusted here (kid {1:?})")]
+    UnknownKey(&'static str, Option<String>),
+    /// An internal token carrying an identity its signer may not issue: a context signing a
+    /// client's identity, or another process's `sistema` one.
+    #[error("{0} may not sign this identity")]
+    NotSignersIdentity(&'static str),
 }
 
 impl TokenError {
@@ -90,6 +99,9 @@ impl TokenError {
             TokenError::Expired => "GW_1_TOKEN_EXPIRED",
             TokenError::NotYetValid => "GW_1_TOKEN_NOT_YET_VALID",
             TokenError::IssuedInFuture => "GW_1_TOKEN_ISSUED_IN_FUTURE",
+            TokenError::UnknownSigner(_) => "GW_1_TOKEN_SIGNER_UNKNOWN",
+            TokenError::UnknownKey(..) => "GW_1_TOKEN_KEY_UNTRUSTED",
+            TokenError::NotSignersIdentity(_) => "GW_1_TOKEN_SIGNER_NOT_ENTITLED",
         }
     }
 }
@@ -113,15 +125,6 @@ struct ClientClaims {
     profile: Profile,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sede: Option<String>,
-    iss: String,
-    aud: String,
-    iat: u64,
-    exp: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct InternalClaims {
-    id: Identity,
     iss: String,
     aud: String,
     iat: u64,
@@ -358,137 +361,6 @@ fn validate_principal(cf: String, profile: Profile, sede: Option<String>) -> Res
     Ok(Principal { cf, profile, sede })
 }
 
-/// Signs and verifies internal identity tokens (gateway → service, service → service).
-#[derive(Clone)]
-pub struct InternalTokens {
-    key: Secret,
-    leeway: u64,
-}
-
-impl InternalTokens {
-    pub fn new(key: Secret) -> InternalTokens {
-        InternalTokens {
-            key,
-            leeway: DEFAULT_CLOCK_LEEWAY_SECONDS,
-        }
-    }
-
-    /// The clock skew tolerated between the processes of the platform.
-    pub fn with_leeway(mut self, seconds: u64) -> InternalTokens {
-        self.leeway = seconds;
-        self
-    }
-
-    pub fn mint(&self, identity: &Identity) -> Result<String, TokenError> {
-        let iat = now_seconds();
-        let claims = InternalClaims {
-            id: identity.clone(),
-            iss: ISSUER.into(),
-            aud: INTERNAL_AUDIENCE.into(),
-            iat,
-            exp: iat + INTERNAL_TTL_SECONDS,
-        };
-        encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(self.key.expose()),
-        )
-        .map_err(|e| TokenError::Invalid(e.to_string()))
-    }
-
-    pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
-        let c = verify_claims(token, &self.key, INTERNAL_AUDIENCE, self.leeway, now_seconds())?;
-        required_claim(&c, "id")
-    }
-
-    /// The metadata value for a call made by `service` (profile `sistema`) because of `origin`.
-    pub fn system_call(
-        &self,
-        service: &str,
-        origin: Option<&Identity>,
-    ) -> Result<MetadataValue<tonic::metadata::Ascii>, Status> {
-        let identity = Identity {
-            caller: Principal {
-                cf: format!("SISTEMA-{}", service.to_ascii_uppercase()),
-                profile: Profile::Sistema,
-                sede: None,
-            },
-            on_behalf_of: None,
-            origin: origin.map(|o| Box::new(o.clone())),
-        };
-        let token = self
-            .mint(&identity)
-            .map_err(|e| Status::internal(e.to_string()))?;
-        MetadataValue::try_from(token).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-/// Verifies the internal identity on every call to a context service; no identity, no call.
-#[derive(Clone)]
-pub struct IdentityInterceptor {
-    tokens: InternalTokens,
-}
-
-impl IdentityInterceptor {
-    pub fn new(tokens: InternalTokens) -> IdentityInterceptor {
-        IdentityInterceptor { tokens }
-    }
-}
-
-impl tonic::service::Interceptor for IdentityInterceptor {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let token = request
-            .metadata()
-            .get(IDENTITY_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                Status::unauthenticated("no verified identity: call through the gateway with a bearer token")
-            })?;
-        let identity = self
-            .tokens
-            .verify(token)
-            .map_err(|e| Status::unauthenticated(format!("identity rejected: {e}")))?;
-        request.extensions_mut().insert(identity);
-        Ok(request)
-    }
-}
-
-/// Guards an internal service (GW-6): verifies the identity as [`IdentityInterceptor`] does,
-/// then refuses anyone but the platform's own `sistema` identity with PERMISSION_DENIED
-/// (`GW_6_INTERNAL_ONLY`). The gateway never routes internal services, so a client meets this
-/// only by reaching a backend with a stolen identity token.
-#[derive(Clone)]
-pub struct SystemOnlyInterceptor {
-    identity: IdentityInterceptor,
-}
-
-impl SystemOnlyInterceptor {
-    pub fn new(tokens: InternalTokens) -> SystemOnlyInterceptor {
-        SystemOnlyInterceptor {
-            identity: IdentityInterceptor::new(tokens),
-        }
-    }
-}
-
-impl tonic::service::Interceptor for SystemOnlyInterceptor {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        let request = self.identity.call(request)?;
-        match request.extensions().get::<Identity>() {
-            Some(id) if id.is_system() => Ok(request),
-            Some(id) => {
-                tracing::warn!(profile = %id.profile(), caller = %mask(&id.caller.cf), "internal service refused to a non-system identity");
-                Err(crate::error::AppError::denied(
-                    "GW-6",
-                    "GW_6_INTERNAL_ONLY",
-                    "this is an internal service: only the platform's own services may call it",
-                )
-                .into())
-            }
-            None => Err(Status::unauthenticated("missing verified identity")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,8 +406,6 @@ mod tests {
         let tok = t.mint(&p, 60).unwrap_or_default();
         assert_eq!(t.verify(&tok), Ok(p));
         assert!(ClientTokens::new(key(2)).verify(&tok).is_err());
-        // A client token is not an internal token, even with the same key.
-        assert!(InternalTokens::new(key(1)).verify(&tok).is_err());
     }
 
     /// Claims signed with `key` as they come, for the edges no minted token has.
@@ -746,44 +616,6 @@ mod tests {
     }
 
     #[test]
-    fn gw_1_internal_tokens_follow_the_same_rules() {
-        let t = InternalTokens::new(key(5));
-        let id = Identity::new(Principal {
-            cf: "RSSMRA85T10A562S".into(),
-            profile: Profile::Prestatore,
-            sede: None,
-        });
-        let now = now_seconds();
-        let claims = |iat: u64, aud: serde_json::Value| serde_json::json!({"id": id, "iss": "occasionali", "aud": aud, "iat": iat, "exp": now + 120});
-        assert_eq!(
-            t.verify(&signed(
-                &key(5),
-                claims(now, serde_json::json!(["occasionali-internal"]))
-            )),
-            Ok(id.clone())
-        );
-        assert_eq!(
-            t.verify(&signed(
-                &key(5),
-                claims(now + 3600, "occasionali-internal".into())
-            )),
-            Err(TokenError::IssuedInFuture)
-        );
-        assert_eq!(
-            t.verify(&signed(&key(5), claims(now, "occasionali-api".into()))),
-            Err(TokenError::Audience)
-        );
-        let mut no_id = claims(now, "occasionali-internal".into());
-        if let Some(m) = no_id.as_object_mut() {
-            m.remove("id");
-        }
-        assert_eq!(
-            t.verify(&signed(&key(5), no_id)),
-            Err(TokenError::MissingClaim("id"))
-        );
-    }
-
-    #[test]
     fn gw_1_no_client_token_carries_the_sistema_profile() {
         let t = ClientTokens::new(key(1));
         let p = Principal {
@@ -834,67 +666,6 @@ mod tests {
         );
         assert!(client_principal("pagopa", Profile::FlussoPagamenti, None).is_ok());
         assert!(client_principal("X", Profile::Sistema, None).is_err());
-    }
-
-    #[test]
-    fn gw_6_internal_services_admit_only_sistema() {
-        use tonic::service::Interceptor;
-        let tokens = InternalTokens::new(key(4));
-        let call = |identity: &Identity| {
-            let mut r = Request::new(());
-            let v = tokens.mint(identity).unwrap_or_default();
-            if let Ok(v) = MetadataValue::try_from(v) {
-                r.metadata_mut().insert(IDENTITY_HEADER, v);
-            }
-            SystemOnlyInterceptor::new(tokens.clone()).call(r)
-        };
-        for profile in Profile::ALL {
-            let id = Identity::new(Principal {
-                cf: "RSSMRA85T10A562S".into(),
-                profile,
-                sede: Some("RM".into()),
-            });
-            let r = call(&id);
-            if profile == Profile::Sistema {
-                assert!(r.is_ok(), "{profile}");
-            } else {
-                let code = r.err().map(|s| s.code());
-                assert_eq!(code, Some(tonic::Code::PermissionDenied), "{profile}");
-            }
-        }
-        // A system call made for an operator is still the platform's.
-        let origin = Identity::new(Principal {
-            cf: "OP".into(),
-            profile: Profile::OperatoreDg,
-            sede: None,
-        });
-        let v = tokens
-            .system_call("prestazioni", Some(&origin))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut r = Request::new(());
-        r.metadata_mut().insert(IDENTITY_HEADER, v);
-        assert!(SystemOnlyInterceptor::new(tokens.clone()).call(r).is_ok());
-        // No identity at all stays UNAUTHENTICATED.
-        let r = SystemOnlyInterceptor::new(tokens.clone()).call(Request::new(()));
-        assert_eq!(r.err().map(|s| s.code()), Some(tonic::Code::Unauthenticated));
-    }
-
-    #[test]
-    fn internal_token_carries_origin() {
-        let t = InternalTokens::new(key(3));
-        let origin = Identity::new(Principal {
-            cf: "RSSMRA85T10A562S".into(),
-            profile: Profile::Prestatore,
-            sede: None,
-        });
-        let v = t
-            .system_call("anagrafica", Some(&origin))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let id = t
-            .verify(v.to_str().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(id.is_system());
-        assert_eq!(id.author().caller.cf, "RSSMRA85T10A562S");
     }
 
     #[test]

@@ -14,10 +14,30 @@ pub use esiti::{
     violazioni,
 };
 
+use std::sync::LazyLock;
+
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
 use crate::env;
+
+static CHIAVI_DI_PROVA: LazyLock<crate::firme::Portachiavi> =
+    LazyLock::new(crate::firme::Portachiavi::deterministic);
+
+/// Every process's deterministic test key, all of them trusted (issue 14): what the suites'
+/// callers ([`Chiamanti`]) and fakes sign with.
+pub fn chiavi_di_prova() -> &'static crate::firme::Portachiavi {
+    &CHIAVI_DI_PROVA
+}
+
+/// What `ctx` signs and verifies with under test (its deterministic key; every test signer
+/// trusted): the `tokens` of a context built alone, and of a fake of it.
+#[allow(clippy::expect_used)]
+pub fn tokens_di_prova(ctx: crate::context::Context) -> crate::identity::InternalTokens {
+    chiavi_di_prova()
+        .contesto(ctx)
+        .expect("every context has a test key")
+}
 
 /// The engines a storage test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
