@@ -101,7 +101,10 @@ impl Platform {
         };
         // Provisioned keys: `serve` refuses to invent them.
         Secret::load_or_create(&platform.auth_key)?;
-        Secret::load_or_create(&platform.dir.join("secrets").join("internal.key"))?;
+        // Each process's own internal signing key, every public key in the shared trust
+        // directory (issue 14): `<secrets>/internal/<process>.key.pem`, `<secrets>/internal/trust`.
+        let internal = platform.dir.join("secrets").join("internal");
+        occasionali_runtime::firme::Portachiavi::dev(&internal, &internal.join("trust"))?;
         platform.basi = Some(Basi::crea(pg_server, "occ_chaos").await?);
         platform.write_config()?;
         for ctx in Context::ALL {
@@ -124,9 +127,9 @@ impl Platform {
             toml_str(&self.dir.join("data").display().to_string())
         ));
         t.push_str(&format!(
-            "[auth]\nsecret_file = {}\ninternal_secret_file = {}\ntoken_ttl_seconds = 3600\n\n",
+            "[auth]\nsecret_file = {}\ninternal_trust_dir = {}\ntoken_ttl_seconds = 3600\n\n",
             toml_str(&self.auth_key.display().to_string()),
-            toml_str(&secrets.join("internal.key").display().to_string())
+            toml_str(&secrets.join("internal").join("trust").display().to_string())
         ));
         t.push_str(&format!("[gateway]\nlisten = \"{}\"\n\n", self.gateway));
         // The load is a few callers as fast as they can: the production per-caller rate would
@@ -188,6 +191,13 @@ impl Platform {
                 cmd.env_remove(k.as_ref());
             }
         }
+        // ... but for the one thing that differs per process: its own signing key (issue 14).
+        let firmatario: occasionali_runtime::firme::Firmatario =
+            name.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        cmd.env(
+            occasionali_runtime::env::INTERNAL_KEY_FILE,
+            occasionali_runtime::firme::dev_key_path(&self.dir.join("secrets").join("internal"), firmatario),
+        );
         node.child = Some(
             cmd.spawn()
                 .with_context(|| format!("starting {}", self.bin.display()))?,

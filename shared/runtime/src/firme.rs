@@ -86,6 +86,12 @@ impl Firmatario {
     }
 }
 
+impl From<Context> for Firmatario {
+    fn from(ctx: Context) -> Firmatario {
+        Firmatario::Contesto(ctx)
+    }
+}
+
 impl std::fmt::Display for Firmatario {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -340,11 +346,22 @@ impl Portachiavi {
     /// Every signer with a key derived from a fixed seed, all trusted: tests of one context
     /// and the callers they play share them, with no file.
     pub fn deterministic() -> Portachiavi {
+        Portachiavi::from_keys(|f| {
+            let seed: [u8; 32] = Sha256::digest(format!("occasionali test key {f}").as_bytes()).into();
+            SigningKey::from_bytes(&seed)
+        })
+    }
+
+    /// Every signer with a fresh random key, trusted only here: what a forger holds (tests).
+    pub fn generated() -> Portachiavi {
+        Portachiavi::from_keys(|_| generate())
+    }
+
+    fn from_keys(key_of: impl Fn(Firmatario) -> SigningKey) -> Portachiavi {
         let mut firme = HashMap::new();
         let mut fiducia = Fiducia::default();
         for f in Firmatario::all() {
-            let seed: [u8; 32] = Sha256::digest(format!("occasionali test key {f}").as_bytes()).into();
-            let key = SigningKey::from_bytes(&seed);
+            let key = key_of(f);
             fiducia.add(f, &key.verifying_key());
             if let Ok(firma) = Firma::new(f, &key) {
                 firme.insert(f, firma);
@@ -720,5 +737,528 @@ impl tonic::service::Interceptor for SystemOnlyInterceptor {
             }
             None => Err(Status::unauthenticated("missing verified identity")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::service::Interceptor;
+
+    use super::*;
+    use crate::identity::IDENTITY_HEADER;
+
+    fn persona(profile: Profile) -> Identity {
+        Identity::new(Principal {
+            cf: "RSSMRA85T10A562S".into(),
+            profile,
+            sede: Some("RM".into()),
+        })
+    }
+
+    fn sistema(nome: &str) -> Identity {
+        Identity::new(Principal {
+            cf: format!("SISTEMA-{}", nome.to_ascii_uppercase()),
+            profile: Profile::Sistema,
+            sede: None,
+        })
+    }
+
+    fn keys() -> Portachiavi {
+        Portachiavi::deterministic()
+    }
+
+    fn tokens(f: impl Into<Firmatario>) -> InternalTokens {
+        keys().tokens(f.into()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Claims and header as they come, signed by `firma`: the edges no minted token has.
+    fn signed(firma: &Firma, kid: Option<&str>, claims: serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = kid.map(str::to_string);
+        jsonwebtoken::encode(&header, &claims, &firma.key).unwrap_or_default()
+    }
+
+    fn firma(f: impl Into<Firmatario>) -> Firma {
+        keys()
+            .firme
+            .get(&f.into())
+            .cloned()
+            .unwrap_or_else(|| panic!("a test key"))
+    }
+
+    #[test]
+    fn gw_1_the_gateway_signs_a_clients_identity_for_one_context() {
+        let anna = persona(Profile::Prestatore);
+        let tok = tokens(Firmatario::Gateway)
+            .mint(&anna, Context::Anagrafica)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tokens(Context::Anagrafica).verify(&tok), Ok(anna));
+        let header = jsonwebtoken::decode_header(&tok).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(header.alg, Algorithm::EdDSA);
+        assert_eq!(header.kid.as_deref(), Some(firma(Firmatario::Gateway).kid()));
+    }
+
+    #[test]
+    fn gw_1_a_context_forging_a_clients_identity_is_refused() {
+        let anna = persona(Profile::OperatoreDg);
+        // It will not mint one…
+        assert_eq!(
+            tokens(Context::Prestazioni).mint(&anna, Context::Portafoglio),
+            Err(TokenError::NotSignersIdentity("prestazioni"))
+        );
+        // …and a hand-made one, validly signed with its own key, is refused by the receiver.
+        let now = now_seconds();
+        let forged = signed(
+            &firma(Context::Prestazioni),
+            Some(firma(Context::Prestazioni).kid()),
+            serde_json::json!({"id": anna, "iss": "prestazioni", "aud": "portafoglio", "iat": now, "exp": now + 60}),
+        );
+        let e = tokens(Context::Portafoglio).verify(&forged);
+        assert_eq!(e, Err(TokenError::NotSignersIdentity("prestazioni")));
+        assert_eq!(e.map_err(|e| e.reason()), Err("GW_1_TOKEN_SIGNER_NOT_ENTITLED"));
+    }
+
+    #[test]
+    fn gw_1_sistema_of_a_signed_by_b_is_refused() {
+        let now = now_seconds();
+        // SISTEMA-PORTAFOGLIO signed by prestazioni's own (trusted) key.
+        let forged = signed(
+            &firma(Context::Prestazioni),
+            Some(firma(Context::Prestazioni).kid()),
+            serde_json::json!({"id": sistema("portafoglio"), "iss": "prestazioni", "aud": "anagrafica", "iat": now, "exp": now + 60}),
+        );
+        assert_eq!(
+            tokens(Context::Anagrafica).verify(&forged),
+            Err(TokenError::NotSignersIdentity("prestazioni"))
+        );
+        // Claiming to be portafoglio (iss) with prestazioni's key: portafoglio's kid is not
+        // prestazioni's, and under portafoglio's kid the signature does not verify.
+        let claims = serde_json::json!({"id": sistema("portafoglio"), "iss": "portafoglio", "aud": "anagrafica", "iat": now, "exp": now + 60});
+        assert!(matches!(
+            tokens(Context::Anagrafica).verify(&signed(
+                &firma(Context::Prestazioni),
+                Some(firma(Context::Prestazioni).kid()),
+                claims.clone()
+            )),
+            Err(TokenError::UnknownKey("portafoglio", Some(_)))
+        ));
+        assert_eq!(
+            tokens(Context::Anagrafica).verify(&signed(
+                &firma(Context::Prestazioni),
+                Some(firma(Context::Portafoglio).kid()),
+                claims
+            )),
+            Err(TokenError::Signature)
+        );
+        // A context will not mint another's sistema identity either, nor may the gateway.
+        assert!(
+            tokens(Context::Prestazioni)
+                .mint(&sistema("portafoglio"), Context::Anagrafica)
+                .is_err()
+        );
+        assert!(
+            tokens(Firmatario::Gateway)
+                .mint(&sistema("portafoglio"), Context::Anagrafica)
+                .is_err()
+        );
+        // Its own, with the person it calls for as the origin, passes.
+        let v = tokens(Context::Prestazioni)
+            .system_call(Context::Anagrafica, Some(&persona(Profile::Prestatore)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let id = tokens(Context::Anagrafica)
+            .verify(v.to_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(id.caller.cf, "SISTEMA-PRESTAZIONI");
+        assert_eq!(id.author().caller.cf, "RSSMRA85T10A562S");
+    }
+
+    #[test]
+    fn gw_1_a_token_for_portafoglio_replayed_to_prestazioni_is_refused() {
+        let anna = persona(Profile::Prestatore);
+        let per_portafoglio = tokens(Firmatario::Gateway)
+            .mint(&anna, Context::Portafoglio)
+            .unwrap_or_default();
+        assert_eq!(
+            tokens(Context::Portafoglio).verify(&per_portafoglio),
+            Ok(anna.clone())
+        );
+        let e = tokens(Context::Prestazioni).verify(&per_portafoglio);
+        assert_eq!(e, Err(TokenError::Audience));
+        assert_eq!(e.map_err(|e| e.reason()), Err("GW_1_TOKEN_AUDIENCE"));
+        // A context's system call likewise.
+        let v = tokens(Context::Prestazioni)
+            .system_call(Context::Portafoglio, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            tokens(Context::Anagrafica).verify(v.to_str().unwrap_or_default()),
+            Err(TokenError::Audience)
+        );
+        // The old shared audience names no context.
+        let now = now_seconds();
+        let g = firma(Firmatario::Gateway);
+        let claims = |aud: serde_json::Value| serde_json::json!({"id": anna, "iss": "gateway", "aud": aud, "iat": now, "exp": now + 60});
+        let t = tokens(Context::Prestazioni);
+        assert_eq!(
+            t.verify(&signed(&g, Some(g.kid()), claims("occasionali-internal".into()))),
+            Err(TokenError::Audience)
+        );
+        assert!(
+            t.verify(&signed(
+                &g,
+                Some(g.kid()),
+                claims(serde_json::json!(["notifiche", "prestazioni"]))
+            ))
+            .is_ok()
+        );
+        assert!(matches!(
+            t.verify(&signed(&g, Some(g.kid()), claims(7.into()))),
+            Err(TokenError::BadClaim("aud", _))
+        ));
+        let mut no_aud = claims("prestazioni".into());
+        if let Some(m) = no_aud.as_object_mut() {
+            m.remove("aud");
+        }
+        assert_eq!(
+            t.verify(&signed(&g, Some(g.kid()), no_aud)),
+            Err(TokenError::MissingClaim("aud"))
+        );
+    }
+
+    #[test]
+    fn gw_1_unknown_signer_and_unknown_kid_are_refused_precisely() {
+        let now = now_seconds();
+        let g = firma(Firmatario::Gateway);
+        let t = tokens(Context::Anagrafica);
+        let claims = |iss: serde_json::Value| serde_json::json!({"id": persona(Profile::Prestatore), "iss": iss, "aud": "anagrafica", "iat": now, "exp": now + 60});
+        let e = t.verify(&signed(&g, Some(g.kid()), claims("occasionali".into())));
+        assert_eq!(e, Err(TokenError::UnknownSigner("occasionali".into())));
+        assert_eq!(e.map_err(|e| e.reason()), Err("GW_1_TOKEN_SIGNER_UNKNOWN"));
+        assert!(matches!(
+            t.verify(&signed(&g, Some(g.kid()), claims(3.into()))),
+            Err(TokenError::BadClaim("iss", _))
+        ));
+        let mut no_iss = claims("gateway".into());
+        if let Some(m) = no_iss.as_object_mut() {
+            m.remove("iss");
+        }
+        assert_eq!(
+            t.verify(&signed(&g, Some(g.kid()), no_iss)),
+            Err(TokenError::MissingClaim("iss"))
+        );
+        let e = t.verify(&signed(&g, Some("AAAAAAAAAAAAAAAA"), claims("gateway".into())));
+        assert_eq!(
+            e,
+            Err(TokenError::UnknownKey("gateway", Some("AAAAAAAAAAAAAAAA".into())))
+        );
+        assert_eq!(e.map_err(|e| e.reason()), Err("GW_1_TOKEN_KEY_UNTRUSTED"));
+        assert_eq!(
+            t.verify(&signed(&g, None, claims("gateway".into()))),
+            Err(TokenError::UnknownKey("gateway", None))
+        );
+        // A long kid is not echoed whole.
+        let long = "k".repeat(5000);
+        match t.verify(&signed(&g, Some(&long), claims("gateway".into()))) {
+            Err(e @ TokenError::UnknownKey(..)) => assert!(e.to_string().len() < 200, "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn gw_1_a_key_not_in_the_trust_set_is_refused() {
+        let anna = persona(Profile::Prestatore);
+        // A forger's own gateway key, trusted by nobody here.
+        let forged = Portachiavi::generated()
+            .mint_for(&anna, Context::Anagrafica)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            tokens(Context::Anagrafica).verify(&forged),
+            Err(TokenError::UnknownKey("gateway", Some(_)))
+        ));
+        // The same forger naming the real key's kid: the signature does not verify.
+        let now = now_seconds();
+        let altro = Portachiavi::generated();
+        let altro_gateway = altro
+            .firme
+            .get(&Firmatario::Gateway)
+            .cloned()
+            .unwrap_or_else(|| panic!("key"));
+        let tok = signed(
+            &altro_gateway,
+            Some(firma(Firmatario::Gateway).kid()),
+            serde_json::json!({"id": anna, "iss": "gateway", "aud": "anagrafica", "iat": now, "exp": now + 60}),
+        );
+        assert_eq!(
+            tokens(Context::Anagrafica).verify(&tok),
+            Err(TokenError::Signature)
+        );
+    }
+
+    #[test]
+    fn gw_1_only_eddsa_tokens_and_registered_claims_with_leeway() {
+        let t = tokens(Context::Anagrafica).with_leeway(30);
+        let g = firma(Firmatario::Gateway);
+        let anna = persona(Profile::Prestatore);
+        let now = 1_800_000_000u64;
+        let at = |edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
+            let mut c = serde_json::json!({"id": anna, "iss": "gateway", "aud": "anagrafica", "iat": now - 5, "exp": now + 60});
+            if let Some(m) = c.as_object_mut() {
+                edit(m);
+            }
+            t.verify_at(&signed(&g, Some(g.kid()), c), now)
+        };
+        assert_eq!(at(&|_| {}), Ok(anna.clone()));
+        assert!(
+            at(&|m| {
+                m.insert("exp".into(), (now - 29).into());
+            })
+            .is_ok(),
+            "within the leeway"
+        );
+        assert_eq!(
+            at(&|m| {
+                m.insert("exp".into(), (now - 30).into());
+            }),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            at(&|m| {
+                m.remove("exp");
+            }),
+            Err(TokenError::MissingClaim("exp"))
+        );
+        assert_eq!(
+            at(&|m| {
+                m.insert("nbf".into(), (now + 31).into());
+            }),
+            Err(TokenError::NotYetValid)
+        );
+        assert_eq!(
+            at(&|m| {
+                m.insert("iat".into(), (now + 31).into());
+            }),
+            Err(TokenError::IssuedInFuture)
+        );
+        assert_eq!(
+            at(&|m| {
+                m.remove("iat");
+            }),
+            Err(TokenError::MissingClaim("iat"))
+        );
+        assert_eq!(
+            at(&|m| {
+                m.remove("id");
+            }),
+            Err(TokenError::MissingClaim("id"))
+        );
+        assert!(matches!(
+            at(&|m| {
+                m.insert("id".into(), 4.into());
+            }),
+            Err(TokenError::BadClaim("id", _))
+        ));
+        // HS256 with anything as its key, alg none, garbage: malformed.
+        let hs = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"id": anna, "iss": "gateway", "aud": "anagrafica", "iat": now, "exp": now + 60}),
+            &EncodingKey::from_secret(&[7u8; 48]),
+        )
+        .unwrap_or_default();
+        assert!(matches!(t.verify_at(&hs, now), Err(TokenError::Malformed(_))));
+        let good = signed(
+            &g,
+            Some(g.kid()),
+            serde_json::json!({"id": anna, "iss": "gateway", "aud": "anagrafica", "iat": now, "exp": now + 60}),
+        );
+        let payload = good.split('.').nth(1).unwrap_or_default();
+        let unsigned = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        assert!(matches!(
+            t.verify_at(&unsigned, now),
+            Err(TokenError::Malformed(_))
+        ));
+        for garbage in ["", "abc", "a.b.c", "....", "eyJhbGciOiJFZERTQSJ9.e30"] {
+            assert!(
+                matches!(
+                    t.verify_at(garbage, now),
+                    Err(TokenError::Malformed(_)) | Err(TokenError::MissingClaim(_))
+                ),
+                "{garbage:?}"
+            );
+        }
+    }
+
+    /// Rotation (docs/runbook.md): the new public key is trusted beside the old one, the
+    /// signer switches to the new private key, and the old public key is removed later.
+    #[test]
+    fn gw_1_rotation_two_keys_of_one_signer_then_the_old_one_removed() {
+        let dir = std::env::temp_dir().join(format!("occasionali-firme-{}", uuid::Uuid::new_v4().simple()));
+        let trust = dir.join("trust");
+        let old_key = dir.join("vecchia").join("prestazioni.key.pem");
+        let old_pub = write_pair(Firmatario::Contesto(Context::Prestazioni), &old_key, &trust)
+            .unwrap_or_else(|e| panic!("{e}"));
+        write_pair(
+            Firmatario::Contesto(Context::Portafoglio),
+            &dir.join("portafoglio.key.pem"),
+            &trust,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let load = |f: Context, key: &Path| {
+            InternalTokens::load(Firmatario::Contesto(f), key, &trust).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let portafoglio = dir.join("portafoglio.key.pem");
+        let vecchio = load(Context::Prestazioni, &old_key).system_call(Context::Portafoglio, None);
+        let vecchio = vecchio
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(load(Context::Portafoglio, &portafoglio).verify(&vecchio).is_ok());
+        // 1. The new pair: its public key is added to the trust set everywhere.
+        let (kid, new_key, new_pub) = keygen(Firmatario::Contesto(Context::Prestazioni), &dir.join("nuova"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::copy(&new_pub, trust.join(new_pub.file_name().unwrap_or_default()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A signer whose new public key were not trusted yet refuses to start with it.
+        let mut only_old = Fiducia::from_dir(&trust).unwrap_or_else(|e| panic!("{e}"));
+        only_old
+            .keys
+            .entry(Firmatario::Contesto(Context::Prestazioni))
+            .or_default()
+            .remove(&kid);
+        assert!(
+            InternalTokens::new(
+                Firma::load(Firmatario::Contesto(Context::Prestazioni), &new_key)
+                    .unwrap_or_else(|e| panic!("{e}")),
+                only_old
+            )
+            .is_err()
+        );
+        // 2. The signer switches to the new private key: both keys' tokens are accepted.
+        let nuovo = load(Context::Prestazioni, &new_key).system_call(Context::Portafoglio, None);
+        let nuovo = nuovo
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        let ricevente = load(Context::Portafoglio, &portafoglio);
+        assert!(ricevente.verify(&vecchio).is_ok(), "the old key, still trusted");
+        assert!(ricevente.verify(&nuovo).is_ok(), "the new key");
+        // 3. The old public key is removed: its tokens are refused, the new ones still pass.
+        std::fs::remove_file(&old_pub).unwrap_or_else(|e| panic!("{e}"));
+        let ricevente = load(Context::Portafoglio, &portafoglio);
+        assert!(matches!(
+            ricevente.verify(&vecchio),
+            Err(TokenError::UnknownKey("prestazioni", Some(_)))
+        ));
+        assert!(ricevente.verify(&nuovo).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn trust_dir_refuses_mislabelled_keys_and_skips_other_files() {
+        let dir = std::env::temp_dir().join(format!("occasionali-fiducia-{}", uuid::Uuid::new_v4().simple()));
+        assert!(Fiducia::from_dir(&dir).is_err(), "no directory");
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(Fiducia::from_dir(&dir).is_err(), "no key at all");
+        let (_, _, public) = keygen(Firmatario::Gateway, &dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("README"), "not a key").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.join("..data")).unwrap_or_else(|e| panic!("{e}"));
+        let f = Fiducia::from_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.keys.len(), 1);
+        // The private key keygen wrote beside it is not a trusted key (not *.pub.pem).
+        let pem = std::fs::read_to_string(&public).unwrap_or_default();
+        for (name, why) in [
+            ("intruso.AAAAAAAAAAAAAAAA.pub.pem", "unknown signer"),
+            ("gateway.AAAAAAAAAAAAAAAA.pub.pem", "kid is not the key's"),
+            ("gateway.pub.pem", "no kid"),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, &pem).unwrap_or_else(|e| panic!("{e}"));
+            assert!(Fiducia::from_dir(&dir).is_err(), "{why}");
+            std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn dev_keys_are_created_once_and_kept() {
+        let dir =
+            std::env::temp_dir().join(format!("occasionali-dev-keys-{}", uuid::Uuid::new_v4().simple()));
+        let trust = dir.join("trust");
+        let a = Portachiavi::dev(&dir, &trust).unwrap_or_else(|e| panic!("{e}"));
+        let b = Portachiavi::dev(&dir, &trust).unwrap_or_else(|e| panic!("{e}"));
+        for f in Firmatario::all() {
+            assert_eq!(
+                a.firme.get(&f).map(Firma::kid),
+                b.firme.get(&f).map(Firma::kid),
+                "{f}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_dir(&trust).map(|d| d.count()).unwrap_or_default(),
+            7
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dev_key_path(&dir, Firmatario::Gateway))
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or_default();
+            assert_eq!(mode, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn gw_6_internal_services_admit_only_sistema() {
+        let receiver = tokens(Context::Portafoglio);
+        let call = |token: String| {
+            let mut r = Request::new(());
+            if let Ok(v) = MetadataValue::try_from(token) {
+                r.metadata_mut().insert(IDENTITY_HEADER, v);
+            }
+            SystemOnlyInterceptor::new(receiver.clone()).call(r)
+        };
+        for profile in Profile::ALL.into_iter().filter(|p| *p != Profile::Sistema) {
+            let tok = tokens(Firmatario::Gateway)
+                .mint(&persona(profile), Context::Portafoglio)
+                .unwrap_or_default();
+            assert_eq!(
+                call(tok).err().map(|s| s.code()),
+                Some(tonic::Code::PermissionDenied),
+                "{profile}"
+            );
+        }
+        let origin = persona(Profile::OperatoreDg);
+        for f in [Firmatario::Gateway, Firmatario::Contesto(Context::Prestazioni)] {
+            let v = tokens(f)
+                .system_call(Context::Portafoglio, Some(&origin))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(call(v.to_str().unwrap_or_default().into()).is_ok(), "{f}");
+        }
+        // A refused token is UNAUTHENTICATED with its reason in the ErrorInfo.
+        let per_altri = tokens(Firmatario::Gateway)
+            .system_call(Context::Anagrafica, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = call(per_altri.to_str().unwrap_or_default().into()).err();
+        assert_eq!(
+            status.as_ref().map(|s| s.code()),
+            Some(tonic::Code::Unauthenticated)
+        );
+        let reason = status.and_then(|s| s.get_details_error_info()).map(|i| i.reason);
+        assert_eq!(reason.as_deref(), Some("GW_1_TOKEN_AUDIENCE"));
+        let r = SystemOnlyInterceptor::new(receiver.clone()).call(Request::new(()));
+        assert_eq!(r.err().map(|s| s.code()), Some(tonic::Code::Unauthenticated));
+    }
+
+    #[test]
+    fn signers_and_their_names() {
+        assert_eq!(Firmatario::all().count(), 7);
+        for f in Firmatario::all() {
+            assert_eq!(f.name().parse::<Firmatario>(), Ok(f));
+            assert_eq!(Firmatario::of_system(&sistema(f.name())), Some(f));
+        }
+        assert!("occasionali".parse::<Firmatario>().is_err());
+        assert_eq!(Firmatario::of_system(&sistema("test")), None);
+        assert_eq!(Firmatario::of_system(&persona(Profile::Prestatore)), None);
     }
 }

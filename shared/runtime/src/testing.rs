@@ -30,13 +30,14 @@ pub fn chiavi_di_prova() -> &'static crate::firme::Portachiavi {
     &CHIAVI_DI_PROVA
 }
 
-/// What `ctx` signs and verifies with under test (its deterministic key; every test signer
-/// trusted): the `tokens` of a context built alone, and of a fake of it.
+/// What a process (a context, or the gateway) signs and verifies with under test: its
+/// deterministic key, every test signer trusted. The `tokens` of a context built alone, of a
+/// fake of it, of a gateway under test.
 #[allow(clippy::expect_used)]
-pub fn tokens_di_prova(ctx: crate::context::Context) -> crate::identity::InternalTokens {
+pub fn tokens_di_prova(firmatario: impl Into<crate::firme::Firmatario>) -> crate::identity::InternalTokens {
     chiavi_di_prova()
-        .contesto(ctx)
-        .expect("every context has a test key")
+        .tokens(firmatario.into())
+        .expect("every process has a test key")
 }
 
 /// The engines a storage test runs on.

@@ -88,7 +88,6 @@ impl Chiamanti {
     }
 
     /// The tokens of the context under test: what its deps and its relay sign and verify with.
-
     pub fn tokens(&self) -> &InternalTokens {
         &self.tokens
     }
