@@ -677,3 +677,93 @@ async fn gw_6_backends_serve_internal_services_only_to_sistema() -> anyhow::Resu
     assert_eq!(o.code, 5, "no such reservation, yet past the fence: {o:?}");
     c.stop().await
 }
+
+/// Issue 14, point 2: on the running cluster each process signs with its own key, created under
+/// `<data_dir>/secrets/internal/`. A token prestazioni signed for portafoglio passes there and is
+/// refused when replayed to anagrafica (its audience is portafoglio); a key nobody provisioned
+/// is refused; calls through the gateway still reach the contexts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gw_1_an_internal_token_is_good_for_its_destination_only() -> anyhow::Result<()> {
+    use occasionali_proto::anagrafica as ana;
+    use occasionali_proto::anagrafica::anagrafica_internal_service_client::AnagraficaInternalServiceClient;
+    use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
+    use occasionali_proto::portafoglio as por;
+    use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
+    use occasionali_runtime::firme::{Firmatario, Portachiavi};
+    use tonic_types::StatusExt;
+
+    let c = Cluster::start().await?;
+    let reason = |s: &tonic::Status| s.get_details_error_info().map(|i| i.reason).unwrap_or_default();
+    let with_identity = |token: &str| -> anyhow::Result<tonic::Request<_>> {
+        let mut r = tonic::Request::new(ana::GetSoggettiRequest {
+            codici_fiscali: vec!["RSSMRA85T10A562S".into()],
+        });
+        r.metadata_mut().insert(IDENTITY_HEADER, token.parse()?);
+        Ok(r)
+    };
+    let url = |ctx: Context| format!("http://{}", c.backends[&ctx]);
+    let mut anagrafica = AnagraficaInternalServiceClient::connect(url(Context::Anagrafica)).await?;
+    let mut portafoglio = PortafoglioInternalServiceClient::connect(url(Context::Portafoglio)).await?;
+    // Prestazioni's own key, as the cluster created it.
+    let prestazioni = c.internal_tokens(Firmatario::Contesto(Context::Prestazioni))?;
+    let per_portafoglio = prestazioni
+        .system_call(Context::Portafoglio, None)?
+        .to_str()?
+        .to_string();
+    let mut r = tonic::Request::new(por::ReleaseFundsRequest {
+        prestazione_id: "pre_none".into(),
+    });
+    r.metadata_mut().insert(IDENTITY_HEADER, per_portafoglio.parse()?);
+    let e = portafoglio.release_funds(r).await.err();
+    assert_eq!(
+        e.as_ref().map(|s| s.code()),
+        Some(tonic::Code::NotFound),
+        "accepted by portafoglio, no such reservation: {e:?}"
+    );
+    // The same token replayed to anagrafica.
+    let e = anagrafica
+        .get_soggetti(with_identity(&per_portafoglio)?)
+        .await
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("a token for portafoglio accepted by anagrafica"))?;
+    assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+    assert_eq!(reason(&e), "GW_1_TOKEN_AUDIENCE", "{e:?}");
+    // Signed for anagrafica, it passes.
+    let per_anagrafica = prestazioni
+        .system_call(Context::Anagrafica, None)?
+        .to_str()?
+        .to_string();
+    anagrafica.get_soggetti(with_identity(&per_anagrafica)?).await?;
+    // A prestazioni key the cluster never trusted.
+    let sistema = Identity::new(Principal {
+        cf: "SISTEMA-PRESTAZIONI".into(),
+        profile: Profile::Sistema,
+        sede: None,
+    });
+    let forged = Portachiavi::generated().mint_for(&sistema, Context::Anagrafica)?;
+    let e = anagrafica
+        .get_soggetti(with_identity(&forged)?)
+        .await
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("an untrusted key accepted"))?;
+    assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+    assert_eq!(reason(&e), "GW_1_TOKEN_KEY_UNTRUSTED", "{e:?}");
+    // Through the gateway: the client's identity, signed by the gateway for anagrafica.
+    let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+    let mut gw = AnagraficaServiceClient::connect(format!("http://{}", c.gateway)).await?;
+    let e = gw
+        .get_soggetto(occasionali_e2e::with(
+            &dg,
+            ana::GetSoggettoRequest {
+                codice_fiscale: "RSSMRA85T10A562S".into(),
+            },
+        )?)
+        .await
+        .err();
+    assert_eq!(
+        e.map(|s| s.code()),
+        Some(tonic::Code::NotFound),
+        "reached anagrafica"
+    );
+    c.stop().await
+}
