@@ -767,3 +767,69 @@ async fn gw_1_an_internal_token_is_good_for_its_destination_only() -> anyhow::Re
     );
     c.stop().await
 }
+
+/// Issue 14: `occasionali serve` uses provisioned internal keys only. Without its key it does
+/// not start (no key invented); with a key `occasionali keygen` made but whose public key is not
+/// in the trust directory it does not start either (trust first, then sign).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gw_1_serve_refuses_to_start_without_its_internal_key_and_trust() -> anyhow::Result<()> {
+    let bin = occasionali_e2e::occasionali_binary()?;
+    let dir = std::env::temp_dir().join(format!("occasionali-serve-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let serve = |extra: &[(&str, std::path::PathBuf)]| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.arg("--data-dir").arg(&dir).args(["serve", "prestazioni"]);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("OCCASIONALI_") {
+                cmd.env_remove(k);
+            }
+        }
+        // Nothing else of prestazioni may be reached before the keys are checked.
+        cmd.env("OCCASIONALI_PRESTAZIONI_LISTEN", "127.0.0.1:9");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.output()
+    };
+    let o = serve(&[])?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "started without a key: {err}");
+    assert!(err.contains("internal signing key of prestazioni"), "{err}");
+    assert!(!dir.join("secrets").exists(), "no key invented");
+    // A key made by keygen, its public key not (yet) trusted.
+    let out = std::process::Command::new(&bin)
+        .args(["keygen", "prestazioni", "--out"])
+        .arg(dir.join("nuove"))
+        .output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("nuove"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    let key = files
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".key.pem"))
+        .ok_or_else(|| anyhow::anyhow!("no private key written: {files:?}"))?;
+    let trust = dir.join("fiducia");
+    std::fs::create_dir_all(&trust)?;
+    let altra = dir.join("altra");
+    std::process::Command::new(&bin)
+        .args(["keygen", "gateway", "--out"])
+        .arg(&altra)
+        .output()?;
+    for f in std::fs::read_dir(&altra)? {
+        let f = f?.path();
+        if f.to_string_lossy().ends_with(".pub.pem") {
+            std::fs::copy(&f, trust.join(f.file_name().unwrap_or_default()))?;
+        }
+    }
+    let o = serve(&[
+        ("OCCASIONALI_INTERNAL_KEY_FILE", key.clone()),
+        ("OCCASIONALI_INTERNAL_TRUST_DIR", trust.clone()),
+    ])?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "started with an untrusted key: {err}");
+    assert!(err.contains("is not in the trust set"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -540,7 +540,7 @@ async fn ana_8_organisations_listed_by_legal_representative_for_the_platform_onl
             .connect()
             .await?,
     );
-    let sistema = h.who(Profile::Sistema, "comunicazioni", None);
+    let sistema = h.servizio("comunicazioni");
     let lista = |cf: &str| pb::ListOrganizzazioniRappresentateRequest {
         legale_rappresentante_cf: cf.into(),
     };
@@ -640,7 +640,7 @@ async fn ana_8_legal_representatives_of_organisations_registered_before_the_colu
             .await?,
     );
     let r = ok(interno
-        .list_organizzazioni_rappresentate(h.who(Profile::Sistema, "comunicazioni", None).req(
+        .list_organizzazioni_rappresentate(h.servizio("comunicazioni").req(
             pb::ListOrganizzazioniRappresentateRequest {
                 legale_rappresentante_cf: legale.clone(),
             },
