@@ -143,7 +143,7 @@ async fn run() -> anyhow::Result<()> {
             cf: cf.into(),
             sede: None,
         });
-        let header = c.identity_token(&identity)?;
+        let header = c.identity_token(&identity, occasionali_runtime::context::Context::Anagrafica)?;
         let backend = c.backends[&occasionali_runtime::context::Context::Anagrafica];
         let mut direct = AnagraficaServiceClient::new(
             Channel::from_shared(format!("http://{backend}"))?

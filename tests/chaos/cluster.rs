@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use command_fds::{CommandFdExt, FdMapping};
 use occasionali_e2e::basi::Basi;
-use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
 use occasionali_runtime::issuers::{DEV_AUDIENCE, DEV_ISSUER, DevIssuer};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -104,7 +103,10 @@ impl Platform {
         // issuer, its JWKS a file the gateway is configured with (issue 14).
         let dev = DevIssuer::load_or_create(&platform.auth_key)?;
         std::fs::write(platform.jwks_file(), serde_json::to_vec(&dev.jwks())?)?;
-        Secret::load_or_create(&platform.dir.join("secrets").join("internal.key"))?;
+        // Each process's own internal signing key, every public key in the shared trust
+        // directory (issue 14): `<secrets>/internal/<process>.key.pem`, `<secrets>/internal/trust`.
+        let internal = platform.dir.join("secrets").join("internal");
+        occasionali_runtime::firme::Portachiavi::dev(&internal, &internal.join("trust"))?;
         platform.basi = Some(Basi::crea(pg_server, "occ_chaos").await?);
         platform.write_config()?;
         for ctx in Context::ALL {
@@ -131,8 +133,8 @@ impl Platform {
             toml_str(&self.dir.join("data").display().to_string())
         ));
         t.push_str(&format!(
-            "[auth]\ninternal_secret_file = {}\ntoken_ttl_seconds = 3600\n\n",
-            toml_str(&secrets.join("internal.key").display().to_string())
+            "[auth]\ninternal_trust_dir = {}\ntoken_ttl_seconds = 3600\n\n",
+            toml_str(&secrets.join("internal").join("trust").display().to_string())
         ));
         t.push_str(&format!(
             "[[auth.issuers]]\nname = \"dev\"\nissuer = {}\njwks_file = {}\naudiences = [{}]\nalgorithms = [\"ES256\"]\nprofile_claim = \"profile\"\nsede_claim = \"sede\"\n\n",
@@ -200,6 +202,13 @@ impl Platform {
                 cmd.env_remove(k.as_ref());
             }
         }
+        // ... but for the one thing that differs per process: its own signing key (issue 14).
+        let firmatario: occasionali_runtime::firme::Firmatario =
+            name.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        cmd.env(
+            occasionali_runtime::env::INTERNAL_KEY_FILE,
+            occasionali_runtime::firme::dev_key_path(&self.dir.join("secrets").join("internal"), firmatario),
+        );
         node.child = Some(
             cmd.spawn()
                 .with_context(|| format!("starting {}", self.bin.display()))?,

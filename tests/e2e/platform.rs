@@ -651,7 +651,9 @@ async fn gw_6_backends_serve_internal_services_only_to_sistema() -> anyhow::Resu
         identity(Profile::FlussoPagamenti, "AGENZIA-ENTRATE", None),
     ];
     let call = |ctx: Context, id: &Identity, rpc: &str, body: serde_json::Value| {
-        let header = c.identity_token(id).map(|t| format!("{IDENTITY_HEADER}: {t}"));
+        let header = c
+            .identity_token(id, ctx)
+            .map(|t| format!("{IDENTITY_HEADER}: {t}"));
         let target = c.backends[&ctx].to_string();
         let rpc = rpc.to_string();
         let b = c.grpcurl_backend(ctx);
@@ -689,4 +691,160 @@ async fn gw_6_backends_serve_internal_services_only_to_sistema() -> anyhow::Resu
     .await?;
     assert_eq!(o.code, 5, "no such reservation, yet past the fence: {o:?}");
     c.stop().await
+}
+
+/// Issue 14, point 2: on the running cluster each process signs with its own key, created under
+/// `<data_dir>/secrets/internal/`. A token prestazioni signed for portafoglio passes there and is
+/// refused when replayed to anagrafica (its audience is portafoglio); a key nobody provisioned
+/// is refused; calls through the gateway still reach the contexts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gw_1_an_internal_token_is_good_for_its_destination_only() -> anyhow::Result<()> {
+    use occasionali_proto::anagrafica as ana;
+    use occasionali_proto::anagrafica::anagrafica_internal_service_client::AnagraficaInternalServiceClient;
+    use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceClient;
+    use occasionali_proto::portafoglio as por;
+    use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
+    use occasionali_runtime::firme::{Firmatario, Portachiavi};
+    use tonic_types::StatusExt;
+
+    let c = Cluster::start().await?;
+    let reason = |s: &tonic::Status| s.get_details_error_info().map(|i| i.reason).unwrap_or_default();
+    let with_identity = |token: &str| -> anyhow::Result<tonic::Request<_>> {
+        let mut r = tonic::Request::new(ana::GetSoggettiRequest {
+            codici_fiscali: vec!["RSSMRA85T10A562S".into()],
+        });
+        r.metadata_mut().insert(IDENTITY_HEADER, token.parse()?);
+        Ok(r)
+    };
+    let url = |ctx: Context| format!("http://{}", c.backends[&ctx]);
+    let mut anagrafica = AnagraficaInternalServiceClient::connect(url(Context::Anagrafica)).await?;
+    let mut portafoglio = PortafoglioInternalServiceClient::connect(url(Context::Portafoglio)).await?;
+    // Prestazioni's own key, as the cluster created it.
+    let prestazioni = c.internal_tokens(Firmatario::Contesto(Context::Prestazioni))?;
+    let per_portafoglio = prestazioni
+        .system_call(Context::Portafoglio, None)?
+        .to_str()?
+        .to_string();
+    let mut r = tonic::Request::new(por::ReleaseFundsRequest {
+        prestazione_id: "pre_none".into(),
+    });
+    r.metadata_mut().insert(IDENTITY_HEADER, per_portafoglio.parse()?);
+    let e = portafoglio.release_funds(r).await.err();
+    assert_eq!(
+        e.as_ref().map(|s| s.code()),
+        Some(tonic::Code::NotFound),
+        "accepted by portafoglio, no such reservation: {e:?}"
+    );
+    // The same token replayed to anagrafica.
+    let e = anagrafica
+        .get_soggetti(with_identity(&per_portafoglio)?)
+        .await
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("a token for portafoglio accepted by anagrafica"))?;
+    assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+    assert_eq!(reason(&e), "GW_1_TOKEN_AUDIENCE", "{e:?}");
+    // Signed for anagrafica, it passes.
+    let per_anagrafica = prestazioni
+        .system_call(Context::Anagrafica, None)?
+        .to_str()?
+        .to_string();
+    anagrafica.get_soggetti(with_identity(&per_anagrafica)?).await?;
+    // A prestazioni key the cluster never trusted.
+    let sistema = Identity::new(Principal {
+        cf: "SISTEMA-PRESTAZIONI".into(),
+        profile: Profile::Sistema,
+        sede: None,
+    });
+    let forged = Portachiavi::generated().mint_for(&sistema, Context::Anagrafica)?;
+    let e = anagrafica
+        .get_soggetti(with_identity(&forged)?)
+        .await
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("an untrusted key accepted"))?;
+    assert_eq!(e.code(), tonic::Code::Unauthenticated, "{e:?}");
+    assert_eq!(reason(&e), "GW_1_TOKEN_KEY_UNTRUSTED", "{e:?}");
+    // Through the gateway: the client's identity, signed by the gateway for anagrafica.
+    let dg = c.token(Profile::OperatoreDg, "DGXOPR70A01H501Z", None)?;
+    let mut gw = AnagraficaServiceClient::connect(format!("http://{}", c.gateway)).await?;
+    let e = gw
+        .get_soggetto(occasionali_e2e::with(
+            &dg,
+            ana::GetSoggettoRequest {
+                codice_fiscale: "RSSMRA85T10A562S".into(),
+            },
+        )?)
+        .await
+        .err();
+    assert_eq!(
+        e.map(|s| s.code()),
+        Some(tonic::Code::NotFound),
+        "reached anagrafica"
+    );
+    c.stop().await
+}
+
+/// Issue 14: `occasionali serve` uses provisioned internal keys only. Without its key it does
+/// not start (no key invented); with a key `occasionali keygen` made but whose public key is not
+/// in the trust directory it does not start either (trust first, then sign).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gw_1_serve_refuses_to_start_without_its_internal_key_and_trust() -> anyhow::Result<()> {
+    let bin = occasionali_e2e::occasionali_binary()?;
+    let dir = std::env::temp_dir().join(format!("occasionali-serve-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let serve = |extra: &[(&str, std::path::PathBuf)]| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.arg("--data-dir").arg(&dir).args(["serve", "prestazioni"]);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("OCCASIONALI_") {
+                cmd.env_remove(k);
+            }
+        }
+        // Nothing else of prestazioni may be reached before the keys are checked.
+        cmd.env("OCCASIONALI_PRESTAZIONI_LISTEN", "127.0.0.1:9");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.output()
+    };
+    let o = serve(&[])?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "started without a key: {err}");
+    assert!(err.contains("internal signing key of prestazioni"), "{err}");
+    assert!(!dir.join("secrets").exists(), "no key invented");
+    // A key made by keygen, its public key not (yet) trusted.
+    let out = std::process::Command::new(&bin)
+        .args(["keygen", "prestazioni", "--out"])
+        .arg(dir.join("nuove"))
+        .output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("nuove"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    let key = files
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".key.pem"))
+        .ok_or_else(|| anyhow::anyhow!("no private key written: {files:?}"))?;
+    let trust = dir.join("fiducia");
+    std::fs::create_dir_all(&trust)?;
+    let altra = dir.join("altra");
+    std::process::Command::new(&bin)
+        .args(["keygen", "gateway", "--out"])
+        .arg(&altra)
+        .output()?;
+    for f in std::fs::read_dir(&altra)? {
+        let f = f?.path();
+        if f.to_string_lossy().ends_with(".pub.pem") {
+            std::fs::copy(&f, trust.join(f.file_name().unwrap_or_default()))?;
+        }
+    }
+    let o = serve(&[
+        ("OCCASIONALI_INTERNAL_KEY_FILE", key.clone()),
+        ("OCCASIONALI_INTERNAL_TRUST_DIR", trust.clone()),
+    ])?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "started with an untrusted key: {err}");
+    assert!(err.contains("is not in the trust set"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }

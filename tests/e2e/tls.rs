@@ -129,18 +129,17 @@ async fn tls_separate_processes_with_their_own_certificates_answer_through_the_g
             occasionali_runtime::issuers::DEV_AUDIENCE,
         ),
     )?;
-    std::fs::write(
-        secrets.join("internal.key"),
-        "e2e-internal-key-0123456789-0123456789-012345",
-    )?;
+    // Each process signs its internal tokens with its own key; every public key is trusted.
+    let internal = secrets.join("internal");
+    occasionali_runtime::firme::Portachiavi::dev(&internal, &internal.join("trust"))?;
 
     let mut ascolti = Vec::new();
     let mut env: Vec<(String, String)> = vec![
         ("OCCASIONALI_DATA_DIR".into(), dir.display().to_string()),
         ("OCCASIONALI_CONFIG".into(), config.display().to_string()),
         (
-            "OCCASIONALI_INTERNAL_SECRET_FILE".into(),
-            secrets.join("internal.key").display().to_string(),
+            "OCCASIONALI_INTERNAL_TRUST_DIR".into(),
+            internal.join("trust").display().to_string(),
         ),
         (
             "OCCASIONALI_TLS_CA_FILE".into(),
@@ -177,7 +176,14 @@ async fn tls_separate_processes_with_their_own_certificates_answer_through_the_g
             .env("LISTEN_FDS", "1")
             .env_remove("LISTEN_PID")
             .env("OCCASIONALI_TLS_CERT_FILE", tls.join(format!("{name}.crt")))
-            .env("OCCASIONALI_TLS_KEY_FILE", tls.join(format!("{name}.key")));
+            .env("OCCASIONALI_TLS_KEY_FILE", tls.join(format!("{name}.key")))
+            .env(
+                "OCCASIONALI_INTERNAL_KEY_FILE",
+                occasionali_runtime::firme::dev_key_path(
+                    &internal,
+                    name.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+                ),
+            );
         for (k, v) in &env {
             cmd.env(k, v);
         }

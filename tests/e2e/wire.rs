@@ -449,13 +449,13 @@ async fn gw_3_malformed_requests_on_every_rpc_are_refused_precisely() -> anyhow:
     // methods: the same answers with no gateway in front.
     for (ctx, addr) in &c.backends {
         let identity = Identity::new(Principal {
-            cf: "DGXOPR70A01H501Z".into(),
+            cf: "SISTEMA-GATEWAY".into(),
             profile: Profile::Sistema,
             sede: None,
         });
         let chi = [Chiamante {
             chi: format!("{ctx} directly"),
-            headers: vec![(IDENTITY_HEADER, c.identity_token(&identity)?)],
+            headers: vec![(IDENTITY_HEADER, c.identity_token(&identity, *ctx)?)],
         }];
         let package = format!("occasionali.{}.", ctx.name());
         let propri: Vec<MethodDescriptor> = metodi

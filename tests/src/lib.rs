@@ -316,10 +316,20 @@ impl Cluster {
         Ok(self.client_tokens()?.sign(claims)?)
     }
 
-    /// An internal identity token as the gateway or a context would forward it (tests that
-    /// reach a backend directly, as only the platform should).
-    pub fn identity_token(&self, identity: &Identity) -> anyhow::Result<String> {
-        Ok(occasionali::internal_tokens(&self.config)?.mint(identity)?)
+    /// An internal identity token for `destinazione` as its rightful signer would send it
+    /// (issue 14): a client's identity signed by the gateway, `SISTEMA-<NAME>` by that process,
+    /// with the cluster's own keys (tests that reach a backend directly, as only the platform
+    /// should).
+    pub fn identity_token(&self, identity: &Identity, destinazione: Context) -> anyhow::Result<String> {
+        occasionali::dev_keys(&self.config)?.mint_for(identity, destinazione)
+    }
+
+    /// What `firmatario`'s process of the cluster signs and verifies with.
+    pub fn internal_tokens(
+        &self,
+        firmatario: occasionali_runtime::firme::Firmatario,
+    ) -> anyhow::Result<occasionali_runtime::identity::InternalTokens> {
+        occasionali::internal_tokens(&self.config, firmatario)
     }
 
     /// Where the notifiche pages answer (NOT-4, NOT-5).

@@ -30,7 +30,10 @@ pub async fn prestazioni(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let tokens = occasionali::internal_tokens(&config)?;
+    let tokens = occasionali::internal_tokens(
+        &config,
+        occasionali_runtime::firme::Firmatario::Contesto(Context::Prestazioni),
+    )?;
     let ascolti = occasionali::Ascolti {
         contesti: HashMap::from([(Context::Prestazioni, listener)]),
         ..Default::default()

@@ -28,7 +28,7 @@ pub use store::Migrator;
 /// service (queries for other contexts) admits only the platform's `sistema` identity (GW-6).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
     let channel = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Prestazioni)?)?;
-    let caller = Caller::new(deps.tokens.clone(), "anagrafica", Duration::from_secs(10));
+    let caller = Caller::new(deps.tokens.clone(), Context::Prestazioni, Duration::from_secs(10));
     let app = app::Anagrafica {
         db: deps.db,
         clock: deps.clock,

@@ -28,7 +28,7 @@ use occasionali_kernel::{DatiAnagrafici, Euro, Sesso, cf};
 use occasionali_proto::comunicazioni as pb;
 use occasionali_proto::comunicazioni::comunicazioni_service_client::ComunicazioniServiceClient;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::Secret;
+use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
 use occasionali_runtime::server::{ServeOptions, bind, serve};
 use occasionali_runtime::shutdown;
@@ -238,7 +238,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn request<T>(tokens: &InternalTokens, identity: &Identity, m: T) -> Request<T> {
     let mut r = Request::new(m);
-    let token = tokens.mint(identity).unwrap();
+    let token = tokens.mint(identity, Context::Comunicazioni).unwrap();
     r.metadata_mut().insert(IDENTITY_HEADER, token.parse().unwrap());
     r
 }
@@ -435,11 +435,13 @@ async fn run(engine: Engine, rows: usize, inserts: usize, n_searches: usize) {
         query_plan(&t.db, "lavoratore_cf", &workers[0].cf).await
     );
 
-    let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
+    // The gateway's key signs the clients' calls, as in production (issue 14).
+    let tokens =
+        occasionali_runtime::testing::tokens_di_prova(occasionali_runtime::firme::Firmatario::Gateway);
     let deps = ContextDeps {
         db: t.db.clone(),
         clock: Arc::new(FixedClock::at(ora())),
-        tokens: tokens.clone(),
+        tokens: occasionali_runtime::testing::tokens_di_prova(Context::Comunicazioni),
         // Nobody listens there: only an azienda profile asks the registry.
         endpoints: HashMap::from([(
             occasionali_runtime::context::Context::Anagrafica,

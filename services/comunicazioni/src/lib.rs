@@ -29,14 +29,15 @@ pub use store::Migrator;
 /// The tonic routes of the context: every call must carry a verified identity. An Azienda's
 /// committente data come from the registry (anagrafica).
 pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
-    let caller = Caller::new(deps.tokens.clone(), "comunicazioni", Duration::from_secs(10));
+    // One caller per destination: an internal token is good for its destination only.
+    let caller = |verso| Caller::new(deps.tokens.clone(), verso, Duration::from_secs(10));
     let anagrafica = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Anagrafica)?)?;
     // Deleghe answers for whom a person acts under a delega (ListProfiliOperativi); a process
     // configured without it lists only the person's own profiles and companies.
     let deleghe = match deps.endpoints.get(&Context::Deleghe) {
         Some(url) => Some(deleghe::Deleghe::new(
             occasionali_runtime::client::lazy_channel(url)?,
-            caller.clone(),
+            caller(Context::Deleghe),
         )),
         None => None,
     };
@@ -44,7 +45,7 @@ pub fn routes(deps: ContextDeps) -> anyhow::Result<Routes> {
         app: app::App {
             db: deps.db,
             clock: deps.clock,
-            registro: anagrafica::Registro::new(anagrafica, caller),
+            registro: anagrafica::Registro::new(anagrafica, caller(Context::Anagrafica)),
             deleghe,
         },
     };

@@ -162,9 +162,14 @@ impl Authenticator {
     }
 }
 
-pub fn internal_token(tokens: &InternalTokens, identity: &Identity) -> Result<http::HeaderValue, Status> {
+/// The caller's identity signed by the gateway for `destinazione` alone (issue 14).
+pub fn internal_token(
+    tokens: &InternalTokens,
+    identity: &Identity,
+    destinazione: occasionali_runtime::Context,
+) -> Result<http::HeaderValue, Status> {
     let token = tokens
-        .mint(identity)
+        .mint(identity, destinazione)
         .map_err(|e| Status::internal(e.to_string()))?;
     http::HeaderValue::from_str(&token).map_err(|e| Status::internal(e.to_string()))
 }

@@ -98,8 +98,9 @@ mod tests {
     use occasionali_proto::deleghe::deleghe_internal_service_server::{
         DelegheInternalService, DelegheInternalServiceServer,
     };
-    use occasionali_runtime::config::Secret;
-    use occasionali_runtime::identity::{InternalTokens, Principal, Profile};
+    use occasionali_runtime::context::Context;
+    use occasionali_runtime::firme::Firmatario;
+    use occasionali_runtime::identity::{Principal, Profile};
     use occasionali_runtime::issuers::{ClientVerifier, DevIssuer};
     use occasionali_runtime::shutdown;
     use tokio_stream::wrappers::TcpListenerStream;
@@ -149,17 +150,17 @@ mod tests {
                 .await;
         });
         let client_tokens = DevIssuer::generate()?;
-        let internal = InternalTokens::new(Secret::new(vec![7u8; 48]));
+        let internal = occasionali_runtime::testing::tokens_di_prova(Firmatario::Gateway);
         let auth = Authenticator {
             client_tokens: ClientVerifier::trusting(&client_tokens)?,
             deleghe: DelegaCheck::new(
                 tonic::transport::Channel::from_shared(url)?.connect_lazy(),
-                Caller::new(internal.clone(), "gateway", Duration::from_secs(2)),
+                Caller::new(internal.clone(), Context::Deleghe, Duration::from_secs(2)),
             ),
             // Not reached by delega calls; nobody listens there.
             rappresentanze: crate::rappresentanza::RappresentanzaCheck::new(
                 tonic::transport::Channel::from_static("http://127.0.0.1:9").connect_lazy(),
-                Caller::new(internal, "gateway", Duration::from_secs(2)),
+                Caller::new(internal, Context::Anagrafica, Duration::from_secs(2)),
             ),
         };
         let token = client_tokens.mint(
@@ -242,8 +243,8 @@ mod tests {
             deleghe: DelegaCheck::new(
                 tonic::transport::Channel::from_static("http://127.0.0.1:1").connect_lazy(),
                 Caller::new(
-                    InternalTokens::new(Secret::new(vec![7u8; 48])),
-                    "gateway",
+                    occasionali_runtime::testing::tokens_di_prova(Firmatario::Gateway),
+                    Context::Deleghe,
                     Duration::from_secs(2),
                 ),
             ),

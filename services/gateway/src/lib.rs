@@ -99,12 +99,20 @@ pub async fn serve(listener: TcpListener, options: GatewayOptions, shutdown: Shu
     let auth = auth::Authenticator {
         rappresentanze: rappresentanza::RappresentanzaCheck::new(
             anagrafica,
-            Caller::new(options.internal_tokens.clone(), "gateway", Duration::from_secs(2)),
+            Caller::new(
+                options.internal_tokens.clone(),
+                Context::Anagrafica,
+                Duration::from_secs(2),
+            ),
         ),
         client_tokens: options.client_tokens.clone(),
         deleghe: delega::DelegaCheck::new(
             deleghe,
-            Caller::new(options.internal_tokens.clone(), "gateway", Duration::from_secs(2)),
+            Caller::new(
+                options.internal_tokens.clone(),
+                Context::Deleghe,
+                Duration::from_secs(2),
+            ),
         ),
     };
     let mut local = Routes::new(

@@ -43,10 +43,17 @@ impl Posizione {
             .ok_or_else(|| Status::unavailable(format!("no backend configured for {ctx}")))
     }
 
-    fn request<T>(&self, id: &Identity, message: T, deadline: Duration) -> Result<Request<T>, Status> {
+    /// `message` to `ctx` with the caller's identity signed for `ctx` alone (issue 14).
+    fn request<T>(
+        &self,
+        id: &Identity,
+        ctx: Context,
+        message: T,
+        deadline: Duration,
+    ) -> Result<Request<T>, Status> {
         let mut r = Request::new(message);
         r.set_timeout(deadline);
-        let token = crate::auth::internal_token(&self.tokens, id)?;
+        let token = crate::auth::internal_token(&self.tokens, id, ctx)?;
         let value = tonic::metadata::MetadataValue::try_from(token.as_bytes())
             .map_err(|e| Status::internal(e.to_string()))?;
         r.metadata_mut().insert(IDENTITY_HEADER, value);
@@ -192,6 +199,7 @@ impl Posizione {
             let delega = DelegheServiceClient::new(self.channel(Context::Deleghe)?)
                 .get_delega(self.request(
                     id,
+                    Context::Deleghe,
                     deleghe::GetDelegaRequest {
                         delega_id: r.delega_id.trim().to_string(),
                     },
@@ -226,6 +234,7 @@ impl Posizione {
         let soggetto = AnagraficaServiceClient::new(self.channel(Context::Anagrafica)?)
             .get_soggetto(self.request(
                 id,
+                Context::Anagrafica,
                 anagrafica::GetSoggettoRequest {
                     codice_fiscale: cf.to_string(),
                 },
@@ -278,16 +287,57 @@ impl Posizione {
                 ..Default::default()
             };
         Ok(Domande {
-            portafoglio_lf: self.request(id, wallet(portafoglio::TipoPortafoglio::LibrettoFamiglia), left)?,
-            portafoglio_cpo: self.request(id, wallet(portafoglio::TipoPortafoglio::Cpo), left)?,
-            prestazioni_come_prestatore: self.request(id, lista(cf.to_string(), String::new()), left)?,
-            prestazioni_come_utilizzatore: self.request(id, lista(String::new(), cf.to_string()), left)?,
-            limiti_prestatore: self.request(id, limiti(cf.to_string(), String::new()), left)?,
-            limiti_utilizzatore: self.request(id, limiti(String::new(), cf.to_string()), left)?,
-            comunicazioni_committente: self.request(id, cerca(cf.to_string(), String::new()), left)?,
-            comunicazioni_lavoratore: self.request(id, cerca(String::new(), cf.to_string()), left)?,
+            portafoglio_lf: self.request(
+                id,
+                Context::Portafoglio,
+                wallet(portafoglio::TipoPortafoglio::LibrettoFamiglia),
+                left,
+            )?,
+            portafoglio_cpo: self.request(
+                id,
+                Context::Portafoglio,
+                wallet(portafoglio::TipoPortafoglio::Cpo),
+                left,
+            )?,
+            prestazioni_come_prestatore: self.request(
+                id,
+                Context::Prestazioni,
+                lista(cf.to_string(), String::new()),
+                left,
+            )?,
+            prestazioni_come_utilizzatore: self.request(
+                id,
+                Context::Prestazioni,
+                lista(String::new(), cf.to_string()),
+                left,
+            )?,
+            limiti_prestatore: self.request(
+                id,
+                Context::Prestazioni,
+                limiti(cf.to_string(), String::new()),
+                left,
+            )?,
+            limiti_utilizzatore: self.request(
+                id,
+                Context::Prestazioni,
+                limiti(String::new(), cf.to_string()),
+                left,
+            )?,
+            comunicazioni_committente: self.request(
+                id,
+                Context::Comunicazioni,
+                cerca(cf.to_string(), String::new()),
+                left,
+            )?,
+            comunicazioni_lavoratore: self.request(
+                id,
+                Context::Comunicazioni,
+                cerca(String::new(), cf.to_string()),
+                left,
+            )?,
             deleghe: self.request(
                 id,
+                Context::Deleghe,
                 deleghe::ListDelegheRequest {
                     delegante_cf: cf.to_string(),
                     ..Default::default()

@@ -153,7 +153,7 @@ impl Inner {
 
         let (mut parts, body) = request.into_parts();
         let identity = self.auth.identity(&parts.headers, &path).await?;
-        let token = auth::internal_token(&self.internal_tokens, &identity)?;
+        let token = auth::internal_token(&self.internal_tokens, &identity, context)?;
         parts.headers.remove(http::header::AUTHORIZATION);
         // The services read the verified identity only.
         parts.headers.remove(ON_BEHALF_OF_HEADER);

@@ -50,11 +50,12 @@ impl Relay {
             .ok_or_else(|| Status::unavailable(format!("no backend configured for {ctx}")))
     }
 
-    fn request<T>(&self, id: &Identity, message: T) -> Result<Request<T>, Status> {
+    /// `message` to `ctx` as the gateway's own `sistema` identity, for `ctx` alone (issue 14).
+    fn request<T>(&self, id: &Identity, ctx: Context, message: T) -> Result<Request<T>, Status> {
         let mut r = Request::new(message);
         r.set_timeout(self.deadline);
         r.metadata_mut()
-            .insert(IDENTITY_HEADER, self.tokens.system_call("gateway", Some(id))?);
+            .insert(IDENTITY_HEADER, self.tokens.system_call(ctx, Some(id))?);
         occasionali_runtime::client::inject_trace(r.metadata_mut());
         Ok(r)
     }
@@ -78,7 +79,7 @@ impl RelayService for Relay {
             async move {
                 let r = async {
                     let mut c = self.client(ctx)?;
-                    let r = self.request(&id, cpb::GetOutboxStatusRequest {})?;
+                    let r = self.request(&id, ctx, cpb::GetOutboxStatusRequest {})?;
                     c.get_outbox_status(r).await
                 };
                 (ctx, tokio::time::timeout(self.deadline, r).await)
@@ -108,6 +109,7 @@ impl RelayService for Relay {
             .client(ctx)?
             .list_outbox(self.request(
                 &id,
+                ctx,
                 cpb::ListOutboxRequest {
                     stato: r.stato,
                     page_size: r.page_size,
@@ -142,6 +144,7 @@ impl RelayService for Relay {
             .client(ctx)?
             .retry_outbox(self.request(
                 &id,
+                ctx,
                 cpb::RetryOutboxRequest {
                     ids,
                     tutti_falliti: r.tutti_falliti,

@@ -20,8 +20,7 @@ use occasionali_notifiche::Migrator;
 use occasionali_notifiche::domain::Campagna;
 use occasionali_notifiche::domain::trimestre::PRIMO;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::{NotificheConfig, Secret, SmsConfig};
-use occasionali_runtime::identity::InternalTokens;
+use occasionali_runtime::config::{NotificheConfig, SmsConfig};
 use occasionali_runtime::testing::{Engine, TestDb};
 use sea_orm::{ConnectionTrait, DbBackend};
 
@@ -108,7 +107,7 @@ fn main() -> anyhow::Result<()> {
         let deps = ContextDeps {
             db: t.db.clone(),
             clock,
-            tokens: InternalTokens::new(Secret::new(vec![1u8; 48])),
+            tokens: occasionali_runtime::testing::tokens_di_prova(occasionali_runtime::Context::Notifiche),
             endpoints: HashMap::new(),
             relay: None,
         };

@@ -22,7 +22,7 @@ use occasionali_proto::notifiche::notifiche_internal_service_client::NotificheIn
 use occasionali_proto::notifiche::notifiche_service_client::NotificheServiceClient;
 use occasionali_proto::{anagrafica, deleghe, prestazioni};
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::{NotificheConfig, Secret, SmsConfig};
+use occasionali_runtime::config::{NotificheConfig, SmsConfig};
 use occasionali_runtime::identity::{IDENTITY_HEADER, Identity, InternalTokens, Principal, Profile};
 use occasionali_runtime::storage_test;
 use occasionali_runtime::testing::{TestDb, TestServer, fields, ok, reason_of_field, rule_of};
@@ -36,7 +36,7 @@ const DATORE: &str = "BNCLRA60A41H501Z";
 const NUMERO: &str = "+393331234567";
 
 fn tokens() -> InternalTokens {
-    InternalTokens::new(Secret::new(vec![7u8; 48]))
+    occasionali_runtime::testing::tokens_di_prova(occasionali_runtime::Context::Notifiche)
 }
 
 fn chi(cf: &str, profile: Profile) -> Identity {
@@ -49,7 +49,9 @@ fn chi(cf: &str, profile: Profile) -> Identity {
 
 fn req<T>(msg: T, who: &Identity) -> Request<T> {
     let mut r = Request::new(msg);
-    let token = tokens().mint(who).unwrap();
+    let token = occasionali_runtime::testing::chiavi_di_prova()
+        .mint_for(who, occasionali_runtime::Context::Notifiche)
+        .unwrap();
     r.metadata_mut().insert(IDENTITY_HEADER, token.parse().unwrap());
     r
 }

@@ -17,7 +17,6 @@ use occasionali_proto::common as cpb;
 use occasionali_proto::notifiche as pb;
 use occasionali_proto::notifiche::notifiche_internal_service_client::NotificheInternalServiceClient;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{IDENTITY_HEADER, Identity, InternalTokens, Principal, Profile};
 use occasionali_runtime::relay::{self, Relay, RelayOptions};
@@ -26,8 +25,9 @@ use occasionali_runtime::{db, outbox, storage_test};
 use sea_orm::ConnectionTrait;
 use tonic::Code;
 
+/// Notifiche's own test key: what the subscriber verifies with.
 fn tokens() -> InternalTokens {
-    InternalTokens::new(Secret::new(vec![9u8; 48]))
+    occasionali_runtime::testing::tokens_di_prova(Context::Notifiche)
 }
 
 fn options() -> RelayOptions {
@@ -67,7 +67,7 @@ fn relay_to(source: &TestDb, url: &str) -> anyhow::Result<Relay> {
         source.db.clone(),
         Context::Anagrafica,
         &HashMap::from([(Context::Notifiche, url.to_string())]),
-        tokens(),
+        occasionali_runtime::testing::tokens_di_prova(Context::Anagrafica),
         options(),
     )
 }
@@ -265,7 +265,7 @@ async fn replicas(t: &TestDb) -> anyhow::Result<()> {
         other.clone(),
         Context::Anagrafica,
         &HashMap::from([(Context::Notifiche, server.url.clone())]),
-        tokens(),
+        occasionali_runtime::testing::tokens_di_prova(Context::Anagrafica),
         options(),
     )?;
     for _ in 0..100 {
@@ -310,7 +310,9 @@ async fn ingest_fenced(t: &TestDb) -> anyhow::Result<()> {
         let mut r = tonic::Request::new(pb::IngestEventRequest {
             event: Some(event.clone()),
         });
-        let token = tokens().mint(&who).unwrap_or_default();
+        let token = occasionali_runtime::testing::chiavi_di_prova()
+            .mint_for(&who, Context::Notifiche)
+            .unwrap_or_default();
         r.metadata_mut()
             .insert(IDENTITY_HEADER, token.parse().expect("ascii token"));
         r

@@ -9,8 +9,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use occasionali_kernel::{Clock, OffsetClock, SharedClock};
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::{AdmissionLimits, Config, Secret, SecretKind};
+use occasionali_runtime::config::{AdmissionLimits, Config};
 use occasionali_runtime::context::Context;
+use occasionali_runtime::firme::{Firmatario, Portachiavi};
 use occasionali_runtime::identity::InternalTokens;
 use occasionali_runtime::issuers::{self, ClientVerifier, DevIssuer, VerifierOptions};
 use occasionali_runtime::relay::{self, Relay, RelayOptions};
@@ -23,9 +24,26 @@ use tonic::service::Routes;
 pub mod bench;
 pub mod carico;
 
-pub fn internal_tokens(config: &Config) -> anyhow::Result<InternalTokens> {
+/// What `firmatario`'s process signs and verifies internal tokens with: its provisioned
+/// private key and trust set (issue 14). Never invented: a missing key is a start-up error.
+pub fn internal_tokens(config: &Config, firmatario: Firmatario) -> anyhow::Result<InternalTokens> {
+    let key = config.internal_key_path(firmatario);
+    let trust = config.internal_trust_dir();
+    Ok(InternalTokens::load(firmatario, &key, &trust)
+        .with_context(|| {
+            format!(
+                "the internal identity of {firmatario}: configure auth.internal_key_file and auth.internal_trust_dir \
+                 (generate a key pair with `occasionali keygen {firmatario}`)"
+            )
+        })?
+        .with_leeway(config.auth.clock_leeway_seconds))
+}
+
+/// Every process's internal key for `occasionali dev` and the test cluster, created under
+/// `<data_dir>/secrets/internal/` on first use, with their public keys in the trust directory.
+pub fn dev_keys(config: &Config) -> anyhow::Result<Portachiavi> {
     Ok(
-        InternalTokens::new(Secret::load_or_create(&config.secret_path(SecretKind::Internal))?)
+        Portachiavi::dev(&config.internal_keys_dir(), &config.internal_trust_dir())?
             .with_leeway(config.auth.clock_leeway_seconds),
     )
 }
@@ -286,6 +304,7 @@ pub async fn run_context(
 
 async fn run_gateway(
     config: Arc<Config>,
+    internal_tokens: InternalTokens,
     drain: Duration,
     clock: SharedClock,
     dev_clock: Option<Arc<OffsetClock>>,
@@ -300,7 +319,7 @@ async fn run_gateway(
         tls: public_tls(&config)?,
         backends: endpoints(&config),
         client_tokens: client_verifier(&config, shutdown.clone()).await?,
-        internal_tokens: internal_tokens(&config)?,
+        internal_tokens,
         max_timeout: Duration::from_millis(config.gateway.request_timeout_ms),
         stream_timeout: Duration::from_millis(config.gateway.stream_timeout_ms),
         drain,
@@ -376,7 +395,8 @@ pub async fn dev_con(
         None => OffsetClock::starting_at(Clock::now(&occasionali_kernel::SystemClock)),
     });
     let clock: SharedClock = dev_clock.clone();
-    let tokens = internal_tokens(&config)?;
+    // One process, every signer: each context and the gateway still sign with their own key.
+    let keys = dev_keys(&config)?;
     let (trigger, handle) = shutdown::channel();
     let mut tasks = tokio::task::JoinSet::new();
     if config.auth.dev_issuer {
@@ -415,7 +435,7 @@ pub async fn dev_con(
             config.clone(),
             ctx,
             clock.clone(),
-            tokens.clone(),
+            keys.contesto(ctx)?,
             drain,
             propri,
             handle.clone(),
@@ -423,6 +443,7 @@ pub async fn dev_con(
     }
     tasks.spawn(run_gateway(
         config.clone(),
+        keys.tokens(Firmatario::Gateway)?,
         drain,
         clock.clone(),
         Some(dev_clock),
@@ -447,11 +468,8 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     let config = Arc::new(config);
     // A production process uses provisioned keys: a missing key file is a start-up error, not
     // a fresh random key that no other replica shares.
-    let kinds: &[SecretKind] = &[SecretKind::Internal];
-    for kind in kinds {
-        Secret::load(&config.secret_path(*kind))
-            .with_context(|| "configure the key files (auth.internal_secret_file)")?;
-    }
+    let firmatario: Firmatario = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let tokens = internal_tokens(&config, firmatario)?;
     // The gateway (and the dashboard, which verifies the same client tokens) trusts the
     // configured issuers only: with none, every client would be refused.
     let judges_clients =
@@ -469,6 +487,7 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
     let task = if target == "gateway" {
         tokio::spawn(run_gateway(
             config.clone(),
+            tokens,
             drain,
             occasionali_kernel::clock::system(),
             None,
@@ -477,7 +496,6 @@ pub async fn serve(config: Config, target: &str) -> anyhow::Result<()> {
         ))
     } else {
         let ctx: Context = target.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        let tokens = internal_tokens(&config)?;
         let mut ascolti = Ascolti::default();
         if let Some(l) = passati.next() {
             ascolti.contesti.insert(ctx, l);

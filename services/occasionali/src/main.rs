@@ -18,6 +18,7 @@ use occasionali::bench::{self, Mix};
 use occasionali_kernel::{Clock, SystemClock};
 use occasionali_runtime::config::Config;
 use occasionali_runtime::context::Context;
+use occasionali_runtime::firme::{self, Firmatario};
 use occasionali_runtime::identity::{Profile, client_principal};
 use occasionali_runtime::issuers::DevIssuer;
 use occasionali_runtime::{shutdown, telemetry};
@@ -49,6 +50,15 @@ enum Command {
     },
     /// One process: a context name or "gateway".
     Serve { target: String },
+    /// Generate an internal signing key pair for a process (gateway or a context, issue 14):
+    /// writes <signer>.<kid>.key.pem (its private key, mode 0600) and <signer>.<kid>.pub.pem
+    /// (for every process's trust directory) into --out, and prints the kid.
+    Keygen {
+        signer: String,
+        /// Where to write both files (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// Run database migrations (all contexts when none is named).
     Migrate { contexts: Vec<String> },
     /// Print a development bearer token signed by the local dev issuer (its key created on
@@ -217,6 +227,20 @@ async fn main() -> anyhow::Result<()> {
                 ca.display(),
                 processes.join(", "),
                 dir.display()
+            );
+            Ok(())
+        }
+        Command::Keygen { signer, out } => {
+            let firmatario: Firmatario = signer.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let (kid, private, public) = firme::keygen(firmatario, &out)?;
+            println!("kid {kid}");
+            println!(
+                "private key (the {firmatario} process only): {}",
+                private.display()
+            );
+            println!(
+                "public key (every process's trust directory): {}",
+                public.display()
             );
             Ok(())
         }

@@ -18,7 +18,6 @@ use occasionali_proto::portafoglio as pb;
 use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
 use occasionali_runtime::server::{ServeOptions, bind, serve};
@@ -122,11 +121,14 @@ async fn scenario(
     tag: &str,
 ) -> Risultato {
     let token: MetadataValue<_> = tokens
-        .mint(&Identity::new(Principal {
-            cf: "SISTEMA-PRESTAZIONI".into(),
-            profile: Profile::Sistema,
-            sede: None,
-        }))
+        .mint(
+            &Identity::new(Principal {
+                cf: "SISTEMA-PRESTAZIONI".into(),
+                profile: Profile::Sistema,
+                sede: None,
+            }),
+            Context::Portafoglio,
+        )
         .unwrap()
         .parse()
         .unwrap();
@@ -208,7 +210,8 @@ async fn motore(engine: Engine) -> Option<Vec<(String, usize, Risultato)>> {
     let t = TestDb::new::<occasionali_portafoglio::Migrator>(engine, "portafoglio")
         .await
         .unwrap()?;
-    let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
+    // Prestazioni's key signs the calls to portafoglio, as in production (issue 14).
+    let tokens = occasionali_runtime::testing::tokens_di_prova(Context::Prestazioni);
     let (anagrafica, stop_a) = spawn(
         "anagrafica-fake",
         "occasionali.anagrafica.v1.AnagraficaService",
@@ -218,7 +221,7 @@ async fn motore(engine: Engine) -> Option<Vec<(String, usize, Risultato)>> {
     let deps = ContextDeps {
         db: t.db.clone(),
         clock: Arc::new(FixedClock::at("2026-06-15T10:00:00Z".parse().unwrap())),
-        tokens: tokens.clone(),
+        tokens: occasionali_runtime::testing::tokens_di_prova(Context::Portafoglio),
         endpoints: HashMap::from([(Context::Anagrafica, anagrafica)]),
         relay: None,
     };
@@ -236,7 +239,7 @@ async fn motore(engine: Engine) -> Option<Vec<(String, usize, Risultato)>> {
             .unwrap(),
     );
     let sistema = Identity::new(Principal {
-        cf: "SISTEMA-PAGAMENTI".into(),
+        cf: "SISTEMA-PRESTAZIONI".into(),
         profile: Profile::Sistema,
         sede: None,
     });
@@ -250,8 +253,14 @@ async fn motore(engine: Engine) -> Option<Vec<(String, usize, Risultato)>> {
             importo: "10000000.00".into(),
             pagato_il: None,
         });
-        req.metadata_mut()
-            .insert(IDENTITY_HEADER, tokens.mint(&sistema).unwrap().parse().unwrap());
+        req.metadata_mut().insert(
+            IDENTITY_HEADER,
+            tokens
+                .mint(&sistema, Context::Portafoglio)
+                .unwrap()
+                .parse()
+                .unwrap(),
+        );
         client.notify_pago_pa(req).await.unwrap();
     }
     let solo = scenario(&url, &tokens, 1, &portafogli[..1], "one").await;

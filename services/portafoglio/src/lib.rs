@@ -37,7 +37,8 @@ pub const SCHEDULER_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The context's commands, built from what the process gives every context.
 fn portafoglio(deps: &ContextDeps) -> anyhow::Result<app::Portafoglio> {
-    let caller = Caller::new(deps.tokens.clone(), "portafoglio", Duration::from_secs(10));
+    // One caller per destination: an internal token is good for its destination only.
+    let caller = |verso| Caller::new(deps.tokens.clone(), verso, Duration::from_secs(10));
     let anagrafica = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Anagrafica)?)?;
     // The limits of the riepilogo are optional (POR-6): without prestazioni, they are absent.
     let prestazioni = match deps.endpoint(Context::Prestazioni) {
@@ -47,8 +48,8 @@ fn portafoglio(deps: &ContextDeps) -> anyhow::Result<app::Portafoglio> {
     Ok(app::Portafoglio {
         db: deps.db.clone(),
         clock: deps.clock.clone(),
-        registro: anagrafica::Registro::new(anagrafica, caller.clone()),
-        limiti: prestazioni::Limiti::new(prestazioni, caller),
+        registro: anagrafica::Registro::new(anagrafica, caller(Context::Anagrafica)),
+        limiti: prestazioni::Limiti::new(prestazioni, caller(Context::Prestazioni)),
         // The process's relay; a context built alone (tests) makes its own.
         relay: match &deps.relay {
             Some(r) => r.clone(),

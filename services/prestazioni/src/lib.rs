@@ -36,14 +36,15 @@ pub use store::Migrator;
 pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
 
 fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
-    let caller = Caller::new(deps.tokens.clone(), "prestazioni", Duration::from_secs(10));
+    // One caller per destination: an internal token is good for its destination only.
+    let caller = |verso| Caller::new(deps.tokens.clone(), verso, Duration::from_secs(10));
     let anagrafica = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Anagrafica)?)?;
     let portafoglio = occasionali_runtime::client::lazy_channel(deps.endpoint(Context::Portafoglio)?)?;
     Ok(app::App {
         db: deps.db.clone(),
         clock: deps.clock.clone(),
-        registro: anagrafica::Registro::new(anagrafica, caller.clone()),
-        portafoglio: portafoglio::Portafoglio::new(portafoglio, caller),
+        registro: anagrafica::Registro::new(anagrafica, caller(Context::Anagrafica)),
+        portafoglio: portafoglio::Portafoglio::new(portafoglio, caller(Context::Portafoglio)),
         // The process's relay; a context built alone (tests) makes its own.
         relay: match &deps.relay {
             Some(r) => r.clone(),

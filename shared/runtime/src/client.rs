@@ -25,6 +25,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::context::Context;
 use crate::error::AppError;
 use crate::identity::{IDENTITY_HEADER, Identity, InternalTokens};
 use crate::shutdown::Shutdown;
@@ -544,30 +545,33 @@ pub mod hosts {
     }
 }
 
-/// What a context needs to call another one on behalf of a request.
+/// What a process needs to call one other context on behalf of a request: its own signing
+/// key, and the context its tokens are addressed to (issue 14: a token is good for one
+/// destination only).
 #[derive(Clone)]
 pub struct Caller {
     tokens: InternalTokens,
-    service: &'static str,
+    destinazione: Context,
     deadline: Duration,
 }
 
 impl Caller {
-    pub fn new(tokens: InternalTokens, service: &'static str, deadline: Duration) -> Caller {
+    pub fn new(tokens: InternalTokens, destinazione: Context, deadline: Duration) -> Caller {
         Caller {
             tokens,
-            service,
+            destinazione,
             deadline,
         }
     }
 
-    /// A request carrying our system identity, the origin and the current trace context.
+    /// A request carrying our system identity for the destination, the origin and the current
+    /// trace context.
     pub fn request<T>(&self, message: T, origin: Option<&Identity>) -> Result<Request<T>, AppError> {
         let mut request = Request::new(message);
         request.set_timeout(self.deadline);
         let value = self
             .tokens
-            .system_call(self.service, origin)
+            .system_call(self.destinazione, origin)
             .map_err(|s| AppError::internal(s.message()))?;
         request.metadata_mut().insert(IDENTITY_HEADER, value);
         inject_trace(request.metadata_mut());

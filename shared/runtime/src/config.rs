@@ -249,8 +249,13 @@ pub struct TelemetryConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
-    /// HS256 key for the internal identity tokens. Default: `<data_dir>/secrets/internal.key`.
-    pub internal_secret_file: Option<PathBuf>,
+    /// This process's Ed25519 private key (PKCS#8 PEM) for the internal identity tokens it
+    /// signs (issue 14). Default: `<data_dir>/secrets/internal/<process>.key.pem`, where
+    /// `occasionali dev` creates every process's key on first use; `serve` only reads it.
+    pub internal_key_file: Option<PathBuf>,
+    /// The public keys this process trusts, one file per key, `<signer>.<kid>.pub.pem`
+    /// (several per signer while a key is rotated). Default: `<data_dir>/secrets/internal/trust`.
+    pub internal_trust_dir: Option<PathBuf>,
     /// Lifetime of development tokens printed by `occasionali token`.
     pub token_ttl_seconds: u64,
     /// Clock skew tolerated on a token's `exp`, `nbf` and `iat` (RFC 7519 §4.1.4–4.1.6), for
@@ -458,7 +463,8 @@ impl Default for LogConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
-            internal_secret_file: None,
+            internal_key_file: None,
+            internal_trust_dir: None,
             token_ttl_seconds: 8 * 3600,
             clock_leeway_seconds: crate::identity::DEFAULT_CLOCK_LEEWAY_SECONDS,
             issuers: Vec::new(),
@@ -602,8 +608,11 @@ impl Config {
         if let Some(v) = var(env::DEV_ISSUER_KEY_FILE) {
             self.auth.dev_issuer_key_file = Some(v.into());
         }
-        if let Some(v) = var(env::INTERNAL_SECRET_FILE) {
-            self.auth.internal_secret_file = Some(v.into());
+        if let Some(v) = var(env::INTERNAL_KEY_FILE) {
+            self.auth.internal_key_file = Some(v.into());
+        }
+        if let Some(v) = var(env::INTERNAL_TRUST_DIR) {
+            self.auth.internal_trust_dir = Some(v.into());
         }
         if let Some(v) = var(env::AUTH_CLOCK_LEEWAY_SECONDS) {
             self.auth.clock_leeway_seconds = v
@@ -784,24 +793,25 @@ impl Config {
         settings
     }
 
-    pub fn secret_path(&self, which: SecretKind) -> PathBuf {
-        let configured = match which {
-            SecretKind::Internal => self.auth.internal_secret_file.clone(),
-        };
-        configured.unwrap_or_else(|| self.data_dir.join("secrets").join(which.file_name()))
+    /// Where `occasionali dev` keeps every process's internal signing key (issue 14).
+    pub fn internal_keys_dir(&self) -> PathBuf {
+        self.data_dir.join("secrets").join("internal")
     }
-}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecretKind {
-    Internal,
-}
+    /// The private key `firmatario` signs its internal tokens with.
+    pub fn internal_key_path(&self, firmatario: crate::firme::Firmatario) -> PathBuf {
+        self.auth
+            .internal_key_file
+            .clone()
+            .unwrap_or_else(|| crate::firme::dev_key_path(&self.internal_keys_dir(), firmatario))
+    }
 
-impl SecretKind {
-    fn file_name(self) -> &'static str {
-        match self {
-            SecretKind::Internal => "internal.key",
-        }
+    /// The directory of trusted public keys, `<signer>.<kid>.pub.pem`.
+    pub fn internal_trust_dir(&self) -> PathBuf {
+        self.auth
+            .internal_trust_dir
+            .clone()
+            .unwrap_or_else(|| self.internal_keys_dir().join("trust"))
     }
 }
 

@@ -7,9 +7,11 @@ pub const LOG_FORMAT: &str = "OCCASIONALI_LOG_FORMAT";
 pub const OTLP_ENDPOINT: &str = "OCCASIONALI_OTLP_ENDPOINT";
 /// The OpenTelemetry standard name, honoured when ours is not set.
 pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
-pub const INTERNAL_SECRET_FILE: &str = "OCCASIONALI_INTERNAL_SECRET_FILE";
 /// The dev issuer's key (`auth.dev_issuer_key_file`).
 pub const DEV_ISSUER_KEY_FILE: &str = "OCCASIONALI_DEV_ISSUER_KEY_FILE";
+/// This process's internal signing key and the trusted public keys (issue 14).
+pub const INTERNAL_KEY_FILE: &str = "OCCASIONALI_INTERNAL_KEY_FILE";
+pub const INTERNAL_TRUST_DIR: &str = "OCCASIONALI_INTERNAL_TRUST_DIR";
 pub const GATEWAY_LISTEN: &str = "OCCASIONALI_GATEWAY_LISTEN";
 pub const GATEWAY_REQUEST_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_REQUEST_TIMEOUT_MS";
 pub const GATEWAY_STREAM_TIMEOUT_MS: &str = "OCCASIONALI_GATEWAY_STREAM_TIMEOUT_MS";

@@ -6,16 +6,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
-use serde::Serialize;
-use tonic::metadata::MetadataValue;
 use tonic::{Request, Status};
 
-use crate::config::Secret;
 pub use occasionali_kernel::identita::{
     Identity, OnBehalf, Principal, Profile, RUOLO_LEGALE_RAPPRESENTANTE, mask,
 };
+// The internal tokens, signed per process (issue 14): their own module, named here as before.
+pub use crate::firme::{IdentityInterceptor, InternalTokens, SystemOnlyInterceptor};
 
 /// Metadata carrying the internal identity token from the gateway to the services.
 pub const IDENTITY_HEADER: &str = "x-occasionali-identity";
@@ -24,11 +21,6 @@ pub const ON_BEHALF_OF_HEADER: &str = "x-occasionali-on-behalf-of";
 /// Metadata naming the ruolo of the delega the client acts under (DEL-2), or
 /// [`RUOLO_LEGALE_RAPPRESENTANTE`].
 pub const RUOLO_HEADER: &str = "x-occasionali-ruolo";
-
-const ISSUER: &str = "occasionali";
-const INTERNAL_AUDIENCE: &str = "occasionali-internal";
-/// Internal tokens only need to live for one hop.
-const INTERNAL_TTL_SECONDS: u64 = 120;
 
 /// The identity of a request, as placed there by [`IdentityInterceptor`].
 pub trait RequestIdentity {
@@ -95,6 +87,17 @@ pub enum TokenError {
     /// The profile claim carries no value the issuer's mapping turns into one of our profiles.
     #[error("token profile claim maps to no profile: {0}")]
     ProfileUnmapped(String),
+    /// An internal token whose `iss` names no process of the platform.
+    #[error("internal token is signed by an unknown signer {0:?}")]
+    UnknownSigner(String),
+    /// An internal token whose header `kid` (if any) is none of its signer's trusted keys: a
+    /// key rotated away, or one never provisioned.
+    #[error("internal token is signed by {0} with a key not trusted here (kid {1:?})")]
+    UntrustedKey(&'static str, Option<String>),
+    /// An internal token carrying an identity its signer may not issue: a context signing a
+    /// client's identity, or another process's `sistema` one.
+    #[error("{0} may not sign this identity")]
+    NotSignersIdentity(&'static str),
 }
 
 impl TokenError {
@@ -117,6 +120,9 @@ impl TokenError {
             TokenError::MissingMappedClaim(_) => "GW_1_TOKEN_CLAIM_MISSING",
             TokenError::BadMappedClaim(..) => "GW_1_TOKEN_CLAIM_MALFORMED",
             TokenError::ProfileUnmapped(_) => "GW_1_TOKEN_PROFILE_UNMAPPED",
+            TokenError::UnknownSigner(_) => "GW_1_TOKEN_SIGNER_UNKNOWN",
+            TokenError::UntrustedKey(..) => "GW_1_TOKEN_KEY_UNTRUSTED",
+            TokenError::NotSignersIdentity(_) => "GW_1_TOKEN_SIGNER_NOT_ENTITLED",
         }
     }
 
@@ -143,36 +149,7 @@ pub(crate) fn now_seconds() -> u64 {
 
 /// What we sign. Verification reads the claims as JSON instead ([`verify_claims`]), because
 /// RFC 7519 lets `aud` be a string or an array and NumericDates be non-integer.
-#[derive(Debug, Serialize)]
-struct InternalClaims {
-    id: Identity,
-    iss: String,
-    aud: String,
-    iat: u64,
-    exp: u64,
-}
-
 pub(crate) type Claims = serde_json::Map<String, serde_json::Value>;
-
-/// Checks the signature (HS256 only) and nothing else: the registered claims are checked by
-/// [`check_registered`] against an explicit `now`, so the edges are testable to the second.
-fn signed_claims(token: &str, key: &Secret) -> Result<Claims, TokenError> {
-    let mut v = Validation::new(Algorithm::HS256);
-    v.required_spec_claims.clear();
-    v.validate_exp = false;
-    v.validate_nbf = false;
-    v.validate_aud = false;
-    decode::<Claims>(token, &DecodingKey::from_secret(key.expose()), &v)
-        .map(|d| d.claims)
-        .map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature => TokenError::Signature,
-            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
-                TokenError::Malformed("only HS256 tokens are accepted".into())
-            }
-            ErrorKind::Json(_) => TokenError::Malformed("the claims are not a JSON object".into()),
-            _ => TokenError::Malformed("not a JWT (header.claims.signature, base64url, HS256)".into()),
-        })
-}
 
 /// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly non-integer.
 fn numeric_date(claims: &Claims, name: &'static str) -> Result<Option<f64>, TokenError> {
@@ -183,22 +160,6 @@ fn numeric_date(claims: &Claims, name: &'static str) -> Result<Option<f64>, Toke
             .map(Some)
             .ok_or_else(|| TokenError::BadClaim(name, "not a NumericDate (seconds since 1970)".into())),
     }
-}
-
-/// RFC 7519 §4.1: `iss` ours; `aud` (a string or an array of strings) naming `audience`; `exp`
-/// not passed; `nbf` and `iat` not in the future. Each time comparison allows `leeway` seconds
-/// of clock skew: accepted while `now < exp + leeway`, from `now >= nbf - leeway`, and with
-/// `iat <= now + leeway`. `iss`, `aud`, `exp` and `iat` are required: every token we issue
-/// carries them, so a token without them is not ours.
-fn check_registered(claims: &Claims, audience: &str, leeway: u64, now: u64) -> Result<(), TokenError> {
-    match claims.get("iss") {
-        None => return Err(TokenError::MissingClaim("iss")),
-        Some(serde_json::Value::String(iss)) if iss == ISSUER => {}
-        Some(serde_json::Value::String(_)) => return Err(TokenError::Issuer),
-        Some(_) => return Err(TokenError::BadClaim("iss", "not a string".into())),
-    }
-    check_audience(claims, &[audience])?;
-    check_lifetime(claims, leeway, now)
 }
 
 /// `aud`, a string or an array of strings, names one of `accepted` (RFC 7519 §4.1.3).
@@ -247,46 +208,6 @@ pub(crate) fn check_lifetime(claims: &Claims, leeway: u64, now: u64) -> Result<(
         return Err(TokenError::IssuedInFuture);
     }
     Ok(())
-}
-
-/// The signature, then the registered claims; the private claims are read with [`claim`].
-fn verify_claims(
-    token: &str,
-    key: &Secret,
-    audience: &str,
-    leeway: u64,
-    now: u64,
-) -> Result<Claims, TokenError> {
-    let claims = signed_claims(token, key)?;
-    check_registered(&claims, audience, leeway, now)?;
-    Ok(claims)
-}
-
-/// A private claim as `T`; a JSON `null` counts as absent.
-pub(crate) fn claim<T: serde::de::DeserializeOwned>(
-    claims: &Claims,
-    name: &'static str,
-) -> Result<Option<T>, TokenError> {
-    match claims.get(name) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => T::deserialize(v).map(Some).map_err(|e| {
-            // An unknown profile is echoed by serde: bounded, the header is the caller's own.
-            let mut why = e.to_string();
-            if why.len() > 160 {
-                let cut = (0..=160).rev().find(|i| why.is_char_boundary(*i)).unwrap_or(0);
-                why.truncate(cut);
-                why.push('…');
-            }
-            TokenError::BadClaim(name, why)
-        }),
-    }
-}
-
-pub(crate) fn required_claim<T: serde::de::DeserializeOwned>(
-    claims: &Claims,
-    name: &'static str,
-) -> Result<T, TokenError> {
-    claim(claims, name)?.ok_or(TokenError::MissingClaim(name))
 }
 
 /// The longest payments feed id (`flusso_pagamenti` subject).
@@ -344,145 +265,9 @@ pub(crate) fn validate_principal(
     Ok(Principal { cf, profile, sede })
 }
 
-/// Signs and verifies internal identity tokens (gateway → service, service → service).
-#[derive(Clone)]
-pub struct InternalTokens {
-    key: Secret,
-    leeway: u64,
-}
-
-impl InternalTokens {
-    pub fn new(key: Secret) -> InternalTokens {
-        InternalTokens {
-            key,
-            leeway: DEFAULT_CLOCK_LEEWAY_SECONDS,
-        }
-    }
-
-    /// The clock skew tolerated between the processes of the platform.
-    pub fn with_leeway(mut self, seconds: u64) -> InternalTokens {
-        self.leeway = seconds;
-        self
-    }
-
-    pub fn mint(&self, identity: &Identity) -> Result<String, TokenError> {
-        let iat = now_seconds();
-        let claims = InternalClaims {
-            id: identity.clone(),
-            iss: ISSUER.into(),
-            aud: INTERNAL_AUDIENCE.into(),
-            iat,
-            exp: iat + INTERNAL_TTL_SECONDS,
-        };
-        encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(self.key.expose()),
-        )
-        .map_err(|e| TokenError::Invalid(e.to_string()))
-    }
-
-    pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
-        let c = verify_claims(token, &self.key, INTERNAL_AUDIENCE, self.leeway, now_seconds())?;
-        required_claim(&c, "id")
-    }
-
-    /// The metadata value for a call made by `service` (profile `sistema`) because of `origin`.
-    pub fn system_call(
-        &self,
-        service: &str,
-        origin: Option<&Identity>,
-    ) -> Result<MetadataValue<tonic::metadata::Ascii>, Status> {
-        let identity = Identity {
-            caller: Principal {
-                cf: format!("SISTEMA-{}", service.to_ascii_uppercase()),
-                profile: Profile::Sistema,
-                sede: None,
-            },
-            on_behalf_of: None,
-            origin: origin.map(|o| Box::new(o.clone())),
-        };
-        let token = self
-            .mint(&identity)
-            .map_err(|e| Status::internal(e.to_string()))?;
-        MetadataValue::try_from(token).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-/// Verifies the internal identity on every call to a context service; no identity, no call.
-#[derive(Clone)]
-pub struct IdentityInterceptor {
-    tokens: InternalTokens,
-}
-
-impl IdentityInterceptor {
-    pub fn new(tokens: InternalTokens) -> IdentityInterceptor {
-        IdentityInterceptor { tokens }
-    }
-}
-
-impl tonic::service::Interceptor for IdentityInterceptor {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let token = request
-            .metadata()
-            .get(IDENTITY_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                Status::unauthenticated("no verified identity: call through the gateway with a bearer token")
-            })?;
-        let identity = self
-            .tokens
-            .verify(token)
-            .map_err(|e| Status::unauthenticated(format!("identity rejected: {e}")))?;
-        crate::richiesta::soggetto(&identity.caller.cf);
-        request.extensions_mut().insert(identity);
-        Ok(request)
-    }
-}
-
-/// Guards an internal service (GW-6): verifies the identity as [`IdentityInterceptor`] does,
-/// then refuses anyone but the platform's own `sistema` identity with PERMISSION_DENIED
-/// (`GW_6_INTERNAL_ONLY`). The gateway never routes internal services, so a client meets this
-/// only by reaching a backend with a stolen identity token.
-#[derive(Clone)]
-pub struct SystemOnlyInterceptor {
-    identity: IdentityInterceptor,
-}
-
-impl SystemOnlyInterceptor {
-    pub fn new(tokens: InternalTokens) -> SystemOnlyInterceptor {
-        SystemOnlyInterceptor {
-            identity: IdentityInterceptor::new(tokens),
-        }
-    }
-}
-
-impl tonic::service::Interceptor for SystemOnlyInterceptor {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        let request = self.identity.call(request)?;
-        match request.extensions().get::<Identity>() {
-            Some(id) if id.is_system() => Ok(request),
-            Some(id) => {
-                tracing::warn!(profile = %id.profile(), caller = %mask(&id.caller.cf), "internal service refused to a non-system identity");
-                Err(crate::error::AppError::denied(
-                    "GW-6",
-                    "GW_6_INTERNAL_ONLY",
-                    "this is an internal service: only the platform's own services may call it",
-                )
-                .into())
-            }
-            None => Err(Status::unauthenticated("missing verified identity")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn key(b: u8) -> Secret {
-        Secret::new(vec![b; 48])
-    }
 
     #[test]
     fn ana_8_acts_for_the_subject_only() {
@@ -508,115 +293,6 @@ mod tests {
         // Operators and the platform are authorized by their scope, not as subjects.
         assert!(!person(Profile::OperatoreDg).acts_for("BNCNNA75M70F205S"));
         assert!(!person(Profile::Sistema).acts_for("BNCNNA75M70F205S"));
-    }
-
-    /// Claims signed with `key` as they come, for the edges no minted token has.
-    fn signed(key: &Secret, claims: serde_json::Value) -> String {
-        encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(key.expose()),
-        )
-        .unwrap_or_default()
-    }
-
-    #[test]
-    fn gw_1_internal_tokens_follow_the_same_rules() {
-        let t = InternalTokens::new(key(5));
-        let id = Identity::new(Principal {
-            cf: "RSSMRA85T10A562S".into(),
-            profile: Profile::Prestatore,
-            sede: None,
-        });
-        let now = now_seconds();
-        let claims = |iat: u64, aud: serde_json::Value| serde_json::json!({"id": id, "iss": "occasionali", "aud": aud, "iat": iat, "exp": now + 120});
-        assert_eq!(
-            t.verify(&signed(
-                &key(5),
-                claims(now, serde_json::json!(["occasionali-internal"]))
-            )),
-            Ok(id.clone())
-        );
-        assert_eq!(
-            t.verify(&signed(
-                &key(5),
-                claims(now + 3600, "occasionali-internal".into())
-            )),
-            Err(TokenError::IssuedInFuture)
-        );
-        assert_eq!(
-            t.verify(&signed(&key(5), claims(now, "occasionali-api".into()))),
-            Err(TokenError::Audience)
-        );
-        let mut no_id = claims(now, "occasionali-internal".into());
-        if let Some(m) = no_id.as_object_mut() {
-            m.remove("id");
-        }
-        assert_eq!(
-            t.verify(&signed(&key(5), no_id)),
-            Err(TokenError::MissingClaim("id"))
-        );
-    }
-
-    #[test]
-    fn gw_6_internal_services_admit_only_sistema() {
-        use tonic::service::Interceptor;
-        let tokens = InternalTokens::new(key(4));
-        let call = |identity: &Identity| {
-            let mut r = Request::new(());
-            let v = tokens.mint(identity).unwrap_or_default();
-            if let Ok(v) = MetadataValue::try_from(v) {
-                r.metadata_mut().insert(IDENTITY_HEADER, v);
-            }
-            SystemOnlyInterceptor::new(tokens.clone()).call(r)
-        };
-        for profile in Profile::ALL {
-            let id = Identity::new(Principal {
-                cf: "RSSMRA85T10A562S".into(),
-                profile,
-                sede: Some("RM".into()),
-            });
-            let r = call(&id);
-            if profile == Profile::Sistema {
-                assert!(r.is_ok(), "{profile}");
-            } else {
-                let code = r.err().map(|s| s.code());
-                assert_eq!(code, Some(tonic::Code::PermissionDenied), "{profile}");
-            }
-        }
-        // A system call made for an operator is still the platform's.
-        let origin = Identity::new(Principal {
-            cf: "OP".into(),
-            profile: Profile::OperatoreDg,
-            sede: None,
-        });
-        let v = tokens
-            .system_call("prestazioni", Some(&origin))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut r = Request::new(());
-        r.metadata_mut().insert(IDENTITY_HEADER, v);
-        assert!(SystemOnlyInterceptor::new(tokens.clone()).call(r).is_ok());
-        // No identity at all stays UNAUTHENTICATED.
-        let r = SystemOnlyInterceptor::new(tokens.clone()).call(Request::new(()));
-        assert_eq!(r.err().map(|s| s.code()), Some(tonic::Code::Unauthenticated));
-    }
-
-    #[test]
-    fn internal_token_carries_origin() {
-        let t = InternalTokens::new(key(3));
-        let origin = Identity::new(Principal {
-            cf: "RSSMRA85T10A562S".into(),
-            profile: Profile::Prestatore,
-            sede: None,
-        });
-        let v = t
-            .system_call("anagrafica", Some(&origin))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let id = t
-            .verify(v.to_str().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(id.is_system());
-        assert_eq!(id.author().caller.cf, "RSSMRA85T10A562S");
     }
 
     #[test]

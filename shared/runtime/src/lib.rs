@@ -9,6 +9,7 @@ pub mod db;
 pub mod decode;
 pub mod env;
 pub mod error;
+pub mod firme;
 pub mod identity;
 pub mod issuers;
 pub mod limiti;

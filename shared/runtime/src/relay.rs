@@ -247,10 +247,9 @@ impl Relay {
                 }
             }
         }
-        let Some(channel) = Context::from_str(&rows[0].destination)
+        let Some((destination, channel)) = Context::from_str(&rows[0].destination)
             .ok()
-            .and_then(|d| self.channels.get(&d))
-            .cloned()
+            .and_then(|d| self.channels.get(&d).map(|c| (d, c.clone())))
         else {
             let why = format!("{} is not configured", rows[0].destination);
             return rows
@@ -259,9 +258,13 @@ impl Relay {
                 .collect();
         };
         let body = pb::IngestEventsRequest { events }.encode_to_vec();
-        let answer = self.call(channel, method, body, None).await.and_then(|bytes| {
-            pb::IngestEventsResponse::decode(bytes.as_slice()).map_err(|e| Status::internal(e.to_string()))
-        });
+        let answer = self
+            .call(destination, channel, method, body, None)
+            .await
+            .and_then(|bytes| {
+                pb::IngestEventsResponse::decode(bytes.as_slice())
+                    .map_err(|e| Status::internal(e.to_string()))
+            });
         match answer {
             Err(s) => rows.into_iter().map(|r| (r, classify(KIND_EVENT, &s))).collect(),
             Ok(answer) => {
@@ -391,7 +394,7 @@ impl Relay {
         }
         let origin: Option<Identity> = row.origin.as_deref().and_then(|o| serde_json::from_str(o).ok());
         match self
-            .call(channel.clone(), &row.method, body, origin.as_ref())
+            .call(destination, channel.clone(), &row.method, body, origin.as_ref())
             .await
         {
             Ok(_) => Outcome::Delivered,
@@ -401,6 +404,7 @@ impl Relay {
 
     async fn call(
         &self,
+        destination: Context,
         channel: Channel,
         method: &str,
         body: Vec<u8>,
@@ -413,7 +417,8 @@ impl Relay {
                 .map_err(|e| Status::invalid_argument(format!("bad method {method:?}: {e}")))?;
             let mut request = Request::new(body);
             request.set_timeout(self.options.call_deadline);
-            let token = self.tokens.system_call(self.context.name(), origin)?;
+            // Signed by this process for the destination alone (issue 14).
+            let token = self.tokens.system_call(destination, origin)?;
             request.metadata_mut().insert(IDENTITY_HEADER, token);
             crate::client::inject_trace(request.metadata_mut());
             let mut grpc = tonic::client::Grpc::new(channel);

@@ -14,10 +14,31 @@ pub use esiti::{
     violazioni,
 };
 
+use std::sync::LazyLock;
+
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
 use crate::env;
+
+static CHIAVI_DI_PROVA: LazyLock<crate::firme::Portachiavi> =
+    LazyLock::new(crate::firme::Portachiavi::deterministic);
+
+/// Every process's deterministic test key, all of them trusted (issue 14): what the suites'
+/// callers ([`Chiamanti`]) and fakes sign with.
+pub fn chiavi_di_prova() -> &'static crate::firme::Portachiavi {
+    &CHIAVI_DI_PROVA
+}
+
+/// What a process (a context, or the gateway) signs and verifies with under test: its
+/// deterministic key, every test signer trusted. The `tokens` of a context built alone, of a
+/// fake of it, of a gateway under test.
+#[allow(clippy::expect_used)]
+pub fn tokens_di_prova(firmatario: impl Into<crate::firme::Firmatario>) -> crate::identity::InternalTokens {
+    chiavi_di_prova()
+        .tokens(firmatario.into())
+        .expect("every process has a test key")
+}
 
 /// The engines a storage test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,8 +2,7 @@
 
 use occasionali_kernel::Sesso;
 use occasionali_proto::anagrafica as pb;
-use occasionali_runtime::config::Secret;
-use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
+use occasionali_runtime::identity::IDENTITY_HEADER;
 use occasionali_runtime::testing::TestDb;
 use occasionali_runtime::{Identity, Principal, Profile};
 use tonic::{Code, Request};
@@ -351,8 +350,10 @@ async fn ana_8_calls_without_a_verified_identity_are_unauthenticated(t: &TestDb)
         profile: Profile::Prestatore,
         sede: None,
     });
-    // Signed with another key (e.g. a client forging the internal header).
-    let forged = InternalTokens::new(Secret::new(vec![9u8; 48])).mint(&identity)?;
+    // Signed with a gateway key anagrafica does not trust (e.g. a client forging the internal
+    // header).
+    let forged = occasionali_runtime::firme::Portachiavi::generated()
+        .mint_for(&identity, occasionali_runtime::Context::Anagrafica)?;
     let mut r = Request::new(get(&a));
     r.metadata_mut().insert(IDENTITY_HEADER, forged.parse()?);
     err(h.c().get_soggetto(r).await, Code::Unauthenticated);
@@ -539,7 +540,7 @@ async fn ana_8_organisations_listed_by_legal_representative_for_the_platform_onl
             .connect()
             .await?,
     );
-    let sistema = h.who(Profile::Sistema, "comunicazioni", None);
+    let sistema = h.servizio("comunicazioni");
     let lista = |cf: &str| pb::ListOrganizzazioniRappresentateRequest {
         legale_rappresentante_cf: cf.into(),
     };
@@ -639,7 +640,7 @@ async fn ana_8_legal_representatives_of_organisations_registered_before_the_colu
             .await?,
     );
     let r = ok(interno
-        .list_organizzazioni_rappresentate(h.who(Profile::Sistema, "comunicazioni", None).req(
+        .list_organizzazioni_rappresentate(h.servizio("comunicazioni").req(
             pb::ListOrganizzazioniRappresentateRequest {
                 legale_rappresentante_cf: legale.clone(),
             },

@@ -18,7 +18,6 @@ use occasionali_proto::prestazioni::prestazioni_internal_service_server::{
 };
 use occasionali_runtime::Identity;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
 use occasionali_runtime::identity::{IDENTITY_HEADER, InternalTokens};
 use occasionali_runtime::testing::TestDb;
@@ -182,12 +181,13 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(t: &TestDb) -> anyhow::Result<Harness> {
-        let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
+        let tokens = occasionali_runtime::testing::tokens_di_prova(Context::Anagrafica);
         let fake = Arc::new(FakeState::default());
-        // What anagrafica calls is prestazioni's internal service (GW-6).
+        // What anagrafica calls is prestazioni's internal service (GW-6); the fake verifies
+        // the calls as prestazioni would, with its own key (issue 14).
         let routes = Routes::new(PrestazioniInternalServiceServer::new(FakePrestazioni {
             state: fake.clone(),
-            tokens: tokens.clone(),
+            tokens: occasionali_runtime::testing::tokens_di_prova(Context::Prestazioni),
         }));
         let (prestazioni_url, prestazioni) = spawn_server(
             "prestazioni-fake",

@@ -13,9 +13,7 @@ use occasionali_proto::anagrafica::anagrafica_service_client::AnagraficaServiceC
 use occasionali_proto::comunicazioni as pb;
 use occasionali_proto::comunicazioni::comunicazioni_service_client::ComunicazioniServiceClient;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::InternalTokens;
 pub use occasionali_runtime::testing::persone::{
     OP_DG, OP_RM, PIVA, contatti, data, impresa, ora, persona_di,
 };
@@ -58,7 +56,8 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(t: &TestDb) -> anyhow::Result<Harness> {
-        let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
+        // Each context signs with its own key (issue 14).
+        let tokens = occasionali_runtime::testing::tokens_di_prova(Context::Comunicazioni);
         let clock = Arc::new(FixedClock::at(ora()));
         let anagrafica_db = TestDb::new::<occasionali_anagrafica::Migrator>(t.engine, "anagrafica")
             .await?
@@ -69,7 +68,7 @@ impl Harness {
             occasionali_anagrafica::routes(ContextDeps {
                 db: anagrafica_db.db.clone(),
                 clock: clock.clone(),
-                tokens: tokens.clone(),
+                tokens: occasionali_runtime::testing::tokens_di_prova(Context::Anagrafica),
                 // Nobody listens there: the registry asks prestazioni nothing in these tests.
                 endpoints: HashMap::from([(Context::Prestazioni, "http://127.0.0.1:9".to_string())]),
                 relay: None,

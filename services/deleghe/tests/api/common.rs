@@ -13,8 +13,7 @@ use occasionali_proto::deleghe as pb;
 use occasionali_proto::deleghe::deleghe_internal_service_client::DelegheInternalServiceClient;
 use occasionali_proto::deleghe::deleghe_service_client::DelegheServiceClient;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::Secret;
-use occasionali_runtime::identity::InternalTokens;
+use occasionali_runtime::context::Context;
 use occasionali_runtime::server::{ServeOptions, bind, serve};
 use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 use occasionali_runtime::testing::TestDb;
@@ -57,7 +56,7 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(t: &TestDb) -> anyhow::Result<Harness> {
-        let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
+        let tokens = occasionali_runtime::testing::tokens_di_prova(Context::Deleghe);
         let clock = Arc::new(FixedClock::at(ora()));
         let deps = ContextDeps {
             db: t.db.clone(),

@@ -13,9 +13,7 @@ use occasionali_proto::portafoglio as pb;
 use occasionali_proto::portafoglio::portafoglio_internal_service_client::PortafoglioInternalServiceClient;
 use occasionali_proto::portafoglio::portafoglio_service_client::PortafoglioServiceClient;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::InternalTokens;
 pub use occasionali_runtime::testing::persone::{
     IBAN, OP_DG, OP_RM, PIVA, cf_sconosciuto, contatti, conto, impresa, istante, milano, ora, persona,
     persona_n, roma,
@@ -62,7 +60,8 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(t: &TestDb) -> anyhow::Result<Harness> {
-        let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
+        // Each context signs with its own key (issue 14).
+        let tokens = occasionali_runtime::testing::tokens_di_prova(Context::Portafoglio);
         let clock = Arc::new(FixedClock::at(ora()));
         let anagrafica_db = TestDb::new::<occasionali_anagrafica::Migrator>(t.engine, "anagrafica")
             .await?
@@ -73,7 +72,7 @@ impl Harness {
             occasionali_anagrafica::routes(ContextDeps {
                 db: anagrafica_db.db.clone(),
                 clock: clock.clone(),
-                tokens: tokens.clone(),
+                tokens: occasionali_runtime::testing::tokens_di_prova(Context::Anagrafica),
                 endpoints: HashMap::from([(Context::Prestazioni, PRESTAZIONI_ASSENTE.to_string())]),
                 relay: None,
             })?,

@@ -15,9 +15,7 @@ use occasionali_proto::prestazioni as pb;
 use occasionali_proto::prestazioni::prestazioni_internal_service_client::PrestazioniInternalServiceClient;
 use occasionali_proto::prestazioni::prestazioni_service_client::PrestazioniServiceClient;
 use occasionali_runtime::app::ContextDeps;
-use occasionali_runtime::config::Secret;
 use occasionali_runtime::context::Context;
-use occasionali_runtime::identity::InternalTokens;
 use occasionali_runtime::server::{ServeOptions, bind, serve};
 use occasionali_runtime::shutdown::{self, ShutdownTrigger};
 pub use occasionali_runtime::testing::persone::{
@@ -62,7 +60,8 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(t: &TestDb) -> anyhow::Result<Harness> {
-        let tokens = InternalTokens::new(Secret::new(vec![7u8; 48]));
+        // Each context signs with its own key (issue 14).
+        let tokens = occasionali_runtime::testing::tokens_di_prova(Context::Prestazioni);
         let clock = Arc::new(FixedClock::at(ora()));
         let ana_db = TestDb::new::<occasionali_anagrafica::Migrator>(t.engine, "anagrafica")
             .await?
@@ -80,24 +79,24 @@ impl Harness {
             (Context::Deleghe, nessuno.clone()),
             (Context::Comunicazioni, nessuno.clone()),
         ]);
-        let deps = |db: DatabaseConnection, endpoints: &HashMap<Context, String>| ContextDeps {
+        let deps = |ctx: Context, db: DatabaseConnection, endpoints: &HashMap<Context, String>| ContextDeps {
             db,
             clock: clock.clone(),
-            tokens: tokens.clone(),
+            tokens: occasionali_runtime::testing::tokens_di_prova(ctx),
             endpoints: endpoints.clone(),
             relay: None,
         };
         let ana = TestServer::spawn(
             "anagrafica",
             "occasionali.anagrafica.v1.AnagraficaService",
-            occasionali_anagrafica::routes(deps(ana_db.db.clone(), &endpoints))?,
+            occasionali_anagrafica::routes(deps(Context::Anagrafica, ana_db.db.clone(), &endpoints))?,
         )
         .await?;
         endpoints.insert(Context::Anagrafica, ana.url.clone());
         let por = TestServer::spawn(
             "portafoglio",
             "occasionali.portafoglio.v1.PortafoglioService",
-            occasionali_portafoglio::routes(deps(por_db.db.clone(), &endpoints))?,
+            occasionali_portafoglio::routes(deps(Context::Portafoglio, por_db.db.clone(), &endpoints))?,
         )
         .await?;
         endpoints.insert(Context::Portafoglio, por.url.clone());
@@ -111,7 +110,7 @@ impl Harness {
         let task = tokio::spawn(serve(
             listener,
             options,
-            occasionali_prestazioni::routes(deps(t.db.clone(), &endpoints))?,
+            occasionali_prestazioni::routes(deps(Context::Prestazioni, t.db.clone(), &endpoints))?,
             signal,
         ));
         let channel = Channel::from_shared(pre_url.clone())?.connect().await?;

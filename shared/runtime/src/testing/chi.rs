@@ -1,24 +1,30 @@
-//! Who calls a context under test: the identity the gateway would forward, signed with the
-//! harness's internal key, and the usual callers of every suite (GW-1, GW-6, DEL-2).
+//! Who calls a context under test: the identity the gateway would forward (or a context's own
+//! `sistema` identity), signed by its rightful signer's test key for the context under test
+//! ([`super::chiavi_di_prova`]), and the usual callers of every suite (GW-1, GW-6, DEL-2).
 
 use tonic::Request;
 
 use super::persone::{FLUSSO, OP_DG, OP_MI, OP_RM};
+use crate::context::Context;
+use crate::firme::Firmatario;
 use crate::identity::{IDENTITY_HEADER, Identity, InternalTokens, OnBehalf, Principal, Profile};
 
-/// A caller: its identity, and the key that signs it into each request.
+/// A caller: its identity, and the context its requests go to.
 #[derive(Clone)]
 pub struct Chi {
-    tokens: InternalTokens,
+    destinazione: Context,
     pub identity: Identity,
 }
 
 impl Chi {
-    /// `message` as this caller sends it through the gateway.
+    /// `message` as this caller sends it: a client's identity signed by the gateway, a
+    /// `SISTEMA-<NAME>` one by that process, for the context under test.
     #[allow(clippy::expect_used)]
     pub fn req<T>(&self, message: T) -> Request<T> {
         let mut r = Request::new(message);
-        let token = self.tokens.mint(&self.identity).expect("mint a token");
+        let token = super::chiavi_di_prova()
+            .mint_for(&self.identity, self.destinazione)
+            .expect("mint a token");
         r.metadata_mut()
             .insert(IDENTITY_HEADER, token.parse().expect("an ascii token"));
         r
@@ -63,17 +69,25 @@ macro_rules! deref_chiamanti {
     };
 }
 
-/// The callers of a suite, all signed with one key.
+/// The callers of a suite, each signed by its rightful signer for the context under test.
 #[derive(Clone)]
 pub struct Chiamanti {
     tokens: InternalTokens,
+    destinazione: Context,
 }
 
 impl Chiamanti {
+    /// The callers of the context whose own `tokens` these are ([`super::tokens_di_prova`]).
+    #[allow(clippy::panic)]
     pub fn new(tokens: InternalTokens) -> Chiamanti {
-        Chiamanti { tokens }
+        let destinazione = match tokens.firmatario() {
+            Firmatario::Contesto(c) => c,
+            Firmatario::Gateway => panic!("the callers of a context are built with that context's tokens"),
+        };
+        Chiamanti { tokens, destinazione }
     }
 
+    /// The tokens of the context under test: what its deps and its relay sign and verify with.
     pub fn tokens(&self) -> &InternalTokens {
         &self.tokens
     }
@@ -81,7 +95,7 @@ impl Chiamanti {
     /// Anyone: a profile and a codice fiscale (and, for a sede operator, its sede).
     pub fn who(&self, profile: Profile, cf: &str, sede: Option<&str>) -> Chi {
         Chi {
-            tokens: self.tokens.clone(),
+            destinazione: self.destinazione,
             identity: Identity::new(Principal {
                 cf: cf.into(),
                 profile,
@@ -120,9 +134,10 @@ impl Chiamanti {
         self.who(Profile::OperatoreDg, OP_DG, None)
     }
 
-    /// The platform itself (a background round: no client behind it).
+    /// The platform itself (no client behind it): the gateway's own `sistema` identity, the
+    /// one platform caller every context may receive.
     pub fn sistema(&self) -> Chi {
-        self.servizio("test")
+        self.servizio("gateway")
     }
 
     /// A platform call made because of `origin` (GW-6: the client's scope travels with it).
