@@ -57,7 +57,7 @@ fn req<T>(msg: T, who: &Identity) -> Request<T> {
 }
 
 fn sistema() -> Identity {
-    chi("SISTEMA-TEST", Profile::Sistema)
+    chi("SISTEMA-GATEWAY", Profile::Sistema)
 }
 
 fn dg() -> Identity {

@@ -253,7 +253,11 @@ async fn lao_1_other_profiles_are_refused(t: &TestDb) -> anyhow::Result<()> {
         Profile::Intermediario,
         Profile::Sistema,
     ] {
-        let who = h.who(p, &w.codice_fiscale, None);
+        // The platform's identity is one a process signs for itself (issue 14).
+        let who = match p {
+            Profile::Sistema => h.servizio("gateway"),
+            p => h.who(p, &w.codice_fiscale, None),
+        };
         for s in [
             err(
                 h.c()

@@ -23,7 +23,10 @@ impl Chi {
     pub fn req<T>(&self, message: T) -> Request<T> {
         let mut r = Request::new(message);
         let token = super::chiavi_di_prova()
-            .mint_for(&self.identity, self.destinazione)
+            .mint_for(
+                &self.identity,
+                destinazione_di::<T>().unwrap_or(self.destinazione),
+            )
             .expect("mint a token");
         r.metadata_mut()
             .insert(IDENTITY_HEADER, token.parse().expect("an ascii token"));
@@ -52,6 +55,16 @@ impl Chi {
         self.identity.origin = Some(Box::new(origin.identity.clone()));
         self
     }
+}
+
+/// The context a request of type `T` is for, from the proto package of its message (e.g.
+/// `occasionali_proto::occasionali::anagrafica::v1::GetSoggettoRequest`): a suite's harness
+/// also calls the real contexts it depends on with the same callers, and each token is good for
+/// one context only (issue 14). None for the packages of no context (`common`).
+fn destinazione_di<T>() -> Option<Context> {
+    std::any::type_name::<T>()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find_map(|segment| segment.parse::<Context>().ok())
 }
 
 /// Makes a suite's harness answer for its callers, `h.dg()`, `h.op("RM")`, `h.prestatore(cf)`:
