@@ -31,7 +31,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::context::Context;
 use crate::error::ERROR_DOMAIN;
-use crate::identity::{DEFAULT_CLOCK_LEEWAY_SECONDS, Identity, Principal, Profile, TokenError, mask};
+use crate::identity::{Claims, DEFAULT_CLOCK_LEEWAY_SECONDS, Identity, Principal, Profile, TokenError, mask};
 
 /// Internal tokens only need to live for one hop.
 const INTERNAL_TTL_SECONDS: u64 = 120;
@@ -276,7 +276,7 @@ pub fn write_pair(firmatario: Firmatario, private: &Path, trust_dir: &Path) -> a
     if let Some(dir) = private.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    write_private(private, private_pem.as_bytes())?;
+    crate::config::write_private(private, private_pem.as_bytes())?;
     std::fs::create_dir_all(trust_dir)?;
     let public = trust_dir.join(public_file_name(firmatario, &key.verifying_key()));
     std::fs::write(&public, public_pem).with_context(|| format!("writing {}", public.display()))?;
@@ -293,30 +293,10 @@ pub fn keygen(firmatario: Firmatario, dir: &Path) -> anyhow::Result<(String, Pat
     let (private_pem, public_pem) = pem_pair(&key)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let private = dir.join(format!("{firmatario}.{kid}.key.pem"));
-    write_private(&private, private_pem.as_bytes())?;
+    crate::config::write_private(&private, private_pem.as_bytes())?;
     let public = dir.join(public_file_name(firmatario, &key.verifying_key()));
     std::fs::write(&public, public_pem).with_context(|| format!("writing {}", public.display()))?;
     Ok((kid, private, public))
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes)?;
-    Ok(())
 }
 
 /// The signing keys of several processes and the trust set they share: what `occasionali dev`
@@ -450,8 +430,6 @@ struct InternalClaims<'a> {
     iat: u64,
     exp: u64,
 }
-
-type Claims = serde_json::Map<String, serde_json::Value>;
 
 /// Signs this process's internal tokens and verifies those sent to it.
 #[derive(Clone)]
@@ -613,54 +591,13 @@ fn unverified_claims(token: &str) -> Result<Claims, TokenError> {
         .map_err(|_| TokenError::Malformed("the claims are not a JSON object".into()))
 }
 
-/// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly non-integer.
-fn numeric_date(claims: &Claims, name: &'static str) -> Result<Option<f64>, TokenError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(v) => v
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| TokenError::BadClaim(name, "not a NumericDate (seconds since 1970)".into())),
-    }
-}
-
 /// RFC 7519 §4.1 as for client tokens (identity.rs), with the receiving process as the only
 /// audience: `aud` (a string or an array of strings) names `audience`; `exp` not passed; `nbf`
 /// and `iat` not in the future, each with `leeway` seconds of skew. `aud`, `exp` and `iat` are
 /// required (`iss` was resolved to the signer already).
 fn check_registered(claims: &Claims, audience: &str, leeway: u64, now: u64) -> Result<(), TokenError> {
-    let ours = match claims.get("aud") {
-        None => return Err(TokenError::MissingClaim("aud")),
-        Some(serde_json::Value::String(aud)) => aud == audience,
-        Some(serde_json::Value::Array(auds)) if auds.iter().all(serde_json::Value::is_string) => {
-            auds.iter().any(|a| a.as_str() == Some(audience))
-        }
-        Some(_) => {
-            return Err(TokenError::BadClaim(
-                "aud",
-                "not a string or an array of strings".into(),
-            ));
-        }
-    };
-    if !ours {
-        return Err(TokenError::Audience);
-    }
-    let now = now as f64;
-    let leeway = leeway as f64;
-    let exp = numeric_date(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-    if now >= exp + leeway {
-        return Err(TokenError::Expired);
-    }
-    if let Some(nbf) = numeric_date(claims, "nbf")?
-        && now < nbf - leeway
-    {
-        return Err(TokenError::NotYetValid);
-    }
-    let iat = numeric_date(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-    if iat > now + leeway {
-        return Err(TokenError::IssuedInFuture);
-    }
-    Ok(())
+    crate::identity::check_audience(claims, &[audience])?;
+    crate::identity::check_lifetime(claims, leeway, now)
 }
 
 /// UNAUTHENTICATED with the refusal's reason in the ErrorInfo (GW-1), as the gateway answers

@@ -147,8 +147,8 @@ pub(crate) fn now_seconds() -> u64 {
         .unwrap_or_default()
 }
 
-/// What we sign. Verification reads the claims as JSON instead ([`verify_claims`]), because
-/// RFC 7519 lets `aud` be a string or an array and NumericDates be non-integer.
+/// A token's claims, read as JSON: RFC 7519 lets `aud` be a string or an array and NumericDates
+/// be non-integer.
 pub(crate) type Claims = serde_json::Map<String, serde_json::Value>;
 
 /// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly non-integer.
