@@ -50,16 +50,7 @@ async fn on_behalf(
 }
 
 fn reason(o: &occasionali_e2e::Outcome) -> String {
-    o.json()
-        .ok()
-        .and_then(|v| {
-            v["details"].as_array().and_then(|ds| {
-                ds.iter()
-                    .find(|d| d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
-                    .and_then(|d| d["reason"].as_str().map(str::to_string))
-            })
-        })
-        .unwrap_or_default()
+    o.reason()
 }
 
 async fn register_prestatore(c: &Cluster, p: &crate::Persona) -> anyhow::Result<()> {

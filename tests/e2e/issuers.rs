@@ -61,16 +61,7 @@ fn spid(cf: &str, extra: Value) -> Value {
 }
 
 fn reason(o: &occasionali_e2e::Outcome) -> String {
-    o.json()
-        .ok()
-        .and_then(|v| {
-            v["details"].as_array().and_then(|ds| {
-                ds.iter()
-                    .find(|d| d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
-                    .and_then(|d| d["reason"].as_str().map(str::to_string))
-            })
-        })
-        .unwrap_or_default()
+    o.reason()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

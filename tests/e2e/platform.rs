@@ -132,18 +132,8 @@ async fn gw_1_identity_is_required_and_verified() -> anyhow::Result<()> {
     c.stop().await
 }
 
-/// The ErrorInfo reason of a grpcurl `-format-error` answer.
 fn reason(o: &occasionali_e2e::Outcome) -> String {
-    o.json()
-        .ok()
-        .and_then(|v| {
-            v["details"].as_array().and_then(|ds| {
-                ds.iter()
-                    .find(|d| d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
-                    .and_then(|d| d["reason"].as_str().map(str::to_string))
-            })
-        })
-        .unwrap_or_default()
+    o.reason()
 }
 
 /// Issue 12, point 5: tokens are checked per RFC 7519 (`nbf`, `iat` with a small leeway, `aud`

@@ -407,13 +407,22 @@ impl Outcome {
 
     /// The rule IDs named by the ErrorInfo of an error.
     pub fn rules(&self) -> String {
+        self.error_info(|info| info["metadata"]["rule"].as_str())
+    }
+
+    /// The ErrorInfo reason of an error (e.g. `GW_1_TOKEN_EXPIRED`).
+    pub fn reason(&self) -> String {
+        self.error_info(|info| info["reason"].as_str())
+    }
+
+    fn error_info(&self, field: impl Fn(&Value) -> Option<&str>) -> String {
         self.json()
             .ok()
             .and_then(|v| {
                 v["details"].as_array().and_then(|ds| {
                     ds.iter()
                         .find(|d| d["@type"] == "type.googleapis.com/google.rpc.ErrorInfo")
-                        .and_then(|d| d["metadata"]["rule"].as_str().map(str::to_string))
+                        .and_then(|d| field(d).map(str::to_string))
                 })
             })
             .unwrap_or_default()
