@@ -79,7 +79,7 @@ impl FromStr for Profile {
 }
 
 /// An authenticated party: its codice fiscale, profile and, for sede operators, the sede.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Principal {
     pub cf: String,
     pub profile: Profile,
@@ -98,7 +98,7 @@ impl fmt::Debug for Principal {
 }
 
 /// The subject a caller acts for under a delega verified by the gateway (DEL-2).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OnBehalf {
     pub cf: String,
     pub ruolo: String,
@@ -116,7 +116,7 @@ impl fmt::Debug for OnBehalf {
 }
 
 /// The verified identity a service authorizes on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Identity {
     pub caller: Principal,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -22,8 +22,9 @@ pub use dev::{DEV_AUDIENCE, DEV_ISSUER, DEV_ISSUER_NAME, DevIssuer, JWKS_PATH, s
 pub use settings::{ALLOWED_ALGORITHMS, IssuerConfig, validate_all};
 
 use crate::identity::{Claims, DEFAULT_CLOCK_LEEWAY_SECONDS, Principal, TokenError, now_seconds};
+use crate::memo::Memo;
 use crate::shutdown::Shutdown;
-use jwks::{KeyCache, Lookup, Source};
+use jwks::{Key, KeyCache, Lookup, Source};
 
 /// How often key sets are fetched again unless configured (`auth.jwks_refresh_seconds`).
 pub const DEFAULT_REFRESH_SECONDS: u64 = 300;
@@ -38,7 +39,15 @@ struct Issuer {
     config: IssuerConfig,
     algorithms: Vec<jsonwebtoken::Algorithm>,
     keys: KeyCache,
+    /// Signatures checked, by token: the key that verified it. A token whose kid still finds
+    /// that very key (not a refreshed or rotated one) skips the signature check; every other
+    /// check runs on every call (issue 11: a client's token is checked twice per call, once by
+    /// admission and once by the proxy, and a client sends the same token for its lifetime).
+    firmati: Memo<String, Arc<Key>>,
 }
+
+/// How long a checked signature is remembered (the key must also still be the same one).
+const FIRMA_RICORDATA_SECONDS: u64 = 600;
 
 /// Verifies client bearer tokens against the configured issuers. Cheap to clone.
 #[derive(Clone)]
@@ -154,6 +163,7 @@ impl ClientVerifier {
                     config: c.clone(),
                     algorithms,
                     keys,
+                    firmati: Memo::default(),
                 }),
             );
         }
@@ -306,18 +316,27 @@ impl ClientVerifier {
         if key.algorithm != alg {
             return Err(TokenError::Algorithm(header.alg));
         }
-        let mut v = Validation::new(alg);
-        v.required_spec_claims.clear();
-        v.validate_exp = false;
-        v.validate_nbf = false;
-        v.validate_aud = false;
-        decode::<serde_json::Value>(token, &key.decoding, &v).map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature => TokenError::Signature,
-            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
-                TokenError::Algorithm(header.alg.clone())
-            }
-            _ => TokenError::Malformed("the signature is not a valid encoding".into()),
-        })?;
+        let verificata = issuer
+            .firmati
+            .get(token, now)
+            .is_some_and(|k| Arc::ptr_eq(&k, &key));
+        if !verificata {
+            let mut v = Validation::new(alg);
+            v.required_spec_claims.clear();
+            v.validate_exp = false;
+            v.validate_nbf = false;
+            v.validate_aud = false;
+            decode::<serde_json::Value>(token, &key.decoding, &v).map_err(|e| match e.kind() {
+                ErrorKind::InvalidSignature => TokenError::Signature,
+                ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+                    TokenError::Algorithm(header.alg.clone())
+                }
+                _ => TokenError::Malformed("the signature is not a valid encoding".into()),
+            })?;
+            issuer
+                .firmati
+                .put(token.to_string(), key.clone(), now + FIRMA_RICORDATA_SECONDS, now);
+        }
         let accepted: Vec<&str> = issuer.config.audiences.iter().map(String::as_str).collect();
         crate::identity::check_audience(&claims, &accepted)?;
         crate::identity::check_lifetime(&claims, self.leeway, now)?;

@@ -740,3 +740,50 @@ async fn the_dev_issuer_key_is_created_once_and_named_by_its_thumbprint() {
     };
     assert_eq!(v.verify(&b.mint(&p, 60).unwrap_or_default()).await, Ok(p));
 }
+
+#[tokio::test]
+async fn gw_1_a_remembered_signature_counts_only_while_its_key_stays() {
+    let real = ec_key();
+    let idp = Idp::start(real.jwks().keys).await;
+    let (_trigger, stop) = crate::shutdown::channel();
+    let v = ClientVerifier::start(&options(vec![idp.config()]), stop)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = real.sign(&live_claims()).unwrap_or_default();
+    // Checked, then remembered: the same answer again.
+    assert_eq!(v.verify(&token).await.map(|p| p.profile), Ok(Profile::Prestatore));
+    assert_eq!(
+        v.verify_cached(&token).map(|p| p.profile),
+        Ok(Profile::Prestatore)
+    );
+    // The IdP now binds the same kid to another key: the token's signature no longer
+    // verifies, whatever was remembered of it.
+    let mut other = ec_key().jwks().keys;
+    for k in &mut other {
+        k.common.key_id = real.jwks().keys.first().and_then(|j| j.common.key_id.clone());
+    }
+    idp.publish(200, other);
+    v.refresh_all().await;
+    assert_eq!(
+        v.verify(&token).await.map_err(|e| e.reason()),
+        Err("GW_1_TOKEN_SIGNATURE")
+    );
+    // The registered claims are judged on every call, remembered or not.
+    let expired = real
+        .sign(&edited(|m| {
+            m.insert("iat".into(), (now_seconds() - 100).into());
+            m.insert("exp".into(), (now_seconds() - 60).into());
+        }))
+        .unwrap_or_default();
+    idp.publish(200, real.jwks().keys);
+    v.refresh_all().await;
+    assert_eq!(v.verify(&token).await.map(|p| p.profile), Ok(Profile::Prestatore));
+    assert_eq!(
+        v.verify(&expired).await.map_err(|e| e.reason()),
+        Err("GW_1_TOKEN_EXPIRED")
+    );
+    assert_eq!(
+        v.verify(&expired).await.map_err(|e| e.reason()),
+        Err("GW_1_TOKEN_EXPIRED")
+    );
+}
