@@ -12,19 +12,35 @@ use crate::domain::Prestazione;
 use crate::encode;
 
 pub async fn inserita(db: &impl ConnectionTrait, p: &Prestazione, at: DateTime<Utc>) -> Result<(), AppError> {
-    let e = pb::PrestazioneInserita {
-        prestazione: Some(encode::prestazione(p)),
-    };
-    outbox::append(
-        db,
-        "prestazioni.prestazione.inserita",
-        &p.id,
-        at,
-        "occasionali.prestazioni.v1.PrestazioneInserita",
-        &e,
-    )
-    .await?;
+    let e = PrestazioneInserita::di(p);
+    let ev = e.evento(&p.id, at);
+    outbox::append(db, ev.topic, ev.aggregate_id, at, ev.type_name, ev.payload).await?;
     Ok(())
+}
+
+/// The event of an accepted prestazione (PRE-10), written with its acceptance.
+pub struct PrestazioneInserita(pb::PrestazioneInserita);
+
+impl PrestazioneInserita {
+    pub fn di(p: &Prestazione) -> PrestazioneInserita {
+        PrestazioneInserita(pb::PrestazioneInserita {
+            prestazione: Some(encode::prestazione(p)),
+        })
+    }
+
+    pub fn evento<'a>(
+        &'a self,
+        id: &'a str,
+        at: DateTime<Utc>,
+    ) -> outbox::Evento<'a, pb::PrestazioneInserita> {
+        outbox::Evento {
+            topic: "prestazioni.prestazione.inserita",
+            aggregate_id: id,
+            occurred_at: at,
+            type_name: "occasionali.prestazioni.v1.PrestazioneInserita",
+            payload: &self.0,
+        }
+    }
 }
 
 pub async fn confermata(

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Value};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer_null, big_pk_auto, blob, string, string_uniq, timestamp_with_time_zone,
@@ -207,29 +207,32 @@ struct Row<'a> {
     occurred: DateTime<Utc>,
 }
 
+const COLONNE: &str = "event_id, topic, aggregate_id, occurred_at, event, kind, destination, method, \
+                       origin, created_at_ms, next_attempt_ms";
+const COLONNE_VALORI: &str = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+
+/// The values of one row, in [`COLONNE`]'s order.
+fn valori_riga(row: Row<'_>, event: Vec<u8>, now: i64) -> [Value; 11] {
+    [
+        row.key.into(),
+        row.event.topic.clone().into(),
+        row.event.aggregate_id.clone().into(),
+        row.occurred.into(),
+        event.into(),
+        row.kind.into(),
+        row.destination.into(),
+        row.method.into(),
+        row.origin.into(),
+        now.into(),
+        now.into(),
+    ]
+}
+
 async fn insert(txn: &impl ConnectionTrait, row: Row<'_>) -> Result<bool, AppError> {
-    let sql = "INSERT INTO outbox (event_id, topic, aggregate_id, occurred_at, event, kind, destination, \
-               method, origin, created_at_ms, next_attempt_ms) \
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING";
-    let now = now_ms();
-    let occurred = row.occurred;
-    let stmt = crate::db::stmt(
-        txn,
-        &crate::sql::dialect(txn, sql),
-        vec![
-            row.key.into(),
-            row.event.topic.clone().into(),
-            row.event.aggregate_id.clone().into(),
-            occurred.into(),
-            row.event.encode_to_vec().into(),
-            row.kind.into(),
-            row.destination.into(),
-            row.method.into(),
-            row.origin.into(),
-            now.into(),
-            now.into(),
-        ],
-    );
+    let sql =
+        format!("INSERT INTO outbox ({COLONNE}) VALUES ({COLONNE_VALORI}) ON CONFLICT (event_id) DO NOTHING");
+    let event = row.event.encode_to_vec();
+    let stmt = crate::sql::statement(txn, &sql, valori_riga(row, event, now_ms()).into());
     Ok(txn.execute_raw(stmt).await?.rows_affected() > 0)
 }
 
@@ -270,6 +273,96 @@ pub async fn append(
         .await?;
     }
     Ok(event_id)
+}
+
+/// An event as [`append`] takes it, in one value.
+pub struct Evento<'a, M: Message> {
+    pub topic: &'a str,
+    pub aggregate_id: &'a str,
+    pub occurred_at: DateTime<Utc>,
+    /// The payload's fully qualified proto name.
+    pub type_name: &'a str,
+    pub payload: &'a M,
+}
+
+/// One `UPDATE` (plain SQL with `?` placeholders, as [`crate::sql::statement`] takes it) and,
+/// only when it changed a row, `evento` for every subscriber, atomically; whether it changed
+/// one. On PostgreSQL this is one statement (the update in a `WITH`, the outbox rows selected
+/// from what it returned) sent on its own, without `BEGIN` and `COMMIT`: a saga step that is
+/// one round trip instead of four (issue 11). On SQLite, a write transaction as [`append`]'s
+/// callers open.
+pub async fn aggiorna_con_evento<M: Message>(
+    db: &DatabaseConnection,
+    update: &str,
+    valori: Vec<Value>,
+    evento: Evento<'_, M>,
+) -> Result<bool, AppError> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        let txn = crate::db::begin_write(db).await?;
+        let cambiata = txn
+            .execute_raw(crate::sql::statement(&*txn, update, valori))
+            .await?
+            .rows_affected()
+            == 1;
+        if !cambiata {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        append(
+            &*txn,
+            evento.topic,
+            evento.aggregate_id,
+            evento.occurred_at,
+            evento.type_name,
+            evento.payload,
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(true);
+    }
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let event = envelope(
+        &event_id,
+        evento.topic,
+        evento.aggregate_id,
+        evento.occurred_at,
+        evento.type_name,
+        evento.payload,
+    );
+    let bytes = event.encode_to_vec();
+    let now = now_ms();
+    let mut valori = valori;
+    let mut righe = Vec::new();
+    for (i, ctx) in subscribers(evento.topic).iter().enumerate() {
+        let key = match i {
+            0 => event_id.clone(),
+            _ => format!("{event_id}>{}", ctx.name()),
+        };
+        righe.push(format!("SELECT {COLONNE_VALORI} FROM cambio"));
+        valori.extend(valori_riga(
+            Row {
+                key: &key,
+                kind: KIND_EVENT,
+                destination: ctx.name(),
+                method: ctx.ingest_method().unwrap_or_default(),
+                origin: None,
+                event: &event,
+                occurred: evento.occurred_at,
+            },
+            bytes.clone(),
+            now,
+        ));
+    }
+    let sql = format!(
+        "WITH cambio AS ({update} RETURNING 1) INSERT INTO outbox ({COLONNE}) {} \
+         ON CONFLICT (event_id) DO NOTHING",
+        righe.join(" UNION ALL ")
+    );
+    let scritte = db
+        .execute_raw(crate::sql::statement(db, &sql, valori))
+        .await?
+        .rows_affected();
+    Ok(scritte > 0)
 }
 
 pub const KIND_EVENT: &str = "event";
@@ -342,4 +435,89 @@ pub async fn read_all(db: &impl ConnectionTrait) -> Result<Vec<Event>, AppError>
             Event::decode(bytes.as_slice()).map_err(AppError::internal)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm_migration::MigratorTrait;
+
+    use super::*;
+    use crate::testing::{Engine, TestDb};
+
+    struct Migrator;
+
+    impl MigratorTrait for Migrator {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            migrations()
+        }
+    }
+
+    async fn eventi(db: &DatabaseConnection) -> Vec<(String, String)> {
+        let rows = db
+            .query_all_raw(crate::sql::statement(
+                db,
+                "SELECT event_id, destination FROM outbox ORDER BY id",
+                vec![],
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        rows.iter()
+            .map(|r| {
+                (
+                    r.try_get::<String>("", "event_id").unwrap_or_default(),
+                    r.try_get::<String>("", "destination").unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// A saga step written with its event: the event exists exactly when the update changed
+    /// its row, on both engines (PostgreSQL: one statement; SQLite: one transaction).
+    #[tokio::test]
+    async fn an_update_and_its_event_are_written_together_or_not_at_all() {
+        for engine in [Engine::Sqlite, Engine::Postgres] {
+            let Some(t) = TestDb::new::<Migrator>(engine, "outbox")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+            else {
+                continue;
+            };
+            t.db.execute_unprepared("CREATE TABLE saga (id TEXT PRIMARY KEY, stato TEXT NOT NULL)")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            t.db.execute_unprepared("INSERT INTO saga (id, stato) VALUES ('a', 'PENDING')")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let payload = Event::default();
+            let passo = |id: &'static str| {
+                let t = &t;
+                let payload = &payload;
+                async move {
+                    aggiorna_con_evento(
+                        &t.db,
+                        "UPDATE saga SET stato = ? WHERE id = ? AND stato = ?",
+                        vec!["ACCEPTED".into(), id.into(), "PENDING".into()],
+                        Evento {
+                            topic: "test.saga.accettata",
+                            aggregate_id: id,
+                            occurred_at: Utc::now(),
+                            type_name: "occasionali.common.v1.Event",
+                            payload,
+                        },
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                }
+            };
+            assert!(passo("a").await, "{engine:?}: PENDING → ACCEPTED");
+            let scritti = eventi(&t.db).await;
+            assert_eq!(scritti.len(), subscribers("test.saga.accettata").len(), "{engine:?}");
+            assert_eq!(scritti[0].1, "notifiche");
+            // No longer PENDING, or no such row: nothing changes, no event.
+            assert!(!passo("a").await, "{engine:?}: already ACCEPTED");
+            assert!(!passo("b").await, "{engine:?}: no row");
+            assert_eq!(eventi(&t.db).await, scritti, "{engine:?}");
+            t.close().await.unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
 }

@@ -24,9 +24,15 @@ pub struct Esame {
     /// The rules broken, the limits crossed last.
     pub violazioni: Vec<Violazione>,
     pub limiti: Vec<StatoLimite>,
-    pub regole: Regole,
     /// The parties' sedi per the registry (PRE-19: a sede operator's scope).
     pub sedi: Sedi,
+}
+
+/// The checks before the limit counters are read.
+struct Parziale {
+    val: Valutazione,
+    regole: Regole,
+    sedi: Sedi,
 }
 
 impl Esame {
@@ -49,6 +55,12 @@ impl App {
     }
 
     async fn valuta(&self, d: &Dichiarazione, origin: &Identity) -> Result<Esame, AppError> {
+        let p = self.valuta_parti(d, origin).await?;
+        self.con_contatori(p.val, p.sedi).await
+    }
+
+    /// The checks that need the registry and the rules, not the limit counters.
+    async fn valuta_parti(&self, d: &Dichiarazione, origin: &Identity) -> Result<Parziale, AppError> {
         let (regole, parti) = tokio::try_join!(
             self.regole(d.giorno().year()),
             self.registro.parti(&d.utilizzatore_cf, &d.prestatore_cf, origin)
@@ -60,6 +72,18 @@ impl App {
             &parti.prestatore,
             self.adesso(),
         );
+        Ok(Parziale {
+            val,
+            regole,
+            sedi: Sedi {
+                utilizzatore: parti.sede_utilizzatore,
+                prestatore: parti.sede_prestatore,
+            },
+        })
+    }
+
+    /// The limits as the counters stand now (PRE-8), added to the other checks.
+    async fn con_contatori(&self, val: Valutazione, sedi: Sedi) -> Result<Esame, AppError> {
         let ids: Vec<String> = val.quote.iter().map(|q| q.id.clone()).collect();
         let usati = store::contatori::usati(&self.db, &ids).await?;
         let limiti: Vec<StatoLimite> = val
@@ -73,12 +97,25 @@ impl App {
             val,
             violazioni,
             limiti,
-            regole,
-            sedi: Sedi {
-                utilizzatore: parti.sede_utilizzatore,
-                prestatore: parti.sede_prestatore,
-            },
+            sedi,
         })
+    }
+
+    /// A request id already stored answers as its first request did (PRE-18), within the
+    /// caller's scope.
+    async fn gia_inserita(
+        &self,
+        id: &Identity,
+        request_id: &str,
+        d: &Dichiarazione,
+    ) -> Result<Option<Prestazione>, AppError> {
+        match store::prestazioni::per_request(&self.db, &d.utilizzatore_cf, request_id).await? {
+            Some(p) => {
+                accesso::dichiara_per(id, p.sedi.utilizzatore.as_deref())?;
+                self.esistente(p, d, id).await.map(Some)
+            }
+            None => Ok(None),
+        }
     }
 
     /// PRE-1..PRE-10, PRE-18.
@@ -89,19 +126,22 @@ impl App {
         d: Dichiarazione,
     ) -> Result<Prestazione, AppError> {
         accesso::puo_dichiarare(id, &d.utilizzatore_cf)?;
-        if let Some(p) = store::prestazioni::per_request(&self.db, &d.utilizzatore_cf, request_id).await? {
-            accesso::dichiara_per(id, p.sedi.utilizzatore.as_deref())?;
-            return self.esistente(p, &d, id).await;
-        }
-        let esame = self.valuta(&d, id).await?;
-        // A sede operator declares only for an utilizzatore of its sede (before anything is held).
-        accesso::dichiara_per(id, esame.sedi.utilizzatore.as_deref())?;
-        if !esame.violazioni.is_empty() {
+        // The usual request is new and admissible: the request id is looked up, and the counters
+        // read, only when the checks do not pass or the insertion meets its request id
+        // (issue 11: two statements fewer). The answers are those of reading them first.
+        let parziale = self.valuta_parti(&d, id).await?;
+        let pulita = parziale.val.violazioni.is_empty()
+            && accesso::dichiara_per(id, parziale.sedi.utilizzatore.as_deref()).is_ok();
+        if !pulita {
+            if let Some(p) = self.gia_inserita(id, request_id, &d).await? {
+                return Ok(p);
+            }
+            let esame = self.con_contatori(parziale.val, parziale.sedi).await?;
+            // A sede operator declares only for an utilizzatore of its sede (before anything is held).
+            accesso::dichiara_per(id, esame.sedi.utilizzatore.as_deref())?;
             return Err(esame.rifiuto().into());
         }
-        let Esame {
-            val, regole, sedi, ..
-        } = esame;
+        let Parziale { val, regole, sedi } = parziale;
         let mut quote: Vec<&Quota> = val.quote.iter().filter(|q| q.richiesto > 0).collect();
         quote.sort_by(|a, b| a.id.cmp(&b.id));
         let inserimento = Inserimento {
@@ -116,15 +156,14 @@ impl App {
                     valore: q.richiesto,
                 })
                 .collect(),
-            sedi,
+            sedi: sedi.clone(),
         };
         let p = Prestazione::nuova(d, inserimento, &regole, self.adesso());
         let txn = begin_write(&self.db).await?;
         if !store::prestazioni::inserisci(&txn, &p).await? {
             txn.rollback().await?;
-            let d = p.dichiarazione;
-            return match store::prestazioni::per_request(&self.db, &d.utilizzatore_cf, request_id).await? {
-                Some(esistente) => self.esistente(esistente, &d, id).await,
+            return match self.gia_inserita(id, request_id, &p.dichiarazione).await? {
+                Some(esistente) => Ok(esistente),
                 None => Err(AppError::internal("request id collision without a row")),
             };
         }
@@ -139,17 +178,27 @@ impl App {
             .collect();
         if !store::contatori::prendi(&txn, &prese).await? {
             txn.rollback().await?;
-            return Err(self.limite_superato(&quote).await?.into());
+            return Err(self.limite_superato(&val, &sedi, &quote).await?.into());
         }
         txn.commit().await?;
         metriche::saga_transition("PENDING");
         self.completa(p, Some(id)).await
     }
 
-    /// The refusal of an insertion whose counters did not all fit (PRE-9): the first limit, by
-    /// counter, that the request crosses as the counters stand now (if a concurrent release has
-    /// made room meanwhile, the first one, as it stood when it refused).
-    async fn limite_superato(&self, quote: &[&Quota]) -> Result<Errore, AppError> {
+    /// The refusal of an insertion whose counters did not all fit (PRE-9): every limit the
+    /// request crosses as the counters stand now, as the checks would have refused it had they
+    /// read the counters first; if a concurrent release has made room meanwhile, the first one,
+    /// by counter, as it stood when it refused.
+    async fn limite_superato(
+        &self,
+        val: &Valutazione,
+        sedi: &Sedi,
+        quote: &[&Quota],
+    ) -> Result<Errore, AppError> {
+        let esame = self.con_contatori(val.clone(), sedi.clone()).await?;
+        if !esame.violazioni.is_empty() {
+            return Ok(esame.rifiuto());
+        }
         let ids: Vec<String> = quote.iter().map(|q| q.id.clone()).collect();
         let usati = store::contatori::usati(&self.db, &ids).await?;
         let stato = |q: &Quota| StatoLimite::per_richiesta(q, usati.get(&q.id).copied().unwrap_or(0));
@@ -197,19 +246,18 @@ impl App {
         origin: Option<&Identity>,
     ) -> Result<Prestazione, AppError> {
         let esito = self.portafoglio.riserva(&p, false, origin).await?;
-        let txn = begin_write(&self.db).await?;
-        // The usual case: still PENDING as this request left it, accepted without reading it back.
+        // The usual case: still PENDING as this request left it, accepted without reading it
+        // back, with its event, in one write.
         if matches!(esito, Esito::Riservato) && p.stato == Stato::Pending {
             let adesso = self.adesso();
             let mut accettata = p.clone();
             accettata.accetta(adesso)?;
-            if store::prestazioni::transita(&txn, &accettata, Stato::Pending).await? {
-                events::inserita(&txn, &accettata, adesso).await?;
-                txn.commit().await?;
+            if store::prestazioni::accetta_con_evento(&self.db, &accettata, adesso).await? {
                 metriche::saga_transition("ACCEPTED");
                 return Ok(accettata);
             }
         }
+        let txn = begin_write(&self.db).await?;
         let Some(mut attuale) = store::prestazioni::carica(&txn, &p.id, true).await? else {
             return Err(AppError::internal("pending prestazione vanished"));
         };

@@ -3,8 +3,10 @@
 //! (parties, kind, year and month, day, state, the parties' sedi), the cost, and each step of
 //! the lifecycle with its time. The state is the `stato` column alone.
 
+use chrono::{DateTime, Utc};
 use occasionali_runtime::AppError;
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
+use occasionali_runtime::outbox;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
 use chrono::Datelike;
@@ -165,18 +167,18 @@ pub async fn aggiorna(db: &impl ConnectionTrait, p: &Prestazione) -> Result<(), 
     scrivi_stato(db, p, None).await.map(|_| ())
 }
 
-/// As [`aggiorna`], only if the row is still in state `da`; whether it was. A PENDING row is
-/// never changed but by leaving PENDING, so one that still is holds what `p` was inserted or
-/// loaded with: the saga's last step needs no read before its write (issue 11).
-pub async fn transita(db: &impl ConnectionTrait, p: &Prestazione, da: Stato) -> Result<bool, AppError> {
-    scrivi_stato(db, p, Some(da)).await
-}
-
 async fn scrivi_stato(
     db: &impl ConnectionTrait,
     p: &Prestazione,
     da: Option<Stato>,
 ) -> Result<bool, AppError> {
+    let (update, valori) = aggiornamento(p, da);
+    let r = db.execute_raw(sql(db, &update, valori)).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The UPDATE writing `p`'s state (only if it is still `da`, when given), with its values.
+fn aggiornamento(p: &Prestazione, da: Option<Stato>) -> (String, Vec<Value>) {
     let risposta = p.rifiuto.as_ref().and_then(|r| r.risposta.as_ref());
     let mut valori: Vec<Value> = vec![
         p.stato.code().into(),
@@ -205,18 +207,26 @@ async fn scrivi_stato(
         }
         None => "",
     };
-    let r = db
-        .execute_raw(sql(
-            db,
-            &format!(
-                "UPDATE prestazioni SET stato = ?, accettata_il = ?, motivo_rifiuto = ?, rifiuto_codice = ?, \
-                 rifiuto_messaggio = ?, rifiuto_dettagli = ?, revocata_il = ?, motivo_revoca = ?, confermata_il = ?, \
-                 contestata_il = ?, nota_contestazione = ?, pagata_il = ?, payout_order_id = ? WHERE id = ?{condizione}"
-            ),
-            valori,
-        ))
-        .await?;
-    Ok(r.rows_affected() == 1)
+    (
+        format!(
+            "UPDATE prestazioni SET stato = ?, accettata_il = ?, motivo_rifiuto = ?, rifiuto_codice = ?, \
+             rifiuto_messaggio = ?, rifiuto_dettagli = ?, revocata_il = ?, motivo_revoca = ?, confermata_il = ?, \
+             contestata_il = ?, nota_contestazione = ?, pagata_il = ?, payout_order_id = ? WHERE id = ?{condizione}"
+        ),
+        valori,
+    )
+}
+
+/// PRE-10: a PENDING prestazione `p` (already accepted in memory) written ACCEPTED with its
+/// event, in one atomic write; `false` if it was no longer PENDING (nothing written).
+pub async fn accetta_con_evento(
+    db: &DatabaseConnection,
+    p: &Prestazione,
+    at: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let (update, valori) = aggiornamento(p, Some(Stato::Pending));
+    let evento = crate::events::PrestazioneInserita::di(p);
+    outbox::aggiorna_con_evento(db, &update, valori, evento.evento(&p.id, at)).await
 }
 
 pub async fn per_request(
