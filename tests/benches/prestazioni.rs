@@ -1,7 +1,8 @@
 //! Throughput of CPO insertions through the gateway (PRE-1..PRE-10 checks, limits counters and
 //! the wallet reservation saga): accepted prestazioni per second and p50/p99 latency at 1, 8 and
 //! 64 concurrent clients, on SQLite and, with `OCCASIONALI_TEST_PG` set, on PostgreSQL.
-//! Run: `cargo bench -p occasionali-e2e --bench prestazioni` (release).
+//! Run: `cargo bench -p occasionali-e2e --bench prestazioni` (release); `OCCASIONALI_BENCH_SECONDS`
+//! lengthens each step (default 3).
 //!
 //! The load is `occasionali bench`'s engine (`occasionali::bench`) with insertions only, against
 //! the in-process cluster: [`AZIENDE`] funded companies and their 250 workers, every pair once a
@@ -20,7 +21,16 @@ use occasionali_e2e::basi::Basi;
 const AZIENDE: usize = 32;
 const CLIENTS: [usize; 3] = [1, 8, 64];
 const WARM_UP: Duration = Duration::from_secs(1);
-const DURATION: Duration = Duration::from_secs(3);
+/// Seconds per step unless `OCCASIONALI_BENCH_SECONDS` says otherwise (longer steps, less spread).
+const DURATION_SECONDS: u64 = 3;
+
+fn duration() -> Duration {
+    let seconds = std::env::var("OCCASIONALI_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(DURATION_SECONDS);
+    Duration::from_secs(seconds.max(1))
+}
 
 struct Row {
     engine: &'static str,
@@ -56,7 +66,7 @@ async fn measure(engine: &'static str, basi: Option<&Basi>, rows: &mut Vec<Row>)
     let options = bench::Options {
         gateway: format!("http://{}", c.gateway),
         clients: CLIENTS.to_vec(),
-        duration: DURATION,
+        duration: duration(),
         warm_up: WARM_UP,
         mix: Mix::only(Operation::Insert),
         population: AZIENDE,
@@ -101,7 +111,8 @@ async fn measure(engine: &'static str, basi: Option<&Basi>, rows: &mut Vec<Row>)
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     println!(
-        "CPO InsertPrestazione through the gateway, loopback, warm-up {WARM_UP:?}, then {DURATION:?} per step"
+        "CPO InsertPrestazione through the gateway, loopback, warm-up {WARM_UP:?}, then {:?} per step",
+        duration()
     );
     let mut rows = Vec::new();
     run("sqlite", None, &mut rows).await?;

@@ -511,7 +511,11 @@ mod tests {
             };
             assert!(passo("a").await, "{engine:?}: PENDING → ACCEPTED");
             let scritti = eventi(&t.db).await;
-            assert_eq!(scritti.len(), subscribers("test.saga.accettata").len(), "{engine:?}");
+            assert_eq!(
+                scritti.len(),
+                subscribers("test.saga.accettata").len(),
+                "{engine:?}"
+            );
             assert_eq!(scritti[0].1, "notifiche");
             // No longer PENDING, or no such row: nothing changes, no event.
             assert!(!passo("a").await, "{engine:?}: already ACCEPTED");
