@@ -346,6 +346,22 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// Does this error say that the CHECK constraint named `constraint` refused the statement
+/// (PostgreSQL's check_violation, 23514)? A statement that relies on a constraint to stop it
+/// whole (e.g. a counter past its cap) reads its refusal here.
+pub fn is_check_violation(e: &DbErr, constraint: &str) -> bool {
+    let sqlx = match e {
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(x)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(x)) => x,
+        _ => return false,
+    };
+    match &**sqlx {
+        sea_orm::sqlx::Error::Database(d) => d
+            .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+            .is_some_and(|pg| pg.code() == "23514" && pg.constraint() == Some(constraint)),
+        _ => false,
+    }
+}
+
 /// Does this error say that the database cannot be reached or cannot serve now, rather than
 /// that the statement or the data is wrong? Such errors are answered UNAVAILABLE (retry later),
 /// never INTERNAL: no connection within the acquire timeout (pool exhausted, server unreachable

@@ -17,6 +17,7 @@ use crate::events;
 use crate::portafoglio::Esito;
 use crate::store;
 use crate::store::contatori::Presa;
+use crate::store::prestazioni::Inserita;
 
 /// The result of every check (CheckPrestazione, and the first step of InsertPrestazione).
 pub struct Esame {
@@ -159,15 +160,7 @@ impl App {
             sedi: sedi.clone(),
         };
         let p = Prestazione::nuova(d, inserimento, &regole, self.adesso());
-        let txn = begin_write(&self.db).await?;
-        if !store::prestazioni::inserisci(&txn, &p).await? {
-            txn.rollback().await?;
-            return match self.gia_inserita(id, request_id, &p.dichiarazione).await? {
-                Some(esistente) => Ok(esistente),
-                None => Err(AppError::internal("request id collision without a row")),
-            };
-        }
-        // PRE-9: the counters, raised only within their caps, in this transaction.
+        // PRE-9: the counters, raised only within their caps, with the insertion.
         let prese: Vec<Presa> = quote
             .iter()
             .map(|q| Presa {
@@ -176,11 +169,18 @@ impl App {
                 limite: q.limite,
             })
             .collect();
-        if !store::contatori::prendi(&txn, &prese).await? {
-            txn.rollback().await?;
-            return Err(self.limite_superato(&val, &sedi, &quote).await?.into());
+        match store::prestazioni::inserisci_con_quote(&self.db, &p, &prese).await? {
+            Inserita::Fatto => {}
+            Inserita::Duplicato => {
+                return match self.gia_inserita(id, request_id, &p.dichiarazione).await? {
+                    Some(esistente) => Ok(esistente),
+                    None => Err(AppError::internal("request id collision without a row")),
+                };
+            }
+            Inserita::LimiteSuperato => {
+                return Err(self.limite_superato(&val, &sedi, &quote).await?.into());
+            }
         }
-        txn.commit().await?;
         metriche::saga_transition("PENDING");
         self.completa(p, Some(id)).await
     }

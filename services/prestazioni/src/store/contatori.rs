@@ -27,11 +27,11 @@ pub async fn prendi(db: &impl ConnectionTrait, prese: &[Presa<'_>]) -> Result<bo
     if prese.iter().any(|p| p.valore > p.limite) {
         return Ok(false);
     }
-    let righe = vec!["(?, ?)"; prese.len()].join(", ");
+    let righe = vec!["(?, ?, ?)"; prese.len()].join(", ");
     let tetti = vec!["WHEN ? THEN ?"; prese.len()].join(" ");
-    let mut valori: Vec<sea_orm::Value> = Vec::with_capacity(prese.len() * 4);
+    let mut valori: Vec<sea_orm::Value> = Vec::with_capacity(prese.len() * 5);
     for p in prese {
-        valori.extend([p.id.into(), p.valore.into()]);
+        valori.extend([p.id.into(), p.valore.into(), p.limite.into()]);
     }
     for p in prese {
         valori.extend([p.id.into(), p.limite.into()]);
@@ -40,14 +40,32 @@ pub async fn prendi(db: &impl ConnectionTrait, prese: &[Presa<'_>]) -> Result<bo
         .execute_raw(sql(
             db,
             &format!(
-                "INSERT INTO contatori (id, usato) VALUES {righe} ON CONFLICT (id) DO UPDATE \
-                 SET usato = contatori.usato + excluded.usato \
+                "INSERT INTO contatori (id, usato, tetto) VALUES {righe} ON CONFLICT (id) DO UPDATE \
+                 SET usato = contatori.usato + excluded.usato, tetto = excluded.tetto \
                  WHERE contatori.usato + excluded.usato <= (CASE contatori.id {tetti} END)"
             ),
             valori,
         ))
         .await?;
     Ok(r.rows_affected() == prese.len() as u64)
+}
+
+/// The upsert of [`prendi`] without its condition, for PostgreSQL, where the CHECK
+/// `contatori_entro_il_tetto` holds each counter within the cap written with its quota (and
+/// stops the whole statement when one does not fit): SQL and values.
+pub fn presa_con_tetto(prese: &[Presa<'_>]) -> (String, Vec<sea_orm::Value>) {
+    let righe = vec!["(?, ?, ?)"; prese.len()].join(", ");
+    let mut valori: Vec<sea_orm::Value> = Vec::with_capacity(prese.len() * 3);
+    for p in prese {
+        valori.extend([p.id.into(), p.valore.into(), p.limite.into()]);
+    }
+    (
+        format!(
+            "INSERT INTO contatori (id, usato, tetto) VALUES {righe} ON CONFLICT (id) DO UPDATE \
+             SET usato = contatori.usato + excluded.usato, tetto = excluded.tetto"
+        ),
+        valori,
+    )
 }
 
 /// Raises a counter without a cap (a contested revoca reinstates work already done, PRE-15).
@@ -58,9 +76,10 @@ pub async fn aggiungi(db: &impl ConnectionTrait, id: &str, valore: i64) -> Resul
         vec![id.into()],
     ))
     .await?;
+    // Past its cap by right: the cap is dropped until the next quota taken under one.
     db.execute_raw(sql(
         db,
-        "UPDATE contatori SET usato = usato + ? WHERE id = ?",
+        "UPDATE contatori SET usato = usato + ?, tetto = NULL WHERE id = ?",
         vec![valore.into(), id.into()],
     ))
     .await?;

@@ -29,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(RifiutoDellaPrestazione),
             Box::new(PrestazioneInColonne),
             Box::new(RegoleVersionate),
+            Box::new(TettoDeiContatori),
         ]
     }
 }
@@ -327,5 +328,58 @@ impl MigrationTrait for RegoleVersionate {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// PRE-9 (issue 11): each limit counter keeps the cap its last quota was taken under, and on
+/// PostgreSQL a CHECK holds `usato` within it, so that an insertion and its quotas are one
+/// statement that the constraint stops whole (`store::prestazioni::inserisci_con_quote`). SQLite
+/// cannot add a constraint to a table; there the conditional upsert in a transaction stays.
+/// A counter raised without a cap (a contested revoca, PRE-15) has none (NULL).
+struct TettoDeiContatori;
+
+pub const CONTATORI_ENTRO_IL_TETTO: &str = "contatori_entro_il_tetto";
+
+impl MigrationName for TettoDeiContatori {
+    fn name(&self) -> &str {
+        "m0006_tetto_dei_contatori"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for TettoDeiContatori {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("contatori")
+                    .add_column(&mut big_integer_null("tetto"))
+                    .to_owned(),
+            )
+            .await?;
+        if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(&format!(
+                    "ALTER TABLE contatori ADD CONSTRAINT {CONTATORI_ENTRO_IL_TETTO} \
+                     CHECK (tetto IS NULL OR usato <= tetto)"
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(&format!(
+                    "ALTER TABLE contatori DROP CONSTRAINT IF EXISTS {CONTATORI_ENTRO_IL_TETTO}"
+                ))
+                .await?;
+        }
+        manager
+            .alter_table(Table::alter().table("contatori").drop_column("tetto").to_owned())
+            .await
     }
 }

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use occasionali_runtime::AppError;
+use occasionali_runtime::db::begin_write;
 use occasionali_runtime::outbox;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use chrono::Datelike;
 use occasionali_kernel::Euro;
 
+use super::contatori::{self, Presa};
+use super::migrations::CONTATORI_ENTRO_IL_TETTO;
 use super::{da_istante, dichiarazione, istante, sql};
 use crate::domain::accesso::Sedi;
 use crate::domain::prestazione::{Contestazione, Pagata, Revoca, Rifiuto, Risposta};
@@ -119,16 +122,79 @@ fn riga(r: &QueryResult) -> Result<Prestazione, AppError> {
 /// Inserts a new prestazione; `false` when the (utilizzatore, request id) exists (on PostgreSQL
 /// the transaction is then aborted: roll it back).
 pub async fn inserisci(db: &impl ConnectionTrait, p: &Prestazione) -> Result<bool, AppError> {
+    let (insert, valori) = inserimento(p)?;
+    match db.execute_raw(sql(db, &insert, valori)).await {
+        Ok(_) => Ok(true),
+        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How a new prestazione and its quotas went in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserita {
+    Fatto,
+    /// Its request id was there already (PRE-18): nothing written.
+    Duplicato,
+    /// A quota would take its counter past its cap (PRE-9): nothing written.
+    LimiteSuperato,
+}
+
+/// A new PENDING prestazione and its quotas (PRE-9), atomically. On PostgreSQL one statement
+/// (the insertion in a `WITH`, the counters' upsert after it), sent alone: the counters' rows
+/// are locked only while the server executes and commits it, not across round trips to this
+/// process, and the CHECK `contatori_entro_il_tetto` stops it whole when a quota does not fit.
+/// On SQLite, a write transaction (the conditional upsert of [`contatori::prendi`]).
+pub async fn inserisci_con_quote(
+    db: &DatabaseConnection,
+    p: &Prestazione,
+    prese: &[Presa<'_>],
+) -> Result<Inserita, AppError> {
+    if prese.iter().any(|q| q.valore > q.limite) {
+        return Ok(Inserita::LimiteSuperato);
+    }
+    if db.get_database_backend() != DbBackend::Postgres {
+        let txn = begin_write(db).await?;
+        if !inserisci(&txn, p).await? {
+            txn.rollback().await?;
+            return Ok(Inserita::Duplicato);
+        }
+        if !contatori::prendi(&txn, prese).await? {
+            txn.rollback().await?;
+            return Ok(Inserita::LimiteSuperato);
+        }
+        txn.commit().await?;
+        return Ok(Inserita::Fatto);
+    }
+    let (insert, mut valori) = inserimento(p)?;
+    let statement = match prese.is_empty() {
+        true => insert,
+        false => {
+            let (upsert, quote) = contatori::presa_con_tetto(prese);
+            valori.extend(quote);
+            format!("WITH nuova AS ({insert} RETURNING 1) {upsert}")
+        }
+    };
+    match db.execute_raw(sql(db, &statement, valori)).await {
+        Ok(_) => Ok(Inserita::Fatto),
+        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Ok(Inserita::Duplicato),
+        Err(e) if occasionali_runtime::db::is_check_violation(&e, CONTATORI_ENTRO_IL_TETTO) => {
+            Ok(Inserita::LimiteSuperato)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The INSERT of a new prestazione, with its values.
+fn inserimento(p: &Prestazione) -> Result<(String, Vec<Value>), AppError> {
     let d = &p.dichiarazione;
     let data = p.data();
-    let r = db
-        .execute_raw(sql(
-            db,
-            "INSERT INTO prestazioni (id, utilizzatore_cf, prestatore_cf, request_id, tipo, anno, mese, data, minuti, \
+    Ok((
+        "INSERT INTO prestazioni (id, utilizzatore_cf, prestatore_cf, request_id, tipo, anno, mese, data, minuti, \
              compenso, contributi_ivs, premio_inail, oneri_gestione, totale, stato, quote, payout_order_id, \
              dichiarazione, sede_utilizzatore, sede_prestatore, revocabile_fino_al, inserita_da_cf, inserita_il) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)",
-            vec![
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)".to_string(),
+        vec![
                 p.id.clone().into(),
                 d.utilizzatore_cf.clone().into(),
                 d.prestatore_cf.clone().into(),
@@ -152,13 +218,7 @@ pub async fn inserisci(db: &impl ConnectionTrait, p: &Prestazione) -> Result<boo
                 p.inserita_da_cf.clone().into(),
                 istante(p.inserita_il).into(),
             ],
-        ))
-        .await;
-    match r {
-        Ok(_) => Ok(true),
-        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    ))
 }
 
 /// Writes the lifecycle: the state and each step's time and words (what insertion settled does
