@@ -353,7 +353,7 @@ impl MigrationTrait for TettoDeiContatori {
             .alter_table(
                 Table::alter()
                     .table("contatori")
-                    .add_column(&mut big_integer_null("tetto"))
+                    .add_column(big_integer_null("tetto"))
                     .to_owned(),
             )
             .await?;
