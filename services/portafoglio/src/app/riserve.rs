@@ -2,6 +2,7 @@
 
 use chrono::Datelike;
 use occasionali_runtime::{AppError, Identity};
+use sea_orm::DbBackend;
 
 use super::{Portafoglio, rollback};
 use crate::domain::Conto;
@@ -24,6 +25,22 @@ impl Portafoglio {
         let nuova = riserva::nuova(&r, ora);
         let w = nuova.portafoglio.clone();
         let totale = nuova.costo.totale;
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let s = riserva::scritture_riserva(&nuova)?;
+            return match store::riserva_atomica(&self.db, &nuova, &s, ora).await? {
+                store::Esito::Riservata => Ok(nuova),
+                store::Esito::Duplicato => {
+                    let e = store::carica(&self.db, &r.prestazione_id)
+                        .await?
+                        .ok_or_else(|| AppError::internal("duplicate reservation not found"))?;
+                    self.ripeti(e, r).await
+                }
+                store::Esito::NonCoperta => {
+                    let saldi = conti::saldi(&self.db, &w).await?;
+                    Err(riserva::fondi_insufficienti(&saldi, totale).into())
+                }
+            };
+        }
         let txn = self.scrittura().await?;
         if store::inserisci(&*txn, &nuova).await? == Inserimento::Duplicato {
             rollback(txn).await?;

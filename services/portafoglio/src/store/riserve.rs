@@ -1,12 +1,16 @@
 //! POR-4: reservations, one per prestazione id.
 
 use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
+use occasionali_kernel::ids::new_id;
 use occasionali_runtime::AppError;
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Value};
 
 use super::{
-    Inserimento, corrotto, data, esegui, euro, inserisci_unico, insert, per_aggiornare, riga, righe,
+    Inserimento, corrotto, data, esegui, euro, inserisci_unico, insert, istruzione, per_aggiornare, riga,
+    righe,
 };
+use crate::domain::conti::{Conto, Scritture};
 use crate::domain::payout::chiave_mese;
 use crate::domain::riserva::{Costo, Riserva, StatoRiserva};
 use crate::domain::{PortafoglioRef, TipoPortafoglio};
@@ -71,31 +75,109 @@ fn decode(r: &QueryResult) -> Result<Riserva, AppError> {
 
 /// Stores a new reservation; `Duplicato` when the prestazione already has one.
 pub async fn inserisci(txn: &impl ConnectionTrait, r: &Riserva) -> Result<Inserimento, AppError> {
+    inserisci_unico(txn, &insert("riserve", &CAMPI, 1, ""), valori(r)).await
+}
+
+fn valori(r: &Riserva) -> Vec<Value> {
     let c = &r.costo;
-    inserisci_unico(
-        txn,
-        &insert("riserve", &CAMPI, 1, ""),
-        vec![
-            r.prestazione_id.clone().into(),
-            r.portafoglio.cf.clone().into(),
-            r.portafoglio.tipo.code().into(),
-            r.prestatore_cf.clone().into(),
-            r.data_prestazione.to_string().into(),
-            mese(r.data_prestazione).into(),
-            c.compenso.cents().into(),
-            c.contributi_ivs.cents().into(),
-            c.premio_inail.cents().into(),
-            c.oneri_gestione.cents().into(),
-            c.totale.cents().into(),
-            r.stato.code().into(),
-            r.debito.cents().into(),
-            r.riservata_il.into(),
-            r.rilasciata_il.into(),
-            r.consumata_il.into(),
-            r.payout_order_id.clone().unwrap_or_default().into(),
-        ],
-    )
-    .await
+    vec![
+        r.prestazione_id.clone().into(),
+        r.portafoglio.cf.clone().into(),
+        r.portafoglio.tipo.code().into(),
+        r.prestatore_cf.clone().into(),
+        r.data_prestazione.to_string().into(),
+        mese(r.data_prestazione).into(),
+        c.compenso.cents().into(),
+        c.contributi_ivs.cents().into(),
+        c.premio_inail.cents().into(),
+        c.oneri_gestione.cents().into(),
+        c.totale.cents().into(),
+        r.stato.code().into(),
+        r.debito.cents().into(),
+        r.riservata_il.into(),
+        r.rilasciata_il.into(),
+        r.consumata_il.into(),
+        r.payout_order_id.clone().unwrap_or_default().into(),
+    ]
+}
+
+/// How a new reservation went in ([`riserva_atomica`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Esito {
+    Riservata,
+    /// The prestazione has a reservation already (POR-4 is idempotent on its id).
+    Duplicato,
+    /// The wallet does not cover it, is in debt, or does not exist: nothing written.
+    NonCoperta,
+}
+
+/// POR-4 / POR-8 on PostgreSQL: the reservation `r`, its journal movement (the one movement of
+/// `s`) and both balances, in one statement sent alone. The reservation goes in only if the
+/// wallet is not in debt and has both accounts; the balances follow it (the available one
+/// can only fall within the CHECK `conti_saldo_non_negativo`, which stops the whole statement
+/// when the funds do not cover it — the check is on the row as locked, so concurrent
+/// reservations never overdraw); the movement follows it too. The wallet's rows are locked
+/// only while the server executes and commits, not across round trips (issue 11).
+pub async fn riserva_atomica(
+    db: &DatabaseConnection,
+    r: &Riserva,
+    s: &Scritture,
+    ora: DateTime<Utc>,
+) -> Result<Esito, AppError> {
+    let [m] = s.movimenti.as_slice() else {
+        return Err(AppError::internal("a reservation is one movement"));
+    };
+    let w = &r.portafoglio;
+    let (disponibile, riservato, debito) = (
+        Conto::disponibile(w).id(),
+        Conto::riservato(w).id(),
+        Conto::debito(w).id(),
+    );
+    let mut v = valori(r);
+    v.extend([
+        debito.into(),
+        disponibile.clone().into(),
+        riservato.clone().into(),
+    ]);
+    let variazioni: Vec<(String, i64)> = s.variazioni()?.into_values().map(|(c, d)| (c.id(), d)).collect();
+    let casi = vec!["WHEN ? THEN ?"; variazioni.len()].join(" ");
+    for (id, delta) in &variazioni {
+        v.extend([id.clone().into(), (*delta).into()]);
+    }
+    let conti = vec!["?"; variazioni.len()].join(", ");
+    for (id, _) in &variazioni {
+        v.push(id.clone().into());
+    }
+    v.extend([
+        new_id("mov").into(),
+        ora.into(),
+        m.addebito.id().into(),
+        m.accredito.id().into(),
+        m.importo.cents().into(),
+        m.causale.code().into(),
+        m.riferimento.clone().into(),
+        m.storno_di.clone().unwrap_or_default().into(),
+    ]);
+    let sql = format!(
+        "WITH riserva AS (INSERT INTO riserve ({campi}) SELECT {segnaposti} \
+         WHERE NOT EXISTS (SELECT 1 FROM conti WHERE id = ? AND saldo < 0) \
+         AND (SELECT count(*) FROM conti WHERE id IN (?, ?)) = 2 RETURNING 1), \
+         saldi AS (UPDATE conti SET saldo = saldo + (CASE id {casi} END) \
+         WHERE id IN ({conti}) AND EXISTS (SELECT 1 FROM riserva) RETURNING 1) \
+         INSERT INTO movimenti (id, registrato_il, conto_addebito, conto_accredito, importo, causale, \
+         riferimento, storno_di) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM riserva)",
+        campi = CAMPI.join(", "),
+        segnaposti = vec!["?"; CAMPI.len()].join(", "),
+    );
+    match db.execute_raw(istruzione(db, &sql, v)).await {
+        Ok(r) if r.rows_affected() == 1 => Ok(Esito::Riservata),
+        Ok(_) => Ok(Esito::NonCoperta),
+        Err(e) if occasionali_runtime::db::is_unique_violation(&e) => Ok(Esito::Duplicato),
+        Err(e) if occasionali_runtime::db::is_check_violation(&e, "conti_saldo_non_negativo") => {
+            Ok(Esito::NonCoperta)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn carica(db: &impl ConnectionTrait, prestazione_id: &str) -> Result<Option<Riserva>, AppError> {
