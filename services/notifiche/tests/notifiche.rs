@@ -1336,6 +1336,66 @@ async fn eventi_insieme(t: &TestDb) -> anyhow::Result<()> {
     Ok(())
 }
 
+storage_test!(
+    Migrator,
+    "notifiche",
+    not_1_not_2_a_run_writes_what_one_by_one_would_contacts_between_notices_included,
+    eventi_insieme_come_uno_per_uno
+);
+
+/// IngestEvents writes a run's notices together (issue 11), yet each notice meets the contacts
+/// as the events before it left them: a notice, the person's contacts, another notice, taken in
+/// one call, make exactly the deliveries that the same three events one by one make.
+async fn eventi_insieme_come_uno_per_uno(t: &TestDb) -> anyhow::Result<()> {
+    let b = Banco::new(t, "2026-07-15T08:00:00Z").await?;
+    let mut c = b.interno().await?;
+    // Both consent to SMS: whether a notice can go by SMS is then up to the mobile number.
+    let mut pubblico = b.pubblico().await?;
+    for cf in [PRESTATORE, ALTRO] {
+        ok(pubblico
+            .update_consensi(req(consenso_sms(cf, true), &chi(cf, Profile::Prestatore)))
+            .await);
+    }
+    let consegne = |event_id: &'static str| {
+        let b = &b;
+        async move {
+            let d = b
+                .consegne(pb::ListDeliveriesRequest {
+                    event_id: event_id.into(),
+                    ..Default::default()
+                })
+                .await?;
+            anyhow::Ok(per_canale(&d))
+        }
+    };
+    // Together, for PRESTATORE.
+    let r = ok(c
+        .ingest_events(req(
+            cpb::IngestEventsRequest {
+                events: vec![
+                    revocata("ev-a1", PRESTATORE),
+                    contatti("ev-a2", PRESTATORE, 1, NUMERO, "mario@example.it"),
+                    revocata("ev-a3", PRESTATORE),
+                ],
+            },
+            &sistema(),
+        ))
+        .await);
+    assert_eq!(r.outcomes.len(), 3, "{r:?}");
+    // One by one, for ALTRO.
+    b.ingest(revocata("ev-b1", ALTRO)).await?;
+    b.ingest(contatti("ev-b2", ALTRO, 1, "+393339999999", "altro@example.it"))
+        .await?;
+    b.ingest(revocata("ev-b3", ALTRO)).await?;
+    let (prima, dopo) = (consegne("ev-a1").await?, consegne("ev-a3").await?);
+    assert_eq!(prima.len(), 4, "one per channel: {prima:?}");
+    assert_ne!(prima, dopo, "the contacts came between the two notices");
+    assert_eq!(prima, consegne("ev-b1").await?);
+    assert_eq!(dopo, consegne("ev-b3").await?);
+    b.server.stop().await;
+    Ok(())
+}
+
 async fn quanti_in_inbox(b: &Banco) -> anyhow::Result<usize> {
     Ok(ok(b
         .pubblico()

@@ -73,6 +73,56 @@ impl App {
     }
 
     /// Writes the notice unless `chiave` already has one; its id when written.
+    /// [`App::crea_avviso`] for many notices at once: the notices in one statement, the contacts
+    /// of their people in one, their deliveries in one. The ids of the notices written (those
+    /// whose key was not there yet).
+    pub(crate) async fn crea_avvisi(
+        &self,
+        db: &impl ConnectionTrait,
+        avvisi: Vec<(String, Avviso, Origine)>,
+    ) -> Result<Vec<String>, AppError> {
+        if avvisi.is_empty() {
+            return Ok(Vec::new());
+        }
+        let adesso = self.adesso_ms();
+        let tutte: Vec<Notifica> = avvisi
+            .into_iter()
+            .map(|(chiave, avviso, origine)| Notifica {
+                id: new_id("not"),
+                chiave,
+                codice_fiscale: avviso.destinatario_cf,
+                tipo: avviso.tipo,
+                titolo: avviso.titolo,
+                testo: avviso.testo,
+                guida_token: origine.guida_token,
+                event_id: origine.event_id,
+                campagna: origine.campagna,
+                anno: origine.anno,
+                trimestre: origine.trimestre,
+                creata_ms: adesso,
+                letta_ms: None,
+            })
+            .collect();
+        let scritte: std::collections::HashSet<String> = notifiche::inserisci_molte(db, &tutte)
+            .await?
+            .into_iter()
+            .collect();
+        let nuove: Vec<&Notifica> = tutte.iter().filter(|n| scritte.contains(&n.id)).collect();
+        let mut persone: Vec<String> = nuove.iter().map(|n| n.codice_fiscale.clone()).collect();
+        persone.sort();
+        persone.dedup();
+        let recapiti = contatti::di_molti(db, &persone).await?;
+        let consegne: Vec<Consegna> = nuove
+            .iter()
+            .flat_map(|n| {
+                let r = recapiti.get(&n.codice_fiscale).cloned().unwrap_or_default();
+                self.consegne_per(n, &r)
+            })
+            .collect();
+        consegne::inserisci(db, &consegne).await?;
+        Ok(nuove.iter().map(|n| n.id.clone()).collect())
+    }
+
     pub(crate) async fn crea_avviso(
         &self,
         db: &impl ConnectionTrait,

@@ -9,7 +9,7 @@ use occasionali_runtime::db::begin_write;
 use super::App;
 use super::avvisi::Origine;
 use crate::decode::Ingresso;
-use crate::domain::avvisi::{Fatto, avviso};
+use crate::domain::avvisi::{Avviso, Fatto, avviso};
 use crate::store::{contatti, deleghe, notifiche, ricevuti};
 
 pub struct Esito {
@@ -38,19 +38,53 @@ impl App {
     }
 
     /// A run of events (IngestEvents, issue 11), in order, in one transaction: each kept once by
-    /// id with what it causes, as [`App::ingerisci`] would one by one.
+    /// id with what it causes, as [`App::ingerisci`] would one by one, in a few statements for
+    /// the whole run: the events in one, and each stretch of notices between two contact
+    /// updates in three (the notices, the contacts of their people, the deliveries), so that a
+    /// notice meets the contacts as the events before it left them.
     pub async fn ingerisci_tutti(&self, eventi: Vec<(Event, Ingresso)>) -> Result<(), AppError> {
         if eventi.is_empty() {
             return Ok(());
         }
         let txn = begin_write(&self.db).await?;
+        let tutti: Vec<&Event> = eventi.iter().map(|(e, _)| e).collect();
+        let mut nuovi = ricevuti::ricevi_molti(&txn, &tutti, self.adesso()).await?;
+        let mut avvisi: Vec<(String, Avviso, Origine)> = Vec::new();
         let mut create = false;
         for (evento, ingresso) in eventi {
-            create |= self
-                .ingerisci_in(&txn, &evento, ingresso)
-                .await?
-                .is_some_and(|c| !c.is_empty());
+            // A redelivery (or the same id twice in the run) causes nothing.
+            if !nuovi.remove(&evento.event_id) {
+                continue;
+            }
+            match ingresso {
+                Ingresso::Avviso(fatto) => {
+                    if let Fatto::DelegaCreata {
+                        delega_id,
+                        delegante_cf,
+                        delegato_cf,
+                        fine,
+                    } = &fatto
+                    {
+                        deleghe::registra(&txn, delega_id, delegante_cf, delegato_cf, *fine).await?;
+                    }
+                    let a = avviso(&fatto);
+                    let chiave = format!("evento:{}:{}:{}", evento.event_id, a.destinatario_cf, a.tipo);
+                    let origine = Origine {
+                        event_id: Some(evento.event_id.clone()),
+                        ..Default::default()
+                    };
+                    avvisi.push((chiave, a, origine));
+                }
+                altro => {
+                    create |= !self
+                        .crea_avvisi(&txn, std::mem::take(&mut avvisi))
+                        .await?
+                        .is_empty();
+                    self.effetto(&txn, altro).await?;
+                }
+            }
         }
+        create |= !self.crea_avvisi(&txn, avvisi).await?.is_empty();
         txn.commit().await?;
         if create {
             self.sveglia.notify_one();
@@ -71,23 +105,6 @@ impl App {
         }
         let mut create = Vec::new();
         match ingresso {
-            Ingresso::Contatti {
-                codice_fiscale,
-                cellulare,
-                email,
-                versione,
-            } => {
-                contatti::da_anagrafica(
-                    txn,
-                    &codice_fiscale,
-                    cellulare.as_deref(),
-                    email.as_deref(),
-                    versione,
-                    self.adesso_ms(),
-                )
-                .await?;
-            }
-            Ingresso::DelegaRevocata { delega_id } => deleghe::revoca(txn, &delega_id).await?,
             Ingresso::Avviso(fatto) => {
                 if let Fatto::DelegaCreata {
                     delega_id,
@@ -108,8 +125,32 @@ impl App {
                     create.push(id);
                 }
             }
-            Ingresso::Nessuno => {}
+            altro => self.effetto(txn, altro).await?,
         }
         Ok(Some(create))
+    }
+
+    /// What an event other than a notice causes: contacts from the registry, a delega revoked.
+    async fn effetto(&self, txn: &Scrittura, ingresso: Ingresso) -> Result<(), AppError> {
+        match ingresso {
+            Ingresso::Contatti {
+                codice_fiscale,
+                cellulare,
+                email,
+                versione,
+            } => {
+                contatti::da_anagrafica(
+                    txn,
+                    &codice_fiscale,
+                    cellulare.as_deref(),
+                    email.as_deref(),
+                    versione,
+                    self.adesso_ms(),
+                )
+                .await
+            }
+            Ingresso::DelegaRevocata { delega_id } => deleghe::revoca(txn, &delega_id).await,
+            Ingresso::Avviso(_) | Ingresso::Nessuno => Ok(()),
+        }
     }
 }
