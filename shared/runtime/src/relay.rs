@@ -65,7 +65,9 @@ pub struct RelayOptions {
 impl Default for RelayOptions {
     fn default() -> RelayOptions {
         RelayOptions {
-            batch: 64,
+            // Under full load a relay step waits its turn at every await, so a step must carry
+            // much (issue 11): a run of 256 events is one IngestEvents call.
+            batch: 256,
             poll: Duration::from_millis(200),
             base_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
@@ -537,7 +539,7 @@ impl Relay {
 }
 
 /// The most events one IngestEvents call carries (the subscriber takes up to 256).
-const EVENTI_PER_CHIAMATA: usize = 64;
+const EVENTI_PER_CHIAMATA: usize = 256;
 
 /// What one delivery call carries: a row alone, or a run of events for a subscriber that
 /// ingests several at once.
@@ -1006,13 +1008,13 @@ mod tests {
             (false, vec![1])
         );
         // Bounded.
-        let mut rest = (2..=100)
+        let mut rest = (2..=300)
             .map(|i| riga(i, KIND_EVENT, "notifiche", ev.clone()))
             .collect::<Vec<_>>()
             .into_iter()
             .peekable();
         let (_, primo) = ids(&lotto(riga(1, KIND_EVENT, "notifiche", ev.clone()), &mut rest));
         assert_eq!(primo.len(), EVENTI_PER_CHIAMATA);
-        assert_eq!(rest.count(), 100 - EVENTI_PER_CHIAMATA);
+        assert_eq!(rest.count(), 300 - EVENTI_PER_CHIAMATA);
     }
 }
