@@ -251,26 +251,8 @@ pub async fn append(
     let event = envelope(&event_id, topic, aggregate_id, occurred_at, type_name, payload);
     // Never empty (checked at compile time, see `SUBSCRIBERS`): the first row carries the
     // event's own id as its key.
-    for (i, ctx) in subscribers(topic).iter().enumerate() {
-        // One row per subscriber; the event inside keeps its one id (consumers dedupe on it).
-        let key = if i == 0 {
-            event_id.clone()
-        } else {
-            format!("{event_id}>{}", ctx.name())
-        };
-        insert(
-            txn,
-            Row {
-                key: &key,
-                kind: KIND_EVENT,
-                destination: ctx.name(),
-                method: ctx.ingest_method().unwrap_or_default(),
-                origin: None,
-                event: &event,
-                occurred: occurred_at,
-            },
-        )
-        .await?;
+    for (key, ctx) in copie(&event_id, topic) {
+        insert(txn, riga_evento(&key, ctx, &event, occurred_at)).await?;
     }
     Ok(event_id)
 }
@@ -333,22 +315,10 @@ pub async fn aggiorna_con_evento<M: Message>(
     let now = now_ms();
     let mut valori = valori;
     let mut righe = Vec::new();
-    for (i, ctx) in subscribers(evento.topic).iter().enumerate() {
-        let key = match i {
-            0 => event_id.clone(),
-            _ => format!("{event_id}>{}", ctx.name()),
-        };
+    for (key, ctx) in copie(&event_id, evento.topic) {
         righe.push(format!("SELECT {COLONNE_VALORI} FROM cambio"));
         valori.extend(valori_riga(
-            Row {
-                key: &key,
-                kind: KIND_EVENT,
-                destination: ctx.name(),
-                method: ctx.ingest_method().unwrap_or_default(),
-                origin: None,
-                event: &event,
-                occurred: evento.occurred_at,
-            },
+            riga_evento(&key, ctx, &event, evento.occurred_at),
             bytes.clone(),
             now,
         ));
@@ -363,6 +333,32 @@ pub async fn aggiorna_con_evento<M: Message>(
         .await?
         .rows_affected();
     Ok(scritte > 0)
+}
+
+/// One row per subscriber of `topic`, each with its key: the event's own id for the first, the
+/// id and the subscriber's name for the others; the event inside keeps its one id (consumers
+/// dedupe on it).
+fn copie(event_id: &str, topic: &str) -> Vec<(String, Context)> {
+    subscribers(topic)
+        .iter()
+        .enumerate()
+        .map(|(i, ctx)| match i {
+            0 => (event_id.to_string(), *ctx),
+            _ => (format!("{event_id}>{}", ctx.name()), *ctx),
+        })
+        .collect()
+}
+
+fn riga_evento<'a>(key: &'a str, ctx: Context, event: &'a Event, occurred: DateTime<Utc>) -> Row<'a> {
+    Row {
+        key,
+        kind: KIND_EVENT,
+        destination: ctx.name(),
+        method: ctx.ingest_method().unwrap_or_default(),
+        origin: None,
+        event,
+        occurred,
+    }
 }
 
 pub const KIND_EVENT: &str = "event";

@@ -57,24 +57,7 @@ impl App {
                 continue;
             }
             match ingresso {
-                Ingresso::Avviso(fatto) => {
-                    if let Fatto::DelegaCreata {
-                        delega_id,
-                        delegante_cf,
-                        delegato_cf,
-                        fine,
-                    } = &fatto
-                    {
-                        deleghe::registra(&txn, delega_id, delegante_cf, delegato_cf, *fine).await?;
-                    }
-                    let a = avviso(&fatto);
-                    let chiave = format!("evento:{}:{}:{}", evento.event_id, a.destinatario_cf, a.tipo);
-                    let origine = Origine {
-                        event_id: Some(evento.event_id.clone()),
-                        ..Default::default()
-                    };
-                    avvisi.push((chiave, a, origine));
-                }
+                Ingresso::Avviso(fatto) => avvisi.push(self.avviso_di(&txn, &evento, &fatto).await?),
                 altro => {
                     create |= !self
                         .crea_avvisi(&txn, std::mem::take(&mut avvisi))
@@ -106,21 +89,7 @@ impl App {
         let mut create = Vec::new();
         match ingresso {
             Ingresso::Avviso(fatto) => {
-                if let Fatto::DelegaCreata {
-                    delega_id,
-                    delegante_cf,
-                    delegato_cf,
-                    fine,
-                } = &fatto
-                {
-                    deleghe::registra(txn, delega_id, delegante_cf, delegato_cf, *fine).await?;
-                }
-                let a = avviso(&fatto);
-                let chiave = format!("evento:{}:{}:{}", evento.event_id, a.destinatario_cf, a.tipo);
-                let origine = Origine {
-                    event_id: Some(evento.event_id.clone()),
-                    ..Default::default()
-                };
+                let (chiave, a, origine) = self.avviso_di(txn, evento, &fatto).await?;
                 if let Some(id) = self.crea_avviso(txn, chiave, &a, origine).await? {
                     create.push(id);
                 }
@@ -128,6 +97,32 @@ impl App {
             altro => self.effetto(txn, altro).await?,
         }
         Ok(Some(create))
+    }
+
+    /// The notice an event causes, with its key (one per event, recipient and kind: NOT-2) and
+    /// origin; a delega created is registered first, as one by one.
+    async fn avviso_di(
+        &self,
+        txn: &Scrittura,
+        evento: &Event,
+        fatto: &Fatto,
+    ) -> Result<(String, Avviso, Origine), AppError> {
+        if let Fatto::DelegaCreata {
+            delega_id,
+            delegante_cf,
+            delegato_cf,
+            fine,
+        } = fatto
+        {
+            deleghe::registra(txn, delega_id, delegante_cf, delegato_cf, *fine).await?;
+        }
+        let a = avviso(fatto);
+        let chiave = format!("evento:{}:{}:{}", evento.event_id, a.destinatario_cf, a.tipo);
+        let origine = Origine {
+            event_id: Some(evento.event_id.clone()),
+            ..Default::default()
+        };
+        Ok((chiave, a, origine))
     }
 
     /// What an event other than a notice causes: contacts from the registry, a delega revoked.

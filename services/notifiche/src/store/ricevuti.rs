@@ -3,37 +3,12 @@
 use chrono::{DateTime, Utc};
 use occasionali_proto::common::Event;
 use occasionali_runtime::AppError;
-use occasionali_runtime::sql::dialect;
 use prost::Message;
 use sea_orm::ConnectionTrait;
 
 /// Keeps an event once: `false` when its id was already received (a redelivery).
 pub async fn ricevi(db: &impl ConnectionTrait, e: &Event, adesso: DateTime<Utc>) -> Result<bool, AppError> {
-    let occurred = e
-        .occurred_at
-        .as_ref()
-        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.clamp(0, 999_999_999) as u32))
-        .unwrap_or(adesso);
-    let sql = dialect(
-        db,
-        "INSERT INTO eventi_ricevuti (event_id, topic, aggregate_id, occurred_at, ricevuto_il, event) \
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-    );
-    let r = db
-        .execute_raw(occasionali_runtime::db::stmt(
-            db,
-            &sql,
-            vec![
-                e.event_id.clone().into(),
-                e.topic.clone().into(),
-                e.aggregate_id.clone().into(),
-                occurred.into(),
-                adesso.into(),
-                e.encode_to_vec().into(),
-            ],
-        ))
-        .await?;
-    Ok(r.rows_affected() > 0)
+    Ok(!ricevi_molti(db, &[e], adesso).await?.is_empty())
 }
 
 /// Keeps many events at once (one statement per few thousand): the ids of those not received

@@ -9,7 +9,7 @@ use occasionali_runtime::AppError;
 use sea_orm::{ConnectionTrait, Value};
 
 use super::{Pagina, corrotto, esegui, insert, per_aggiornare, riga, righe, segnaposti};
-use crate::domain::conti::{Causale, Conto, Segno};
+use crate::domain::conti::{Causale, Conto, Movimento, Segno};
 use crate::domain::{PortafoglioRef, SaldiPortafoglio, Scritture, TipoConto, TipoPortafoglio};
 
 /// Creates a wallet's four accounts if they do not exist yet.
@@ -157,36 +157,39 @@ async fn scrivi_movimenti(
     let mut valori: Vec<Value> = Vec::with_capacity(s.movimenti.len() * 8);
     for m in &s.movimenti {
         let id = new_id("mov");
-        valori.extend([
-            id.clone().into(),
-            ora.into(),
-            m.addebito.id().into(),
-            m.accredito.id().into(),
-            m.importo.cents().into(),
-            m.causale.code().into(),
-            m.riferimento.clone().into(),
-            m.storno_di.clone().unwrap_or_default().into(),
-        ]);
+        valori.extend(valori_movimento(&id, m, ora));
         ids.push(id);
     }
-    let sql = insert(
-        "movimenti",
-        &[
-            "id",
-            "registrato_il",
-            "conto_addebito",
-            "conto_accredito",
-            "importo",
-            "causale",
-            "riferimento",
-            "storno_di",
-        ],
-        s.movimenti.len(),
-        "",
-    );
+    let sql = insert("movimenti", &COLONNE_MOVIMENTI, s.movimenti.len(), "");
     esegui(txn, &sql, valori).await?;
     Ok(ids)
 }
+
+/// A journal movement's values, in the order of [`COLONNE_MOVIMENTI`].
+pub(super) fn valori_movimento(id: &str, m: &Movimento, ora: DateTime<Utc>) -> [Value; 8] {
+    [
+        id.into(),
+        ora.into(),
+        m.addebito.id().into(),
+        m.accredito.id().into(),
+        m.importo.cents().into(),
+        m.causale.code().into(),
+        m.riferimento.clone().into(),
+        m.storno_di.clone().unwrap_or_default().into(),
+    ]
+}
+
+/// The journal's columns as movements are written.
+pub(super) const COLONNE_MOVIMENTI: [&str; 8] = [
+    "id",
+    "registrato_il",
+    "conto_addebito",
+    "conto_accredito",
+    "importo",
+    "causale",
+    "riferimento",
+    "storno_di",
+];
 
 /// Applies an account's net change to its balance row, only if the account's sign still holds
 /// after it (POR-8); a row left alone means a concurrent writer got in between.

@@ -148,26 +148,17 @@ pub async fn riserva_atomica(
     for (id, _) in &variazioni {
         v.push(id.clone().into());
     }
-    v.extend([
-        new_id("mov").into(),
-        ora.into(),
-        m.addebito.id().into(),
-        m.accredito.id().into(),
-        m.importo.cents().into(),
-        m.causale.code().into(),
-        m.riferimento.clone().into(),
-        m.storno_di.clone().unwrap_or_default().into(),
-    ]);
+    v.extend(super::conti::valori_movimento(&new_id("mov"), m, ora));
     let sql = format!(
         "WITH riserva AS (INSERT INTO riserve ({campi}) SELECT {segnaposti} \
          WHERE NOT EXISTS (SELECT 1 FROM conti WHERE id = ? AND saldo < 0) \
          AND (SELECT count(*) FROM conti WHERE id IN (?, ?)) = 2 RETURNING 1), \
          saldi AS (UPDATE conti SET saldo = saldo + (CASE id {casi} END) \
          WHERE id IN ({conti}) AND EXISTS (SELECT 1 FROM riserva) RETURNING 1) \
-         INSERT INTO movimenti (id, registrato_il, conto_addebito, conto_accredito, importo, causale, \
-         riferimento, storno_di) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM riserva)",
+         INSERT INTO movimenti ({movimenti}) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM riserva)",
         campi = CAMPI.join(", "),
         segnaposti = vec!["?"; CAMPI.len()].join(", "),
+        movimenti = super::conti::COLONNE_MOVIMENTI.join(", "),
     );
     match db.execute_raw(istruzione(db, &sql, v)).await {
         Ok(r) if r.rows_affected() == 1 => Ok(Esito::Riservata),
