@@ -72,7 +72,8 @@ pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnec
 }
 
 /// Opens a pool. Every checkout pings the connection within the acquire timeout, so a
-/// connection to a server that went away is dropped instead of hanging a call. PostgreSQL
+/// connection to a server that went away is dropped instead of hanging a call; giving a clean
+/// connection back costs nothing (sqlx is patched: shared/patches/README.md). PostgreSQL
 /// connections carry the statement timeout and server-side TCP keepalives (the server notices a
 /// vanished client in ~25 s and releases its locks) as startup options: no extra round trip.
 /// SQLite files get WAL with `synchronous=FULL` (money is written: every acknowledged commit
@@ -430,6 +431,118 @@ pub async fn ping(db: &DatabaseConnection, limit: Duration) -> Result<(), String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TCP relay to `upstream` counting the client's lone Sync messages (`S`, length 4): the
+    /// pool's pings, as sqlx sends them, one write each, before awaiting the reply.
+    async fn counting_pings(
+        upstream: std::net::SocketAddr,
+    ) -> std::io::Result<(
+        std::net::SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    )> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        const SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let pings = Arc::new(AtomicUsize::new(0));
+        let counted = pings.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let counted = counted.clone();
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = client_rx.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if buf[..n] == SYNC {
+                            counted.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if server_tx.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+                });
+            }
+        });
+        Ok((addr, pings))
+    }
+
+    /// The patched pool (shared/patches/README.md): a connection given back with nothing queued
+    /// costs no round trip; the ping on checkout, which bounds a call when the server stops
+    /// answering (issue 9), stays. Upstream sqlx would send two pings per statement here.
+    #[tokio::test]
+    async fn a_clean_connection_goes_back_to_the_pool_without_a_round_trip() -> anyhow::Result<()> {
+        use crate::testing::proxy::{address_of, through};
+        use crate::testing::{Engine, TestDb};
+        use std::sync::atomic::Ordering;
+        let Some(t) = TestDb::empty(Engine::Postgres, "pings").await? else {
+            eprintln!("skipped: set OCCASIONALI_TEST_PG to run on PostgreSQL");
+            return Ok(());
+        };
+        let (addr, pings) = counting_pings(address_of(&t.url).await?).await?;
+        // Plain text, so that the relay can see the messages.
+        let db = connect(&format!("{}?sslmode=disable", through(&t.url, addr)), 1).await?;
+        db.execute_unprepared("SELECT 1").await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = pings.load(Ordering::SeqCst);
+        const STATEMENTS: usize = 20;
+        for _ in 0..STATEMENTS {
+            db.execute_unprepared("SELECT 1").await?;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let sent = pings.load(Ordering::SeqCst) - before;
+        assert_eq!(
+            sent, STATEMENTS,
+            "one ping per checkout (liveness), none on the way back to the pool"
+        );
+        close(db, Duration::from_secs(5)).await;
+        t.close().await
+    }
+
+    /// What the release ping is for still happens: a transaction dropped without commit or
+    /// rollback (a cancelled call) gives its locks back at once, not when its connection is next
+    /// used.
+    #[tokio::test]
+    async fn a_dropped_transaction_still_releases_its_locks_at_once() -> anyhow::Result<()> {
+        use crate::testing::{Engine, TestDb};
+        let Some(t) = TestDb::empty(Engine::Postgres, "rollback").await? else {
+            eprintln!("skipped: set OCCASIONALI_TEST_PG to run on PostgreSQL");
+            return Ok(());
+        };
+        let db = connect(&t.url, 1).await?;
+        let other = connect(&t.url, 1).await?;
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(4242)")
+            .await?;
+        drop(txn);
+        let taken = Statement::from_string(DbBackend::Postgres, "SELECT pg_try_advisory_lock(4242) AS preso");
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let row = other.query_one_raw(taken.clone()).await?.expect("one row");
+            if row.try_get::<bool>("", "preso")? {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the dropped transaction still holds its lock"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        close(other, Duration::from_secs(5)).await;
+        close(db, Duration::from_secs(5)).await;
+        t.close().await
+    }
 
     #[test]
     fn sqlite_paths() {
