@@ -529,7 +529,10 @@ mod tests {
         let taken = Statement::from_string(DbBackend::Postgres, "SELECT pg_try_advisory_lock(4242) AS preso");
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
         loop {
-            let row = other.query_one_raw(taken.clone()).await?.expect("one row");
+            let row = other
+                .query_one_raw(taken.clone())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no row"))?;
             if row.try_get::<bool>("", "preso")? {
                 break;
             }
