@@ -432,67 +432,23 @@ pub async fn ping(db: &DatabaseConnection, limit: Duration) -> Result<(), String
 mod tests {
     use super::*;
 
-    /// A TCP relay to `upstream` counting the client's lone Sync messages (`S`, length 4): the
-    /// pool's pings, as sqlx sends them, one write each, before awaiting the reply.
-    async fn counting_pings(
-        upstream: std::net::SocketAddr,
-    ) -> std::io::Result<(
-        std::net::SocketAddr,
-        std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    )> {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        const SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let pings = Arc::new(AtomicUsize::new(0));
-        let counted = pings.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                    continue;
-                };
-                let counted = counted.clone();
-                let (mut client_rx, mut client_tx) = client.into_split();
-                let (mut server_rx, mut server_tx) = server.into_split();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    while let Ok(n) = client_rx.read(&mut buf).await {
-                        if n == 0 {
-                            break;
-                        }
-                        if buf[..n] == SYNC {
-                            counted.fetch_add(1, Ordering::SeqCst);
-                        }
-                        if server_tx.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
-                });
-            }
-        });
-        Ok((addr, pings))
-    }
-
     /// The patched pool (shared/patches/README.md): a connection given back with nothing queued
     /// costs no round trip; the ping on checkout, which bounds a call when the server stops
     /// answering (issue 9), stays. Upstream sqlx would send two pings per statement here.
     #[tokio::test]
     async fn a_clean_connection_goes_back_to_the_pool_without_a_round_trip() -> anyhow::Result<()> {
-        use crate::testing::proxy::{address_of, through};
+        use crate::testing::proxy::{FaultProxy, address_of, through};
         use crate::testing::{Engine, TestDb};
         use std::sync::atomic::Ordering;
         let Some(t) = TestDb::empty(Engine::Postgres, "pings").await? else {
             eprintln!("skipped: set OCCASIONALI_TEST_PG to run on PostgreSQL");
             return Ok(());
         };
-        let (addr, pings) = counting_pings(address_of(&t.url).await?).await?;
-        // Plain text, so that the relay can see the messages.
-        let db = connect(&format!("{}?sslmode=disable", through(&t.url, addr)), 1).await?;
+        // PostgreSQL's Sync message alone: a ping, as sqlx sends it (one write, then the reply).
+        const SYNC: &[u8] = &[b'S', 0, 0, 0, 4];
+        let (proxy, pings) = FaultProxy::counting(address_of(&t.url).await?, SYNC).await?;
+        // Plain text, so that the proxy can see the messages.
+        let db = connect(&format!("{}?sslmode=disable", through(&t.url, proxy.addr())), 1).await?;
         db.execute_unprepared("SELECT 1").await?;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = pings.load(Ordering::SeqCst);

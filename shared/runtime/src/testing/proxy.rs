@@ -11,6 +11,8 @@
 //! Back to `Forward`, held bytes flow again and new connections reach the server.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,13 +34,38 @@ pub struct FaultProxy {
     task: JoinHandle<()>,
 }
 
+/// Counts the client's reads that are exactly `message` (one write of a small protocol message
+/// arrives as one read on loopback), e.g. PostgreSQL's lone Sync: the pool's pings.
+#[derive(Clone)]
+struct Conta {
+    message: &'static [u8],
+    seen: Arc<AtomicUsize>,
+}
+
 impl FaultProxy {
     /// Listens on a free loopback port and forwards to `upstream`.
     pub async fn start(upstream: SocketAddr) -> std::io::Result<FaultProxy> {
+        FaultProxy::spawn(upstream, None).await
+    }
+
+    /// As [`FaultProxy::start`], also counting the client's reads that are exactly `message`.
+    pub async fn counting(
+        upstream: SocketAddr,
+        message: &'static [u8],
+    ) -> std::io::Result<(FaultProxy, Arc<AtomicUsize>)> {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let conta = Conta {
+            message,
+            seen: seen.clone(),
+        };
+        Ok((FaultProxy::spawn(upstream, Some(conta)).await?, seen))
+    }
+
+    async fn spawn(upstream: SocketAddr, conta: Option<Conta>) -> std::io::Result<FaultProxy> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
         let (mode, rx) = watch::channel(Mode::Forward);
-        let task = tokio::spawn(accept_loop(listener, addr, upstream, rx));
+        let task = tokio::spawn(accept_loop(listener, addr, upstream, rx, conta));
         Ok(FaultProxy { addr, mode, task })
     }
 
@@ -67,6 +94,7 @@ async fn accept_loop(
     addr: SocketAddr,
     upstream: SocketAddr,
     mut mode: watch::Receiver<Mode>,
+    conta: Option<Conta>,
 ) {
     // Dropping this set (the task aborted) ends every connection.
     let mut connections = JoinSet::new();
@@ -96,7 +124,7 @@ async fn accept_loop(
             accepted = l.accept() => {
                 if let Ok((client, _)) = accepted {
                     let _ = client.set_nodelay(true);
-                    connections.spawn(connection(client, upstream, mode.clone()));
+                    connections.spawn(connection(client, upstream, mode.clone(), conta.clone()));
                 }
             }
             changed = mode.changed() => {
@@ -124,7 +152,12 @@ async fn may_flow(mode: &mut watch::Receiver<Mode>) -> bool {
     }
 }
 
-async fn connection(client: TcpStream, upstream: SocketAddr, mut mode: watch::Receiver<Mode>) {
+async fn connection(
+    client: TcpStream,
+    upstream: SocketAddr,
+    mut mode: watch::Receiver<Mode>,
+    conta: Option<Conta>,
+) {
     // A connection accepted during a black hole is held, unanswered, until the network heals.
     if !may_flow(&mut mode).await {
         return;
@@ -135,8 +168,8 @@ async fn connection(client: TcpStream, upstream: SocketAddr, mut mode: watch::Re
     let _ = server.set_nodelay(true);
     let (client_rd, client_wr) = client.into_split();
     let (server_rd, server_wr) = server.into_split();
-    let up = pipe(client_rd, server_wr, mode.clone());
-    let down = pipe(server_rd, client_wr, mode);
+    let up = pipe(client_rd, server_wr, mode.clone(), conta);
+    let down = pipe(server_rd, client_wr, mode, None);
     // When one direction ends (EOF, error, Refuse), the other goes too: both halves drop.
     tokio::select! {
         _ = up => {}
@@ -149,6 +182,7 @@ async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut mode: watch::Receiver<Mode>,
+    conta: Option<Conta>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -171,6 +205,11 @@ async fn pipe(
                 continue;
             }
         };
+        if let Some(c) = &conta
+            && buf[..n] == *c.message
+        {
+            c.seen.fetch_add(1, Ordering::SeqCst);
+        }
         // Bytes read just as the network failed wait here for it to heal.
         if !may_flow(&mut mode).await {
             return;
