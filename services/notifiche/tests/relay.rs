@@ -249,6 +249,49 @@ async fn waits_in_order(t: &TestDb) -> anyhow::Result<()> {
 storage_test!(
     Migrator,
     "source",
+    relay_lets_nothing_overtake_a_row_waiting_for_its_backoff,
+    backoff_holds_the_destination
+);
+
+async fn backoff_holds_the_destination(t: &TestDb) -> anyhow::Result<()> {
+    // A's delivery fails (nobody listens) and waits 1.5 s for its next attempt; B, about another
+    // aggregate and later, must not reach the same destination before A does.
+    let patient = |url: &str| {
+        Relay::new(
+            t.db.clone(),
+            Context::Anagrafica,
+            &HashMap::from([(Context::Notifiche, url.to_string())]),
+            occasionali_runtime::testing::tokens_di_prova(Context::Anagrafica),
+            RelayOptions {
+                base_backoff: Duration::from_millis(1500),
+                max_backoff: Duration::from_millis(1500),
+                ..options()
+            },
+        )
+    };
+    let a = emit(t, "A", 1).await?;
+    let b = emit(t, "B", 1).await?;
+    patient("http://127.0.0.1:9")?.step().await?;
+    let (server, sub) = notifiche(t.engine).await?;
+    let r = patient(&server.url)?;
+    for _ in 0..5 {
+        r.step().await?;
+    }
+    assert_eq!(
+        ricevuti(&sub).await?,
+        Vec::<String>::new(),
+        "B overtook A, which waits for its backoff"
+    );
+    let s = drain(&r, t, 100).await?;
+    assert_eq!((s.in_attesa, s.recapitati), (0, 2));
+    assert_eq!(ricevuti(&sub).await?, [a, b].concat(), "A, then B");
+    server.stop().await;
+    sub.close().await
+}
+
+storage_test!(
+    Migrator,
+    "source",
     relay_replicas_share_the_work_and_deliver_everything,
     replicas
 );

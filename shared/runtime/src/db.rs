@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use sea_orm::sqlx::postgres::PgAnswerDeadlines;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
@@ -71,9 +72,10 @@ pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnec
     connect_with(url, &PoolSettings::new(pool_size)).await
 }
 
-/// Opens a pool. Every checkout pings the connection within the acquire timeout, so a
-/// connection to a server that went away is dropped instead of hanging a call; giving a clean
-/// connection back costs nothing (sqlx is patched: shared/patches/README.md). PostgreSQL
+/// Opens a pool. No round trip is spent on liveness: on PostgreSQL every wait for the server
+/// has a deadline ([`answer_deadlines`]; sqlx is patched, shared/patches/README.md), so a server
+/// that stops answering fails the call instead of hanging it, and the connection is closed;
+/// giving a clean connection back costs nothing either. PostgreSQL
 /// connections carry the statement timeout and server-side TCP keepalives (the server notices a
 /// vanished client in ~25 s and releases its locks) as startup options: no extra round trip.
 /// SQLite files get WAL with `synchronous=FULL` (money is written: every acknowledged commit
@@ -85,23 +87,24 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<
     {
         std::fs::create_dir_all(dir)?;
     }
+    let deadlines = answer_deadlines(settings);
     let mut options = ConnectOptions::new(url.to_string());
     options
         .max_connections(settings.size.max(1))
         .min_connections(0)
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
-        // Every checkout pings (a round trip, measured in issue 11): it is what bounds a call to
-        // the acquire timeout when the database stops answering without closing connections
-        // (tests/e2e/outage.rs); pinging only idle connections let such calls hang for 30 s.
-        .test_before_acquire(true)
+        // No ping at checkout (a round trip per statement, measured in issue 11): the answer
+        // deadlines bound every call instead, from the first statement on (tests/e2e/outage.rs).
+        .test_before_acquire(false)
         .sqlx_logging(false)
-        .map_sqlx_postgres_opts(|o| {
+        .map_sqlx_postgres_opts(move |o| {
             o.options([
                 ("tcp_keepalives_idle", "10"),
                 ("tcp_keepalives_interval", "5"),
                 ("tcp_keepalives_count", "3"),
             ])
+            .answer_deadlines(deadlines)
         })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
@@ -114,6 +117,20 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<
         options.statement_timeout(t);
     }
     Ok(Database::connect(options).await?)
+}
+
+/// How long a PostgreSQL connection waits for its server. The answers the server gives before
+/// doing any work (to a statement's Bind, to BEGIN) within the acquire timeout: a live server
+/// gives them in milliseconds, so a silent one is taken for gone as soon as a free connection
+/// would have been. Every other answer (a statement's result, COMMIT) within the statement
+/// timeout plus as much again as the acquire timeout, so the server's own timeout acts first;
+/// no bound when the statement timeout is the server's (migrations: DDL on a big table, the
+/// advisory lock).
+pub fn answer_deadlines(settings: &PoolSettings) -> PgAnswerDeadlines {
+    PgAnswerDeadlines {
+        prompt: Some(settings.acquire_timeout),
+        answer: settings.statement_timeout.map(|t| t + settings.acquire_timeout),
+    }
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
@@ -419,9 +436,11 @@ fn sqlite_unavailable(code: i32) -> bool {
     matches!(code & 0xff, BUSY | IOERR | FULL | CANTOPEN)
 }
 
-/// Is the database answering? `SELECT 1` through the pool, within `limit`.
+/// Is the database answering? `SELECT 1` through the pool, within `limit`. Prepared, so that on
+/// PostgreSQL a silent server is found by the prompt deadline and its connection abandoned.
 pub async fn ping(db: &DatabaseConnection, limit: Duration) -> Result<(), String> {
-    match tokio::time::timeout(limit, db.execute_unprepared("SELECT 1")).await {
+    let uno = crate::sql::statement(db, "SELECT ? AS uno", vec![1i32.into()]);
+    match tokio::time::timeout(limit, db.query_one_raw(uno)).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {} ms", limit.as_millis())),
@@ -432,11 +451,11 @@ pub async fn ping(db: &DatabaseConnection, limit: Duration) -> Result<(), String
 mod tests {
     use super::*;
 
-    /// The patched pool (shared/patches/README.md): a connection given back with nothing queued
-    /// costs no round trip; the ping on checkout, which bounds a call when the server stops
-    /// answering (issue 9), stays. Upstream sqlx would send two pings per statement here.
+    /// The patched pool (shared/patches/README.md): no round trip of its own, neither on checkout
+    /// nor on the way back. A prepared statement sends one Sync (its own), a simple query none;
+    /// upstream sqlx would add a ping (a lone Sync and its reply) at both ends of every statement.
     #[tokio::test]
-    async fn a_clean_connection_goes_back_to_the_pool_without_a_round_trip() -> anyhow::Result<()> {
+    async fn a_statement_costs_its_own_round_trip_and_no_other() -> anyhow::Result<()> {
         use crate::testing::proxy::{FaultProxy, address_of, through};
         use crate::testing::{Engine, TestDb};
         use std::sync::atomic::Ordering;
@@ -449,7 +468,9 @@ mod tests {
         let (proxy, pings) = FaultProxy::counting(address_of(&t.url).await?, SYNC).await?;
         // Plain text, so that the proxy can see the messages.
         let db = connect(&format!("{}?sslmode=disable", through(&t.url, proxy.addr())), 1).await?;
-        db.execute_unprepared("SELECT 1").await?;
+        let prepared =
+            || Statement::from_sql_and_values(DbBackend::Postgres, "SELECT $1::int AS n", [7.into()]);
+        db.query_one_raw(prepared()).await?;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = pings.load(Ordering::SeqCst);
         const STATEMENTS: usize = 20;
@@ -457,11 +478,164 @@ mod tests {
             db.execute_unprepared("SELECT 1").await?;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let sent = pings.load(Ordering::SeqCst) - before;
         assert_eq!(
-            sent, STATEMENTS,
-            "one ping per checkout (liveness), none on the way back to the pool"
+            pings.load(Ordering::SeqCst) - before,
+            0,
+            "simple queries: no ping on checkout nor on release"
         );
+        // A prepared statement's own Sync travels with its Bind and Execute, so it is not a
+        // lone Sync: still none counted.
+        for _ in 0..STATEMENTS {
+            db.query_one_raw(prepared()).await?;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            pings.load(Ordering::SeqCst) - before,
+            0,
+            "prepared statements: no ping either"
+        );
+        close(db, Duration::from_secs(5)).await;
+        t.close().await
+    }
+
+    /// A pool whose server goes silent (issue 9's black hole) through a proxy, with short
+    /// deadlines: prompt 400 ms (the acquire timeout), answers 1.4 s (1 s statement timeout).
+    #[cfg(test)]
+    async fn silent_pool(
+        t: &crate::testing::TestDb,
+    ) -> anyhow::Result<(crate::testing::proxy::FaultProxy, DatabaseConnection)> {
+        use crate::testing::proxy::{FaultProxy, address_of, through};
+        let proxy = FaultProxy::start(address_of(&t.url).await?).await?;
+        let settings = PoolSettings {
+            size: 2,
+            acquire_timeout: Duration::from_millis(400),
+            statement_timeout: Some(Duration::from_secs(1)),
+        };
+        let db = connect_with(&through(&t.url, proxy.addr()), &settings).await?;
+        Ok((proxy, db))
+    }
+
+    /// A wait the deadlines must end: a hang fails the test instead of stalling it.
+    async fn entro<T>(f: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
+        tokio::time::timeout(Duration::from_secs(10), f)
+            .await
+            .map_err(|_| anyhow::anyhow!("still waiting after 10 s: no deadline acted"))
+    }
+
+    fn numero(n: i32) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Postgres, "SELECT $1::int AS n", [n.into()])
+    }
+
+    /// Issue 9 without a ping per checkout: a statement sent to a server that no longer answers
+    /// fails UNAVAILABLE within the prompt deadline (its Bind is answered before any work), a
+    /// transaction's BEGIN as fast; once the network is back the pool serves again, on new
+    /// connections.
+    #[tokio::test]
+    async fn a_silent_server_fails_statements_and_begins_within_the_prompt_deadline() -> anyhow::Result<()> {
+        use crate::testing::proxy::Mode;
+        use crate::testing::{Engine, TestDb};
+        let Some(t) = TestDb::empty(Engine::Postgres, "silent").await? else {
+            eprintln!("skipped: set OCCASIONALI_TEST_PG to run on PostgreSQL");
+            return Ok(());
+        };
+        let (proxy, db) = silent_pool(&t).await?;
+        // Both connections open and idle in the pool.
+        let (a, b) = tokio::join!(db.begin(), db.begin());
+        drop((a?, b?));
+        db.query_one_raw(numero(1)).await?;
+        assert_eq!(
+            ping(&db, Duration::from_secs(1)).await,
+            Ok(()),
+            "the health probe"
+        );
+        proxy.set(Mode::BlackHole);
+        assert!(ping(&db, Duration::from_secs(1)).await.is_err());
+        let started = std::time::Instant::now();
+        let e = entro(db.query_one_raw(numero(2)))
+            .await?
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("a silent server answered"))?;
+        let took = started.elapsed();
+        assert!(is_unavailable(&e), "UNAVAILABLE, not INTERNAL: {e}");
+        assert!(
+            took < Duration::from_millis(1200),
+            "a statement failed after {took:?}"
+        );
+        let started = std::time::Instant::now();
+        let e = entro(db.begin())
+            .await?
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("BEGIN answered"))?;
+        let took = started.elapsed();
+        assert!(is_unavailable(&e), "UNAVAILABLE, not INTERNAL: {e}");
+        assert!(took < Duration::from_millis(1200), "BEGIN failed after {took:?}");
+        proxy.set(Mode::Forward);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match db.query_one_raw(numero(3)).await {
+                Ok(Some(row)) => {
+                    assert_eq!(row.try_get::<i32>("", "n")?, 3);
+                    break;
+                }
+                r => assert!(
+                    std::time::Instant::now() < deadline,
+                    "not serving after the outage: {r:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        close(db, Duration::from_secs(5)).await;
+        t.close().await
+    }
+
+    /// The prompt deadline is for liveness, not for work: statements and commits slower than
+    /// it, on a live server, finish; only a server silent past the answer deadline (statement
+    /// timeout plus the acquire timeout) fails one already running.
+    #[tokio::test]
+    async fn slow_work_on_a_live_server_finishes_and_a_silence_midway_is_bounded() -> anyhow::Result<()> {
+        use crate::testing::proxy::Mode;
+        use crate::testing::{Engine, TestDb};
+        let Some(t) = TestDb::empty(Engine::Postgres, "lento").await? else {
+            eprintln!("skipped: set OCCASIONALI_TEST_PG to run on PostgreSQL");
+            return Ok(());
+        };
+        let (proxy, db) = silent_pool(&t).await?;
+        let dormi = |s: f64| {
+            Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_sleep($1::float8) IS NULL AS ok",
+                [s.into()],
+            )
+        };
+        // Prepared and simple, in and out of a transaction: 0.7 s each, past the 400 ms prompt.
+        db.query_one_raw(dormi(0.7)).await?;
+        db.execute_unprepared("SELECT pg_sleep(0.7)").await?;
+        let txn = db.begin().await?;
+        txn.query_one_raw(dormi(0.7)).await?;
+        txn.commit().await?;
+        // The server's statement timeout still acts first, as an error of its own.
+        let e = db
+            .query_one_raw(dormi(3.0))
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("answered past the statement timeout"))?;
+        assert!(e.to_string().contains("statement timeout"), "{e}");
+        // Silent while a statement runs: abandoned at the answer deadline (1 s + 400 ms).
+        let started = std::time::Instant::now();
+        let (r, ()) = tokio::join!(entro(db.query_one_raw(dormi(0.5))), async {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            proxy.set(Mode::BlackHole);
+        });
+        let took = started.elapsed();
+        let e = r?
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("an answer came through the black hole"))?;
+        assert!(is_unavailable(&e), "{e}");
+        assert!(
+            took >= Duration::from_millis(1300) && took < Duration::from_millis(3000),
+            "abandoned after {took:?}"
+        );
+        proxy.set(Mode::Forward);
         close(db, Duration::from_secs(5)).await;
         t.close().await
     }

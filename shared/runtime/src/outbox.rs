@@ -148,9 +148,48 @@ impl MigrationTrait for AlterOutboxRelay {
     }
 }
 
+/// The rows whose delivery was postponed (a failed attempt's backoff, a destination not yet
+/// reachable): the only ones that stop later rows of their destination, so the relay looks them
+/// up by index instead of walking every row waiting (issue 11). A new row's next attempt is its
+/// creation; only a postponement moves it later.
+pub struct OutboxPostponed;
+
+impl MigrationName for OutboxPostponed {
+    fn name(&self) -> &str {
+        "m0002_outbox_postponed"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OutboxPostponed {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS outbox_postponed ON outbox (destination, id) \
+                 WHERE delivered_at_ms IS NULL AND failed_at_ms IS NULL \
+                 AND next_attempt_ms > created_at_ms",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP INDEX IF EXISTS outbox_postponed")
+            .await?;
+        Ok(())
+    }
+}
+
 /// The outbox migrations, in order: every context's migrator starts with these.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(CreateOutbox), Box::new(AlterOutboxRelay)]
+    vec![
+        Box::new(CreateOutbox),
+        Box::new(AlterOutboxRelay),
+        Box::new(OutboxPostponed),
+    ]
 }
 
 /// Wall-clock milliseconds: the relay's scheduling is about delivery, not business dates, so it

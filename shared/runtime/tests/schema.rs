@@ -6,17 +6,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use occasionali_runtime::db;
-use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox, OutboxPostponed};
 use occasionali_runtime::testing::{Engine, TestDb};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
-/// A context's migrations, as small as one can be: the shared outbox's two.
+/// A context's migrations, as small as one can be: the shared outbox's.
 struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(AlterOutboxRelay)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(AlterOutboxRelay),
+            Box::new(OutboxPostponed),
+        ]
     }
 }
 
@@ -44,7 +48,7 @@ async fn pending_migrations_are_refused_until_migrated() {
         };
         let e = db::ensure_migrated::<Migrator>(&t.db, "prova").await.unwrap_err();
         let e = format!("{e:#}");
-        assert!(e.contains("2 pending migration(s)"), "{engine:?}: {e}");
+        assert!(e.contains("3 pending migration(s)"), "{engine:?}: {e}");
         assert!(e.contains("occasionali migrate prova"), "{engine:?}: {e}");
         assert_eq!(tables(&t).await, 0, "{engine:?}: the check created nothing");
 

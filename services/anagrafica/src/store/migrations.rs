@@ -1,6 +1,6 @@
 //! Schema of the anagrafica database. Migrations are append-only: a change is a new one.
 
-use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox, OutboxPostponed};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer, big_pk_auto, boolean, string, string_uniq, text, timestamp_with_time_zone,
@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             // The relay's columns (issue 9), after every migration already applied.
             Box::new(AlterOutboxRelay),
             Box::new(AddLegaleRappresentante),
+            Box::new(OutboxPostponed),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! Schema of the comunicazioni database. Migrations are append-only: a change is a new one.
 
-use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox, OutboxPostponed};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer, big_pk_auto, date, integer, string, string_null, string_uniq, text, timestamp_with_time_zone,
@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateComunicazioni),
             Box::new(AlterOutboxRelay),
+            Box::new(OutboxPostponed),
         ]
     }
 }

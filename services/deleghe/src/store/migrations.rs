@@ -1,6 +1,6 @@
 //! Schema of the deleghe database. Migrations are append-only: a change is a new one.
 
-use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox, OutboxPostponed};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_pk_auto, date, date_null, string, string_null, string_uniq, text, text_null,
@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateDeleghe),
             Box::new(AlterOutboxRelay),
+            Box::new(OutboxPostponed),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! Notifiche's schema. Each migration is frozen once released: a change is a new migration.
 
-use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox, OutboxPostponed};
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{blob, string, string_uniq, timestamp_with_time_zone};
@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateEventiRicevuti),
             Box::new(CreateNotifiche),
             Box::new(CreateLdScarti),
+            Box::new(OutboxPostponed),
         ]
     }
 }

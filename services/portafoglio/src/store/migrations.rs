@@ -2,7 +2,7 @@
 //! no float path, the same arithmetic on SQLite and PostgreSQL). Migrations are append-only: a
 //! change is a new one.
 
-use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox, OutboxPostponed};
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateLedger),
             Box::new(AlterOutboxRelay),
             Box::new(CreateScartiImport),
+            Box::new(OutboxPostponed),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Schema of the prestazioni database. Money is integer cents (BIGINT) everywhere, hours are
 //! minutes (STACK.md). Migrations are append-only.
 
-use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox};
+use occasionali_runtime::outbox::{AlterOutboxRelay, CreateOutbox, OutboxPostponed};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
@@ -30,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(PrestazioneInColonne),
             Box::new(RegoleVersionate),
             Box::new(TettoDeiContatori),
+            Box::new(OutboxPostponed),
         ]
     }
 }

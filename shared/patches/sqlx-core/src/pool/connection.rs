@@ -305,13 +305,20 @@ impl<DB: Database> Floating<DB, Live<DB>> {
         }
 
         // Occasionali patch (shared/patches/README.md): a connection with nothing queued to send
-        // is given back without a round trip. Every PostgreSQL call starts by draining whatever
-        // a dropped future left pending (`wait_until_ready`), and liveness is still tested on
-        // acquire (`test_before_acquire`); what must reach the server now, a dropped
-        // transaction's queued ROLLBACK (its locks), is queued bytes, so it still takes the ping
-        // below. Upstream pings every release: one round trip per statement, measured in
-        // Occasionali's issue 11 as a fifth of the throughput.
+        // is given back without a round trip, once the replies still due to it are read
+        // (`flush`: on PostgreSQL the rest of a statement whose caller stopped reading, or was
+        // dropped, bounded by the connection's answer deadline; nothing on SQLite), so that the
+        // next caller never waits for someone else's statement. What must reach the server
+        // now, a dropped transaction's queued ROLLBACK (its locks), is queued bytes, and a
+        // connection whose deadline passed is unusable: both still take the ping below, which
+        // sends the one and fails at once on the other. Upstream pings every release: one round
+        // trip per statement, measured in Occasionali's issue 11 as a fifth of the throughput.
         if !self.raw.should_flush() {
+            if let Err(error) = self.raw.flush().await {
+                tracing::warn!(%error, "error while reading a released connection's last replies");
+                self.close_hard().await;
+                return false;
+            }
             self.release();
             return true;
         }
