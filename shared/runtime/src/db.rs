@@ -452,7 +452,8 @@ mod tests {
     use super::*;
 
     /// The patched pool (shared/patches/README.md): no round trip of its own, neither on checkout
-    /// nor on the way back. A prepared statement sends one Sync (its own), a simple query none;
+    /// nor on the way back: no lone Sync (a prepared statement's travels with its Bind, a simple
+    /// query's Sync with the query);
     /// upstream sqlx would add a ping (a lone Sync and its reply) at both ends of every statement.
     #[tokio::test]
     async fn a_statement_costs_its_own_round_trip_and_no_other() -> anyhow::Result<()> {
@@ -560,6 +561,17 @@ mod tests {
         assert!(
             took < Duration::from_millis(1200),
             "a statement failed after {took:?}"
+        );
+        let started = std::time::Instant::now();
+        let e = entro(db.execute_unprepared("SELECT 1"))
+            .await?
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("a silent server answered a simple query"))?;
+        let took = started.elapsed();
+        assert!(is_unavailable(&e), "UNAVAILABLE, not INTERNAL: {e}");
+        assert!(
+            took < Duration::from_millis(1200),
+            "a simple query failed after {took:?}"
         );
         let started = std::time::Instant::now();
         let e = entro(db.begin())

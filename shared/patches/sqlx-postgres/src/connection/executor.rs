@@ -286,6 +286,10 @@ impl PgConnection {
             // prepared statements are binary
             PgValueFormat::Binary
         } else {
+            // Occasionali patch: a Sync ahead of the query, answered before the query runs:
+            // liveness within the prompt deadline, in the same write (shared/patches/README.md).
+            self.write_sync();
+
             // Query will trigger a ReadyForQuery
             self.queue_simple_query(sql)?;
 
@@ -297,6 +301,12 @@ impl PgConnection {
         };
 
         self.inner.stream.flush().await?;
+
+        if format == PgValueFormat::Text {
+            // Occasionali patch: the Sync's answer, due before the query's.
+            self.inner.stream.expect_prompt_answer();
+            self.recv_ready_for_query().await?;
+        }
 
         Ok(try_stream! {
             loop {
