@@ -374,6 +374,78 @@ pub async fn aggiorna_con_evento<M: Message>(
     Ok(scritte > 0)
 }
 
+/// [`aggiorna_con_evento`] for a batch, on PostgreSQL (group commit, `crate::lotti`): `update`
+/// changes any number of rows and returns the id of each one it changed as `aggregate_id`;
+/// every event whose aggregate it changed is written for every subscriber, in the same
+/// statement, and nothing else. Answers the aggregates changed. `update`'s values come first;
+/// the events travel as one JSON parameter, so the statement's text is the same whatever the
+/// batch's size (prepared once per connection).
+pub async fn aggiorna_lotto_con_eventi<M: Message>(
+    db: &DatabaseConnection,
+    update: &str,
+    valori: Vec<Value>,
+    eventi: &[Evento<'_, M>],
+) -> Result<std::collections::HashSet<String>, AppError> {
+    let now = now_ms();
+    let mut righe = Vec::with_capacity(eventi.len());
+    for evento in eventi {
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let event = envelope(
+            &event_id,
+            evento.topic,
+            evento.aggregate_id,
+            evento.occurred_at,
+            evento.type_name,
+            evento.payload,
+        );
+        let bytes = event.encode_to_vec();
+        for (key, ctx) in copie(&event_id, evento.topic) {
+            let r = riga_evento(&key, ctx, &event, evento.occurred_at);
+            righe.push(serde_json::json!({
+                // The order the rows are written in (the outbox's id follows it).
+                "id": righe.len(),
+                "event_id": r.key,
+                "topic": r.event.topic,
+                "aggregate_id": r.event.aggregate_id,
+                "occurred_at": r.occurred.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                "event": esadecimale(&bytes),
+                "kind": r.kind,
+                "destination": r.destination,
+                "method": r.method,
+                "origin": r.origin,
+                "created_at_ms": now,
+                "next_attempt_ms": now,
+            }));
+        }
+    }
+    let mut valori = valori;
+    valori.push(serde_json::Value::Array(righe).to_string().into());
+    let sql = format!(
+        "WITH cambio AS ({update}), \
+         scritti AS (INSERT INTO outbox ({COLONNE}) SELECT {COLONNE} \
+           FROM json_populate_recordset(NULL::outbox, ?::json) AS e \
+           WHERE e.aggregate_id IN (SELECT aggregate_id FROM cambio) ORDER BY e.id \
+           ON CONFLICT (event_id) DO NOTHING) \
+         SELECT aggregate_id FROM cambio"
+    );
+    let rows = db.query_all_raw(crate::sql::statement(db, &sql, valori)).await?;
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "aggregate_id").map_err(AppError::from))
+        .collect()
+}
+
+/// Bytes as PostgreSQL's `bytea` input reads them from text (`\x` and hex digits).
+fn esadecimale(bytes: &[u8]) -> String {
+    const CIFRE: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(2 + bytes.len() * 2);
+    s.push_str("\\x");
+    for b in bytes {
+        s.push(CIFRE[(b >> 4) as usize] as char);
+        s.push(CIFRE[(b & 0xf) as usize] as char);
+    }
+    s
+}
+
 /// One row per subscriber of `topic`, each with its key: the event's own id for the first, the
 /// id and the subscriber's name for the others; the event inside keeps its one id (consumers
 /// dedupe on it).
