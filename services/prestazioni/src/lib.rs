@@ -57,7 +57,6 @@ fn app(deps: &ContextDeps) -> anyhow::Result<app::App> {
             )?,
         },
         regole_in_vigore: app::RegoleInVigore::default(),
-        lotti: store::lotti::Lotti::new(&deps.db),
     })
 }
 

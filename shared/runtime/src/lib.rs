@@ -13,7 +13,6 @@ pub mod firme;
 pub mod identity;
 pub mod issuers;
 pub mod limiti;
-pub mod lotti;
 pub mod memo;
 pub mod metriche;
 pub mod outbox;

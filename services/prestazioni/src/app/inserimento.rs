@@ -169,7 +169,7 @@ impl App {
                 limite: q.limite,
             })
             .collect();
-        match self.lotti.inserisci(&p, &prese).await? {
+        match store::prestazioni::inserisci_con_quote(&self.db, &p, &prese).await? {
             Inserita::Fatto => {}
             Inserita::Duplicato => {
                 return match self.gia_inserita(id, request_id, &p.dichiarazione).await? {
@@ -252,7 +252,7 @@ impl App {
             let adesso = self.adesso();
             let mut accettata = p.clone();
             accettata.accetta(adesso)?;
-            if self.lotti.accetta(&accettata, adesso).await? {
+            if store::prestazioni::accetta_con_evento(&self.db, &accettata, adesso).await? {
                 metriche::saga_transition("ACCEPTED");
                 return Ok(accettata);
             }

@@ -39,8 +39,6 @@ pub struct App {
     /// The rules of years already begun, which no publication can change (PRE-20 publishes
     /// only years not begun): read once per process instead of once per check (issue 11).
     pub regole_in_vigore: RegoleInVigore,
-    /// The saga's insertions and acceptances, group-committed on PostgreSQL (issue 11).
-    pub lotti: store::lotti::Lotti,
 }
 
 /// Rule tables by year, for years begun by the clock at the time they were read.

@@ -16,23 +16,6 @@ pub struct Presa<'a> {
     pub limite: i64,
 }
 
-/// A [`Presa`] that owns its counter id (it waits in a batch of insertions).
-pub struct PresaPropria {
-    pub id: String,
-    pub valore: i64,
-    pub limite: i64,
-}
-
-impl PresaPropria {
-    pub fn presa(&self) -> Presa<'_> {
-        Presa {
-            id: &self.id,
-            valore: self.valore,
-            limite: self.limite,
-        }
-    }
-}
-
 /// PRE-9: raises every counter by its quota, each only if it stays within its cap, in one
 /// statement (the first quota of a counter creates it); `false` if any was refused, and then
 /// the caller rolls back what the others took. `prese` sorted by id, so that concurrent

@@ -6,7 +6,6 @@
 
 pub mod contatori;
 pub mod dichiarazione;
-pub mod lotti;
 pub mod mesi;
 mod migrations;
 pub mod pagamenti;

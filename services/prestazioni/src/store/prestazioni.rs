@@ -185,174 +185,40 @@ pub async fn inserisci_con_quote(
     }
 }
 
-/// The columns a new prestazione is inserted with, in [`valori_inserimento`]'s order.
-const COLONNE_INSERIMENTO: [&str; 23] = [
-    "id",
-    "utilizzatore_cf",
-    "prestatore_cf",
-    "request_id",
-    "tipo",
-    "anno",
-    "mese",
-    "data",
-    "minuti",
-    "compenso",
-    "contributi_ivs",
-    "premio_inail",
-    "oneri_gestione",
-    "totale",
-    "stato",
-    "quote",
-    "payout_order_id",
-    "dichiarazione",
-    "sede_utilizzatore",
-    "sede_prestatore",
-    "revocabile_fino_al",
-    "inserita_da_cf",
-    "inserita_il",
-];
-
 /// The INSERT of a new prestazione, with its values.
 fn inserimento(p: &Prestazione) -> Result<(String, Vec<Value>), AppError> {
-    Ok((
-        format!(
-            "INSERT INTO prestazioni ({}) VALUES ({})",
-            COLONNE_INSERIMENTO.join(", "),
-            vec!["?"; COLONNE_INSERIMENTO.len()].join(", ")
-        ),
-        valori_inserimento(p)?,
-    ))
-}
-
-/// A new prestazione's values, in [`COLONNE_INSERIMENTO`]'s order.
-fn valori_inserimento(p: &Prestazione) -> Result<Vec<Value>, AppError> {
     let d = &p.dichiarazione;
     let data = p.data();
-    Ok(vec![
-        p.id.clone().into(),
-        d.utilizzatore_cf.clone().into(),
-        d.prestatore_cf.clone().into(),
-        p.request_id.clone().into(),
-        d.tipo().code().into(),
-        data.year().into(),
-        (data.month() as i32).into(),
-        data.format("%Y-%m-%d").to_string().into(),
-        p.minuti().into(),
-        p.costo.compenso.cents().into(),
-        p.costo.ivs.cents().into(),
-        p.costo.inail.cents().into(),
-        p.costo.oneri.cents().into(),
-        p.costo.totale().cents().into(),
-        p.stato.code().into(),
-        quote_json(&p.quote)?.into(),
-        "".into(),
-        dichiarazione::scrivi(d).into(),
-        p.sedi.utilizzatore.clone().into(),
-        p.sedi.prestatore.clone().into(),
-        istante(p.revocabile_fino_al).into(),
-        p.inserita_da_cf.clone().into(),
-        istante(p.inserita_il).into(),
-    ])
-}
-
-/// A new prestazione as a JSON object of its columns, for a batch ([`inserisci_in_lotto`]).
-fn riga_json(p: &Prestazione) -> Result<serde_json::Value, AppError> {
-    let mut riga = serde_json::Map::new();
-    for (colonna, valore) in COLONNE_INSERIMENTO.iter().zip(valori_inserimento(p)?) {
-        riga.insert(colonna.to_string(), json_di(valore)?);
-    }
-    Ok(serde_json::Value::Object(riga))
-}
-
-/// A column value as JSON, which PostgreSQL's `json_populate_recordset` reads with the column's
-/// own type.
-fn json_di(v: Value) -> Result<serde_json::Value, AppError> {
-    Ok(match v {
-        Value::String(Some(s)) => serde_json::Value::String(s.to_string()),
-        Value::Int(Some(n)) => n.into(),
-        Value::BigInt(Some(n)) => n.into(),
-        Value::String(None) | Value::Int(None) | Value::BigInt(None) => serde_json::Value::Null,
-        v => return Err(AppError::internal(format!("no JSON for the column value {v:?}"))),
-    })
-}
-
-/// A prestazione waiting in a batch of insertions, with the quotas it takes.
-pub struct DaInserire {
-    pub p: Prestazione,
-    pub prese: Vec<contatori::PresaPropria>,
-}
-
-/// [`inserisci_con_quote`] for a batch, on PostgreSQL (group commit, issue 11): every
-/// prestazione and the counters raised by the sum of their quotas, in one statement, when they
-/// all fit; the outcome of each is then what inserting them one after the other would have
-/// given (quotas only add up, so if the sums fit, every prefix fits). When the statement is
-/// stopped whole — a request id already there, a counter past its cap — each is inserted alone,
-/// in order, and answers for itself.
-pub async fn inserisci_in_lotto(
-    db: &DatabaseConnection,
-    lotto: &[DaInserire],
-) -> Vec<Result<Inserita, AppError>> {
-    let uno_a_uno = async || {
-        let mut esiti = Vec::with_capacity(lotto.len());
-        for x in lotto {
-            let prese: Vec<Presa<'_>> = x.prese.iter().map(contatori::PresaPropria::presa).collect();
-            esiti.push(inserisci_con_quote(db, &x.p, &prese).await);
-        }
-        esiti
-    };
-    let insieme = lotto.len() > 1
-        && db.get_database_backend() == DbBackend::Postgres
-        && lotto.iter().all(|x| x.prese.iter().all(|q| q.valore <= q.limite));
-    let Some(valori) = insieme.then(|| valori_lotto(lotto)).flatten() else {
-        return uno_a_uno().await;
-    };
-    let valori = match valori {
-        Ok(v) => v,
-        Err(e) => return occasionali_runtime::lotti::per_ognuno(&e, lotto.len()),
-    };
-    let statement = format!(
-        "WITH nuove AS (INSERT INTO prestazioni ({colonne}) SELECT {colonne} \
-           FROM json_populate_recordset(NULL::prestazioni, ?::json) RETURNING 1) \
-         INSERT INTO contatori (id, usato, tetto) SELECT id, usato, tetto \
-           FROM json_populate_recordset(NULL::contatori, ?::json) ORDER BY id \
-         ON CONFLICT (id) DO UPDATE SET usato = contatori.usato + excluded.usato, tetto = excluded.tetto",
-        colonne = COLONNE_INSERIMENTO.join(", ")
-    );
-    match db.execute_raw(sql(db, &statement, valori)).await {
-        Ok(_) => lotto.iter().map(|_| Ok(Inserita::Fatto)).collect(),
-        Err(e)
-            if occasionali_runtime::db::is_unique_violation(&e)
-                || occasionali_runtime::db::is_check_violation(&e, CONTATORI_ENTRO_IL_TETTO) =>
-        {
-            uno_a_uno().await
-        }
-        Err(e) => occasionali_runtime::lotti::per_ognuno(&AppError::from(e), lotto.len()),
-    }
-}
-
-/// The batch's two parameters: its prestazioni, and each counter with the sum of the batch's
-/// quotas on it; `None` when two quotas on one counter carry different caps (the cap written
-/// would depend on their order: inserted one by one instead).
-fn valori_lotto(lotto: &[DaInserire]) -> Option<Result<Vec<Value>, AppError>> {
-    let mut contatori: std::collections::BTreeMap<&str, (i64, i64)> = std::collections::BTreeMap::new();
-    for q in lotto.iter().flat_map(|x| &x.prese) {
-        let c = contatori.entry(q.id.as_str()).or_insert((0, q.limite));
-        if c.1 != q.limite {
-            return None;
-        }
-        c.0 += q.valore;
-    }
-    let righe: Result<Vec<serde_json::Value>, AppError> = lotto.iter().map(|x| riga_json(&x.p)).collect();
-    let contatori: Vec<serde_json::Value> = contatori
-        .into_iter()
-        .map(|(id, (usato, tetto))| serde_json::json!({ "id": id, "usato": usato, "tetto": tetto }))
-        .collect();
-    Some(righe.map(|r| {
+    Ok((
+        "INSERT INTO prestazioni (id, utilizzatore_cf, prestatore_cf, request_id, tipo, anno, mese, data, minuti, \
+             compenso, contributi_ivs, premio_inail, oneri_gestione, totale, stato, quote, payout_order_id, \
+             dichiarazione, sede_utilizzatore, sede_prestatore, revocabile_fino_al, inserita_da_cf, inserita_il) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)".to_string(),
         vec![
-            serde_json::Value::Array(r).to_string().into(),
-            serde_json::Value::Array(contatori).to_string().into(),
-        ]
-    }))
+                p.id.clone().into(),
+                d.utilizzatore_cf.clone().into(),
+                d.prestatore_cf.clone().into(),
+                p.request_id.clone().into(),
+                d.tipo().code().into(),
+                data.year().into(),
+                (data.month() as i32).into(),
+                data.format("%Y-%m-%d").to_string().into(),
+                p.minuti().into(),
+                p.costo.compenso.cents().into(),
+                p.costo.ivs.cents().into(),
+                p.costo.inail.cents().into(),
+                p.costo.oneri.cents().into(),
+                p.costo.totale().cents().into(),
+                p.stato.code().into(),
+                quote_json(&p.quote)?.into(),
+                dichiarazione::scrivi(d).into(),
+                p.sedi.utilizzatore.clone().into(),
+                p.sedi.prestatore.clone().into(),
+                istante(p.revocabile_fino_al).into(),
+                p.inserita_da_cf.clone().into(),
+                istante(p.inserita_il).into(),
+            ],
+    ))
 }
 
 /// Writes the lifecycle: the state and each step's time and words (what insertion settled does
@@ -421,53 +287,6 @@ pub async fn accetta_con_evento(
     let (update, valori) = aggiornamento(p, Some(Stato::Pending));
     let evento = crate::events::PrestazioneInserita::di(p);
     outbox::aggiorna_con_evento(db, &update, valori, evento.evento(&p.id, at)).await
-}
-
-/// [`accetta_con_evento`] for a batch, on PostgreSQL (group commit, issue 11): each prestazione
-/// still PENDING written ACCEPTED at its time, with its event, in one statement; the ids
-/// written. Only the state and its time are set: a PENDING row has no other step of its
-/// lifecycle written, so this is the UPDATE [`aggiorna`] would make. On SQLite, one after the
-/// other.
-pub async fn accetta_in_lotto(
-    db: &DatabaseConnection,
-    lotto: &[(Prestazione, DateTime<Utc>)],
-) -> Result<std::collections::HashSet<String>, AppError> {
-    if db.get_database_backend() != DbBackend::Postgres {
-        let mut scritte = std::collections::HashSet::new();
-        for (p, at) in lotto {
-            if accetta_con_evento(db, p, *at).await? {
-                scritte.insert(p.id.clone());
-            }
-        }
-        return Ok(scritte);
-    }
-    let righe: Vec<serde_json::Value> = lotto
-        .iter()
-        .map(|(p, _)| {
-            serde_json::json!({
-                "id": p.id,
-                "stato": p.stato.code(),
-                "accettata_il": p.accettata_il.map(istante),
-            })
-        })
-        .collect();
-    let update = "UPDATE prestazioni AS p SET stato = v.stato, accettata_il = v.accettata_il \
-                  FROM json_populate_recordset(NULL::prestazioni, ?::json) AS v \
-                  WHERE p.id = v.id AND p.stato = ? RETURNING p.id AS aggregate_id";
-    let valori: Vec<Value> = vec![
-        serde_json::Value::Array(righe).to_string().into(),
-        Stato::Pending.code().into(),
-    ];
-    let inserite: Vec<crate::events::PrestazioneInserita> = lotto
-        .iter()
-        .map(|(p, _)| crate::events::PrestazioneInserita::di(p))
-        .collect();
-    let eventi: Vec<_> = lotto
-        .iter()
-        .zip(&inserite)
-        .map(|((p, at), e)| e.evento(&p.id, *at))
-        .collect();
-    outbox::aggiorna_lotto_con_eventi(db, update, valori, &eventi).await
 }
 
 pub async fn per_request(
