@@ -1,6 +1,13 @@
 //! What every Occasionali process does the same way: configuration, telemetry, identity,
 //! errors, serving (health, reflection, shutdown), database access and outbox events.
 
+/// Every process of the platform allocates with mimalloc (issue 11): glibc's malloc and free were
+/// 15 % of the cluster's own CPU on the insertion path, its arenas contended by the tokio
+/// workers. Declared here, once, for every binary that links the runtime (services, tests,
+/// benchmarks).
+#[global_allocator]
+static ALLOCATORE: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod app;
 pub mod client;
 pub mod config;
